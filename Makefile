@@ -1,0 +1,87 @@
+# Minicom — `make run` serves it, `make test` checks it. Both install what is
+# missing first (`make setup`), and say what they do.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+CARGO_LEPTOS_VERSION := 0.3.6
+WASM_BINDGEN_VERSION := 0.2.130
+CARGO_BIN := $(HOME)/.cargo/bin
+NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
+export PATH := $(CARGO_BIN):$(NODE_BIN):$(PATH)
+
+.PHONY: help setup setup-rust setup-node setup-browser run build build-release test test-rust test-e2e lint fmt clean
+
+help:
+	@echo "make run    build and serve Minicom on http://127.0.0.1:3000 (first time: ~25 min)"
+	@echo "make test   run every test: unit, integration, browser (first time: ~25 min)"
+	@echo "make lint   rustfmt and clippy for the server and the browser side"
+
+## ---------- set-up (idempotent) ----------
+
+setup: setup-rust setup-node
+
+setup-rust:
+	@if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$$'; then \
+		echo "==> Adding the wasm32 target (about 1 min, once)"; \
+		rustup target add wasm32-unknown-unknown; \
+	fi
+	@if ! cargo leptos --version 2>/dev/null | grep -q '$(CARGO_LEPTOS_VERSION)'; then \
+		echo "==> Installing cargo-leptos $(CARGO_LEPTOS_VERSION) (about 15 min, once)"; \
+		cargo install cargo-leptos --locked --version $(CARGO_LEPTOS_VERSION) --features no_downloads; \
+	fi
+	@if ! wasm-bindgen --version 2>/dev/null | grep -q '$(WASM_BINDGEN_VERSION)'; then \
+		echo "==> Installing wasm-bindgen-cli $(WASM_BINDGEN_VERSION) (about 3 min, once)"; \
+		cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION); \
+	fi
+
+setup-node: end2end/node_modules/.installed
+
+end2end/node_modules/.installed: end2end/package.json end2end/package-lock.json
+	@echo "==> Installing Playwright and wasm-opt from npm (about 1 min, once)"
+	cd end2end && npm ci --no-audit --no-fund
+	@touch $@
+
+setup-browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "==> Installing Debian's Chromium for browser tests (about 2 min, once)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
+
+## ---------- run ----------
+
+build: setup
+	@echo "==> Building Minicom (debug; a cold build takes about 8 min)"
+	cargo leptos build
+
+build-release: setup
+	@echo "==> Building Minicom (release; a cold build takes about 12 min)"
+	cargo leptos build --release
+
+run: build-release
+	@mkdir -p data
+	LEPTOS_ENV=PROD ./target/release/minicom
+
+## ---------- test ----------
+
+test: test-rust test-e2e
+
+test-rust: setup-rust
+	@echo "==> Unit and integration tests (real server, real WebSocket client)"
+	cargo test --features ssr
+
+test-e2e: build setup-browser
+	@echo "==> Browser tests (Playwright in Debian's Chromium)"
+	cd end2end && npx playwright test
+
+lint: setup-rust
+	cargo fmt --all -- --check
+	cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+clean:
+	cargo clean
+	rm -rf end2end/node_modules end2end/test-results

@@ -1,0 +1,53 @@
+import { defineConfig } from '@playwright/test';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// Each run serves the freshly built Minicom on its own port with an empty
+// database in a temporary folder.
+const port = Number(process.env.MINICOM_E2E_PORT ?? 3107);
+const dataDir = mkdtempSync(join(tmpdir(), 'minicom-e2e-'));
+export const ADMIN_EMAIL = 'admin@minicom.test';
+export const ADMIN_PASSWORD = 'e2e-password-not-secret';
+
+export default defineConfig({
+  testDir: './tests',
+  timeout: 60_000,
+  expect: { timeout: 15_000 },
+  fullyParallel: false,
+  workers: 1,
+  retries: 0,
+  reporter: [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${port}`,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: '/usr/bin/chromium',
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+  },
+  webServer: {
+    command: '../target/debug/minicom',
+    cwd: '..',
+    url: `http://127.0.0.1:${port}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    env: {
+      MINICOM_ADDR: `127.0.0.1:${port}`,
+      DATABASE_URL: `sqlite://${dataDir}/minicom.db`,
+      MINICOM_ADMIN_EMAIL: ADMIN_EMAIL,
+      MINICOM_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      MINICOM_LOG: 'warn',
+    },
+  },
+});

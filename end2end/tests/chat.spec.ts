@@ -1,0 +1,101 @@
+import { test, expect, type Browser, type Page } from '@playwright/test';
+import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../playwright.config';
+
+async function signIn(browser: Browser): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto('/inbox');
+  await page.getByLabel('Email').fill(ADMIN_EMAIL);
+  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('navigation', { name: 'Conversations' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+  return page;
+}
+
+async function openMessenger(browser: Browser): Promise<Page> {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Open chat' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+  return page;
+}
+
+test('a wrong password is refused with a clear message', async ({ page }) => {
+  await page.goto('/inbox');
+  await page.getByLabel('Email').fill(ADMIN_EMAIL);
+  await page.getByLabel('Password').fill('not the password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('alert')).toContainText("don't match an active account");
+});
+
+test('visitor and agent talk live, and history survives a reload', async ({ browser }) => {
+  const agent = await signIn(browser);
+  const visitor = await openMessenger(browser);
+
+  const question = `Where is my order? ${Date.now()}`;
+  await visitor.getByLabel('Message').fill(question);
+  await visitor.getByLabel('Message').press('Enter');
+  const visitorLog = visitor.getByRole('log', { name: 'Messages' });
+  await expect(visitorLog.getByText(question)).toBeVisible();
+  await expect(visitorLog.getByText('Sending…')).toHaveCount(0);
+
+  // The conversation appears in the inbox with its preview; open it.
+  const row = agent.getByRole('link', { name: new RegExp(question) });
+  await expect(row).toBeVisible();
+  await row.click();
+  const agentLog = agent.getByRole('log', { name: 'Messages' });
+  await expect(agentLog.getByText(question)).toBeVisible();
+  await expect(agentLog.getByText(/Visitor #\d+/)).toBeVisible();
+  await expect(agentLog.locator('time').first()).toHaveText(/just now|min ago|\d\d:\d\d/);
+
+  const answer = 'It left the roastery this morning.';
+  await agent.getByLabel('Message').fill(answer);
+  await agent.getByRole('button', { name: 'Send' }).click();
+  await expect(agentLog.getByText(answer)).toBeVisible();
+  await expect(visitorLog.getByText(answer)).toBeVisible();
+  await expect(visitorLog.getByText('Admin')).toBeVisible();
+
+  // Reload both sides: the same history is there.
+  await visitor.reload();
+  await visitor.getByRole('button', { name: 'Open chat' }).click();
+  await expect(visitor.getByRole('log', { name: 'Messages' }).getByText(question)).toBeVisible();
+  await expect(visitor.getByRole('log', { name: 'Messages' }).getByText(answer)).toBeVisible();
+  await agent.reload();
+  await expect(agent.getByRole('log', { name: 'Messages' }).getByText(answer)).toBeVisible();
+});
+
+test('a message with markup is shown as text, never run', async ({ browser }) => {
+  const visitor = await openMessenger(browser);
+  let alerted = false;
+  visitor.on('dialog', async (dialog) => {
+    alerted = true;
+    await dialog.dismiss();
+  });
+  const body = '<img src=x onerror=alert(1)>';
+  await visitor.getByLabel('Message').fill(body);
+  await visitor.getByLabel('Message').press('Enter');
+  const log = visitor.getByRole('log', { name: 'Messages' });
+  await expect(log.getByText(body, { exact: true })).toBeVisible();
+  await expect(log.locator('img')).toHaveCount(0);
+
+  const agent = await signIn(browser);
+  await agent.getByRole('link', { name: /<img src=x onerror=alert\(1\)>/ }).first().click();
+  const agentLog = agent.getByRole('log', { name: 'Messages' });
+  await expect(agentLog.getByText(body, { exact: true })).toBeVisible();
+  await expect(agentLog.locator('img')).toHaveCount(0);
+  expect(alerted).toBe(false);
+});
+
+test('the messenger works full page at phone size', async ({ browser }) => {
+  const context = await browser.newContext({ viewport: { width: 360, height: 740 } });
+  const page = await context.newPage();
+  await page.goto('/messenger');
+  await expect(page.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+  await page.getByLabel('Message').fill('Hello from my phone');
+  await page.getByLabel('Message').press('Enter');
+  await expect(page.getByRole('log', { name: 'Messages' }).getByText('Hello from my phone')).toBeVisible();
+  const box = await page.getByRole('region', { name: /Chat with/ }).boundingBox();
+  expect(box?.width).toBe(360);
+});

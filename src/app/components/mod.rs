@@ -1,0 +1,11 @@
+//! Pieces the messenger and the inbox share.
+
+mod avatar;
+mod composer;
+mod connection;
+mod message_list;
+
+pub use avatar::Avatar;
+pub use composer::Composer;
+pub use connection::ConnectionStatus;
+pub use message_list::{MessageList, Side};

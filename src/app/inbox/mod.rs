@@ -1,0 +1,81 @@
+//! `/inbox`: the team's side. Signed out, it shows the sign-in form; signed in,
+//! the conversation list and the open thread.
+
+mod list;
+mod sign_in;
+mod thread;
+
+use leptos::either::Either;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::app::components::ConnectionStatus;
+use crate::client::live::Live;
+use crate::protocol::{ConversationId, Me};
+
+use self::list::ConversationList;
+use self::sign_in::SignIn;
+use self::thread::ThreadPane;
+
+/// Who is signed in on this browser, from the session cookie.
+#[server]
+pub async fn current_agent() -> Result<Option<Me>, ServerFnError> {
+    use crate::server::{AppState, auth};
+    let state = use_context::<AppState>()
+        .ok_or_else(|| ServerFnError::new("server state missing from context"))?;
+    let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
+    let agent = auth::signed_in_agent(&state.store, &headers)
+        .await
+        .map_err(|e| ServerFnError::new(format!("could not check the session: {e}")))?;
+    Ok(agent.map(|a| Me::Agent {
+        id: a.id,
+        name: a.name,
+    }))
+}
+
+/// The inbox page: sign-in or the inbox.
+#[component]
+pub fn InboxPage() -> impl IntoView {
+    let agent = Resource::new(|| (), |_| current_agent());
+    view! {
+        <Title text="Inbox — Minicom" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match agent.await {
+                    Ok(Some(Me::Agent { name, .. })) => Either::Left(view! { <Inbox name /> }),
+                    _ => Either::Right(view! { <SignIn /> }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// The signed-in inbox.
+#[component]
+fn Inbox(name: String) -> impl IntoView {
+    let live = Live::new();
+    provide_context(live);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| crate::client::socket::start(live, crate::client::socket::Role::Agent));
+    let query = use_query_map();
+    let selected = Memo::new(move |_| {
+        query
+            .with(|q| q.get("c").and_then(|c| c.parse::<i64>().ok()))
+            .map(ConversationId)
+    });
+    view! {
+        <div class="inbox">
+            <header class="inbox-topbar">
+                <span class="inbox-brand">"Minicom"</span>
+                <ConnectionStatus />
+                <span class="inbox-agent">{name}</span>
+                <form method="post" action="/auth/logout">
+                    <button type="submit" class="button-quiet">"Sign out"</button>
+                </form>
+            </header>
+            <ConversationList selected />
+            <ThreadPane selected />
+        </div>
+    }
+}

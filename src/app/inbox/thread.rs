@@ -1,0 +1,52 @@
+//! The open conversation: who it is with, the messages, the reply box.
+
+use leptos::prelude::*;
+
+use crate::app::components::{Avatar, Composer, MessageList, Side};
+use crate::client::live::Live;
+use crate::protocol::ConversationId;
+
+/// The thread of the selected conversation, or a hint to pick one.
+#[component]
+pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
+    let live = expect_context::<Live>();
+    Effect::new(move |_| {
+        if let Some(id) = selected.get() {
+            live.open(id);
+        }
+    });
+    let summary = Memo::new(move |_| {
+        let id = selected.get()?;
+        live.conversations
+            .with(|c| c.iter().find(|c| c.id == id).cloned())
+    });
+    let send = Callback::new(move |body: String| match selected.get_untracked() {
+        Some(id) => live.send_message(Some(id), &body),
+        None => Err("Pick a conversation first.".to_string()),
+    });
+    view! {
+        <section class="thread" aria-label="Conversation">
+            <Show
+                when=move || selected.get().is_some()
+                fallback=|| view! {
+                    <div class="empty-state thread-empty">
+                        <p class="empty-title">"Select a conversation"</p>
+                        <p>"Pick one on the left to read it and reply."</p>
+                    </div>
+                }
+            >
+                <header class="thread-header">
+                    {move || summary.get().map(|s| view! {
+                        <Avatar name=s.contact_name.clone() kind="contact" />
+                        <div>
+                            <h2>{s.contact_name.clone()}</h2>
+                            <p class="thread-subtitle">{s.contact_email.clone().unwrap_or_else(|| "No email given".into())}</p>
+                        </div>
+                    })}
+                </header>
+                <MessageList conversation=Signal::from(selected) side=Side::Team />
+                <Composer on_send=send placeholder="Reply…" />
+            </Show>
+        </section>
+    }
+}

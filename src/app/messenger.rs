@@ -1,0 +1,154 @@
+//! The visitor's side: the messenger panel, the bubble that opens it, and the
+//! full-page `/messenger` used for embedding.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::app::components::{Composer, ConnectionStatus, MessageList, Side};
+use crate::client::live::Live;
+use crate::protocol::Me;
+
+/// The company name shown to visitors.
+const TEAM_NAME: &str = "Northwind Coffee";
+
+/// Creates this page's live state for a visitor and, in the browser, connects it.
+pub fn use_visitor_live() -> Live {
+    let live = Live::new();
+    provide_context(live);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| crate::client::socket::start(live, crate::client::socket::Role::Visitor));
+    live
+}
+
+/// `/messenger`: the messenger alone, full page.
+#[component]
+pub fn MessengerPage() -> impl IntoView {
+    use_visitor_live();
+    view! {
+        <Title text=format!("Chat with {TEAM_NAME}") />
+        <main class="messenger-page">
+            <Messenger />
+        </main>
+    }
+}
+
+/// The bubble in the corner and the panel it opens.
+#[component]
+pub fn Launcher() -> impl IntoView {
+    let open = RwSignal::new(false);
+    view! {
+        <div class="launcher" class:launcher-open=move || open.get()>
+            <Show when=move || open.get()>
+                <div class="launcher-panel">
+                    <Messenger on_close=Callback::new(move |_| open.set(false)) />
+                </div>
+            </Show>
+            <button
+                type="button"
+                class="launcher-bubble"
+                aria-label=move || if open.get() { "Close chat" } else { "Open chat" }
+                aria-expanded=move || open.get().to_string()
+                on:click=move |_| open.update(|o| *o = !*o)
+            >
+                <span aria-hidden="true" class="launcher-icon">
+                    {move || if open.get() { "✕" } else { "💬" }}
+                </span>
+            </button>
+        </div>
+    }
+}
+
+/// The messenger panel: greeting, the visitor's conversation, a composer.
+#[component]
+pub fn Messenger(#[prop(optional)] on_close: Option<Callback<()>>) -> impl IntoView {
+    let live = expect_context::<Live>();
+    // The visitor's most recent conversation; none before their first message.
+    let current = Memo::new(move |_| live.conversations.with(|c| c.first().map(|c| c.id)));
+    Effect::new(move |_| {
+        if let Some(id) = current.get() {
+            live.open(id);
+        }
+    });
+    let send = Callback::new(move |body: String| live.send_message(current.get_untracked(), &body));
+    view! {
+        <section class="messenger" aria-label=format!("Chat with {TEAM_NAME}")>
+            <header class="messenger-header">
+                <div class="team-avatars" aria-hidden="true">
+                    <span class="avatar avatar-team">"N"</span>
+                </div>
+                <div class="messenger-title">
+                    <h2>{TEAM_NAME}</h2>
+                    <p class="messenger-subtitle">"We typically reply in a few minutes"</p>
+                </div>
+                <ConnectionStatus />
+                {on_close.map(|close| view! {
+                    <button type="button" class="icon-button" aria-label="Close chat"
+                        on:click=move |_| close.run(())>"✕"</button>
+                })}
+            </header>
+            <div class="messenger-body">
+                <div class="greeting">
+                    <p class="greeting-title">"Hi there 👋"</p>
+                    <p>"Ask us anything about beans, brewing or your order — we're here to help."</p>
+                </div>
+                <MessageList conversation=Signal::from(current) side=Side::Contact />
+            </div>
+            <ProfileForm />
+            <Composer on_send=send placeholder="Write a message…" />
+        </section>
+    }
+}
+
+/// Lets the visitor leave a name and email (optional; labels only).
+#[component]
+fn ProfileForm() -> impl IntoView {
+    let live = expect_context::<Live>();
+    let expanded = RwSignal::new(false);
+    let name = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
+    let known = move || {
+        live.me.with(|me| match me {
+            Some(Me::Contact { name, email, .. }) => name.clone().or_else(|| email.clone()),
+            _ => None,
+        })
+    };
+    view! {
+        <div class="profile">
+            <Show
+                when=move || expanded.get()
+                fallback=move || view! {
+                    <button type="button" class="link-button" on:click=move |_| {
+                        if let Some(Me::Contact { name: n, email: e, .. }) = live.me.get_untracked() {
+                            name.set(n.unwrap_or_default());
+                            email.set(e.unwrap_or_default());
+                        }
+                        expanded.set(true);
+                    }>
+                        {move || match known() {
+                            Some(who) => format!("Chatting as {who} · change"),
+                            None => "Add your name and email so we can follow up".to_string(),
+                        }}
+                    </button>
+                }
+            >
+                <form class="profile-form" on:submit=move |ev| {
+                    ev.prevent_default();
+                    live.set_profile(name.get_untracked(), email.get_untracked());
+                    expanded.set(false);
+                }>
+                    <label>
+                        "Name"
+                        <input type="text" name="name" autocomplete="name" maxlength="120"
+                            bind:value=name />
+                    </label>
+                    <label>
+                        "Email"
+                        <input type="email" name="email" autocomplete="email" maxlength="120"
+                            bind:value=email />
+                    </label>
+                    <button type="submit" class="button-small">"Save"</button>
+                </form>
+            </Show>
+        </div>
+    }
+}

@@ -1,0 +1,71 @@
+//! The Leptos UI, rendered on the server and hydrated in the browser.
+//!
+//! - [`demo`] — `/`: a fictional company's site with the messenger bubble.
+//! - [`messenger`] — `/messenger` and the bubble's panel: the visitor's side.
+//! - [`inbox`] — `/inbox`: sign-in, the conversation list and the thread.
+//! - [`components`] — pieces both sides share (message list, composer, …).
+
+pub mod components;
+pub mod demo;
+pub mod inbox;
+pub mod messenger;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Title, provide_meta_context};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around every page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+                <link rel="stylesheet" id="leptos" href="/pkg/minicom.css" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Router>
+            <Routes fallback=NotFound>
+                <Route path=path!("/") view=demo::DemoPage />
+                <Route path=path!("/messenger") view=messenger::MessengerPage />
+                <Route path=path!("/inbox") view=inbox::InboxPage />
+            </Routes>
+        </Router>
+    }
+}
+
+#[component]
+fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found — Minicom" />
+        <main class="not-found">
+            <h1>"Page not found"</h1>
+            <p>
+                "Try the " <a href="/" rel="external">"demo site"</a> " or the "
+                <a href="/inbox" rel="external">"inbox"</a> "."
+            </p>
+        </main>
+    }
+}

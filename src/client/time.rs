@@ -1,0 +1,123 @@
+//! Timestamps as the reader expects them: local time, relative for today.
+
+use crate::protocol::Timestamp;
+
+/// "just now", "5 min ago", "14:32" today, "Yesterday 14:32", else "3 Mar, 14:32".
+/// On the server (no reader's time zone) it falls back to UTC.
+pub fn format_time(at: Timestamp) -> String {
+    let now = now_ms();
+    let age = now - at.0;
+    if (0..60_000).contains(&age) {
+        return "just now".into();
+    }
+    if (60_000..3_600_000).contains(&age) {
+        return format!("{} min ago", age / 60_000);
+    }
+    let t = local_parts(at.0);
+    let today = local_parts(now);
+    let clock = format!("{:02}:{:02}", t.hour, t.minute);
+    if (t.year, t.month, t.day) == (today.year, today.month, today.day) {
+        return clock;
+    }
+    let yesterday = local_parts(now - 86_400_000);
+    if (t.year, t.month, t.day) == (yesterday.year, yesterday.month, yesterday.day) {
+        return format!("Yesterday {clock}");
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS[(t.month as usize).saturating_sub(1) % 12];
+    if t.year == today.year {
+        format!("{} {month}, {clock}", t.day)
+    } else {
+        format!("{} {month} {}, {clock}", t.day, t.year)
+    }
+}
+
+/// The full date and time, for a tooltip.
+pub fn format_full(at: Timestamp) -> String {
+    let t = local_parts(at.0);
+    format!(
+        "{:04}-{:02}-{:02} {:02}:{:02}",
+        t.year, t.month, t.day, t.hour, t.minute
+    )
+}
+
+struct Parts {
+    year: i64,
+    month: u32,
+    day: u32,
+    hour: u32,
+    minute: u32,
+}
+
+#[cfg(feature = "hydrate")]
+fn now_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(feature = "hydrate")]
+fn local_parts(ms: i64) -> Parts {
+    let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+    Parts {
+        year: d.get_full_year() as i64,
+        month: d.get_month() + 1,
+        day: d.get_date(),
+        hour: d.get_hours(),
+        minute: d.get_minutes(),
+    }
+}
+
+/// UTC civil date from days since the epoch (Howard Hinnant's algorithm).
+#[cfg(not(feature = "hydrate"))]
+fn local_parts(ms: i64) -> Parts {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    Parts {
+        year,
+        month,
+        day,
+        hour: (rem / 3600) as u32,
+        minute: ((rem % 3600) / 60) as u32,
+    }
+}
+
+#[cfg(all(test, not(feature = "hydrate")))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_parts_of_a_known_instant() {
+        // 2024-02-29 13:45 UTC
+        let p = local_parts(1_709_214_300_000);
+        assert_eq!(
+            (p.year, p.month, p.day, p.hour, p.minute),
+            (2024, 2, 29, 13, 45)
+        );
+    }
+
+    #[test]
+    fn recent_times_are_relative() {
+        let now = now_ms();
+        assert_eq!(format_time(Timestamp(now - 5_000)), "just now");
+        assert_eq!(format_time(Timestamp(now - 5 * 60_000)), "5 min ago");
+    }
+}

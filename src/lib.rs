@@ -1,0 +1,32 @@
+//! # Minicom
+//!
+//! Real-time customer-support chat: website visitors talk to the team through a
+//! **messenger**; agents answer many conversations at once in an **inbox**.
+//!
+//! # Layout
+//!
+//! - [`protocol`] — the wire: every frame the browser and the server exchange.
+//! - `server` — (feature `ssr`) config, HTTP router, `/ws` handler, hub, bus, store.
+//! - [`client`] — the browser runtime: the reconnecting socket, the outbox and
+//!   the live state the UI renders.
+//! - [`app`] — the Leptos UI, rendered on the server and hydrated in the browser:
+//!   the demo site, the messenger and the inbox.
+//!
+//! One message travels composer → `client` → `/ws` → `server::ws` → `store`
+//! (commit, then ack) → `bus` → `hub` → every watching socket → `client` → UI.
+
+#![recursion_limit = "256"]
+
+pub mod app;
+pub mod client;
+pub mod protocol;
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// Browser entry point: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

@@ -1,0 +1,87 @@
+//! The Minicom server: config → store → first admin → router → serve, with a
+//! graceful shutdown on Ctrl-C or SIGTERM.
+
+use anyhow::Context;
+use leptos::config::get_configuration;
+use minicom::server::{self, config::Config, store::Store};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let Some(config) = Config::load(std::env::args().skip(1))? else {
+        print!("{}", server::config::HELP);
+        return Ok(());
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_new(&config.log)
+                .context("MINICOM_LOG is not a valid log filter (try `info`)")?,
+        )
+        .init();
+
+    let mut leptos = get_configuration(Some("Leptos.toml"))
+        .context("could not read Leptos.toml; run minicom from the project folder")?
+        .leptos_options;
+    leptos.site_addr = config.addr;
+
+    let store = Store::open(&config.database_url)
+        .await
+        .with_context(|| format!("could not open the database at {}", config.database_url))?;
+    if let Some(admin) = server::ensure_admin(&store, &config).await? {
+        print_first_admin(&admin);
+    }
+
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| {
+            format!(
+                "could not listen on {} (is another server running there?)",
+                config.addr
+            )
+        })?;
+    tracing::info!("Minicom is serving http://{}", config.addr);
+    println!(
+        "Minicom is running: messenger demo http://{0}/ · inbox http://{0}/inbox",
+        config.addr
+    );
+    server::serve(config, store, leptos, listener, shutdown_signal()).await?;
+    tracing::info!("stopped cleanly");
+    Ok(())
+}
+
+fn print_first_admin(admin: &server::NewAdmin) {
+    let line = "=".repeat(64);
+    println!("{line}");
+    println!("  First start: created the admin account");
+    println!("    email:    {}", admin.email);
+    match &admin.generated_password {
+        Some(password) => {
+            println!("    password: {password}");
+            println!("  This password is shown only once. Sign in at /inbox.");
+        }
+        None => println!("    password: (from MINICOM_ADMIN_PASSWORD)"),
+    }
+    println!("{line}");
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+}

@@ -1,0 +1,472 @@
+//! The wire: every frame the browser and the server exchange over `/ws`.
+//!
+//! This is the only place wire types are defined; the server's socket handler and
+//! the browser runtime both use these enums. Frames are JSON objects tagged by
+//! `type`. `docs/protocol.md` documents each one with an example — it is a public
+//! API, so renaming a field here is a breaking change.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// Longest message body accepted, in characters (Unicode scalar values).
+pub const MAX_BODY_CHARS: usize = 4_000;
+
+/// Largest frame the server reads; a bigger one closes the socket with code 1009.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+
+/// Longest visitor name or email accepted in a `profile` frame.
+pub const MAX_PROFILE_CHARS: usize = 120;
+
+/// How many messages `open` returns at most (the newest ones).
+pub const HISTORY_PAGE: i64 = 50;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A conversation between one contact and the team.
+    ConversationId
+);
+id_type!(
+    /// A stored message; assigned by the server, strictly increasing.
+    MessageId
+);
+id_type!(
+    /// A website visitor (contact).
+    ContactId
+);
+id_type!(
+    /// A team member who answers in the inbox.
+    AgentId
+);
+
+/// The sender's own id for a message, chosen before sending. Resending with the
+/// same `ClientId` never stores the message twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ClientId(pub Uuid);
+
+impl ClientId {
+    /// A fresh random id for a new message.
+    pub fn new() -> Self {
+        Self(Uuid::new_v4())
+    }
+}
+
+impl Default for ClientId {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Milliseconds since the Unix epoch, UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Timestamp(pub i64);
+
+/// Who wrote a message.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SenderKind {
+    /// The website visitor.
+    Contact,
+    /// A team member.
+    Agent,
+    /// The AI assistant.
+    Ai,
+    /// Minicom itself (notices such as "conversation resolved").
+    System,
+}
+
+impl SenderKind {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Contact => "contact",
+            Self::Agent => "agent",
+            Self::Ai => "ai",
+            Self::System => "system",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "contact" => Self::Contact,
+            "agent" => Self::Agent,
+            "ai" => Self::Ai,
+            "system" => Self::System,
+            _ => return None,
+        })
+    }
+}
+
+/// Where a conversation stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    /// Waiting for, or in, an exchange.
+    Open,
+    /// Set aside until later.
+    Snoozed,
+    /// Done.
+    Resolved,
+}
+
+impl ConversationStatus {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Open => "open",
+            Self::Snoozed => "snoozed",
+            Self::Resolved => "resolved",
+        }
+    }
+
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "open" => Self::Open,
+            "snoozed" => Self::Snoozed,
+            "resolved" => Self::Resolved,
+            _ => return None,
+        })
+    }
+}
+
+/// A stored message as both sides see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub id: MessageId,
+    pub conversation_id: ConversationId,
+    pub client_id: ClientId,
+    pub sender: SenderKind,
+    /// Display name of the sender ("Ana", "Visitor #12").
+    pub sender_name: String,
+    pub body: String,
+    pub created_at: Timestamp,
+}
+
+/// One row of the inbox list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationSummary {
+    pub id: ConversationId,
+    pub contact_id: ContactId,
+    /// The contact's name, or "Visitor #id" when they gave none.
+    pub contact_name: String,
+    pub contact_email: Option<String>,
+    pub status: ConversationStatus,
+    pub last_message_at: Timestamp,
+    /// The start of the newest message, for the preview line.
+    pub last_message_preview: String,
+    pub last_sender: Option<SenderKind>,
+}
+
+/// Who is on the other end of a socket, as the server established it from the
+/// session cookie.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Me {
+    /// A website visitor.
+    Contact {
+        id: ContactId,
+        name: Option<String>,
+        email: Option<String>,
+    },
+    /// A signed-in team member.
+    Agent { id: AgentId, name: String },
+}
+
+/// Frames the browser sends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ClientFrame {
+    /// Post a message. A visitor may leave `conversation_id` out (or null) to start
+    /// a new conversation; agents must name one.
+    Send {
+        #[serde(default)]
+        conversation_id: Option<ConversationId>,
+        client_id: ClientId,
+        body: String,
+    },
+    /// Watch a conversation and receive its newest messages as `history`.
+    Open { conversation_id: ConversationId },
+    /// Watch a conversation and receive every message after `after` as `history`
+    /// (used after a reconnect: no gap, no duplicate).
+    Resume {
+        conversation_id: ConversationId,
+        after: MessageId,
+    },
+    /// A visitor gives their name and/or email (labels only; they unlock nothing).
+    Profile {
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        email: Option<String>,
+    },
+    /// Keep-alive; answered with `pong`.
+    Ping,
+}
+
+/// Frames the server sends.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ServerFrame {
+    /// First frame on every socket: who you are and the conversations you can see
+    /// (a visitor's own; for an agent, the inbox, newest activity first).
+    Hello {
+        me: Me,
+        conversations: Vec<ConversationSummary>,
+    },
+    /// Your `send` was stored (sent only after the commit).
+    Ack {
+        client_id: ClientId,
+        message: Message,
+    },
+    /// A new message in a conversation you can see.
+    Message { message: Message },
+    /// Messages of one conversation, oldest first, in answer to `open` or `resume`.
+    History {
+        conversation_id: ConversationId,
+        messages: Vec<Message>,
+        /// True when older messages exist before the first one here.
+        has_more: bool,
+    },
+    /// A conversation's inbox row changed (new message, new contact name, status).
+    Conversation { conversation: ConversationSummary },
+    /// Something you sent was refused; nothing was stored.
+    Error {
+        code: ErrorCode,
+        message: String,
+        /// The `client_id` of the refused `send`, when there was one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        client_id: Option<ClientId>,
+    },
+    /// Answer to `ping`.
+    Pong,
+}
+
+/// Stable error codes; clients may match on them. The sentence that goes with a
+/// code is for people and may change.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// The frame is not valid JSON.
+    InvalidJson,
+    /// The `type` is not one this server knows.
+    UnknownType,
+    /// A field is missing or has the wrong type.
+    InvalidFrame,
+    /// The message body is empty or only whitespace.
+    EmptyBody,
+    /// The message body is longer than `MAX_BODY_CHARS`.
+    BodyTooLong,
+    /// A profile field is too long or malformed.
+    InvalidProfile,
+    /// The conversation does not exist or you may not see it.
+    Forbidden,
+    /// An agent must name the conversation to send to.
+    ConversationRequired,
+    /// Binary frames are not part of the protocol.
+    UnsupportedFrame,
+    /// The server failed; the frame may be retried with the same `client_id`.
+    Internal,
+}
+
+/// Why a frame was refused, with the code and the sentence sent back.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    #[error("That frame is not valid JSON: {0}. Send one JSON object per frame.")]
+    InvalidJson(String),
+    #[error("Unknown frame type \"{0}\". See docs/protocol.md for the frames this server accepts.")]
+    UnknownType(String),
+    #[error("That frame is malformed: {0}.")]
+    InvalidFrame(String),
+    #[error("The message is empty. Write something before sending.")]
+    EmptyBody,
+    #[error(
+        "The message is {0} characters long; the limit is {MAX_BODY_CHARS}. Split it into shorter messages."
+    )]
+    BodyTooLong(usize),
+    #[error("{0}")]
+    InvalidProfile(String),
+    #[error("You cannot see that conversation.")]
+    Forbidden,
+    #[error("Agents must say which conversation a message is for (conversation_id).")]
+    ConversationRequired,
+    #[error("Binary frames are not supported; send JSON text frames.")]
+    UnsupportedFrame,
+    #[error("The server could not handle that just now; please retry.")]
+    Internal,
+}
+
+impl ProtocolError {
+    /// The stable code for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Self::InvalidJson(_) => ErrorCode::InvalidJson,
+            Self::UnknownType(_) => ErrorCode::UnknownType,
+            Self::InvalidFrame(_) => ErrorCode::InvalidFrame,
+            Self::EmptyBody => ErrorCode::EmptyBody,
+            Self::BodyTooLong(_) => ErrorCode::BodyTooLong,
+            Self::InvalidProfile(_) => ErrorCode::InvalidProfile,
+            Self::Forbidden => ErrorCode::Forbidden,
+            Self::ConversationRequired => ErrorCode::ConversationRequired,
+            Self::UnsupportedFrame => ErrorCode::UnsupportedFrame,
+            Self::Internal => ErrorCode::Internal,
+        }
+    }
+
+    /// The `error` frame that reports this error.
+    pub fn to_frame(&self, client_id: Option<ClientId>) -> ServerFrame {
+        ServerFrame::Error {
+            code: self.code(),
+            message: self.to_string(),
+            client_id,
+        }
+    }
+}
+
+impl ClientFrame {
+    /// Decodes one text frame, telling apart bad JSON, an unknown `type` and a
+    /// frame of a known type with missing or wrong fields.
+    pub fn decode(text: &str) -> Result<Self, ProtocolError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| ProtocolError::InvalidJson(e.to_string()))?;
+        let Some(kind) = value.get("type").and_then(|t| t.as_str()) else {
+            return Err(ProtocolError::InvalidFrame(
+                "every frame needs a string field \"type\"".into(),
+            ));
+        };
+        if !Self::KNOWN_TYPES.contains(&kind) {
+            let mut shown: String = kind.chars().take(40).collect();
+            if shown.len() < kind.len() {
+                shown.push('…');
+            }
+            return Err(ProtocolError::UnknownType(shown));
+        }
+        serde_json::from_value(value).map_err(|e| ProtocolError::InvalidFrame(e.to_string()))
+    }
+
+    const KNOWN_TYPES: &'static [&'static str] = &["send", "open", "resume", "profile", "ping"];
+}
+
+/// Checks a message body and returns it trimmed of surrounding whitespace.
+pub fn validate_body(body: &str) -> Result<&str, ProtocolError> {
+    let trimmed = body.trim();
+    if trimmed.is_empty() {
+        return Err(ProtocolError::EmptyBody);
+    }
+    let chars = trimmed.chars().count();
+    if chars > MAX_BODY_CHARS {
+        return Err(ProtocolError::BodyTooLong(chars));
+    }
+    Ok(trimmed)
+}
+
+/// A display name for a contact who gave none.
+pub fn visitor_label(id: ContactId) -> String {
+    format!("Visitor #{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_frame_round_trips_with_snake_case_tag() {
+        let frame = ClientFrame::Send {
+            conversation_id: Some(ConversationId(7)),
+            client_id: ClientId(Uuid::nil()),
+            body: "Hello".into(),
+        };
+        let json = serde_json::to_string(&frame).unwrap();
+        assert_eq!(
+            json,
+            r#"{"type":"send","conversation_id":7,"client_id":"00000000-0000-0000-0000-000000000000","body":"Hello"}"#
+        );
+        assert_eq!(ClientFrame::decode(&json).unwrap(), frame);
+    }
+
+    #[test]
+    fn visitor_send_may_omit_the_conversation() {
+        let frame = ClientFrame::decode(
+            r#"{"type":"send","client_id":"00000000-0000-0000-0000-000000000001","body":"hi"}"#,
+        )
+        .unwrap();
+        assert!(matches!(
+            frame,
+            ClientFrame::Send {
+                conversation_id: None,
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn decode_tells_bad_json_from_unknown_type_from_missing_fields() {
+        assert_eq!(
+            ClientFrame::decode("{nope").unwrap_err().code(),
+            ErrorCode::InvalidJson
+        );
+        assert_eq!(
+            ClientFrame::decode(r#"{"type":"dance"}"#)
+                .unwrap_err()
+                .code(),
+            ErrorCode::UnknownType
+        );
+        assert_eq!(
+            ClientFrame::decode(r#"{"type":"send","body":"x"}"#)
+                .unwrap_err()
+                .code(),
+            ErrorCode::InvalidFrame
+        );
+        assert_eq!(
+            ClientFrame::decode(r#"[1,2]"#).unwrap_err().code(),
+            ErrorCode::InvalidFrame
+        );
+    }
+
+    #[test]
+    fn unknown_type_in_error_is_shortened() {
+        let long = "x".repeat(10_000);
+        let err = ClientFrame::decode(&format!(r#"{{"type":"{long}"}}"#)).unwrap_err();
+        assert!(err.to_string().len() < 200);
+    }
+
+    #[test]
+    fn server_frames_serialise_with_their_type() {
+        let pong = serde_json::to_string(&ServerFrame::Pong).unwrap();
+        assert_eq!(pong, r#"{"type":"pong"}"#);
+        let err = serde_json::to_value(ProtocolError::EmptyBody.to_frame(None)).unwrap();
+        assert_eq!(err["type"], "error");
+        assert_eq!(err["code"], "empty_body");
+        assert!(err.get("client_id").is_none());
+    }
+
+    #[test]
+    fn body_rules() {
+        assert_eq!(validate_body("  hi \n").unwrap(), "hi");
+        assert_eq!(
+            validate_body(" \n\t ").unwrap_err(),
+            ProtocolError::EmptyBody
+        );
+        assert!(validate_body(&"é".repeat(MAX_BODY_CHARS)).is_ok());
+        assert_eq!(
+            validate_body(&"a".repeat(MAX_BODY_CHARS + 1)).unwrap_err(),
+            ProtocolError::BodyTooLong(MAX_BODY_CHARS + 1)
+        );
+    }
+}

@@ -1,0 +1,150 @@
+//! Identity: passwords, sign-in sessions and visitor tokens, all carried by
+//! HttpOnly cookies. Identity is never taken from a URL or a frame.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use axum::http::{HeaderMap, HeaderValue, header};
+use rand::RngCore;
+use rand::rngs::OsRng;
+use sha2::{Digest, Sha256};
+
+use crate::protocol::Timestamp;
+use crate::server::store::{AgentRecord, Store, StoreError};
+
+/// Cookie holding an anonymous visitor's token.
+pub const VISITOR_COOKIE: &str = "minicom_visitor";
+/// Cookie holding an agent's sign-in session token.
+pub const SESSION_COOKIE: &str = "minicom_session";
+/// How long a sign-in lasts.
+pub const SESSION_DAYS: i64 = 14;
+/// How long a visitor token lasts in the browser.
+const VISITOR_DAYS: i64 = 365;
+
+/// A new 256-bit random token, hex-encoded.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+/// What the database keeps of a token: a stolen database reveals no live cookie.
+pub fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+/// Hashes a password with argon2id. CPU-heavy: call from `spawn_blocking`.
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+/// Checks a password against a stored hash. CPU-heavy: call from `spawn_blocking`.
+pub fn verify_password(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A hash to verify against when the email is unknown, so a wrong email takes
+/// as long as a wrong password and does not reveal which accounts exist.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DECOY.get_or_init(|| hash_password(&new_token()).unwrap_or_default())
+}
+
+/// A random password for a generated account: 20 characters from an alphabet
+/// without look-alikes (about 115 bits).
+pub fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut bytes = [0u8; 20];
+    OsRng.fill_bytes(&mut bytes);
+    bytes
+        .iter()
+        .map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char)
+        .collect()
+}
+
+/// The value of the cookie `name`, if the request carries it.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v)
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+/// A `Set-Cookie` value for an HttpOnly, SameSite=Lax cookie.
+pub fn set_cookie(name: &str, value: &str, max_age_days: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    let max_age = max_age_days * 24 * 3600;
+    HeaderValue::from_str(&format!(
+        "{name}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}"
+    ))
+    .expect("cookie names and hex tokens are valid header text")
+}
+
+/// A `Set-Cookie` value for a new visitor token.
+pub fn new_visitor_cookie(secure: bool) -> (String, HeaderValue) {
+    let token = new_token();
+    let value = set_cookie(VISITOR_COOKIE, &token, VISITOR_DAYS, secure);
+    (token, value)
+}
+
+/// The signed-in agent behind the request's session cookie, if any.
+pub async fn signed_in_agent(
+    store: &Store,
+    headers: &HeaderMap,
+) -> Result<Option<AgentRecord>, StoreError> {
+    match cookie(headers, SESSION_COOKIE) {
+        Some(token) => store.agent_by_session(&token_hash(token)).await,
+        None => Ok(None),
+    }
+}
+
+/// When a session started now expires.
+pub fn session_expiry() -> Timestamp {
+    Timestamp(crate::server::store::now().0 + SESSION_DAYS * 24 * 3600 * 1000)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_only_with_the_right_password() {
+        let hash = hash_password("correct horse").unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password(&hash, "correct horse"));
+        assert!(!verify_password(&hash, "wrong"));
+        assert!(!verify_password("not a hash", "correct horse"));
+    }
+
+    #[test]
+    fn cookie_is_found_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; minicom_visitor=abc; b=2"),
+        );
+        assert_eq!(cookie(&headers, VISITOR_COOKIE), Some("abc"));
+        assert_eq!(cookie(&headers, SESSION_COOKIE), None);
+    }
+
+    #[test]
+    fn tokens_are_long_and_distinct() {
+        let (a, b) = (new_token(), new_token());
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, b);
+        assert_eq!(generate_password().len(), 20);
+    }
+}

@@ -1,0 +1,46 @@
+//! The bus carries every live event between instances.
+//!
+//! Even on one machine every event goes through a [`Bus`], so the single-node
+//! default runs the same path as a scaled-out deployment: `ws` publishes after
+//! the commit, and each instance's hub subscribes and fans out to its sockets.
+
+mod local;
+
+pub use local::LocalBus;
+
+use futures::future::BoxFuture;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::protocol::{ContactId, ConversationSummary, Message};
+
+/// A live change, with what the hub needs to route it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A new message: to every socket of the conversation's visitor and to the
+    /// agents watching the conversation.
+    Message {
+        contact_id: ContactId,
+        message: Message,
+    },
+    /// An inbox row changed: to every agent, and to the visitor it belongs to.
+    Conversation { conversation: ConversationSummary },
+}
+
+/// Why publishing failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    #[error("the bus is closed")]
+    Closed,
+}
+
+/// Publish/subscribe for [`Event`]s across every instance.
+pub trait Bus: Send + Sync + 'static {
+    /// Sends an event to every subscriber, on every instance, this one included.
+    fn publish(&self, event: Event) -> BoxFuture<'_, Result<(), BusError>>;
+
+    /// A stream of every event published from now on. A subscriber that falls
+    /// behind by more than the channel's capacity is told how many it missed.
+    fn subscribe(&self) -> broadcast::Receiver<Event>;
+}

@@ -1,0 +1,83 @@
+//! Configuration from environment variables and command-line flags (flags win).
+
+use std::net::SocketAddr;
+
+/// Why the configuration is unusable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{name} must be an address like 127.0.0.1:3000, got {value:?}")]
+    BadAddr { name: &'static str, value: String },
+    #[error("unknown argument {0:?}; run `minicom --help` for the options")]
+    UnknownArg(String),
+    #[error("the flag {0} needs a value")]
+    MissingValue(String),
+}
+
+/// Everything the server needs to start.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where to listen (`MINICOM_ADDR`, `--addr`).
+    pub addr: SocketAddr,
+    /// Database location (`DATABASE_URL`, `--database-url`).
+    pub database_url: String,
+    /// First admin's email (`MINICOM_ADMIN_EMAIL`), used only when no agent exists.
+    pub admin_email: String,
+    /// First admin's password (`MINICOM_ADMIN_PASSWORD`); generated when unset.
+    pub admin_password: Option<String>,
+    /// Mark cookies `Secure` (`MINICOM_SECURE_COOKIES=1`, set it behind https).
+    pub secure_cookies: bool,
+    /// Log filter (`MINICOM_LOG`, e.g. `info` or `minicom=debug`).
+    pub log: String,
+}
+
+/// The help text for `minicom --help`.
+pub const HELP: &str = "\
+minicom — real-time customer-support chat
+
+USAGE: minicom [--addr HOST:PORT] [--database-url URL]
+
+Environment (flags win over these):
+  MINICOM_ADDR            address to listen on            (default 127.0.0.1:3000)
+  DATABASE_URL            sqlite://path/to/file.db        (default sqlite://data/minicom.db)
+  MINICOM_ADMIN_EMAIL     first admin's email             (default admin@example.com)
+  MINICOM_ADMIN_PASSWORD  first admin's password          (default: generated and printed once)
+  MINICOM_SECURE_COOKIES  1 to mark cookies Secure (https) (default 0)
+  MINICOM_LOG             log filter                      (default info)
+";
+
+impl Config {
+    /// Reads the environment, then applies `args` (without the program name).
+    /// Returns `Ok(None)` when `--help` was asked for.
+    pub fn load(args: impl IntoIterator<Item = String>) -> Result<Option<Self>, ConfigError> {
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let mut addr = env("MINICOM_ADDR")
+            .or_else(|| env("LEPTOS_SITE_ADDR"))
+            .unwrap_or_else(|| "127.0.0.1:3000".into());
+        let mut database_url =
+            env("DATABASE_URL").unwrap_or_else(|| "sqlite://data/minicom.db".into());
+        let mut args = args.into_iter();
+        while let Some(arg) = args.next() {
+            let mut value = |flag: &str| {
+                args.next()
+                    .ok_or_else(|| ConfigError::MissingValue(flag.to_owned()))
+            };
+            match arg.as_str() {
+                "--help" | "-h" => return Ok(None),
+                "--addr" => addr = value("--addr")?,
+                "--database-url" => database_url = value("--database-url")?,
+                _ => return Err(ConfigError::UnknownArg(arg)),
+            }
+        }
+        Ok(Some(Self {
+            addr: addr.parse().map_err(|_| ConfigError::BadAddr {
+                name: "MINICOM_ADDR",
+                value: addr.clone(),
+            })?,
+            database_url,
+            admin_email: env("MINICOM_ADMIN_EMAIL").unwrap_or_else(|| "admin@example.com".into()),
+            admin_password: env("MINICOM_ADMIN_PASSWORD"),
+            secure_cookies: env("MINICOM_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
+            log: env("MINICOM_LOG").unwrap_or_else(|| "info".into()),
+        }))
+    }
+}

@@ -1,0 +1,168 @@
+//! The HTTP surface: pages (Leptos), `/ws`, sign-in and sign-out, health.
+
+use axum::Router;
+use axum::extract::{Form, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use serde::Deserialize;
+
+use crate::app::{App, shell};
+use crate::server::auth::{self, SESSION_COOKIE, SESSION_DAYS, VISITOR_COOKIE};
+use crate::server::{AppState, ws};
+
+/// Every route of the server.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let options = state.leptos.clone();
+    Router::new()
+        .route("/ws", get(ws::upgrade))
+        .route("/healthz", get(healthz))
+        .route("/auth/login", post(login))
+        .route("/auth/logout", post(logout))
+        // Also registers the server functions; both get `AppState` as context.
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            visitor_cookie,
+        ))
+        .with_state(state)
+}
+
+async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// Gives every browser that loads a page a visitor token, so the messenger's
+/// socket has an identity before the visitor writes anything.
+async fn visitor_cookie(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let wants_token = request.method() == Method::GET
+        && auth::cookie(request.headers(), VISITOR_COOKIE).is_none()
+        && is_page(request.uri().path());
+    let mut response = next.run(request).await;
+    if wants_token {
+        let (_, cookie) = auth::new_visitor_cookie(state.config.secure_cookies);
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
+    response
+}
+
+fn is_page(path: &str) -> bool {
+    matches!(path, "/" | "/messenger")
+}
+
+/// False when a browser says the request comes from another site's page.
+/// Requests without `Origin` (same-origin GETs, non-browser clients) pass; the
+/// cookies are SameSite=Lax, so a cross-site request carries no session anyway.
+pub fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return true;
+    };
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    origin
+        .split_once("://")
+        .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host))
+}
+
+/// The sign-in form.
+#[derive(Deserialize)]
+pub struct SignIn {
+    email: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<SignIn>,
+) -> Response {
+    if !same_origin(&headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Sign-in must come from this site's own page.",
+        )
+            .into_response();
+    }
+    let agent = match state.store.agent_by_email(form.email.trim()).await {
+        Ok(agent) => agent.filter(|a| a.active),
+        Err(err) => {
+            tracing::error!(%err, "sign-in could not read the agents table");
+            return Redirect::to("/inbox?error=unavailable").into_response();
+        }
+    };
+    // Verify even when the email is unknown, so timing reveals nothing.
+    let hash = agent.as_ref().map_or_else(
+        || auth::decoy_hash().to_owned(),
+        |a| a.password_hash.clone(),
+    );
+    let password = form.password;
+    let verified = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &password))
+        .await
+        .unwrap_or(false);
+    let Some(agent) = agent.filter(|_| verified) else {
+        tracing::info!("failed sign-in attempt");
+        return Redirect::to("/inbox?error=credentials").into_response();
+    };
+    let token = auth::new_token();
+    if let Err(err) = state
+        .store
+        .create_session(&auth::token_hash(&token), agent.id, auth::session_expiry())
+        .await
+    {
+        tracing::error!(%err, "could not store a new session");
+        return Redirect::to("/inbox?error=unavailable").into_response();
+    }
+    tracing::info!(agent = agent.id.0, "agent signed in");
+    let cookie = auth::set_cookie(
+        SESSION_COOKIE,
+        &token,
+        SESSION_DAYS,
+        state.config.secure_cookies,
+    );
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/inbox")).into_response()
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if !same_origin(&headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Sign-out must come from this site's own page.",
+        )
+            .into_response();
+    }
+    if let Some(token) = auth::cookie(&headers, SESSION_COOKIE)
+        && let Err(err) = state.store.delete_session(&auth::token_hash(token)).await
+    {
+        tracing::error!(%err, "could not delete a session at sign-out");
+    }
+    let expired =
+        HeaderValue::from_static("minicom_session=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0");
+    ([(header::SET_COOKIE, expired)], Redirect::to("/inbox")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origin_must_match_host() {
+        let mut headers = HeaderMap::new();
+        assert!(same_origin(&headers));
+        headers.insert(header::HOST, HeaderValue::from_static("127.0.0.1:3000"));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://127.0.0.1:3000"),
+        );
+        assert!(same_origin(&headers));
+        headers.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("http://evil.example"),
+        );
+        assert!(!same_origin(&headers));
+    }
+}

@@ -1,0 +1,126 @@
+//! Server-only code: configuration, the HTTP router, the WebSocket handler, the
+//! hub, the bus and the store.
+//!
+//! A message travels `ws` (check, decode) → `store` (commit, then ack) → `bus`
+//! (publish) → `hub` (fan out to local sockets).
+
+pub mod auth;
+pub mod bus;
+pub mod config;
+pub mod http;
+pub mod hub;
+pub mod store;
+pub mod ws;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+
+use self::bus::{Bus, LocalBus};
+use self::config::Config;
+use self::hub::Hub;
+use self::store::{Role, Store, StoreError};
+
+/// What every handler can reach; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub hub: Arc<Hub>,
+    pub bus: Arc<dyn Bus>,
+    pub config: Arc<Config>,
+    pub leptos: LeptosOptions,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}
+
+/// How long shutdown waits for sockets to close before giving up on them.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// The first admin's login, when this start created it.
+pub struct NewAdmin {
+    pub email: String,
+    /// Set when the password was generated (it is shown once, never stored).
+    pub generated_password: Option<String>,
+}
+
+/// Creates the first admin when the database has no agent yet.
+pub async fn ensure_admin(store: &Store, config: &Config) -> Result<Option<NewAdmin>, StoreError> {
+    if store.count_agents().await? > 0 {
+        return Ok(None);
+    }
+    let generated_password = match &config.admin_password {
+        Some(_) => None,
+        None => Some(auth::generate_password()),
+    };
+    let password = config
+        .admin_password
+        .clone()
+        .or_else(|| generated_password.clone())
+        .unwrap_or_default();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("password hashing stopped: {e}")))?
+        .map_err(|e| StoreError::Corrupt(format!("password hashing failed: {e}")))?;
+    store
+        .create_agent(&config.admin_email, "Admin", &hash, Role::Admin)
+        .await?;
+    Ok(Some(NewAdmin {
+        email: config.admin_email.clone(),
+        generated_password,
+    }))
+}
+
+/// Serves Minicom on `listener` until `shutdown` resolves, then drains: stops
+/// accepting, asks every socket to reconnect (close 1012), waits for them to
+/// close and for the database to finish its writes.
+pub async fn serve(
+    config: Config,
+    store: Store,
+    leptos: LeptosOptions,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
+    let hub = Arc::new(Hub::new());
+    let hub_task = tokio::spawn({
+        let hub = hub.clone();
+        let events = bus.subscribe();
+        async move { hub.run(events).await }
+    });
+    let state = AppState {
+        store: store.clone(),
+        hub: hub.clone(),
+        bus,
+        config: Arc::new(config),
+        leptos,
+    };
+    let app = http::router(state);
+    let stopping = {
+        let hub = hub.clone();
+        async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing sockets and finishing writes");
+            hub.begin_shutdown();
+        }
+    };
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(stopping)
+    .await?;
+    let deadline = tokio::time::Instant::now() + DRAIN;
+    while hub.socket_count() > 0 && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _ = hub_task.await;
+    store.close().await;
+    Ok(())
+}

@@ -1,0 +1,146 @@
+//! Team members (agents and admins) and their sign-in sessions.
+
+use sqlx::Row;
+
+use super::{Store, StoreError, now};
+use crate::protocol::{AgentId, Timestamp};
+
+/// What an agent may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// Manages the team and settings.
+    Admin,
+    /// Answers conversations.
+    Agent,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Admin => "admin",
+            Self::Agent => "agent",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "admin" => Ok(Self::Admin),
+            "agent" => Ok(Self::Agent),
+            other => Err(StoreError::Corrupt(format!("unknown agent role {other:?}"))),
+        }
+    }
+}
+
+/// A stored team member.
+#[derive(Clone, Debug)]
+pub struct AgentRecord {
+    pub id: AgentId,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub password_hash: String,
+    pub active: bool,
+}
+
+impl AgentRecord {
+    fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: AgentId(row.try_get("id")?),
+            email: row.try_get("email")?,
+            name: row.try_get("name")?,
+            role: Role::parse(row.try_get("role")?)?,
+            password_hash: row.try_get("password_hash")?,
+            active: row.try_get::<i64, _>("active")? != 0,
+        })
+    }
+}
+
+const AGENT_COLUMNS: &str = "id, email, name, role, password_hash, active";
+
+impl Store {
+    /// How many agents exist (active or not).
+    pub async fn count_agents(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM agents")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Adds a team member; the email must be new.
+    pub async fn create_agent(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+        role: Role,
+    ) -> Result<AgentId, StoreError> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO agents (email, name, password_hash, role, created_at)
+             VALUES (?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(email)
+        .bind(name)
+        .bind(password_hash)
+        .bind(role.as_str())
+        .bind(now().0)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(AgentId(id))
+    }
+
+    /// The agent with this email (any case), if any.
+    pub async fn agent_by_email(&self, email: &str) -> Result<Option<AgentRecord>, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE email = ?"
+        ))
+        .bind(email)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(AgentRecord::from_row).transpose()
+    }
+
+    /// Records a new sign-in session.
+    pub async fn create_session(
+        &self,
+        token_hash: &[u8],
+        agent: AgentId,
+        expires_at: Timestamp,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO agent_sessions (token_hash, agent_id, created_at, expires_at)
+             VALUES (?, ?, ?, ?)",
+        )
+        .bind(token_hash)
+        .bind(agent.0)
+        .bind(now().0)
+        .bind(expires_at.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The active agent behind an unexpired session.
+    pub async fn agent_by_session(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<AgentRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT a.id, a.email, a.name, a.role, a.password_hash, a.active
+             FROM agent_sessions s JOIN agents a ON a.id = s.agent_id
+             WHERE s.token_hash = ? AND s.expires_at > ? AND a.active = 1",
+        )
+        .bind(token_hash)
+        .bind(now().0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(AgentRecord::from_row).transpose()
+    }
+
+    /// Ends a session (sign-out).
+    pub async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM agent_sessions WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,548 @@
+//! `/ws`: one WebSocket per browser tab.
+//!
+//! The upgrade establishes who is connecting from the session cookie (never from
+//! the URL or a frame). Each socket then runs two halves in one task: the reader
+//! decodes frames and handles them in order, the writer drains the socket's
+//! bounded queue (replies and hub deliveries) and sends heartbeats. Handlers for
+//! each frame type are the small `on_*` functions dispatched from
+//! [`handle_text`]; that `match` is the table of contents.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures::{SinkExt, StreamExt};
+use serde::Deserialize;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::protocol::{
+    ClientFrame, ClientId, ContactId, ConversationId, HISTORY_PAGE, MAX_FRAME_BYTES,
+    MAX_PROFILE_CHARS, Me, MessageId, ProtocolError, ServerFrame, validate_body,
+};
+use crate::server::AppState;
+use crate::server::auth::{self, VISITOR_COOKIE};
+use crate::server::bus::Event;
+use crate::server::hub::{Peer, SocketId, encode};
+use crate::server::store::{Author, Inserted, StoreError};
+
+/// How often the server pings an idle peer.
+const HEARTBEAT: Duration = Duration::from_secs(25);
+
+/// Messages per `history` frame when catching up after a reconnect.
+const RESUME_PAGE: i64 = 500;
+
+/// Close code: the peer sent a frame over the size limit.
+const CLOSE_TOO_BIG: u16 = 1009;
+/// Close code: the server is restarting; reconnect.
+const CLOSE_RESTART: u16 = 1012;
+/// Close code: policy violation (here: too slow to keep up).
+const CLOSE_POLICY: u16 = 1008;
+
+/// Which of the browser's identities this socket speaks for. The identity itself
+/// always comes from the matching cookie.
+#[derive(Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The visitor cookie (the messenger).
+    #[default]
+    Visitor,
+    /// The agent session cookie (the inbox).
+    Agent,
+}
+
+/// Query string of the upgrade request.
+#[derive(Debug, Deserialize)]
+pub struct Params {
+    #[serde(default)]
+    role: Role,
+}
+
+/// Handles `GET /ws`.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(params): Query<Params>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if !crate::server::http::same_origin(&headers) {
+        return (
+            StatusCode::FORBIDDEN,
+            "This page's origin may not open a Minicom socket.",
+        )
+            .into_response();
+    }
+    let me = match identify(&state, &headers, params.role).await {
+        Ok(Some(me)) => me,
+        Ok(None) => {
+            return (
+                StatusCode::UNAUTHORIZED,
+                "No session: open the messenger page (visitors) or sign in at /inbox (agents) first.",
+            )
+                .into_response();
+        }
+        Err(err) => {
+            tracing::error!(%err, "could not look up the session for a socket");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Storage is unavailable; retry shortly.",
+            )
+                .into_response();
+        }
+    };
+    ws.max_frame_size(MAX_FRAME_BYTES)
+        .max_message_size(MAX_FRAME_BYTES)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(4 * 1024)
+        .on_upgrade(move |socket| serve(state, socket, me))
+}
+
+async fn identify(
+    state: &AppState,
+    headers: &HeaderMap,
+    role: Role,
+) -> Result<Option<Me>, StoreError> {
+    match role {
+        Role::Agent => Ok(auth::signed_in_agent(&state.store, headers)
+            .await?
+            .map(|agent| Me::Agent {
+                id: agent.id,
+                name: agent.name,
+            })),
+        Role::Visitor => {
+            let Some(token) = auth::cookie(headers, VISITOR_COOKIE) else {
+                return Ok(None);
+            };
+            let contact = state
+                .store
+                .contact_for_token(&auth::token_hash(token))
+                .await?;
+            Ok(Some(Me::Contact {
+                id: contact.id,
+                name: contact.name,
+                email: contact.email,
+            }))
+        }
+    }
+}
+
+/// One connected socket, as its handlers see it.
+struct Conn {
+    state: AppState,
+    id: SocketId,
+    peer: Peer,
+    tx: mpsc::Sender<Utf8Bytes>,
+}
+
+impl Conn {
+    /// Queues a frame for this socket only. Waits when the queue is full: a
+    /// client that does not read slows only itself.
+    async fn reply(&self, frame: &ServerFrame) {
+        let _ = self.tx.send(encode(frame)).await;
+    }
+}
+
+async fn serve(state: AppState, socket: WebSocket, me: Me) {
+    let peer = match &me {
+        Me::Contact { id, .. } => Peer::Contact(*id),
+        Me::Agent { id, .. } => Peer::Agent(*id),
+    };
+    let registration = state.hub.register(peer);
+    let conn = Conn {
+        state: state.clone(),
+        id: registration.id,
+        peer,
+        tx: registration.tx,
+    };
+    tracing::debug!(socket = conn.id, ?peer, "socket opened");
+    let (sink, stream) = socket.split();
+    let (close_tx, close_rx) = oneshot::channel();
+    let writer = write_loop(
+        sink,
+        registration.rx,
+        registration.kicked,
+        state.hub.shutdown_signal(),
+        close_rx,
+    );
+    let reader = read_loop(&conn, me, stream, close_tx);
+    tokio::pin!(reader, writer);
+    tokio::select! {
+        // The reader ended (peer closed, or a close was requested): let the
+        // writer send that close and finish.
+        _ = &mut reader => writer.await,
+        // The writer ended (shutdown, too slow, broken pipe): stop reading.
+        _ = &mut writer => {}
+    }
+    state.hub.unregister(conn.id);
+    tracing::debug!(socket = conn.id, "socket closed");
+}
+
+async fn write_loop(
+    mut sink: futures::stream::SplitSink<WebSocket, WsMessage>,
+    mut rx: mpsc::Receiver<Utf8Bytes>,
+    mut kicked: oneshot::Receiver<()>,
+    mut shutdown: watch::Receiver<bool>,
+    mut close_rx: oneshot::Receiver<CloseFrame>,
+) {
+    let mut heartbeat =
+        tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    let close = |code, reason: &'static str| {
+        WsMessage::Close(Some(CloseFrame {
+            code,
+            reason: Utf8Bytes::from_static(reason),
+        }))
+    };
+    loop {
+        let outgoing = tokio::select! {
+            biased;
+            _ = stopping(&mut shutdown) => {
+                let _ = sink.send(close(CLOSE_RESTART, "Server restarting; reconnect in a moment.")).await;
+                return;
+            }
+            Ok(()) = &mut kicked => {
+                let _ = sink.send(close(CLOSE_POLICY, "Too slow to receive messages; reconnect to catch up.")).await;
+                return;
+            }
+            requested = &mut close_rx => {
+                if let Ok(frame) = requested {
+                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
+                }
+                return;
+            }
+            Some(text) = rx.recv() => WsMessage::Text(text),
+            _ = heartbeat.tick() => WsMessage::Ping(Default::default()),
+        };
+        if sink.send(outgoing).await.is_err() {
+            return;
+        }
+    }
+}
+
+async fn read_loop(
+    conn: &Conn,
+    me: Me,
+    mut stream: futures::stream::SplitStream<WebSocket>,
+    close_tx: oneshot::Sender<CloseFrame>,
+) {
+    if let Err(err) = send_hello(conn, me).await {
+        tracing::error!(%err, socket = conn.id, "could not load the conversations for a new socket");
+        let _ = close_tx.send(CloseFrame {
+            code: 1011,
+            reason: Utf8Bytes::from_static("Storage is unavailable; reconnect shortly."),
+        });
+        return;
+    }
+    while let Some(received) = stream.next().await {
+        match received {
+            Ok(WsMessage::Text(text)) => handle_text(conn, &text).await,
+            Ok(WsMessage::Binary(_)) => {
+                conn.reply(&ProtocolError::UnsupportedFrame.to_frame(None))
+                    .await;
+            }
+            Ok(WsMessage::Close(_)) => return,
+            Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => {}
+            Err(err) => {
+                if is_too_big(&err) {
+                    let _ = close_tx.send(CloseFrame {
+                        code: CLOSE_TOO_BIG,
+                        reason: Utf8Bytes::from_static(
+                            "Frame larger than 64 KiB; messages are limited to 4,000 characters.",
+                        ),
+                    });
+                }
+                return;
+            }
+        }
+    }
+}
+
+/// Resolves once the server is stopping. (Drops the watch guard before the
+/// caller's branch runs, so the socket future stays `Send`.)
+async fn stopping(shutdown: &mut watch::Receiver<bool>) {
+    let _ = shutdown.wait_for(|stopping| *stopping).await;
+}
+
+fn is_too_big(err: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = source {
+        if let Some(tungstenite::Error::Capacity(_)) = e.downcast_ref::<tungstenite::Error>() {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+async fn send_hello(conn: &Conn, me: Me) -> Result<(), StoreError> {
+    let store = &conn.state.store;
+    let conversations = match conn.peer {
+        Peer::Contact(contact) => store.contact_conversations(contact).await?,
+        Peer::Agent(_) => store.inbox(100).await?,
+    };
+    conn.reply(&ServerFrame::Hello { me, conversations }).await;
+    Ok(())
+}
+
+/// Decodes one frame and dispatches it; every refusal becomes an `error` frame.
+async fn handle_text(conn: &Conn, text: &str) {
+    let frame = match ClientFrame::decode(text) {
+        Ok(frame) => frame,
+        Err(err) => return conn.reply(&err.to_frame(None)).await,
+    };
+    let mut client_id = None;
+    let handled = match frame {
+        ClientFrame::Send {
+            conversation_id,
+            client_id: id,
+            body,
+        } => {
+            client_id = Some(id);
+            on_send(conn, conversation_id, id, &body).await
+        }
+        ClientFrame::Open { conversation_id } => on_open(conn, conversation_id).await,
+        ClientFrame::Resume {
+            conversation_id,
+            after,
+        } => on_resume(conn, conversation_id, after).await,
+        ClientFrame::Profile { name, email } => on_profile(conn, name, email).await,
+        ClientFrame::Ping => {
+            conn.reply(&ServerFrame::Pong).await;
+            Ok(())
+        }
+    };
+    if let Err(err) = handled {
+        conn.reply(&err.to_frame(client_id)).await;
+    }
+}
+
+/// Logs a storage failure and turns it into the wire's `internal` error.
+fn internal(err: StoreError) -> ProtocolError {
+    tracing::error!(%err, "storage failed while handling a frame");
+    ProtocolError::Internal
+}
+
+/// Checks that this socket's person may see the conversation and returns the
+/// visitor it belongs to. A conversation that does not exist is `forbidden` too,
+/// so ids cannot be probed.
+async fn authorise(conn: &Conn, conversation: ConversationId) -> Result<ContactId, ProtocolError> {
+    let owner = conn
+        .state
+        .store
+        .conversation_contact(conversation)
+        .await
+        .map_err(internal)?
+        .ok_or(ProtocolError::Forbidden)?;
+    match conn.peer {
+        Peer::Agent(_) => Ok(owner),
+        Peer::Contact(me) if me == owner => Ok(owner),
+        Peer::Contact(_) => Err(ProtocolError::Forbidden),
+    }
+}
+
+async fn on_send(
+    conn: &Conn,
+    conversation: Option<ConversationId>,
+    client_id: ClientId,
+    body: &str,
+) -> Result<(), ProtocolError> {
+    let body = validate_body(body)?;
+    let store = &conn.state.store;
+    let (contact, Inserted { message, created }) = match (conn.peer, conversation) {
+        (Peer::Contact(contact), None) => (
+            contact,
+            store
+                .insert_visitor_message(contact, client_id, body)
+                .await
+                .map_err(internal)?,
+        ),
+        (peer, Some(conversation)) => {
+            let contact = authorise(conn, conversation).await?;
+            let author = match peer {
+                Peer::Contact(c) => Author::contact(c),
+                Peer::Agent(a) => {
+                    conn.state.hub.watch(conn.id, conversation);
+                    Author::agent(a)
+                }
+            };
+            let inserted = store
+                .insert_message(conversation, client_id, author, body)
+                .await
+                .map_err(internal)?;
+            (contact, inserted)
+        }
+        (Peer::Agent(_), None) => return Err(ProtocolError::ConversationRequired),
+    };
+    // The commit is done: only now may the sender hear that it is safe.
+    conn.reply(&ServerFrame::Ack {
+        client_id,
+        message: message.clone(),
+    })
+    .await;
+    if created {
+        let conversation = message.conversation_id;
+        publish(
+            conn,
+            Event::Message {
+                contact_id: contact,
+                message,
+            },
+        )
+        .await;
+        publish_summary(conn, conversation).await;
+    }
+    Ok(())
+}
+
+async fn on_open(conn: &Conn, conversation: ConversationId) -> Result<(), ProtocolError> {
+    authorise(conn, conversation).await?;
+    conn.state.hub.watch(conn.id, conversation);
+    let (messages, has_more) = conn
+        .state
+        .store
+        .latest_messages(conversation, HISTORY_PAGE)
+        .await
+        .map_err(internal)?;
+    conn.reply(&ServerFrame::History {
+        conversation_id: conversation,
+        messages,
+        has_more,
+    })
+    .await;
+    Ok(())
+}
+
+async fn on_resume(
+    conn: &Conn,
+    conversation: ConversationId,
+    mut after: MessageId,
+) -> Result<(), ProtocolError> {
+    authorise(conn, conversation).await?;
+    // Watch first, then read: a message committed in between arrives twice at
+    // worst (the client merges by id), never zero times.
+    conn.state.hub.watch(conn.id, conversation);
+    loop {
+        let messages = conn
+            .state
+            .store
+            .messages_after(conversation, after, RESUME_PAGE)
+            .await
+            .map_err(internal)?;
+        let full = messages.len() as i64 == RESUME_PAGE;
+        if let Some(last) = messages.last() {
+            after = last.id;
+        }
+        conn.reply(&ServerFrame::History {
+            conversation_id: conversation,
+            messages,
+            has_more: false,
+        })
+        .await;
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+async fn on_profile(
+    conn: &Conn,
+    name: Option<String>,
+    email: Option<String>,
+) -> Result<(), ProtocolError> {
+    let Peer::Contact(contact) = conn.peer else {
+        return Err(ProtocolError::InvalidProfile(
+            "Only visitors set a profile here; agents change theirs in the inbox.".into(),
+        ));
+    };
+    let name = clean_profile_field("name", name)?;
+    let email = clean_profile_field("email", email)?;
+    if let Some(email) = &email
+        && !looks_like_email(email)
+    {
+        return Err(ProtocolError::InvalidProfile(
+            "That email address does not look right (expected name@example.com).".into(),
+        ));
+    }
+    let store = &conn.state.store;
+    store
+        .set_contact_profile(contact, name.as_deref(), email.as_deref())
+        .await
+        .map_err(internal)?;
+    let conversations = store
+        .contact_conversations(contact)
+        .await
+        .map_err(internal)?;
+    for conversation in conversations {
+        publish(conn, Event::Conversation { conversation }).await;
+    }
+    Ok(())
+}
+
+fn clean_profile_field(
+    field: &str,
+    value: Option<String>,
+) -> Result<Option<String>, ProtocolError> {
+    let Some(value) = value else { return Ok(None) };
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.chars().count() > MAX_PROFILE_CHARS || value.chars().any(char::is_control) {
+        return Err(ProtocolError::InvalidProfile(format!(
+            "The {field} must be one line of at most {MAX_PROFILE_CHARS} characters."
+        )));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+fn looks_like_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((user, domain)) => {
+            !user.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+async fn publish(conn: &Conn, event: Event) {
+    if let Err(err) = conn.state.bus.publish(event).await {
+        // The message is stored; clients that missed the live event catch up
+        // when they resume.
+        tracing::error!(%err, "could not publish a live event");
+    }
+}
+
+async fn publish_summary(conn: &Conn, conversation: ConversationId) {
+    match conn.state.store.conversation_summary(conversation).await {
+        Ok(Some(conversation)) => publish(conn, Event::Conversation { conversation }).await,
+        Ok(None) => {}
+        Err(err) => tracing::error!(%err, "could not load an inbox row to publish"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_fields_are_trimmed_and_bounded() {
+        assert_eq!(
+            clean_profile_field("name", Some("  Ana ".into())).unwrap(),
+            Some("Ana".into())
+        );
+        assert_eq!(
+            clean_profile_field("name", Some("   ".into())).unwrap(),
+            None
+        );
+        assert!(clean_profile_field("name", Some("a\nb".into())).is_err());
+        assert!(clean_profile_field("name", Some("x".repeat(MAX_PROFILE_CHARS + 1))).is_err());
+    }
+
+    #[test]
+    fn email_shape() {
+        assert!(looks_like_email("ana@example.com"));
+        assert!(!looks_like_email("ana"));
+        assert!(!looks_like_email("@example.com"));
+        assert!(!looks_like_email("a b@example.com"));
+    }
+}

@@ -1,0 +1,358 @@
+//! A real Minicom server on an ephemeral port with a temporary SQLite file, and
+//! a real WebSocket client that speaks the public protocol.
+
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use minicom::protocol::{ClientFrame, ClientId, ConversationId, Message, MessageId, ServerFrame};
+use minicom::server::{self, config::Config, store::Store};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::{self, Message as WsMessage};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The first admin every test server starts with.
+pub const ADMIN_EMAIL: &str = "admin@minicom.test";
+pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
+
+/// How long a test waits for an expected frame before failing.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A running server; stopped when dropped.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let database_url = format!("sqlite://{}", dir.path().join("minicom.db").display());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let config = Config {
+            addr,
+            database_url: database_url.clone(),
+            admin_email: ADMIN_EMAIL.into(),
+            admin_password: Some(ADMIN_PASSWORD.into()),
+            secure_cookies: false,
+            log: "warn".into(),
+        };
+        let store = Store::open(&database_url).await.expect("open store");
+        server::ensure_admin(&store, &config).await.expect("admin");
+        let mut leptos = leptos::config::get_configuration(Some("Leptos.toml"))
+            .expect("Leptos.toml")
+            .leptos_options;
+        leptos.site_addr = addr;
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(server::serve(config, store, leptos, listener, async {
+            let _ = stopped.await;
+        }));
+        Self {
+            addr,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+        }
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await
+                .expect("server task")
+                .expect("server stopped cleanly");
+        }
+    }
+
+    /// A plain HTTP/1.1 request; returns status, headers and body.
+    pub async fn http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+    ) -> HttpResponse {
+        let mut stream = TcpStream::connect(self.addr).await.expect("connect");
+        let mut request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
+        );
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
+        }
+        request.push_str("\r\n");
+        request.push_str(body);
+        stream.write_all(request.as_bytes()).await.expect("write");
+        let mut raw = Vec::new();
+        tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
+            .await
+            .expect("response in time")
+            .expect("read");
+        let text = String::from_utf8_lossy(&raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|s| s.parse().ok())
+            .expect("status line");
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .collect();
+        HttpResponse {
+            status,
+            headers,
+            body: body.to_owned(),
+        }
+    }
+
+    /// A new visitor's cookie, as a browser gets it by loading the messenger.
+    pub async fn visitor_cookie(&self) -> String {
+        let response = self.http("GET", "/messenger", &[], "").await;
+        response
+            .cookie("minicom_visitor")
+            .expect("visitor cookie on first visit")
+    }
+
+    /// Signs in and returns the session cookie.
+    pub async fn agent_cookie(&self) -> String {
+        let response = self.sign_in(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        assert_eq!(response.status, 303);
+        response
+            .cookie("minicom_session")
+            .expect("session cookie after sign-in")
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str) -> HttpResponse {
+        let body = format!(
+            "email={}&password={}",
+            urlencode(email),
+            urlencode(password)
+        );
+        self.http(
+            "POST",
+            "/auth/login",
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            &body,
+        )
+        .await
+    }
+
+    /// Opens `/ws` with a cookie; panics if the upgrade is refused.
+    pub async fn connect(&self, cookie: &str, role: &str) -> Client {
+        self.try_connect(cookie, role)
+            .await
+            .expect("socket upgrade")
+    }
+
+    pub async fn try_connect(
+        &self,
+        cookie: &str,
+        role: &str,
+    ) -> Result<Client, tungstenite::Error> {
+        let mut request = format!("ws://{}/ws?role={role}", self.addr)
+            .into_client_request()
+            .expect("request");
+        if !cookie.is_empty() {
+            request.headers_mut().insert(
+                "Cookie",
+                HeaderValue::from_str(cookie).expect("cookie header"),
+            );
+        }
+        let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+        Ok(Client { ws })
+    }
+
+    /// A visitor socket, past its `hello`.
+    pub async fn visitor(&self) -> (Client, String) {
+        let cookie = self.visitor_cookie().await;
+        let mut client = self.connect(&cookie, "visitor").await;
+        client.hello().await;
+        (client, cookie)
+    }
+
+    /// An agent socket, past its `hello`.
+    pub async fn agent(&self) -> Client {
+        let cookie = self.agent_cookie().await;
+        let mut client = self.connect(&cookie, "agent").await;
+        client.hello().await;
+        client
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+pub struct HttpResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl HttpResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// `name=value` of a cookie the response sets.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.headers
+            .iter()
+            .filter(|(k, _)| k == "set-cookie")
+            .filter_map(|(_, v)| v.split(';').next())
+            .find(|pair| pair.starts_with(&format!("{name}=")))
+            .map(str::to_owned)
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// How a socket ended.
+#[derive(Debug)]
+pub enum Closed {
+    Code(CloseCode, String),
+    Dropped,
+}
+
+/// A WebSocket client speaking Minicom's protocol.
+pub struct Client {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+impl Client {
+    pub async fn send(&mut self, frame: &ClientFrame) {
+        self.send_text(&serde_json::to_string(frame).expect("encode"))
+            .await;
+    }
+
+    pub async fn send_text(&mut self, text: &str) {
+        self.ws
+            .send(WsMessage::text(text))
+            .await
+            .expect("send frame");
+    }
+
+    pub async fn send_raw(&mut self, message: WsMessage) -> Result<(), tungstenite::Error> {
+        self.ws.send(message).await
+    }
+
+    /// Sends a message and returns its client id.
+    pub async fn say(&mut self, conversation: Option<ConversationId>, body: &str) -> ClientId {
+        let client_id = ClientId::new();
+        self.send(&ClientFrame::Send {
+            conversation_id: conversation,
+            client_id,
+            body: body.into(),
+        })
+        .await;
+        client_id
+    }
+
+    /// The next server frame; fails the test after the wait.
+    pub async fn next(&mut self) -> ServerFrame {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a frame in time")
+                .expect("socket open")
+                .expect("readable frame");
+            match message {
+                WsMessage::Text(text) => {
+                    return serde_json::from_str(&text)
+                        .unwrap_or_else(|e| panic!("undecodable frame {text}: {e}"));
+                }
+                WsMessage::Close(frame) => panic!("socket closed unexpectedly: {frame:?}"),
+                _ => continue,
+            }
+        }
+    }
+
+    /// Skips frames until one matches; returns what `pick` extracted.
+    pub async fn expect<T>(&mut self, mut pick: impl FnMut(ServerFrame) -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "expected frame did not arrive"
+            );
+            if let Some(found) = pick(self.next().await) {
+                return found;
+            }
+        }
+    }
+
+    /// Waits for the live `message` frame carrying message `id` (a person's own
+    /// tabs receive their messages too; other frames are skipped).
+    pub async fn expect_message(&mut self, id: MessageId) -> Message {
+        self.expect(|f| match f {
+            ServerFrame::Message { message } if message.id == id => Some(message),
+            _ => None,
+        })
+        .await
+    }
+
+    pub async fn hello(&mut self) -> ServerFrame {
+        match self.next().await {
+            frame @ ServerFrame::Hello { .. } => frame,
+            other => panic!("expected hello, got {other:?}"),
+        }
+    }
+
+    /// Waits for how the socket ends.
+    pub async fn closed(&mut self) -> Closed {
+        loop {
+            let next = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("socket to close in time");
+            match next {
+                Some(Ok(WsMessage::Close(Some(frame)))) => {
+                    return Closed::Code(frame.code, frame.reason.to_string());
+                }
+                Some(Ok(WsMessage::Close(None))) | None | Some(Err(_)) => return Closed::Dropped,
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Sends a ping frame and waits for its pong: the connection is alive and
+    /// every earlier frame has been handled.
+    pub async fn round_trip(&mut self) {
+        self.send(&ClientFrame::Ping).await;
+        self.expect(|f| matches!(f, ServerFrame::Pong).then_some(()))
+            .await;
+    }
+}
