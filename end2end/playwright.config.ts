@@ -36,7 +36,7 @@ export default defineConfig({
     },
   },
   webServer: {
-    command: '../target/debug/minicom',
+    command: './target/debug/minicom',
     cwd: '..',
     url: `http://127.0.0.1:${port}/healthz`,
     reuseExistingServer: false,

@@ -1,6 +1,9 @@
 import { test, expect, type Browser, type Page } from '@playwright/test';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../playwright.config';
 
+/** The composer's text box (exact name: the message log is "Messages"). */
+const composer = (page: Page) => page.getByRole('textbox', { name: 'Message', exact: true });
+
 async function signIn(browser: Browser): Promise<Page> {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -35,14 +38,14 @@ test('visitor and agent talk live, and history survives a reload', async ({ brow
   const visitor = await openMessenger(browser);
 
   const question = `Where is my order? ${Date.now()}`;
-  await visitor.getByLabel('Message').fill(question);
-  await visitor.getByLabel('Message').press('Enter');
+  await composer(visitor).fill(question);
+  await composer(visitor).press('Enter');
   const visitorLog = visitor.getByRole('log', { name: 'Messages' });
   await expect(visitorLog.getByText(question)).toBeVisible();
   await expect(visitorLog.getByText('Sending…')).toHaveCount(0);
 
   // The conversation appears in the inbox with its preview; open it.
-  const row = agent.getByRole('link', { name: new RegExp(question) });
+  const row = agent.getByRole('link').filter({ hasText: question });
   await expect(row).toBeVisible();
   await row.click();
   const agentLog = agent.getByRole('log', { name: 'Messages' });
@@ -51,7 +54,7 @@ test('visitor and agent talk live, and history survives a reload', async ({ brow
   await expect(agentLog.locator('time').first()).toHaveText(/just now|min ago|\d\d:\d\d/);
 
   const answer = 'It left the roastery this morning.';
-  await agent.getByLabel('Message').fill(answer);
+  await composer(agent).fill(answer);
   await agent.getByRole('button', { name: 'Send' }).click();
   await expect(agentLog.getByText(answer)).toBeVisible();
   await expect(visitorLog.getByText(answer)).toBeVisible();
@@ -74,8 +77,8 @@ test('a message with markup is shown as text, never run', async ({ browser }) =>
     await dialog.dismiss();
   });
   const body = '<img src=x onerror=alert(1)>';
-  await visitor.getByLabel('Message').fill(body);
-  await visitor.getByLabel('Message').press('Enter');
+  await composer(visitor).fill(body);
+  await composer(visitor).press('Enter');
   const log = visitor.getByRole('log', { name: 'Messages' });
   await expect(log.getByText(body, { exact: true })).toBeVisible();
   await expect(log.locator('img')).toHaveCount(0);
@@ -93,8 +96,8 @@ test('the messenger works full page at phone size', async ({ browser }) => {
   const page = await context.newPage();
   await page.goto('/messenger');
   await expect(page.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
-  await page.getByLabel('Message').fill('Hello from my phone');
-  await page.getByLabel('Message').press('Enter');
+  await composer(page).fill('Hello from my phone');
+  await composer(page).press('Enter');
   await expect(page.getByRole('log', { name: 'Messages' }).getByText('Hello from my phone')).toBeVisible();
   const box = await page.getByRole('region', { name: /Chat with/ }).boundingBox();
   expect(box?.width).toBe(360);
