@@ -57,13 +57,7 @@ async fn malformed_frames_get_an_error_and_the_socket_stays_open() {
         .send_raw(WsMessage::binary(vec![1, 2, 3]))
         .await
         .expect("send binary");
-    assert!(matches!(
-        visitor.next().await,
-        ServerFrame::Error {
-            code: ErrorCode::UnsupportedFrame,
-            ..
-        }
-    ));
+    assert_eq!(visitor.refused().await.0, ErrorCode::UnsupportedFrame);
 
     // Still open and nothing stored: no conversation was started.
     visitor.round_trip().await;
@@ -119,12 +113,8 @@ async fn an_agent_must_name_the_conversation() {
     let mut agent = server.agent().await;
     agent.say(None, "to whom?").await;
     assert!(matches!(
-        agent.next().await,
-        ServerFrame::Error {
-            code: ErrorCode::ConversationRequired,
-            client_id: Some(_),
-            ..
-        }
+        agent.refused().await,
+        (ErrorCode::ConversationRequired, Some(_))
     ));
 }
 
@@ -138,26 +128,14 @@ async fn a_bad_profile_is_refused() {
             email: None,
         })
         .await;
-    assert!(matches!(
-        visitor.next().await,
-        ServerFrame::Error {
-            code: ErrorCode::InvalidProfile,
-            ..
-        }
-    ));
+    assert_eq!(visitor.refused().await.0, ErrorCode::InvalidProfile);
     visitor
         .send(&ClientFrame::Profile {
             name: None,
             email: Some("not-an-email".into()),
         })
         .await;
-    assert!(matches!(
-        visitor.next().await,
-        ServerFrame::Error {
-            code: ErrorCode::InvalidProfile,
-            ..
-        }
-    ));
+    assert_eq!(visitor.refused().await.0, ErrorCode::InvalidProfile);
 }
 
 #[tokio::test]

@@ -3,7 +3,9 @@
 mod common;
 
 use common::TestServer;
-use minicom::protocol::{ClientFrame, ConversationId, Me, Message, SenderKind, ServerFrame};
+use minicom::protocol::{
+    ClientFrame, ConversationId, ErrorCode, Me, Message, SenderKind, ServerFrame,
+};
 
 fn ack(frame: ServerFrame) -> Option<Message> {
     match frame {
@@ -40,13 +42,7 @@ async fn visitor_message_reaches_agent_and_reply_reaches_visitor() {
     assert_eq!(row.id, sent.conversation_id);
     assert_eq!(row.last_message_preview, "Hello, is my order on its way?");
 
-    agent
-        .send(&ClientFrame::Open {
-            conversation_id: row.id,
-        })
-        .await;
-    let thread = agent.expect(history).await;
-    assert_eq!(thread, vec![sent.clone()]);
+    assert_eq!(agent.open(row.id).await, vec![sent.clone()]);
 
     agent.say(Some(row.id), "Yes — it ships today.").await;
     let reply = agent.expect(ack).await;
@@ -77,13 +73,8 @@ async fn history_is_there_after_reconnect() {
     assert_eq!(conversations.len(), 1);
     assert_eq!(conversations[0].last_message_preview, "second");
 
-    again
-        .send(&ClientFrame::Open {
-            conversation_id: first.conversation_id,
-        })
-        .await;
     assert_eq!(
-        again.expect(history).await,
+        again.open(first.conversation_id).await,
         vec![first.clone(), second.clone()]
     );
 
@@ -126,12 +117,7 @@ async fn two_agents_see_the_same_thread() {
     let conversation = question.conversation_id;
 
     for agent in [&mut ana, &mut ben] {
-        agent
-            .send(&ClientFrame::Open {
-                conversation_id: conversation,
-            })
-            .await;
-        assert_eq!(agent.expect(history).await, vec![question.clone()]);
+        assert_eq!(agent.open(conversation).await, vec![question.clone()]);
     }
     ana.say(Some(conversation), "Ana here, hi!").await;
     let reply = ana.expect(ack).await;
@@ -154,12 +140,7 @@ async fn resending_the_same_client_id_stores_the_message_once() {
     let second = visitor.expect(ack).await;
     assert_eq!(first, second);
 
-    visitor
-        .send(&ClientFrame::Open {
-            conversation_id: first.conversation_id,
-        })
-        .await;
-    assert_eq!(visitor.expect(history).await, vec![first]);
+    assert_eq!(visitor.open(first.conversation_id).await, vec![first]);
 }
 
 #[tokio::test]
@@ -221,30 +202,12 @@ async fn visitor_sees_only_their_own_conversations() {
             conversation_id: secret.conversation_id,
         })
         .await;
-    let refused = mallory.next().await;
-    assert!(
-        matches!(
-            refused,
-            ServerFrame::Error {
-                code: minicom::protocol::ErrorCode::Forbidden,
-                ..
-            }
-        ),
-        "{refused:?}"
-    );
+    assert_eq!(mallory.refused().await, (ErrorCode::Forbidden, None));
 
-    mallory.say(Some(secret.conversation_id), "let me in").await;
-    let refused = mallory.next().await;
-    assert!(
-        matches!(
-            refused,
-            ServerFrame::Error {
-                code: minicom::protocol::ErrorCode::Forbidden,
-                client_id: Some(_),
-                ..
-            }
-        ),
-        "{refused:?}"
+    let attempt = mallory.say(Some(secret.conversation_id), "let me in").await;
+    assert_eq!(
+        mallory.refused().await,
+        (ErrorCode::Forbidden, Some(attempt))
     );
 
     // A conversation that does not exist looks the same as someone else's.
@@ -253,21 +216,10 @@ async fn visitor_sees_only_their_own_conversations() {
             conversation_id: ConversationId(999_999),
         })
         .await;
-    assert!(matches!(
-        mallory.next().await,
-        ServerFrame::Error {
-            code: minicom::protocol::ErrorCode::Forbidden,
-            ..
-        }
-    ));
+    assert_eq!(mallory.refused().await, (ErrorCode::Forbidden, None));
 
     // Nothing leaked into alice's conversation.
-    alice
-        .send(&ClientFrame::Open {
-            conversation_id: secret.conversation_id,
-        })
-        .await;
-    assert_eq!(alice.expect(history).await, vec![secret]);
+    assert_eq!(alice.open(secret.conversation_id).await, vec![secret]);
 }
 
 #[tokio::test]

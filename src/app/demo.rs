@@ -3,12 +3,13 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::app::messenger::{Launcher, use_visitor_live};
+use crate::app::messenger::Launcher;
+use crate::client::{Role, provide_live};
 
 /// The demo landing page.
 #[component]
 pub fn DemoPage() -> impl IntoView {
-    use_visitor_live();
+    provide_live(Role::Visitor);
     view! {
         <Title text="Northwind Coffee — fresh roasts, delivered" />
         <div class="demo">

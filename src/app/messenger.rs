@@ -4,26 +4,18 @@
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-use crate::app::components::{Composer, ConnectionStatus, MessageList, Side};
+use crate::app::components::{Composer, ConnectionBanner, ConnectionStatus, MessageList, Side};
 use crate::client::live::Live;
+use crate::client::{Role, provide_live};
 use crate::protocol::Me;
 
 /// The company name shown to visitors.
 const TEAM_NAME: &str = "Northwind Coffee";
 
-/// Creates this page's live state for a visitor and, in the browser, connects it.
-pub fn use_visitor_live() -> Live {
-    let live = Live::new();
-    provide_context(live);
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| crate::client::socket::start(live, crate::client::socket::Role::Visitor));
-    live
-}
-
 /// `/messenger`: the messenger alone, full page.
 #[component]
 pub fn MessengerPage() -> impl IntoView {
-    use_visitor_live();
+    provide_live(Role::Visitor);
     view! {
         <Title text=format!("Chat with {TEAM_NAME}") />
         <main class="messenger-page">
@@ -86,6 +78,7 @@ pub fn Messenger(#[prop(optional)] on_close: Option<Callback<()>>) -> impl IntoV
                         on:click=move |_| close.run(())>"✕"</button>
                 })}
             </header>
+            <ConnectionBanner />
             <div class="messenger-body">
                 <div class="greeting">
                     <p class="greeting-title">"Hi there 👋"</p>

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::protocol::{
     ClientFrame, ClientId, ConversationId, ConversationSummary, MAX_BODY_CHARS, Me, Message,
@@ -22,7 +23,7 @@ pub enum Connection {
 }
 
 /// Where an unacknowledged message stands.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Delivery {
     /// Written, not yet acknowledged.
     Sending,
@@ -31,13 +32,16 @@ pub enum Delivery {
 }
 
 /// A message the person wrote that the server has not acknowledged yet.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pending {
     pub client_id: ClientId,
     /// `None` for a visitor's first message: the server picks the conversation.
     pub conversation_id: Option<ConversationId>,
     pub body: String,
     pub delivery: Delivery,
+    /// Counts transmissions, so a stale ack timer cannot fail a newer attempt.
+    #[serde(default)]
+    pub attempt: u32,
 }
 
 /// The loaded part of one conversation.
@@ -74,6 +78,8 @@ pub struct Live {
     pub outbox: RwSignal<Vec<Pending>>,
     /// The last refusal not tied to a message, for a notice.
     pub notice: RwSignal<Option<String>>,
+    /// The browser believes it has a network.
+    pub online: RwSignal<bool>,
     /// Conversations this page shows, re-opened after a reconnect.
     watched: StoredValue<HashSet<ConversationId>>,
     sender: StoredValue<Option<UnboundedSender<ClientFrame>>>,
@@ -95,6 +101,7 @@ impl Live {
             threads: RwSignal::new(HashMap::new()),
             outbox: RwSignal::new(Vec::new()),
             notice: RwSignal::new(None),
+            online: RwSignal::new(true),
             watched: StoredValue::new(HashSet::new()),
             sender: StoredValue::new(None),
         }
@@ -108,30 +115,103 @@ impl Live {
         body: &str,
     ) -> Result<(), String> {
         let body = validate_body(body).map_err(|e| e.to_string())?.to_owned();
-        let pending = Pending {
-            client_id: ClientId::new(),
-            conversation_id,
-            body,
-            delivery: Delivery::Sending,
-        };
-        self.transmit(send_frame(&pending));
-        self.outbox.update(|o| o.push(pending));
+        let client_id = ClientId::new();
+        self.outbox.update(|o| {
+            o.push(Pending {
+                client_id,
+                conversation_id,
+                body,
+                delivery: Delivery::Sending,
+                attempt: 0,
+            })
+        });
+        self.transmit_pending(client_id);
         Ok(())
     }
 
     /// Sends a failed message again with the same `client_id`, so it can never
     /// be stored twice.
     pub fn retry(&self, client_id: ClientId) {
-        let mut frame = None;
         self.outbox.update(|outbox| {
             if let Some(p) = outbox.iter_mut().find(|p| p.client_id == client_id) {
                 p.delivery = Delivery::Sending;
-                frame = Some(send_frame(p));
             }
         });
-        if let Some(frame) = frame {
-            self.transmit(frame);
+        self.transmit_pending(client_id);
+    }
+
+    /// Sends an outbox message (if connected) and, in the browser, marks it
+    /// "Not sent" when no ack comes back in time while connected.
+    fn transmit_pending(&self, client_id: ClientId) {
+        if self.connection.get_untracked() != Connection::Online {
+            return; // `catch_up` sends it once connected.
         }
+        let mut sent = None;
+        self.outbox.update(|outbox| {
+            if let Some(p) = outbox
+                .iter_mut()
+                .find(|p| p.client_id == client_id && p.delivery == Delivery::Sending)
+            {
+                p.attempt += 1;
+                sent = Some((send_frame(p), p.attempt));
+            }
+        });
+        if let Some((frame, attempt)) = sent {
+            self.transmit(frame);
+            #[cfg(feature = "hydrate")]
+            self.expect_ack(client_id, attempt);
+            #[cfg(not(feature = "hydrate"))]
+            let _ = attempt;
+        }
+    }
+
+    /// After [`ACK_TIMEOUT`], an unacknowledged attempt on a live connection
+    /// becomes "Not sent — Retry". (While disconnected it stays "Sending…" and
+    /// is resent on reconnect.)
+    #[cfg(feature = "hydrate")]
+    fn expect_ack(&self, client_id: ClientId, attempt: u32) {
+        let live = *self;
+        wasm_bindgen_futures::spawn_local(async move {
+            gloo_timers::future::sleep(ACK_TIMEOUT).await;
+            if live.connection.get_untracked() != Connection::Online {
+                return;
+            }
+            live.outbox.update(|outbox| {
+                if let Some(p) = outbox.iter_mut().find(|p| {
+                    p.client_id == client_id
+                        && p.attempt == attempt
+                        && p.delivery == Delivery::Sending
+                }) {
+                    p.delivery = Delivery::Failed("no answer from the server".into());
+                }
+            });
+        });
+    }
+
+    /// Keeps the outbox in `localStorage` under `key`, so text written but not
+    /// yet acknowledged survives a reload or a crash and is sent afterwards.
+    #[cfg(feature = "hydrate")]
+    pub fn persist_outbox(&self, key: &'static str) {
+        let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+        let Some(storage) = storage else {
+            return;
+        };
+        if let Ok(Some(saved)) = storage.get_item(key)
+            && let Ok(saved) = serde_json::from_str::<Vec<Pending>>(&saved)
+        {
+            self.outbox.update(|o| {
+                for p in saved {
+                    if !o.iter().any(|q| q.client_id == p.client_id) {
+                        o.push(p);
+                    }
+                }
+            });
+        }
+        let outbox = self.outbox;
+        Effect::new(move |_| {
+            let json = outbox.with(|o| serde_json::to_string(o).unwrap_or_default());
+            let _ = storage.set_item(key, &json);
+        });
     }
 
     /// Drops an unsent message.
@@ -254,14 +334,14 @@ impl Live {
                 None => ClientFrame::Open { conversation_id },
             });
         }
-        let frames: Vec<ClientFrame> = self.outbox.with_untracked(|o| {
+        let unsent: Vec<ClientId> = self.outbox.with_untracked(|o| {
             o.iter()
                 .filter(|p| p.delivery == Delivery::Sending)
-                .map(send_frame)
+                .map(|p| p.client_id)
                 .collect()
         });
-        for frame in frames {
-            self.transmit(frame);
+        for client_id in unsent {
+            self.transmit_pending(client_id);
         }
     }
 
@@ -321,6 +401,10 @@ fn send_frame(pending: &Pending) -> ClientFrame {
         body: pending.body.clone(),
     }
 }
+
+/// How long a sent message may wait for its ack on a live connection.
+#[cfg(feature = "hydrate")]
+const ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How many characters are left before the body limit, shown near the limit.
 pub fn remaining_chars(body: &str) -> Option<i64> {

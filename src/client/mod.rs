@@ -13,3 +13,46 @@ pub mod live;
 #[cfg(feature = "hydrate")]
 pub mod socket;
 pub mod time;
+
+use leptos::prelude::*;
+
+use self::live::Live;
+
+/// Which of the browser's identities a page speaks for; the identity itself
+/// always comes from the matching cookie.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    /// The messenger: the visitor cookie.
+    Visitor,
+    /// The inbox: the agent session cookie.
+    Agent,
+}
+
+impl Role {
+    /// The `role` query value of `/ws`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Visitor => "visitor",
+            Self::Agent => "agent",
+        }
+    }
+}
+
+/// Creates the page's live state, provides it to the components below, and —
+/// in the browser, after hydration — restores the saved outbox and connects.
+pub fn provide_live(role: Role) -> Live {
+    let live = Live::new();
+    provide_context(live);
+    // After hydration: the saved outbox is not part of the server-rendered page.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        live.persist_outbox(match role {
+            Role::Visitor => "minicom.outbox.visitor",
+            Role::Agent => "minicom.outbox.agent",
+        });
+        socket::start(live, role);
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = role;
+    live
+}

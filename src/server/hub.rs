@@ -6,17 +6,19 @@
 //! off (it will reconnect and resume) rather than slowing anyone else.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use crate::protocol::{AgentId, ContactId, ConversationId, ServerFrame};
 use crate::server::bus::Event;
 
-/// Frames waiting to be written to one socket before it counts as too slow.
-pub const SOCKET_QUEUE: usize = 1_024;
+/// Frames waiting to be written to one socket before it counts as too slow. A
+/// healthy client drains its queue continuously; 256 frames is seconds of
+/// backlog, and at most ~4 MiB of 16 KiB frames.
+pub const SOCKET_QUEUE: usize = 256;
 
 /// Identifies one socket on this instance.
 pub type SocketId = u64;
@@ -31,8 +33,9 @@ pub enum Peer {
 struct Entry {
     peer: Peer,
     tx: mpsc::Sender<Utf8Bytes>,
-    /// Fired once when the socket is too slow; its task then closes it.
-    kick: Option<oneshot::Sender<()>>,
+    /// Notified once when the socket is too slow; its task then drops it.
+    kick: Arc<Notify>,
+    kicked: bool,
     watching: HashSet<ConversationId>,
 }
 
@@ -48,7 +51,8 @@ struct Routes {
 pub struct Registration {
     pub id: SocketId,
     pub rx: mpsc::Receiver<Utf8Bytes>,
-    pub kicked: oneshot::Receiver<()>,
+    /// Notified when the hub gives up on this socket.
+    pub kick: Arc<Notify>,
     /// A sender into the same queue, for the socket's own replies.
     pub tx: mpsc::Sender<Utf8Bytes>,
 }
@@ -80,7 +84,7 @@ impl Hub {
     pub fn register(&self, peer: Peer) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
-        let (kick, kicked) = oneshot::channel();
+        let kick = Arc::new(Notify::new());
         let mut routes = self.lock();
         match peer {
             Peer::Contact(c) => {
@@ -95,11 +99,12 @@ impl Hub {
             Entry {
                 peer,
                 tx: tx.clone(),
-                kick: Some(kick),
+                kick: kick.clone(),
+                kicked: false,
                 watching: HashSet::new(),
             },
         );
-        Registration { id, rx, kicked, tx }
+        Registration { id, rx, kick, tx }
     }
 
     /// Removes a socket (it closed).
@@ -184,14 +189,13 @@ impl Hub {
             let Some(entry) = routes.sockets.get_mut(&id) else {
                 continue;
             };
-            if entry.tx.try_send(bytes.clone()).is_err()
-                && let Some(kick) = entry.kick.take()
-            {
+            if entry.tx.try_send(bytes.clone()).is_err() && !entry.kicked {
+                entry.kicked = true;
+                entry.kick.notify_one();
                 tracing::warn!(
                     socket = id,
                     "socket too slow to keep up; disconnecting it so it can resume"
                 );
-                let _ = kick.send(());
             }
         }
     }

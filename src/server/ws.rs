@@ -7,6 +7,7 @@
 //! each frame type are the small `on_*` functions dispatched from
 //! [`handle_text`]; that `match` is the table of contents.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
@@ -15,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use crate::protocol::{
     ClientFrame, ClientId, ContactId, ConversationId, HISTORY_PAGE, MAX_FRAME_BYTES,
@@ -27,6 +28,9 @@ use crate::server::bus::Event;
 use crate::server::hub::{Peer, SocketId, encode};
 use crate::server::store::{Author, Inserted, StoreError};
 
+/// Longest a single write may block before the peer counts as gone.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How often the server pings an idle peer.
 const HEARTBEAT: Duration = Duration::from_secs(25);
 
@@ -37,6 +41,8 @@ const RESUME_PAGE: i64 = 500;
 const CLOSE_TOO_BIG: u16 = 1009;
 /// Close code: the server is restarting; reconnect.
 const CLOSE_RESTART: u16 = 1012;
+/// Close code: the peer stopped answering heartbeats.
+const CLOSE_GOING_AWAY: u16 = 1001;
 /// Close code: policy violation (here: too slow to keep up).
 const CLOSE_POLICY: u16 = 1008;
 
@@ -158,14 +164,16 @@ async fn serve(state: AppState, socket: WebSocket, me: Me) {
     tracing::debug!(socket = conn.id, ?peer, "socket opened");
     let (sink, stream) = socket.split();
     let (close_tx, close_rx) = oneshot::channel();
+    let heard = Heard::new();
     let writer = write_loop(
         sink,
         registration.rx,
-        registration.kicked,
+        &registration.kick,
         state.hub.shutdown_signal(),
         close_rx,
+        &heard,
     );
-    let reader = read_loop(&conn, me, stream, close_tx);
+    let reader = read_loop(&conn, me, stream, close_tx, &heard);
     tokio::pin!(reader, writer);
     tokio::select! {
         // The reader ended (peer closed, or a close was requested): let the
@@ -178,12 +186,38 @@ async fn serve(state: AppState, socket: WebSocket, me: Me) {
     tracing::debug!(socket = conn.id, "socket closed");
 }
 
+/// When the peer last sent anything, shared by the socket's two halves.
+struct Heard {
+    since: tokio::time::Instant,
+    last_ms: AtomicU64,
+}
+
+impl Heard {
+    fn new() -> Self {
+        Self {
+            since: tokio::time::Instant::now(),
+            last_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn now(&self) {
+        self.last_ms
+            .store(self.since.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn silent_for(&self) -> Duration {
+        let last = Duration::from_millis(self.last_ms.load(Ordering::Relaxed));
+        self.since.elapsed().saturating_sub(last)
+    }
+}
+
 async fn write_loop(
     mut sink: futures::stream::SplitSink<WebSocket, WsMessage>,
     mut rx: mpsc::Receiver<Utf8Bytes>,
-    mut kicked: oneshot::Receiver<()>,
+    kick: &Notify,
     mut shutdown: watch::Receiver<bool>,
     mut close_rx: oneshot::Receiver<CloseFrame>,
+    heard: &Heard,
 ) {
     let mut heartbeat =
         tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
@@ -197,23 +231,33 @@ async fn write_loop(
         let outgoing = tokio::select! {
             biased;
             _ = stopping(&mut shutdown) => {
-                let _ = sink.send(close(CLOSE_RESTART, "Server restarting; reconnect in a moment.")).await;
-                return;
+                close(CLOSE_RESTART, "Server restarting; reconnect in a moment.")
             }
-            Ok(()) = &mut kicked => {
-                let _ = sink.send(close(CLOSE_POLICY, "Too slow to receive messages; reconnect to catch up.")).await;
-                return;
+            _ = kick.notified() => {
+                close(CLOSE_POLICY, "Too slow to receive messages; reconnect to catch up.")
             }
-            requested = &mut close_rx => {
-                if let Ok(frame) = requested {
-                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
-                }
-                return;
-            }
+            requested = &mut close_rx => match requested {
+                Ok(frame) => WsMessage::Close(Some(frame)),
+                Err(_) => return,
+            },
             Some(text) = rx.recv() => WsMessage::Text(text),
-            _ = heartbeat.tick() => WsMessage::Ping(Default::default()),
+            _ = heartbeat.tick() => {
+                // Two heartbeats without a word (not even a pong): a dead peer.
+                if heard.silent_for() > 2 * HEARTBEAT + HEARTBEAT / 5 {
+                    close(CLOSE_GOING_AWAY, "No heartbeat; reconnect to resume.")
+                } else {
+                    WsMessage::Ping(Default::default())
+                }
+            }
         };
-        if sink.send(outgoing).await.is_err() {
+        let closing = matches!(outgoing, WsMessage::Close(_));
+        // A peer that stops reading blocks this send; the hub's kick (its
+        // queue overflowed) or the write timeout ends the wait, never a stall.
+        let sent = tokio::select! {
+            sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(outgoing)) => matches!(sent, Ok(Ok(()))),
+            _ = kick.notified() => false,
+        };
+        if closing || !sent {
             return;
         }
     }
@@ -224,6 +268,7 @@ async fn read_loop(
     me: Me,
     mut stream: futures::stream::SplitStream<WebSocket>,
     close_tx: oneshot::Sender<CloseFrame>,
+    heard: &Heard,
 ) {
     if let Err(err) = send_hello(conn, me).await {
         tracing::error!(%err, socket = conn.id, "could not load the conversations for a new socket");
@@ -234,6 +279,7 @@ async fn read_loop(
         return;
     }
     while let Some(received) = stream.next().await {
+        heard.now();
         match received {
             Ok(WsMessage::Text(text)) => handle_text(conn, &text).await,
             Ok(WsMessage::Binary(_)) => {

@@ -7,7 +7,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
-use minicom::protocol::{ClientFrame, ClientId, ConversationId, Message, MessageId, ServerFrame};
+use minicom::protocol::{
+    ClientFrame, ClientId, ConversationId, ErrorCode, Message, MessageId, ServerFrame,
+};
 use minicom::server::{self, config::Config, store::Store};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -64,6 +66,17 @@ impl TestServer {
             stop: Some(stop),
             task: Some(task),
             _dir: dir,
+        }
+    }
+
+    /// A handle on a server started elsewhere (e.g. a child process); stopping
+    /// it is the caller's business.
+    pub fn at(addr: SocketAddr) -> Self {
+        Self {
+            addr,
+            stop: None,
+            task: None,
+            _dir: tempfile::tempdir().expect("temp dir"),
         }
     }
 
@@ -178,6 +191,24 @@ impl TestServer {
         }
         let (ws, _) = tokio_tungstenite::connect_async(request).await?;
         Ok(Client { ws })
+    }
+
+    /// A socket that reads nothing: a tiny receive buffer and nobody polling it.
+    pub async fn connect_stalled(&self, cookie: &str, role: &str) -> Client {
+        let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+        socket.set_recv_buffer_size(4096).expect("small buffer");
+        let stream = socket.connect(self.addr).await.expect("connect");
+        let mut request = format!("ws://{}/ws?role={role}", self.addr)
+            .into_client_request()
+            .expect("request");
+        request.headers_mut().insert(
+            "Cookie",
+            HeaderValue::from_str(cookie).expect("cookie header"),
+        );
+        let (ws, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+            .await
+            .expect("upgrade");
+        Client { ws }
     }
 
     /// A visitor socket, past its `hello`.
@@ -323,6 +354,26 @@ impl Client {
             _ => None,
         })
         .await
+    }
+
+    /// Opens a conversation and returns its newest messages.
+    pub async fn open(&mut self, conversation_id: ConversationId) -> Vec<Message> {
+        self.send(&ClientFrame::Open { conversation_id }).await;
+        self.expect(|f| match f {
+            ServerFrame::History { messages, .. } => Some(messages),
+            _ => None,
+        })
+        .await
+    }
+
+    /// The next frame, which must be an `error`: its code and `client_id`.
+    pub async fn refused(&mut self) -> (ErrorCode, Option<ClientId>) {
+        match self.next().await {
+            ServerFrame::Error {
+                code, client_id, ..
+            } => (code, client_id),
+            other => panic!("expected an error frame, got {other:?}"),
+        }
     }
 
     pub async fn hello(&mut self) -> ServerFrame {

@@ -4,6 +4,27 @@ use leptos::prelude::*;
 
 use crate::client::live::{Connection, Live};
 
+/// A banner while the page cannot reach the server: messages written now are
+/// kept and sent on reconnect.
+#[component]
+pub fn ConnectionBanner() -> impl IntoView {
+    let live = expect_context::<Live>();
+    let text = move || {
+        if !live.online.get() {
+            Some("You're offline. Messages you write will be sent when you're back online.")
+        } else if live.connection.get() == Connection::Reconnecting {
+            Some("Reconnecting…")
+        } else {
+            None
+        }
+    };
+    view! {
+        <div class="banner" role="status" aria-live="polite">
+            {move || text().map(|t| view! { <p class="banner-text">{t}</p> })}
+        </div>
+    }
+}
+
 /// A dot and a word: Connecting… / Online / Reconnecting….
 #[component]
 pub fn ConnectionStatus() -> impl IntoView {

@@ -7,5 +7,5 @@ mod message_list;
 
 pub use avatar::Avatar;
 pub use composer::Composer;
-pub use connection::ConnectionStatus;
+pub use connection::{ConnectionBanner, ConnectionStatus};
 pub use message_list::{MessageList, Side};

@@ -10,8 +10,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::app::components::ConnectionStatus;
-use crate::client::live::Live;
+use crate::app::components::{ConnectionBanner, ConnectionStatus};
+use crate::client::{Role, provide_live};
 use crate::protocol::{ConversationId, Me};
 
 use self::list::ConversationList;
@@ -54,10 +54,7 @@ pub fn InboxPage() -> impl IntoView {
 /// The signed-in inbox.
 #[component]
 fn Inbox(name: String) -> impl IntoView {
-    let live = Live::new();
-    provide_context(live);
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| crate::client::socket::start(live, crate::client::socket::Role::Agent));
+    provide_live(Role::Agent);
     let query = use_query_map();
     let selected = Memo::new(move |_| {
         query
@@ -74,6 +71,7 @@ fn Inbox(name: String) -> impl IntoView {
                     <button type="submit" class="button-quiet">"Sign out"</button>
                 </form>
             </header>
+            <div class="inbox-banner"><ConnectionBanner /></div>
             <ConversationList selected />
             <ThreadPane selected />
         </div>

@@ -1,0 +1,70 @@
+import { test, expect, type Browser, type Page } from '@playwright/test';
+import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../playwright.config';
+
+const composer = (page: Page) => page.getByRole('textbox', { name: 'Message', exact: true });
+
+async function signIn(browser: Browser): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto('/inbox');
+  await page.getByLabel('Email').fill(ADMIN_EMAIL);
+  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+  return page;
+}
+
+test('messages written offline arrive exactly once, in order, when back online', async ({ browser }) => {
+  const context = await browser.newContext();
+  const visitor = await context.newPage();
+  await visitor.goto('/messenger');
+  await expect(visitor.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+  const tag = Date.now();
+  await composer(visitor).fill(`before ${tag}`);
+  await composer(visitor).press('Enter');
+  const log = visitor.getByRole('log', { name: 'Messages' });
+  await expect(log.getByText(`before ${tag}`)).toBeVisible();
+  await expect(log.getByText('Sending…')).toHaveCount(0);
+
+  await context.setOffline(true);
+  await expect(visitor.getByText("You're offline")).toBeVisible();
+  for (const n of [1, 2, 3]) {
+    await composer(visitor).fill(`offline ${n} ${tag}`);
+    await composer(visitor).press('Enter');
+  }
+  await expect(log.getByText('Sending…')).toHaveCount(3);
+
+  await context.setOffline(false);
+  await expect(log.getByText('Sending…')).toHaveCount(0);
+  await expect(visitor.getByText("You're offline")).toHaveCount(0);
+  await expect(visitor.getByText('Reconnecting…')).toHaveCount(0);
+
+  const agent = await signIn(browser);
+  await agent.getByRole('link').filter({ hasText: `offline 3 ${tag}` }).click();
+  const bubbles = agent.getByRole('log', { name: 'Messages' }).locator('.bubble');
+  await expect(bubbles).toHaveText([`before ${tag}`, `offline 1 ${tag}`, `offline 2 ${tag}`, `offline 3 ${tag}`]);
+});
+
+test('messages written offline survive closing the tab and are sent on the next visit', async ({ browser }) => {
+  const context = await browser.newContext();
+  const visitor = await context.newPage();
+  await visitor.goto('/messenger');
+  await expect(visitor.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+  const tag = Date.now();
+  await context.setOffline(true);
+  await expect(visitor.getByText("You're offline")).toBeVisible();
+  await composer(visitor).fill(`saved ${tag}`);
+  await composer(visitor).press('Enter');
+  await expect(visitor.getByRole('log', { name: 'Messages' }).getByText('Sending…')).toHaveCount(1);
+  await visitor.close();
+
+  await context.setOffline(false);
+  const again = await context.newPage();
+  await again.goto('/messenger');
+  const log = again.getByRole('log', { name: 'Messages' });
+  await expect(log.getByText(`saved ${tag}`)).toBeVisible();
+  await expect(log.getByText('Sending…')).toHaveCount(0);
+
+  const agent = await signIn(browser);
+  await agent.getByRole('link').filter({ hasText: `saved ${tag}` }).click();
+  await expect(agent.getByRole('log', { name: 'Messages' }).getByText(`saved ${tag}`)).toHaveCount(1);
+});
