@@ -23,7 +23,7 @@ async fn main() -> anyhow::Result<()> {
         .leptos_options;
     leptos.site_addr = config.addr;
 
-    let store = Store::open(&config.database_url)
+    let store = Store::open_with(&config.database_url, config.durability)
         .await
         .with_context(|| format!("could not open the database at {}", config.database_url))?;
     if let Some(admin) = server::ensure_admin(&store, &config).await? {

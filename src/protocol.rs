@@ -17,13 +17,16 @@ pub const MAX_FRAME_BYTES: usize = 64 * 1024;
 /// Longest visitor name or email accepted in a `profile` frame.
 pub const MAX_PROFILE_CHARS: usize = 120;
 
+/// A typing state not refreshed for this long is over.
+pub const TYPING_EXPIRES_MS: u64 = 6_000;
+
 /// How many messages `open` returns at most (the newest ones).
 pub const HISTORY_PAGE: i64 = 50;
 
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(transparent)]
         pub struct $name(pub i64);
 
@@ -72,7 +75,9 @@ impl Default for ClientId {
 }
 
 /// Milliseconds since the Unix epoch, UTC.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
@@ -147,7 +152,7 @@ impl ConversationStatus {
 }
 
 /// A stored message as both sides see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Message {
     pub id: MessageId,
     pub conversation_id: ConversationId,
@@ -155,9 +160,32 @@ pub struct Message {
     pub sender: SenderKind,
     /// Display name of the sender ("Ana", "Visitor #12").
     pub sender_name: String,
+    /// Empty once the message is deleted.
     pub body: String,
     pub created_at: Timestamp,
+    /// Set when the author changed the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<Timestamp>,
+    /// The author deleted it: shown as "This message was deleted".
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    /// Reactions, in the order they were first given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<Reaction>,
 }
+
+/// One emoji under a message and everyone who gave it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Reaction {
+    pub emoji: String,
+    pub people: Vec<Person>,
+}
+
+/// The quick reactions the messenger and the inbox offer.
+pub const QUICK_REACTIONS: [&str; 6] = ["👍", "❤️", "😂", "😮", "😢", "🎉"];
+
+/// Longest reaction accepted, in bytes (one emoji grapheme, with modifiers).
+pub const MAX_REACTION_BYTES: usize = 32;
 
 /// One row of the inbox list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -172,6 +200,49 @@ pub struct ConversationSummary {
     /// The start of the newest message, for the preview line.
     pub last_message_preview: String,
     pub last_sender: Option<SenderKind>,
+    /// The newest message's id (0 before the first message).
+    #[serde(default)]
+    pub last_message_id: MessageId,
+    /// Messages from the other side after the reader's cursor, for the person
+    /// this row was sent to. Live `conversation` events carry 0: clients keep
+    /// their own count from `message` and `read` frames.
+    #[serde(default)]
+    pub unread: u32,
+    /// The visitor has read up to here (for the team's "Seen").
+    #[serde(default)]
+    pub contact_read_id: MessageId,
+    /// Some agent has read up to here (for the visitor's "Seen").
+    #[serde(default)]
+    pub team_read_id: MessageId,
+    /// Up to here reached an agent's inbox (for the visitor's ✓✓).
+    #[serde(default)]
+    pub team_delivered_id: MessageId,
+    /// The visitor has the site open in some tab.
+    #[serde(default)]
+    pub contact_online: bool,
+    /// When the visitor was last around.
+    #[serde(default)]
+    pub contact_last_seen_at: Timestamp,
+}
+
+/// Someone taking part in a conversation, as others see them.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Person {
+    pub kind: SenderKind,
+    /// The contact's or agent's id (unique within its kind).
+    pub id: i64,
+    /// Display name ("Ana", "Visitor #12").
+    pub name: String,
+}
+
+/// How far a cursor moved: read receipts and delivery.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CursorKind {
+    /// The reader saw messages up to `up_to`.
+    Read,
+    /// Messages up to `up_to` reached the team's inbox.
+    Delivered,
 }
 
 /// Who is on the other end of a socket, as the server established it from the
@@ -216,6 +287,46 @@ pub enum ClientFrame {
         #[serde(default)]
         email: Option<String>,
     },
+    /// The person is typing in a conversation (`typing: true`, at most every
+    /// 2 s while they type) or stopped (`false`: sent, cleared, left). The
+    /// server forgets a typing state 6 s after its last refresh by itself.
+    Typing {
+        conversation_id: ConversationId,
+        typing: bool,
+    },
+    /// The person has seen every message up to `up_to` (the newest one shown
+    /// while the conversation is visible and the tab focused). Cursors only
+    /// move forward.
+    Read {
+        conversation_id: ConversationId,
+        up_to: MessageId,
+    },
+    /// (Agents) messages up to `up_to` reached this inbox: the visitor's ✓✓.
+    Delivered {
+        conversation_id: ConversationId,
+        up_to: MessageId,
+    },
+    /// Older messages of a conversation: the page before `before` (history
+    /// paging), answered with `history`.
+    Older {
+        conversation_id: ConversationId,
+        before: MessageId,
+    },
+    /// More inbox rows (agents): the page after the row `(last_message_at,
+    /// id)` in newest-first order, answered with `conversations`.
+    MoreConversations {
+        before_at: Timestamp,
+        before_id: ConversationId,
+    },
+    /// Adds your reaction to a message, or removes it if you had given it.
+    React {
+        message_id: MessageId,
+        emoji: String,
+    },
+    /// Changes the text of your own message (within the edit window).
+    Edit { message_id: MessageId, body: String },
+    /// Deletes your own message; it stays in place as "deleted".
+    Delete { message_id: MessageId },
     /// Keep-alive; answered with `pong`.
     Ping,
 }
@@ -228,7 +339,14 @@ pub enum ServerFrame {
     /// (a visitor's own; for an agent, the inbox, newest activity first).
     Hello {
         me: Me,
+        /// The first page (see `more_conversations`).
         conversations: Vec<ConversationSummary>,
+        /// (Agents) more inbox rows exist after these.
+        #[serde(default)]
+        more_conversations: bool,
+        /// Some teammate has the inbox open (what visitors see in the header).
+        #[serde(default)]
+        team_online: bool,
     },
     /// Your `send` was stored (sent only after the commit).
     Ack {
@@ -237,7 +355,17 @@ pub enum ServerFrame {
     },
     /// A new message in a conversation you can see.
     Message { message: Message },
-    /// Messages of one conversation, oldest first, in answer to `open` or `resume`.
+    /// A message you already have changed (edited, deleted, reactions):
+    /// replace it, by id.
+    Changed { message: Message },
+    /// A page of inbox rows, in answer to `more_conversations`.
+    Conversations {
+        conversations: Vec<ConversationSummary>,
+        /// More rows exist after these.
+        has_more: bool,
+    },
+    /// Messages of one conversation, oldest first, in answer to `open`,
+    /// `resume` or `older`.
     History {
         conversation_id: ConversationId,
         messages: Vec<Message>,
@@ -254,6 +382,30 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_id: Option<ClientId>,
     },
+    /// Someone else started or stopped typing. A `true` that is not refreshed
+    /// expires after `TYPING_EXPIRES_MS`; the server also sends `false` then.
+    Typing {
+        conversation_id: ConversationId,
+        person: Person,
+        typing: bool,
+    },
+    /// A cursor moved: `person` has read (or, for `delivered`, the team has
+    /// received) every message up to `up_to`. Sent to both sides, including
+    /// the reader's other tabs (to clear their unread counts).
+    Cursor {
+        conversation_id: ConversationId,
+        kind: CursorKind,
+        person: Person,
+        up_to: MessageId,
+    },
+    /// (To agents) a visitor came online or went offline.
+    Presence {
+        contact_id: ContactId,
+        online: bool,
+        last_seen_at: Timestamp,
+    },
+    /// (To visitors) whether any teammate has the inbox open.
+    TeamPresence { online: bool },
     /// Answer to `ping`.
     Pong,
 }
@@ -281,6 +433,16 @@ pub enum ErrorCode {
     ConversationRequired,
     /// Binary frames are not part of the protocol.
     UnsupportedFrame,
+    /// Only a teammate (an agent socket) may do that.
+    AgentsOnly,
+    /// The reaction is not a single emoji.
+    InvalidReaction,
+    /// That message is someone else's.
+    NotYours,
+    /// The edit window for that message has closed.
+    EditWindowClosed,
+    /// That message was deleted.
+    MessageDeleted,
     /// The server failed; the frame may be retried with the same `client_id`.
     Internal,
 }
@@ -308,6 +470,16 @@ pub enum ProtocolError {
     ConversationRequired,
     #[error("Binary frames are not supported; send JSON text frames.")]
     UnsupportedFrame,
+    #[error("Only teammates signed in to the inbox may send \"{0}\".")]
+    AgentsOnly(&'static str),
+    #[error("A reaction must be one emoji (at most {MAX_REACTION_BYTES} bytes).")]
+    InvalidReaction,
+    #[error("You can only change your own messages.")]
+    NotYours,
+    #[error("Messages can be edited for {0} minutes after sending; this one is older.")]
+    EditWindowClosed(i64),
+    #[error("That message was deleted.")]
+    MessageDeleted,
     #[error("The server could not handle that just now; please retry.")]
     Internal,
 }
@@ -325,6 +497,11 @@ impl ProtocolError {
             Self::Forbidden => ErrorCode::Forbidden,
             Self::ConversationRequired => ErrorCode::ConversationRequired,
             Self::UnsupportedFrame => ErrorCode::UnsupportedFrame,
+            Self::AgentsOnly(_) => ErrorCode::AgentsOnly,
+            Self::InvalidReaction => ErrorCode::InvalidReaction,
+            Self::NotYours => ErrorCode::NotYours,
+            Self::EditWindowClosed(_) => ErrorCode::EditWindowClosed,
+            Self::MessageDeleted => ErrorCode::MessageDeleted,
             Self::Internal => ErrorCode::Internal,
         }
     }
@@ -360,7 +537,21 @@ impl ClientFrame {
         serde_json::from_value(value).map_err(|e| ProtocolError::InvalidFrame(e.to_string()))
     }
 
-    const KNOWN_TYPES: &'static [&'static str] = &["send", "open", "resume", "profile", "ping"];
+    const KNOWN_TYPES: &'static [&'static str] = &[
+        "send",
+        "open",
+        "resume",
+        "profile",
+        "typing",
+        "read",
+        "delivered",
+        "older",
+        "more_conversations",
+        "react",
+        "edit",
+        "delete",
+        "ping",
+    ];
 }
 
 /// Checks a message body and returns it trimmed of surrounding whitespace.
@@ -374,6 +565,24 @@ pub fn validate_body(body: &str) -> Result<&str, ProtocolError> {
         return Err(ProtocolError::BodyTooLong(chars));
     }
     Ok(trimmed)
+}
+
+/// Checks a reaction: exactly one grapheme of at most `MAX_REACTION_BYTES`
+/// bytes that is not a letter, digit, space or control character.
+pub fn validate_reaction(emoji: &str) -> Result<&str, ProtocolError> {
+    use unicode_segmentation::UnicodeSegmentation;
+    let mut graphemes = emoji.graphemes(true);
+    let (Some(only), None) = (graphemes.next(), graphemes.next()) else {
+        return Err(ProtocolError::InvalidReaction);
+    };
+    let plain = only
+        .chars()
+        .next()
+        .is_none_or(|c| c.is_ascii() || c.is_alphanumeric() || c.is_whitespace() || c.is_control());
+    if only.len() > MAX_REACTION_BYTES || plain {
+        return Err(ProtocolError::InvalidReaction);
+    }
+    Ok(only)
 }
 
 /// A display name for a contact who gave none.
@@ -454,6 +663,26 @@ mod tests {
         assert_eq!(err["type"], "error");
         assert_eq!(err["code"], "empty_body");
         assert!(err.get("client_id").is_none());
+    }
+
+    #[test]
+    fn a_reaction_is_one_emoji() {
+        for ok in QUICK_REACTIONS {
+            assert_eq!(validate_reaction(ok).unwrap(), ok);
+        }
+        // A family emoji is several code points but one grapheme.
+        assert!(validate_reaction("👨‍👩‍👧").is_ok());
+        assert!(validate_reaction("👍🏽").is_ok());
+        for bad in ["", "a", "👍👍", "ab", " ", "1", "é", "\u{7}", "👍 "] {
+            assert_eq!(
+                validate_reaction(bad).unwrap_err(),
+                ProtocolError::InvalidReaction,
+                "{bad:?}"
+            );
+        }
+        // One grapheme, but far too long (a base with hundreds of accents).
+        let zalgo = format!("😀{}", "\u{301}".repeat(40));
+        assert!(validate_reaction(&zalgo).is_err());
     }
 
     #[test]

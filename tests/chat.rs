@@ -66,7 +66,10 @@ async fn history_is_there_after_reconnect() {
     drop(visitor);
 
     let mut again = server.connect(&cookie, "visitor").await;
-    let ServerFrame::Hello { me, conversations } = again.hello().await else {
+    let ServerFrame::Hello {
+        me, conversations, ..
+    } = again.hello().await
+    else {
         unreachable!()
     };
     assert!(matches!(me, Me::Contact { .. }));

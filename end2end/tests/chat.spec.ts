@@ -1,29 +1,8 @@
-import { test, expect, type Browser, type Page } from '@playwright/test';
-import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../playwright.config';
+import { test, expect } from '@playwright/test';
+import { ADMIN_EMAIL } from '../playwright.config';
+import { closeContexts, composer, openMessenger, signIn } from './support';
 
-/** The composer's text box (exact name: the message log is "Messages"). */
-const composer = (page: Page) => page.getByRole('textbox', { name: 'Message', exact: true });
-
-async function signIn(browser: Browser): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto('/inbox');
-  await page.getByLabel('Email').fill(ADMIN_EMAIL);
-  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('navigation', { name: 'Conversations' })).toBeVisible();
-  await expect(page.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
-  return page;
-}
-
-async function openMessenger(browser: Browser): Promise<Page> {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  await page.goto('/');
-  await page.getByRole('button', { name: 'Open chat' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
-  return page;
-}
+test.afterEach(closeContexts);
 
 test('a wrong password is refused with a clear message', async ({ page }) => {
   await page.goto('/inbox');

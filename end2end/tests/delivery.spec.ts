@@ -1,17 +1,7 @@
-import { test, expect, type Browser, type Page } from '@playwright/test';
-import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../playwright.config';
+import { test, expect } from '@playwright/test';
+import { closeContexts, composer, signIn } from './support';
 
-const composer = (page: Page) => page.getByRole('textbox', { name: 'Message', exact: true });
-
-async function signIn(browser: Browser): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto('/inbox');
-  await page.getByLabel('Email').fill(ADMIN_EMAIL);
-  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await expect(page.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
-  return page;
-}
+test.afterEach(closeContexts);
 
 test('messages written offline arrive exactly once, in order, when back online', async ({ browser }) => {
   const context = await browser.newContext();

@@ -27,7 +27,11 @@ pub fn MessengerPage() -> impl IntoView {
 /// The bubble in the corner and the panel it opens.
 #[component]
 pub fn Launcher() -> impl IntoView {
+    let live = expect_context::<Live>();
     let open = RwSignal::new(false);
+    // Replies count as seen (and make no sound) only while the panel is open.
+    Effect::new(move |_| live.panel_open.set(open.get()));
+    let unread = move || live.total_unread();
     view! {
         <div class="launcher" class:launcher-open=move || open.get()>
             <Show when=move || open.get()>
@@ -38,13 +42,20 @@ pub fn Launcher() -> impl IntoView {
             <button
                 type="button"
                 class="launcher-bubble"
-                aria-label=move || if open.get() { "Close chat" } else { "Open chat" }
+                aria-label=move || match (open.get(), unread()) {
+                    (true, _) => "Close chat".to_string(),
+                    (false, 0) => "Open chat".to_string(),
+                    (false, n) => format!("Open chat ({n} unread)"),
+                }
                 aria-expanded=move || open.get().to_string()
                 on:click=move |_| open.update(|o| *o = !*o)
             >
                 <span aria-hidden="true" class="launcher-icon">
                     {move || if open.get() { "✕" } else { "💬" }}
                 </span>
+                <Show when=move || { !open.get() && unread() > 0 }>
+                    <span class="launcher-badge" aria-hidden="true">{unread}</span>
+                </Show>
             </button>
         </div>
     }
@@ -62,6 +73,11 @@ pub fn Messenger(#[prop(optional)] on_close: Option<Callback<()>>) -> impl IntoV
         }
     });
     let send = Callback::new(move |body: String| live.send_message(current.get_untracked(), &body));
+    let typing = Callback::new(move |now: bool| {
+        if let Some(id) = current.get_untracked() {
+            live.set_typing(id, now);
+        }
+    });
     view! {
         <section class="messenger" aria-label=format!("Chat with {TEAM_NAME}")>
             <header class="messenger-header">
@@ -70,7 +86,15 @@ pub fn Messenger(#[prop(optional)] on_close: Option<Callback<()>>) -> impl IntoV
                 </div>
                 <div class="messenger-title">
                     <h2>{TEAM_NAME}</h2>
-                    <p class="messenger-subtitle">"We typically reply in a few minutes"</p>
+                    <p class="messenger-subtitle">
+                        <span class="presence" class:online=move || live.team_online.get()>
+                            {move || if live.team_online.get() {
+                                "The team is online"
+                            } else {
+                                "We typically reply in a few hours"
+                            }}
+                        </span>
+                    </p>
                 </div>
                 <ConnectionStatus />
                 {on_close.map(|close| view! {
@@ -87,7 +111,7 @@ pub fn Messenger(#[prop(optional)] on_close: Option<Callback<()>>) -> impl IntoV
                 <MessageList conversation=Signal::from(current) side=Side::Contact />
             </div>
             <ProfileForm />
-            <Composer on_send=send placeholder="Write a message…" />
+            <Composer on_send=send on_typing=typing placeholder="Write a message…" />
         </section>
     }
 }

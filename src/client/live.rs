@@ -7,9 +7,12 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{
-    ClientFrame, ClientId, ConversationId, ConversationSummary, MAX_BODY_CHARS, Me, Message,
-    ServerFrame, validate_body,
+    ClientFrame, ClientId, ConversationId, ConversationSummary, CursorKind, MAX_BODY_CHARS, Me,
+    Message, MessageId, Person, SenderKind, ServerFrame, validate_body,
 };
+
+/// How often a typing refresh is sent while the person keeps typing.
+const TYPING_REFRESH_MS: i64 = 2_000;
 
 /// The socket's state, as the person sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,6 +56,8 @@ pub struct Thread {
     pub has_more: bool,
     /// History arrived at least once.
     pub loaded: bool,
+    /// An `older` request is on its way.
+    pub loading_older: bool,
 }
 
 impl Thread {
@@ -74,12 +79,30 @@ pub struct Live {
     pub me: RwSignal<Option<Me>>,
     /// Newest activity first.
     pub conversations: RwSignal<Vec<ConversationSummary>>,
+    /// (Agents) more inbox rows exist after the loaded ones.
+    pub more_conversations: RwSignal<bool>,
+    /// A page of inbox rows is on its way.
+    pub loading_conversations: RwSignal<bool>,
+    /// (Visitors) the messenger panel is open, so replies are being seen.
+    pub panel_open: RwSignal<bool>,
+    /// Notification sounds are off (kept in `localStorage`).
+    pub muted: RwSignal<bool>,
     pub threads: RwSignal<HashMap<ConversationId, Thread>>,
     pub outbox: RwSignal<Vec<Pending>>,
     /// The last refusal not tied to a message, for a notice.
     pub notice: RwSignal<Option<String>>,
     /// The browser believes it has a network.
     pub online: RwSignal<bool>,
+    /// The tab is visible and focused: what is shown counts as read.
+    pub attentive: RwSignal<bool>,
+    /// Who else is typing, per conversation.
+    pub typing: RwSignal<HashMap<ConversationId, Vec<Person>>>,
+    /// (Visitors) some teammate has the inbox open.
+    pub team_online: RwSignal<bool>,
+    /// When this person last said they were typing, per conversation (ms).
+    typing_sent: StoredValue<HashMap<ConversationId, i64>>,
+    /// The furthest read cursor sent, per conversation.
+    read_sent: StoredValue<HashMap<ConversationId, MessageId>>,
     /// Conversations this page shows, re-opened after a reconnect.
     watched: StoredValue<HashSet<ConversationId>>,
     sender: StoredValue<Option<UnboundedSender<ClientFrame>>>,
@@ -98,10 +121,19 @@ impl Live {
             connection: RwSignal::new(Connection::Connecting),
             me: RwSignal::new(None),
             conversations: RwSignal::new(Vec::new()),
+            more_conversations: RwSignal::new(false),
+            loading_conversations: RwSignal::new(false),
+            panel_open: RwSignal::new(true),
+            muted: RwSignal::new(false),
             threads: RwSignal::new(HashMap::new()),
             outbox: RwSignal::new(Vec::new()),
             notice: RwSignal::new(None),
             online: RwSignal::new(true),
+            attentive: RwSignal::new(false),
+            typing: RwSignal::new(HashMap::new()),
+            team_online: RwSignal::new(false),
+            typing_sent: StoredValue::new(HashMap::new()),
+            read_sent: StoredValue::new(HashMap::new()),
             watched: StoredValue::new(HashSet::new()),
             sender: StoredValue::new(None),
         }
@@ -231,6 +263,134 @@ impl Live {
         }
     }
 
+    /// The person is typing (or stopped) in a conversation. Refreshes go out
+    /// at most every 2 s; a stop only if a start went out.
+    pub fn set_typing(&self, conversation_id: ConversationId, typing: bool) {
+        let now = crate::client::time::now_ms();
+        let mut send = false;
+        self.typing_sent.update_value(|sent| {
+            if typing {
+                let due = sent
+                    .get(&conversation_id)
+                    .is_none_or(|at| now - at >= TYPING_REFRESH_MS);
+                if due {
+                    sent.insert(conversation_id, now);
+                    send = true;
+                }
+            } else {
+                send = sent.remove(&conversation_id).is_some();
+            }
+        });
+        if send {
+            self.transmit(ClientFrame::Typing {
+                conversation_id,
+                typing,
+            });
+        }
+    }
+
+    /// The person has seen the conversation up to `up_to` (it is on screen in
+    /// a focused tab). Sent only when it moves their cursor forward.
+    pub fn mark_read(&self, conversation_id: ConversationId, up_to: MessageId) {
+        if self.connection.get_untracked() != Connection::Online {
+            return; // marked again once live: the messages are still shown.
+        }
+        let mut moved = false;
+        self.read_sent.update_value(|sent| {
+            if sent.get(&conversation_id).is_none_or(|at| *at < up_to) {
+                sent.insert(conversation_id, up_to);
+                moved = true;
+            }
+        });
+        if moved {
+            self.transmit(ClientFrame::Read {
+                conversation_id,
+                up_to,
+            });
+        }
+    }
+
+    /// Asks for the page of messages before the oldest one shown.
+    pub fn load_older(&self, conversation_id: ConversationId) {
+        let mut before = None;
+        self.threads.update(|threads| {
+            if let Some(thread) = threads.get_mut(&conversation_id)
+                && thread.loaded
+                && thread.has_more
+                && !thread.loading_older
+                && let Some(first) = thread.messages.first()
+            {
+                thread.loading_older = true;
+                before = Some(first.id);
+            }
+        });
+        if let Some(before) = before {
+            self.transmit(ClientFrame::Older {
+                conversation_id,
+                before,
+            });
+        }
+    }
+
+    /// (Agents) asks for the next page of the inbox.
+    pub fn load_more_conversations(&self) {
+        if self.loading_conversations.get_untracked() || !self.more_conversations.get_untracked() {
+            return;
+        }
+        let last = self
+            .conversations
+            .with_untracked(|list| list.last().map(|c| (c.last_message_at, c.id)));
+        if let Some((before_at, before_id)) = last {
+            self.loading_conversations.set(true);
+            self.transmit(ClientFrame::MoreConversations {
+                before_at,
+                before_id,
+            });
+        }
+    }
+
+    /// Toggles the person's reaction on a message.
+    pub fn react(&self, message_id: MessageId, emoji: &str) {
+        self.transmit(ClientFrame::React {
+            message_id,
+            emoji: emoji.to_owned(),
+        });
+    }
+
+    /// Changes the text of one of the person's messages.
+    pub fn edit(&self, message_id: MessageId, body: &str) -> Result<(), String> {
+        let body = validate_body(body).map_err(|e| e.to_string())?;
+        self.transmit(ClientFrame::Edit {
+            message_id,
+            body: body.to_owned(),
+        });
+        Ok(())
+    }
+
+    /// Deletes one of the person's messages.
+    pub fn delete(&self, message_id: MessageId) {
+        self.transmit(ClientFrame::Delete { message_id });
+    }
+
+    /// Unread messages over every conversation, for a title or a badge.
+    pub fn total_unread(&self) -> u32 {
+        self.conversations
+            .with(|c| c.iter().map(|c| c.unread).sum())
+    }
+
+    /// Whether a sender is on the reader's own side.
+    fn is_mine(&self, sender: SenderKind) -> bool {
+        match self.me.get_untracked() {
+            Some(Me::Contact { .. }) => sender == SenderKind::Contact,
+            Some(Me::Agent { .. }) => sender != SenderKind::Contact,
+            None => false,
+        }
+    }
+
+    fn is_agent(&self) -> bool {
+        matches!(self.me.get_untracked(), Some(Me::Agent { .. }))
+    }
+
     /// A visitor gives their name and email.
     pub fn set_profile(&self, name: String, email: String) {
         self.transmit(ClientFrame::Profile {
@@ -266,15 +426,30 @@ impl Live {
     pub fn detach(&self) {
         self.sender.set_value(None);
         self.connection.set(Connection::Reconnecting);
+        // Live states are re-learnt on reconnect; none may linger meanwhile.
+        self.typing.set(HashMap::new());
+        self.typing_sent.set_value(HashMap::new());
+        self.read_sent.set_value(HashMap::new());
     }
 
     /// Applies one frame from the server.
     pub fn apply(&self, frame: ServerFrame) {
         match frame {
-            ServerFrame::Hello { me, conversations } => {
+            ServerFrame::Hello {
+                me,
+                conversations,
+                more_conversations,
+                team_online,
+            } => {
                 self.me.set(Some(me));
-                self.conversations.set(conversations);
+                self.more_conversations.set(more_conversations);
+                self.loading_conversations.set(false);
+                self.team_online.set(team_online);
                 self.connection.set(Connection::Online);
+                for c in &conversations {
+                    self.acknowledge_delivery(c);
+                }
+                self.conversations.set(conversations);
                 self.catch_up();
             }
             ServerFrame::Ack { client_id, message } => {
@@ -282,20 +457,88 @@ impl Live {
                     .update(|o| o.retain(|p| p.client_id != client_id));
                 self.add_message(message);
             }
-            ServerFrame::Message { message } => self.add_message(message),
+            ServerFrame::Message { message } => {
+                self.stop_typing_of(&message);
+                self.add_message(message)
+            }
             ServerFrame::History {
                 conversation_id,
                 messages,
                 has_more,
             } => self.threads.update(|threads| {
                 let thread = threads.entry(conversation_id).or_default();
-                if !thread.loaded {
+                let older_page = thread.loading_older
+                    && match (messages.first(), thread.messages.first()) {
+                        (Some(new), Some(old)) => new.id < old.id,
+                        (None, _) => true,
+                        (Some(_), None) => false,
+                    };
+                if !thread.loaded || older_page {
                     thread.has_more = has_more;
                     thread.loaded = true;
                 }
+                if older_page {
+                    thread.loading_older = false;
+                }
                 thread.merge(messages);
             }),
-            ServerFrame::Conversation { conversation } => self.upsert_conversation(conversation),
+            ServerFrame::Changed { message } => self.threads.update(|threads| {
+                // Only messages already shown change; others load as they are.
+                if let Some(thread) = threads.get_mut(&message.conversation_id)
+                    && thread
+                        .messages
+                        .binary_search_by_key(&message.id, |m| m.id)
+                        .is_ok()
+                {
+                    thread.merge([message]);
+                }
+            }),
+            ServerFrame::Conversations {
+                conversations,
+                has_more,
+            } => {
+                self.more_conversations.set(has_more);
+                self.loading_conversations.set(false);
+                self.conversations.update(|list| {
+                    for c in conversations {
+                        if !list.iter().any(|known| known.id == c.id) {
+                            list.push(c);
+                        }
+                    }
+                });
+            }
+            ServerFrame::Conversation { conversation } => {
+                self.acknowledge_delivery(&conversation);
+                self.upsert_conversation(conversation)
+            }
+            ServerFrame::Typing {
+                conversation_id,
+                person,
+                typing,
+            } => self.typing.update(|all| {
+                let list = all.entry(conversation_id).or_default();
+                list.retain(|p| (p.kind, p.id) != (person.kind, person.id));
+                if typing {
+                    list.push(person);
+                }
+            }),
+            ServerFrame::Cursor {
+                conversation_id,
+                kind,
+                person,
+                up_to,
+            } => self.move_cursor(conversation_id, kind, &person, up_to),
+            ServerFrame::Presence {
+                contact_id,
+                online,
+                last_seen_at,
+            } => self.conversations.update(|list| {
+                for c in list.iter_mut().filter(|c| c.contact_id == contact_id) {
+                    c.contact_online = online;
+                    c.contact_last_seen_at = last_seen_at;
+                }
+            }),
+            ServerFrame::TeamPresence { online } => self.team_online.set(online),
             ServerFrame::Error {
                 message, client_id, ..
             } => {
@@ -361,14 +604,106 @@ impl Live {
                 last_message_at: message.created_at,
                 last_message_preview: message.body.chars().take(140).collect(),
                 last_sender: Some(message.sender),
+                last_message_id: message.id,
+                unread: 0,
+                contact_read_id: message.id,
+                team_read_id: MessageId(0),
+                team_delivered_id: MessageId(0),
+                contact_online: true,
+                contact_last_seen_at: message.created_at,
             });
         }
         self.threads
             .update(|t| t.entry(conversation_id).or_default().merge([message]));
     }
 
-    fn upsert_conversation(&self, conversation: ConversationSummary) {
+    /// (Agents) a visitor's newest message reached this inbox: say so, for
+    /// the visitor's ✓✓.
+    fn acknowledge_delivery(&self, c: &ConversationSummary) {
+        if self.is_agent()
+            && c.last_sender == Some(SenderKind::Contact)
+            && c.team_delivered_id < c.last_message_id
+        {
+            self.transmit(ClientFrame::Delivered {
+                conversation_id: c.id,
+                up_to: c.last_message_id,
+            });
+        }
+    }
+
+    /// A message from someone ends their typing state.
+    fn stop_typing_of(&self, message: &Message) {
+        self.typing.update(|all| {
+            if let Some(list) = all.get_mut(&message.conversation_id) {
+                list.retain(|p| p.kind != message.sender || p.name != message.sender_name);
+            }
+        });
+    }
+
+    fn move_cursor(
+        &self,
+        conversation_id: ConversationId,
+        kind: CursorKind,
+        person: &Person,
+        up_to: MessageId,
+    ) {
+        let me = self.me.get_untracked();
+        let is_me = match &me {
+            Some(Me::Contact { id, .. }) => person.kind == SenderKind::Contact && person.id == id.0,
+            Some(Me::Agent { id, .. }) => person.kind == SenderKind::Agent && person.id == id.0,
+            None => false,
+        };
         self.conversations.update(|list| {
+            let Some(c) = list.iter_mut().find(|c| c.id == conversation_id) else {
+                return;
+            };
+            match (kind, person.kind) {
+                (CursorKind::Delivered, _) => {
+                    c.team_delivered_id = c.team_delivered_id.max(up_to);
+                }
+                (CursorKind::Read, SenderKind::Contact) => {
+                    c.contact_read_id = c.contact_read_id.max(up_to);
+                }
+                (CursorKind::Read, _) => {
+                    c.team_read_id = c.team_read_id.max(up_to);
+                    c.team_delivered_id = c.team_delivered_id.max(up_to);
+                }
+            }
+            // Read in another of my tabs: nothing is unread here either.
+            if is_me && kind == CursorKind::Read && up_to >= c.last_message_id {
+                c.unread = 0;
+            }
+        });
+    }
+
+    fn upsert_conversation(&self, mut conversation: ConversationSummary) {
+        let mine = conversation.last_sender.is_some_and(|s| self.is_mine(s));
+        let mut incoming = false;
+        let heads_up = (
+            conversation.contact_name.clone(),
+            conversation.last_message_preview.clone(),
+        );
+        self.conversations.update(|list| {
+            if let Some(old) = list.iter().find(|c| c.id == conversation.id) {
+                // Live rows carry no per-reader count: keep ours, plus one for
+                // a new message from the other side.
+                conversation.unread = old.unread;
+                let newer = conversation.last_message_id > old.last_message_id;
+                if newer && !mine {
+                    conversation.unread += 1;
+                    incoming = true;
+                } else if newer && mine {
+                    conversation.unread = 0;
+                }
+                conversation.contact_read_id =
+                    conversation.contact_read_id.max(old.contact_read_id);
+                conversation.team_read_id = conversation.team_read_id.max(old.team_read_id);
+                conversation.team_delivered_id =
+                    conversation.team_delivered_id.max(old.team_delivered_id);
+            } else if !mine && conversation.last_message_id.0 > 0 && conversation.unread == 0 {
+                conversation.unread = 1;
+                incoming = true;
+            }
             list.retain(|c| c.id != conversation.id);
             let at = list
                 .iter()
@@ -378,6 +713,12 @@ impl Live {
                 .unwrap_or(list.len());
             list.insert(at, conversation);
         });
+        if incoming {
+            #[cfg(feature = "hydrate")]
+            crate::client::notify::incoming(self, &heads_up.0, &heads_up.1);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = heads_up;
     }
 
     /// Sends a frame if connected; otherwise it is dropped and `catch_up`
@@ -426,6 +767,9 @@ mod tests {
             sender_name: "Visitor #1".into(),
             body: format!("m{id}"),
             created_at: Timestamp(id),
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
         }
     }
 

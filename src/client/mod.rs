@@ -11,6 +11,8 @@
 
 pub mod live;
 #[cfg(feature = "hydrate")]
+pub mod notify;
+#[cfg(feature = "hydrate")]
 pub mod socket;
 pub mod time;
 
@@ -50,6 +52,7 @@ pub fn provide_live(role: Role) -> Live {
             Role::Visitor => "minicom.outbox.visitor",
             Role::Agent => "minicom.outbox.agent",
         });
+        notify::restore_mute(live);
         socket::start(live, role);
     });
     #[cfg(not(feature = "hydrate"))]

@@ -122,14 +122,30 @@ fn listen_for_network(live: Live, wake: mpsc::UnboundedSender<()>) {
         })
     };
     let on_offline = Closure::<dyn Fn()>::new(move || live.online.set(false));
+    let attentive = move || {
+        web_sys::window()
+            .and_then(|w| w.document())
+            .is_some_and(|d| {
+                d.visibility_state() == web_sys::VisibilityState::Visible
+                    && d.has_focus().unwrap_or(true)
+            })
+    };
+    live.attentive.set(attentive());
     let on_visible = Closure::<dyn Fn()>::new(move || {
         let visible = web_sys::window()
             .and_then(|w| w.document())
             .is_some_and(|d| d.visibility_state() == web_sys::VisibilityState::Visible);
+        live.attentive.set(attentive());
         if visible {
             let _ = wake.unbounded_send(());
         }
     });
+    let on_focus = Closure::<dyn Fn()>::new(move || live.attentive.set(attentive()));
+    let on_blur = Closure::<dyn Fn()>::new(move || live.attentive.set(false));
+    let _ = window.add_event_listener_with_callback("focus", on_focus.as_ref().unchecked_ref());
+    let _ = window.add_event_listener_with_callback("blur", on_blur.as_ref().unchecked_ref());
+    on_focus.forget();
+    on_blur.forget();
     let _ = window.add_event_listener_with_callback("online", on_online.as_ref().unchecked_ref());
     let _ = window.add_event_listener_with_callback("offline", on_offline.as_ref().unchecked_ref());
     if let Some(document) = window.document() {

@@ -34,6 +34,20 @@ pub fn format_time(at: Timestamp) -> String {
     }
 }
 
+/// "just now", "5 min ago", "3 h ago", else the date: for "last seen".
+pub fn format_ago(at: Timestamp) -> String {
+    let age = now_ms() - at.0;
+    if age < 60_000 {
+        "just now".into()
+    } else if age < 3_600_000 {
+        format!("{} min ago", age / 60_000)
+    } else if age < 86_400_000 {
+        format!("{} h ago", age / 3_600_000)
+    } else {
+        format_time(at)
+    }
+}
+
 /// The full date and time, for a tooltip.
 pub fn format_full(at: Timestamp) -> String {
     let t = local_parts(at.0);
@@ -52,12 +66,12 @@ struct Parts {
 }
 
 #[cfg(feature = "hydrate")]
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     js_sys::Date::now() as i64
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn now_ms() -> i64 {
+pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)

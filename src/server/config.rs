@@ -2,6 +2,8 @@
 
 use std::net::SocketAddr;
 
+use crate::server::store::Durability;
+
 /// Why the configuration is unusable.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -11,6 +13,12 @@ pub enum ConfigError {
     UnknownArg(String),
     #[error("the flag {0} needs a value")]
     MissingValue(String),
+    #[error("MINICOM_SQLITE_SYNCHRONOUS must be `full` or `normal`, got {0:?}")]
+    BadDurability(String),
+    #[error(
+        "MINICOM_EDIT_WINDOW_MINUTES must be a whole number of minutes (0 to 10080), got {0:?}"
+    )]
+    BadEditWindow(String),
 }
 
 /// Everything the server needs to start.
@@ -28,6 +36,11 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Log filter (`MINICOM_LOG`, e.g. `info` or `minicom=debug`).
     pub log: String,
+    /// SQLite's flush per commit (`MINICOM_SQLITE_SYNCHRONOUS=full|normal`).
+    pub durability: Durability,
+    /// How long after sending people may edit a message
+    /// (`MINICOM_EDIT_WINDOW_MINUTES`, default 15).
+    pub edit_window_minutes: i64,
 }
 
 /// The help text for `minicom --help`.
@@ -43,6 +56,8 @@ Environment (flags win over these):
   MINICOM_ADMIN_PASSWORD  first admin's password          (default: generated and printed once)
   MINICOM_SECURE_COOKIES  1 to mark cookies Secure (https) (default 0)
   MINICOM_LOG             log filter                      (default info)
+  MINICOM_SQLITE_SYNCHRONOUS  full or normal (see README)  (default full)
+  MINICOM_EDIT_WINDOW_MINUTES minutes to edit a message    (default 15)
 ";
 
 impl Config {
@@ -78,6 +93,20 @@ impl Config {
             admin_password: env("MINICOM_ADMIN_PASSWORD"),
             secure_cookies: env("MINICOM_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
             log: env("MINICOM_LOG").unwrap_or_else(|| "info".into()),
+            durability: match env("MINICOM_SQLITE_SYNCHRONOUS").as_deref() {
+                None | Some("full") => Durability::Full,
+                Some("normal") => Durability::Normal,
+                Some(other) => return Err(ConfigError::BadDurability(other.to_owned())),
+            },
+            edit_window_minutes: match env("MINICOM_EDIT_WINDOW_MINUTES") {
+                None => 15,
+                Some(value) => value
+                    .trim()
+                    .parse()
+                    .ok()
+                    .filter(|m| (0..=10_080).contains(m))
+                    .ok_or(ConfigError::BadEditWindow(value))?,
+            },
         }))
     }
 }

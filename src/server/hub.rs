@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use axum::extract::ws::Utf8Bytes;
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
-use crate::protocol::{AgentId, ContactId, ConversationId, ServerFrame};
+use crate::protocol::{AgentId, ContactId, ConversationId, SenderKind, ServerFrame};
 use crate::server::bus::Event;
 
 /// Frames waiting to be written to one socket before it counts as too slow. A
@@ -45,11 +45,34 @@ struct Routes {
     by_contact: HashMap<ContactId, HashSet<SocketId>>,
     agents: HashSet<SocketId>,
     watchers: HashMap<ConversationId, HashSet<SocketId>>,
+    /// Visitors announced online and not yet announced offline.
+    announced: HashSet<ContactId>,
+    /// The team was announced online and not yet offline.
+    team_announced: bool,
+}
+
+/// Which agent sockets an event goes to.
+enum Agents {
+    None,
+    Watching(ConversationId),
+    All,
+}
+
+/// Who receives one event.
+struct Recipients {
+    contact: Option<ContactId>,
+    every_contact: bool,
+    agents: Agents,
+    /// The person who caused it, whose own sockets are skipped (typing).
+    skip: Option<Peer>,
 }
 
 /// A registered socket: the receiving ends its task drains.
 pub struct Registration {
     pub id: SocketId,
+    /// This is the person's (or, for an agent, the team's) first socket since
+    /// they were last announced offline: tell the others.
+    pub came_online: bool,
     pub rx: mpsc::Receiver<Utf8Bytes>,
     /// Notified when the hub gives up on this socket.
     pub kick: Arc<Notify>,
@@ -86,14 +109,16 @@ impl Hub {
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
         let kick = Arc::new(Notify::new());
         let mut routes = self.lock();
-        match peer {
+        let came_online = match peer {
             Peer::Contact(c) => {
                 routes.by_contact.entry(c).or_default().insert(id);
+                routes.announced.insert(c)
             }
             Peer::Agent(_) => {
                 routes.agents.insert(id);
+                !std::mem::replace(&mut routes.team_announced, true)
             }
-        }
+        };
         routes.sockets.insert(
             id,
             Entry {
@@ -104,7 +129,36 @@ impl Hub {
                 watching: HashSet::new(),
             },
         );
-        Registration { id, rx, kick, tx }
+        Registration {
+            id,
+            came_online,
+            rx,
+            kick,
+            tx,
+        }
+    }
+
+    /// After a socket closed and a grace period passed: whether the peer (a
+    /// visitor, or the whole team) now has no socket left and should be
+    /// announced offline. Returns true once per offline period.
+    pub fn went_offline(&self, peer: Peer) -> bool {
+        let mut routes = self.lock();
+        match peer {
+            Peer::Contact(c) => !routes.by_contact.contains_key(&c) && routes.announced.remove(&c),
+            Peer::Agent(_) => {
+                routes.agents.is_empty() && std::mem::replace(&mut routes.team_announced, false)
+            }
+        }
+    }
+
+    /// Whether a visitor has a socket open on this instance.
+    pub fn contact_online(&self, contact: ContactId) -> bool {
+        self.lock().by_contact.contains_key(&contact)
+    }
+
+    /// Whether any agent has a socket open on this instance.
+    pub fn team_online(&self) -> bool {
+        !self.lock().agents.is_empty()
     }
 
     /// Removes a socket (it closed).
@@ -153,42 +207,27 @@ impl Hub {
 
     /// Delivers one event to its local recipients.
     pub fn deliver(&self, event: &Event) {
-        let (frame, contact, conversation, all_agents) = match event {
-            Event::Message {
-                contact_id,
-                message,
-            } => (
-                ServerFrame::Message {
-                    message: message.clone(),
-                },
-                *contact_id,
-                Some(message.conversation_id),
-                false,
-            ),
-            Event::Conversation { conversation } => (
-                ServerFrame::Conversation {
-                    conversation: conversation.clone(),
-                },
-                conversation.contact_id,
-                None,
-                true,
-            ),
-        };
+        let (frame, to) = route(event);
         let bytes = encode(&frame);
         let mut routes = self.lock();
         let mut targets: Vec<SocketId> = Vec::new();
-        if let Some(ids) = routes.by_contact.get(&contact) {
+        if to.every_contact {
+            targets.extend(routes.by_contact.values().flatten());
+        } else if let Some(ids) = to.contact.and_then(|c| routes.by_contact.get(&c)) {
             targets.extend(ids);
         }
-        if all_agents {
-            targets.extend(&routes.agents);
-        } else if let Some(ids) = conversation.and_then(|c| routes.watchers.get(&c)) {
-            targets.extend(ids);
+        match to.agents {
+            Agents::None => {}
+            Agents::Watching(c) => targets.extend(routes.watchers.get(&c).into_iter().flatten()),
+            Agents::All => targets.extend(&routes.agents),
         }
         for id in targets {
             let Some(entry) = routes.sockets.get_mut(&id) else {
                 continue;
             };
+            if to.skip == Some(entry.peer) {
+                continue;
+            }
             if entry.tx.try_send(bytes.clone()).is_err() && !entry.kicked {
                 entry.kicked = true;
                 entry.kick.notify_one();
@@ -239,7 +278,135 @@ fn remove_from<K: std::hash::Hash + Eq>(
     }
 }
 
+/// The frame an event becomes and who receives it.
+fn route(event: &Event) -> (ServerFrame, Recipients) {
+    let to = |contact, agents| Recipients {
+        contact: Some(contact),
+        every_contact: false,
+        agents,
+        skip: None,
+    };
+    match event.clone() {
+        Event::Message {
+            contact_id,
+            message,
+        } => {
+            let watching = Agents::Watching(message.conversation_id);
+            (ServerFrame::Message { message }, to(contact_id, watching))
+        }
+        Event::Changed {
+            contact_id,
+            message,
+        } => {
+            let watching = Agents::Watching(message.conversation_id);
+            (ServerFrame::Changed { message }, to(contact_id, watching))
+        }
+        Event::Conversation { conversation } => {
+            let contact = conversation.contact_id;
+            (
+                ServerFrame::Conversation { conversation },
+                to(contact, Agents::All),
+            )
+        }
+        Event::Typing {
+            contact_id,
+            conversation_id,
+            person,
+            typing,
+        } => {
+            let skip = match person.kind {
+                SenderKind::Contact => Peer::Contact(ContactId(person.id)),
+                _ => Peer::Agent(AgentId(person.id)),
+            };
+            let frame = ServerFrame::Typing {
+                conversation_id,
+                person,
+                typing,
+            };
+            let mut recipients = to(contact_id, Agents::All);
+            recipients.skip = Some(skip);
+            (frame, recipients)
+        }
+        Event::Cursor {
+            contact_id,
+            conversation_id,
+            kind,
+            person,
+            up_to,
+        } => (
+            ServerFrame::Cursor {
+                conversation_id,
+                kind,
+                person,
+                up_to,
+            },
+            to(contact_id, Agents::All),
+        ),
+        Event::Presence {
+            contact_id,
+            online,
+            last_seen_at,
+        } => (
+            ServerFrame::Presence {
+                contact_id,
+                online,
+                last_seen_at,
+            },
+            Recipients {
+                contact: None,
+                every_contact: false,
+                agents: Agents::All,
+                skip: None,
+            },
+        ),
+        Event::TeamPresence { online } => (
+            ServerFrame::TeamPresence { online },
+            Recipients {
+                contact: None,
+                every_contact: true,
+                agents: Agents::None,
+                skip: None,
+            },
+        ),
+    }
+}
+
 /// Serialises a frame for the wire.
 pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
     Utf8Bytes::from(serde_json::to_string(frame).expect("server frames always serialise"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reload_within_the_grace_period_is_not_an_offline() {
+        let hub = Hub::new();
+        let visitor = Peer::Contact(ContactId(7));
+        let first = hub.register(visitor);
+        assert!(first.came_online);
+        hub.unregister(first.id);
+        // The page reloads: a new socket before the grace period ends.
+        let second = hub.register(visitor);
+        assert!(!second.came_online, "still announced online: no flicker");
+        assert!(!hub.went_offline(visitor));
+        hub.unregister(second.id);
+        assert!(hub.went_offline(visitor));
+        assert!(!hub.went_offline(visitor), "announced once");
+        assert!(hub.register(visitor).came_online);
+    }
+
+    #[test]
+    fn the_team_is_online_while_any_agent_socket_is_open() {
+        let hub = Hub::new();
+        let ana = hub.register(Peer::Agent(AgentId(1)));
+        let ben = hub.register(Peer::Agent(AgentId(2)));
+        assert!(ana.came_online);
+        assert!(!ben.came_online);
+        hub.unregister(ana.id);
+        assert!(!hub.went_offline(Peer::Agent(AgentId(1))));
+        hub.unregister(ben.id);
+        assert!(hub.went_offline(Peer::Agent(AgentId(2))));
+    }
 }

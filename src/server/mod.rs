@@ -10,6 +10,7 @@ pub mod config;
 pub mod http;
 pub mod hub;
 pub mod store;
+pub mod typing;
 pub mod ws;
 
 use std::future::Future;
@@ -17,12 +18,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::FromRef;
+use axum::serve::ListenerExt;
 use leptos::config::LeptosOptions;
 
+use self::bus::Event;
 use self::bus::{Bus, LocalBus};
 use self::config::Config;
 use self::hub::Hub;
 use self::store::{Role, Store, StoreError};
+use self::typing::Typing;
 
 /// What every handler can reach; cheap to clone.
 #[derive(Clone)]
@@ -30,6 +34,7 @@ pub struct AppState {
     pub store: Store,
     pub hub: Arc<Hub>,
     pub bus: Arc<dyn Bus>,
+    pub typing: Arc<Typing>,
     pub config: Arc<Config>,
     pub leptos: LeptosOptions,
 }
@@ -94,10 +99,17 @@ pub async fn serve(
         let events = bus.subscribe();
         async move { hub.run(events).await }
     });
+    let typing = Arc::new(Typing::default());
+    tokio::spawn(expire_typing(
+        typing.clone(),
+        bus.clone(),
+        hub.shutdown_signal(),
+    ));
     let state = AppState {
         store: store.clone(),
         hub: hub.clone(),
         bus,
+        typing,
         config: Arc::new(config),
         leptos,
     };
@@ -110,6 +122,12 @@ pub async fn serve(
             hub.begin_shutdown();
         }
     };
+    // Chat frames are small and latency matters: no Nagle delay on any socket.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::warn!(%err, "could not disable Nagle's algorithm on a connection");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
@@ -123,4 +141,32 @@ pub async fn serve(
     let _ = hub_task.await;
     store.close().await;
     Ok(())
+}
+
+/// Announces the end of typing states nobody refreshed (a closed or crashed
+/// tab), until the server stops.
+async fn expire_typing(
+    typing: Arc<Typing>,
+    bus: Arc<dyn Bus>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut sweep = tokio::time::interval(typing::SWEEP);
+    sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = sweep.tick() => {}
+            _ = async { let _ = shutdown.wait_for(|stopping| *stopping).await; } => return,
+        }
+        for stopped in typing.expired(tokio::time::Instant::now()) {
+            let event = Event::Typing {
+                contact_id: stopped.contact,
+                conversation_id: stopped.conversation,
+                person: stopped.person,
+                typing: false,
+            };
+            if let Err(err) = bus.publish(event).await {
+                tracing::error!(%err, "could not announce that typing stopped");
+            }
+        }
+    }
 }

@@ -19,20 +19,28 @@ use serde::Deserialize;
 use tokio::sync::{Notify, mpsc, oneshot, watch};
 
 use crate::protocol::{
-    ClientFrame, ClientId, ContactId, ConversationId, HISTORY_PAGE, MAX_FRAME_BYTES,
-    MAX_PROFILE_CHARS, Me, MessageId, ProtocolError, ServerFrame, validate_body,
+    ClientFrame, ClientId, ContactId, ConversationId, ConversationSummary, CursorKind,
+    HISTORY_PAGE, MAX_FRAME_BYTES, MAX_PROFILE_CHARS, Me, MessageId, Person, ProtocolError,
+    SenderKind, ServerFrame, Timestamp, validate_body, visitor_label,
 };
 use crate::server::AppState;
 use crate::server::auth::{self, VISITOR_COOKIE};
 use crate::server::bus::Event;
 use crate::server::hub::{Peer, SocketId, encode};
-use crate::server::store::{Author, Inserted, StoreError};
+use crate::server::store::{Author, Change, Inserted, Reader, StoreError};
 
 /// Longest a single write may block before the peer counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often the server pings an idle peer.
 const HEARTBEAT: Duration = Duration::from_secs(25);
+
+/// How long after a person's last socket closes they are announced offline; a
+/// reload reconnects well within it, so presence does not flicker.
+const PRESENCE_GRACE: Duration = Duration::from_secs(4);
+
+/// Inbox rows per page (`hello`, `more_conversations`).
+const INBOX_PAGE: i64 = 50;
 
 /// Messages per `history` frame when catching up after a reconnect.
 const RESUME_PAGE: i64 = 500;
@@ -138,10 +146,26 @@ struct Conn {
     state: AppState,
     id: SocketId,
     peer: Peer,
+    /// How others see this person (the name changes with `profile`).
+    person: std::sync::Mutex<Person>,
     tx: mpsc::Sender<Utf8Bytes>,
 }
 
 impl Conn {
+    fn person(&self) -> Person {
+        self.person
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    fn reader(&self) -> Reader {
+        match self.peer {
+            Peer::Contact(c) => Reader::Contact(c),
+            Peer::Agent(a) => Reader::Agent(a),
+        }
+    }
+
     /// Queues a frame for this socket only. Waits when the queue is full: a
     /// client that does not read slows only itself.
     async fn reply(&self, frame: &ServerFrame) {
@@ -154,13 +178,29 @@ async fn serve(state: AppState, socket: WebSocket, me: Me) {
         Me::Contact { id, .. } => Peer::Contact(*id),
         Me::Agent { id, .. } => Peer::Agent(*id),
     };
+    let person = match &me {
+        Me::Contact { id, name, .. } => Person {
+            kind: SenderKind::Contact,
+            id: id.0,
+            name: name.clone().unwrap_or_else(|| visitor_label(*id)),
+        },
+        Me::Agent { id, name } => Person {
+            kind: SenderKind::Agent,
+            id: id.0,
+            name: name.clone(),
+        },
+    };
     let registration = state.hub.register(peer);
     let conn = Conn {
         state: state.clone(),
         id: registration.id,
         peer,
+        person: std::sync::Mutex::new(person),
         tx: registration.tx,
     };
+    if registration.came_online {
+        publish(&conn, presence_event(peer, true, now())).await;
+    }
     tracing::debug!(socket = conn.id, ?peer, "socket opened");
     let (sink, stream) = socket.split();
     let (close_tx, close_rx) = oneshot::channel();
@@ -184,6 +224,52 @@ async fn serve(state: AppState, socket: WebSocket, me: Me) {
     }
     state.hub.unregister(conn.id);
     tracing::debug!(socket = conn.id, "socket closed");
+    tokio::spawn(announce_if_gone(state, peer));
+}
+
+/// After the grace period, announces the person (or the team) offline if no
+/// socket of theirs came back.
+async fn announce_if_gone(state: AppState, peer: Peer) {
+    tokio::time::sleep(PRESENCE_GRACE).await;
+    if !state.hub.went_offline(peer) {
+        return;
+    }
+    let last_seen = match peer {
+        Peer::Contact(contact) => match state.store.touch_contact(contact).await {
+            Ok(at) => at,
+            Err(err) => {
+                tracing::error!(%err, "could not record when a visitor was last seen");
+                now()
+            }
+        },
+        Peer::Agent(_) => now(),
+    };
+    if let Err(err) = state
+        .bus
+        .publish(presence_event(peer, false, last_seen))
+        .await
+    {
+        tracing::error!(%err, "could not announce that someone went offline");
+    }
+}
+
+fn presence_event(peer: Peer, online: bool, last_seen_at: Timestamp) -> Event {
+    match peer {
+        Peer::Contact(contact_id) => Event::Presence {
+            contact_id,
+            online,
+            last_seen_at,
+        },
+        Peer::Agent(_) => Event::TeamPresence { online },
+    }
+}
+
+fn now() -> Timestamp {
+    let ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    Timestamp(ms)
 }
 
 /// When the peer last sent anything, shared by the socket's two halves.
@@ -322,12 +408,27 @@ fn is_too_big(err: &axum::Error) -> bool {
 
 async fn send_hello(conn: &Conn, me: Me) -> Result<(), StoreError> {
     let store = &conn.state.store;
-    let conversations = match conn.peer {
-        Peer::Contact(contact) => store.contact_conversations(contact).await?,
-        Peer::Agent(_) => store.inbox(100).await?,
+    let (mut conversations, more_conversations) = match conn.peer {
+        Peer::Contact(contact) => (store.contact_conversations(contact).await?, false),
+        Peer::Agent(agent) => store.inbox(agent, None, INBOX_PAGE).await?,
     };
-    conn.reply(&ServerFrame::Hello { me, conversations }).await;
+    for conversation in &mut conversations {
+        with_presence(conn, conversation);
+    }
+    let team_online = conn.state.hub.team_online();
+    conn.reply(&ServerFrame::Hello {
+        me,
+        conversations,
+        more_conversations,
+        team_online,
+    })
+    .await;
     Ok(())
+}
+
+/// Fills in whether the row's visitor is online right now.
+fn with_presence(conn: &Conn, conversation: &mut ConversationSummary) {
+    conversation.contact_online = conn.state.hub.contact_online(conversation.contact_id);
 }
 
 /// Decodes one frame and dispatches it; every refusal becomes an `error` frame.
@@ -352,6 +453,29 @@ async fn handle_text(conn: &Conn, text: &str) {
             after,
         } => on_resume(conn, conversation_id, after).await,
         ClientFrame::Profile { name, email } => on_profile(conn, name, email).await,
+        ClientFrame::Typing {
+            conversation_id,
+            typing,
+        } => on_typing(conn, conversation_id, typing).await,
+        ClientFrame::Read {
+            conversation_id,
+            up_to,
+        } => on_read(conn, conversation_id, up_to).await,
+        ClientFrame::Delivered {
+            conversation_id,
+            up_to,
+        } => on_delivered(conn, conversation_id, up_to).await,
+        ClientFrame::Older {
+            conversation_id,
+            before,
+        } => on_older(conn, conversation_id, before).await,
+        ClientFrame::MoreConversations {
+            before_at,
+            before_id,
+        } => on_more_conversations(conn, before_at, before_id).await,
+        ClientFrame::React { message_id, emoji } => on_react(conn, message_id, &emoji).await,
+        ClientFrame::Edit { message_id, body } => on_change(conn, message_id, Some(body)).await,
+        ClientFrame::Delete { message_id } => on_change(conn, message_id, None).await,
         ClientFrame::Ping => {
             conn.reply(&ServerFrame::Pong).await;
             Ok(())
@@ -427,6 +551,19 @@ async fn on_send(
     .await;
     if created {
         let conversation = message.conversation_id;
+        // Sending ends typing (the inbox list sees no `message`, so say so).
+        if let Some(stopped) = conn.state.typing.stop(conversation, &conn.person()) {
+            publish(
+                conn,
+                Event::Typing {
+                    contact_id: stopped.contact,
+                    conversation_id: conversation,
+                    person: stopped.person,
+                    typing: false,
+                },
+            )
+            .await;
+        }
         publish(
             conn,
             Event::Message {
@@ -490,6 +627,234 @@ async fn on_resume(
     }
 }
 
+async fn on_typing(
+    conn: &Conn,
+    conversation: ConversationId,
+    typing: bool,
+) -> Result<(), ProtocolError> {
+    let contact = authorise(conn, conversation).await?;
+    let person = conn.person();
+    let changed = if typing {
+        conn.state
+            .typing
+            .start(conversation, contact, person.clone());
+        true
+    } else {
+        conn.state.typing.stop(conversation, &person).is_some()
+    };
+    if changed {
+        publish(
+            conn,
+            Event::Typing {
+                contact_id: contact,
+                conversation_id: conversation,
+                person,
+                typing,
+            },
+        )
+        .await;
+    }
+    Ok(())
+}
+
+async fn on_read(
+    conn: &Conn,
+    conversation: ConversationId,
+    up_to: MessageId,
+) -> Result<(), ProtocolError> {
+    let contact = authorise(conn, conversation).await?;
+    let moved = conn
+        .state
+        .store
+        .mark_read(conversation, conn.reader(), up_to)
+        .await
+        .map_err(internal)?;
+    if let Some(up_to) = moved {
+        let person = conn.person();
+        publish(
+            conn,
+            Event::Cursor {
+                contact_id: contact,
+                conversation_id: conversation,
+                kind: CursorKind::Read,
+                person,
+                up_to,
+            },
+        )
+        .await;
+    }
+    Ok(())
+}
+
+async fn on_delivered(
+    conn: &Conn,
+    conversation: ConversationId,
+    up_to: MessageId,
+) -> Result<(), ProtocolError> {
+    if !matches!(conn.peer, Peer::Agent(_)) {
+        return Err(ProtocolError::AgentsOnly("delivered"));
+    }
+    let contact = authorise(conn, conversation).await?;
+    let moved = conn
+        .state
+        .store
+        .mark_delivered(conversation, up_to)
+        .await
+        .map_err(internal)?;
+    if let Some(up_to) = moved {
+        let person = conn.person();
+        publish(
+            conn,
+            Event::Cursor {
+                contact_id: contact,
+                conversation_id: conversation,
+                kind: CursorKind::Delivered,
+                person,
+                up_to,
+            },
+        )
+        .await;
+    }
+    Ok(())
+}
+
+async fn on_older(
+    conn: &Conn,
+    conversation: ConversationId,
+    before: MessageId,
+) -> Result<(), ProtocolError> {
+    authorise(conn, conversation).await?;
+    let (messages, has_more) = conn
+        .state
+        .store
+        .older_messages(conversation, before, HISTORY_PAGE)
+        .await
+        .map_err(internal)?;
+    conn.reply(&ServerFrame::History {
+        conversation_id: conversation,
+        messages,
+        has_more,
+    })
+    .await;
+    Ok(())
+}
+
+async fn on_more_conversations(
+    conn: &Conn,
+    before_at: Timestamp,
+    before_id: ConversationId,
+) -> Result<(), ProtocolError> {
+    let Peer::Agent(agent) = conn.peer else {
+        return Err(ProtocolError::AgentsOnly("more_conversations"));
+    };
+    let (mut conversations, has_more) = conn
+        .state
+        .store
+        .inbox(agent, Some((before_at, before_id)), INBOX_PAGE)
+        .await
+        .map_err(internal)?;
+    for conversation in &mut conversations {
+        with_presence(conn, conversation);
+    }
+    conn.reply(&ServerFrame::Conversations {
+        conversations,
+        has_more,
+    })
+    .await;
+    Ok(())
+}
+
+/// This socket's person as a message author, to compare with a message's.
+fn me_as_author(conn: &Conn) -> Author {
+    match conn.peer {
+        Peer::Contact(c) => Author::contact(c),
+        Peer::Agent(a) => Author::agent(a),
+    }
+}
+
+/// Looks up a message this socket may see; a missing one is `forbidden`
+/// like one in someone else's conversation, so ids cannot be probed.
+async fn visible_message(
+    conn: &Conn,
+    message: MessageId,
+) -> Result<(crate::server::store::MessageFacts, ContactId), ProtocolError> {
+    let facts = conn
+        .state
+        .store
+        .message_facts(message)
+        .await
+        .map_err(internal)?
+        .ok_or(ProtocolError::Forbidden)?;
+    let contact = authorise(conn, facts.conversation).await?;
+    Ok((facts, contact))
+}
+
+async fn on_react(conn: &Conn, message: MessageId, emoji: &str) -> Result<(), ProtocolError> {
+    let emoji = crate::protocol::validate_reaction(emoji)?;
+    let (facts, contact) = visible_message(conn, message).await?;
+    if facts.deleted {
+        return Err(ProtocolError::MessageDeleted);
+    }
+    let message = conn
+        .state
+        .store
+        .toggle_reaction(message, me_as_author(conn), emoji)
+        .await
+        .map_err(internal)?;
+    publish(
+        conn,
+        Event::Changed {
+            contact_id: contact,
+            message,
+        },
+    )
+    .await;
+    Ok(())
+}
+
+/// Edits (`Some(body)`) or deletes (`None`) one of the person's own messages.
+async fn on_change(
+    conn: &Conn,
+    message: MessageId,
+    body: Option<String>,
+) -> Result<(), ProtocolError> {
+    let (facts, contact) = visible_message(conn, message).await?;
+    let me = me_as_author(conn);
+    if (facts.author.kind, facts.author.id) != (me.kind, me.id) {
+        return Err(ProtocolError::NotYours);
+    }
+    if facts.deleted {
+        return Err(ProtocolError::MessageDeleted);
+    }
+    let change = match body {
+        Some(body) => {
+            let minutes = conn.state.config.edit_window_minutes;
+            if now().0 - facts.created_at.0 > minutes * 60_000 {
+                return Err(ProtocolError::EditWindowClosed(minutes));
+            }
+            Change::Edit(validate_body(&body)?.to_owned())
+        }
+        None => Change::Delete,
+    };
+    let message = conn
+        .state
+        .store
+        .change_message(message, change)
+        .await
+        .map_err(internal)?;
+    let conversation = message.conversation_id;
+    publish(
+        conn,
+        Event::Changed {
+            contact_id: contact,
+            message,
+        },
+    )
+    .await;
+    publish_summary(conn, conversation).await;
+    Ok(())
+}
+
 async fn on_profile(
     conn: &Conn,
     name: Option<String>,
@@ -514,11 +879,17 @@ async fn on_profile(
         .set_contact_profile(contact, name.as_deref(), email.as_deref())
         .await
         .map_err(internal)?;
+    if let Ok(mut person) = conn.person.lock() {
+        person.name = name.clone().unwrap_or_else(|| visitor_label(contact));
+    }
     let conversations = store
         .contact_conversations(contact)
         .await
         .map_err(internal)?;
-    for conversation in conversations {
+    for mut conversation in conversations {
+        // Live rows carry no per-reader count.
+        conversation.unread = 0;
+        with_presence(conn, &mut conversation);
         publish(conn, Event::Conversation { conversation }).await;
     }
     Ok(())
@@ -560,7 +931,10 @@ async fn publish(conn: &Conn, event: Event) {
 
 async fn publish_summary(conn: &Conn, conversation: ConversationId) {
     match conn.state.store.conversation_summary(conversation).await {
-        Ok(Some(conversation)) => publish(conn, Event::Conversation { conversation }).await,
+        Ok(Some(mut conversation)) => {
+            with_presence(conn, &mut conversation);
+            publish(conn, Event::Conversation { conversation }).await
+        }
         Ok(None) => {}
         Err(err) => tracing::error!(%err, "could not load an inbox row to publish"),
     }

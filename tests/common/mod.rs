@@ -32,39 +32,62 @@ pub struct TestServer {
     pub addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// The server's database (for setting up fixtures such as more agents).
+    store: Option<Store>,
     _dir: tempfile::TempDir,
 }
 
 impl TestServer {
     pub async fn start() -> Self {
+        Self::start_with(minicom::server::store::Durability::Full).await
+    }
+
+    pub async fn start_with(durability: minicom::server::store::Durability) -> Self {
+        Self::start_configured(|config| config.durability = durability).await
+    }
+
+    /// A server whose configuration `adjust` changes first.
+    pub async fn start_configured(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = format!("sqlite://{}", dir.path().join("minicom.db").display());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let config = Config {
+        let mut config = Config {
             addr,
             database_url: database_url.clone(),
             admin_email: ADMIN_EMAIL.into(),
             admin_password: Some(ADMIN_PASSWORD.into()),
             secure_cookies: false,
             log: "warn".into(),
+            durability: minicom::server::store::Durability::Full,
+            edit_window_minutes: 15,
         };
-        let store = Store::open(&database_url).await.expect("open store");
+        adjust(&mut config);
+        let store = Store::open_with(&database_url, config.durability)
+            .await
+            .expect("open store");
         server::ensure_admin(&store, &config).await.expect("admin");
         let mut leptos = leptos::config::get_configuration(Some("Leptos.toml"))
             .expect("Leptos.toml")
             .leptos_options;
         leptos.site_addr = addr;
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(server::serve(config, store, leptos, listener, async {
-            let _ = stopped.await;
-        }));
+        let task = tokio::spawn(server::serve(
+            config,
+            store.clone(),
+            leptos,
+            listener,
+            async {
+                let _ = stopped.await;
+            },
+        ));
         Self {
             addr,
             stop: Some(stop),
             task: Some(task),
+            store: Some(store),
             _dir: dir,
         }
     }
@@ -76,6 +99,7 @@ impl TestServer {
             addr,
             stop: None,
             task: None,
+            store: None,
             _dir: tempfile::tempdir().expect("temp dir"),
         }
     }
@@ -189,7 +213,7 @@ impl TestServer {
                 HeaderValue::from_str(cookie).expect("cookie header"),
             );
         }
-        let (ws, _) = tokio_tungstenite::connect_async(request).await?;
+        let (ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true).await?;
         Ok(Client { ws })
     }
 
@@ -217,6 +241,26 @@ impl TestServer {
         let mut client = self.connect(&cookie, "visitor").await;
         client.hello().await;
         (client, cookie)
+    }
+
+    /// Adds a teammate called `name` and returns their signed-in socket and
+    /// its `hello`.
+    pub async fn agent_named(&self, name: &str) -> (Client, ServerFrame) {
+        let email = format!("{}@minicom.test", name.to_lowercase());
+        let hash = minicom::server::auth::hash_password(ADMIN_PASSWORD).expect("hash");
+        self.store
+            .as_ref()
+            .expect("a server started by this test")
+            .create_agent(&email, name, &hash, minicom::server::store::Role::Agent)
+            .await
+            .expect("create agent");
+        let response = self.sign_in(&email, ADMIN_PASSWORD).await;
+        let cookie = response
+            .cookie("minicom_session")
+            .expect("session cookie after sign-in");
+        let mut client = self.connect(&cookie, "agent").await;
+        let hello = client.hello().await;
+        (client, hello)
     }
 
     /// An agent socket, past its `hello`.

@@ -10,8 +10,18 @@ use crate::client::live::remaining_chars;
 pub fn Composer(
     on_send: Callback<String, Result<(), String>>,
     #[prop(into)] placeholder: String,
+    /// Told `true` while the person types, `false` when the box empties, the
+    /// message goes, or the composer goes away.
+    #[prop(optional)]
+    on_typing: Option<Callback<bool>>,
 ) -> impl IntoView {
     let text = RwSignal::new(String::new());
+    let typing = move |now: bool| {
+        if let Some(on_typing) = on_typing {
+            on_typing.run(now);
+        }
+    };
+    on_cleanup(move || typing(false));
     let problem = RwSignal::new(None::<String>);
     let submit = move || {
         let body = text.get_untracked();
@@ -22,6 +32,7 @@ pub fn Composer(
             Ok(()) => {
                 text.set(String::new());
                 problem.set(None);
+                typing(false);
             }
             Err(reason) => problem.set(Some(reason)),
         }
@@ -37,6 +48,7 @@ pub fn Composer(
                 placeholder=placeholder
                 rows="1"
                 bind:value=text
+                on:input=move |ev| typing(!event_target_value(&ev).trim().is_empty())
                 on:keydown=move |ev| {
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();

@@ -6,7 +6,9 @@ use leptos::prelude::*;
 use crate::app::components::Avatar;
 use crate::client::live::{Delivery, Live, Pending};
 use crate::client::time::{format_full, format_time};
-use crate::protocol::{ConversationId, Message, SenderKind};
+use crate::protocol::{
+    ConversationId, Me, Message, MessageId, Person, QUICK_REACTIONS, SenderKind,
+};
 
 /// Whose side of the conversation the reader is on: their side's messages sit
 /// on the right.
@@ -33,6 +35,9 @@ struct Group {
     sender: SenderKind,
     name: String,
     messages: Vec<Message>,
+    /// Changes when any message in it changes (edit, delete, reaction), so
+    /// the group is drawn again.
+    version: u64,
 }
 
 /// Messages further apart than this start a new group.
@@ -55,8 +60,15 @@ fn group(messages: &[Message]) -> Vec<Group> {
                 sender: m.sender,
                 name: m.sender_name.clone(),
                 messages: vec![m.clone()],
+                version: 0,
             }),
         }
+    }
+    for g in &mut groups {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        g.messages.hash(&mut hasher);
+        g.version = hasher.finish();
     }
     groups
 }
@@ -82,31 +94,192 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
                 .collect::<Vec<_>>()
         })
     });
-    let scroller = NodeRef::<Div>::new();
+    // Shown in a focused tab: everything here counts as read.
     Effect::new(move |_| {
-        // Track both lists; after they change, show the newest message.
-        messages.with(|_| ());
-        pending.with(|_| ());
-        if let Some(el) = scroller.get() {
-            el.set_scroll_top(el.scroll_height());
+        let online = live.connection.get() == crate::client::live::Connection::Online;
+        if let (Some(id), true, true) = (conversation.get(), live.attentive.get(), online)
+            && let Some(last) = messages.with(|m| m.last().map(|m| m.id))
+        {
+            live.mark_read(id, last);
         }
     });
+    // How far the other side got: (delivered, read).
+    let cursors = Memo::new(move |_| {
+        let id = conversation.get()?;
+        live.conversations.with(|list| {
+            let c = list.iter().find(|c| c.id == id)?;
+            Some(match side {
+                Side::Contact => (c.team_delivered_id, c.team_read_id),
+                Side::Team => (c.contact_read_id, c.contact_read_id),
+            })
+        })
+    });
+    // "Seen" goes under the newest of my messages the other side has read.
+    let last_seen = Memo::new(move |_| {
+        let (_, read) = cursors.get()?;
+        messages.with(|m| {
+            m.iter()
+                .rev()
+                .find(|m| side.is_mine(m.sender) && m.id <= read)
+                .map(|m| m.id)
+        })
+    });
+    let receipts = Receipts { cursors, last_seen };
+    let typists = Memo::new(move |_| {
+        let id = conversation.get()?;
+        live.typing
+            .with(|t| t.get(&id).and_then(|people| typing_line(people)))
+    });
+    let scroller = NodeRef::<Div>::new();
+    let at_bottom = RwSignal::new(true);
+    let new_below = RwSignal::new(false);
+    // What was shown at the last update: (conversation, first id, last id,
+    // pending count), and the scroller's height and position then.
+    let shape = StoredValue::new((None, None, None, 0usize));
+    let geometry = StoredValue::new((0, 0));
+    let remember_geometry = move |el: &leptos::web_sys::HtmlDivElement| {
+        geometry.set_value((el.scroll_height(), el.scroll_top()));
+    };
+    Effect::new(move |_| {
+        let current = conversation.get();
+        let (first, last) = messages.with(|m| (m.first().map(|m| m.id), m.last().map(|m| m.id)));
+        let sending = pending.with(Vec::len);
+        let Some(el) = scroller.get() else { return };
+        let (old_conversation, old_first, old_last, old_sending) = shape.get_value();
+        shape.set_value((current, first, last, sending));
+        let switched = current != old_conversation || old_last.is_none();
+        let older_loaded =
+            last == old_last && matches!((old_first, first), (Some(a), Some(b)) if b < a);
+        if switched || sending > old_sending {
+            // A new conversation, or the reader just wrote: show the newest.
+            el.set_scroll_top(el.scroll_height());
+            at_bottom.set(true);
+            new_below.set(false);
+        } else if older_loaded {
+            // Older messages grew above the reader: keep their place.
+            let (height, top) = geometry.get_value();
+            el.set_scroll_top(top + el.scroll_height() - height);
+        } else if last != old_last || sending != old_sending {
+            if at_bottom.get_untracked() {
+                el.set_scroll_top(el.scroll_height());
+            } else {
+                new_below.set(true);
+            }
+        }
+        remember_geometry(&el);
+    });
+    let on_scroll = move |_| {
+        let Some(el) = scroller.get_untracked() else {
+            return;
+        };
+        let bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 48;
+        at_bottom.set(bottom);
+        if bottom {
+            new_below.set(false);
+        }
+        remember_geometry(&el);
+        if el.scroll_top() < 80
+            && let Some(id) = conversation.get_untracked()
+        {
+            live.load_older(id);
+        }
+    };
+    let jump_to_newest = move |_| {
+        if let Some(el) = scroller.get_untracked() {
+            el.set_scroll_top(el.scroll_height());
+        }
+        new_below.set(false);
+    };
+    let edge = Memo::new(move |_| {
+        let id = conversation.get()?;
+        live.threads.with(|t| {
+            let thread = t.get(&id)?;
+            Some(match (thread.loaded, thread.has_more) {
+                (false, _) => None,
+                (true, true) => Some(false),
+                (true, false) => Some(true),
+            })
+        })?
+    });
+    let editing = RwSignal::new(None::<MessageId>);
     view! {
-        <div class="message-scroller" node_ref=scroller>
-            <div class="message-list" role="log" aria-live="polite" aria-label="Messages">
-                <For each=move || groups.get() key=|g| (g.messages[0].id, g.messages.len()) let:g>
-                    <MessageGroup group=g side=side />
-                </For>
-                <For each=move || pending.get() key=|p| (p.client_id, p.delivery.clone()) let:p>
-                    <PendingMessage pending=p />
-                </For>
+        <div class="message-pane">
+            <div class="message-scroller" node_ref=scroller on:scroll=on_scroll>
+                {move || match edge.get() {
+                    Some(true) if !messages.with(Vec::is_empty) => Some(view! {
+                        <p class="history-edge">"Beginning of conversation"</p>
+                    }.into_any()),
+                    Some(false) => Some(view! {
+                        <p class="history-edge">
+                            <button type="button" class="link-button" on:click=move |_| {
+                                if let Some(id) = conversation.get_untracked() {
+                                    live.load_older(id);
+                                }
+                            }>"Load earlier messages"</button>
+                        </p>
+                    }.into_any()),
+                    _ => None,
+                }}
+                <div class="message-list" role="log" aria-live="polite" aria-label="Messages">
+                    <For each=move || groups.get() key=|g| (g.messages[0].id, g.version) let:g>
+                        <MessageGroup group=g side=side receipts editing />
+                    </For>
+                    <For each=move || pending.get() key=|p| (p.client_id, p.delivery.clone()) let:p>
+                        <PendingMessage pending=p />
+                    </For>
+                </div>
             </div>
+            <Show when=move || new_below.get()>
+                <button type="button" class="new-messages-pill" on:click=jump_to_newest>
+                    "New messages ↓"
+                </button>
+            </Show>
+            <p class="typing-line" aria-live="polite">
+                {move || typists.get()}
+            </p>
         </div>
     }
 }
 
+/// "Ana is typing…", "Ana and Ben are typing…", "Ana, Ben and Cy are typing…".
+pub fn typing_line(people: &[Person]) -> Option<String> {
+    let names: Vec<&str> = people.iter().map(|p| p.name.as_str()).collect();
+    Some(match names.as_slice() {
+        [] => return None,
+        [one] => format!("{one} is typing…"),
+        [rest @ .., last] => format!("{} and {last} are typing…", rest.join(", ")),
+    })
+}
+
+/// What the reader can tell about the other side's progress.
+#[derive(Clone, Copy)]
+struct Receipts {
+    /// (delivered up to, read up to) by the other side.
+    cursors: Memo<Option<(MessageId, MessageId)>>,
+    /// The newest of the reader's own messages the other side has read.
+    last_seen: Memo<Option<MessageId>>,
+}
+
+/// The tick on one of the reader's own messages.
+fn tick(receipts: Receipts, id: MessageId) -> (&'static str, &'static str) {
+    match receipts.cursors.get() {
+        Some((_, read)) if id <= read => ("✓✓", "Seen"),
+        Some((delivered, _)) if id <= delivered => ("✓✓", "Delivered"),
+        _ => ("✓", "Sent"),
+    }
+}
+
+/// Messages can be edited this long after sending (the server's default; it
+/// has the final word).
+const EDIT_WINDOW_MS: i64 = 15 * 60 * 1000;
+
 #[component]
-fn MessageGroup(group: Group, side: Side) -> impl IntoView {
+fn MessageGroup(
+    group: Group,
+    side: Side,
+    receipts: Receipts,
+    editing: RwSignal<Option<MessageId>>,
+) -> impl IntoView {
     let mine = side.is_mine(group.sender);
     let first_time = group.messages[0].created_at;
     let kind = match group.sender {
@@ -130,15 +303,208 @@ fn MessageGroup(group: Group, side: Side) -> impl IntoView {
                 {group
                     .messages
                     .into_iter()
-                    .map(|m| view! {
-                        <p class="bubble" data-message-id=m.id.0.to_string() title=format_full(m.created_at)>
-                            {m.body}
-                        </p>
-                    })
+                    .map(|message| view! { <MessageItem message mine receipts editing /> })
                     .collect_view()}
             </div>
         </div>
     }
+}
+
+/// One message: its bubble, reactions, receipt and the actions on it.
+#[component]
+fn MessageItem(
+    message: Message,
+    mine: bool,
+    receipts: Receipts,
+    editing: RwSignal<Option<MessageId>>,
+) -> impl IntoView {
+    let live = expect_context::<Live>();
+    let id = message.id;
+    if message.deleted {
+        return view! {
+            <div class="message-item">
+                <p class="bubble deleted" data-message-id=id.0.to_string()>
+                    "This message was deleted"
+                </p>
+            </div>
+        }
+        .into_any();
+    }
+    let picker = RwSignal::new(false);
+    let editable = mine
+        && message.sender != SenderKind::Ai
+        && crate::client::time::now_ms() - message.created_at.0 < EDIT_WINDOW_MS;
+    let body = message.body.clone();
+    let title = format_full(message.created_at);
+    let edited = message.edited_at.is_some();
+    let me = live.me.get_untracked();
+    let chips = message
+        .reactions
+        .iter()
+        .map(|r| {
+            let emoji = r.emoji.clone();
+            let reacted = r.people.iter().any(|p| is_me(&me, p));
+            let who = r
+                .people
+                .iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let count = r.people.len();
+            let label = format!("{emoji} {count}: {who}");
+            view! {
+                <button
+                    type="button"
+                    class="reaction-chip"
+                    class:mine=reacted
+                    aria-pressed=reacted.to_string()
+                    aria-label=label
+                    title=who
+                    on:click=move |_| live.react(id, &emoji)
+                >
+                    {r.emoji.clone()} " " {count}
+                </button>
+            }
+        })
+        .collect_view();
+    view! {
+        <div
+            class="message-item"
+            on:contextmenu=move |ev| {
+                // A long press on touch screens: offer the reactions.
+                ev.prevent_default();
+                picker.set(true);
+            }
+        >
+            <Show
+                when=move || editing.get() == Some(id)
+                fallback=move || {
+                    let body = body.clone();
+                    let title = title.clone();
+                    view! {
+                        <p class="bubble" data-message-id=id.0.to_string() title=title>
+                            <span class="bubble-text">{body}</span>
+                            {edited.then(|| view! { <span class="edited">" (edited)"</span> })}
+                            {mine.then(|| view! {
+                                <span
+                                    class="tick"
+                                    class:seen=move || tick(receipts, id).1 == "Seen"
+                                    title=move || tick(receipts, id).1
+                                    aria-label=move || tick(receipts, id).1
+                                >
+                                    {move || tick(receipts, id).0}
+                                </span>
+                            })}
+                        </p>
+                    }
+                }
+            >
+                <EditBox id original=message.body.clone() editing />
+            </Show>
+            <div class="message-actions" role="toolbar" aria-label="Message actions">
+                <button
+                    type="button"
+                    class="icon-button"
+                    aria-label="React"
+                    aria-expanded=move || picker.get().to_string()
+                    on:click=move |_| picker.update(|p| *p = !*p)
+                >
+                    "☺"
+                </button>
+                {editable.then(|| view! {
+                    <button type="button" class="icon-button" aria-label="Edit"
+                        on:click=move |_| editing.set(Some(id))>"✎"</button>
+                })}
+                {mine.then(|| view! {
+                    <button type="button" class="icon-button" aria-label="Delete"
+                        on:click=move |_| {
+                            if confirm_delete() {
+                                live.delete(id);
+                            }
+                        }>"🗑"</button>
+                })}
+            </div>
+            <Show when=move || picker.get()>
+                <div class="reaction-picker" role="group" aria-label="Pick a reaction">
+                    {QUICK_REACTIONS
+                        .into_iter()
+                        .map(|emoji| view! {
+                            <button type="button" class="reaction-option" aria-label=format!("React {emoji}")
+                                on:click=move |_| {
+                                    live.react(id, emoji);
+                                    picker.set(false);
+                                }>{emoji}</button>
+                        })
+                        .collect_view()}
+                </div>
+            </Show>
+            <div class="reactions">{chips}</div>
+            <Show when=move || mine && receipts.last_seen.get() == Some(id)>
+                <span class="message-state seen-label">"Seen"</span>
+            </Show>
+        </div>
+    }
+    .into_any()
+}
+
+/// Changing the text of a message in place: Enter saves, Escape cancels.
+#[component]
+fn EditBox(id: MessageId, original: String, editing: RwSignal<Option<MessageId>>) -> impl IntoView {
+    let live = expect_context::<Live>();
+    let text = RwSignal::new(original);
+    let problem = RwSignal::new(None::<String>);
+    let save = move || match live.edit(id, &text.get_untracked()) {
+        Ok(()) => editing.set(None),
+        Err(reason) => problem.set(Some(reason)),
+    };
+    view! {
+        <form class="edit-box" on:submit=move |ev| {
+            ev.prevent_default();
+            save();
+        }>
+            <textarea
+                aria-label="Edit message"
+                bind:value=text
+                autofocus
+                on:keydown=move |ev| {
+                    if ev.key() == "Escape" {
+                        editing.set(None);
+                    } else if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
+                        ev.prevent_default();
+                        save();
+                    }
+                }
+            ></textarea>
+            <div class="edit-actions">
+                <button type="button" class="button-quiet" on:click=move |_| editing.set(None)>"Cancel"</button>
+                <button type="submit" class="button-small">"Save"</button>
+            </div>
+            {move || problem.get().map(|p| view! { <p class="composer-problem" role="alert">{p}</p> })}
+        </form>
+    }
+}
+
+fn is_me(me: &Option<Me>, person: &Person) -> bool {
+    match me {
+        Some(Me::Contact { id, .. }) => person.kind == SenderKind::Contact && person.id == id.0,
+        Some(Me::Agent { id, .. }) => person.kind == SenderKind::Agent && person.id == id.0,
+        None => false,
+    }
+}
+
+/// Asks before deleting (in the browser; elsewhere there is nobody to ask).
+fn confirm_delete() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window()
+            .and_then(|w| {
+                w.confirm_with_message("Delete this message for everyone?")
+                    .ok()
+            })
+            .unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    false
 }
 
 #[component]
@@ -154,7 +520,11 @@ fn PendingMessage(pending: Pending) -> impl IntoView {
             <div class="message-group-body">
                 <p class="bubble" class:failed=failed.is_some()>{pending.body}</p>
                 {match failed {
-                    None => view! { <span class="message-state">"Sending…"</span> }.into_any(),
+                    None => view! {
+                    <span class="message-state">
+                        <span class="tick" aria-hidden="true">"🕓"</span> " Sending…"
+                    </span>
+                }.into_any(),
                     Some(reason) => view! {
                         <span class="message-state failed" role="alert">
                             "Not sent — " {reason} " "
@@ -183,6 +553,9 @@ mod tests {
             sender_name: name.into(),
             body: String::new(),
             created_at: Timestamp(at),
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
         }
     }
 
@@ -197,5 +570,24 @@ mod tests {
         ]);
         let sizes: Vec<usize> = groups.iter().map(|g| g.messages.len()).collect();
         assert_eq!(sizes, [2, 1, 1, 1]);
+    }
+
+    #[test]
+    fn typing_line_names_everyone_typing() {
+        let person = |name: &str| Person {
+            kind: SenderKind::Agent,
+            id: 1,
+            name: name.into(),
+        };
+        assert_eq!(typing_line(&[]), None);
+        assert_eq!(typing_line(&[person("Ana")]).unwrap(), "Ana is typing…");
+        assert_eq!(
+            typing_line(&[person("Ana"), person("Ben")]).unwrap(),
+            "Ana and Ben are typing…"
+        );
+        assert_eq!(
+            typing_line(&[person("Ana"), person("Ben"), person("Cy")]).unwrap(),
+            "Ana, Ben and Cy are typing…"
+        );
     }
 }

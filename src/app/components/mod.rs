@@ -8,4 +8,4 @@ mod message_list;
 pub use avatar::Avatar;
 pub use composer::Composer;
 pub use connection::{ConnectionBanner, ConnectionStatus};
-pub use message_list::{MessageList, Side};
+pub use message_list::{MessageList, Side, typing_line};

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::app::components::Avatar;
+use crate::app::components::{Avatar, typing_line};
 use crate::client::live::Live;
 use crate::client::time::format_time;
 use crate::protocol::{ConversationId, ConversationSummary, SenderKind};
@@ -30,14 +30,38 @@ pub fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView
                     </div>
                 }
             >
-                <ul>
+                <ul on:scroll=move |ev| {
+                    let el = event_target::<leptos::web_sys::HtmlElement>(&ev);
+                    if el.scroll_height() - el.scroll_top() - el.client_height() < 200 {
+                        live.load_more_conversations();
+                    }
+                }>
                     <For
                         each=move || live.conversations.get()
-                        key=|c| (c.id, c.last_message_at, c.contact_name.clone(), c.last_message_preview.clone())
+                        key=|c| (
+                            c.id,
+                            c.last_message_at,
+                            c.contact_name.clone(),
+                            c.last_message_preview.clone(),
+                            c.unread,
+                            c.contact_online,
+                        )
                         let:c
                     >
                         <ConversationRow summary=c selected />
                     </For>
+                    <Show when=move || live.more_conversations.get()>
+                        <li class="list-more">
+                            <button type="button" class="link-button"
+                                on:click=move |_| live.load_more_conversations()>
+                                {move || if live.loading_conversations.get() {
+                                    "Loading…"
+                                } else {
+                                    "Load older conversations"
+                                }}
+                            </button>
+                        </li>
+                    </Show>
                 </ul>
             </Show>
         </nav>
@@ -49,8 +73,14 @@ fn ConversationRow(
     summary: ConversationSummary,
     selected: Memo<Option<ConversationId>>,
 ) -> impl IntoView {
+    let live = expect_context::<Live>();
     let id = summary.id;
     let is_selected = move || selected.get() == Some(id);
+    let typing = Memo::new(move |_| {
+        live.typing
+            .with(|t| t.get(&id).and_then(|people| typing_line(people)))
+    });
+    let unread = summary.unread;
     let preview = match summary.last_sender {
         Some(SenderKind::Agent) => format!("You: {}", summary.last_message_preview),
         _ => summary.last_message_preview.clone(),
@@ -61,15 +91,35 @@ fn ConversationRow(
                 href=format!("/inbox?c={id}")
                 class="conversation-row"
                 class:selected=is_selected
+                class:unread={ unread > 0 }
                 aria-current=move || is_selected().then_some("true")
             >
-                <Avatar name=summary.contact_name.clone() kind="contact" />
+                <span class="avatar-wrap">
+                    <Avatar name=summary.contact_name.clone() kind="contact" />
+                    {summary.contact_online.then(|| view! {
+                        <span class="presence-dot" title="Online" aria-label="Online"></span>
+                    })}
+                </span>
                 <span class="conversation-row-text">
                     <span class="conversation-row-top">
                         <span class="conversation-name">{summary.contact_name.clone()}</span>
                         <time class="conversation-time">{format_time(summary.last_message_at)}</time>
                     </span>
-                    <span class="conversation-preview">{preview}</span>
+                    <span class="conversation-row-bottom">
+                        {move || match typing.get() {
+                            Some(_) => view! {
+                                <span class="conversation-preview typing-mark">"typing…"</span>
+                            }.into_any(),
+                            None => view! {
+                                <span class="conversation-preview">{preview.clone()}</span>
+                            }.into_any(),
+                        }}
+                        {(unread > 0).then(|| view! {
+                            <span class="unread-badge">
+                                {unread}<span class="sr-only">" unread"</span>
+                            </span>
+                        })}
+                    </span>
                 </span>
             </a>
         </li>

@@ -39,7 +39,6 @@ pub async fn current_agent() -> Result<Option<Me>, ServerFnError> {
 pub fn InboxPage() -> impl IntoView {
     let agent = Resource::new(|| (), |_| current_agent());
     view! {
-        <Title text="Inbox — Minicom" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match agent.await {
@@ -54,7 +53,11 @@ pub fn InboxPage() -> impl IntoView {
 /// The signed-in inbox.
 #[component]
 fn Inbox(name: String) -> impl IntoView {
-    provide_live(Role::Agent);
+    let live = provide_live(Role::Agent);
+    let title = move || match live.total_unread() {
+        0 => "Inbox — Minicom".to_string(),
+        n => format!("({n}) Inbox — Minicom"),
+    };
     let query = use_query_map();
     let selected = Memo::new(move |_| {
         query
@@ -62,10 +65,12 @@ fn Inbox(name: String) -> impl IntoView {
             .map(ConversationId)
     });
     view! {
+        <Title text=title />
         <div class="inbox">
             <header class="inbox-topbar">
                 <span class="inbox-brand">"Minicom"</span>
                 <ConnectionStatus />
+                <NotificationControls />
                 <span class="inbox-agent">{name}</span>
                 <form method="post" action="/auth/logout">
                     <button type="submit" class="button-quiet">"Sign out"</button>
@@ -75,5 +80,32 @@ fn Inbox(name: String) -> impl IntoView {
             <ConversationList selected />
             <ThreadPane selected />
         </div>
+    }
+}
+
+/// Sound on or off, and (once) the offer to turn on desktop notifications.
+#[component]
+fn NotificationControls() -> impl IntoView {
+    let live = expect_context::<crate::client::live::Live>();
+    // Known only in the browser, after hydration.
+    let can_ask = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| can_ask.set(crate::client::notify::can_ask_permission()));
+    view! {
+        <button
+            type="button"
+            class="button-quiet"
+            aria-pressed=move || (!live.muted.get()).to_string()
+            on:click=move |_| live.muted.update(|m| *m = !*m)
+        >
+            {move || if live.muted.get() { "🔕 Sound off" } else { "🔔 Sound on" }}
+        </button>
+        <Show when=move || can_ask.get()>
+            <button type="button" class="button-quiet" on:click=move |_| {
+                #[cfg(feature = "hydrate")]
+                crate::client::notify::ask_permission();
+                can_ask.set(false);
+            }>"Enable desktop notifications"</button>
+        </Show>
     }
 }

@@ -19,6 +19,7 @@ pub fn SignIn() -> impl IntoView {
         })
     };
     view! {
+        <leptos_meta::Title text="Sign in — Minicom" />
         <main class="sign-in">
             <form class="sign-in-card" method="post" action="/auth/login">
                 <h1>"Sign in to your inbox"</h1>

@@ -4,7 +4,17 @@ use leptos::prelude::*;
 
 use crate::app::components::{Avatar, Composer, MessageList, Side};
 use crate::client::live::Live;
-use crate::protocol::ConversationId;
+use crate::client::time::format_ago;
+use crate::protocol::{ConversationId, ConversationSummary};
+
+/// "Online", or when the visitor was last around.
+pub fn presence_text(s: &ConversationSummary) -> String {
+    if s.contact_online {
+        "Online".into()
+    } else {
+        format!("Last seen {}", format_ago(s.contact_last_seen_at))
+    }
+}
 
 /// The thread of the selected conversation, or a hint to pick one.
 #[component]
@@ -19,6 +29,11 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
         let id = selected.get()?;
         live.conversations
             .with(|c| c.iter().find(|c| c.id == id).cloned())
+    });
+    let typing = Callback::new(move |now: bool| {
+        if let Some(id) = selected.get_untracked() {
+            live.set_typing(id, now);
+        }
     });
     let send = Callback::new(move |body: String| match selected.get_untracked() {
         Some(id) => live.send_message(Some(id), &body),
@@ -40,12 +55,18 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                         <Avatar name=s.contact_name.clone() kind="contact" />
                         <div>
                             <h2>{s.contact_name.clone()}</h2>
-                            <p class="thread-subtitle">{s.contact_email.clone().unwrap_or_else(|| "No email given".into())}</p>
+                            <p class="thread-subtitle">
+                                <span class="presence" class:online=s.contact_online>
+                                    {presence_text(&s)}
+                                </span>
+                                " · "
+                                {s.contact_email.clone().unwrap_or_else(|| "No email given".into())}
+                            </p>
                         </div>
                     })}
                 </header>
                 <MessageList conversation=Signal::from(selected) side=Side::Team />
-                <Composer on_send=send placeholder="Reply…" />
+                <Composer on_send=send on_typing=typing placeholder="Reply…" />
             </Show>
         </section>
     }

@@ -12,7 +12,10 @@ use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use crate::protocol::{ContactId, ConversationSummary, Message};
+use crate::protocol::{
+    ContactId, ConversationId, ConversationSummary, CursorKind, Message, MessageId, Person,
+    Timestamp,
+};
 
 /// A live change, with what the hub needs to route it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -24,8 +27,38 @@ pub enum Event {
         contact_id: ContactId,
         message: Message,
     },
+    /// A message was edited, deleted or reacted to: to the same sockets as a
+    /// new message.
+    Changed {
+        contact_id: ContactId,
+        message: Message,
+    },
     /// An inbox row changed: to every agent, and to the visitor it belongs to.
     Conversation { conversation: ConversationSummary },
+    /// Someone started or stopped typing: to the visitor and every agent, but
+    /// never to the typist's own sockets. Never stored.
+    Typing {
+        contact_id: ContactId,
+        conversation_id: ConversationId,
+        person: Person,
+        typing: bool,
+    },
+    /// A read or delivery cursor moved: to the visitor and every agent.
+    Cursor {
+        contact_id: ContactId,
+        conversation_id: ConversationId,
+        kind: CursorKind,
+        person: Person,
+        up_to: MessageId,
+    },
+    /// A visitor came online or went offline: to every agent.
+    Presence {
+        contact_id: ContactId,
+        online: bool,
+        last_seen_at: Timestamp,
+    },
+    /// The team came online or went offline: to every visitor.
+    TeamPresence { online: bool },
 }
 
 /// Why publishing failed.

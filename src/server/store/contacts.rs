@@ -3,7 +3,7 @@
 use sqlx::Row;
 
 use super::{Store, StoreError, now};
-use crate::protocol::ContactId;
+use crate::protocol::{ContactId, Timestamp};
 
 /// A stored visitor.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,5 +49,16 @@ impl Store {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// Records that a visitor was around just now (their last tab closed).
+    pub async fn touch_contact(&self, id: ContactId) -> Result<Timestamp, StoreError> {
+        let t = now();
+        sqlx::query("UPDATE contacts SET last_seen_at = ? WHERE id = ?")
+            .bind(t.0)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(t)
     }
 }

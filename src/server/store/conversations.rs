@@ -5,14 +5,34 @@ use sqlx::Row;
 
 use super::{Store, StoreError};
 use crate::protocol::{
-    ContactId, ConversationId, ConversationStatus, ConversationSummary, SenderKind, Timestamp,
-    visitor_label,
+    AgentId, ContactId, ConversationId, ConversationStatus, ConversationSummary, MessageId,
+    SenderKind, Timestamp, visitor_label,
 };
 
 /// Columns for [`summary_from_row`]; `c` is conversations, `ct` contacts.
-const SUMMARY_SELECT: &str = "SELECT c.id, c.contact_id, c.status, c.last_message_at,
-        c.last_message_preview, c.last_sender_kind, ct.name AS contact_name, ct.email AS contact_email
-    FROM conversations c JOIN contacts ct ON ct.id = c.contact_id";
+/// `unread` is a column the caller adds (0 for live events).
+const SUMMARY_COLUMNS: &str = "c.id, c.contact_id, c.status, c.last_message_at,
+        c.last_message_preview, c.last_sender_kind, c.last_message_id, c.contact_read_id,
+        c.team_read_id, c.team_delivered_id, ct.last_seen_at, ct.name AS contact_name,
+        ct.email AS contact_email";
+
+/// Unread for an agent (bound parameter): visitor messages after their cursor.
+const AGENT_UNREAD: &str = "(SELECT COUNT(*) FROM messages m
+        WHERE m.conversation_id = c.id AND m.sender_kind = 'contact'
+        AND m.id > COALESCE((SELECT last_read_id FROM agent_cursors
+                             WHERE agent_id = ? AND conversation_id = c.id), 0)) AS unread";
+
+/// Unread for the visitor: the team's messages after the visitor's cursor.
+const CONTACT_UNREAD: &str = "(SELECT COUNT(*) FROM messages m
+        WHERE m.conversation_id = c.id AND m.sender_kind IN ('agent', 'ai', 'system')
+        AND m.id > c.contact_read_id) AS unread";
+
+/// Who moved a read cursor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reader {
+    Contact(ContactId),
+    Agent(AgentId),
+}
 
 fn summary_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ConversationSummary, StoreError> {
     let contact_id = ContactId(row.try_get("contact_id")?);
@@ -30,6 +50,13 @@ fn summary_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ConversationSummary
         last_message_at: Timestamp(row.try_get("last_message_at")?),
         last_message_preview: row.try_get("last_message_preview")?,
         last_sender: last_sender.as_deref().and_then(SenderKind::parse),
+        last_message_id: MessageId(row.try_get("last_message_id")?),
+        unread: row.try_get::<i64, _>("unread")?.clamp(0, u32::MAX as i64) as u32,
+        contact_read_id: MessageId(row.try_get("contact_read_id")?),
+        team_read_id: MessageId(row.try_get("team_read_id")?),
+        team_delivered_id: MessageId(row.try_get("team_delivered_id")?),
+        contact_online: false,
+        contact_last_seen_at: Timestamp(row.try_get("last_seen_at")?),
     })
 }
 
@@ -47,40 +74,139 @@ impl Store {
         Ok(contact.map(ContactId))
     }
 
-    /// One inbox row.
+    /// One inbox row as everyone sees it (`unread` is 0: it is per reader).
     pub async fn conversation_summary(
         &self,
         id: ConversationId,
     ) -> Result<Option<ConversationSummary>, StoreError> {
-        let row = sqlx::query(&format!("{SUMMARY_SELECT} WHERE c.id = ?"))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {SUMMARY_COLUMNS}, 0 AS unread
+             FROM conversations c JOIN contacts ct ON ct.id = c.contact_id WHERE c.id = ?"
+        ))
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(summary_from_row).transpose()
     }
 
-    /// The inbox: conversations with the newest activity first.
-    pub async fn inbox(&self, limit: i64) -> Result<Vec<ConversationSummary>, StoreError> {
+    /// A page of an agent's inbox: conversations with the newest activity
+    /// first, after the row `after` (keyset on `(last_message_at, id)`), with
+    /// that agent's unread counts; and whether more rows follow.
+    pub async fn inbox(
+        &self,
+        agent: AgentId,
+        after: Option<(Timestamp, ConversationId)>,
+        limit: i64,
+    ) -> Result<(Vec<ConversationSummary>, bool), StoreError> {
+        let (at, id) = after.map_or((i64::MAX, i64::MAX), |(at, id)| (at.0, id.0));
         let rows = sqlx::query(&format!(
-            "{SUMMARY_SELECT} ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?"
+            "SELECT {SUMMARY_COLUMNS}, {AGENT_UNREAD}
+             FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+             WHERE (c.last_message_at, c.id) < (?, ?)
+             ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?"
         ))
-        .bind(limit)
+        .bind(agent.0)
+        .bind(at)
+        .bind(id)
+        .bind(limit + 1)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(summary_from_row).collect()
+        let has_more = rows.len() as i64 > limit;
+        let rows = rows
+            .iter()
+            .take(limit as usize)
+            .map(summary_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok((rows, has_more))
     }
 
-    /// A visitor's own conversations, newest activity first.
+    /// A visitor's own conversations, newest activity first, with their
+    /// unread counts.
     pub async fn contact_conversations(
         &self,
         contact: ContactId,
     ) -> Result<Vec<ConversationSummary>, StoreError> {
         let rows = sqlx::query(&format!(
-            "{SUMMARY_SELECT} WHERE c.contact_id = ? ORDER BY c.last_message_at DESC, c.id DESC LIMIT 100"
+            "SELECT {SUMMARY_COLUMNS}, {CONTACT_UNREAD}
+             FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+             WHERE c.contact_id = ? ORDER BY c.last_message_at DESC, c.id DESC LIMIT 100"
         ))
         .bind(contact.0)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(summary_from_row).collect()
+    }
+
+    /// Moves a reader's cursor forward to `up_to` (never back, never past the
+    /// newest message). Returns where it now stands if it moved.
+    pub async fn mark_read(
+        &self,
+        conversation: ConversationId,
+        reader: Reader,
+        up_to: MessageId,
+    ) -> Result<Option<MessageId>, StoreError> {
+        // Single statements, each taking the write lock up front: a read
+        // followed by a write in one transaction could fail with "database is
+        // locked" when another write lands in between.
+        let moved: Option<i64> = match reader {
+            Reader::Contact(_) => {
+                sqlx::query_scalar(
+                    "UPDATE conversations SET contact_read_id = MIN(?1, last_message_id)
+                     WHERE id = ?2 AND contact_read_id < MIN(?1, last_message_id)
+                     RETURNING contact_read_id",
+                )
+                .bind(up_to.0)
+                .bind(conversation.0)
+                .fetch_optional(&self.pool)
+                .await?
+            }
+            Reader::Agent(agent) => {
+                let moved: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO agent_cursors (agent_id, conversation_id, last_read_id)
+                     SELECT ?1, id, MIN(?3, last_message_id) FROM conversations WHERE id = ?2
+                     ON CONFLICT (agent_id, conversation_id) DO UPDATE
+                        SET last_read_id = excluded.last_read_id
+                        WHERE last_read_id < excluded.last_read_id
+                     RETURNING last_read_id",
+                )
+                .bind(agent.0)
+                .bind(conversation.0)
+                .bind(up_to.0)
+                .fetch_optional(&self.pool)
+                .await?;
+                if let Some(at) = moved {
+                    sqlx::query(
+                        "UPDATE conversations SET team_read_id = MAX(team_read_id, ?1),
+                            team_delivered_id = MAX(team_delivered_id, ?1)
+                         WHERE id = ?2",
+                    )
+                    .bind(at)
+                    .bind(conversation.0)
+                    .execute(&self.pool)
+                    .await?;
+                }
+                moved
+            }
+        };
+        Ok(moved.map(MessageId))
+    }
+
+    /// Records that messages up to `up_to` reached the team. Returns where the
+    /// delivery cursor now stands if it moved.
+    pub async fn mark_delivered(
+        &self,
+        conversation: ConversationId,
+        up_to: MessageId,
+    ) -> Result<Option<MessageId>, StoreError> {
+        let moved: Option<i64> = sqlx::query_scalar(
+            "UPDATE conversations SET team_delivered_id = MIN(?1, last_message_id)
+             WHERE id = ?2 AND team_delivered_id < MIN(?1, last_message_id)
+             RETURNING team_delivered_id",
+        )
+        .bind(up_to.0)
+        .bind(conversation.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(moved.map(MessageId))
     }
 }

@@ -3,9 +3,11 @@
 use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
+use super::writer::Write;
 use super::{Store, StoreError, now};
 use crate::protocol::{
-    AgentId, ClientId, ContactId, ConversationId, Message, MessageId, SenderKind, Timestamp,
+    AgentId, ClientId, ContactId, ConversationId, Message, MessageId, Person, Reaction, SenderKind,
+    Timestamp,
 };
 
 /// The result of an insert: the stored message, and whether this call stored it
@@ -19,6 +21,7 @@ pub struct Inserted {
 /// Selects a message with its sender's current display name.
 const MESSAGE_SELECT: &str =
     "SELECT m.id, m.conversation_id, m.client_id, m.sender_kind, m.body, m.created_at,
+        m.edited_at, m.deleted_at,
         CASE m.sender_kind
             WHEN 'agent' THEN a.name
             WHEN 'contact' THEN COALESCE(ct.name, 'Visitor #' || ct.id)
@@ -28,6 +31,9 @@ const MESSAGE_SELECT: &str =
     FROM messages m
     LEFT JOIN agents a ON m.sender_kind = 'agent' AND a.id = m.sender_id
     LEFT JOIN contacts ct ON m.sender_kind = 'contact' AND ct.id = m.sender_id";
+
+/// The inbox preview of a deleted message.
+const DELETED_PREVIEW: &str = "This message was deleted";
 
 /// How many characters of a message the inbox preview keeps.
 const PREVIEW_CHARS: usize = 140;
@@ -49,7 +55,79 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message, StoreError
             .unwrap_or_default(),
         body: row.try_get("body")?,
         created_at: Timestamp(row.try_get("created_at")?),
+        edited_at: row.try_get::<Option<i64>, _>("edited_at")?.map(Timestamp),
+        deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
+        reactions: Vec::new(),
     })
+}
+
+/// Fills in the reactions of `messages` (all of one conversation, id order).
+async fn with_reactions<'e, E>(executor: E, messages: &mut [Message]) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    let (Some(first), Some(last)) = (messages.first(), messages.last()) else {
+        return Ok(());
+    };
+    let rows = sqlx::query(
+        "SELECT r.message_id, r.emoji, r.person_kind, r.person_id,
+            CASE r.person_kind
+                WHEN 'agent' THEN a.name
+                ELSE COALESCE(ct.name, 'Visitor #' || ct.id)
+            END AS name
+         FROM reactions r
+         JOIN messages m ON m.id = r.message_id
+         LEFT JOIN agents a ON r.person_kind = 'agent' AND a.id = r.person_id
+         LEFT JOIN contacts ct ON r.person_kind = 'contact' AND ct.id = r.person_id
+         WHERE m.conversation_id = ? AND r.message_id BETWEEN ? AND ?
+         ORDER BY r.message_id, r.created_at, r.person_kind, r.person_id",
+    )
+    .bind(first.conversation_id.0)
+    .bind(first.id.0)
+    .bind(last.id.0)
+    .fetch_all(executor)
+    .await?;
+    for row in rows {
+        let id = MessageId(row.try_get("message_id")?);
+        let Ok(at) = messages.binary_search_by_key(&id, |m| m.id) else {
+            continue;
+        };
+        let kind: String = row.try_get("person_kind")?;
+        let person = Person {
+            kind: SenderKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown person kind {kind:?}")))?,
+            id: row.try_get("person_id")?,
+            name: row
+                .try_get::<Option<String>, _>("name")?
+                .unwrap_or_default(),
+        };
+        let emoji: String = row.try_get("emoji")?;
+        let reactions = &mut messages[at].reactions;
+        match reactions.iter_mut().find(|r| r.emoji == emoji) {
+            Some(reaction) => reaction.people.push(person),
+            None => reactions.push(Reaction {
+                emoji,
+                people: vec![person],
+            }),
+        }
+    }
+    Ok(())
+}
+
+/// What the server checks before changing a message.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageFacts {
+    pub conversation: ConversationId,
+    pub author: Author,
+    pub created_at: Timestamp,
+    pub deleted: bool,
+}
+
+/// A change to an existing message.
+#[derive(Clone, Debug)]
+pub enum Change {
+    Edit(String),
+    Delete,
 }
 
 fn preview(body: &str) -> String {
@@ -90,7 +168,8 @@ impl Author {
 impl Store {
     /// Stores a message in an existing conversation, once per `client_id`: a
     /// second call with the same `client_id` returns the first stored row.
-    /// Returns only after the commit.
+    /// Returns only after the commit (which may be shared with other writes:
+    /// see `writer`).
     pub async fn insert_message(
         &self,
         conversation: ConversationId,
@@ -98,10 +177,14 @@ impl Store {
         author: Author,
         body: &str,
     ) -> Result<Inserted, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let inserted = insert_in(&mut tx, conversation, client_id, author, body).await?;
-        tx.commit().await?;
-        Ok(inserted)
+        self.writer
+            .submit(Write::Message {
+                conversation,
+                client_id,
+                author,
+                body: body.to_owned(),
+            })
+            .await
     }
 
     /// Stores a visitor's message in their current open conversation, starting
@@ -113,61 +196,13 @@ impl Store {
         client_id: ClientId,
         body: &str,
     ) -> Result<Inserted, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        // Write first, so this transaction takes SQLite's write lock at once: two
-        // first messages racing from two tabs then land in one conversation.
-        let t = now().0;
-        sqlx::query("UPDATE contacts SET last_seen_at = ? WHERE id = ?")
-            .bind(t)
-            .bind(contact.0)
-            .execute(&mut *tx)
-            .await?;
-        let earlier = sqlx::query(&format!(
-            "{MESSAGE_SELECT} WHERE m.client_id = ? AND m.conversation_id IN
-                (SELECT id FROM conversations WHERE contact_id = ?)"
-        ))
-        .bind(client_id.0.to_string())
-        .bind(contact.0)
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some(row) = earlier {
-            tx.commit().await?;
-            return Ok(Inserted {
-                message: message_from_row(&row)?,
-                created: false,
-            });
-        }
-        let open: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM conversations WHERE contact_id = ? AND status = 'open'
-             ORDER BY last_message_at DESC, id DESC LIMIT 1",
-        )
-        .bind(contact.0)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let conversation = match open {
-            Some(id) => id,
-            None => {
-                sqlx::query_scalar(
-                    "INSERT INTO conversations (contact_id, created_at, last_message_at)
-                     VALUES (?, ?, ?) RETURNING id",
-                )
-                .bind(contact.0)
-                .bind(t)
-                .bind(t)
-                .fetch_one(&mut *tx)
-                .await?
-            }
-        };
-        let inserted = insert_in(
-            &mut tx,
-            ConversationId(conversation),
-            client_id,
-            Author::contact(contact),
-            body,
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(inserted)
+        self.writer
+            .submit(Write::VisitorMessage {
+                contact,
+                client_id,
+                body: body.to_owned(),
+            })
+            .await
     }
 
     /// The newest `limit` messages of a conversation, oldest first, and whether
@@ -191,7 +226,155 @@ impl Store {
             .map(message_from_row)
             .collect::<Result<Vec<_>, _>>()?;
         messages.reverse();
+        with_reactions(&self.pool, &mut messages).await?;
         Ok((messages, has_more))
+    }
+
+    /// The `limit` messages just before `before`, oldest first, and whether
+    /// older ones exist (keyset paging on id: no OFFSET, no skip or repeat
+    /// while new messages arrive).
+    pub async fn older_messages(
+        &self,
+        conversation: ConversationId,
+        before: MessageId,
+        limit: i64,
+    ) -> Result<(Vec<Message>, bool), StoreError> {
+        let rows = sqlx::query(&format!(
+            "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?"
+        ))
+        .bind(conversation.0)
+        .bind(before.0)
+        .bind(limit + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let has_more = rows.len() as i64 > limit;
+        let mut messages = rows
+            .iter()
+            .take(limit as usize)
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        with_reactions(&self.pool, &mut messages).await?;
+        Ok((messages, has_more))
+    }
+
+    /// One message, as both sides see it.
+    pub async fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
+        let row = sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut messages = [message_from_row(&row)?];
+        with_reactions(&self.pool, &mut messages).await?;
+        let [message] = messages;
+        Ok(Some(message))
+    }
+
+    /// Who wrote a message, where and when; `None` when it does not exist.
+    pub async fn message_facts(&self, id: MessageId) -> Result<Option<MessageFacts>, StoreError> {
+        let row = sqlx::query(
+            "SELECT conversation_id, sender_kind, sender_id, created_at, deleted_at
+             FROM messages WHERE id = ?",
+        )
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let kind: String = row.try_get("sender_kind")?;
+        Ok(Some(MessageFacts {
+            conversation: ConversationId(row.try_get("conversation_id")?),
+            author: Author {
+                kind: SenderKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown sender kind {kind:?}")))?,
+                id: row.try_get("sender_id")?,
+            },
+            created_at: Timestamp(row.try_get("created_at")?),
+            deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
+        }))
+    }
+
+    /// Gives `person`'s reaction to a message, or takes it back if they had
+    /// given it; returns the message as it now stands.
+    pub async fn toggle_reaction(
+        &self,
+        message: MessageId,
+        person: Author,
+        emoji: &str,
+    ) -> Result<Message, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let removed = sqlx::query(
+            "DELETE FROM reactions
+             WHERE message_id = ? AND person_kind = ? AND person_id = ? AND emoji = ?",
+        )
+        .bind(message.0)
+        .bind(person.kind.as_str())
+        .bind(person.id)
+        .bind(emoji)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if removed == 0 {
+            sqlx::query(
+                "INSERT INTO reactions (message_id, person_kind, person_id, emoji, created_at)
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(message.0)
+            .bind(person.kind.as_str())
+            .bind(person.id)
+            .bind(emoji)
+            .bind(now().0)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        self.message(message)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("message {message} vanished")))
+    }
+
+    /// Edits or deletes a message (the caller checked who may); keeps the
+    /// inbox preview in step when it is the newest message. A deleted
+    /// message keeps its place but loses its text and reactions.
+    pub async fn change_message(
+        &self,
+        id: MessageId,
+        change: Change,
+    ) -> Result<Message, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let t = now().0;
+        let body = match &change {
+            Change::Edit(body) => {
+                sqlx::query("UPDATE messages SET body = ?, edited_at = ? WHERE id = ?")
+                    .bind(body)
+                    .bind(t)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                preview(body)
+            }
+            Change::Delete => {
+                sqlx::query("UPDATE messages SET body = '', deleted_at = ? WHERE id = ?")
+                    .bind(t)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM reactions WHERE message_id = ?")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                DELETED_PREVIEW.to_owned()
+            }
+        };
+        sqlx::query("UPDATE conversations SET last_message_preview = ? WHERE last_message_id = ?")
+            .bind(body)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        self.message(id)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("message {id} vanished")))
     }
 
     /// Messages after `after` in id order, at most `limit` of them.
@@ -209,11 +392,77 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(message_from_row).collect()
+        let mut messages = rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        with_reactions(&self.pool, &mut messages).await?;
+        Ok(messages)
     }
 }
 
-async fn insert_in(
+/// See [`Store::insert_visitor_message`]; runs inside the writer's transaction.
+pub(super) async fn visitor_insert_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    contact: ContactId,
+    client_id: ClientId,
+    body: &str,
+) -> Result<Inserted, StoreError> {
+    // The writer task is the only writer, so two first messages racing from two
+    // tabs are serialised here and land in one conversation.
+    let t = now().0;
+    sqlx::query("UPDATE contacts SET last_seen_at = ? WHERE id = ?")
+        .bind(t)
+        .bind(contact.0)
+        .execute(&mut **tx)
+        .await?;
+    let earlier = sqlx::query(&format!(
+        "{MESSAGE_SELECT} WHERE m.client_id = ? AND m.conversation_id IN
+            (SELECT id FROM conversations WHERE contact_id = ?)"
+    ))
+    .bind(client_id.0.to_string())
+    .bind(contact.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(row) = earlier {
+        return Ok(Inserted {
+            message: message_from_row(&row)?,
+            created: false,
+        });
+    }
+    let open: Option<i64> = sqlx::query_scalar(
+        "SELECT id FROM conversations WHERE contact_id = ? AND status = 'open'
+         ORDER BY last_message_at DESC, id DESC LIMIT 1",
+    )
+    .bind(contact.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let conversation = match open {
+        Some(id) => id,
+        None => {
+            sqlx::query_scalar(
+                "INSERT INTO conversations (contact_id, created_at, last_message_at)
+                 VALUES (?, ?, ?) RETURNING id",
+            )
+            .bind(contact.0)
+            .bind(t)
+            .bind(t)
+            .fetch_one(&mut **tx)
+            .await?
+        }
+    };
+    insert_in(
+        tx,
+        ConversationId(conversation),
+        client_id,
+        Author::contact(contact),
+        body,
+    )
+    .await
+}
+
+/// See [`Store::insert_message`]; runs inside the writer's transaction.
+pub(super) async fn insert_in(
     tx: &mut Transaction<'_, Sqlite>,
     conversation: ConversationId,
     client_id: ClientId,
@@ -235,18 +484,37 @@ async fn insert_in(
     .bind(t)
     .fetch_optional(&mut **tx)
     .await?;
-    if new_id.is_some() {
+    if let Some(id) = new_id {
+        // Whoever writes has read everything before: their cursor moves too.
         sqlx::query(
             "UPDATE conversations
-             SET last_message_at = ?, last_message_preview = ?, last_sender_kind = ?
-             WHERE id = ?",
+             SET last_message_at = ?1, last_message_preview = ?2, last_sender_kind = ?3,
+                 last_message_id = ?4,
+                 contact_read_id = CASE WHEN ?3 = 'contact' THEN ?4 ELSE contact_read_id END,
+                 team_read_id = CASE WHEN ?3 = 'agent' THEN ?4 ELSE team_read_id END,
+                 team_delivered_id = CASE WHEN ?3 = 'agent' THEN ?4 ELSE team_delivered_id END
+             WHERE id = ?5",
         )
         .bind(t)
         .bind(preview(body))
         .bind(author.kind.as_str())
+        .bind(id)
         .bind(conversation.0)
         .execute(&mut **tx)
         .await?;
+        if author.kind == SenderKind::Agent {
+            sqlx::query(
+                "INSERT INTO agent_cursors (agent_id, conversation_id, last_read_id)
+                 VALUES (?1, ?2, ?3)
+                 ON CONFLICT (agent_id, conversation_id) DO UPDATE
+                    SET last_read_id = MAX(last_read_id, excluded.last_read_id)",
+            )
+            .bind(author.id)
+            .bind(conversation.0)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+        }
     }
     let row = sqlx::query(&format!(
         "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.client_id = ?"

@@ -12,10 +12,12 @@ mod agents;
 mod contacts;
 mod conversations;
 mod messages;
+mod writer;
 
 pub use agents::{AgentRecord, Role};
 pub use contacts::ContactRecord;
-pub use messages::{Author, Inserted};
+pub use conversations::Reader;
+pub use messages::{Author, Change, Inserted, MessageFacts};
 
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -41,12 +43,28 @@ pub enum StoreError {
     Sqlx(#[from] sqlx::Error),
     #[error("stored data is invalid: {0}")]
     Corrupt(String),
+    #[error("the database writer has stopped (the server is shutting down)")]
+    WriterStopped,
+    #[error("the write could not be committed: {0}")]
+    Commit(String),
+}
+
+/// How hard a commit waits for the disk (SQLite's `synchronous`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Every commit is flushed before it returns: an acknowledged message
+    /// survives a power cut. The default.
+    Full,
+    /// WAL without a flush per commit: survives a crash of Minicom, but a power
+    /// cut may lose the last commits — and so acknowledged messages.
+    Normal,
 }
 
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
     pool: SqlitePool,
+    writer: writer::Writer,
 }
 
 impl Store {
@@ -54,7 +72,13 @@ impl Store {
     ///
     /// SQLite runs in WAL mode with `synchronous = FULL`: a message is acknowledged
     /// only after its commit reached the disk, so an ack survives a power cut.
+    /// Message inserts share commits under load (see `writer`).
     pub async fn open(url: &str) -> Result<Self, StoreError> {
+        Self::open_with(url, Durability::Full).await
+    }
+
+    /// Like [`Store::open`], choosing how hard each commit waits for the disk.
+    pub async fn open_with(url: &str, durability: Durability) -> Result<Self, StoreError> {
         let path = url
             .strip_prefix("sqlite://")
             .or_else(|| url.strip_prefix("sqlite:"))
@@ -71,7 +95,10 @@ impl Store {
         let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(match durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
+            })
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
         let pool = SqlitePoolOptions::new()
@@ -79,7 +106,8 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
+        let writer = writer::Writer::start(pool.clone());
+        Ok(Self { pool, writer })
     }
 
     /// Whether the database answers.

@@ -1,7 +1,7 @@
 //! The store against a real SQLite file.
 
 use super::*;
-use crate::protocol::{ClientId, ContactId, ConversationId, MessageId};
+use crate::protocol::{AgentId, ClientId, ContactId, ConversationId, MessageId};
 
 async fn store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -134,7 +134,7 @@ async fn the_inbox_row_shows_the_newest_message_and_name() {
         .insert_visitor_message(contact, ClientId::new(), "  line one\n\nline   two ")
         .await
         .unwrap();
-    let inbox = store.inbox(10).await.unwrap();
+    let (inbox, _) = store.inbox(AgentId(1), None, 10).await.unwrap();
     assert_eq!(inbox.len(), 1);
     assert_eq!(inbox[0].id, sent.message.conversation_id);
     assert_eq!(inbox[0].contact_name, "Ada");
@@ -150,4 +150,119 @@ async fn a_visitor_token_maps_to_one_contact() {
     let c = visitor(&store, "different").await;
     assert_eq!(a, b);
     assert_ne!(a, c);
+}
+
+#[tokio::test]
+async fn concurrent_writes_share_commits_and_one_failure_spoils_nothing() {
+    let (store, _dir) = store().await;
+    let contact = visitor(&store, "f").await;
+    let first = store
+        .insert_visitor_message(contact, ClientId::new(), "first")
+        .await
+        .unwrap();
+    let conversation = first.message.conversation_id;
+    let good = (0..200).map(|i| {
+        let store = store.clone();
+        async move {
+            store
+                .insert_message(
+                    conversation,
+                    ClientId::new(),
+                    Author::contact(contact),
+                    &format!("m{i}"),
+                )
+                .await
+        }
+    });
+    // A write into a conversation that does not exist fails on its own.
+    let bad = store.insert_message(
+        ConversationId(999_999),
+        ClientId::new(),
+        Author::contact(contact),
+        "nowhere",
+    );
+    let (results, bad) = tokio::join!(futures::future::join_all(good), bad);
+    assert!(bad.is_err());
+    let ids: std::collections::HashSet<_> = results
+        .into_iter()
+        .map(|r| r.expect("stored").message.id)
+        .collect();
+    assert_eq!(ids.len(), 200);
+    let stored = store
+        .messages_after(conversation, MessageId(0), 1_000)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 201);
+}
+
+#[tokio::test]
+async fn read_cursors_move_forward_only_and_drive_unread_counts() {
+    let (store, _dir) = store().await;
+    let hash = crate::server::auth::hash_password("pw").unwrap();
+    let ana = store
+        .create_agent("ana@example.com", "Ana", &hash, Role::Agent)
+        .await
+        .unwrap();
+    let contact = visitor(&store, "r").await;
+    let mut ids = Vec::new();
+    for body in ["one", "two", "three"] {
+        let sent = store
+            .insert_visitor_message(contact, ClientId::new(), body)
+            .await
+            .unwrap();
+        ids.push(sent.message.id);
+    }
+    let conversation = store.contact_conversations(contact).await.unwrap()[0].id;
+    let unread =
+        |store: Store| async move { store.inbox(ana, None, 10).await.unwrap().0[0].unread };
+    assert_eq!(unread(store.clone()).await, 3);
+
+    let read = Reader::Agent(ana);
+    assert_eq!(
+        store.mark_read(conversation, read, ids[1]).await.unwrap(),
+        Some(ids[1])
+    );
+    assert_eq!(unread(store.clone()).await, 1);
+    // Backwards or the same place: no move, nothing to announce.
+    assert_eq!(
+        store.mark_read(conversation, read, ids[0]).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store.mark_read(conversation, read, ids[1]).await.unwrap(),
+        None
+    );
+    // Past the newest message: clamped to it.
+    assert_eq!(
+        store
+            .mark_read(conversation, read, MessageId(i64::MAX))
+            .await
+            .unwrap(),
+        Some(ids[2])
+    );
+    assert_eq!(unread(store.clone()).await, 0);
+    let row = store
+        .conversation_summary(conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.team_read_id, ids[2]);
+    assert_eq!(row.team_delivered_id, ids[2], "read implies delivered");
+
+    // The agent replies: the visitor has one unread until they read it.
+    let reply = store
+        .insert_message(conversation, ClientId::new(), Author::agent(ana), "hi!")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.contact_conversations(contact).await.unwrap()[0].unread,
+        1
+    );
+    store
+        .mark_read(conversation, Reader::Contact(contact), reply.message.id)
+        .await
+        .unwrap();
+    let mine = &store.contact_conversations(contact).await.unwrap()[0];
+    assert_eq!(mine.unread, 0);
+    assert_eq!(mine.contact_read_id, reply.message.id);
 }

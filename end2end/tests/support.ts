@@ -1,0 +1,43 @@
+import { expect, type Browser, type Page } from '@playwright/test';
+import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../playwright.config';
+
+/** The composer's text box (exact name: the message log is "Messages"). */
+export const composer = (page: Page) => page.getByRole('textbox', { name: 'Message', exact: true });
+
+/** The conversation's message log. */
+export const messageLog = (page: Page) => page.getByRole('log', { name: 'Messages' });
+
+/** A new browser context signed in to the inbox, live. */
+export async function signIn(browser: Browser): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto('/inbox');
+  await page.getByLabel('Email').fill(ADMIN_EMAIL);
+  await page.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page.getByRole('navigation', { name: 'Conversations' })).toBeVisible();
+  await expect(page.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+  return page;
+}
+
+/** A new visitor on the demo site with the messenger panel open, live. */
+export async function openMessenger(browser: Browser): Promise<Page> {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto('/');
+  await page.getByRole('button', { name: 'Open chat' }).click();
+  await expect(page.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+  return page;
+}
+
+/** Writes and sends a message, and waits until the server acknowledged it. */
+export async function say(page: Page, text: string) {
+  await composer(page).fill(text);
+  await composer(page).press('Enter');
+  await expect(messageLog(page).getByText(text)).toBeVisible();
+  await expect(messageLog(page).getByText('Sending…')).toHaveCount(0);
+}
+
+/** Closes every browser context a test opened, so no page of one test (say,
+ * an agent still online) changes what the next one sees. */
+export async function closeContexts({ browser }: { browser: Browser }) {
+  await Promise.all(browser.contexts().map((context) => context.close()));
+}

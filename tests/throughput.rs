@@ -1,0 +1,104 @@
+//! Benchmark (not a test): what durability costs. Run with `make bench`.
+//!
+//! Prints acknowledged messages per second — stored, committed, acked — for
+//! SQLite `synchronous = FULL` (the default) and `NORMAL`, with one message in
+//! flight and with many clients at once (where group commit shares flushes).
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::TestServer;
+use minicom::protocol::{ClientFrame, ClientId, ServerFrame};
+use minicom::server::store::Durability;
+
+const CLIENTS: usize = 50;
+const PER_CLIENT: usize = 200;
+const WINDOW: usize = 10;
+const SEQUENTIAL: usize = 300;
+
+async fn acked(client: &mut common::Client, id: ClientId) {
+    client
+        .expect(|f| {
+            matches!(f, ServerFrame::Ack { client_id, .. } if client_id == id).then_some(())
+        })
+        .await;
+}
+
+async fn send(client: &mut common::Client, body: String) -> ClientId {
+    let client_id = ClientId::new();
+    client
+        .send(&ClientFrame::Send {
+            conversation_id: None,
+            client_id,
+            body,
+        })
+        .await;
+    client_id
+}
+
+/// One visitor, one message at a time: each ack waits for its own commit.
+async fn one_in_flight(server: &TestServer) -> f64 {
+    let (mut visitor, _) = server.visitor().await;
+    let start = Instant::now();
+    for i in 0..SEQUENTIAL {
+        let id = send(&mut visitor, format!("sequential {i}")).await;
+        acked(&mut visitor, id).await;
+    }
+    SEQUENTIAL as f64 / start.elapsed().as_secs_f64()
+}
+
+/// Many visitors at once, each with a few messages in flight.
+async fn many_clients(server: &TestServer) -> f64 {
+    let mut visitors = Vec::new();
+    for _ in 0..CLIENTS {
+        visitors.push(server.visitor().await.0);
+    }
+    let start = Instant::now();
+    let tasks: Vec<_> = visitors
+        .into_iter()
+        .enumerate()
+        .map(|(v, mut visitor)| {
+            tokio::spawn(async move {
+                for window in 0..PER_CLIENT / WINDOW {
+                    let mut ids = Vec::with_capacity(WINDOW);
+                    for i in 0..WINDOW {
+                        ids.push(
+                            send(
+                                &mut visitor,
+                                format!("client {v} message {}", window * WINDOW + i),
+                            )
+                            .await,
+                        );
+                    }
+                    for id in ids {
+                        acked(&mut visitor, id).await;
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.expect("client task");
+    }
+    (CLIENTS * PER_CLIENT) as f64 / start.elapsed().as_secs_f64()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: run with `make bench`"]
+async fn acknowledged_messages_per_second() {
+    println!();
+    println!(
+        "| synchronous | 1 in flight (msg/s) | {CLIENTS} clients x {WINDOW} in flight (msg/s) |"
+    );
+    println!("|---|---|---|");
+    for durability in [Durability::Full, Durability::Normal] {
+        let server = TestServer::start_with(durability).await;
+        let sequential = one_in_flight(&server).await;
+        let concurrent = tokio::time::timeout(Duration::from_secs(120), many_clients(&server))
+            .await
+            .expect("benchmark finished in time");
+        println!("| {durability:?} | {sequential:.0} | {concurrent:.0} |");
+        server.stop().await;
+    }
+}
