@@ -10,12 +10,13 @@ CARGO_BIN := $(HOME)/.cargo/bin
 NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 export PATH := $(CARGO_BIN):$(NODE_BIN):$(PATH)
 
-.PHONY: help setup setup-rust setup-node setup-browser run build build-release test test-rust test-e2e lint fmt clean
+.PHONY: help setup setup-rust setup-node setup-browser run build build-release test test-rust test-e2e bench lint fmt clean
 
 help:
 	@echo "make run    build and serve Minicom on http://127.0.0.1:3000 (first time: ~25 min)"
 	@echo "make test   run every test: unit, integration, browser (first time: ~25 min)"
 	@echo "make lint   rustfmt and clippy for the server and the browser side"
+	@echo "make bench  release benchmarks: durability cost, opening big inboxes and threads"
 
 ## ---------- set-up (idempotent) ----------
 
@@ -85,3 +86,9 @@ fmt:
 clean:
 	cargo clean
 	rm -rf end2end/node_modules end2end/test-results
+
+## ---------- benchmarks (targets live here, never in timed tests) ----------
+
+bench: setup-rust
+	@echo "==> Benchmarks in release (first build takes about 6 min)"
+	cargo test --release --features ssr --test throughput --test open_time -- --ignored --nocapture --test-threads=1

@@ -26,6 +26,7 @@ test('receipts go ✓ → ✓✓ → Seen, and typing is shown and cleared', asy
   await expect(messageLog(agent).getByText(question)).toBeVisible();
   await expect(log.getByTitle('Seen')).toBeVisible();
   await expect(log.getByText('Seen', { exact: true })).toBeVisible();
+  await expect(agent.locator('.thread-header').getByText('Online')).toBeVisible();
 
   // The agent types: the visitor sees it; clearing the box clears it.
   await composer(agent).pressSequentially('Yes, we');
@@ -160,4 +161,20 @@ test('scrolling up loads earlier messages and keeps the place', async ({ browser
   await scroller.evaluate((el) => el.scrollTo(0, 0));
   await expect(visitor.getByText('Beginning of conversation')).toBeVisible();
   await expect(log.locator('.bubble')).toHaveCount(120);
+
+  // A message arriving while the reader is up there does not yank them down:
+  // a pill offers to jump.
+  await visitor.evaluate(async () => {
+    const ws = new WebSocket(`ws://${location.host}/ws?role=visitor`);
+    await new Promise((resolve) => (ws.onopen = resolve));
+    const acked = new Promise((resolve) => (ws.onmessage = (e) => JSON.parse(e.data).type === 'ack' && resolve(null)));
+    ws.send(JSON.stringify({ type: 'send', client_id: crypto.randomUUID(), body: 'Sent from my other tab' }));
+    await acked;
+    ws.close();
+  });
+  await expect(visitor.getByRole('button', { name: 'New messages ↓' })).toBeVisible();
+  expect(await scroller.evaluate((el) => el.scrollTop)).toBeLessThan(100);
+  await visitor.getByRole('button', { name: 'New messages ↓' }).click();
+  await expect(log.getByText('Sent from my other tab')).toBeInViewport();
+  await expect(visitor.getByRole('button', { name: 'New messages ↓' })).toHaveCount(0);
 });

@@ -34,6 +34,8 @@ pub struct TestServer {
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// The server's database (for setting up fixtures such as more agents).
     store: Option<Store>,
+    /// Where that database lives (`sqlite://…`), for bulk fixtures.
+    pub database_url: String,
     _dir: tempfile::TempDir,
 }
 
@@ -88,6 +90,7 @@ impl TestServer {
             stop: Some(stop),
             task: Some(task),
             store: Some(store),
+            database_url,
             _dir: dir,
         }
     }
@@ -100,6 +103,7 @@ impl TestServer {
             stop: None,
             task: None,
             store: None,
+            database_url: String::new(),
             _dir: tempfile::tempdir().expect("temp dir"),
         }
     }
