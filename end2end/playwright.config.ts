@@ -48,6 +48,12 @@ export default defineConfig({
       MINICOM_ADMIN_EMAIL: ADMIN_EMAIL,
       MINICOM_ADMIN_PASSWORD: ADMIN_PASSWORD,
       MINICOM_LOG: 'warn',
+      // The paging test seeds 120 messages through one socket at once; every
+      // other limit stays at its default.
+      MINICOM_LIMIT_SEND_BURST: '200',
+      MINICOM_LIMIT_SENDS_PER_MINUTE: '1000',
+      MINICOM_LIMIT_SENDS_PER_SECOND: '100',
+      MINICOM_LIMIT_FRAMES_PER_SECOND: '200',
     },
   },
 });

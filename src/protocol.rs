@@ -381,6 +381,9 @@ pub enum ServerFrame {
         /// The `client_id` of the refused `send`, when there was one.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         client_id: Option<ClientId>,
+        /// For `rate_limited`: retrying sooner than this is refused too.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
     /// Someone else started or stopped typing. A `true` that is not refreshed
     /// expires after `TYPING_EXPIRES_MS`; the server also sends `false` then.
@@ -443,6 +446,8 @@ pub enum ErrorCode {
     EditWindowClosed,
     /// That message was deleted.
     MessageDeleted,
+    /// Too many frames too fast; see `retry_after_ms`.
+    RateLimited,
     /// The server failed; the frame may be retried with the same `client_id`.
     Internal,
 }
@@ -480,6 +485,8 @@ pub enum ProtocolError {
     EditWindowClosed(i64),
     #[error("That message was deleted.")]
     MessageDeleted,
+    #[error("You're sending too fast. Wait {} s, then try again.", .0.div_ceil(1000).max(1))]
+    RateLimited(u64),
     #[error("The server could not handle that just now; please retry.")]
     Internal,
 }
@@ -502,6 +509,7 @@ impl ProtocolError {
             Self::NotYours => ErrorCode::NotYours,
             Self::EditWindowClosed(_) => ErrorCode::EditWindowClosed,
             Self::MessageDeleted => ErrorCode::MessageDeleted,
+            Self::RateLimited(_) => ErrorCode::RateLimited,
             Self::Internal => ErrorCode::Internal,
         }
     }
@@ -512,6 +520,10 @@ impl ProtocolError {
             code: self.code(),
             message: self.to_string(),
             client_id,
+            retry_after_ms: match self {
+                Self::RateLimited(ms) => Some(*ms),
+                _ => None,
+            },
         }
     }
 }

@@ -551,7 +551,7 @@ async fn edits_are_refused_after_the_edit_window() {
 
 #[tokio::test]
 async fn older_pages_are_keyset_and_stay_exact_while_messages_arrive() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unlimited().await;
     let (mut visitor, mut agent, id, first) = conversation(&server).await;
     let mut sent = vec![first.id];
     for i in 1..120 {

@@ -48,7 +48,7 @@ async fn resume_all(
 
 #[tokio::test]
 async fn a_dropped_connection_resumes_without_gap_or_duplicate() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unlimited().await;
     let mut agent = server.agent().await;
     let (mut visitor, cookie) = server.visitor().await;
     visitor.say(None, "start").await;
@@ -114,7 +114,7 @@ async fn a_dropped_connection_resumes_without_gap_or_duplicate() {
 
 #[tokio::test]
 async fn the_same_client_id_sent_three_times_over_two_connections_is_stored_once() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unlimited().await;
     let (mut tab, cookie) = server.visitor().await;
     let id = ClientId::new();
     let frame = ClientFrame::Send {
@@ -138,7 +138,7 @@ async fn the_same_client_id_sent_three_times_over_two_connections_is_stored_once
 
 #[tokio::test]
 async fn a_reader_that_never_reads_is_cut_off_and_others_get_everything() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unlimited().await;
     let (mut visitor, cookie) = server.visitor().await;
     visitor.say(None, "hello").await;
     let (_, first) = visitor.expect(ack).await;
@@ -220,6 +220,7 @@ async fn spawn_server(database_url: &str) -> Process {
         .env("MINICOM_ADMIN_EMAIL", common::ADMIN_EMAIL)
         .env("MINICOM_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
         .env("MINICOM_LOG", "warn")
+        .envs(common::NO_RATE_LIMITS)
         .stdout(Stdio::null())
         .kill_on_drop(true)
         .spawn()

@@ -137,7 +137,7 @@ async fn history(client: &mut common::Client) -> Vec<minicom::protocol::Message>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: run with `make bench`"]
 async fn opening_a_big_inbox_and_a_big_conversation() {
-    let server = TestServer::start().await;
+    let server = TestServer::start_unlimited().await;
     let built = Instant::now();
     let big = fixture(&server.database_url).await;
     println!(

@@ -93,7 +93,11 @@ async fn acknowledged_messages_per_second() {
     );
     println!("|---|---|---|");
     for durability in [Durability::Full, Durability::Normal] {
-        let server = TestServer::start_with(durability).await;
+        let server = TestServer::start_configured(|c| {
+            c.durability = durability;
+            common::without_rate_limits(c);
+        })
+        .await;
         let sequential = one_in_flight(&server).await;
         let concurrent = tokio::time::timeout(Duration::from_secs(120), many_clients(&server))
             .await

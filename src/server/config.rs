@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use crate::server::limits::Limits;
 use crate::server::store::Durability;
 
 /// Why the configuration is unusable.
@@ -19,6 +20,8 @@ pub enum ConfigError {
         "MINICOM_EDIT_WINDOW_MINUTES must be a whole number of minutes (0 to 10080), got {0:?}"
     )]
     BadEditWindow(String),
+    #[error("{0} must be a positive whole number, got {1:?}")]
+    BadLimit(&'static str, String),
 }
 
 /// Everything the server needs to start.
@@ -41,6 +44,8 @@ pub struct Config {
     /// How long after sending people may edit a message
     /// (`MINICOM_EDIT_WINDOW_MINUTES`, default 15).
     pub edit_window_minutes: i64,
+    /// Abuse limits (`MINICOM_LIMIT_*`).
+    pub limits: Limits,
 }
 
 /// The help text for `minicom --help`.
@@ -58,6 +63,12 @@ Environment (flags win over these):
   MINICOM_LOG             log filter                      (default info)
   MINICOM_SQLITE_SYNCHRONOUS  full or normal (see README)  (default full)
   MINICOM_EDIT_WINDOW_MINUTES minutes to edit a message    (default 15)
+  MINICOM_LIMIT_SENDS_PER_SECOND   messages per second per socket (default 10)
+  MINICOM_LIMIT_SEND_BURST         messages at once per socket    (default 20)
+  MINICOM_LIMIT_SENDS_PER_MINUTE   messages per minute per socket (default 100)
+  MINICOM_LIMIT_FRAMES_PER_SECOND  frames of any kind per socket  (default 50)
+  MINICOM_LIMIT_SOCKETS_PER_PERSON sockets per visitor or agent   (default 20)
+  MINICOM_LIMIT_SOCKETS_PER_IP     sockets per client address     (default 200)
 ";
 
 impl Config {
@@ -98,6 +109,7 @@ impl Config {
                 Some("normal") => Durability::Normal,
                 Some(other) => return Err(ConfigError::BadDurability(other.to_owned())),
             },
+            limits: limits_from_env()?,
             edit_window_minutes: match env("MINICOM_EDIT_WINDOW_MINUTES") {
                 None => 15,
                 Some(value) => value
@@ -109,4 +121,32 @@ impl Config {
             },
         }))
     }
+}
+
+/// The abuse limits, each overridable by its `MINICOM_LIMIT_*` variable.
+fn limits_from_env() -> Result<Limits, ConfigError> {
+    fn number(name: &'static str, default: u32) -> Result<u32, ConfigError> {
+        match std::env::var(name) {
+            Err(_) => Ok(default),
+            Ok(value) => value
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(ConfigError::BadLimit(name, value)),
+        }
+    }
+    let d = Limits::default();
+    Ok(Limits {
+        sends_per_second: number("MINICOM_LIMIT_SENDS_PER_SECOND", d.sends_per_second)?,
+        send_burst: number("MINICOM_LIMIT_SEND_BURST", d.send_burst)?,
+        sends_per_minute: number("MINICOM_LIMIT_SENDS_PER_MINUTE", d.sends_per_minute)?,
+        frames_per_second: number("MINICOM_LIMIT_FRAMES_PER_SECOND", d.frames_per_second)?,
+        sockets_per_person: number(
+            "MINICOM_LIMIT_SOCKETS_PER_PERSON",
+            d.sockets_per_person as u32,
+        )? as usize,
+        sockets_per_ip: number("MINICOM_LIMIT_SOCKETS_PER_IP", d.sockets_per_ip as u32)? as usize,
+        ..d
+    })
 }

@@ -1,7 +1,7 @@
 //! The HTTP surface: pages (Leptos), `/ws`, sign-in and sign-out, health.
 
 use axum::Router;
-use axum::extract::{Form, Request, State};
+use axum::extract::{ConnectInfo, Form, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -11,7 +11,8 @@ use serde::Deserialize;
 
 use crate::app::{App, shell};
 use crate::server::auth::{self, SESSION_COOKIE, SESSION_DAYS, VISITOR_COOKIE};
-use crate::server::{AppState, ws};
+use crate::server::limits::Attempt;
+use crate::server::{AppState, hub, ws};
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
@@ -78,6 +79,7 @@ pub struct SignIn {
 
 async fn login(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<SignIn>,
 ) -> Response {
@@ -87,6 +89,17 @@ async fn login(
             "Sign-in must come from this site's own page.",
         )
             .into_response();
+    }
+    // Throttled per account and per address alike, whether or not the
+    // account exists, so the answer reveals nothing.
+    let email_key = format!("email:{}", form.email.trim().to_lowercase());
+    let keys = [email_key.clone(), format!("ip:{}", client.ip())];
+    match state.sign_ins.check(&keys) {
+        Attempt::Refused(_) => {
+            tracing::warn!(ip = %client.ip(), "sign-in refused: too many failed attempts");
+            return Redirect::to("/inbox?error=throttled").into_response();
+        }
+        Attempt::After(delay) => tokio::time::sleep(delay).await,
     }
     let agent = match state.store.agent_by_email(form.email.trim()).await {
         Ok(agent) => agent.filter(|a| a.active),
@@ -105,9 +118,11 @@ async fn login(
         .await
         .unwrap_or(false);
     let Some(agent) = agent.filter(|_| verified) else {
-        tracing::info!("failed sign-in attempt");
+        tracing::info!(ip = %client.ip(), "failed sign-in attempt");
+        state.sign_ins.failed(&keys);
         return Redirect::to("/inbox?error=credentials").into_response();
     };
+    state.sign_ins.succeeded(&email_key);
     let token = auth::new_token();
     if let Err(err) = state
         .store
@@ -134,6 +149,11 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
             "Sign-out must come from this site's own page.",
         )
             .into_response();
+    }
+    match auth::signed_in_agent(&state.store, &headers).await {
+        Ok(Some(agent)) => state.hub.disconnect_agent(agent.id, hub::SIGNED_OUT),
+        Ok(None) => {}
+        Err(err) => tracing::error!(%err, "could not look up the session at sign-out"),
     }
     if let Some(token) = auth::cookie(&headers, SESSION_COOKIE)
         && let Err(err) = state.store.delete_session(&auth::token_hash(token)).await

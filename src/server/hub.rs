@@ -10,6 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use axum::extract::ws::Utf8Bytes;
+use std::net::IpAddr;
+
 use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use crate::protocol::{AgentId, ContactId, ConversationId, SenderKind, ServerFrame};
@@ -32,17 +34,67 @@ pub enum Peer {
 
 struct Entry {
     peer: Peer,
+    ip: IpAddr,
     tx: mpsc::Sender<Utf8Bytes>,
-    /// Notified once when the socket is too slow; its task then drops it.
-    kick: Arc<Notify>,
-    kicked: bool,
+    /// Fired once when the hub gives up on the socket; its task then closes it.
+    kick: Arc<Kick>,
     watching: HashSet<ConversationId>,
+}
+
+/// Why the hub is closing a socket: a close code and a reason for the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CloseReason {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+/// The socket was too slow to keep up with its queue.
+pub const TOO_SLOW: CloseReason = CloseReason {
+    code: 1008,
+    reason: "Too slow to receive messages; reconnect to catch up.",
+};
+
+/// The agent signed out (in this or another tab).
+pub const SIGNED_OUT: CloseReason = CloseReason {
+    code: 4001,
+    reason: "Signed out. Sign in again to continue.",
+};
+
+/// A one-shot order to close a socket, with why.
+#[derive(Default)]
+pub struct Kick {
+    notify: Notify,
+    reason: Mutex<Option<CloseReason>>,
+}
+
+impl Kick {
+    /// Fires once; later calls keep the first reason.
+    fn fire(&self, reason: CloseReason) -> bool {
+        let mut slot = self.reason.lock().unwrap_or_else(|p| p.into_inner());
+        if slot.is_some() {
+            return false;
+        }
+        *slot = Some(reason);
+        self.notify.notify_one();
+        true
+    }
+
+    /// Resolves when fired, with the reason.
+    pub async fn fired(&self) -> CloseReason {
+        self.notify.notified().await;
+        self.reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or(TOO_SLOW)
+    }
 }
 
 #[derive(Default)]
 struct Routes {
     sockets: HashMap<SocketId, Entry>,
     by_contact: HashMap<ContactId, HashSet<SocketId>>,
+    by_agent: HashMap<AgentId, HashSet<SocketId>>,
+    by_ip: HashMap<IpAddr, usize>,
     agents: HashSet<SocketId>,
     watchers: HashMap<ConversationId, HashSet<SocketId>>,
     /// Visitors announced online and not yet announced offline.
@@ -74,8 +126,8 @@ pub struct Registration {
     /// they were last announced offline: tell the others.
     pub came_online: bool,
     pub rx: mpsc::Receiver<Utf8Bytes>,
-    /// Notified when the hub gives up on this socket.
-    pub kick: Arc<Notify>,
+    /// Fired when the hub gives up on this socket.
+    pub kick: Arc<Kick>,
     /// A sender into the same queue, for the socket's own replies.
     pub tx: mpsc::Sender<Utf8Bytes>,
 }
@@ -104,18 +156,20 @@ impl Hub {
     }
 
     /// Adds a socket and returns its queue.
-    pub fn register(&self, peer: Peer) -> Registration {
+    pub fn register(&self, peer: Peer, ip: IpAddr) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
-        let kick = Arc::new(Notify::new());
+        let kick = Arc::new(Kick::default());
         let mut routes = self.lock();
+        *routes.by_ip.entry(ip).or_default() += 1;
         let came_online = match peer {
             Peer::Contact(c) => {
                 routes.by_contact.entry(c).or_default().insert(id);
                 routes.announced.insert(c)
             }
-            Peer::Agent(_) => {
+            Peer::Agent(a) => {
                 routes.agents.insert(id);
+                routes.by_agent.entry(a).or_default().insert(id);
                 !std::mem::replace(&mut routes.team_announced, true)
             }
         };
@@ -123,9 +177,9 @@ impl Hub {
             id,
             Entry {
                 peer,
+                ip,
                 tx: tx.clone(),
                 kick: kick.clone(),
-                kicked: false,
                 watching: HashSet::new(),
             },
         );
@@ -151,6 +205,30 @@ impl Hub {
         }
     }
 
+    /// How many sockets this person has open on this instance.
+    pub fn sockets_of(&self, peer: Peer) -> usize {
+        let routes = self.lock();
+        match peer {
+            Peer::Contact(c) => routes.by_contact.get(&c).map_or(0, HashSet::len),
+            Peer::Agent(a) => routes.by_agent.get(&a).map_or(0, HashSet::len),
+        }
+    }
+
+    /// How many sockets are open from one address on this instance.
+    pub fn sockets_from(&self, ip: IpAddr) -> usize {
+        self.lock().by_ip.get(&ip).copied().unwrap_or(0)
+    }
+
+    /// Closes every socket of an agent (they signed out).
+    pub fn disconnect_agent(&self, agent: AgentId, reason: CloseReason) {
+        let routes = self.lock();
+        for id in routes.by_agent.get(&agent).into_iter().flatten() {
+            if let Some(entry) = routes.sockets.get(id) {
+                entry.kick.fire(reason);
+            }
+        }
+    }
+
     /// Whether a visitor has a socket open on this instance.
     pub fn contact_online(&self, contact: ContactId) -> bool {
         self.lock().by_contact.contains_key(&contact)
@@ -169,8 +247,15 @@ impl Hub {
         };
         match entry.peer {
             Peer::Contact(c) => remove_from(&mut routes.by_contact, c, id),
-            Peer::Agent(_) => {
+            Peer::Agent(a) => {
                 routes.agents.remove(&id);
+                remove_from(&mut routes.by_agent, a, id);
+            }
+        }
+        if let Some(count) = routes.by_ip.get_mut(&entry.ip) {
+            *count -= 1;
+            if *count == 0 {
+                routes.by_ip.remove(&entry.ip);
             }
         }
         for conversation in entry.watching {
@@ -228,9 +313,7 @@ impl Hub {
             if to.skip == Some(entry.peer) {
                 continue;
             }
-            if entry.tx.try_send(bytes.clone()).is_err() && !entry.kicked {
-                entry.kicked = true;
-                entry.kick.notify_one();
+            if entry.tx.try_send(bytes.clone()).is_err() && entry.kick.fire(TOO_SLOW) {
                 tracing::warn!(
                     socket = id,
                     "socket too slow to keep up; disconnecting it so it can resume"
@@ -380,33 +463,50 @@ pub fn encode(frame: &ServerFrame) -> Utf8Bytes {
 mod tests {
     use super::*;
 
+    const LOCAL: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
     #[test]
     fn a_reload_within_the_grace_period_is_not_an_offline() {
         let hub = Hub::new();
         let visitor = Peer::Contact(ContactId(7));
-        let first = hub.register(visitor);
+        let first = hub.register(visitor, LOCAL);
         assert!(first.came_online);
         hub.unregister(first.id);
         // The page reloads: a new socket before the grace period ends.
-        let second = hub.register(visitor);
+        let second = hub.register(visitor, LOCAL);
         assert!(!second.came_online, "still announced online: no flicker");
         assert!(!hub.went_offline(visitor));
         hub.unregister(second.id);
         assert!(hub.went_offline(visitor));
         assert!(!hub.went_offline(visitor), "announced once");
-        assert!(hub.register(visitor).came_online);
+        assert!(hub.register(visitor, LOCAL).came_online);
     }
 
     #[test]
     fn the_team_is_online_while_any_agent_socket_is_open() {
         let hub = Hub::new();
-        let ana = hub.register(Peer::Agent(AgentId(1)));
-        let ben = hub.register(Peer::Agent(AgentId(2)));
+        let ana = hub.register(Peer::Agent(AgentId(1)), LOCAL);
+        let ben = hub.register(Peer::Agent(AgentId(2)), LOCAL);
         assert!(ana.came_online);
         assert!(!ben.came_online);
         hub.unregister(ana.id);
         assert!(!hub.went_offline(Peer::Agent(AgentId(1))));
         hub.unregister(ben.id);
         assert!(hub.went_offline(Peer::Agent(AgentId(2))));
+    }
+
+    #[test]
+    fn sockets_are_counted_per_person_and_per_address() {
+        let hub = Hub::new();
+        let other: IpAddr = "10.0.0.2".parse().unwrap();
+        let a = hub.register(Peer::Contact(ContactId(1)), LOCAL);
+        let _b = hub.register(Peer::Contact(ContactId(1)), other);
+        let _c = hub.register(Peer::Agent(AgentId(1)), LOCAL);
+        assert_eq!(hub.sockets_of(Peer::Contact(ContactId(1))), 2);
+        assert_eq!(hub.sockets_of(Peer::Agent(AgentId(1))), 1);
+        assert_eq!(hub.sockets_from(LOCAL), 2);
+        hub.unregister(a.id);
+        assert_eq!(hub.sockets_from(LOCAL), 1);
+        assert_eq!(hub.sockets_of(Peer::Contact(ContactId(1))), 1);
     }
 }

@@ -9,6 +9,7 @@ pub mod bus;
 pub mod config;
 pub mod http;
 pub mod hub;
+pub mod limits;
 pub mod store;
 pub mod typing;
 pub mod ws;
@@ -35,6 +36,7 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     pub bus: Arc<dyn Bus>,
     pub typing: Arc<Typing>,
+    pub sign_ins: Arc<limits::SignInThrottle>,
     pub config: Arc<Config>,
     pub leptos: LeptosOptions,
 }
@@ -110,6 +112,7 @@ pub async fn serve(
         hub: hub.clone(),
         bus,
         typing,
+        sign_ins: Arc::new(limits::SignInThrottle::new(&config.limits)),
         config: Arc::new(config),
         leptos,
     };

@@ -11,12 +11,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{Query, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
-use tokio::sync::{Notify, mpsc, oneshot, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::protocol::{
     ClientFrame, ClientId, ContactId, ConversationId, ConversationSummary, CursorKind,
@@ -26,7 +26,8 @@ use crate::protocol::{
 use crate::server::AppState;
 use crate::server::auth::{self, VISITOR_COOKIE};
 use crate::server::bus::Event;
-use crate::server::hub::{Peer, SocketId, encode};
+use crate::server::hub::{Kick, Peer, SocketId, encode};
+use crate::server::limits::{FrameLimiter, Verdict};
 use crate::server::store::{Author, Change, Inserted, Reader, StoreError};
 
 /// Longest a single write may block before the peer counts as gone.
@@ -44,6 +45,9 @@ const INBOX_PAGE: i64 = 50;
 
 /// Messages per `history` frame when catching up after a reconnect.
 const RESUME_PAGE: i64 = 500;
+
+/// How long a closing socket waits for the peer's answering close.
+const LINGER: Duration = Duration::from_secs(2);
 
 /// Close code: the peer sent a frame over the size limit.
 const CLOSE_TOO_BIG: u16 = 1009;
@@ -76,6 +80,7 @@ pub struct Params {
 /// Handles `GET /ws`.
 pub async fn upgrade(
     State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
     headers: HeaderMap,
     Query(params): Query<Params>,
     ws: WebSocketUpgrade,
@@ -105,11 +110,34 @@ pub async fn upgrade(
                 .into_response();
         }
     };
+    let peer = peer_of(&me);
+    let limits = &state.config.limits;
+    if state.hub.sockets_of(peer) >= limits.sockets_per_person {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many open tabs or windows for one person (the limit is {}). Close some, then reload.",
+                limits.sockets_per_person
+            ),
+        )
+            .into_response();
+    }
+    if state.hub.sockets_from(client.ip()) >= limits.sockets_per_ip {
+        tracing::warn!(ip = %client.ip(), "refused a socket: too many from one address");
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many connections from your network (the limit is {}). Try again later.",
+                limits.sockets_per_ip
+            ),
+        )
+            .into_response();
+    }
     ws.max_frame_size(MAX_FRAME_BYTES)
         .max_message_size(MAX_FRAME_BYTES)
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| serve(state, socket, me))
+        .on_upgrade(move |socket| serve(state, socket, me, client.ip()))
 }
 
 async fn identify(
@@ -141,11 +169,20 @@ async fn identify(
     }
 }
 
+fn peer_of(me: &Me) -> Peer {
+    match me {
+        Me::Contact { id, .. } => Peer::Contact(*id),
+        Me::Agent { id, .. } => Peer::Agent(*id),
+    }
+}
+
 /// One connected socket, as its handlers see it.
 struct Conn {
     state: AppState,
     id: SocketId,
     peer: Peer,
+    /// This connection's token buckets.
+    limiter: FrameLimiter,
     /// How others see this person (the name changes with `profile`).
     person: std::sync::Mutex<Person>,
     tx: mpsc::Sender<Utf8Bytes>,
@@ -173,11 +210,8 @@ impl Conn {
     }
 }
 
-async fn serve(state: AppState, socket: WebSocket, me: Me) {
-    let peer = match &me {
-        Me::Contact { id, .. } => Peer::Contact(*id),
-        Me::Agent { id, .. } => Peer::Agent(*id),
-    };
+async fn serve(state: AppState, socket: WebSocket, me: Me, ip: std::net::IpAddr) {
+    let peer = peer_of(&me);
     let person = match &me {
         Me::Contact { id, name, .. } => Person {
             kind: SenderKind::Contact,
@@ -190,11 +224,12 @@ async fn serve(state: AppState, socket: WebSocket, me: Me) {
             name: name.clone(),
         },
     };
-    let registration = state.hub.register(peer);
+    let registration = state.hub.register(peer, ip);
     let conn = Conn {
         state: state.clone(),
         id: registration.id,
         peer,
+        limiter: FrameLimiter::new(&state.config.limits),
         person: std::sync::Mutex::new(person),
         tx: registration.tx,
     };
@@ -202,26 +237,35 @@ async fn serve(state: AppState, socket: WebSocket, me: Me) {
         publish(&conn, presence_event(peer, true, now())).await;
     }
     tracing::debug!(socket = conn.id, ?peer, "socket opened");
-    let (sink, stream) = socket.split();
+    let (sink, mut stream) = socket.split();
     let (close_tx, close_rx) = oneshot::channel();
     let heard = Heard::new();
-    let writer = write_loop(
-        sink,
-        registration.rx,
-        &registration.kick,
-        state.hub.shutdown_signal(),
-        close_rx,
-        &heard,
-    );
-    let reader = read_loop(&conn, me, stream, close_tx, &heard);
-    tokio::pin!(reader, writer);
-    tokio::select! {
-        // The reader ended (peer closed, or a close was requested): let the
-        // writer send that close and finish.
-        _ = &mut reader => writer.await,
-        // The writer ended (shutdown, too slow, broken pipe): stop reading.
-        _ = &mut writer => {}
+    {
+        let writer = write_loop(
+            sink,
+            registration.rx,
+            &registration.kick,
+            state.hub.shutdown_signal(),
+            close_rx,
+            &heard,
+        );
+        let reader = read_loop(&conn, me, &mut stream, close_tx, &heard);
+        tokio::pin!(reader, writer);
+        tokio::select! {
+            // The reader ended (peer closed, or a close was requested): let
+            // the writer send that close and finish.
+            _ = &mut reader => writer.await,
+            // The writer ended (shutdown, too slow, broken pipe): stop reading.
+            _ = &mut writer => {}
+        }
     }
+    // After our close frame, read on briefly until the peer answers it:
+    // closing with unread data would reset the connection and the peer
+    // could lose the close frame and its reason.
+    let _ = tokio::time::timeout(LINGER, async {
+        while let Some(Ok(_)) = stream.next().await {}
+    })
+    .await;
     state.hub.unregister(conn.id);
     tracing::debug!(socket = conn.id, "socket closed");
     tokio::spawn(announce_if_gone(state, peer));
@@ -300,7 +344,7 @@ impl Heard {
 async fn write_loop(
     mut sink: futures::stream::SplitSink<WebSocket, WsMessage>,
     mut rx: mpsc::Receiver<Utf8Bytes>,
-    kick: &Notify,
+    kick: &Kick,
     mut shutdown: watch::Receiver<bool>,
     mut close_rx: oneshot::Receiver<CloseFrame>,
     heard: &Heard,
@@ -319,11 +363,19 @@ async fn write_loop(
             _ = stopping(&mut shutdown) => {
                 close(CLOSE_RESTART, "Server restarting; reconnect in a moment.")
             }
-            _ = kick.notified() => {
-                close(CLOSE_POLICY, "Too slow to receive messages; reconnect to catch up.")
-            }
+            why = kick.fired() => close(why.code, why.reason),
             requested = &mut close_rx => match requested {
-                Ok(frame) => WsMessage::Close(Some(frame)),
+                Ok(frame) => {
+                    // Replies already queued (acks of stored messages) go
+                    // out before the close.
+                    while let Ok(text) = rx.try_recv() {
+                        let sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(WsMessage::Text(text))).await;
+                        if !matches!(sent, Ok(Ok(()))) {
+                            return;
+                        }
+                    }
+                    WsMessage::Close(Some(frame))
+                }
                 Err(_) => return,
             },
             Some(text) = rx.recv() => WsMessage::Text(text),
@@ -341,7 +393,7 @@ async fn write_loop(
         // queue overflowed) or the write timeout ends the wait, never a stall.
         let sent = tokio::select! {
             sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(outgoing)) => matches!(sent, Ok(Ok(()))),
-            _ = kick.notified() => false,
+            _ = kick.fired() => false,
         };
         if closing || !sent {
             return;
@@ -352,7 +404,7 @@ async fn write_loop(
 async fn read_loop(
     conn: &Conn,
     me: Me,
-    mut stream: futures::stream::SplitStream<WebSocket>,
+    stream: &mut futures::stream::SplitStream<WebSocket>,
     close_tx: oneshot::Sender<CloseFrame>,
     heard: &Heard,
 ) {
@@ -367,8 +419,17 @@ async fn read_loop(
     while let Some(received) = stream.next().await {
         heard.now();
         match received {
-            Ok(WsMessage::Text(text)) => handle_text(conn, &text).await,
+            Ok(WsMessage::Text(text)) => {
+                if let Err(Some(close)) = handle_text(conn, &text).await {
+                    let _ = close_tx.send(close);
+                    return;
+                }
+            }
             Ok(WsMessage::Binary(_)) => {
+                if let Err(Some(close)) = admit(conn, conn.limiter.frame(), None).await {
+                    let _ = close_tx.send(close);
+                    return;
+                }
                 conn.reply(&ProtocolError::UnsupportedFrame.to_frame(None))
                     .await;
             }
@@ -431,12 +492,49 @@ fn with_presence(conn: &Conn, conversation: &mut ConversationSummary) {
     conversation.contact_online = conn.state.hub.contact_online(conversation.contact_id);
 }
 
-/// Decodes one frame and dispatches it; every refusal becomes an `error` frame.
-async fn handle_text(conn: &Conn, text: &str) {
+/// Applies a rate-limit verdict. `Err(None)`: refused and answered, skip the
+/// frame; `Err(Some(close))`: the client keeps flooding, close the socket.
+async fn admit(
+    conn: &Conn,
+    verdict: Verdict,
+    client_id: Option<ClientId>,
+) -> Result<(), Option<CloseFrame>> {
+    match verdict {
+        Verdict::Allow => Ok(()),
+        Verdict::Refuse(wait) => {
+            let ms = wait.as_millis().max(1) as u64;
+            conn.reply(&ProtocolError::RateLimited(ms).to_frame(client_id))
+                .await;
+            Err(None)
+        }
+        Verdict::Disconnect => {
+            tracing::warn!(socket = conn.id, peer = ?conn.peer, "closing a socket that kept flooding");
+            Err(Some(CloseFrame {
+                code: CLOSE_POLICY,
+                reason: Utf8Bytes::from_static(
+                    "Too many frames, too fast. Slow down, then reconnect.",
+                ),
+            }))
+        }
+    }
+}
+
+/// Decodes one frame and dispatches it; every refusal becomes an `error`
+/// frame. `Err` as for [`admit`].
+async fn handle_text(conn: &Conn, text: &str) -> Result<(), Option<CloseFrame>> {
+    admit(conn, conn.limiter.frame(), None).await?;
     let frame = match ClientFrame::decode(text) {
         Ok(frame) => frame,
-        Err(err) => return conn.reply(&err.to_frame(None)).await,
+        Err(err) => {
+            conn.reply(&err.to_frame(None)).await;
+            return Ok(());
+        }
     };
+    let sent_id = match &frame {
+        ClientFrame::Send { client_id, .. } => Some(*client_id),
+        _ => None,
+    };
+    admit(conn, conn.limiter.decoded(&frame), sent_id).await?;
     let mut client_id = None;
     let handled = match frame {
         ClientFrame::Send {
@@ -484,6 +582,7 @@ async fn handle_text(conn: &Conn, text: &str) {
     if let Err(err) = handled {
         conn.reply(&err.to_frame(client_id)).await;
     }
+    Ok(())
 }
 
 /// Logs a storage failure and turns it into the wire's `internal` error.

@@ -24,6 +24,25 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 pub const ADMIN_EMAIL: &str = "admin@minicom.test";
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
 
+/// Rate limits lifted, for tests that stream many messages from one socket
+/// (the limits themselves are tested in `trust.rs`). As environment variables
+/// for a server run as a child process.
+pub const NO_RATE_LIMITS: [(&str, &str); 4] = [
+    ("MINICOM_LIMIT_SENDS_PER_SECOND", "1000000"),
+    ("MINICOM_LIMIT_SEND_BURST", "1000000"),
+    ("MINICOM_LIMIT_SENDS_PER_MINUTE", "1000000"),
+    ("MINICOM_LIMIT_FRAMES_PER_SECOND", "1000000"),
+];
+
+/// The same, for a server started in the test process.
+pub fn without_rate_limits(config: &mut Config) {
+    let limits = &mut config.limits;
+    limits.sends_per_second = 1_000_000;
+    limits.send_burst = 1_000_000;
+    limits.sends_per_minute = 1_000_000;
+    limits.frames_per_second = 1_000_000;
+}
+
 /// How long a test waits for an expected frame before failing.
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -48,6 +67,11 @@ impl TestServer {
         Self::start_configured(|config| config.durability = durability).await
     }
 
+    /// A server without rate limits (see [`without_rate_limits`]).
+    pub async fn start_unlimited() -> Self {
+        Self::start_configured(without_rate_limits).await
+    }
+
     /// A server whose configuration `adjust` changes first.
     pub async fn start_configured(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -65,6 +89,7 @@ impl TestServer {
             log: "warn".into(),
             durability: minicom::server::store::Durability::Full,
             edit_window_minutes: 15,
+            limits: Default::default(),
         };
         adjust(&mut config);
         let store = Store::open_with(&database_url, config.durability)
@@ -429,6 +454,34 @@ impl Client {
             frame @ ServerFrame::Hello { .. } => frame,
             other => panic!("expected hello, got {other:?}"),
         }
+    }
+
+    /// The next frame, or how the socket ended.
+    pub async fn next_or_close(&mut self) -> Result<ServerFrame, Closed> {
+        loop {
+            let next = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("a frame or a close in time");
+            match next {
+                Some(Ok(WsMessage::Text(text))) => {
+                    return Ok(serde_json::from_str(&text)
+                        .unwrap_or_else(|e| panic!("undecodable frame {text}: {e}")));
+                }
+                Some(Ok(WsMessage::Close(Some(frame)))) => {
+                    return Err(Closed::Code(frame.code, frame.reason.to_string()));
+                }
+                Some(Ok(WsMessage::Close(None))) | None | Some(Err(_)) => {
+                    return Err(Closed::Dropped);
+                }
+                Some(Ok(_)) => continue,
+            }
+        }
+    }
+
+    /// Closes the socket the way a browser tab does.
+    pub async fn close(&mut self) {
+        let _ = self.ws.close(None).await;
+        while let Ok(Some(_)) = tokio::time::timeout(WAIT, self.ws.next()).await {}
     }
 
     /// Waits for how the socket ends.

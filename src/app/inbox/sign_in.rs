@@ -12,6 +12,9 @@ pub fn SignIn() -> impl IntoView {
             Some("credentials") => Some(
                 "That email and password don't match an active account. Check both and try again.",
             ),
+            Some("throttled") => Some(
+                "Too many sign-in attempts. For your security, wait 15 minutes before trying again.",
+            ),
             Some("unavailable") => {
                 Some("Sign-in is unavailable right now. Please try again in a moment.")
             }

@@ -1,0 +1,283 @@
+//! Abuse limits: token buckets for the frames of each connection, caps on
+//! sockets per person and per address, and sign-in throttling.
+//!
+//! The buckets are `governor`'s; this module only decides which bucket a frame
+//! draws from and what happens when one is empty.
+
+use std::collections::HashMap;
+use std::num::NonZeroU32;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+
+use crate::protocol::ClientFrame;
+
+/// The configurable limits, with their defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Messages (and edits) per second, and how many may come at once.
+    pub sends_per_second: u32,
+    pub send_burst: u32,
+    /// Messages per minute, sustained.
+    pub sends_per_minute: u32,
+    pub typing_per_second: u32,
+    pub reactions_per_second: u32,
+    /// Frames of any kind per second (pings, opens, reads…), burst twice that.
+    pub frames_per_second: u32,
+    /// Open sockets per visitor token or agent.
+    pub sockets_per_person: usize,
+    /// Open sockets per client address.
+    pub sockets_per_ip: usize,
+    /// Failed sign-ins (per email or address, over 15 minutes) before each
+    /// further try is slowed down, and before tries are refused.
+    pub sign_in_slow_after: u32,
+    pub sign_in_refuse_after: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            sends_per_second: 10,
+            send_burst: 20,
+            sends_per_minute: 100,
+            typing_per_second: 1,
+            reactions_per_second: 5,
+            frames_per_second: 50,
+            sockets_per_person: 20,
+            sockets_per_ip: 200,
+            sign_in_slow_after: 3,
+            sign_in_refuse_after: 10,
+        }
+    }
+}
+
+/// What to do with one incoming frame.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Allow,
+    /// Refuse it with `rate_limited`; the client may retry after this long.
+    Refuse(Duration),
+    /// The client keeps flooding after being told: close the socket.
+    Disconnect,
+}
+
+/// The buckets of one connection.
+pub struct FrameLimiter {
+    frames: DefaultDirectRateLimiter,
+    sends: DefaultDirectRateLimiter,
+    sends_sustained: DefaultDirectRateLimiter,
+    typing: DefaultDirectRateLimiter,
+    reactions: DefaultDirectRateLimiter,
+    /// Refusals allowed before the socket is closed (refills slowly).
+    refusals: DefaultDirectRateLimiter,
+}
+
+fn per_second(rate: u32, burst: u32) -> DefaultDirectRateLimiter {
+    let rate = NonZeroU32::new(rate.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    RateLimiter::direct(Quota::per_second(rate).allow_burst(burst))
+}
+
+impl FrameLimiter {
+    pub fn new(limits: &Limits) -> Self {
+        let per_minute = NonZeroU32::new(limits.sends_per_minute.max(1)).unwrap_or(NonZeroU32::MIN);
+        Self {
+            frames: per_second(limits.frames_per_second, limits.frames_per_second * 2),
+            sends: per_second(limits.sends_per_second, limits.send_burst),
+            sends_sustained: RateLimiter::direct(Quota::per_minute(per_minute)),
+            typing: per_second(limits.typing_per_second, limits.typing_per_second * 2),
+            reactions: per_second(limits.reactions_per_second, limits.reactions_per_second),
+            refusals: per_second(1, 30),
+        }
+    }
+
+    /// Any frame arrived (checked before decoding, so garbage counts too).
+    pub fn frame(&self) -> Verdict {
+        self.verdict(&[&self.frames])
+    }
+
+    /// A decoded frame: draws from the bucket of its kind.
+    pub fn decoded(&self, frame: &ClientFrame) -> Verdict {
+        match frame {
+            ClientFrame::Send { .. } | ClientFrame::Edit { .. } => {
+                self.verdict(&[&self.sends, &self.sends_sustained])
+            }
+            ClientFrame::Typing { .. } => self.verdict(&[&self.typing]),
+            ClientFrame::React { .. } => self.verdict(&[&self.reactions]),
+            _ => Verdict::Allow,
+        }
+    }
+
+    fn verdict(&self, buckets: &[&DefaultDirectRateLimiter]) -> Verdict {
+        let clock = DefaultClock::default();
+        for bucket in buckets {
+            if let Err(not_until) = bucket.check() {
+                if self.refusals.check().is_err() {
+                    return Verdict::Disconnect;
+                }
+                return Verdict::Refuse(not_until.wait_time_from(clock.now()));
+            }
+        }
+        Verdict::Allow
+    }
+}
+
+/// Failed sign-ins counted per key (an email, an address) over a window.
+pub struct SignInThrottle {
+    failures: Mutex<HashMap<String, Failures>>,
+    slow_after: u32,
+    refuse_after: u32,
+}
+
+#[derive(Clone, Copy)]
+struct Failures {
+    count: u32,
+    since: Instant,
+}
+
+/// What a sign-in attempt may do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attempt {
+    /// Go ahead, after waiting this long (zero for the first few tries).
+    After(Duration),
+    /// Refused until the window passes.
+    Refused(Duration),
+}
+
+/// Failures are forgotten this long after the first one.
+const WINDOW: Duration = Duration::from_secs(15 * 60);
+/// Keys remembered at most; the oldest are dropped beyond it.
+const MAX_KEYS: usize = 100_000;
+
+impl SignInThrottle {
+    pub fn new(limits: &Limits) -> Self {
+        Self {
+            failures: Mutex::default(),
+            slow_after: limits.sign_in_slow_after,
+            refuse_after: limits.sign_in_refuse_after,
+        }
+    }
+
+    /// May an attempt for these keys go ahead? (The worst key decides.) The
+    /// answer is the same whether or not an account exists.
+    pub fn check(&self, keys: &[String]) -> Attempt {
+        let now = Instant::now();
+        let failures = self.lock();
+        let worst = keys
+            .iter()
+            .filter_map(|k| failures.get(k))
+            .filter(|f| now.duration_since(f.since) < WINDOW)
+            .max_by_key(|f| f.count);
+        match worst {
+            Some(f) if f.count >= self.refuse_after => {
+                Attempt::Refused(WINDOW.saturating_sub(now.duration_since(f.since)))
+            }
+            Some(f) if f.count >= self.slow_after => Attempt::After(Duration::from_secs(
+                u64::from(f.count - self.slow_after + 1).min(5),
+            )),
+            _ => Attempt::After(Duration::ZERO),
+        }
+    }
+
+    /// Counts a failed attempt against every key.
+    pub fn failed(&self, keys: &[String]) {
+        let now = Instant::now();
+        let mut failures = self.lock();
+        if failures.len() >= MAX_KEYS {
+            failures.retain(|_, f| now.duration_since(f.since) < WINDOW);
+        }
+        for key in keys {
+            let entry = failures.entry(key.clone()).or_insert(Failures {
+                count: 0,
+                since: now,
+            });
+            if now.duration_since(entry.since) >= WINDOW {
+                *entry = Failures {
+                    count: 0,
+                    since: now,
+                };
+            }
+            entry.count += 1;
+        }
+    }
+
+    /// A successful sign-in clears its account's count (not the address's).
+    pub fn succeeded(&self, key: &str) {
+        self.lock().remove(key);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Failures>> {
+        self.failures
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{ClientId, ConversationId};
+
+    fn send() -> ClientFrame {
+        ClientFrame::Send {
+            conversation_id: Some(ConversationId(1)),
+            client_id: ClientId::new(),
+            body: "hi".into(),
+        }
+    }
+
+    #[test]
+    fn a_burst_passes_then_sends_are_refused_with_a_hint() {
+        let limiter = FrameLimiter::new(&Limits::default());
+        for _ in 0..20 {
+            assert_eq!(limiter.decoded(&send()), Verdict::Allow);
+        }
+        let Verdict::Refuse(wait) = limiter.decoded(&send()) else {
+            panic!("the 21st send at once is refused");
+        };
+        assert!(wait <= Duration::from_millis(100), "{wait:?}");
+        // Other kinds of frames are not affected by the send bucket.
+        assert_eq!(limiter.decoded(&ClientFrame::Ping), Verdict::Allow);
+    }
+
+    #[test]
+    fn a_client_that_keeps_flooding_is_disconnected() {
+        let limiter = FrameLimiter::new(&Limits::default());
+        let verdicts: Vec<Verdict> = (0..100).map(|_| limiter.decoded(&send())).collect();
+        assert!(verdicts.contains(&Verdict::Disconnect));
+        let first_cut = verdicts.iter().position(|v| *v == Verdict::Disconnect);
+        assert!(first_cut > Some(40), "told first, cut later: {first_cut:?}");
+    }
+
+    #[test]
+    fn sign_in_failures_slow_then_refuse_for_any_key() {
+        let limits = Limits::default();
+        let throttle = SignInThrottle::new(&limits);
+        let keys = [
+            "email:ana@example.com".to_string(),
+            "ip:10.0.0.1".to_string(),
+        ];
+        assert_eq!(throttle.check(&keys), Attempt::After(Duration::ZERO));
+        for _ in 0..limits.sign_in_slow_after {
+            throttle.failed(&keys);
+        }
+        assert!(matches!(throttle.check(&keys), Attempt::After(d) if d > Duration::ZERO));
+        for _ in limits.sign_in_slow_after..limits.sign_in_refuse_after {
+            throttle.failed(&keys);
+        }
+        assert!(matches!(throttle.check(&keys), Attempt::Refused(_)));
+        // Another email from the same address is refused too.
+        let other = [
+            "email:ben@example.com".to_string(),
+            "ip:10.0.0.1".to_string(),
+        ];
+        assert!(matches!(throttle.check(&other), Attempt::Refused(_)));
+        throttle.succeeded("email:ana@example.com");
+        assert!(
+            matches!(throttle.check(&keys), Attempt::Refused(_)),
+            "the address still counts"
+        );
+    }
+}
