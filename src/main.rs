@@ -7,7 +7,19 @@ use minicom::server::{self, config::Config, store::Store};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let Some(config) = Config::load(std::env::args().skip(1))? else {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "agent") {
+        // Team management from the command line; the environment picks the
+        // database as for the server.
+        let config = Config::load(Vec::new())?.context("unexpected --help")?;
+        let store = Store::open_with(&config.database_url, config.durability)
+            .await
+            .with_context(|| format!("could not open the database at {}", config.database_url))?;
+        let result = server::cli::agent_command(&store, &args[1..]).await;
+        store.close().await;
+        return result;
+    }
+    let Some(config) = Config::load(args)? else {
         print!("{}", server::config::HELP);
         return Ok(());
     };

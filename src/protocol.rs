@@ -580,21 +580,33 @@ pub fn validate_body(body: &str) -> Result<&str, ProtocolError> {
 }
 
 /// Checks a reaction: exactly one grapheme of at most `MAX_REACTION_BYTES`
-/// bytes that is not a letter, digit, space or control character.
+/// bytes that is an emoji (not a letter, digit, space or invisible character).
 pub fn validate_reaction(emoji: &str) -> Result<&str, ProtocolError> {
     use unicode_segmentation::UnicodeSegmentation;
     let mut graphemes = emoji.graphemes(true);
     let (Some(only), None) = (graphemes.next(), graphemes.next()) else {
         return Err(ProtocolError::InvalidReaction);
     };
-    let plain = only
-        .chars()
-        .next()
-        .is_none_or(|c| c.is_ascii() || c.is_alphanumeric() || c.is_whitespace() || c.is_control());
-    if only.len() > MAX_REACTION_BYTES || plain {
+    let keycap = only.ends_with('\u{20E3}');
+    let emoji = keycap || only.chars().next().is_some_and(starts_emoji);
+    if only.len() > MAX_REACTION_BYTES || !emoji {
         return Err(ProtocolError::InvalidReaction);
     }
     Ok(only)
+}
+
+/// Whether a character can begin an emoji (the Unicode blocks emoji live in;
+/// letters, digits, spaces, and invisible format characters cannot).
+fn starts_emoji(c: char) -> bool {
+    matches!(c,
+        '\u{1F000}'..='\u{1FAFF}'
+        | '\u{2600}'..='\u{27BF}'
+        | '\u{2300}'..='\u{23FF}'
+        | '\u{2B00}'..='\u{2BFF}'
+        | '\u{2190}'..='\u{21FF}'
+        | '\u{2100}'..='\u{214F}'
+        | '\u{3030}' | '\u{303D}' | '\u{3297}' | '\u{3299}'
+        | '\u{00A9}' | '\u{00AE}' | '\u{203C}' | '\u{2049}')
 }
 
 /// A display name for a contact who gave none.
@@ -685,6 +697,8 @@ mod tests {
         // A family emoji is several code points but one grapheme.
         assert!(validate_reaction("👨‍👩‍👧").is_ok());
         assert!(validate_reaction("👍🏽").is_ok());
+        assert!(validate_reaction("1️⃣").is_ok(), "a keycap");
+        assert!(validate_reaction("🇳🇴").is_ok(), "a flag");
         for bad in ["", "a", "👍👍", "ab", " ", "1", "é", "\u{7}", "👍 "] {
             assert_eq!(
                 validate_reaction(bad).unwrap_err(),
@@ -695,6 +709,61 @@ mod tests {
         // One grapheme, but far too long (a base with hundreds of accents).
         let zalgo = format!("😀{}", "\u{301}".repeat(40));
         assert!(validate_reaction(&zalgo).is_err());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2_000))]
+
+        /// Any text at all: decoding answers, never panics.
+        #[test]
+        fn decoding_any_text_never_panics(text in "\\PC*") {
+            let _ = ClientFrame::decode(&text);
+        }
+
+        /// Frames with a known type but hostile fields: a frame or a clear error.
+        #[test]
+        fn hostile_fields_are_answered(
+            kind in proptest::sample::select(ClientFrame::KNOWN_TYPES),
+            text in "[\\u{0}-\\u{10FFFF}]{0,64}",
+            number in proptest::num::f64::ANY,
+            id in proptest::num::i64::ANY,
+        ) {
+            let frame = serde_json::json!({
+                "type": kind,
+                "conversation_id": id,
+                "message_id": number,
+                "client_id": text,
+                "body": text,
+                "emoji": text,
+                "up_to": id,
+                "typing": number,
+            });
+            match ClientFrame::decode(&frame.to_string()) {
+                Ok(_) => {}
+                Err(err) => proptest::prop_assert!(!err.to_string().is_empty()),
+            }
+            let _ = validate_body(&text);
+            let _ = validate_reaction(&text);
+        }
+    }
+
+    #[test]
+    fn deep_nesting_and_huge_numbers_are_refused_cleanly() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        assert_eq!(
+            ClientFrame::decode(&deep).unwrap_err().code(),
+            ErrorCode::InvalidJson
+        );
+        let huge = r#"{"type":"open","conversation_id":1e400}"#;
+        assert!(ClientFrame::decode(huge).is_err());
+        let big_int = r#"{"type":"open","conversation_id":99999999999999999999999}"#;
+        assert_eq!(
+            ClientFrame::decode(big_int).unwrap_err().code(),
+            ErrorCode::InvalidFrame
+        );
+        let bidi = "\u{202e}\u{200b}hello\u{2066}";
+        assert_eq!(validate_body(bidi).unwrap(), bidi);
+        assert!(validate_reaction("\u{200b}").is_err());
     }
 
     #[test]

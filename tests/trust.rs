@@ -208,3 +208,267 @@ async fn a_cross_site_sign_in_form_is_refused() {
     assert_eq!(response.status, 403);
     assert!(response.cookie("minicom_session").is_none());
 }
+
+#[tokio::test]
+async fn pages_carry_a_strict_content_security_policy() {
+    let server = TestServer::start_configured(|c| {
+        c.allowed_origins = vec!["https://shop.example.com".into()];
+    })
+    .await;
+    let page = server.http("GET", "/", &[], "").await;
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    let policy = page.header("content-security-policy").expect("a CSP");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    // The only inline script (the hydration loader) carries the policy's nonce.
+    let nonce = policy
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in the policy");
+    assert!(page.body.contains(&format!("nonce=\"{nonce}\"")));
+    let again = server.http("GET", "/", &[], "").await;
+    assert_ne!(
+        again.header("content-security-policy"),
+        Some(policy),
+        "a new nonce per page"
+    );
+
+    // The messenger may be framed by the allowed site, and only by it.
+    let messenger = server.http("GET", "/messenger", &[], "").await;
+    let policy = messenger.header("content-security-policy").unwrap();
+    assert!(
+        policy.contains("frame-ancestors 'self' https://shop.example.com"),
+        "{policy}"
+    );
+    assert!(messenger.header("x-frame-options").is_none());
+}
+
+#[tokio::test]
+async fn an_allowed_embedding_origin_may_open_the_messenger_socket() {
+    let server = TestServer::start_configured(|c| {
+        c.allowed_origins = vec!["https://shop.example.com".into()];
+    })
+    .await;
+    let cookie = server.visitor_cookie().await;
+    let connect = |origin: &'static str| {
+        let mut request = format!("ws://{}/ws?role=visitor", server.addr)
+            .into_client_request()
+            .unwrap();
+        let headers = request.headers_mut();
+        headers.insert("Cookie", HeaderValue::from_str(&cookie).unwrap());
+        headers.insert("Origin", HeaderValue::from_static(origin));
+        tokio_tungstenite::connect_async(request)
+    };
+    assert!(connect("https://shop.example.com").await.is_ok());
+    assert!(
+        connect("https://shop.example.com.evil.example")
+            .await
+            .is_err()
+    );
+}
+
+/// Garbage of every kind over a real socket, for every handler: each frame is
+/// answered (or ignored) and the socket and the server carry on.
+#[tokio::test]
+async fn hostile_frames_never_break_a_socket_or_the_server() {
+    use rand::{Rng, SeedableRng};
+    let server = TestServer::start_unlimited().await;
+    let (mut visitor, _) = server.visitor().await;
+    visitor.say(None, "a real message first").await;
+    let mut agent = server.agent().await;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
+    let kinds = [
+        "send",
+        "open",
+        "resume",
+        "profile",
+        "typing",
+        "read",
+        "delivered",
+        "older",
+        "more_conversations",
+        "react",
+        "edit",
+        "delete",
+        "ping",
+        "hello",
+        "",
+    ];
+    let nasty_strings = [
+        String::new(),
+        "x".repeat(100_000),
+        "\u{202e}\u{200b}\u{2066}evil\u{feff}".into(),
+        "\u{0}\u{7}\u{1b}[31m".into(),
+        "👨‍👩‍👧".repeat(500),
+        "<script>alert(1)</script>".into(),
+        "'; DROP TABLE messages; --".into(),
+        "00000000-0000-0000-0000-000000000000".into(),
+    ];
+    let nasty_numbers = [
+        serde_json::json!(0),
+        serde_json::json!(-1),
+        serde_json::json!(i64::MAX),
+        serde_json::json!(i64::MIN),
+        serde_json::json!(u64::MAX),
+        serde_json::json!(1.5e300),
+        serde_json::json!("12"),
+        serde_json::json!(null),
+        serde_json::json!([1, 2]),
+        serde_json::json!({"a": 1}),
+    ];
+    for round in 0..1_500 {
+        let pick_string = |rng: &mut rand::rngs::StdRng| {
+            serde_json::json!(nasty_strings[rng.gen_range(0..nasty_strings.len())].clone())
+        };
+        let pick_number = |rng: &mut rand::rngs::StdRng| {
+            nasty_numbers[rng.gen_range(0..nasty_numbers.len())].clone()
+        };
+        let text = match round % 10 {
+            // Not JSON at all, or JSON of the wrong shape.
+            0 => (0..rng.gen_range(0..200))
+                .map(|_| rng.gen_range(0x20u8..0x7f) as char)
+                .collect::<String>(),
+            1 => format!("{}1{}", "[".repeat(rng.gen_range(1..5_000)), "]".repeat(3)),
+            _ => {
+                let mut frame = serde_json::Map::new();
+                frame.insert(
+                    "type".into(),
+                    serde_json::json!(kinds[rng.gen_range(0..kinds.len())]),
+                );
+                for field in [
+                    "conversation_id",
+                    "message_id",
+                    "up_to",
+                    "after",
+                    "before",
+                    "before_id",
+                    "before_at",
+                ] {
+                    if rng.gen_bool(0.7) {
+                        frame.insert(field.into(), pick_number(&mut rng));
+                    }
+                }
+                for field in ["body", "emoji", "client_id", "name", "email"] {
+                    if rng.gen_bool(0.6) {
+                        frame.insert(field.into(), pick_string(&mut rng));
+                    }
+                }
+                if rng.gen_bool(0.5) {
+                    frame.insert("typing".into(), pick_number(&mut rng));
+                }
+                serde_json::Value::Object(frame).to_string()
+            }
+        };
+        // Frames over 64 KiB close the socket by design (tested elsewhere).
+        if text.len() >= minicom::protocol::MAX_FRAME_BYTES {
+            continue;
+        }
+        let client = if round % 2 == 0 {
+            &mut visitor
+        } else {
+            &mut agent
+        };
+        client.send_text(&text).await;
+        if round % 100 == 99 {
+            visitor.round_trip().await;
+            agent.round_trip().await;
+        }
+    }
+    visitor.round_trip().await;
+    agent.round_trip().await;
+    // The server still serves newcomers.
+    let (mut fresh, _) = server.visitor().await;
+    fresh.say(None, "still there?").await;
+    fresh
+        .expect(|f| matches!(f, ServerFrame::Ack { .. }).then_some(()))
+        .await;
+}
+
+/// `minicom agent add` from the command line creates an agent who can sign in.
+#[tokio::test]
+async fn the_cli_adds_and_deactivates_agents() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let run = |args: &[&str], stdin: &str| {
+        use std::io::Write;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_minicom"))
+            .args(args)
+            .env("DATABASE_URL", &database_url)
+            .env("MINICOM_LOG", "warn")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("run minicom");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (ok, out) = run(
+        &[
+            "agent",
+            "add",
+            "--email",
+            "ana@example.com",
+            "--name",
+            "Ana",
+        ],
+        "",
+    );
+    assert!(ok, "{out}");
+    let password = out
+        .lines()
+        .find_map(|l| l.strip_prefix("Password (shown only once): "))
+        .expect("a generated password")
+        .to_owned();
+    assert!(password.len() >= 16);
+    let (ok, out) = run(
+        &[
+            "agent",
+            "add",
+            "--email",
+            "ben@example.com",
+            "--name",
+            "Ben",
+            "--role",
+            "admin",
+            "--password-stdin",
+        ],
+        "a-long-enough-password\n",
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = run(
+        &[
+            "agent",
+            "add",
+            "--email",
+            "ana@example.com",
+            "--name",
+            "Ana",
+        ],
+        "",
+    );
+    assert!(!ok && out.contains("already exists"), "{out}");
+    let (ok, out) = run(&["agent", "list"], "");
+    assert!(
+        ok && out.contains("ana@example.com") && out.contains("admin"),
+        "{out}"
+    );
+    let (ok, out) = run(&["agent", "deactivate", "--email", "ben@example.com"], "");
+    assert!(!ok && out.contains("last active admin"), "{out}");
+    let (ok, out) = run(&["agent", "deactivate", "--email", "ana@example.com"], "");
+    assert!(ok, "{out}");
+    let (ok, out) = run(&["agent", "dance"], "");
+    assert!(!ok && out.contains("unknown command"), "{out}");
+}

@@ -22,6 +22,10 @@ pub enum ConfigError {
     BadEditWindow(String),
     #[error("{0} must be a positive whole number, got {1:?}")]
     BadLimit(&'static str, String),
+    #[error(
+        "MINICOM_ALLOWED_ORIGINS must list origins like https://shop.example.com (scheme and host, no path), got {0:?}"
+    )]
+    BadOrigin(String),
 }
 
 /// Everything the server needs to start.
@@ -46,6 +50,9 @@ pub struct Config {
     pub edit_window_minutes: i64,
     /// Abuse limits (`MINICOM_LIMIT_*`).
     pub limits: Limits,
+    /// Other sites allowed to embed the messenger and open its socket
+    /// (`MINICOM_ALLOWED_ORIGINS`, comma-separated, e.g. `https://shop.example.com`).
+    pub allowed_origins: Vec<String>,
 }
 
 /// The help text for `minicom --help`.
@@ -53,6 +60,8 @@ pub const HELP: &str = "\
 minicom — real-time customer-support chat
 
 USAGE: minicom [--addr HOST:PORT] [--database-url URL]
+       minicom agent add|list|activate|deactivate …   (manage the team; run
+       `minicom agent` for details)
 
 Environment (flags win over these):
   MINICOM_ADDR            address to listen on            (default 127.0.0.1:3000)
@@ -63,6 +72,8 @@ Environment (flags win over these):
   MINICOM_LOG             log filter                      (default info)
   MINICOM_SQLITE_SYNCHRONOUS  full or normal (see README)  (default full)
   MINICOM_EDIT_WINDOW_MINUTES minutes to edit a message    (default 15)
+  MINICOM_ALLOWED_ORIGINS     sites that may embed the messenger, comma-separated
+                              (e.g. https://shop.example.com; default none)
   MINICOM_LIMIT_SENDS_PER_SECOND   messages per second per socket (default 10)
   MINICOM_LIMIT_SEND_BURST         messages at once per socket    (default 20)
   MINICOM_LIMIT_SENDS_PER_MINUTE   messages per minute per socket (default 100)
@@ -110,6 +121,10 @@ impl Config {
                 Some(other) => return Err(ConfigError::BadDurability(other.to_owned())),
             },
             limits: limits_from_env()?,
+            allowed_origins: match env("MINICOM_ALLOWED_ORIGINS") {
+                None => Vec::new(),
+                Some(list) => parse_origins(&list)?,
+            },
             edit_window_minutes: match env("MINICOM_EDIT_WINDOW_MINUTES") {
                 None => 15,
                 Some(value) => value
@@ -149,4 +164,38 @@ fn limits_from_env() -> Result<Limits, ConfigError> {
         sockets_per_ip: number("MINICOM_LIMIT_SOCKETS_PER_IP", d.sockets_per_ip as u32)? as usize,
         ..d
     })
+}
+
+/// Parses a comma-separated list of origins.
+fn parse_origins(list: &str) -> Result<Vec<String>, ConfigError> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let ok = origin.split_once("://").is_some_and(|(scheme, rest)| {
+                matches!(scheme, "http" | "https") && !rest.is_empty() && !rest.contains('/')
+            });
+            if ok {
+                Ok(origin.trim_end_matches('/').to_owned())
+            } else {
+                Err(ConfigError::BadOrigin(origin.to_owned()))
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn allowed_origins_are_scheme_and_host_only() {
+        assert_eq!(
+            parse_origins("https://shop.example.com, http://localhost:8080").unwrap(),
+            ["https://shop.example.com", "http://localhost:8080"]
+        );
+        assert!(parse_origins("shop.example.com").is_err());
+        assert!(parse_origins("https://shop.example.com/page").is_err());
+        assert!(parse_origins("javascript://x").is_err());
+    }
 }

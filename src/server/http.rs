@@ -30,7 +30,72 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             visitor_cookie,
         ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            security_headers,
+        ))
         .with_state(state)
+}
+
+/// A fresh nonce for the inline scripts of one page (the hydration loader).
+#[derive(Clone, Debug)]
+pub struct ScriptNonce(pub String);
+
+/// Headers on every response, and on pages a Content-Security-Policy: scripts
+/// only from this site plus the page's own nonce, nothing inline from users,
+/// and framing only by the allowed embedding origins (the messenger) or not at
+/// all (everything else).
+async fn security_headers(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let nonce = auth::new_token();
+    request.extensions_mut().insert(ScriptNonce(nonce.clone()));
+    let embeddable = request.uri().path() == "/messenger";
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("strict-origin-when-cross-origin"),
+    );
+    let is_html = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html {
+        let ancestors = if embeddable {
+            let mut list = vec!["'self'".to_string()];
+            list.extend(state.config.allowed_origins.iter().cloned());
+            list.join(" ")
+        } else {
+            "'none'".to_string()
+        };
+        let reload = match state.leptos.env {
+            leptos::config::Env::DEV => format!(
+                " ws://{}:{}",
+                state.leptos.site_addr.ip(),
+                state.leptos.reload_port
+            ),
+            leptos::config::Env::PROD => String::new(),
+        };
+        let policy = format!(
+            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+             style-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self'{reload}; \
+             object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
+        );
+        if let Ok(value) = HeaderValue::from_str(&policy) {
+            headers.insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+        if !embeddable {
+            headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+        }
+    }
+    response
 }
 
 async fn healthz() -> &'static str {
@@ -59,9 +124,18 @@ fn is_page(path: &str) -> bool {
 /// Requests without `Origin` (same-origin GETs, non-browser clients) pass; the
 /// cookies are SameSite=Lax, so a cross-site request carries no session anyway.
 pub fn same_origin(headers: &HeaderMap) -> bool {
+    allowed_origin(headers, &[])
+}
+
+/// Like [`same_origin`], also accepting the listed origins (sites allowed to
+/// embed the messenger), compared exactly (`https://shop.example.com`).
+pub fn allowed_origin(headers: &HeaderMap, allowed: &[String]) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
         return true;
     };
+    if allowed.iter().any(|a| a.eq_ignore_ascii_case(origin)) {
+        return true;
+    }
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;
     };

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod bus;
+pub mod cli;
 pub mod config;
 pub mod http;
 pub mod hub;

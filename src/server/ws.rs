@@ -85,7 +85,7 @@ pub async fn upgrade(
     Query(params): Query<Params>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !crate::server::http::same_origin(&headers) {
+    if !crate::server::http::allowed_origin(&headers, &state.config.allowed_origins) {
         return (
             StatusCode::FORBIDDEN,
             "This page's origin may not open a Minicom socket.",

@@ -90,6 +90,7 @@ impl TestServer {
             durability: minicom::server::store::Durability::Full,
             edit_window_minutes: 15,
             limits: Default::default(),
+            allowed_origins: Vec::new(),
         };
         adjust(&mut config);
         let store = Store::open_with(&database_url, config.durability)

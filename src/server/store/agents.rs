@@ -15,14 +15,16 @@ pub enum Role {
 }
 
 impl Role {
-    fn as_str(self) -> &'static str {
+    /// The stored name (`admin`, `agent`).
+    pub fn as_str(self) -> &'static str {
         match self {
             Self::Admin => "admin",
             Self::Agent => "agent",
         }
     }
 
-    fn parse(s: &str) -> Result<Self, StoreError> {
+    /// Parses the stored name.
+    pub fn parse(s: &str) -> Result<Self, StoreError> {
         match s {
             "admin" => Ok(Self::Admin),
             "agent" => Ok(Self::Agent),
@@ -133,6 +135,46 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(AgentRecord::from_row).transpose()
+    }
+
+    /// Every team member, admins first, then by name.
+    pub async fn list_agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {AGENT_COLUMNS} FROM agents ORDER BY role = 'agent', name COLLATE NOCASE"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(AgentRecord::from_row).collect()
+    }
+
+    /// Lets a team member sign in again, or not; deactivating also ends all
+    /// their sessions. Returns false when there is no such agent.
+    pub async fn set_agent_active(&self, id: AgentId, active: bool) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let found = sqlx::query("UPDATE agents SET active = ? WHERE id = ?")
+            .bind(active as i64)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            > 0;
+        if !active {
+            sqlx::query("DELETE FROM agent_sessions WHERE agent_id = ?")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    /// How many active admins there are (the last one may not be deactivated).
+    pub async fn count_active_admins(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM agents WHERE role = 'admin' AND active = 1")
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Ends a session (sign-out).
