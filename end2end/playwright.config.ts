@@ -9,6 +9,12 @@ const port = Number(process.env.MINICOM_E2E_PORT ?? 3107);
 const dataDir = mkdtempSync(join(tmpdir(), 'minicom-e2e-'));
 export const ADMIN_EMAIL = 'admin@minicom.test';
 export const ADMIN_PASSWORD = 'e2e-password-not-secret';
+export const MINICOM_URL = `http://127.0.0.1:${port}`;
+/** Another site allowed to embed the messenger; the tests fake its pages. (A
+ * loopback origin: Chromium blocks public pages from framing loopback ones.) */
+export const ALLOWED_ORIGIN = 'http://localhost:9911';
+/** A site that is not allowed to. */
+export const OTHER_ORIGIN = 'http://localhost:9912';
 
 export default defineConfig({
   testDir: './tests',
@@ -48,6 +54,7 @@ export default defineConfig({
       MINICOM_ADMIN_EMAIL: ADMIN_EMAIL,
       MINICOM_ADMIN_PASSWORD: ADMIN_PASSWORD,
       MINICOM_LOG: 'warn',
+      MINICOM_ALLOWED_ORIGINS: ALLOWED_ORIGIN,
       // The paging test seeds 120 messages through one socket at once; every
       // other limit stays at its default.
       MINICOM_LIMIT_SEND_BURST: '200',

@@ -472,3 +472,25 @@ async fn the_cli_adds_and_deactivates_agents() {
     let (ok, out) = run(&["agent", "dance"], "");
     assert!(!ok && out.contains("unknown command"), "{out}");
 }
+
+/// Server functions (and any other POST) from another site are refused before
+/// they run.
+#[tokio::test]
+async fn any_cross_site_post_is_refused() {
+    let server = TestServer::start().await;
+    let cookie = server.agent_cookie().await;
+    for path in ["/api/add_teammate", "/auth/logout", "/inbox"] {
+        let response = server
+            .http(
+                "POST",
+                path,
+                &[("Cookie", &cookie), ("Origin", "https://evil.example")],
+                "email=x%40evil.example&name=X&role=admin",
+            )
+            .await;
+        assert_eq!(response.status, 403, "{path}");
+        assert!(response.body.contains("this site's own pages"), "{path}");
+    }
+    // The session survived the forged sign-out.
+    server.connect(&cookie, "agent").await.hello().await;
+}

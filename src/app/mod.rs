@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=demo::DemoPage />
                 <Route path=path!("/messenger") view=messenger::MessengerPage />
                 <Route path=path!("/inbox") view=inbox::InboxPage />
+                <Route path=path!("/inbox/team") view=inbox::TeamPage />
             </Routes>
         </Router>
     }

@@ -93,6 +93,9 @@ pub struct Live {
     pub notice: RwSignal<Option<String>>,
     /// The browser believes it has a network.
     pub online: RwSignal<bool>,
+    /// The server ended this agent's session (sign-out elsewhere, or
+    /// deactivated): no more reconnecting.
+    pub signed_out: RwSignal<bool>,
     /// The tab is visible and focused: what is shown counts as read.
     pub attentive: RwSignal<bool>,
     /// Who else is typing, per conversation.
@@ -129,6 +132,7 @@ impl Live {
             outbox: RwSignal::new(Vec::new()),
             notice: RwSignal::new(None),
             online: RwSignal::new(true),
+            signed_out: RwSignal::new(false),
             attentive: RwSignal::new(false),
             typing: RwSignal::new(HashMap::new()),
             team_online: RwSignal::new(false),

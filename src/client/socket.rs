@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use futures::channel::mpsc;
 use futures::{FutureExt, SinkExt, StreamExt};
-use gloo_net::websocket::{Message as WsMessage, futures::WebSocket};
+use gloo_net::websocket::{Message as WsMessage, WebSocketError, futures::WebSocket};
 use gloo_timers::future::{IntervalStream, sleep};
-use leptos::prelude::Set;
+use leptos::prelude::{GetUntracked, Set};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
@@ -23,6 +23,9 @@ const MAX_BACKOFF_MS: f64 = 30_000.0;
 const HEARTBEAT_MS: u32 = 25_000;
 /// Silence after which the connection counts as dead (two missed heartbeats).
 const SILENCE_MS: f64 = 60_000.0;
+
+/// The close code of a socket whose session ended (see `hub::SIGNED_OUT`).
+const SIGNED_OUT: u16 = 4001;
 
 /// Starts the socket for this page; it runs for the page's lifetime.
 pub fn start(live: Live, role: Role) {
@@ -39,6 +42,9 @@ async fn run(live: Live, role: Role, mut wake: mpsc::UnboundedReceiver<()>) {
         {
             let greeted = pump(live, socket).await;
             live.detach();
+            if live.signed_out.get_untracked() {
+                return; // Reconnecting cannot help: the session is gone.
+            }
             if greeted {
                 failures = 0;
             }
@@ -83,6 +89,10 @@ async fn pump(live: Live, socket: WebSocket) -> bool {
                         continue;
                     }
                     Some(Ok(WsMessage::Bytes(_))) => continue,
+                    Some(Err(WebSocketError::ConnectionClose(close))) if close.code == SIGNED_OUT => {
+                        live.signed_out.set(true);
+                        return greeted;
+                    }
                     Some(Err(_)) | None => return greeted,
                 }
             }

@@ -50,6 +50,18 @@ async fn security_headers(
     mut request: Request,
     next: Next,
 ) -> Response {
+    // Anything that changes data must come from this site's own pages (the
+    // cookies are SameSite=Lax too): sign-in, sign-out, server functions.
+    if request.method() != Method::GET
+        && request.method() != Method::HEAD
+        && !same_origin(request.headers())
+    {
+        return (
+            StatusCode::FORBIDDEN,
+            "Requests that change data must come from this site's own pages.",
+        )
+            .into_response();
+    }
     let nonce = auth::new_token();
     request.extensions_mut().insert(ScriptNonce(nonce.clone()));
     let embeddable = request.uri().path() == "/messenger";

@@ -10,7 +10,9 @@ use crate::client::live::{Connection, Live};
 pub fn ConnectionBanner() -> impl IntoView {
     let live = expect_context::<Live>();
     let text = move || {
-        if !live.online.get() {
+        if live.signed_out.get() {
+            None
+        } else if !live.online.get() {
             Some("You're offline. Messages you write will be sent when you're back online.")
         } else if live.connection.get() == Connection::Reconnecting {
             Some("Reconnecting…")
@@ -21,6 +23,11 @@ pub fn ConnectionBanner() -> impl IntoView {
     view! {
         <div class="banner" role="status" aria-live="polite">
             {move || text().map(|t| view! { <p class="banner-text">{t}</p> })}
+            {move || live.signed_out.get().then(|| view! {
+                <p class="banner-text">
+                    "You were signed out. " <a href="/inbox" rel="external">"Sign in again"</a>
+                </p>
+            })}
         </div>
     }
 }

@@ -3,7 +3,10 @@
 
 mod list;
 mod sign_in;
+mod team;
 mod thread;
+
+pub use team::TeamPage;
 
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -71,6 +74,7 @@ fn Inbox(name: String) -> impl IntoView {
                 <span class="inbox-brand">"Minicom"</span>
                 <ConnectionStatus />
                 <NotificationControls />
+                <a class="button-quiet" href="/inbox/team" rel="external">"Team"</a>
                 <span class="inbox-agent">{name}</span>
                 <form method="post" action="/auth/logout">
                     <button type="submit" class="button-quiet">"Sign out"</button>

@@ -1,0 +1,295 @@
+//! `/inbox/team`: admins add teammates and deactivate them.
+
+use leptos::either::EitherOf3;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use serde::{Deserialize, Serialize};
+
+use super::sign_in::SignIn;
+
+/// One teammate as the team page shows them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Teammate {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    /// `admin` or `agent`.
+    pub role: String,
+    pub active: bool,
+}
+
+/// Who may see the team page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Access {
+    SignedOut,
+    NotAdmin,
+    Admin { id: i64 },
+}
+
+#[cfg(feature = "ssr")]
+async fn session_admin() -> Result<
+    (
+        crate::server::AppState,
+        Option<crate::server::store::AgentRecord>,
+    ),
+    ServerFnError,
+> {
+    use crate::server::{AppState, auth};
+    let state = use_context::<AppState>()
+        .ok_or_else(|| ServerFnError::new("server state missing from context"))?;
+    let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
+    let agent = auth::signed_in_agent(&state.store, &headers)
+        .await
+        .map_err(|e| ServerFnError::new(format!("could not check the session: {e}")))?;
+    Ok((state, agent))
+}
+
+/// The signed-in admin, or a refusal anyone can read.
+#[cfg(feature = "ssr")]
+async fn require_admin()
+-> Result<(crate::server::AppState, crate::server::store::AgentRecord), ServerFnError> {
+    use crate::server::store::Role;
+    match session_admin().await? {
+        (state, Some(agent)) if agent.role == Role::Admin => Ok((state, agent)),
+        (_, Some(_)) => Err(ServerFnError::new("Only admins can manage the team.")),
+        (_, None) => Err(ServerFnError::new("Your session has ended. Sign in again.")),
+    }
+}
+
+/// Whether the visitor of the page may manage the team.
+#[server]
+pub async fn team_access() -> Result<Access, ServerFnError> {
+    use crate::server::store::Role;
+    Ok(match session_admin().await? {
+        (_, None) => Access::SignedOut,
+        (_, Some(agent)) if agent.role == Role::Admin => Access::Admin { id: agent.id.0 },
+        (_, Some(_)) => Access::NotAdmin,
+    })
+}
+
+/// Everyone on the team.
+#[server]
+pub async fn team() -> Result<Vec<Teammate>, ServerFnError> {
+    let (state, _) = require_admin().await?;
+    let agents = state
+        .store
+        .list_agents()
+        .await
+        .map_err(|e| ServerFnError::new(format!("could not load the team: {e}")))?;
+    Ok(agents
+        .into_iter()
+        .map(|a| Teammate {
+            id: a.id.0,
+            email: a.email,
+            name: a.name,
+            role: a.role.as_str().to_owned(),
+            active: a.active,
+        })
+        .collect())
+}
+
+/// Adds a teammate with a generated password, returned once.
+#[server]
+pub async fn add_teammate(
+    email: String,
+    name: String,
+    role: String,
+) -> Result<String, ServerFnError> {
+    use crate::server::auth;
+    use crate::server::store::Role;
+    let (state, admin) = require_admin().await?;
+    let email = email.trim().to_owned();
+    let name = name.trim().to_owned();
+    let valid_email = email.split_once('@').is_some_and(|(user, domain)| {
+        !user.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
+    });
+    if !valid_email || email.len() > 200 {
+        return Err(ServerFnError::new(
+            "Enter a valid email address, like ana@example.com.",
+        ));
+    }
+    if name.is_empty() || name.chars().count() > 80 || name.chars().any(char::is_control) {
+        return Err(ServerFnError::new("Enter a name of at most 80 characters."));
+    }
+    let role = match role.as_str() {
+        "agent" => Role::Agent,
+        "admin" => Role::Admin,
+        _ => return Err(ServerFnError::new("Pick a role: agent or admin.")),
+    };
+    let store = &state.store;
+    let taken = store
+        .agent_by_email(&email)
+        .await
+        .map_err(|e| ServerFnError::new(format!("could not check the email: {e}")))?;
+    if taken.is_some() {
+        return Err(ServerFnError::new(format!(
+            "{email} is already on the team."
+        )));
+    }
+    let password = auth::generate_password();
+    let to_hash = password.clone();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&to_hash))
+        .await
+        .map_err(|e| ServerFnError::new(format!("password hashing stopped: {e}")))?
+        .map_err(|e| ServerFnError::new(format!("password hashing failed: {e}")))?;
+    store
+        .create_agent(&email, &name, &hash, role)
+        .await
+        .map_err(|e| ServerFnError::new(format!("could not add the teammate: {e}")))?;
+    tracing::info!(admin = admin.id.0, role = role.as_str(), "added a teammate");
+    Ok(password)
+}
+
+/// Deactivates a teammate (signing them out everywhere) or activates them.
+#[server]
+pub async fn set_teammate_active(id: i64, active: bool) -> Result<(), ServerFnError> {
+    use crate::protocol::AgentId;
+    use crate::server::hub::SIGNED_OUT;
+    use crate::server::store::Role;
+    let (state, admin) = require_admin().await?;
+    let store = &state.store;
+    if !active {
+        if id == admin.id.0 {
+            return Err(ServerFnError::new("You cannot deactivate yourself."));
+        }
+        let agents = store
+            .list_agents()
+            .await
+            .map_err(|e| ServerFnError::new(format!("could not load the team: {e}")))?;
+        let target = agents.iter().find(|a| a.id.0 == id);
+        let admins = agents
+            .iter()
+            .filter(|a| a.role == Role::Admin && a.active)
+            .count();
+        if target.is_some_and(|t| t.role == Role::Admin && t.active) && admins <= 1 {
+            return Err(ServerFnError::new(
+                "The last active admin cannot be deactivated.",
+            ));
+        }
+    }
+    let found = store
+        .set_agent_active(AgentId(id), active)
+        .await
+        .map_err(|e| ServerFnError::new(format!("could not change the teammate: {e}")))?;
+    if !found {
+        return Err(ServerFnError::new("That teammate no longer exists."));
+    }
+    if !active {
+        state.hub.disconnect_agent(AgentId(id), SIGNED_OUT);
+    }
+    tracing::info!(admin = admin.id.0, agent = id, active, "changed a teammate");
+    Ok(())
+}
+
+/// The team page.
+#[component]
+pub fn TeamPage() -> impl IntoView {
+    let access = Resource::new(|| (), |_| team_access());
+    view! {
+        <Title text="Team — Minicom" />
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match access.await {
+                    Ok(Access::Admin { id }) => EitherOf3::A(view! { <Team me=id /> }),
+                    Ok(Access::NotAdmin) => EitherOf3::B(view! {
+                        <main class="team">
+                            <h1>"Team"</h1>
+                            <p>"Only admins can manage the team. Ask an admin to add or remove teammates."</p>
+                            <p><a href="/inbox" rel="external">"Back to the inbox"</a></p>
+                        </main>
+                    }),
+                    _ => EitherOf3::C(view! { <SignIn /> }),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Team(me: i64) -> impl IntoView {
+    let add = ServerAction::<AddTeammate>::new();
+    let toggle = ServerAction::<SetTeammateActive>::new();
+    let members = Resource::new(
+        move || (add.version().get(), toggle.version().get()),
+        |_| team(),
+    );
+    let added = move || add.value().get().and_then(|r| r.err()).map(refusal);
+    let toggled = move || toggle.value().get().and_then(|r| r.err()).map(refusal);
+    view! {
+        <main class="team">
+            <p><a href="/inbox" rel="external">"← Inbox"</a></p>
+            <h1>"Team"</h1>
+            <section aria-labelledby="add-title" class="team-card">
+                <h2 id="add-title">"Add a teammate"</h2>
+                <ActionForm action=add attr:class="team-form">
+                    <label>"Name" <input type="text" name="name" required maxlength="80" /></label>
+                    <label>"Email" <input type="email" name="email" required maxlength="200" /></label>
+                    <label>
+                        "Role"
+                        <select name="role">
+                            <option value="agent" selected>"Agent — answers conversations"</option>
+                            <option value="admin">"Admin — also manages the team"</option>
+                        </select>
+                    </label>
+                    <button type="submit" class="button-primary">"Add teammate"</button>
+                </ActionForm>
+                {move || added().map(|p| view! { <p class="form-problem" role="alert">{p}</p> })}
+                {move || add.value().get().and_then(Result::ok).map(|password| view! {
+                    <p class="form-success" role="status">
+                        "Added. Their password, shown only this once: "
+                        <code class="password">{password}</code>
+                        " — share it privately; they sign in at /inbox."
+                    </p>
+                })}
+            </section>
+            <section aria-labelledby="members-title" class="team-card">
+                <h2 id="members-title">"Members"</h2>
+                {move || toggled().map(|p| view! { <p class="form-problem" role="alert">{p}</p> })}
+                <Suspense fallback=|| view! { <p>"Loading the team…"</p> }>
+                    {move || Suspend::new(async move {
+                        match members.await {
+                            Ok(list) => view! {
+                                <table class="team-table">
+                                    <thead><tr><th>"Name"</th><th>"Email"</th><th>"Role"</th><th>"Status"</th><th></th></tr></thead>
+                                    <tbody>
+                                        {list.into_iter().map(|m| {
+                                            let id = m.id;
+                                            let active = m.active;
+                                            let label = if active { "Deactivate" } else { "Activate" };
+                                            view! {
+                                                <tr class:inactive=!active>
+                                                    <td>{m.name.clone()}</td>
+                                                    <td>{m.email.clone()}</td>
+                                                    <td>{m.role.clone()}</td>
+                                                    <td>{if active { "Active" } else { "Deactivated" }}</td>
+                                                    <td>
+                                                        {(id != me).then(|| view! {
+                                                            <button type="button" class="button-quiet"
+                                                                aria-label=format!("{label} {}", m.name)
+                                                                on:click=move |_| {
+                                                                    toggle.dispatch(SetTeammateActive { id, active: !active });
+                                                                }>{label}</button>
+                                                        })}
+                                                    </td>
+                                                </tr>
+                                            }
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            }.into_any(),
+                            Err(e) => view! { <p class="form-problem" role="alert">{e.to_string()}</p> }.into_any(),
+                        }
+                    })}
+                </Suspense>
+            </section>
+        </main>
+    }
+}
+
+/// The sentence a refused server function gave, for the person.
+fn refusal(error: ServerFnError) -> String {
+    match error {
+        ServerFnError::ServerError(message) => message,
+        other => other.to_string(),
+    }
+}
