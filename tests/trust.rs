@@ -58,7 +58,8 @@ async fn a_flood_is_refused_with_a_retry_hint_then_cut_off_while_others_are_serv
             Err(closed) => break closed,
         }
     };
-    assert_eq!(acks, 20, "the burst of 20 is accepted");
+    // The burst of 20 passes (a slow sender may see a token or two refill).
+    assert!(acks >= 20, "{acks} acks");
     assert!(limited > 0);
     let (ms, message) = hint.expect("a retry hint");
     assert!((1..=1_000).contains(&ms), "{ms} ms");
@@ -68,12 +69,12 @@ async fn a_flood_is_refused_with_a_retry_hint_then_cut_off_while_others_are_serv
         "{closed:?}"
     );
 
-    // Exactly the burst was stored.
+    // Exactly what was acknowledged was stored; nothing refused was.
     let mut again = server.connect(&cookie, "visitor").await;
     let ServerFrame::Hello { conversations, .. } = again.hello().await else {
         unreachable!()
     };
-    assert_eq!(again.open(conversations[0].id).await.len(), 20);
+    assert_eq!(again.open(conversations[0].id).await.len(), acks);
 
     // The neighbour was served all along.
     neighbour.say(None, "Hello, anyone there?").await;
@@ -493,4 +494,118 @@ async fn any_cross_site_post_is_refused() {
     }
     // The session survived the forged sign-out.
     server.connect(&cookie, "agent").await.hello().await;
+}
+
+/// The cookie a browser gets when the embedding site passes a signed identity.
+async fn messenger_as(
+    server: &TestServer,
+    cookie: Option<&str>,
+    query: &str,
+) -> common::HttpResponse {
+    let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
+    server
+        .http("GET", &format!("/messenger?{query}"), &headers, "")
+        .await
+}
+
+fn signed(user_id: &str) -> String {
+    let hash = minicom::server::identity::user_hash(common::IDENTITY_SECRET.as_bytes(), user_id);
+    format!("user_id={user_id}&user_hash={hash}&name=Ana%20Lopez&email=ana%40example.com")
+}
+
+#[tokio::test]
+async fn a_verified_visitors_conversations_follow_them_to_another_device() {
+    let server = TestServer::start().await;
+    // Laptop: the site vouches for user-42.
+    let laptop = messenger_as(&server, None, &signed("user-42")).await;
+    assert_eq!(laptop.status, 200);
+    let laptop = laptop.cookie("minicom_visitor").unwrap();
+    let mut on_laptop = server.connect(&laptop, "visitor").await;
+    let ServerFrame::Hello { me, .. } = on_laptop.hello().await else {
+        unreachable!()
+    };
+    assert!(
+        matches!(me, minicom::protocol::Me::Contact { name: Some(ref n), .. } if n == "Ana Lopez")
+    );
+    on_laptop.say(None, "Written on my laptop").await;
+
+    // Phone: a new browser, the same signed identity: the same conversation.
+    let phone = messenger_as(&server, None, &signed("user-42")).await;
+    let phone = phone.cookie("minicom_visitor").unwrap();
+    assert_ne!(phone, laptop);
+    let mut on_phone = server.connect(&phone, "visitor").await;
+    let ServerFrame::Hello { conversations, .. } = on_phone.hello().await else {
+        unreachable!()
+    };
+    assert_eq!(conversations.len(), 1);
+    let history = on_phone.open(conversations[0].id).await;
+    assert_eq!(history[0].body, "Written on my laptop");
+
+    // Someone else, even with the same email typed in, sees nothing of it.
+    let (mut stranger, _) = server.visitor().await;
+    stranger
+        .send(&ClientFrame::Profile {
+            name: Some("Ana Lopez".into()),
+            email: Some("ana@example.com".into()),
+        })
+        .await;
+    stranger.round_trip().await;
+    let cookie = server.visitor_cookie().await;
+    let ServerFrame::Hello { conversations, .. } =
+        server.connect(&cookie, "visitor").await.hello().await
+    else {
+        unreachable!()
+    };
+    assert!(conversations.is_empty(), "an email is a label, not a key");
+    stranger
+        .send(&ClientFrame::Open {
+            conversation_id: history[0].conversation_id,
+        })
+        .await;
+    let code = stranger
+        .expect(|f| match f {
+            ServerFrame::Error { code, .. } => Some(code),
+            _ => None,
+        })
+        .await;
+    assert_eq!(code, ErrorCode::Forbidden);
+}
+
+#[tokio::test]
+async fn a_forged_identity_is_refused() {
+    let server = TestServer::start().await;
+    // A hash for someone else's id, a made-up hash, a hash from another secret.
+    let other = minicom::server::identity::user_hash(common::IDENTITY_SECRET.as_bytes(), "user-1");
+    let wrong_secret = minicom::server::identity::user_hash(b"guess", "user-42");
+    for query in [
+        format!("user_id=user-42&user_hash={other}"),
+        "user_id=user-42&user_hash=00ff".to_string(),
+        format!("user_id=user-42&user_hash={wrong_secret}"),
+        format!("user_id=&user_hash={other}"),
+    ] {
+        let response = messenger_as(&server, None, &query).await;
+        assert_eq!(response.status, 403, "{query}");
+        assert!(
+            response.body.contains("could not verify who you are"),
+            "{query}"
+        );
+        assert!(response.cookie("minicom_visitor").is_none());
+    }
+}
+
+#[tokio::test]
+async fn a_site_that_requires_verified_visitors_refuses_anonymous_ones() {
+    let server = TestServer::start_configured(|c| c.require_verified = true).await;
+    let anonymous = server.visitor_cookie().await;
+    let mut socket = server.connect(&anonymous, "visitor").await;
+    match socket.closed().await {
+        Closed::Code(code, reason) => {
+            assert_eq!(u16::from(code), 4003);
+            assert!(reason.contains("signed-in customers"), "{reason}");
+        }
+        Closed::Dropped => panic!("closed without a reason"),
+    }
+    let verified = messenger_as(&server, None, &signed("user-7")).await;
+    let verified = verified.cookie("minicom_visitor").unwrap();
+    server.connect(&verified, "visitor").await.hello().await;
 }

@@ -96,6 +96,9 @@ pub struct Live {
     /// The server ended this agent's session (sign-out elsewhere, or
     /// deactivated): no more reconnecting.
     pub signed_out: RwSignal<bool>,
+    /// The server will not chat with this visitor, and said why (the site
+    /// requires verified visitors): no more reconnecting.
+    pub refused: RwSignal<Option<String>>,
     /// The tab is visible and focused: what is shown counts as read.
     pub attentive: RwSignal<bool>,
     /// Who else is typing, per conversation.
@@ -133,6 +136,7 @@ impl Live {
             notice: RwSignal::new(None),
             online: RwSignal::new(true),
             signed_out: RwSignal::new(false),
+            refused: RwSignal::new(None),
             attentive: RwSignal::new(false),
             typing: RwSignal::new(HashMap::new()),
             team_online: RwSignal::new(false),

@@ -8,7 +8,7 @@ use futures::channel::mpsc;
 use futures::{FutureExt, SinkExt, StreamExt};
 use gloo_net::websocket::{Message as WsMessage, WebSocketError, futures::WebSocket};
 use gloo_timers::future::{IntervalStream, sleep};
-use leptos::prelude::{GetUntracked, Set};
+use leptos::prelude::{GetUntracked, Set, WithUntracked};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::closure::Closure;
 
@@ -26,6 +26,8 @@ const SILENCE_MS: f64 = 60_000.0;
 
 /// The close code of a socket whose session ended (see `hub::SIGNED_OUT`).
 const SIGNED_OUT: u16 = 4001;
+/// The close code when only verified visitors may chat.
+const UNVERIFIED: u16 = 4003;
 
 /// Starts the socket for this page; it runs for the page's lifetime.
 pub fn start(live: Live, role: Role) {
@@ -42,7 +44,7 @@ async fn run(live: Live, role: Role, mut wake: mpsc::UnboundedReceiver<()>) {
         {
             let greeted = pump(live, socket).await;
             live.detach();
-            if live.signed_out.get_untracked() {
+            if live.signed_out.get_untracked() || live.refused.with_untracked(Option::is_some) {
                 return; // Reconnecting cannot help: the session is gone.
             }
             if greeted {
@@ -91,6 +93,10 @@ async fn pump(live: Live, socket: WebSocket) -> bool {
                     Some(Ok(WsMessage::Bytes(_))) => continue,
                     Some(Err(WebSocketError::ConnectionClose(close))) if close.code == SIGNED_OUT => {
                         live.signed_out.set(true);
+                        return greeted;
+                    }
+                    Some(Err(WebSocketError::ConnectionClose(close))) if close.code == UNVERIFIED => {
+                        live.refused.set(Some(close.reason));
                         return greeted;
                     }
                     Some(Err(_)) | None => return greeted,

@@ -53,6 +53,12 @@ pub struct Config {
     /// Other sites allowed to embed the messenger and open its socket
     /// (`MINICOM_ALLOWED_ORIGINS`, comma-separated, e.g. `https://shop.example.com`).
     pub allowed_origins: Vec<String>,
+    /// Signs verified visitors' `user_id`s (`MINICOM_IDENTITY_SECRET`); when
+    /// unset, generated once into `identity-secret` next to the database.
+    pub identity_secret: Option<String>,
+    /// Refuse the messenger to visitors the embedding site did not verify
+    /// (`MINICOM_REQUIRE_VERIFIED_IDENTITY=1`).
+    pub require_verified: bool,
 }
 
 /// The help text for `minicom --help`.
@@ -72,6 +78,9 @@ Environment (flags win over these):
   MINICOM_LOG             log filter                      (default info)
   MINICOM_SQLITE_SYNCHRONOUS  full or normal (see README)  (default full)
   MINICOM_EDIT_WINDOW_MINUTES minutes to edit a message    (default 15)
+  MINICOM_IDENTITY_SECRET     signs verified visitors' user_id (default: generated
+                              into identity-secret next to the database)
+  MINICOM_REQUIRE_VERIFIED_IDENTITY  1: only verified visitors may chat (default 0)
   MINICOM_ALLOWED_ORIGINS     sites that may embed the messenger, comma-separated
                               (e.g. https://shop.example.com; default none)
   MINICOM_LIMIT_SENDS_PER_SECOND   messages per second per socket (default 10)
@@ -121,6 +130,9 @@ impl Config {
                 Some(other) => return Err(ConfigError::BadDurability(other.to_owned())),
             },
             limits: limits_from_env()?,
+            identity_secret: env("MINICOM_IDENTITY_SECRET"),
+            require_verified: env("MINICOM_REQUIRE_VERIFIED_IDENTITY")
+                .is_some_and(|v| v == "1" || v == "true"),
             allowed_origins: match env("MINICOM_ALLOWED_ORIGINS") {
                 None => Vec::new(),
                 Some(list) => parse_origins(&list)?,

@@ -1,7 +1,7 @@
 //! The HTTP surface: pages (Leptos), `/ws`, sign-in and sign-out, health.
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, Request, State};
+use axum::extract::{ConnectInfo, Form, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use crate::app::{App, shell};
 use crate::server::auth::{self, SESSION_COOKIE, SESSION_DAYS, VISITOR_COOKIE};
 use crate::server::limits::Attempt;
-use crate::server::{AppState, hub, ws};
+use crate::server::{AppState, hub, identity, ws};
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
@@ -115,17 +115,88 @@ async fn healthz() -> &'static str {
 }
 
 /// Gives every browser that loads a page a visitor token, so the messenger's
-/// socket has an identity before the visitor writes anything.
+/// socket has an identity before the visitor writes anything; and when the
+/// embedding site passed a signed identity (`user_id`, `user_hash`), checks it
+/// and links this browser to that verified visitor.
 async fn visitor_cookie(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let wants_token = request.method() == Method::GET
-        && auth::cookie(request.headers(), VISITOR_COOKIE).is_none()
-        && is_page(request.uri().path());
+    let is_page_get = request.method() == Method::GET && is_page(request.uri().path());
+    if !is_page_get {
+        return next.run(request).await;
+    }
+    let existing = auth::cookie(request.headers(), VISITOR_COOKIE).map(str::to_owned);
+    let (token, new_cookie) = match existing {
+        Some(token) => (token, None),
+        None => {
+            let (token, cookie) = auth::new_visitor_cookie(state.config.secure_cookies);
+            (token, Some(cookie))
+        }
+    };
+    if let Ok(Query(claim)) = Query::<IdentityClaim>::try_from_uri(request.uri())
+        && let Err(refusal) = link_verified_visitor(&state, &token, claim).await
+    {
+        return refusal;
+    }
     let mut response = next.run(request).await;
-    if wants_token {
-        let (_, cookie) = auth::new_visitor_cookie(state.config.secure_cookies);
+    if let Some(cookie) = new_cookie {
         response.headers_mut().append(header::SET_COOKIE, cookie);
     }
     response
+}
+
+/// What an embedding site says about its signed-in user.
+#[derive(Deserialize)]
+struct IdentityClaim {
+    user_id: String,
+    user_hash: String,
+    name: Option<String>,
+    email: Option<String>,
+}
+
+async fn link_verified_visitor(
+    state: &AppState,
+    token: &str,
+    claim: IdentityClaim,
+) -> Result<(), Response> {
+    if let Err(err) = identity::verify(
+        state.identity_secret.as_bytes(),
+        &claim.user_id,
+        &claim.user_hash,
+    ) {
+        tracing::warn!(%err, "refused a visitor identity");
+        return Err((
+            StatusCode::FORBIDDEN,
+            format!(
+                "Minicom could not verify who you are ({err}). The site that embeds this chat \
+                 must sign user_id with its Minicom identity secret; see the README."
+            ),
+        )
+            .into_response());
+    }
+    // Labels only: shown to the team, never used to find anyone.
+    let label = |value: Option<String>| {
+        value
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty() && v.chars().count() <= 120 && !v.contains(char::is_control))
+    };
+    let (name, email) = (label(claim.name), label(claim.email));
+    state
+        .store
+        .verify_visitor(
+            &auth::token_hash(token),
+            &claim.user_id,
+            name.as_deref(),
+            email.as_deref(),
+        )
+        .await
+        .map_err(|err| {
+            tracing::error!(%err, "could not link a verified visitor");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Storage is unavailable; reload in a moment.",
+            )
+                .into_response()
+        })?;
+    Ok(())
 }
 
 fn is_page(path: &str) -> bool {

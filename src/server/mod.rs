@@ -10,6 +10,7 @@ pub mod cli;
 pub mod config;
 pub mod http;
 pub mod hub;
+pub mod identity;
 pub mod limits;
 pub mod store;
 pub mod typing;
@@ -38,6 +39,8 @@ pub struct AppState {
     pub bus: Arc<dyn Bus>,
     pub typing: Arc<Typing>,
     pub sign_ins: Arc<limits::SignInThrottle>,
+    /// Verifies visitors' `user_hash` (see `identity`).
+    pub identity_secret: Arc<String>,
     pub config: Arc<Config>,
     pub leptos: LeptosOptions,
 }
@@ -102,6 +105,19 @@ pub async fn serve(
         let events = bus.subscribe();
         async move { hub.run(events).await }
     });
+    let data_dir = store::data_dir(&config.database_url);
+    let identity_secret =
+        identity::load_or_create_secret(config.identity_secret.as_deref(), &data_dir).map_err(
+            |err| {
+                std::io::Error::new(
+                    err.kind(),
+                    format!(
+                        "could not read or create the identity secret in {}: {err}",
+                        data_dir.display()
+                    ),
+                )
+            },
+        )?;
     let typing = Arc::new(Typing::default());
     tokio::spawn(expire_typing(
         typing.clone(),
@@ -114,6 +130,7 @@ pub async fn serve(
         bus,
         typing,
         sign_ins: Arc::new(limits::SignInThrottle::new(&config.limits)),
+        identity_secret: Arc::new(identity_secret),
         config: Arc::new(config),
         leptos,
     };

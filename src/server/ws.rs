@@ -55,6 +55,8 @@ const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_RESTART: u16 = 1012;
 /// Close code: the peer stopped answering heartbeats.
 const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code: this site lets only verified visitors chat.
+const CLOSE_UNVERIFIED: u16 = 4003;
 /// Close code: policy violation (here: too slow to keep up).
 const CLOSE_POLICY: u16 = 1008;
 
@@ -93,7 +95,20 @@ pub async fn upgrade(
             .into_response();
     }
     let me = match identify(&state, &headers, params.role).await {
-        Ok(Some(me)) => me,
+        Ok(Some((_, false))) if state.config.require_verified => {
+            // Accepted only to say why, in a close frame the page can show.
+            return ws.on_upgrade(|mut socket| async move {
+                let _ = socket
+                    .send(WsMessage::Close(Some(CloseFrame {
+                        code: CLOSE_UNVERIFIED,
+                        reason: Utf8Bytes::from_static(
+                            "This chat is for signed-in customers. Sign in on the site, then open the chat again.",
+                        ),
+                    })))
+                    .await;
+            });
+        }
+        Ok(Some((me, _))) => me,
         Ok(None) => {
             return (
                 StatusCode::UNAUTHORIZED,
@@ -140,17 +155,24 @@ pub async fn upgrade(
         .on_upgrade(move |socket| serve(state, socket, me, client.ip()))
 }
 
+/// Who the cookie says is connecting, and whether they are verified (agents
+/// always are; visitors when the embedding site vouched for them).
 async fn identify(
     state: &AppState,
     headers: &HeaderMap,
     role: Role,
-) -> Result<Option<Me>, StoreError> {
+) -> Result<Option<(Me, bool)>, StoreError> {
     match role {
         Role::Agent => Ok(auth::signed_in_agent(&state.store, headers)
             .await?
-            .map(|agent| Me::Agent {
-                id: agent.id,
-                name: agent.name,
+            .map(|agent| {
+                (
+                    Me::Agent {
+                        id: agent.id,
+                        name: agent.name,
+                    },
+                    true,
+                )
             })),
         Role::Visitor => {
             let Some(token) = auth::cookie(headers, VISITOR_COOKIE) else {
@@ -160,11 +182,14 @@ async fn identify(
                 .store
                 .contact_for_token(&auth::token_hash(token))
                 .await?;
-            Ok(Some(Me::Contact {
-                id: contact.id,
-                name: contact.name,
-                email: contact.email,
-            }))
+            Ok(Some((
+                Me::Contact {
+                    id: contact.id,
+                    name: contact.name,
+                    email: contact.email,
+                },
+                contact.verified,
+            )))
         }
     }
 }

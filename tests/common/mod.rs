@@ -23,6 +23,8 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 /// The first admin every test server starts with.
 pub const ADMIN_EMAIL: &str = "admin@minicom.test";
 pub const ADMIN_PASSWORD: &str = "correct-horse-battery-staple";
+/// The identity secret every test server signs visitors' user ids with.
+pub const IDENTITY_SECRET: &str = "test-identity-secret";
 
 /// Rate limits lifted, for tests that stream many messages from one socket
 /// (the limits themselves are tested in `trust.rs`). As environment variables
@@ -91,6 +93,8 @@ impl TestServer {
             edit_window_minutes: 15,
             limits: Default::default(),
             allowed_origins: Vec::new(),
+            identity_secret: Some(IDENTITY_SECRET.into()),
+            require_verified: false,
         };
         adjust(&mut config);
         let store = Store::open_with(&database_url, config.durability)

@@ -10,7 +10,7 @@ use crate::client::live::{Connection, Live};
 pub fn ConnectionBanner() -> impl IntoView {
     let live = expect_context::<Live>();
     let text = move || {
-        if live.signed_out.get() {
+        if live.signed_out.get() || live.refused.with(Option::is_some) {
             None
         } else if !live.online.get() {
             Some("You're offline. Messages you write will be sent when you're back online.")
@@ -23,6 +23,7 @@ pub fn ConnectionBanner() -> impl IntoView {
     view! {
         <div class="banner" role="status" aria-live="polite">
             {move || text().map(|t| view! { <p class="banner-text">{t}</p> })}
+            {move || live.refused.get().map(|reason| view! { <p class="banner-text">{reason}</p> })}
             {move || live.signed_out.get().then(|| view! {
                 <p class="banner-text">
                     "You were signed out. " <a href="/inbox" rel="external">"Sign in again"</a>

@@ -11,6 +11,19 @@ pub struct ContactRecord {
     pub id: ContactId,
     pub name: Option<String>,
     pub email: Option<String>,
+    /// The embedding site vouched for who they are.
+    pub verified: bool,
+}
+
+impl ContactRecord {
+    fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Self, StoreError> {
+        Ok(Self {
+            id: ContactId(row.try_get("id")?),
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+            verified: row.try_get::<i64, _>("verified")? != 0,
+        })
+    }
 }
 
 impl Store {
@@ -18,21 +31,80 @@ impl Store {
     /// as seen now.
     pub async fn contact_for_token(&self, token_hash: &[u8]) -> Result<ContactRecord, StoreError> {
         let t = now().0;
+        // Another browser of a verified visitor?
+        let linked = sqlx::query(
+            "UPDATE contacts SET last_seen_at = ?
+             WHERE id = (SELECT contact_id FROM visitor_tokens WHERE token_hash = ?)
+             RETURNING id, name, email, verified",
+        )
+        .bind(t)
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        if let Some(row) = linked {
+            return ContactRecord::from_row(&row);
+        }
         let row = sqlx::query(
             "INSERT INTO contacts (token_hash, created_at, last_seen_at) VALUES (?, ?, ?)
              ON CONFLICT (token_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at
-             RETURNING id, name, email",
+             RETURNING id, name, email, verified",
         )
         .bind(token_hash)
         .bind(t)
         .bind(t)
         .fetch_one(&self.pool)
         .await?;
-        Ok(ContactRecord {
-            id: ContactId(row.try_get("id")?),
-            name: row.try_get("name")?,
-            email: row.try_get("email")?,
-        })
+        ContactRecord::from_row(&row)
+    }
+
+    /// The browser with this visitor token belongs to the verified visitor
+    /// `external_id` (the embedding site vouched for it): from now on the token
+    /// speaks for that contact, created on first sight. Name and email, when
+    /// given, become their labels.
+    pub async fn verify_visitor(
+        &self,
+        token_hash: &[u8],
+        external_id: &str,
+        name: Option<&str>,
+        email: Option<&str>,
+    ) -> Result<ContactId, StoreError> {
+        let t = now().0;
+        let mut tx = self.pool.begin().await?;
+        // A write first, so the transaction holds the write lock from the start.
+        sqlx::query(
+            "INSERT INTO contacts (token_hash, external_id, verified, created_at, last_seen_at)
+             VALUES (randomblob(32), ?1, 1, ?2, ?2)
+             ON CONFLICT (external_id) WHERE external_id IS NOT NULL
+             DO UPDATE SET last_seen_at = excluded.last_seen_at",
+        )
+        .bind(external_id)
+        .bind(t)
+        .execute(&mut *tx)
+        .await?;
+        let id: i64 = sqlx::query_scalar("SELECT id FROM contacts WHERE external_id = ?")
+            .bind(external_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO visitor_tokens (token_hash, contact_id) VALUES (?, ?)
+             ON CONFLICT (token_hash) DO UPDATE SET contact_id = excluded.contact_id",
+        )
+        .bind(token_hash)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if name.is_some() || email.is_some() {
+            sqlx::query(
+                "UPDATE contacts SET name = COALESCE(?, name), email = COALESCE(?, email) WHERE id = ?",
+            )
+            .bind(name)
+            .bind(email)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(ContactId(id))
     }
 
     /// Sets the name and email a visitor typed (labels only).

@@ -49,6 +49,22 @@ pub enum StoreError {
     Commit(String),
 }
 
+/// The folder a `sqlite://` database lives in (for files kept beside it).
+pub fn data_dir(url: &str) -> std::path::PathBuf {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url);
+    let path = path.split('?').next().unwrap_or(path);
+    std::path::Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(
+            || std::path::PathBuf::from("."),
+            std::path::Path::to_path_buf,
+        )
+}
+
 /// How hard a commit waits for the disk (SQLite's `synchronous`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Durability {

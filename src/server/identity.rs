@@ -1,0 +1,120 @@
+//! Verified visitor identity. A site that embeds the messenger computes, on
+//! its own server, `user_hash = hex(HMAC-SHA256(secret, user_id))` and passes
+//! `user_id` and `user_hash` to `/messenger`. Minicom checks the hash in
+//! constant time; a verified visitor's conversations follow them to every
+//! browser they use. An email a visitor types is only ever a label.
+
+use std::path::Path;
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// Longest `user_id` accepted.
+pub const MAX_USER_ID: usize = 200;
+
+/// Why an identity was refused.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum IdentityError {
+    #[error("user_id must be 1 to {MAX_USER_ID} characters without control characters")]
+    BadUserId,
+    #[error("user_hash does not match user_id: sign user_id with this Minicom's identity secret")]
+    BadHash,
+}
+
+/// `hex(HMAC-SHA256(secret, user_id))`, what the embedding site computes.
+pub fn user_hash(secret: &[u8], user_id: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(user_id.as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+/// Checks a `user_hash` for `user_id` in constant time.
+pub fn verify(secret: &[u8], user_id: &str, user_hash: &str) -> Result<(), IdentityError> {
+    if user_id.is_empty()
+        || user_id.chars().count() > MAX_USER_ID
+        || user_id.chars().any(char::is_control)
+    {
+        return Err(IdentityError::BadUserId);
+    }
+    let given = hex::decode(user_hash.trim()).map_err(|_| IdentityError::BadHash)?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(user_id.as_bytes());
+    mac.verify_slice(&given).map_err(|_| IdentityError::BadHash)
+}
+
+/// The identity secret: from `MINICOM_IDENTITY_SECRET` when set, otherwise
+/// read from (or, on first start, generated into) `identity-secret` next to
+/// the database, readable by its owner only.
+pub fn load_or_create_secret(configured: Option<&str>, data_dir: &Path) -> std::io::Result<String> {
+    if let Some(secret) = configured {
+        return Ok(secret.to_owned());
+    }
+    let path = data_dir.join("identity-secret");
+    match std::fs::read_to_string(&path) {
+        Ok(secret) if !secret.trim().is_empty() => return Ok(secret.trim().to_owned()),
+        Ok(_) => {}
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+        Err(err) => return Err(err),
+    }
+    std::fs::create_dir_all(data_dir)?;
+    let secret = crate::server::auth::new_token();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    use std::io::Write;
+    options.open(&path)?.write_all(secret.as_bytes())?;
+    tracing::info!(path = %path.display(), "generated the identity verification secret");
+    Ok(secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hash_verifies_only_for_its_user_and_secret() {
+        let hash = user_hash(b"s3cret", "user-42");
+        assert!(verify(b"s3cret", "user-42", &hash).is_ok());
+        assert_eq!(
+            verify(b"s3cret", "user-43", &hash),
+            Err(IdentityError::BadHash)
+        );
+        assert_eq!(
+            verify(b"other", "user-42", &hash),
+            Err(IdentityError::BadHash)
+        );
+        assert_eq!(
+            verify(b"s3cret", "user-42", "zz"),
+            Err(IdentityError::BadHash)
+        );
+        assert_eq!(verify(b"s3cret", "", &hash), Err(IdentityError::BadUserId));
+        // The README's worked example (also computed with Python's hmac).
+        assert_eq!(
+            user_hash(b"my-identity-secret", "user-42"),
+            "d3caf5ffe0239f8a4d2b1eab9b8154611971a7dc13c768d5bd2cd57407fe14d3"
+        );
+    }
+
+    #[test]
+    fn a_generated_secret_is_private_and_stable() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = load_or_create_secret(None, dir.path()).unwrap();
+        let again = load_or_create_secret(None, dir.path()).unwrap();
+        assert_eq!(first, again);
+        assert!(first.len() >= 43);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join("identity-secret"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        assert_eq!(
+            load_or_create_secret(Some("given"), dir.path()).unwrap(),
+            "given"
+        );
+    }
+}
