@@ -91,4 +91,4 @@ clean:
 
 bench: setup-rust
 	@echo "==> Benchmarks in release (first build takes about 6 min)"
-	cargo test --release --features ssr --test throughput --test open_time -- --ignored --nocapture --test-threads=1
+	cargo test --release --features ssr --test throughput --test open_time --test flood_latency -- --ignored --nocapture --test-threads=1

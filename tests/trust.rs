@@ -69,12 +69,24 @@ async fn a_flood_is_refused_with_a_retry_hint_then_cut_off_while_others_are_serv
         "{closed:?}"
     );
 
+    // Coming straight back is refused for a while, with the wait.
+    match server.try_connect(&cookie, "visitor").await {
+        Err(tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status().as_u16(), 429);
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
+                .into_owned();
+            assert!(body.contains("before reconnecting"), "{body}");
+        }
+        other => panic!("expected 429, got {:?}", other.map(|_| ())),
+    }
+
     // Exactly what was acknowledged was stored; nothing refused was.
-    let mut again = server.connect(&cookie, "visitor").await;
-    let ServerFrame::Hello { conversations, .. } = again.hello().await else {
+    let cookie = server.agent_cookie().await;
+    let mut agent = server.connect(&cookie, "agent").await;
+    let ServerFrame::Hello { conversations, .. } = agent.hello().await else {
         unreachable!()
     };
-    assert_eq!(again.open(conversations[0].id).await.len(), acks);
+    assert_eq!(agent.open(conversations[0].id).await.len(), acks);
 
     // The neighbour was served all along.
     neighbour.say(None, "Hello, anyone there?").await;

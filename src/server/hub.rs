@@ -26,7 +26,7 @@ pub const SOCKET_QUEUE: usize = 256;
 pub type SocketId = u64;
 
 /// Whose socket it is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Peer {
     Contact(ContactId),
     Agent(AgentId),
@@ -101,6 +101,8 @@ struct Routes {
     announced: HashSet<ContactId>,
     /// The team was announced online and not yet offline.
     team_announced: bool,
+    /// People cut off for flooding, and until when they may not reconnect.
+    cooling: HashMap<Peer, std::time::Instant>,
 }
 
 /// Which agent sockets an event goes to.
@@ -217,6 +219,20 @@ impl Hub {
     /// How many sockets are open from one address on this instance.
     pub fn sockets_from(&self, ip: IpAddr) -> usize {
         self.lock().by_ip.get(&ip).copied().unwrap_or(0)
+    }
+
+    /// Keeps a person who flooded from reconnecting for a while.
+    pub fn cool_down(&self, peer: Peer, for_how_long: std::time::Duration) {
+        let now = std::time::Instant::now();
+        let mut routes = self.lock();
+        routes.cooling.retain(|_, until| *until > now);
+        routes.cooling.insert(peer, now + for_how_long);
+    }
+
+    /// How long this person must still wait before reconnecting, if at all.
+    pub fn cooling(&self, peer: Peer) -> Option<std::time::Duration> {
+        let until = *self.lock().cooling.get(&peer)?;
+        until.checked_duration_since(std::time::Instant::now())
     }
 
     /// Closes every socket of an agent (they signed out).

@@ -46,8 +46,13 @@ const INBOX_PAGE: i64 = 50;
 /// Messages per `history` frame when catching up after a reconnect.
 const RESUME_PAGE: i64 = 500;
 
-/// How long a closing socket waits for the peer's answering close.
+/// How long a closing socket waits for the peer's answering close, and how
+/// many frames it reads meanwhile at most.
 const LINGER: Duration = Duration::from_secs(2);
+const LINGER_FRAMES: usize = 1_024;
+
+/// How long a person cut off for flooding must wait to reconnect.
+const FLOOD_COOL_DOWN: Duration = Duration::from_secs(10);
 
 /// Close code: the peer sent a frame over the size limit.
 const CLOSE_TOO_BIG: u16 = 1009;
@@ -126,6 +131,16 @@ pub async fn upgrade(
         }
     };
     let peer = peer_of(&me);
+    if let Some(wait) = state.hub.cooling(peer) {
+        return (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "You sent too much too fast. Wait {} s before reconnecting.",
+                wait.as_secs() + 1
+            ),
+        )
+            .into_response();
+    }
     let limits = &state.config.limits;
     if state.hub.sockets_of(peer) >= limits.sockets_per_person {
         return (
@@ -287,8 +302,13 @@ async fn serve(state: AppState, socket: WebSocket, me: Me, ip: std::net::IpAddr)
     // After our close frame, read on briefly until the peer answers it:
     // closing with unread data would reset the connection and the peer
     // could lose the close frame and its reason.
+    // Bounded in time and in frames: a flooder's backlog is not read to the end.
     let _ = tokio::time::timeout(LINGER, async {
-        while let Some(Ok(_)) = stream.next().await {}
+        for _ in 0..LINGER_FRAMES {
+            if !matches!(stream.next().await, Some(Ok(_))) {
+                break;
+            }
+        }
     })
     .await;
     state.hub.unregister(conn.id);
@@ -534,6 +554,7 @@ async fn admit(
         }
         Verdict::Disconnect => {
             tracing::warn!(socket = conn.id, peer = ?conn.peer, "closing a socket that kept flooding");
+            conn.state.hub.cool_down(conn.peer, FLOOD_COOL_DOWN);
             Err(Some(CloseFrame {
                 code: CLOSE_POLICY,
                 reason: Utf8Bytes::from_static(
