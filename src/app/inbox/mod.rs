@@ -21,9 +21,16 @@ use self::list::ConversationList;
 use self::sign_in::SignIn;
 use self::thread::ThreadPane;
 
-/// Who is signed in on this browser, from the session cookie.
-#[server]
-pub async fn current_agent() -> Result<Option<Me>, ServerFnError> {
+/// The server's state and the agent signed in on this request, if any (for
+/// server functions).
+#[cfg(feature = "ssr")]
+pub(crate) async fn session_agent() -> Result<
+    (
+        crate::server::AppState,
+        Option<crate::server::store::AgentRecord>,
+    ),
+    ServerFnError,
+> {
     use crate::server::{AppState, auth};
     let state = use_context::<AppState>()
         .ok_or_else(|| ServerFnError::new("server state missing from context"))?;
@@ -31,6 +38,13 @@ pub async fn current_agent() -> Result<Option<Me>, ServerFnError> {
     let agent = auth::signed_in_agent(&state.store, &headers)
         .await
         .map_err(|e| ServerFnError::new(format!("could not check the session: {e}")))?;
+    Ok((state, agent))
+}
+
+/// Who is signed in on this browser, from the session cookie.
+#[server]
+pub async fn current_agent() -> Result<Option<Me>, ServerFnError> {
+    let (_, agent) = session_agent().await?;
     Ok(agent.map(|a| Me::Agent {
         id: a.id,
         name: a.name,

@@ -27,29 +27,14 @@ pub enum Access {
 }
 
 #[cfg(feature = "ssr")]
-async fn session_admin() -> Result<
-    (
-        crate::server::AppState,
-        Option<crate::server::store::AgentRecord>,
-    ),
-    ServerFnError,
-> {
-    use crate::server::{AppState, auth};
-    let state = use_context::<AppState>()
-        .ok_or_else(|| ServerFnError::new("server state missing from context"))?;
-    let headers: axum::http::HeaderMap = leptos_axum::extract().await?;
-    let agent = auth::signed_in_agent(&state.store, &headers)
-        .await
-        .map_err(|e| ServerFnError::new(format!("could not check the session: {e}")))?;
-    Ok((state, agent))
-}
+use super::session_agent;
 
 /// The signed-in admin, or a refusal anyone can read.
 #[cfg(feature = "ssr")]
 async fn require_admin()
 -> Result<(crate::server::AppState, crate::server::store::AgentRecord), ServerFnError> {
     use crate::server::store::Role;
-    match session_admin().await? {
+    match session_agent().await? {
         (state, Some(agent)) if agent.role == Role::Admin => Ok((state, agent)),
         (_, Some(_)) => Err(ServerFnError::new("Only admins can manage the team.")),
         (_, None) => Err(ServerFnError::new("Your session has ended. Sign in again.")),
@@ -60,7 +45,7 @@ async fn require_admin()
 #[server]
 pub async fn team_access() -> Result<Access, ServerFnError> {
     use crate::server::store::Role;
-    Ok(match session_admin().await? {
+    Ok(match session_agent().await? {
         (_, None) => Access::SignedOut,
         (_, Some(agent)) if agent.role == Role::Admin => Access::Admin { id: agent.id.0 },
         (_, Some(_)) => Access::NotAdmin,

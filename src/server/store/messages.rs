@@ -212,22 +212,8 @@ impl Store {
         conversation: ConversationId,
         limit: i64,
     ) -> Result<(Vec<Message>, bool), StoreError> {
-        let rows = sqlx::query(&format!(
-            "{MESSAGE_SELECT} WHERE m.conversation_id = ? ORDER BY m.id DESC LIMIT ?"
-        ))
-        .bind(conversation.0)
-        .bind(limit + 1)
-        .fetch_all(&self.pool)
-        .await?;
-        let has_more = rows.len() as i64 > limit;
-        let mut messages = rows
-            .iter()
-            .take(limit as usize)
-            .map(message_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        messages.reverse();
-        with_reactions(&self.pool, &mut messages).await?;
-        Ok((messages, has_more))
+        self.older_messages(conversation, MessageId(i64::MAX), limit)
+            .await
     }
 
     /// The `limit` messages just before `before`, oldest first, and whether
