@@ -584,12 +584,20 @@ async fn a_verified_visitors_conversations_follow_them_to_another_device() {
 }
 
 #[tokio::test]
-async fn a_forged_identity_is_refused() {
+async fn a_forged_or_expired_identity_is_refused() {
     let server = TestServer::start().await;
     // A hash for someone else's id, a made-up hash, a hash from another secret.
     let other = minicom::server::identity::user_hash(common::IDENTITY_SECRET.as_bytes(), "user-1");
     let wrong_secret = minicom::server::identity::user_hash(b"guess", "user-42");
+    // A link that was valid once, replayed after it expired.
+    let expired = minicom::server::identity::user_hash(
+        common::IDENTITY_SECRET.as_bytes(),
+        "user-42:1000000000",
+    );
+    // And that link with its expiry moved forward.
     for query in [
+        format!("user_id=user-42&expires=1000000000&user_hash={expired}"),
+        format!("user_id=user-42&expires=99999999999&user_hash={expired}"),
         format!("user_id=user-42&user_hash={other}"),
         "user_id=user-42&user_hash=00ff".to_string(),
         format!("user_id=user-42&user_hash={wrong_secret}"),

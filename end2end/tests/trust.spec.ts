@@ -87,3 +87,22 @@ test('the messenger can be embedded by an allowed site only', async ({ browser }
     for (const site of sites) site.close();
   }
 });
+
+test('an admin can require verified visitors, and anonymous ones are told why', async ({ browser }) => {
+  const admin = await signIn(browser);
+  await admin.goto('/inbox/team');
+  const onlyVerified = admin.getByRole('checkbox', { name: 'Only verified visitors may chat' });
+  await expect(onlyVerified).not.toBeChecked();
+  await expect(admin.locator('code.secret')).toHaveText(/\S{20,}/);
+  await onlyVerified.check();
+  await expect(onlyVerified).toBeChecked();
+
+  const visitor = await (await browser.newContext()).newPage();
+  await visitor.goto('/messenger');
+  await expect(visitor.getByText('This chat is for signed-in customers.')).toBeVisible();
+
+  await onlyVerified.uncheck();
+  await expect(onlyVerified).not.toBeChecked();
+  await visitor.reload();
+  await expect(visitor.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+});

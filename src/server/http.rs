@@ -148,6 +148,8 @@ async fn visitor_cookie(State(state): State<AppState>, request: Request, next: N
 struct IdentityClaim {
     user_id: String,
     user_hash: String,
+    /// Unix seconds after which this signed identity is refused.
+    expires: Option<i64>,
     name: Option<String>,
     email: Option<String>,
 }
@@ -157,10 +159,15 @@ async fn link_verified_visitor(
     token: &str,
     claim: IdentityClaim,
 ) -> Result<(), Response> {
-    if let Err(err) = identity::verify(
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    if let Err(err) = identity::verify_claim(
         state.identity_secret.as_bytes(),
         &claim.user_id,
+        claim.expires,
         &claim.user_hash,
+        now,
     ) {
         tracing::warn!(%err, "refused a visitor identity");
         return Err((

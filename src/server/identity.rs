@@ -19,17 +19,50 @@ pub enum IdentityError {
     BadUserId,
     #[error("user_hash does not match user_id: sign user_id with this Minicom's identity secret")]
     BadHash,
+    #[error("this signed identity expired: the site must sign a fresh one for each page it serves")]
+    Expired,
 }
 
-/// `hex(HMAC-SHA256(secret, user_id))`, what the embedding site computes.
-pub fn user_hash(secret: &[u8], user_id: &str) -> String {
+/// What the embedding site signs: `user_id`, or `user_id:expires` when it
+/// also passes `expires` (Unix seconds) so a leaked link stops working.
+pub fn signed_text(user_id: &str, expires: Option<i64>) -> String {
+    match expires {
+        Some(expires) => format!("{user_id}:{expires}"),
+        None => user_id.to_owned(),
+    }
+}
+
+/// Checks a claim with an optional expiry (`now` in Unix seconds).
+pub fn verify_claim(
+    secret: &[u8],
+    user_id: &str,
+    expires: Option<i64>,
+    user_hash: &str,
+    now: i64,
+) -> Result<(), IdentityError> {
+    verify(secret, user_id, user_hash, &signed_text(user_id, expires))?;
+    match expires {
+        Some(expires) if expires < now => Err(IdentityError::Expired),
+        _ => Ok(()),
+    }
+}
+
+/// `hex(HMAC-SHA256(secret, signed))`, what the embedding site computes
+/// (`signed` is `user_id`, or `user_id:expires`).
+pub fn user_hash(secret: &[u8], signed: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(user_id.as_bytes());
+    mac.update(signed.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
 
-/// Checks a `user_hash` for `user_id` in constant time.
-pub fn verify(secret: &[u8], user_id: &str, user_hash: &str) -> Result<(), IdentityError> {
+/// Checks in constant time that `user_hash` signs `signed` (see
+/// [`signed_text`]) for a well-formed `user_id`.
+fn verify(
+    secret: &[u8],
+    user_id: &str,
+    user_hash: &str,
+    signed: &str,
+) -> Result<(), IdentityError> {
     if user_id.is_empty()
         || user_id.chars().count() > MAX_USER_ID
         || user_id.chars().any(char::is_control)
@@ -38,7 +71,7 @@ pub fn verify(secret: &[u8], user_id: &str, user_hash: &str) -> Result<(), Ident
     }
     let given = hex::decode(user_hash.trim()).map_err(|_| IdentityError::BadHash)?;
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(user_id.as_bytes());
+    mac.update(signed.as_bytes());
     mac.verify_slice(&given).map_err(|_| IdentityError::BadHash)
 }
 
@@ -75,24 +108,45 @@ mod tests {
     #[test]
     fn a_hash_verifies_only_for_its_user_and_secret() {
         let hash = user_hash(b"s3cret", "user-42");
-        assert!(verify(b"s3cret", "user-42", &hash).is_ok());
+        let check = |secret: &[u8], id: &str, hash: &str| verify_claim(secret, id, None, hash, 0);
+        assert!(check(b"s3cret", "user-42", &hash).is_ok());
         assert_eq!(
-            verify(b"s3cret", "user-43", &hash),
+            check(b"s3cret", "user-43", &hash),
             Err(IdentityError::BadHash)
         );
         assert_eq!(
-            verify(b"other", "user-42", &hash),
+            check(b"other", "user-42", &hash),
             Err(IdentityError::BadHash)
         );
         assert_eq!(
-            verify(b"s3cret", "user-42", "zz"),
+            check(b"s3cret", "user-42", "zz"),
             Err(IdentityError::BadHash)
         );
-        assert_eq!(verify(b"s3cret", "", &hash), Err(IdentityError::BadUserId));
+        assert_eq!(check(b"s3cret", "", &hash), Err(IdentityError::BadUserId));
         // The README's worked example (also computed with Python's hmac).
         assert_eq!(
             user_hash(b"my-identity-secret", "user-42"),
             "d3caf5ffe0239f8a4d2b1eab9b8154611971a7dc13c768d5bd2cd57407fe14d3"
+        );
+    }
+
+    #[test]
+    fn an_expiring_claim_stops_working_after_its_time() {
+        let hash = user_hash(b"s3cret", "user-42:1000");
+        assert!(verify_claim(b"s3cret", "user-42", Some(1000), &hash, 999).is_ok());
+        assert_eq!(
+            verify_claim(b"s3cret", "user-42", Some(1000), &hash, 1001),
+            Err(IdentityError::Expired)
+        );
+        // Moving the expiry forward breaks the signature.
+        assert_eq!(
+            verify_claim(b"s3cret", "user-42", Some(9999), &hash, 1001),
+            Err(IdentityError::BadHash)
+        );
+        // Dropping it too.
+        assert_eq!(
+            verify_claim(b"s3cret", "user-42", None, &hash, 1001),
+            Err(IdentityError::BadHash)
         );
     }
 

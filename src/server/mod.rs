@@ -41,6 +41,8 @@ pub struct AppState {
     pub sign_ins: Arc<limits::SignInThrottle>,
     /// Verifies visitors' `user_hash` (see `identity`).
     pub identity_secret: Arc<String>,
+    /// Only verified visitors may chat (the admins' switch, or the config).
+    pub require_verified: Arc<std::sync::atomic::AtomicBool>,
     pub config: Arc<Config>,
     pub leptos: LeptosOptions,
 }
@@ -50,6 +52,9 @@ impl FromRef<AppState> for LeptosOptions {
         state.leptos.clone()
     }
 }
+
+/// The setting key of the admins' "only verified visitors may chat" switch.
+pub const REQUIRE_VERIFIED: &str = "require_verified_identity";
 
 /// How long shutdown waits for sockets to close before giving up on them.
 const DRAIN: Duration = Duration::from_secs(5);
@@ -118,6 +123,12 @@ pub async fn serve(
                 )
             },
         )?;
+    let require_verified = config.require_verified
+        || store
+            .setting(REQUIRE_VERIFIED)
+            .await
+            .map_err(|err| std::io::Error::other(format!("could not read the settings: {err}")))?
+            .is_some_and(|v| v == "1");
     let typing = Arc::new(Typing::default());
     tokio::spawn(expire_typing(
         typing.clone(),
@@ -131,6 +142,7 @@ pub async fn serve(
         typing,
         sign_ins: Arc::new(limits::SignInThrottle::new(&config.limits)),
         identity_secret: Arc::new(identity_secret),
+        require_verified: Arc::new(require_verified.into()),
         config: Arc::new(config),
         leptos,
     };

@@ -100,7 +100,11 @@ pub async fn upgrade(
             .into_response();
     }
     let me = match identify(&state, &headers, params.role).await {
-        Ok(Some((_, false))) if state.config.require_verified => {
+        Ok(Some((_, false)))
+            if state
+                .require_verified
+                .load(std::sync::atomic::Ordering::Relaxed) =>
+        {
             // Accepted only to say why, in a close frame the page can show.
             return ws.on_upgrade(|mut socket| async move {
                 let _ = socket

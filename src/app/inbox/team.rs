@@ -166,6 +166,52 @@ pub async fn set_teammate_active(id: i64, active: bool) -> Result<(), ServerFnEr
     Ok(())
 }
 
+/// The identity-verification settings an admin sees.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityConfig {
+    /// Only visitors the embedding site verified may chat.
+    pub required: bool,
+    /// What the site signs `user_id` with (shown to admins only).
+    pub secret: String,
+}
+
+/// The identity-verification settings.
+#[server]
+pub async fn identity_settings() -> Result<IdentityConfig, ServerFnError> {
+    let (state, _) = require_admin().await?;
+    Ok(IdentityConfig {
+        required: state
+            .require_verified
+            .load(std::sync::atomic::Ordering::Relaxed),
+        secret: state.identity_secret.as_str().to_owned(),
+    })
+}
+
+/// Turns "only verified visitors may chat" on or off, at once for new
+/// sockets (and kept across restarts).
+#[server]
+pub async fn set_identity_required(required: bool) -> Result<(), ServerFnError> {
+    let (state, admin) = require_admin().await?;
+    state
+        .store
+        .set_setting(
+            crate::server::REQUIRE_VERIFIED,
+            if required { "1" } else { "0" },
+        )
+        .await
+        .map_err(|e| ServerFnError::new(format!("could not save the setting: {e}")))?;
+    state.require_verified.store(
+        required || state.config.require_verified,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    tracing::info!(
+        admin = admin.id.0,
+        required,
+        "changed identity verification"
+    );
+    Ok(())
+}
+
 /// The team page.
 #[component]
 pub fn TeamPage() -> impl IntoView {
@@ -227,6 +273,7 @@ fn Team(me: i64) -> impl IntoView {
                     </p>
                 })}
             </section>
+            <IdentityCard />
             <section aria-labelledby="members-title" class="team-card">
                 <h2 id="members-title">"Members"</h2>
                 {move || toggled().map(|p| view! { <p class="form-problem" role="alert">{p}</p> })}
@@ -268,6 +315,48 @@ fn Team(me: i64) -> impl IntoView {
                 </Suspense>
             </section>
         </main>
+    }
+}
+
+/// The identity-verification switch and the secret to sign with.
+#[component]
+fn IdentityCard() -> impl IntoView {
+    let toggle = ServerAction::<SetIdentityRequired>::new();
+    let settings = Resource::new(move || toggle.version().get(), |_| identity_settings());
+    view! {
+        <section aria-labelledby="identity-title" class="team-card">
+            <h2 id="identity-title">"Visitor identity"</h2>
+            <p class="team-hint">
+                "Sites that embed the messenger sign their user's id with this secret "
+                "(HMAC-SHA256, see the README) so conversations follow the user across devices."
+            </p>
+            {move || toggle.value().get().and_then(|r| r.err()).map(|e| view! {
+                <p class="form-problem" role="alert">{refusal(e)}</p>
+            })}
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    settings.await.ok().map(|s| {
+                        let required = s.required;
+                        view! {
+                            <label class="switch">
+                                <input
+                                    type="checkbox"
+                                    prop:checked=required
+                                    on:change=move |_| {
+                                        toggle.dispatch(SetIdentityRequired { required: !required });
+                                    }
+                                />
+                                "Only verified visitors may chat"
+                            </label>
+                            <p class="team-hint">
+                                "Identity secret (keep it on your server): "
+                                <code class="secret">{s.secret}</code>
+                            </p>
+                        }
+                    })
+                })}
+            </Suspense>
+        </section>
     }
 }
 

@@ -1,0 +1,5 @@
+-- Workspace settings admins change in the inbox (key → value).
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
