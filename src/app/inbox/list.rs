@@ -81,6 +81,8 @@ fn ConversationRow(
             .with(|t| t.get(&id).and_then(|people| typing_line(people)))
     });
     let unread = summary.unread;
+    let presence = super::thread::presence_text(&summary);
+    let presence_title = presence.clone();
     let preview = match summary.last_sender {
         Some(SenderKind::Agent) => format!("You: {}", summary.last_message_preview),
         _ => summary.last_message_preview.clone(),
@@ -94,11 +96,12 @@ fn ConversationRow(
                 class:unread={ unread > 0 }
                 aria-current=move || is_selected().then_some("true")
             >
-                <span class="avatar-wrap">
+                <span class="avatar-wrap" title=presence_title>
                     <Avatar name=summary.contact_name.clone() kind="contact" />
                     {summary.contact_online.then(|| view! {
-                        <span class="presence-dot" title="Online" aria-label="Online"></span>
+                        <span class="presence-dot" aria-hidden="true"></span>
                     })}
+                    <span class="sr-only">{presence}</span>
                 </span>
                 <span class="conversation-row-text">
                     <span class="conversation-row-top">
