@@ -281,7 +281,27 @@ async fn serve(state: AppState, socket: WebSocket, me: Me, ip: std::net::IpAddr)
         publish(&conn, presence_event(peer, true, now())).await;
     }
     tracing::debug!(socket = conn.id, ?peer, "socket opened");
-    let (sink, mut stream) = socket.split();
+    let (mut sink, mut stream) = socket.split();
+    // `hello` goes out first, straight to the socket: events the hub queued
+    // since the registration above follow it (a row or message in both is
+    // merged by id), so nothing is missed and nothing comes before it.
+    let first = match hello(&conn, me).await {
+        Ok(frame) => WsMessage::Text(encode(&frame)),
+        Err(err) => {
+            tracing::error!(%err, socket = conn.id, "could not load the conversations for a new socket");
+            WsMessage::Close(Some(CloseFrame {
+                code: 1011,
+                reason: Utf8Bytes::from_static("Storage is unavailable; reconnect shortly."),
+            }))
+        }
+    };
+    let greeted = matches!(first, WsMessage::Text(_));
+    let sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(first)).await;
+    if !greeted || !matches!(sent, Ok(Ok(()))) {
+        state.hub.unregister(conn.id);
+        tokio::spawn(announce_if_gone(state, peer));
+        return;
+    }
     let (close_tx, close_rx) = oneshot::channel();
     let heard = Heard::new();
     {
@@ -293,7 +313,7 @@ async fn serve(state: AppState, socket: WebSocket, me: Me, ip: std::net::IpAddr)
             close_rx,
             &heard,
         );
-        let reader = read_loop(&conn, me, &mut stream, close_tx, &heard);
+        let reader = read_loop(&conn, &mut stream, close_tx, &heard);
         tokio::pin!(reader, writer);
         tokio::select! {
             // The reader ended (peer closed, or a close was requested): let
@@ -452,19 +472,10 @@ async fn write_loop(
 
 async fn read_loop(
     conn: &Conn,
-    me: Me,
     stream: &mut futures::stream::SplitStream<WebSocket>,
     close_tx: oneshot::Sender<CloseFrame>,
     heard: &Heard,
 ) {
-    if let Err(err) = send_hello(conn, me).await {
-        tracing::error!(%err, socket = conn.id, "could not load the conversations for a new socket");
-        let _ = close_tx.send(CloseFrame {
-            code: 1011,
-            reason: Utf8Bytes::from_static("Storage is unavailable; reconnect shortly."),
-        });
-        return;
-    }
     while let Some(received) = stream.next().await {
         heard.now();
         match received {
@@ -516,7 +527,8 @@ fn is_too_big(err: &axum::Error) -> bool {
     false
 }
 
-async fn send_hello(conn: &Conn, me: Me) -> Result<(), StoreError> {
+/// The first frame of a socket: who they are and what they can see.
+async fn hello(conn: &Conn, me: Me) -> Result<ServerFrame, StoreError> {
     let store = &conn.state.store;
     let (mut conversations, more_conversations) = match conn.peer {
         Peer::Contact(contact) => (store.contact_conversations(contact).await?, false),
@@ -526,14 +538,12 @@ async fn send_hello(conn: &Conn, me: Me) -> Result<(), StoreError> {
         with_presence(conn, conversation);
     }
     let team_online = conn.state.hub.team_online();
-    conn.reply(&ServerFrame::Hello {
+    Ok(ServerFrame::Hello {
         me,
         conversations,
         more_conversations,
         team_online,
     })
-    .await;
-    Ok(())
 }
 
 /// Fills in whether the row's visitor is online right now.

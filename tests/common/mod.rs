@@ -445,12 +445,16 @@ impl Client {
     }
 
     /// The next frame, which must be an `error`: its code and `client_id`.
+    /// (Presence changes come whenever people come and go; they are skipped.)
     pub async fn refused(&mut self) -> (ErrorCode, Option<ClientId>) {
-        match self.next().await {
-            ServerFrame::Error {
-                code, client_id, ..
-            } => (code, client_id),
-            other => panic!("expected an error frame, got {other:?}"),
+        loop {
+            match self.next().await {
+                ServerFrame::Error {
+                    code, client_id, ..
+                } => return (code, client_id),
+                ServerFrame::Presence { .. } | ServerFrame::TeamPresence { .. } => continue,
+                other => panic!("expected an error frame, got {other:?}"),
+            }
         }
     }
 
