@@ -609,6 +609,35 @@ fn starts_emoji(c: char) -> bool {
         | '\u{00A9}' | '\u{00AE}' | '\u{203C}' | '\u{2049}')
 }
 
+/// Checks a name or email a person typed: trimmed, empty means none, one
+/// line of at most `MAX_PROFILE_CHARS` characters.
+pub fn clean_profile_field(
+    field: &str,
+    value: Option<String>,
+) -> Result<Option<String>, ProtocolError> {
+    let Some(value) = value else { return Ok(None) };
+    let value = value.trim();
+    if value.is_empty() {
+        return Ok(None);
+    }
+    if value.chars().count() > MAX_PROFILE_CHARS || value.chars().any(char::is_control) {
+        return Err(ProtocolError::InvalidProfile(format!(
+            "The {field} must be one line of at most {MAX_PROFILE_CHARS} characters."
+        )));
+    }
+    Ok(Some(value.to_owned()))
+}
+
+/// Whether the text has the shape of an email address (name@example.com).
+pub fn looks_like_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((user, domain)) => {
+            !user.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
 /// A display name for a contact who gave none.
 pub fn visitor_label(id: ContactId) -> String {
     format!("Visitor #{id}")
@@ -778,5 +807,27 @@ mod tests {
             validate_body(&"a".repeat(MAX_BODY_CHARS + 1)).unwrap_err(),
             ProtocolError::BodyTooLong(MAX_BODY_CHARS + 1)
         );
+    }
+
+    #[test]
+    fn profile_fields_are_trimmed_and_bounded() {
+        assert_eq!(
+            clean_profile_field("name", Some("  Ana ".into())).unwrap(),
+            Some("Ana".into())
+        );
+        assert_eq!(
+            clean_profile_field("name", Some("   ".into())).unwrap(),
+            None
+        );
+        assert!(clean_profile_field("name", Some("a\nb".into())).is_err());
+        assert!(clean_profile_field("name", Some("x".repeat(MAX_PROFILE_CHARS + 1))).is_err());
+    }
+
+    #[test]
+    fn email_shape() {
+        assert!(looks_like_email("ana@example.com"));
+        assert!(!looks_like_email("ana"));
+        assert!(!looks_like_email("@example.com"));
+        assert!(!looks_like_email("a b@example.com"));
     }
 }

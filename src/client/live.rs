@@ -465,10 +465,7 @@ impl Live {
                     .update(|o| o.retain(|p| p.client_id != client_id));
                 self.add_message(message);
             }
-            ServerFrame::Message { message } => {
-                self.stop_typing_of(&message);
-                self.add_message(message)
-            }
+            ServerFrame::Message { message } => self.add_message(message),
             ServerFrame::History {
                 conversation_id,
                 messages,
@@ -639,15 +636,6 @@ impl Live {
         }
     }
 
-    /// A message from someone ends their typing state.
-    fn stop_typing_of(&self, message: &Message) {
-        self.typing.update(|all| {
-            if let Some(list) = all.get_mut(&message.conversation_id) {
-                list.retain(|p| p.kind != message.sender || p.name != message.sender_name);
-            }
-        });
-    }
-
     fn move_cursor(
         &self,
         conversation_id: ConversationId,
@@ -655,12 +643,7 @@ impl Live {
         person: &Person,
         up_to: MessageId,
     ) {
-        let me = self.me.get_untracked();
-        let is_me = match &me {
-            Some(Me::Contact { id, .. }) => person.kind == SenderKind::Contact && person.id == id.0,
-            Some(Me::Agent { id, .. }) => person.kind == SenderKind::Agent && person.id == id.0,
-            None => false,
-        };
+        let is_me = is_me(&self.me.get_untracked(), person);
         self.conversations.update(|list| {
             let Some(c) = list.iter_mut().find(|c| c.id == conversation_id) else {
                 return;
@@ -740,6 +723,15 @@ impl Live {
                 let _ = sender.unbounded_send(frame);
             }
         });
+    }
+}
+
+/// Whether `person` is the one this page speaks for.
+pub fn is_me(me: &Option<Me>, person: &Person) -> bool {
+    match me {
+        Some(Me::Contact { id, .. }) => person.kind == SenderKind::Contact && person.id == id.0,
+        Some(Me::Agent { id, .. }) => person.kind == SenderKind::Agent && person.id == id.0,
+        None => false,
     }
 }
 

@@ -37,7 +37,7 @@ pub async fn agent_command(store: &Store, args: &[String]) -> anyhow::Result<()>
                 Some("admin") => Role::Admin,
                 Some(other) => bail!("--role must be `agent` or `admin`, not {other:?}"),
             };
-            if !email.contains('@') || email.chars().any(char::is_whitespace) {
+            if !crate::protocol::looks_like_email(&email) {
                 bail!("{email:?} does not look like an email address");
             }
             let (password, generated) = if rest.iter().any(|a| a == "--password-stdin") {

@@ -159,9 +159,7 @@ async fn link_verified_visitor(
     token: &str,
     claim: IdentityClaim,
 ) -> Result<(), Response> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
+    let now = crate::server::store::now().0 / 1000;
     if let Err(err) = identity::verify_claim(
         state.identity_secret.as_bytes(),
         &claim.user_id,
@@ -179,13 +177,14 @@ async fn link_verified_visitor(
         )
             .into_response());
     }
-    // Labels only: shown to the team, never used to find anyone.
-    let label = |value: Option<String>| {
-        value
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty() && v.chars().count() <= 120 && !v.contains(char::is_control))
+    // Labels only: shown to the team, never used to find anyone. A label
+    // that breaks the profile rules is dropped; the identity still holds.
+    let label = |field, value| {
+        crate::protocol::clean_profile_field(field, value)
+            .ok()
+            .flatten()
     };
-    let (name, email) = (label(claim.name), label(claim.email));
+    let (name, email) = (label("name", claim.name), label("email", claim.email));
     state
         .store
         .verify_visitor(

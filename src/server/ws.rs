@@ -18,17 +18,18 @@ use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot, watch};
 
+use crate::protocol;
 use crate::protocol::{
     ClientFrame, ClientId, ContactId, ConversationId, ConversationSummary, CursorKind,
-    HISTORY_PAGE, MAX_FRAME_BYTES, MAX_PROFILE_CHARS, Me, MessageId, Person, ProtocolError,
-    SenderKind, ServerFrame, Timestamp, validate_body, visitor_label,
+    HISTORY_PAGE, MAX_FRAME_BYTES, Me, MessageId, Person, ProtocolError, SenderKind, ServerFrame,
+    Timestamp, validate_body, visitor_label,
 };
 use crate::server::AppState;
 use crate::server::auth::{self, VISITOR_COOKIE};
 use crate::server::bus::Event;
 use crate::server::hub::{Kick, Peer, SocketId, encode};
 use crate::server::limits::{FrameLimiter, Verdict};
-use crate::server::store::{Author, Change, Inserted, Reader, StoreError};
+use crate::server::store::{Author, Change, Inserted, Reader, StoreError, now};
 
 /// Longest a single write may block before the peer counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -377,14 +378,6 @@ fn presence_event(peer: Peer, online: bool, last_seen_at: Timestamp) -> Event {
     }
 }
 
-fn now() -> Timestamp {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    Timestamp(ms)
-}
-
 /// When the peer last sent anything, shared by the socket's two halves.
 struct Heard {
     since: tokio::time::Instant,
@@ -618,11 +611,11 @@ async fn handle_text(conn: &Conn, text: &str) -> Result<(), Option<CloseFrame>> 
         ClientFrame::Read {
             conversation_id,
             up_to,
-        } => on_read(conn, conversation_id, up_to).await,
+        } => on_cursor(conn, conversation_id, CursorKind::Read, up_to).await,
         ClientFrame::Delivered {
             conversation_id,
             up_to,
-        } => on_delivered(conn, conversation_id, up_to).await,
+        } => on_cursor(conn, conversation_id, CursorKind::Delivered, up_to).await,
         ClientFrame::Older {
             conversation_id,
             before,
@@ -816,63 +809,33 @@ async fn on_typing(
     Ok(())
 }
 
-async fn on_read(
+/// A `read` or `delivered` frame: moves the cursor forward and, if it moved,
+/// tells both sides.
+async fn on_cursor(
     conn: &Conn,
     conversation: ConversationId,
+    kind: CursorKind,
     up_to: MessageId,
 ) -> Result<(), ProtocolError> {
-    let contact = authorise(conn, conversation).await?;
-    let moved = conn
-        .state
-        .store
-        .mark_read(conversation, conn.reader(), up_to)
-        .await
-        .map_err(internal)?;
-    if let Some(up_to) = moved {
-        let person = conn.person();
-        publish(
-            conn,
-            Event::Cursor {
-                contact_id: contact,
-                conversation_id: conversation,
-                kind: CursorKind::Read,
-                person,
-                up_to,
-            },
-        )
-        .await;
-    }
-    Ok(())
-}
-
-async fn on_delivered(
-    conn: &Conn,
-    conversation: ConversationId,
-    up_to: MessageId,
-) -> Result<(), ProtocolError> {
-    if !matches!(conn.peer, Peer::Agent(_)) {
+    if kind == CursorKind::Delivered && !matches!(conn.peer, Peer::Agent(_)) {
         return Err(ProtocolError::AgentsOnly("delivered"));
     }
     let contact = authorise(conn, conversation).await?;
-    let moved = conn
-        .state
-        .store
-        .mark_delivered(conversation, up_to)
-        .await
-        .map_err(internal)?;
+    let store = &conn.state.store;
+    let moved = match kind {
+        CursorKind::Read => store.mark_read(conversation, conn.reader(), up_to).await,
+        CursorKind::Delivered => store.mark_delivered(conversation, up_to).await,
+    }
+    .map_err(internal)?;
     if let Some(up_to) = moved {
-        let person = conn.person();
-        publish(
-            conn,
-            Event::Cursor {
-                contact_id: contact,
-                conversation_id: conversation,
-                kind: CursorKind::Delivered,
-                person,
-                up_to,
-            },
-        )
-        .await;
+        let event = Event::Cursor {
+            contact_id: contact,
+            conversation_id: conversation,
+            kind,
+            person: conn.person(),
+            up_to,
+        };
+        publish(conn, event).await;
     }
     Ok(())
 }
@@ -1024,10 +987,10 @@ async fn on_profile(
             "Only visitors set a profile here; agents change theirs in the inbox.".into(),
         ));
     };
-    let name = clean_profile_field("name", name)?;
-    let email = clean_profile_field("email", email)?;
+    let name = protocol::clean_profile_field("name", name)?;
+    let email = protocol::clean_profile_field("email", email)?;
     if let Some(email) = &email
-        && !looks_like_email(email)
+        && !protocol::looks_like_email(email)
     {
         return Err(ProtocolError::InvalidProfile(
             "That email address does not look right (expected name@example.com).".into(),
@@ -1054,32 +1017,6 @@ async fn on_profile(
     Ok(())
 }
 
-fn clean_profile_field(
-    field: &str,
-    value: Option<String>,
-) -> Result<Option<String>, ProtocolError> {
-    let Some(value) = value else { return Ok(None) };
-    let value = value.trim();
-    if value.is_empty() {
-        return Ok(None);
-    }
-    if value.chars().count() > MAX_PROFILE_CHARS || value.chars().any(char::is_control) {
-        return Err(ProtocolError::InvalidProfile(format!(
-            "The {field} must be one line of at most {MAX_PROFILE_CHARS} characters."
-        )));
-    }
-    Ok(Some(value.to_owned()))
-}
-
-fn looks_like_email(email: &str) -> bool {
-    match email.split_once('@') {
-        Some((user, domain)) => {
-            !user.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
-        }
-        None => false,
-    }
-}
-
 async fn publish(conn: &Conn, event: Event) {
     if let Err(err) = conn.state.bus.publish(event).await {
         // The message is stored; clients that missed the live event catch up
@@ -1096,32 +1033,5 @@ async fn publish_summary(conn: &Conn, conversation: ConversationId) {
         }
         Ok(None) => {}
         Err(err) => tracing::error!(%err, "could not load an inbox row to publish"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn profile_fields_are_trimmed_and_bounded() {
-        assert_eq!(
-            clean_profile_field("name", Some("  Ana ".into())).unwrap(),
-            Some("Ana".into())
-        );
-        assert_eq!(
-            clean_profile_field("name", Some("   ".into())).unwrap(),
-            None
-        );
-        assert!(clean_profile_field("name", Some("a\nb".into())).is_err());
-        assert!(clean_profile_field("name", Some("x".repeat(MAX_PROFILE_CHARS + 1))).is_err());
-    }
-
-    #[test]
-    fn email_shape() {
-        assert!(looks_like_email("ana@example.com"));
-        assert!(!looks_like_email("ana"));
-        assert!(!looks_like_email("@example.com"));
-        assert!(!looks_like_email("a b@example.com"));
     }
 }

@@ -4,11 +4,9 @@ use leptos::html::Div;
 use leptos::prelude::*;
 
 use crate::app::components::Avatar;
-use crate::client::live::{Delivery, Live, Pending};
+use crate::client::live::{Delivery, Live, Pending, is_me};
 use crate::client::time::{format_full, format_time};
-use crate::protocol::{
-    ConversationId, Me, Message, MessageId, Person, QUICK_REACTIONS, SenderKind,
-};
+use crate::protocol::{ConversationId, Message, MessageId, Person, QUICK_REACTIONS, SenderKind};
 
 /// Whose side of the conversation the reader is on: their side's messages sit
 /// on the right.
@@ -331,6 +329,7 @@ fn MessageItem(
         .into_any();
     }
     let picker = RwSignal::new(false);
+    let receipt = Memo::new(move |_| tick(receipts, id));
     let editable = mine
         && message.sender != SenderKind::Ai
         && crate::client::time::now_ms() - message.created_at.0 < EDIT_WINDOW_MS;
@@ -388,11 +387,11 @@ fn MessageItem(
                             {mine.then(|| view! {
                                 <span
                                     class="tick"
-                                    class:seen=move || tick(receipts, id).1 == "Seen"
-                                    title=move || tick(receipts, id).1
-                                    aria-label=move || tick(receipts, id).1
+                                    class:seen=move || receipt.get().1 == "Seen"
+                                    title=move || receipt.get().1
+                                    aria-label=move || receipt.get().1
                                 >
-                                    {move || tick(receipts, id).0}
+                                    {move || receipt.get().0}
                                 </span>
                             })}
                         </p>
@@ -481,14 +480,6 @@ fn EditBox(id: MessageId, original: String, editing: RwSignal<Option<MessageId>>
             </div>
             {move || problem.get().map(|p| view! { <p class="composer-problem" role="alert">{p}</p> })}
         </form>
-    }
-}
-
-fn is_me(me: &Option<Me>, person: &Person) -> bool {
-    match me {
-        Some(Me::Contact { id, .. }) => person.kind == SenderKind::Contact && person.id == id.0,
-        Some(Me::Agent { id, .. }) => person.kind == SenderKind::Agent && person.id == id.0,
-        None => false,
     }
 }
 

@@ -85,10 +85,7 @@ pub async fn add_teammate(
     let (state, admin) = require_admin().await?;
     let email = email.trim().to_owned();
     let name = name.trim().to_owned();
-    let valid_email = email.split_once('@').is_some_and(|(user, domain)| {
-        !user.is_empty() && domain.contains('.') && !email.contains(char::is_whitespace)
-    });
-    if !valid_email || email.len() > 200 {
+    if !crate::protocol::looks_like_email(&email) || email.len() > 200 {
         return Err(ServerFnError::new(
             "Enter a valid email address, like ana@example.com.",
         ));

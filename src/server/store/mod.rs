@@ -49,14 +49,17 @@ pub enum StoreError {
     Commit(String),
 }
 
-/// The folder a `sqlite://` database lives in (for files kept beside it).
-pub fn data_dir(url: &str) -> std::path::PathBuf {
+/// The file of a `sqlite://` (or `sqlite:`) URL, without its options.
+fn database_file(url: &str) -> Option<&str> {
     let path = url
         .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .unwrap_or(url);
-    let path = path.split('?').next().unwrap_or(path);
-    std::path::Path::new(path)
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    path.split('?').next()
+}
+
+/// The folder a `sqlite://` database lives in (for files kept beside it).
+pub fn data_dir(url: &str) -> std::path::PathBuf {
+    std::path::Path::new(database_file(url).unwrap_or(url))
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(
@@ -95,11 +98,7 @@ impl Store {
 
     /// Like [`Store::open`], choosing how hard each commit waits for the disk.
     pub async fn open_with(url: &str, durability: Durability) -> Result<Self, StoreError> {
-        let path = url
-            .strip_prefix("sqlite://")
-            .or_else(|| url.strip_prefix("sqlite:"))
-            .ok_or_else(|| StoreError::UnsupportedUrl(url.to_owned()))?;
-        let file = path.split('?').next().unwrap_or(path);
+        let file = database_file(url).ok_or_else(|| StoreError::UnsupportedUrl(url.to_owned()))?;
         if let Some(dir) = std::path::Path::new(file).parent()
             && !dir.as_os_str().is_empty()
         {
@@ -108,7 +107,7 @@ impl Store {
                 source,
             })?;
         }
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{path}"))?
+        let options = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(match durability {
