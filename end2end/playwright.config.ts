@@ -10,6 +10,9 @@ const dataDir = mkdtempSync(join(tmpdir(), 'minicom-e2e-'));
 export const ADMIN_EMAIL = 'admin@minicom.test';
 export const ADMIN_PASSWORD = 'e2e-password-not-secret';
 export const MINICOM_URL = `http://127.0.0.1:${port}`;
+/** A second server with the AI assistant on (the real default model). */
+export const AI_URL = `http://127.0.0.1:${port + 1}`;
+const aiDataDir = mkdtempSync(join(tmpdir(), 'minicom-e2e-ai-'));
 /** Another site allowed to embed the messenger; the tests fake its pages. (A
  * loopback origin: Chromium blocks public pages from framing loopback ones.) */
 export const ALLOWED_ORIGIN = 'http://localhost:9911';
@@ -41,7 +44,7 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
+  webServer: [{
     command: './target/debug/minicom',
     cwd: '..',
     url: `http://127.0.0.1:${port}/healthz`,
@@ -54,6 +57,8 @@ export default defineConfig({
       MINICOM_ADMIN_EMAIL: ADMIN_EMAIL,
       MINICOM_ADMIN_PASSWORD: ADMIN_PASSWORD,
       MINICOM_LOG: 'warn',
+      // Conversations here are answered by people only; ai.spec.ts has its own server.
+      MINICOM_ASSISTANT: 'off',
       MINICOM_ALLOWED_ORIGINS: ALLOWED_ORIGIN,
       // The paging test seeds 120 messages through one socket at once; every
       // other limit stays at its default.
@@ -62,5 +67,20 @@ export default defineConfig({
       MINICOM_LIMIT_SENDS_PER_SECOND: '100',
       MINICOM_LIMIT_FRAMES_PER_SECOND: '200',
     },
-  },
+  }, {
+    command: './target/debug/minicom',
+    cwd: '..',
+    url: `${AI_URL}/healthz`,
+    reuseExistingServer: false,
+    timeout: 60_000,
+    stdout: 'pipe',
+    env: {
+      MINICOM_ADDR: `127.0.0.1:${port + 1}`,
+      DATABASE_URL: `sqlite://${aiDataDir}/minicom.db`,
+      MINICOM_ADMIN_EMAIL: ADMIN_EMAIL,
+      MINICOM_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      MINICOM_LOG: 'warn',
+      MINICOM_ASSISTANT: 'embedded',
+    },
+  }],
 });

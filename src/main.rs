@@ -23,12 +23,37 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", server::config::HELP);
         return Ok(());
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_new(&config.log)
-                .context("MINICOM_LOG is not a valid log filter (try `info`)")?,
-        )
-        .init();
+    // Logs go to stderr; stdout carries only the start-up banner.
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .context("MINICOM_LOG is not a valid log filter (try `info`)")?;
+    if config.log_json {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .with_env_filter(filter)
+            .init();
+    } else {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(filter)
+            .init();
+    }
+    // Every socket is a file: take all the unprivileged limit allows.
+    match server::fd_limit::raise() {
+        Ok((before, after, hard)) => tracing::info!(
+            soft_before = before,
+            soft = after,
+            hard,
+            sockets = server::fd_limit::socket_budget(),
+            "open-file limit"
+        ),
+        Err(err) => tracing::warn!(
+            %err,
+            "could not raise the open-file limit; fewer sockets fit (see `ulimit -n`)"
+        ),
+    }
 
     let mut leptos = get_configuration(Some("Leptos.toml"))
         .context("could not read Leptos.toml; run minicom from the project folder")?

@@ -223,6 +223,47 @@ pub struct ConversationSummary {
     /// When the visitor was last around.
     #[serde(default)]
     pub contact_last_seen_at: Timestamp,
+    /// Whether the AI assistant or the team answers.
+    #[serde(default)]
+    pub assistant: AssistantState,
+}
+
+/// Who answers a conversation: the AI assistant or the team.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AssistantState {
+    /// The assistant is not involved.
+    #[default]
+    Off,
+    /// The assistant answers until a person takes over.
+    Answering,
+    /// Handed to the team (the visitor asked for a person, or the assistant
+    /// could not answer); waiting for an agent.
+    Waiting,
+    /// An agent took over from the assistant.
+    Human,
+}
+
+impl AssistantState {
+    /// The name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Off => "off",
+            Self::Answering => "answering",
+            Self::Waiting => "waiting",
+            Self::Human => "human",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "off" => Self::Off,
+            "answering" => Self::Answering,
+            "waiting" => Self::Waiting,
+            "human" => Self::Human,
+            _ => return None,
+        })
+    }
 }
 
 /// Someone taking part in a conversation, as others see them.
@@ -327,6 +368,14 @@ pub enum ClientFrame {
     Edit { message_id: MessageId, body: String },
     /// Deletes your own message; it stays in place as "deleted".
     Delete { message_id: MessageId },
+    /// (Visitors) "Talk to a person": the assistant stops and the team is
+    /// asked to answer.
+    Handoff { conversation_id: ConversationId },
+    /// (Agents) switches the assistant on or off for one conversation.
+    Assistant {
+        conversation_id: ConversationId,
+        on: bool,
+    },
     /// Keep-alive; answered with `pong`.
     Ping,
 }
@@ -448,6 +497,8 @@ pub enum ErrorCode {
     MessageDeleted,
     /// Too many frames too fast; see `retry_after_ms`.
     RateLimited,
+    /// This server runs no AI assistant.
+    AssistantOff,
     /// The server failed; the frame may be retried with the same `client_id`.
     Internal,
 }
@@ -487,8 +538,31 @@ pub enum ProtocolError {
     MessageDeleted,
     #[error("You're sending too fast. Wait {} s, then try again.", .0.div_ceil(1000).max(1))]
     RateLimited(u64),
+    #[error("This server runs no AI assistant (MINICOM_ASSISTANT=off).")]
+    AssistantOff,
     #[error("The server could not handle that just now; please retry.")]
     Internal,
+}
+
+impl ServerFrame {
+    /// The frame's `type`, as on the wire (for metrics and logs).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Hello { .. } => "hello",
+            Self::Ack { .. } => "ack",
+            Self::Message { .. } => "message",
+            Self::Changed { .. } => "changed",
+            Self::Conversations { .. } => "conversations",
+            Self::History { .. } => "history",
+            Self::Conversation { .. } => "conversation",
+            Self::Error { .. } => "error",
+            Self::Typing { .. } => "typing",
+            Self::Cursor { .. } => "cursor",
+            Self::Presence { .. } => "presence",
+            Self::TeamPresence { .. } => "team_presence",
+            Self::Pong => "pong",
+        }
+    }
 }
 
 impl ProtocolError {
@@ -510,6 +584,7 @@ impl ProtocolError {
             Self::EditWindowClosed(_) => ErrorCode::EditWindowClosed,
             Self::MessageDeleted => ErrorCode::MessageDeleted,
             Self::RateLimited(_) => ErrorCode::RateLimited,
+            Self::AssistantOff => ErrorCode::AssistantOff,
             Self::Internal => ErrorCode::Internal,
         }
     }
@@ -529,6 +604,27 @@ impl ProtocolError {
 }
 
 impl ClientFrame {
+    /// The frame's `type`, as on the wire (for metrics and logs).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Send { .. } => "send",
+            Self::Open { .. } => "open",
+            Self::Resume { .. } => "resume",
+            Self::Profile { .. } => "profile",
+            Self::Typing { .. } => "typing",
+            Self::Read { .. } => "read",
+            Self::Delivered { .. } => "delivered",
+            Self::Older { .. } => "older",
+            Self::MoreConversations { .. } => "more_conversations",
+            Self::React { .. } => "react",
+            Self::Edit { .. } => "edit",
+            Self::Delete { .. } => "delete",
+            Self::Handoff { .. } => "handoff",
+            Self::Assistant { .. } => "assistant",
+            Self::Ping => "ping",
+        }
+    }
+
     /// Decodes one text frame, telling apart bad JSON, an unknown `type` and a
     /// frame of a known type with missing or wrong fields.
     pub fn decode(text: &str) -> Result<Self, ProtocolError> {
@@ -562,6 +658,8 @@ impl ClientFrame {
         "react",
         "edit",
         "delete",
+        "handoff",
+        "assistant",
         "ping",
     ];
 }
@@ -660,6 +758,32 @@ mod tests {
             r#"{"type":"send","conversation_id":7,"client_id":"00000000-0000-0000-0000-000000000000","body":"Hello"}"#
         );
         assert_eq!(ClientFrame::decode(&json).unwrap(), frame);
+    }
+
+    #[test]
+    fn frame_kinds_are_the_wire_types() {
+        let tag = |value: serde_json::Value| value["type"].as_str().unwrap().to_owned();
+        let client = [
+            ClientFrame::Ping,
+            ClientFrame::Open {
+                conversation_id: ConversationId(1),
+            },
+            ClientFrame::MoreConversations {
+                before_at: Timestamp(1),
+                before_id: ConversationId(1),
+            },
+        ];
+        for frame in client {
+            assert_eq!(frame.kind(), tag(serde_json::to_value(&frame).unwrap()));
+        }
+        let server = [
+            ServerFrame::Pong,
+            ServerFrame::TeamPresence { online: true },
+            ProtocolError::EmptyBody.to_frame(None),
+        ];
+        for frame in server {
+            assert_eq!(frame.kind(), tag(serde_json::to_value(&frame).unwrap()));
+        }
     }
 
     #[test]

@@ -220,6 +220,7 @@ async fn spawn_server(database_url: &str) -> Process {
         .env("MINICOM_ADMIN_EMAIL", common::ADMIN_EMAIL)
         .env("MINICOM_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
         .env("MINICOM_LOG", "warn")
+        .env("MINICOM_ASSISTANT", "off")
         .envs(common::NO_RATE_LIMITS)
         .stdout(Stdio::null())
         .kill_on_drop(true)

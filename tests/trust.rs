@@ -410,6 +410,7 @@ async fn the_cli_adds_and_deactivates_agents() {
             .args(args)
             .env("DATABASE_URL", &database_url)
             .env("MINICOM_LOG", "warn")
+            .env("MINICOM_ASSISTANT", "off")
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use crate::app::components::{Composer, ConnectionBanner, ConnectionStatus, MessageList, Side};
 use crate::client::live::Live;
 use crate::client::{Role, provide_live};
+use crate::protocol::AssistantState;
 use crate::protocol::Me;
 
 /// The company name shown to visitors.
@@ -110,6 +111,16 @@ pub fn Messenger(#[prop(optional)] on_close: Option<Callback<()>>) -> impl IntoV
                 </div>
                 <MessageList conversation=Signal::from(current) side=Side::Contact />
             </div>
+            {move || {
+                let id = current.get()?;
+                (live.assistant_state(id) == AssistantState::Answering).then(|| view! {
+                    <div class="handoff">
+                        <span>"You're chatting with our AI assistant."</span>
+                        <button type="button" class="link-button"
+                            on:click=move |_| live.hand_over(id)>"Talk to a person"</button>
+                    </div>
+                })
+            }}
             <ProfileForm />
             <Composer on_send=send on_typing=typing placeholder="Write a message…" />
         </section>

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{
-    ClientFrame, ClientId, ConversationId, ConversationSummary, CursorKind, MAX_BODY_CHARS, Me,
-    Message, MessageId, Person, SenderKind, ServerFrame, validate_body,
+    AssistantState, ClientFrame, ClientId, ConversationId, ConversationSummary, CursorKind,
+    MAX_BODY_CHARS, Me, Message, MessageId, Person, SenderKind, ServerFrame, validate_body,
 };
 
 /// How often a typing refresh is sent while the person keeps typing.
@@ -380,6 +380,29 @@ impl Live {
         self.transmit(ClientFrame::Delete { message_id });
     }
 
+    /// (Visitors) "Talk to a person": the assistant stops, the team is asked.
+    pub fn hand_over(&self, conversation_id: ConversationId) {
+        self.transmit(ClientFrame::Handoff { conversation_id });
+    }
+
+    /// (Agents) switches the assistant on or off for a conversation.
+    pub fn set_assistant(&self, conversation_id: ConversationId, on: bool) {
+        self.transmit(ClientFrame::Assistant {
+            conversation_id,
+            on,
+        });
+    }
+
+    /// Who answers a conversation now.
+    pub fn assistant_state(&self, conversation_id: ConversationId) -> AssistantState {
+        self.conversations.with(|c| {
+            c.iter()
+                .find(|c| c.id == conversation_id)
+                .map(|c| c.assistant)
+                .unwrap_or_default()
+        })
+    }
+
     /// Unread messages over every conversation, for a title or a badge.
     pub fn total_unread(&self) -> u32 {
         self.conversations
@@ -616,6 +639,8 @@ impl Live {
                 team_delivered_id: MessageId(0),
                 contact_online: true,
                 contact_last_seen_at: message.created_at,
+                // The server's `conversation` row follows with the real state.
+                assistant: Default::default(),
             });
         }
         self.threads

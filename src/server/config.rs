@@ -22,10 +22,74 @@ pub enum ConfigError {
     BadEditWindow(String),
     #[error("{0} must be a positive whole number, got {1:?}")]
     BadLimit(&'static str, String),
+    #[error("MINICOM_ASSISTANT must be `embedded`, `remote` or `off`, got {0:?}")]
+    BadAssistant(String),
+    #[error("MINICOM_ASSISTANT=remote needs MINICOM_ASSISTANT_URL (e.g. http://127.0.0.1:8080)")]
+    MissingAssistantUrl,
+    #[error("MINICOM_LOG_FORMAT must be `text` or `json`, got {0:?}")]
+    BadLogFormat(String),
     #[error(
         "MINICOM_ALLOWED_ORIGINS must list origins like https://shop.example.com (scheme and host, no path), got {0:?}"
     )]
     BadOrigin(String),
+}
+
+/// Which engine the AI assistant runs on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AssistantEngine {
+    /// No assistant (`MINICOM_ASSISTANT=off`).
+    Off,
+    /// A GGUF model run in-process by llama.cpp (`embedded`, the default).
+    Embedded { model: std::path::PathBuf },
+    /// An OpenAI-compatible endpoint (`remote`).
+    Remote {
+        url: String,
+        model: String,
+        api_key: Option<String>,
+    },
+}
+
+/// The default model, fetched by `make setup`.
+pub const DEFAULT_MODEL: &str = "data/models/SmolLM2-135M-Instruct.Q4_1.gguf";
+
+/// How the AI assistant runs (`MINICOM_ASSISTANT_*`).
+#[derive(Clone, Debug)]
+pub struct AssistantConfig {
+    pub engine: AssistantEngine,
+    /// Longest an answer may take before the fallback line (default 20 s).
+    pub timeout: std::time::Duration,
+    /// Generation threads (default: one per core less one, at least one).
+    pub workers: usize,
+    /// llama.cpp threads per worker (default 1).
+    pub threads: usize,
+    /// Requests waiting for a worker before visitors get the fallback at once.
+    pub queue: usize,
+    /// Context window in tokens (default 2048).
+    pub context: u32,
+    /// Longest answer in tokens (default 160).
+    pub max_reply: u32,
+}
+
+impl AssistantConfig {
+    /// The assistant switched off (the tests' default).
+    pub fn off() -> Self {
+        Self {
+            engine: AssistantEngine::Off,
+            timeout: std::time::Duration::from_secs(20),
+            workers: default_workers(),
+            threads: 1,
+            queue: 16,
+            context: 2048,
+            max_reply: 160,
+        }
+    }
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .saturating_sub(1)
+        .max(1)
 }
 
 /// Everything the server needs to start.
@@ -43,6 +107,11 @@ pub struct Config {
     pub secure_cookies: bool,
     /// Log filter (`MINICOM_LOG`, e.g. `info` or `minicom=debug`).
     pub log: String,
+    /// One JSON object per log line instead of text (`MINICOM_LOG_FORMAT=json`).
+    pub log_json: bool,
+    /// Most WebSockets at once (`MINICOM_MAX_SOCKETS`); by default what the
+    /// open-file limit allows, less a reserve.
+    pub max_sockets: Option<usize>,
     /// SQLite's flush per commit (`MINICOM_SQLITE_SYNCHRONOUS=full|normal`).
     pub durability: Durability,
     /// How long after sending people may edit a message
@@ -59,6 +128,8 @@ pub struct Config {
     /// Refuse the messenger to visitors the embedding site did not verify
     /// (`MINICOM_REQUIRE_VERIFIED_IDENTITY=1`).
     pub require_verified: bool,
+    /// The AI assistant (`MINICOM_ASSISTANT*`).
+    pub assistant: AssistantConfig,
 }
 
 /// The help text for `minicom --help`.
@@ -76,6 +147,9 @@ Environment (flags win over these):
   MINICOM_ADMIN_PASSWORD  first admin's password          (default: generated and printed once)
   MINICOM_SECURE_COOKIES  1 to mark cookies Secure (https) (default 0)
   MINICOM_LOG             log filter                      (default info)
+  MINICOM_LOG_FORMAT      text or json (one object per line) (default text)
+  MINICOM_MAX_SOCKETS     most WebSockets at once (default: the open-file
+                          limit, raised to its maximum at start, less 256)
   MINICOM_SQLITE_SYNCHRONOUS  full or normal (see README)  (default full)
   MINICOM_EDIT_WINDOW_MINUTES minutes to edit a message    (default 15)
   MINICOM_IDENTITY_SECRET     signs verified visitors' user_id (default: generated
@@ -89,6 +163,17 @@ Environment (flags win over these):
   MINICOM_LIMIT_FRAMES_PER_SECOND  frames of any kind per socket  (default 50)
   MINICOM_LIMIT_SOCKETS_PER_PERSON sockets per visitor or agent   (default 20)
   MINICOM_LIMIT_SOCKETS_PER_IP     sockets per client address     (default 200)
+  MINICOM_ASSISTANT           embedded, remote or off         (default embedded)
+  MINICOM_ASSISTANT_MODEL     GGUF file for `embedded`
+                              (default data/models/SmolLM2-135M-Instruct.Q4_1.gguf)
+  MINICOM_ASSISTANT_URL       OpenAI-compatible endpoint for `remote`
+                              (e.g. http://10.0.0.5:8080; plain http)
+  MINICOM_ASSISTANT_REMOTE_MODEL  model name sent to it      (default default)
+  MINICOM_ASSISTANT_API_KEY   bearer token for it             (default none)
+  MINICOM_ASSISTANT_TIMEOUT_SECONDS  give up and hand over  (default 20)
+  MINICOM_ASSISTANT_WORKERS   generation threads    (default: cores less one, ≥ 1)
+  MINICOM_ASSISTANT_THREADS   llama.cpp threads per worker    (default 1)
+  MINICOM_ASSISTANT_QUEUE     answers waiting for a worker    (default 16)
 ";
 
 impl Config {
@@ -123,7 +208,23 @@ impl Config {
             admin_email: env("MINICOM_ADMIN_EMAIL").unwrap_or_else(|| "admin@example.com".into()),
             admin_password: env("MINICOM_ADMIN_PASSWORD"),
             secure_cookies: env("MINICOM_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
-            log: env("MINICOM_LOG").unwrap_or_else(|| "info".into()),
+            log: env("MINICOM_LOG").unwrap_or_else(|| "info,llama_cpp_2=warn".into()),
+            log_json: match env("MINICOM_LOG_FORMAT").as_deref() {
+                None | Some("text") => false,
+                Some("json") => true,
+                Some(other) => return Err(ConfigError::BadLogFormat(other.to_owned())),
+            },
+            max_sockets: match env("MINICOM_MAX_SOCKETS") {
+                None => None,
+                Some(value) => Some(
+                    value
+                        .trim()
+                        .parse()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or(ConfigError::BadLimit("MINICOM_MAX_SOCKETS", value))?,
+                ),
+            },
             durability: match env("MINICOM_SQLITE_SYNCHRONOUS").as_deref() {
                 None | Some("full") => Durability::Full,
                 Some("normal") => Durability::Normal,
@@ -137,6 +238,7 @@ impl Config {
                 None => Vec::new(),
                 Some(list) => parse_origins(&list)?,
             },
+            assistant: assistant_from_env()?,
             edit_window_minutes: match env("MINICOM_EDIT_WINDOW_MINUTES") {
                 None => 15,
                 Some(value) => value
@@ -148,6 +250,42 @@ impl Config {
             },
         }))
     }
+}
+
+fn assistant_from_env() -> Result<AssistantConfig, ConfigError> {
+    let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
+        match env(name) {
+            None => Ok(default),
+            Some(v) => v
+                .trim()
+                .parse()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(ConfigError::BadLimit(name, v)),
+        }
+    };
+    let mut config = AssistantConfig::off();
+    config.engine = match env("MINICOM_ASSISTANT").as_deref() {
+        None | Some("embedded") => AssistantEngine::Embedded {
+            model: env("MINICOM_ASSISTANT_MODEL")
+                .unwrap_or_else(|| DEFAULT_MODEL.into())
+                .into(),
+        },
+        Some("remote") => AssistantEngine::Remote {
+            url: env("MINICOM_ASSISTANT_URL").ok_or(ConfigError::MissingAssistantUrl)?,
+            model: env("MINICOM_ASSISTANT_REMOTE_MODEL").unwrap_or_else(|| "default".into()),
+            api_key: env("MINICOM_ASSISTANT_API_KEY"),
+        },
+        Some("off") => AssistantEngine::Off,
+        Some(other) => return Err(ConfigError::BadAssistant(other.to_owned())),
+    };
+    config.timeout =
+        std::time::Duration::from_secs(number("MINICOM_ASSISTANT_TIMEOUT_SECONDS", 20)?);
+    config.workers = number("MINICOM_ASSISTANT_WORKERS", default_workers() as u64)? as usize;
+    config.threads = number("MINICOM_ASSISTANT_THREADS", 1)? as usize;
+    config.queue = number("MINICOM_ASSISTANT_QUEUE", 16)? as usize;
+    Ok(config)
 }
 
 /// The abuse limits, each overridable by its `MINICOM_LIMIT_*` variable.

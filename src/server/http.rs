@@ -21,6 +21,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/ws", get(ws::upgrade))
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
         // Also registers the server functions; both get `AppState` as context.
@@ -110,8 +112,56 @@ async fn security_headers(
     response
 }
 
+/// The process is alive and answering.
 async fn healthz() -> &'static str {
     "ok"
+}
+
+/// The process can do its work: the database answers and the bus reaches this
+/// instance's hub. 503 with what is wrong otherwise.
+async fn readyz(State(state): State<AppState>) -> Response {
+    let database =
+        match tokio::time::timeout(std::time::Duration::from_secs(2), state.store.ping()).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(format!("database: {err}")),
+            Err(_) => Err("database: no answer within 2 s".to_owned()),
+        };
+    let bus = state.bus.check().await.map_err(|err| format!("bus: {err}"));
+    let problems: Vec<String> = [database, bus]
+        .into_iter()
+        .filter_map(Result::err)
+        .collect();
+    if problems.is_empty() {
+        "ready".into_response()
+    } else {
+        tracing::warn!(?problems, "not ready");
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {}", problems.join("; ")),
+        )
+            .into_response()
+    }
+}
+
+/// Prometheus metrics (text format 0.0.4).
+async fn metrics(State(state): State<AppState>) -> Response {
+    let (visitor_sockets, agent_sockets) = state.hub.socket_counts();
+    let mut body = state.metrics.render(&crate::server::metrics::Gauges {
+        visitor_sockets,
+        agent_sockets,
+        socket_budget: state.socket_budget,
+    });
+    if let Some(assistant) = &state.assistant {
+        assistant.render_metrics(&mut body);
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// Gives every browser that loads a page a visitor token, so the messenger's

@@ -16,11 +16,17 @@ use tokio::sync::{Notify, broadcast, mpsc, watch};
 
 use crate::protocol::{AgentId, ContactId, ConversationId, SenderKind, ServerFrame};
 use crate::server::bus::Event;
+use crate::server::metrics::Metrics;
 
 /// Frames waiting to be written to one socket before it counts as too slow. A
 /// healthy client drains its queue continuously; 256 frames is seconds of
 /// backlog, and at most ~4 MiB of 16 KiB frames.
 pub const SOCKET_QUEUE: usize = 256;
+
+/// The same for an agent's socket: every inbox change reaches every agent, so
+/// bursts are larger (a restart brings thousands of visitors back at once).
+/// Agents are few; the queue allocates only what it holds.
+pub const AGENT_QUEUE: usize = 4_096;
 
 /// Identifies one socket on this instance.
 pub type SocketId = u64;
@@ -77,6 +83,13 @@ impl Kick {
         *slot = Some(reason);
         self.notify.notify_one();
         true
+    }
+
+    fn is_fired(&self) -> bool {
+        self.reason
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some()
     }
 
     /// Resolves when fired, with the reason.
@@ -139,28 +152,28 @@ pub struct Hub {
     routes: Mutex<Routes>,
     next_id: AtomicU64,
     shutdown: watch::Sender<bool>,
-}
-
-impl Default for Hub {
-    fn default() -> Self {
-        Self::new()
-    }
+    metrics: Arc<Metrics>,
 }
 
 impl Hub {
-    /// An empty hub.
-    pub fn new() -> Self {
+    /// An empty hub that counts what it delivers into `metrics`.
+    pub fn new(metrics: Arc<Metrics>) -> Self {
         Self {
             routes: Mutex::default(),
             next_id: AtomicU64::new(1),
             shutdown: watch::channel(false).0,
+            metrics,
         }
     }
 
     /// Adds a socket and returns its queue.
     pub fn register(&self, peer: Peer, ip: IpAddr) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
+        let capacity = match peer {
+            Peer::Contact(_) => SOCKET_QUEUE,
+            Peer::Agent(_) => AGENT_QUEUE,
+        };
+        let (tx, rx) = mpsc::channel(capacity);
         let kick = Arc::new(Kick::default());
         let mut routes = self.lock();
         *routes.by_ip.entry(ip).or_default() += 1;
@@ -296,6 +309,13 @@ impl Hub {
         self.lock().sockets.len()
     }
 
+    /// Open sockets on this instance: `(visitors', agents')`.
+    pub fn socket_counts(&self) -> (usize, usize) {
+        let routes = self.lock();
+        let agents = routes.agents.len();
+        (routes.sockets.len() - agents, agents)
+    }
+
     /// Tells every socket task that the server is stopping.
     pub fn begin_shutdown(&self) {
         self.shutdown.send_replace(true);
@@ -310,6 +330,12 @@ impl Hub {
     pub fn deliver(&self, event: &Event) {
         let (frame, to) = route(event);
         let bytes = encode(&frame);
+        let lossy = matches!(
+            frame,
+            ServerFrame::Presence { .. }
+                | ServerFrame::TeamPresence { .. }
+                | ServerFrame::Typing { .. }
+        );
         let mut routes = self.lock();
         let mut targets: Vec<SocketId> = Vec::new();
         if to.every_contact {
@@ -322,6 +348,7 @@ impl Hub {
             Agents::Watching(c) => targets.extend(routes.watchers.get(&c).into_iter().flatten()),
             Agents::All => targets.extend(&routes.agents),
         }
+        let mut queued = 0;
         for id in targets {
             let Some(entry) = routes.sockets.get_mut(&id) else {
                 continue;
@@ -329,12 +356,31 @@ impl Hub {
             if to.skip == Some(entry.peer) {
                 continue;
             }
-            if entry.tx.try_send(bytes.clone()).is_err() && entry.kick.fire(TOO_SLOW) {
-                tracing::warn!(
-                    socket = id,
-                    "socket too slow to keep up; disconnecting it so it can resume"
-                );
+            if entry.tx.try_send(bytes.clone()).is_ok() {
+                queued += 1;
+            } else {
+                self.metrics.queue_drops.fetch_add(1, Ordering::Relaxed);
+                // A missed presence or typing change is stale in seconds
+                // anyway; a missed message or inbox row is not: that socket
+                // must reconnect and resume.
+                if lossy && !entry.kick.is_fired() {
+                    continue;
+                }
+                if entry.kick.fire(TOO_SLOW) {
+                    tracing::warn!(
+                        conn = %conn_label(id),
+                        "socket too slow to keep up; disconnecting it so it can resume"
+                    );
+                }
             }
+        }
+        drop(routes);
+        self.metrics.frames_out.add(frame.kind(), queued);
+        if let Event::Message {
+            received: Some(at), ..
+        } = event
+        {
+            self.metrics.fanout.observe(at.elapsed());
         }
     }
 
@@ -364,6 +410,11 @@ impl Hub {
     }
 }
 
+/// How a socket appears in logs: short, and the same in every line about it.
+pub fn conn_label(id: SocketId) -> String {
+    format!("c{id}")
+}
+
 fn remove_from<K: std::hash::Hash + Eq>(
     map: &mut HashMap<K, HashSet<SocketId>>,
     key: K,
@@ -389,6 +440,7 @@ fn route(event: &Event) -> (ServerFrame, Recipients) {
         Event::Message {
             contact_id,
             message,
+            ..
         } => {
             let watching = Agents::Watching(message.conversation_id);
             (ServerFrame::Message { message }, to(contact_id, watching))
@@ -483,7 +535,7 @@ mod tests {
 
     #[test]
     fn a_reload_within_the_grace_period_is_not_an_offline() {
-        let hub = Hub::new();
+        let hub = Hub::new(Arc::default());
         let visitor = Peer::Contact(ContactId(7));
         let first = hub.register(visitor, LOCAL);
         assert!(first.came_online);
@@ -500,7 +552,7 @@ mod tests {
 
     #[test]
     fn the_team_is_online_while_any_agent_socket_is_open() {
-        let hub = Hub::new();
+        let hub = Hub::new(Arc::default());
         let ana = hub.register(Peer::Agent(AgentId(1)), LOCAL);
         let ben = hub.register(Peer::Agent(AgentId(2)), LOCAL);
         assert!(ana.came_online);
@@ -513,7 +565,7 @@ mod tests {
 
     #[test]
     fn sockets_are_counted_per_person_and_per_address() {
-        let hub = Hub::new();
+        let hub = Hub::new(Arc::default());
         let other: IpAddr = "10.0.0.2".parse().unwrap();
         let a = hub.register(Peer::Contact(ContactId(1)), LOCAL);
         let _b = hub.register(Peer::Contact(ContactId(1)), other);
@@ -524,5 +576,46 @@ mod tests {
         hub.unregister(a.id);
         assert_eq!(hub.sockets_from(LOCAL), 1);
         assert_eq!(hub.sockets_of(Peer::Contact(ContactId(1))), 1);
+    }
+
+    #[test]
+    fn a_full_queue_drops_presence_but_cuts_off_on_a_missed_inbox_row() {
+        let hub = Hub::new(Arc::default());
+        let agent = hub.register(Peer::Agent(AgentId(1)), LOCAL);
+        let presence = |c| Event::Presence {
+            contact_id: ContactId(c),
+            online: false,
+            last_seen_at: crate::protocol::Timestamp(0),
+        };
+        // Thousands of visitors leave at once (a restart): more than fits.
+        for c in 0..(AGENT_QUEUE as i64 + 100) {
+            hub.deliver(&presence(c));
+        }
+        assert!(
+            !agent.kick.is_fired(),
+            "stale presence is no reason to cut off"
+        );
+        assert_eq!(hub.metrics.queue_drops.load(Ordering::Relaxed), 100);
+        hub.deliver(&Event::TeamPresence { online: true });
+        let row = crate::protocol::ConversationSummary {
+            id: ConversationId(1),
+            contact_id: ContactId(1),
+            contact_name: "Visitor #1".into(),
+            contact_email: None,
+            status: crate::protocol::ConversationStatus::Open,
+            last_message_at: crate::protocol::Timestamp(0),
+            last_message_preview: String::new(),
+            last_sender: None,
+            last_message_id: crate::protocol::MessageId(0),
+            unread: 0,
+            contact_read_id: crate::protocol::MessageId(0),
+            team_read_id: crate::protocol::MessageId(0),
+            team_delivered_id: crate::protocol::MessageId(0),
+            contact_online: false,
+            contact_last_seen_at: crate::protocol::Timestamp(0),
+            assistant: Default::default(),
+        };
+        hub.deliver(&Event::Conversation { conversation: row });
+        assert!(agent.kick.is_fired(), "a missed inbox row needs a resume");
     }
 }

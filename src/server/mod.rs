@@ -4,14 +4,17 @@
 //! A message travels `ws` (check, decode) → `store` (commit, then ack) → `bus`
 //! (publish) → `hub` (fan out to local sockets).
 
+pub mod assistant;
 pub mod auth;
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod fd_limit;
 pub mod http;
 pub mod hub;
 pub mod identity;
 pub mod limits;
+pub mod metrics;
 pub mod store;
 pub mod typing;
 pub mod ws;
@@ -45,6 +48,11 @@ pub struct AppState {
     pub require_verified: Arc<std::sync::atomic::AtomicBool>,
     pub config: Arc<Config>,
     pub leptos: LeptosOptions,
+    pub metrics: Arc<metrics::Metrics>,
+    /// The AI assistant, unless switched off in the configuration.
+    pub assistant: Option<Arc<assistant::Assistant>>,
+    /// Most WebSockets at once; past it new ones are refused (close 1013).
+    pub socket_budget: usize,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -104,7 +112,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
-    let hub = Arc::new(Hub::new());
+    let metrics = Arc::new(metrics::Metrics {
+        db_commit: store.commit_latency(),
+        ..Default::default()
+    });
+    let hub = Arc::new(Hub::new(metrics.clone()));
     let hub_task = tokio::spawn({
         let hub = hub.clone();
         let events = bus.subscribe();
@@ -135,6 +147,21 @@ pub async fn serve(
         bus.clone(),
         hub.shutdown_signal(),
     ));
+    let assistant_enabled = !matches!(
+        store.setting(assistant::ENABLED).await,
+        Ok(Some(v)) if v == "0"
+    );
+    let assistant_config = config.assistant.clone();
+    let assistant = tokio::task::spawn_blocking(move || {
+        assistant::Assistant::from_config(&assistant_config, assistant_enabled)
+    })
+    .await
+    .map_err(|err| std::io::Error::other(format!("the assistant did not start: {err}")))?
+    .map(Arc::new);
+    let socket_budget = config
+        .max_sockets
+        .unwrap_or(usize::MAX)
+        .min(fd_limit::socket_budget());
     let state = AppState {
         store: store.clone(),
         hub: hub.clone(),
@@ -145,6 +172,9 @@ pub async fn serve(
         require_verified: Arc::new(require_verified.into()),
         config: Arc::new(config),
         leptos,
+        metrics,
+        assistant,
+        socket_budget,
     };
     let app = http::router(state);
     let stopping = {
@@ -156,7 +186,7 @@ pub async fn serve(
         }
     };
     // Chat frames are small and latency matters: no Nagle delay on any socket.
-    let listener = listener.tap_io(|tcp| {
+    let listener = fd_limit::Listener::new(listener).tap_io(|tcp| {
         if let Err(err) = tcp.set_nodelay(true) {
             tracing::warn!(%err, "could not disable Nagle's algorithm on a connection");
         }

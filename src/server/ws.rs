@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot, watch};
+use tracing::Instrument;
 
 use crate::protocol;
 use crate::protocol::{
@@ -25,9 +26,10 @@ use crate::protocol::{
     Timestamp, validate_body, visitor_label,
 };
 use crate::server::AppState;
+use crate::server::assistant::{self, Assistant};
 use crate::server::auth::{self, VISITOR_COOKIE};
 use crate::server::bus::Event;
-use crate::server::hub::{Kick, Peer, SocketId, encode};
+use crate::server::hub::{Kick, Peer, SocketId, conn_label, encode};
 use crate::server::limits::{FrameLimiter, Verdict};
 use crate::server::store::{Author, Change, Inserted, Reader, StoreError, now};
 
@@ -40,6 +42,9 @@ const HEARTBEAT: Duration = Duration::from_secs(25);
 /// How long after a person's last socket closes they are announced offline; a
 /// reload reconnects well within it, so presence does not flicker.
 const PRESENCE_GRACE: Duration = Duration::from_secs(4);
+
+/// Conversation owners a socket remembers before starting over.
+const OWNERS_CACHED: usize = 1_024;
 
 /// Inbox rows per page (`hello`, `more_conversations`).
 const INBOX_PAGE: i64 = 50;
@@ -65,6 +70,8 @@ const CLOSE_GOING_AWAY: u16 = 1001;
 const CLOSE_UNVERIFIED: u16 = 4003;
 /// Close code: policy violation (here: too slow to keep up).
 const CLOSE_POLICY: u16 = 1008;
+/// Close code: the server is at its socket limit; try again later.
+const CLOSE_TRY_LATER: u16 = 1013;
 
 /// Which of the browser's identities this socket speaks for. The identity itself
 /// always comes from the matching cookie.
@@ -100,12 +107,32 @@ pub async fn upgrade(
         )
             .into_response();
     }
+    let refused = |reason| state.metrics.sockets_refused.add(reason, 1);
+    if state.hub.socket_count() >= state.socket_budget {
+        refused("server_full");
+        tracing::warn!(
+            budget = state.socket_budget,
+            "refused a socket: the server is at its socket limit"
+        );
+        // Accepted only to say why: a browser cannot read a refused upgrade.
+        return ws.on_upgrade(|mut socket| async move {
+            let _ = socket
+                .send(WsMessage::Close(Some(CloseFrame {
+                    code: CLOSE_TRY_LATER,
+                    reason: Utf8Bytes::from_static(
+                        "The chat server is at its connection limit. Try again in a minute.",
+                    ),
+                })))
+                .await;
+        });
+    }
     let me = match identify(&state, &headers, params.role).await {
         Ok(Some((_, false)))
             if state
                 .require_verified
                 .load(std::sync::atomic::Ordering::Relaxed) =>
         {
+            refused("unverified");
             // Accepted only to say why, in a close frame the page can show.
             return ws.on_upgrade(|mut socket| async move {
                 let _ = socket
@@ -137,6 +164,7 @@ pub async fn upgrade(
     };
     let peer = peer_of(&me);
     if let Some(wait) = state.hub.cooling(peer) {
+        refused("cooling_down");
         return (
             StatusCode::TOO_MANY_REQUESTS,
             format!(
@@ -148,6 +176,7 @@ pub async fn upgrade(
     }
     let limits = &state.config.limits;
     if state.hub.sockets_of(peer) >= limits.sockets_per_person {
+        refused("per_person");
         return (
             StatusCode::TOO_MANY_REQUESTS,
             format!(
@@ -158,6 +187,7 @@ pub async fn upgrade(
             .into_response();
     }
     if state.hub.sockets_from(client.ip()) >= limits.sockets_per_ip {
+        refused("per_address");
         tracing::warn!(ip = %client.ip(), "refused a socket: too many from one address");
         return (
             StatusCode::TOO_MANY_REQUESTS,
@@ -230,6 +260,9 @@ struct Conn {
     limiter: FrameLimiter,
     /// How others see this person (the name changes with `profile`).
     person: std::sync::Mutex<Person>,
+    /// Whose conversations this socket has touched (ownership never changes,
+    /// so each is looked up once).
+    owners: std::sync::Mutex<std::collections::HashMap<ConversationId, ContactId>>,
     tx: mpsc::Sender<Utf8Bytes>,
 }
 
@@ -251,7 +284,9 @@ impl Conn {
     /// Queues a frame for this socket only. Waits when the queue is full: a
     /// client that does not read slows only itself.
     async fn reply(&self, frame: &ServerFrame) {
-        let _ = self.tx.send(encode(frame)).await;
+        if self.tx.send(encode(frame)).await.is_ok() {
+            self.state.metrics.frames_out.add(frame.kind(), 1);
+        }
     }
 }
 
@@ -270,26 +305,46 @@ async fn serve(state: AppState, socket: WebSocket, me: Me, ip: std::net::IpAddr)
         },
     };
     let registration = state.hub.register(peer, ip);
+    let span = tracing::info_span!("socket", conn = %conn_label(registration.id));
+    run_socket(state, socket, me, peer, person, registration)
+        .instrument(span)
+        .await;
+}
+
+async fn run_socket(
+    state: AppState,
+    socket: WebSocket,
+    me: Me,
+    peer: Peer,
+    person: Person,
+    registration: crate::server::hub::Registration,
+) {
     let conn = Conn {
         state: state.clone(),
         id: registration.id,
         peer,
         limiter: FrameLimiter::new(&state.config.limits),
         person: std::sync::Mutex::new(person),
+        owners: Default::default(),
         tx: registration.tx,
     };
     if registration.came_online {
         publish(&conn, presence_event(peer, true, now())).await;
     }
-    tracing::debug!(socket = conn.id, ?peer, "socket opened");
+    tracing::debug!(?peer, "socket opened");
     let (mut sink, mut stream) = socket.split();
     // `hello` goes out first, straight to the socket: events the hub queued
     // since the registration above follow it (a row or message in both is
     // merged by id), so nothing is missed and nothing comes before it.
+    let started = std::time::Instant::now();
     let first = match hello(&conn, me).await {
-        Ok(frame) => WsMessage::Text(encode(&frame)),
+        Ok(frame) => {
+            state.metrics.db_hello.observe(started.elapsed());
+            state.metrics.frames_out.add(frame.kind(), 1);
+            WsMessage::Text(encode(&frame))
+        }
         Err(err) => {
-            tracing::error!(%err, socket = conn.id, "could not load the conversations for a new socket");
+            tracing::error!(%err, "could not load the conversations for a new socket");
             WsMessage::Close(Some(CloseFrame {
                 code: 1011,
                 reason: Utf8Bytes::from_static("Storage is unavailable; reconnect shortly."),
@@ -337,7 +392,7 @@ async fn serve(state: AppState, socket: WebSocket, me: Me, ip: std::net::IpAddr)
     })
     .await;
     state.hub.unregister(conn.id);
-    tracing::debug!(socket = conn.id, "socket closed");
+    tracing::debug!("socket closed");
     tokio::spawn(announce_if_gone(state, peer));
 }
 
@@ -479,7 +534,7 @@ async fn read_loop(
                 }
             }
             Ok(WsMessage::Binary(_)) => {
-                if let Err(Some(close)) = admit(conn, conn.limiter.frame(), None).await {
+                if let Err(Some(close)) = admit(conn, conn.limiter.frame(), "frames", None).await {
                     let _ = close_tx.send(close);
                     return;
                 }
@@ -549,8 +604,12 @@ fn with_presence(conn: &Conn, conversation: &mut ConversationSummary) {
 async fn admit(
     conn: &Conn,
     verdict: Verdict,
+    limit: &'static str,
     client_id: Option<ClientId>,
 ) -> Result<(), Option<CloseFrame>> {
+    if verdict != Verdict::Allow {
+        conn.state.metrics.rate_limited.add(limit, 1);
+    }
     match verdict {
         Verdict::Allow => Ok(()),
         Verdict::Refuse(wait) => {
@@ -560,7 +619,7 @@ async fn admit(
             Err(None)
         }
         Verdict::Disconnect => {
-            tracing::warn!(socket = conn.id, peer = ?conn.peer, "closing a socket that kept flooding");
+            tracing::warn!(peer = ?conn.peer, "closing a socket that kept flooding");
             conn.state.hub.cool_down(conn.peer, FLOOD_COOL_DOWN);
             Err(Some(CloseFrame {
                 code: CLOSE_POLICY,
@@ -575,19 +634,23 @@ async fn admit(
 /// Decodes one frame and dispatches it; every refusal becomes an `error`
 /// frame. `Err` as for [`admit`].
 async fn handle_text(conn: &Conn, text: &str) -> Result<(), Option<CloseFrame>> {
-    admit(conn, conn.limiter.frame(), None).await?;
+    let received = std::time::Instant::now();
+    admit(conn, conn.limiter.frame(), "frames", None).await?;
+    let metrics = &conn.state.metrics;
     let frame = match ClientFrame::decode(text) {
         Ok(frame) => frame,
         Err(err) => {
+            metrics.frames_in.add("invalid", 1);
             conn.reply(&err.to_frame(None)).await;
             return Ok(());
         }
     };
+    metrics.frames_in.add(frame.kind(), 1);
     let sent_id = match &frame {
         ClientFrame::Send { client_id, .. } => Some(*client_id),
         _ => None,
     };
-    admit(conn, conn.limiter.decoded(&frame), sent_id).await?;
+    admit(conn, conn.limiter.decoded(&frame), frame.kind(), sent_id).await?;
     let mut client_id = None;
     let handled = match frame {
         ClientFrame::Send {
@@ -596,7 +659,7 @@ async fn handle_text(conn: &Conn, text: &str) -> Result<(), Option<CloseFrame>> 
             body,
         } => {
             client_id = Some(id);
-            on_send(conn, conversation_id, id, &body).await
+            on_send(conn, conversation_id, id, &body, received).await
         }
         ClientFrame::Open { conversation_id } => on_open(conn, conversation_id).await,
         ClientFrame::Resume {
@@ -627,6 +690,11 @@ async fn handle_text(conn: &Conn, text: &str) -> Result<(), Option<CloseFrame>> 
         ClientFrame::React { message_id, emoji } => on_react(conn, message_id, &emoji).await,
         ClientFrame::Edit { message_id, body } => on_change(conn, message_id, Some(body)).await,
         ClientFrame::Delete { message_id } => on_change(conn, message_id, None).await,
+        ClientFrame::Handoff { conversation_id } => on_handoff(conn, conversation_id).await,
+        ClientFrame::Assistant {
+            conversation_id,
+            on,
+        } => on_assistant(conn, conversation_id, on).await,
         ClientFrame::Ping => {
             conn.reply(&ServerFrame::Pong).await;
             Ok(())
@@ -648,13 +716,31 @@ fn internal(err: StoreError) -> ProtocolError {
 /// visitor it belongs to. A conversation that does not exist is `forbidden` too,
 /// so ids cannot be probed.
 async fn authorise(conn: &Conn, conversation: ConversationId) -> Result<ContactId, ProtocolError> {
-    let owner = conn
-        .state
-        .store
-        .conversation_contact(conversation)
-        .await
-        .map_err(internal)?
-        .ok_or(ProtocolError::Forbidden)?;
+    let known = conn
+        .owners
+        .lock()
+        .ok()
+        .and_then(|o| o.get(&conversation).copied());
+    let owner = match known {
+        Some(owner) => owner,
+        None => {
+            let owner = conn
+                .state
+                .store
+                .conversation_contact(conversation)
+                .await
+                .map_err(internal)?
+                .ok_or(ProtocolError::Forbidden)?;
+            // A conversation's visitor never changes: remember it.
+            if let Ok(mut owners) = conn.owners.lock() {
+                if owners.len() >= OWNERS_CACHED {
+                    owners.clear();
+                }
+                owners.insert(conversation, owner);
+            }
+            owner
+        }
+    };
     match conn.peer {
         Peer::Agent(_) => Ok(owner),
         Peer::Contact(me) if me == owner => Ok(owner),
@@ -667,6 +753,7 @@ async fn on_send(
     conversation: Option<ConversationId>,
     client_id: ClientId,
     body: &str,
+    received: std::time::Instant,
 ) -> Result<(), ProtocolError> {
     let body = validate_body(body)?;
     let store = &conn.state.store;
@@ -674,7 +761,12 @@ async fn on_send(
         (Peer::Contact(contact), None) => (
             contact,
             store
-                .insert_visitor_message(contact, client_id, body)
+                .insert_visitor_message(
+                    contact,
+                    client_id,
+                    body,
+                    Assistant::answers_new(&conn.state),
+                )
                 .await
                 .map_err(internal)?,
         ),
@@ -702,6 +794,10 @@ async fn on_send(
     })
     .await;
     if created {
+        conn.state
+            .metrics
+            .messages_stored
+            .fetch_add(1, Ordering::Relaxed);
         let conversation = message.conversation_id;
         // Sending ends typing (the inbox list sees no `message`, so say so).
         if let Some(stopped) = conn.state.typing.stop(conversation, &conn.person()) {
@@ -721,10 +817,63 @@ async fn on_send(
             Event::Message {
                 contact_id: contact,
                 message,
+                received: Some(received),
             },
         )
         .await;
         publish_summary(conn, conversation).await;
+        if let Peer::Contact(_) = conn.peer {
+            Assistant::visitor_wrote(&conn.state, conversation, contact);
+        }
+    }
+    Ok(())
+}
+
+/// "Talk to a person": the assistant stops and the team is asked to answer.
+async fn on_handoff(conn: &Conn, conversation: ConversationId) -> Result<(), ProtocolError> {
+    let contact = authorise(conn, conversation).await?;
+    if !matches!(conn.peer, Peer::Contact(_)) {
+        return Err(ProtocolError::Forbidden);
+    }
+    assistant::hand_over(&conn.state, conversation, contact, assistant::HANDED_OVER).await;
+    Ok(())
+}
+
+/// An agent switches the assistant on or off for one conversation. Switched
+/// on after the visitor's last word, it answers that at once.
+async fn on_assistant(
+    conn: &Conn,
+    conversation: ConversationId,
+    on: bool,
+) -> Result<(), ProtocolError> {
+    if !matches!(conn.peer, Peer::Agent(_)) {
+        return Err(ProtocolError::AgentsOnly("assistant"));
+    }
+    if on && conn.state.assistant.is_none() {
+        return Err(ProtocolError::AssistantOff);
+    }
+    let contact = authorise(conn, conversation).await?;
+    let to = if on {
+        crate::protocol::AssistantState::Answering
+    } else {
+        crate::protocol::AssistantState::Off
+    };
+    let store = &conn.state.store;
+    if !store
+        .set_assistant_state(conversation, &[], to)
+        .await
+        .map_err(internal)?
+    {
+        return Ok(());
+    }
+    publish_summary(conn, conversation).await;
+    let (recent, _) = store
+        .latest_messages(conversation, 5)
+        .await
+        .map_err(internal)?;
+    let last_word = recent.iter().rev().find(|m| m.sender != SenderKind::System);
+    if on && last_word.is_some_and(|m| m.sender == SenderKind::Contact) {
+        Assistant::visitor_wrote(&conn.state, conversation, contact);
     }
     Ok(())
 }
@@ -732,12 +881,14 @@ async fn on_send(
 async fn on_open(conn: &Conn, conversation: ConversationId) -> Result<(), ProtocolError> {
     authorise(conn, conversation).await?;
     conn.state.hub.watch(conn.id, conversation);
+    let started = std::time::Instant::now();
     let (messages, has_more) = conn
         .state
         .store
         .latest_messages(conversation, HISTORY_PAGE)
         .await
         .map_err(internal)?;
+    conn.state.metrics.db_history.observe(started.elapsed());
     conn.reply(&ServerFrame::History {
         conversation_id: conversation,
         messages,
@@ -846,12 +997,14 @@ async fn on_older(
     before: MessageId,
 ) -> Result<(), ProtocolError> {
     authorise(conn, conversation).await?;
+    let started = std::time::Instant::now();
     let (messages, has_more) = conn
         .state
         .store
         .older_messages(conversation, before, HISTORY_PAGE)
         .await
         .map_err(internal)?;
+    conn.state.metrics.db_history.observe(started.elapsed());
     conn.reply(&ServerFrame::History {
         conversation_id: conversation,
         messages,
@@ -1018,7 +1171,10 @@ async fn on_profile(
 }
 
 async fn publish(conn: &Conn, event: Event) {
-    if let Err(err) = conn.state.bus.publish(event).await {
+    let started = std::time::Instant::now();
+    let published = conn.state.bus.publish(event).await;
+    conn.state.metrics.bus_publish.observe(started.elapsed());
+    if let Err(err) = published {
         // The message is stored; clients that missed the live event catch up
         // when they resume.
         tracing::error!(%err, "could not publish a live event");
@@ -1026,10 +1182,21 @@ async fn publish(conn: &Conn, event: Event) {
 }
 
 async fn publish_summary(conn: &Conn, conversation: ConversationId) {
-    match conn.state.store.conversation_summary(conversation).await {
+    publish_summary_of(&conn.state, conversation).await;
+}
+
+/// Publishes a conversation's inbox row as it now stands.
+pub(crate) async fn publish_summary_of(state: &AppState, conversation: ConversationId) {
+    match state.store.conversation_summary(conversation).await {
         Ok(Some(mut conversation)) => {
-            with_presence(conn, &mut conversation);
-            publish(conn, Event::Conversation { conversation }).await
+            conversation.contact_online = state.hub.contact_online(conversation.contact_id);
+            if let Err(err) = state
+                .bus
+                .publish(Event::Conversation { conversation })
+                .await
+            {
+                tracing::error!(%err, "could not publish an inbox row");
+            }
         }
         Ok(None) => {}
         Err(err) => tracing::error!(%err, "could not load an inbox row to publish"),

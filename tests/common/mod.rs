@@ -89,12 +89,15 @@ impl TestServer {
             admin_password: Some(ADMIN_PASSWORD.into()),
             secure_cookies: false,
             log: "warn".into(),
+            log_json: false,
+            max_sockets: None,
             durability: minicom::server::store::Durability::Full,
             edit_window_minutes: 15,
             limits: Default::default(),
             allowed_origins: Vec::new(),
             identity_secret: Some(IDENTITY_SECRET.into()),
             require_verified: false,
+            assistant: minicom::server::config::AssistantConfig::off(),
         };
         adjust(&mut config);
         let store = Store::open_with(&database_url, config.durability)
@@ -148,6 +151,28 @@ impl TestServer {
                 .expect("server task")
                 .expect("server stopped cleanly");
         }
+    }
+
+    /// Closes the server's database pool under it (to see how it copes).
+    pub async fn close_database(&self) {
+        self.store
+            .as_ref()
+            .expect("a server started by this test")
+            .close()
+            .await;
+    }
+
+    /// The server's `/metrics`, parsed: `name{labels}` → value.
+    pub async fn metrics(&self) -> std::collections::HashMap<String, f64> {
+        let response = self.http("GET", "/metrics", &[], "").await;
+        assert_eq!(response.status, 200);
+        response
+            .body
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .filter_map(|l| l.rsplit_once(' '))
+            .map(|(k, v)| (k.to_owned(), v.parse().expect("numeric sample")))
+            .collect()
     }
 
     /// A plain HTTP/1.1 request; returns status, headers and body.

@@ -106,6 +106,7 @@ fn ConversationRow(
                 <span class="conversation-row-text">
                     <span class="conversation-row-top">
                         <span class="conversation-name">{summary.contact_name.clone()}</span>
+                        {assistant_mark(summary.assistant)}
                         <time class="conversation-time">{format_time(summary.last_message_at)}</time>
                     </span>
                     <span class="conversation-row-bottom">
@@ -127,4 +128,30 @@ fn ConversationRow(
             </a>
         </li>
     }
+}
+
+/// What the inbox row says about the AI assistant, if it is involved.
+fn assistant_mark(state: crate::protocol::AssistantState) -> Option<impl IntoView> {
+    use crate::protocol::AssistantState;
+    let (class, text, title) = match state {
+        AssistantState::Off => return None,
+        AssistantState::Answering => (
+            "answering",
+            "AI",
+            "The AI assistant is answering this conversation",
+        ),
+        AssistantState::Waiting => (
+            "waiting",
+            "Waiting",
+            "The assistant handed over: the visitor is waiting for a person",
+        ),
+        AssistantState::Human => (
+            "human",
+            "Handed over",
+            "A teammate took over from the assistant",
+        ),
+    };
+    Some(view! {
+        <span class=format!("assistant-mark assistant-{class}") title=title>{text}</span>
+    })
 }

@@ -209,6 +209,89 @@ pub async fn set_identity_required(required: bool) -> Result<(), ServerFnError> 
     Ok(())
 }
 
+/// The assistant's settings an admin sees.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssistantConfigView {
+    /// The server runs an engine (MINICOM_ASSISTANT is not `off`).
+    pub available: bool,
+    /// New conversations are answered by the assistant.
+    pub enabled: bool,
+    pub company: String,
+    /// The admins' own system prompt; empty for the default.
+    pub prompt: String,
+    pub default_prompt: String,
+}
+
+/// Longest system prompt admins may save.
+pub const MAX_PROMPT_CHARS: usize = 4_000;
+
+#[server]
+pub async fn assistant_settings() -> Result<AssistantConfigView, ServerFnError> {
+    use crate::server::assistant;
+    let (state, _) = require_admin().await?;
+    let setting = |key| {
+        let store = state.store.clone();
+        async move { store.setting(key).await.ok().flatten().unwrap_or_default() }
+    };
+    Ok(AssistantConfigView {
+        available: state.assistant.is_some(),
+        enabled: state
+            .assistant
+            .as_ref()
+            .is_some_and(|a| a.enabled.load(std::sync::atomic::Ordering::Relaxed)),
+        company: setting(assistant::COMPANY).await,
+        prompt: setting(assistant::PROMPT).await,
+        default_prompt: assistant::DEFAULT_PROMPT.into(),
+    })
+}
+
+/// Saves the assistant's settings (they apply to the next answer).
+#[server(endpoint = "assistant_settings_save")]
+pub async fn save_assistant_settings(
+    enabled: Option<String>,
+    company: String,
+    prompt: String,
+) -> Result<(), ServerFnError> {
+    use crate::server::assistant;
+    let (state, admin) = require_admin().await?;
+    let company = company.trim();
+    let prompt = prompt.trim();
+    if company.chars().count() > 120 {
+        return Err(ServerFnError::new(
+            "The company name is limited to 120 characters.",
+        ));
+    }
+    if prompt.chars().count() > MAX_PROMPT_CHARS {
+        return Err(ServerFnError::new(format!(
+            "The instructions are limited to {MAX_PROMPT_CHARS} characters."
+        )));
+    }
+    let enabled = enabled.is_some_and(|v| v == "on" || v == "true" || v == "1");
+    let save = |key, value: String| {
+        let store = state.store.clone();
+        async move {
+            store
+                .set_setting(key, &value)
+                .await
+                .map_err(|e| ServerFnError::new(format!("could not save the setting: {e}")))
+        }
+    };
+    save(assistant::ENABLED, if enabled { "1" } else { "0" }.into()).await?;
+    save(assistant::COMPANY, company.into()).await?;
+    save(assistant::PROMPT, prompt.into()).await?;
+    if let Some(engine) = &state.assistant {
+        engine
+            .enabled
+            .store(enabled, std::sync::atomic::Ordering::Relaxed);
+    }
+    tracing::info!(
+        admin = admin.id.0,
+        enabled,
+        "changed the assistant's settings"
+    );
+    Ok(())
+}
+
 /// The team page.
 #[component]
 pub fn TeamPage() -> impl IntoView {
@@ -270,6 +353,7 @@ fn Team(me: i64) -> impl IntoView {
                     </p>
                 })}
             </section>
+            <AssistantCard />
             <IdentityCard />
             <section aria-labelledby="members-title" class="team-card">
                 <h2 id="members-title">"Members"</h2>
@@ -350,6 +434,57 @@ fn IdentityCard() -> impl IntoView {
                                 <code class="secret">{s.secret}</code>
                             </p>
                         }
+                    })
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// The assistant's switch, the company it speaks for and its instructions.
+#[component]
+fn AssistantCard() -> impl IntoView {
+    let save = ServerAction::<SaveAssistantSettings>::new();
+    let settings = Resource::new(move || save.version().get(), |_| assistant_settings());
+    view! {
+        <section aria-labelledby="assistant-title" class="team-card">
+            <h2 id="assistant-title">"AI assistant"</h2>
+            <p class="team-hint">
+                "Answers visitors in new conversations until a teammate replies. Visitors can "
+                "always ask for a person; you can switch it back on in any conversation."
+            </p>
+            {move || save.value().get().map(|r| match r {
+                Ok(()) => view! { <p class="form-success" role="status">"Saved."</p> }.into_any(),
+                Err(e) => view! { <p class="form-problem" role="alert">{refusal(e)}</p> }.into_any(),
+            })}
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    settings.await.ok().map(|s| if !s.available {
+                        view! {
+                            <p class="team-hint">
+                                "This server runs no assistant (MINICOM_ASSISTANT=off); see the README to choose a model or an endpoint."
+                            </p>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <ActionForm action=save attr:class="team-form assistant-form">
+                                <label class="switch">
+                                    <input type="checkbox" name="enabled" prop:checked=s.enabled />
+                                    "Answer new conversations with the assistant"
+                                </label>
+                                <label>
+                                    "Company name"
+                                    <input type="text" name="company" maxlength="120"
+                                        prop:value=s.company placeholder="Northwind Coffee" />
+                                </label>
+                                <label>
+                                    "Instructions (leave empty for the default)"
+                                    <textarea name="prompt" rows="5" maxlength=MAX_PROMPT_CHARS.to_string()
+                                        prop:value=s.prompt placeholder=s.default_prompt></textarea>
+                                </label>
+                                <button type="submit" class="button-primary">"Save"</button>
+                            </ActionForm>
+                        }.into_any()
                     })
                 })}
             </Suspense>

@@ -65,9 +65,43 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                         </div>
                     })}
                 </header>
+                {move || summary.get().map(|s| view! { <AssistantBar summary=s /> })}
                 <MessageList conversation=Signal::from(selected) side=Side::Team />
                 <Composer on_send=send on_typing=typing placeholder="Reply…" />
             </Show>
         </section>
     }
+}
+
+/// Who answers this conversation, and the switch for the assistant.
+#[component]
+fn AssistantBar(summary: ConversationSummary) -> impl IntoView {
+    use crate::protocol::AssistantState;
+    let live = expect_context::<Live>();
+    let id = summary.id;
+    let (text, on) = match summary.assistant {
+        AssistantState::Answering => (
+            "The AI assistant is answering. Your reply takes over.",
+            false,
+        ),
+        AssistantState::Waiting => (
+            "The assistant handed over: the visitor is waiting for a person.",
+            true,
+        ),
+        AssistantState::Human => ("You took over from the assistant.", true),
+        AssistantState::Off => return None,
+    };
+    let label = if on {
+        "Switch the assistant back on"
+    } else {
+        "Switch the assistant off"
+    };
+    Some(view! {
+        <div class="assistant-bar" role="status">
+            <span>{text}</span>
+            <button type="button" class="link-button" on:click=move |_| live.set_assistant(id, on)>
+                {label}
+            </button>
+        </div>
+    })
 }

@@ -38,4 +38,15 @@ impl Bus for LocalBus {
     fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
     }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), BusError>> {
+        let listening = self.tx.receiver_count() > 0;
+        Box::pin(async move {
+            if listening {
+                Ok(())
+            } else {
+                Err(BusError::NoSubscriber)
+            }
+        })
+    }
 }

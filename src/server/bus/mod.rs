@@ -26,6 +26,10 @@ pub enum Event {
     Message {
         contact_id: ContactId,
         message: Message,
+        /// When this instance read the `send` frame (for the fan-out latency
+        /// in `/metrics`; not carried between instances).
+        #[serde(skip)]
+        received: Option<std::time::Instant>,
     },
     /// A message was edited, deleted or reacted to: to the same sockets as a
     /// new message.
@@ -66,6 +70,8 @@ pub enum Event {
 pub enum BusError {
     #[error("the bus is closed")]
     Closed,
+    #[error("nothing on this instance is listening to the bus (the hub stopped)")]
+    NoSubscriber,
 }
 
 /// Publish/subscribe for [`Event`]s across every instance.
@@ -76,4 +82,8 @@ pub trait Bus: Send + Sync + 'static {
     /// A stream of every event published from now on. A subscriber that falls
     /// behind by more than the channel's capacity is told how many it missed.
     fn subscribe(&self) -> broadcast::Receiver<Event>;
+
+    /// Whether events published now would reach this instance's hub (for
+    /// `/readyz`).
+    fn check(&self) -> BoxFuture<'_, Result<(), BusError>>;
 }

@@ -5,8 +5,8 @@ use sqlx::Row;
 
 use super::{Store, StoreError};
 use crate::protocol::{
-    AgentId, ContactId, ConversationId, ConversationStatus, ConversationSummary, MessageId,
-    SenderKind, Timestamp, visitor_label,
+    AgentId, AssistantState, ContactId, ConversationId, ConversationStatus, ConversationSummary,
+    MessageId, SenderKind, Timestamp, visitor_label,
 };
 
 /// Columns for [`summary_from_row`]; `c` is conversations, `ct` contacts.
@@ -14,7 +14,7 @@ use crate::protocol::{
 const SUMMARY_COLUMNS: &str = "c.id, c.contact_id, c.status, c.last_message_at,
         c.last_message_preview, c.last_sender_kind, c.last_message_id, c.contact_read_id,
         c.team_read_id, c.team_delivered_id, ct.last_seen_at, ct.name AS contact_name,
-        ct.email AS contact_email";
+        ct.email AS contact_email, c.assistant";
 
 /// Unread for an agent (bound parameter): visitor messages after their cursor.
 const AGENT_UNREAD: &str = "(SELECT COUNT(*) FROM messages m
@@ -57,10 +57,55 @@ fn summary_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ConversationSummary
         team_delivered_id: MessageId(row.try_get("team_delivered_id")?),
         contact_online: false,
         contact_last_seen_at: Timestamp(row.try_get("last_seen_at")?),
+        assistant: assistant_from(&row.try_get::<String, _>("assistant")?)?,
     })
 }
 
+fn assistant_from(value: &str) -> Result<AssistantState, StoreError> {
+    AssistantState::parse(value)
+        .ok_or_else(|| StoreError::Corrupt(format!("unknown assistant state {value:?}")))
+}
+
 impl Store {
+    /// Who answers a conversation; `None` when it does not exist.
+    pub async fn assistant_state(
+        &self,
+        id: ConversationId,
+    ) -> Result<Option<AssistantState>, StoreError> {
+        let state: Option<String> =
+            sqlx::query_scalar("SELECT assistant FROM conversations WHERE id = ?")
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        state.as_deref().map(assistant_from).transpose()
+    }
+
+    /// Moves a conversation to `to` when it is in one of `from` (all when
+    /// empty); returns whether it moved.
+    pub async fn set_assistant_state(
+        &self,
+        id: ConversationId,
+        from: &[AssistantState],
+        to: AssistantState,
+    ) -> Result<bool, StoreError> {
+        let current = self.assistant_state(id).await?;
+        let Some(current) = current else {
+            return Ok(false);
+        };
+        if current == to || !(from.is_empty() || from.contains(&current)) {
+            return Ok(false);
+        }
+        let moved =
+            sqlx::query("UPDATE conversations SET assistant = ? WHERE id = ? AND assistant = ?")
+                .bind(to.as_str())
+                .bind(id.0)
+                .bind(current.as_str())
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
+        Ok(moved == 1)
+    }
+
     /// The visitor a conversation belongs to, or `None` when it does not exist.
     pub async fn conversation_contact(
         &self,

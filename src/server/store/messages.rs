@@ -6,8 +6,8 @@ use uuid::Uuid;
 use super::writer::Write;
 use super::{Store, StoreError, now};
 use crate::protocol::{
-    AgentId, ClientId, ContactId, ConversationId, Message, MessageId, Person, Reaction, SenderKind,
-    Timestamp,
+    AgentId, AssistantState, ClientId, ContactId, ConversationId, Message, MessageId, Person,
+    Reaction, SenderKind, Timestamp,
 };
 
 /// The result of an insert: the stored message, and whether this call stored it
@@ -163,6 +163,22 @@ impl Author {
             id: Some(id.0),
         }
     }
+
+    /// The AI assistant.
+    pub fn ai() -> Self {
+        Self {
+            kind: SenderKind::Ai,
+            id: None,
+        }
+    }
+
+    /// Minicom itself (notices).
+    pub fn system() -> Self {
+        Self {
+            kind: SenderKind::System,
+            id: None,
+        }
+    }
 }
 
 impl Store {
@@ -190,17 +206,21 @@ impl Store {
     /// Stores a visitor's message in their current open conversation, starting
     /// one if they have none. Idempotent like [`Store::insert_message`]: if this
     /// visitor already sent `client_id`, the earlier message is returned.
+    /// A conversation it starts is answered by the assistant when
+    /// `assistant_answers` (the assistant is on).
     pub async fn insert_visitor_message(
         &self,
         contact: ContactId,
         client_id: ClientId,
         body: &str,
+        assistant_answers: bool,
     ) -> Result<Inserted, StoreError> {
         self.writer
             .submit(Write::VisitorMessage {
                 contact,
                 client_id,
                 body: body.to_owned(),
+                assistant_answers,
             })
             .await
     }
@@ -393,6 +413,7 @@ pub(super) async fn visitor_insert_in(
     contact: ContactId,
     client_id: ClientId,
     body: &str,
+    assistant_answers: bool,
 ) -> Result<Inserted, StoreError> {
     // The writer task is the only writer, so two first messages racing from two
     // tabs are serialised here and land in one conversation.
@@ -427,12 +448,20 @@ pub(super) async fn visitor_insert_in(
         Some(id) => id,
         None => {
             sqlx::query_scalar(
-                "INSERT INTO conversations (contact_id, created_at, last_message_at)
-                 VALUES (?, ?, ?) RETURNING id",
+                "INSERT INTO conversations (contact_id, created_at, last_message_at, assistant)
+                 VALUES (?, ?, ?, ?) RETURNING id",
             )
             .bind(contact.0)
             .bind(t)
             .bind(t)
+            .bind(
+                if assistant_answers {
+                    AssistantState::Answering
+                } else {
+                    AssistantState::Off
+                }
+                .as_str(),
+            )
             .fetch_one(&mut **tx)
             .await?
         }
@@ -456,11 +485,18 @@ pub(super) async fn insert_in(
     body: &str,
 ) -> Result<Inserted, StoreError> {
     let t = now().0;
-    let new_id: Option<i64> = sqlx::query_scalar(
+    // The new row comes back with its sender's name: no read after the write.
+    let inserted: Option<(i64, Option<String>)> = sqlx::query_as(
         "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at)
          VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (conversation_id, client_id) DO NOTHING
-         RETURNING id",
+         RETURNING id, CASE sender_kind
+             WHEN 'agent' THEN (SELECT a.name FROM agents a WHERE a.id = sender_id)
+             WHEN 'contact' THEN (SELECT COALESCE(ct.name, 'Visitor #' || ct.id)
+                                  FROM contacts ct WHERE ct.id = sender_id)
+             WHEN 'ai' THEN 'Assistant'
+             ELSE 'Minicom'
+         END",
     )
     .bind(conversation.0)
     .bind(client_id.0.to_string())
@@ -470,7 +506,7 @@ pub(super) async fn insert_in(
     .bind(t)
     .fetch_optional(&mut **tx)
     .await?;
-    if let Some(id) = new_id {
+    if let Some((id, _)) = inserted {
         // Whoever writes has read everything before: their cursor moves too.
         sqlx::query(
             "UPDATE conversations
@@ -478,7 +514,10 @@ pub(super) async fn insert_in(
                  last_message_id = ?4,
                  contact_read_id = CASE WHEN ?3 = 'contact' THEN ?4 ELSE contact_read_id END,
                  team_read_id = CASE WHEN ?3 = 'agent' THEN ?4 ELSE team_read_id END,
-                 team_delivered_id = CASE WHEN ?3 = 'agent' THEN ?4 ELSE team_delivered_id END
+                 team_delivered_id = CASE WHEN ?3 = 'agent' THEN ?4 ELSE team_delivered_id END,
+                 -- An agent's reply takes over from the assistant.
+                 assistant = CASE WHEN ?3 = 'agent' AND assistant IN ('answering', 'waiting')
+                                  THEN 'human' ELSE assistant END
              WHERE id = ?5",
         )
         .bind(t)
@@ -502,6 +541,24 @@ pub(super) async fn insert_in(
             .await?;
         }
     }
+    if let Some((id, sender_name)) = inserted {
+        return Ok(Inserted {
+            message: Message {
+                id: MessageId(id),
+                conversation_id: conversation,
+                client_id,
+                sender: author.kind,
+                sender_name: sender_name.unwrap_or_default(),
+                body: body.to_owned(),
+                created_at: Timestamp(t),
+                edited_at: None,
+                deleted: false,
+                reactions: Vec::new(),
+            },
+            created: true,
+        });
+    }
+    // Sent before: the stored message as it stands now.
     let row = sqlx::query(&format!(
         "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.client_id = ?"
     ))
@@ -511,7 +568,7 @@ pub(super) async fn insert_in(
     .await?;
     Ok(Inserted {
         message: message_from_row(&row)?,
-        created: new_id.is_some(),
+        created: false,
     })
 }
 

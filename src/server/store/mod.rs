@@ -84,6 +84,8 @@ pub enum Durability {
 pub struct Store {
     pool: SqlitePool,
     writer: writer::Writer,
+    /// How long each group commit takes (for `/metrics`).
+    commit_latency: std::sync::Arc<crate::server::metrics::Histogram>,
 }
 
 impl Store {
@@ -121,8 +123,13 @@ impl Store {
             .connect_with(options)
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        let writer = writer::Writer::start(pool.clone());
-        Ok(Self { pool, writer })
+        let commit_latency = std::sync::Arc::default();
+        let writer = writer::Writer::start(pool.clone(), std::sync::Arc::clone(&commit_latency));
+        Ok(Self {
+            pool,
+            writer,
+            commit_latency,
+        })
     }
 
     /// A workspace setting, if it was ever set.
@@ -152,6 +159,11 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// The latency of message commits, as the writer records it.
+    pub fn commit_latency(&self) -> std::sync::Arc<crate::server::metrics::Histogram> {
+        self.commit_latency.clone()
     }
 
     /// Closes every connection, waiting for in-flight queries.

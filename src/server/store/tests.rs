@@ -23,11 +23,11 @@ async fn same_client_id_is_stored_once() {
     let contact = visitor(&store, "a").await;
     let id = ClientId::new();
     let first = store
-        .insert_visitor_message(contact, id, "hi")
+        .insert_visitor_message(contact, id, "hi", false)
         .await
         .unwrap();
     let again = store
-        .insert_visitor_message(contact, id, "hi (resent)")
+        .insert_visitor_message(contact, id, "hi (resent)", false)
         .await
         .unwrap();
     assert!(first.created);
@@ -50,7 +50,7 @@ async fn messages_come_back_in_id_order_with_paging() {
     let (store, _dir) = store().await;
     let contact = visitor(&store, "b").await;
     let first = store
-        .insert_visitor_message(contact, ClientId::new(), "m0")
+        .insert_visitor_message(contact, ClientId::new(), "m0", false)
         .await
         .unwrap();
     let conversation = first.message.conversation_id;
@@ -93,15 +93,15 @@ async fn a_visitor_writes_into_their_open_conversation() {
     let contact = visitor(&store, "c").await;
     let other = visitor(&store, "d").await;
     let a = store
-        .insert_visitor_message(contact, ClientId::new(), "one")
+        .insert_visitor_message(contact, ClientId::new(), "one", false)
         .await
         .unwrap();
     let b = store
-        .insert_visitor_message(contact, ClientId::new(), "two")
+        .insert_visitor_message(contact, ClientId::new(), "two", false)
         .await
         .unwrap();
     let c = store
-        .insert_visitor_message(other, ClientId::new(), "else")
+        .insert_visitor_message(other, ClientId::new(), "else", false)
         .await
         .unwrap();
     assert_eq!(a.message.conversation_id, b.message.conversation_id);
@@ -131,7 +131,7 @@ async fn the_inbox_row_shows_the_newest_message_and_name() {
         .await
         .unwrap();
     let sent = store
-        .insert_visitor_message(contact, ClientId::new(), "  line one\n\nline   two ")
+        .insert_visitor_message(contact, ClientId::new(), "  line one\n\nline   two ", false)
         .await
         .unwrap();
     let (inbox, _) = store.inbox(AgentId(1), None, 10).await.unwrap();
@@ -157,7 +157,7 @@ async fn concurrent_writes_share_commits_and_one_failure_spoils_nothing() {
     let (store, _dir) = store().await;
     let contact = visitor(&store, "f").await;
     let first = store
-        .insert_visitor_message(contact, ClientId::new(), "first")
+        .insert_visitor_message(contact, ClientId::new(), "first", false)
         .await
         .unwrap();
     let conversation = first.message.conversation_id;
@@ -207,7 +207,7 @@ async fn read_cursors_move_forward_only_and_drive_unread_counts() {
     let mut ids = Vec::new();
     for body in ["one", "two", "three"] {
         let sent = store
-            .insert_visitor_message(contact, ClientId::new(), body)
+            .insert_visitor_message(contact, ClientId::new(), body, false)
             .await
             .unwrap();
         ids.push(sent.message.id);

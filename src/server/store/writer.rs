@@ -6,12 +6,15 @@
 //! savepoint: one failing write does not undo the others. Every caller hears
 //! back only after the commit that holds its write — the ack rule is intact.
 
+use std::sync::Arc;
+
 use sqlx::{Acquire, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
 use super::messages::{Author, Inserted, insert_in, visitor_insert_in};
 use crate::protocol::{ClientId, ContactId, ConversationId};
+use crate::server::metrics::Histogram;
 
 /// Most writes that share one transaction.
 const MAX_BATCH: usize = 256;
@@ -31,6 +34,8 @@ pub enum Write {
         contact: ContactId,
         client_id: ClientId,
         body: String,
+        /// A conversation this starts is answered by the assistant.
+        assistant_answers: bool,
     },
 }
 
@@ -47,9 +52,9 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer task on `pool`; it stops when every handle is gone.
-    pub fn start(pool: SqlitePool) -> Self {
+    pub fn start(pool: SqlitePool, latency: Arc<Histogram>) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(pool, queue));
+        tokio::spawn(run(pool, queue, latency));
         Self { jobs }
     }
 
@@ -64,10 +69,13 @@ impl Writer {
     }
 }
 
-async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>) {
+async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>, latency: Arc<Histogram>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match commit_batch(&pool, &mut batch).await {
+        let started = std::time::Instant::now();
+        let committed = commit_batch(&pool, &mut batch).await;
+        latency.observe(started.elapsed());
+        match committed {
             Ok(results) => {
                 for (job, result) in batch.drain(..).zip(results) {
                     let _ = job.done.send(result);
@@ -104,7 +112,17 @@ async fn commit_batch(
                 contact,
                 client_id,
                 body,
-            } => visitor_insert_in(&mut savepoint, *contact, *client_id, body).await,
+                assistant_answers,
+            } => {
+                visitor_insert_in(
+                    &mut savepoint,
+                    *contact,
+                    *client_id,
+                    body,
+                    *assistant_answers,
+                )
+                .await
+            }
         };
         if result.is_ok() {
             savepoint.commit().await?;

@@ -1,0 +1,334 @@
+//! `minicom-load bench`: a fresh server on a temporary database, the standard
+//! set of scenarios against it, a table, and `bench/results.json`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail};
+use serde::Serialize;
+
+use crate::http;
+use crate::scenarios::{self, Chat, Ctx, Report};
+use crate::socket::Target;
+
+const ADMIN_EMAIL: &str = "bench@minicom.test";
+const ADMIN_PASSWORD: &str = "bench-password-not-secret";
+
+/// One target of issue #6 and how this run did against it.
+#[derive(Serialize)]
+struct Verdict {
+    target: &'static str,
+    measured: String,
+    met: bool,
+}
+
+#[derive(Serialize)]
+struct Machine {
+    cores: usize,
+    memory_gib: f64,
+    cpu: String,
+    fd_limit: Option<(u64, u64)>,
+}
+
+#[derive(Serialize)]
+struct Results {
+    machine: Machine,
+    unix_time: u64,
+    durability: &'static str,
+    runs: Vec<Report>,
+    targets: Vec<Verdict>,
+}
+
+/// A server child process that is killed when dropped.
+struct Server {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Starts a server; with `assistant`, the embedded model answers (it must be
+/// in data/models: `make setup-model`).
+fn start_server(binary: &Path, assistant: bool) -> anyhow::Result<(Server, SocketAddr)> {
+    if !binary.exists() {
+        bail!(
+            "no server binary at {} (build it with `cargo build --release --features ssr`, or `make bench` does)",
+            binary.display()
+        );
+    }
+    let addr: SocketAddr = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
+        probe.local_addr()?
+    };
+    let dir = std::env::temp_dir().join(format!(
+        "minicom-bench-{}-{}",
+        std::process::id(),
+        addr.port()
+    ));
+    std::fs::create_dir_all(&dir)?;
+    let log = std::fs::File::create(dir.join("server.log"))?;
+    let child = Command::new(binary)
+        .env("MINICOM_ADDR", addr.to_string())
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("minicom.db").display()),
+        )
+        .env("MINICOM_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("MINICOM_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("MINICOM_LOG", "warn")
+        .env(
+            "MINICOM_ASSISTANT",
+            if assistant { "embedded" } else { "off" },
+        )
+        // Queued answers wait their turn: measure generation, not the limit.
+        .env("MINICOM_ASSISTANT_TIMEOUT_SECONDS", "120")
+        // The generator is one client sending for thousands: lift the
+        // per-socket, per-person and per-address abuse limits.
+        .env("MINICOM_LIMIT_SENDS_PER_SECOND", "1000000")
+        .env("MINICOM_LIMIT_SEND_BURST", "1000000")
+        .env("MINICOM_LIMIT_SENDS_PER_MINUTE", "1000000")
+        .env("MINICOM_LIMIT_FRAMES_PER_SECOND", "1000000")
+        .env("MINICOM_LIMIT_SOCKETS_PER_PERSON", "1000000")
+        .env("MINICOM_LIMIT_SOCKETS_PER_IP", "1000000")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .with_context(|| format!("could not start {}", binary.display()))?;
+    Ok((Server { child, dir }, addr))
+}
+
+async fn wait_ready(addr: SocketAddr, server: &mut Server) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        if let Some(status) = server.child.try_wait()? {
+            let log = std::fs::read_to_string(server.dir.join("server.log")).unwrap_or_default();
+            bail!("the server exited ({status}) before it was ready:\n{log}");
+        }
+        if matches!(http::get(addr, "/readyz").await, Ok((200, _))) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    bail!("the server was not ready within 60 s")
+}
+
+pub async fn run(binary: &Path, out: &Path, sources: usize) -> anyhow::Result<()> {
+    let (mut server, addr) = start_server(binary, false)?;
+    wait_ready(addr, &mut server).await?;
+    let ctx = Ctx {
+        target: Target {
+            addr,
+            sources: crate::sources(sources),
+        },
+        admin_email: ADMIN_EMAIL.into(),
+        admin_password: ADMIN_PASSWORD.into(),
+    };
+    println!("minicom-load bench: server {addr}, standard set (about 4 minutes)");
+    let mut runs = Vec::new();
+    let chat_max = Chat {
+        pairs: 50,
+        agents: 2,
+        rate: 0.0,
+        duration: Duration::from_secs(15),
+        window: 8,
+        inbox_only: false,
+    };
+    let steps: Vec<(&str, Chat)> = vec![
+        ("chat-max", chat_max),
+        (
+            "chat-5k",
+            Chat {
+                pairs: 100,
+                agents: 4,
+                rate: 5_000.0,
+                ..chat_max
+            },
+        ),
+        (
+            "inbox",
+            Chat {
+                pairs: 200,
+                agents: 10,
+                rate: 500.0,
+                duration: Duration::from_secs(10),
+                inbox_only: true,
+                ..chat_max
+            },
+        ),
+    ];
+    for (name, chat) in steps {
+        println!("  {name} …");
+        runs.push(scenarios::chat(&ctx, chat, name).await?);
+    }
+    println!("  history (10,000 messages, 10,000 conversations) …");
+    runs.push(scenarios::history(&ctx, 10_000, 10_000, 20).await?);
+    println!("  idle (18,000 sockets) …");
+    runs.push(scenarios::idle(&ctx, 18_000, Duration::from_secs(10)).await?);
+    println!("  mix (2,000 idle + conversations at 2,000/s) …");
+    runs.push(
+        scenarios::mix(
+            &ctx,
+            2_000,
+            Chat {
+                pairs: 50,
+                agents: 2,
+                rate: 2_000.0,
+                duration: Duration::from_secs(10),
+                ..chat_max
+            },
+        )
+        .await?,
+    );
+    drop(server);
+
+    println!("  assistant (conversations at 1,000/s; then 8 visitors keep the model busy) …");
+    let (mut server, addr) = start_server(binary, true)?;
+    wait_ready(addr, &mut server).await?;
+    let ai_ctx = Ctx {
+        target: Target {
+            addr,
+            sources: crate::sources(sources),
+        },
+        ..ctx
+    };
+    runs.push(
+        scenarios::assistant(
+            &ai_ctx,
+            Chat {
+                pairs: 50,
+                agents: 2,
+                rate: 1_000.0,
+                duration: Duration::from_secs(30),
+                ..chat_max
+            },
+            8,
+        )
+        .await?,
+    );
+    drop(server);
+
+    let targets = verdicts(&runs);
+    let results = Results {
+        machine: machine(),
+        unix_time: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        durability: "full (MINICOM_SQLITE_SYNCHRONOUS default)",
+        runs,
+        targets,
+    };
+    crate::print_table(&results.runs);
+    println!(
+        "\nTargets (issue #6), this machine: {} cores, {:.0} GiB",
+        results.machine.cores, results.machine.memory_gib
+    );
+    for v in &results.targets {
+        println!(
+            "  {} {:<55} {}",
+            if v.met { "met   " } else { "MISSED" },
+            v.target,
+            v.measured
+        );
+    }
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(out, serde_json::to_string_pretty(&results)?)
+        .with_context(|| format!("could not write {}", out.display()))?;
+    println!("\nwrote {}", out.display());
+    Ok(())
+}
+
+fn verdicts(runs: &[Report]) -> Vec<Verdict> {
+    let find = |name: &str| runs.iter().find(|r| r.scenario == name);
+    let mut out = Vec::new();
+    if let Some(r) = find("chat-max") {
+        out.push(Verdict {
+            target: "≥ 25,000 persisted one-to-one messages/s",
+            measured: format!("{:.0} acked/s", r.acked_per_s),
+            met: r.acked_per_s >= 25_000.0,
+        });
+    }
+    if let Some(r) = find("chat-5k") {
+        out.push(Verdict {
+            target: "p99 end-to-end ≤ 10 ms at 5,000 messages/s",
+            measured: format!(
+                "p99 {:.2} ms at {:.0} acked/s",
+                r.latency.p99_ms, r.acked_per_s
+            ),
+            met: r.latency.p99_ms <= 10.0 && r.acked_per_s >= 4_900.0,
+        });
+    }
+    if let Some(r) = find("idle") {
+        let per = r.rss_per_connection_bytes.unwrap_or(f64::MAX);
+        out.push(Verdict {
+            target: "≥ 18,000 idle sockets, ≤ 16 KiB server memory each",
+            measured: format!("{} held, {:.1} KiB each", r.connections, per / 1024.0),
+            met: r.connections >= 18_000 && per <= 16.0 * 1024.0,
+        });
+    }
+    if let Some(r) = find("assistant")
+        && let (Some(before), Some(during)) =
+            (r.timings.get("first_half"), r.timings.get("second_half"))
+    {
+        out.push(Verdict {
+            target: "p99 of ordinary messages flat (± 2 ms) while 8 answers generate",
+            measured: format!(
+                "p99 {:.2} ms before, {:.2} ms during",
+                before.p99_ms, during.p99_ms
+            ),
+            met: during.p99_ms <= before.p99_ms + 2.0,
+        });
+    }
+    if let Some(r) = find("history") {
+        for (key, label) in [
+            (
+                "open_newest_of_10000",
+                "open a 10,000-message conversation ≤ 50 ms (p99)",
+            ),
+            (
+                "agent_hello_inbox_of_10000",
+                "open a 10,000-conversation inbox ≤ 50 ms (p99)",
+            ),
+        ] {
+            if let Some(p) = r.timings.get(key) {
+                out.push(Verdict {
+                    target: label,
+                    measured: format!("p50 {:.2} ms, p99 {:.2} ms", p.p50_ms, p.p99_ms),
+                    met: p.count > 0 && p.p99_ms <= 50.0,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn machine() -> Machine {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let kib: f64 = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or_else(|| "unknown".into(), |m| m.trim().to_owned());
+    Machine {
+        cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        memory_gib: kib / 1024.0 / 1024.0,
+        cpu,
+        fd_limit: minicom::server::fd_limit::current(),
+    }
+}

@@ -1,0 +1,291 @@
+//! The embedded engine: a GGUF model run by llama.cpp on a small pool of
+//! worker threads, off the async runtime, fed by a bounded queue.
+
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use llama_cpp_2::context::LlamaContext;
+use llama_cpp_2::context::params::LlamaContextParams;
+use llama_cpp_2::llama_backend::LlamaBackend;
+use llama_cpp_2::llama_batch::LlamaBatch;
+use llama_cpp_2::model::params::LlamaModelParams;
+use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
+use llama_cpp_2::sampling::LlamaSampler;
+use tokio::sync::oneshot;
+
+use super::{Engine, EngineError, Generated, Request, Role};
+
+/// llama.cpp's process-wide state, initialised once.
+static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
+
+fn backend() -> Result<&'static LlamaBackend, EngineError> {
+    BACKEND
+        .get_or_init(|| {
+            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            LlamaBackend::init().map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| EngineError::Failed(format!("llama.cpp did not start: {e}")))
+}
+
+/// Tokens decoded per llama.cpp batch while reading the prompt.
+const BATCH: usize = 512;
+
+/// How the pool is sized.
+#[derive(Clone, Copy, Debug)]
+pub struct Pool {
+    /// Worker threads, each generating one reply at a time.
+    pub workers: usize,
+    /// llama.cpp threads per worker.
+    pub threads: usize,
+    /// Requests waiting for a worker before new ones are refused.
+    pub queue: usize,
+    /// The context window, in tokens (prompt and reply).
+    pub context: u32,
+    /// Longest reply, in tokens.
+    pub max_reply: u32,
+}
+
+struct Job {
+    request: Request,
+    done: oneshot::Sender<Result<Generated, EngineError>>,
+}
+
+/// A loaded model and its workers.
+pub struct Embedded {
+    jobs: SyncSender<Job>,
+    waiting: Arc<AtomicUsize>,
+}
+
+impl Embedded {
+    /// Loads the model and starts the workers.
+    pub fn start(path: &Path, pool: Pool) -> Result<Self, EngineError> {
+        if !path.is_file() {
+            return Err(EngineError::NotConfigured(format!(
+                "no model file at {} (run `make setup` to fetch the default, or set MINICOM_ASSISTANT_MODEL)",
+                path.display()
+            )));
+        }
+        let backend = backend()?;
+        let started = Instant::now();
+        let model = LlamaModel::load_from_file(backend, path, &LlamaModelParams::default())
+            .map_err(|e| EngineError::Failed(format!("could not load {}: {e}", path.display())))?;
+        // The model lives as long as the process; workers borrow it.
+        let model: &'static LlamaModel = Box::leak(Box::new(model));
+        let template = model.chat_template(None).map_err(|e| {
+            EngineError::Failed(format!(
+                "{} has no usable chat template: {e}",
+                path.display()
+            ))
+        })?;
+        tracing::info!(
+            model = %path.display(),
+            took_ms = started.elapsed().as_millis() as u64,
+            workers = pool.workers,
+            threads = pool.threads,
+            "assistant model loaded"
+        );
+        let (jobs, queue) = sync_channel::<Job>(pool.queue);
+        let queue = Arc::new(Mutex::new(queue));
+        let waiting = Arc::new(AtomicUsize::new(0));
+        for n in 0..pool.workers.max(1) {
+            let params = LlamaContextParams::default()
+                .with_n_ctx(NonZeroU32::new(pool.context))
+                .with_n_batch(BATCH as u32)
+                .with_n_threads(pool.threads as i32)
+                .with_n_threads_batch(pool.threads as i32);
+            let context = model.new_context(backend, params).map_err(|e| {
+                EngineError::Failed(format!("could not create a llama.cpp context: {e}"))
+            })?;
+            let mut worker = Worker {
+                model,
+                context,
+                template: template.clone(),
+                pool,
+            };
+            let (queue, waiting) = (queue.clone(), waiting.clone());
+            std::thread::Builder::new()
+                .name(format!("assistant-{n}"))
+                .spawn(move || worker.run(&queue, &waiting))
+                .map_err(|e| EngineError::Failed(format!("could not start a worker: {e}")))?;
+        }
+        Ok(Self { jobs, waiting })
+    }
+}
+
+impl Engine for Embedded {
+    fn generate(&self, request: Request) -> BoxFuture<'_, Result<Generated, EngineError>> {
+        let (done, result) = oneshot::channel();
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        let sent = self.jobs.try_send(Job { request, done });
+        Box::pin(async move {
+            match sent {
+                Ok(()) => result.await.unwrap_or_else(|_| {
+                    Err(EngineError::Failed("the assistant worker stopped".into()))
+                }),
+                Err(TrySendError::Full(_)) => {
+                    self.waiting.fetch_sub(1, Ordering::Relaxed);
+                    Err(EngineError::Busy)
+                }
+                Err(TrySendError::Disconnected(_)) => {
+                    self.waiting.fetch_sub(1, Ordering::Relaxed);
+                    Err(EngineError::Failed("the assistant workers stopped".into()))
+                }
+            }
+        })
+    }
+
+    fn queue_depth(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+}
+
+struct Worker {
+    model: &'static LlamaModel,
+    context: LlamaContext<'static>,
+    template: LlamaChatTemplate,
+    pool: Pool,
+}
+
+impl Worker {
+    fn run(&mut self, queue: &Mutex<Receiver<Job>>, waiting: &AtomicUsize) {
+        loop {
+            let job = {
+                let queue = queue.lock().unwrap_or_else(|p| p.into_inner());
+                match queue.recv() {
+                    Ok(job) => job,
+                    Err(_) => return,
+                }
+            };
+            waiting.fetch_sub(1, Ordering::Relaxed);
+            if job.done.is_closed() {
+                continue;
+            }
+            let result = self.generate(&job.request, &job.done);
+            let _ = job.done.send(result);
+        }
+    }
+
+    /// The prompt: the system prompt and the newest turns that fit, as the
+    /// model's chat template formats them.
+    fn prompt(
+        &self,
+        request: &Request,
+    ) -> Result<Vec<llama_cpp_2::token::LlamaToken>, EngineError> {
+        let budget = self.pool.context.saturating_sub(self.pool.max_reply) as usize;
+        let failed = |e: &dyn std::fmt::Display| EngineError::Failed(format!("prompt: {e}"));
+        let mut first = 0;
+        loop {
+            let mut chat = Vec::with_capacity(request.turns.len() + 1);
+            chat.push(
+                LlamaChatMessage::new("system".into(), request.system.clone())
+                    .map_err(|e| failed(&e))?,
+            );
+            for turn in &request.turns[first..] {
+                let role = match turn.role {
+                    Role::Visitor => "user",
+                    Role::Assistant => "assistant",
+                };
+                chat.push(
+                    LlamaChatMessage::new(role.into(), turn.text.clone())
+                        .map_err(|e| failed(&e))?,
+                );
+            }
+            let text = self
+                .model
+                .apply_chat_template(&self.template, &chat, true)
+                .map_err(|e| failed(&e))?;
+            let tokens = self.model.vocab().tokenize(text.as_bytes(), true, true);
+            // Oldest turns go first; the newest one always stays.
+            if tokens.len() <= budget || first + 1 >= request.turns.len() {
+                let keep = tokens.len().saturating_sub(budget);
+                return Ok(tokens[keep..].to_vec());
+            }
+            first += 1;
+        }
+    }
+
+    fn generate(
+        &mut self,
+        request: &Request,
+        done: &oneshot::Sender<Result<Generated, EngineError>>,
+    ) -> Result<Generated, EngineError> {
+        let started = Instant::now();
+        let failed =
+            |what: &str, e: &dyn std::fmt::Display| EngineError::Failed(format!("{what}: {e}"));
+        let prompt = self.prompt(request)?;
+        if prompt.is_empty() {
+            return Err(EngineError::Failed("empty prompt".into()));
+        }
+        self.context.clear_kv_cache();
+        let mut batch = LlamaBatch::new(BATCH, 1);
+        for (chunk_start, chunk) in prompt
+            .chunks(BATCH)
+            .enumerate()
+            .map(|(i, c)| (i * BATCH, c))
+        {
+            batch.clear();
+            for (offset, token) in chunk.iter().enumerate() {
+                let position = chunk_start + offset;
+                let last = position + 1 == prompt.len();
+                batch
+                    .add(*token, position as i32, &[0], last)
+                    .map_err(|e| failed("batch", &e))?;
+            }
+            self.context
+                .decode(&mut batch)
+                .map_err(|e| failed("reading the prompt", &e))?;
+        }
+        let seed = started.elapsed().subsec_nanos();
+        let vocab = self.model.vocab();
+        let mut sampler = LlamaSampler::chain_simple([
+            LlamaSampler::penalties(vocab.n_tokens(), 64, 1.15, 0.0, 0.0),
+            LlamaSampler::top_k(40),
+            LlamaSampler::top_p(0.9, 1),
+            LlamaSampler::temp(0.6),
+            LlamaSampler::dist(seed),
+        ]);
+        let mut out = Vec::new();
+        let mut first_token = None;
+        let mut tokens = 0;
+        let mut position = prompt.len();
+        while tokens < self.pool.max_reply as usize {
+            if Instant::now() >= request.deadline {
+                return Err(EngineError::Timeout);
+            }
+            if done.is_closed() {
+                return Err(EngineError::Failed("cancelled".into()));
+            }
+            let token = sampler.sample(&self.context, batch.n_tokens() - 1);
+            sampler.accept(token);
+            if vocab.is_eog(token) {
+                break;
+            }
+            first_token.get_or_insert_with(|| started.elapsed());
+            tokens += 1;
+            out.extend(vocab.token_to_piece(token, false, None));
+            batch.clear();
+            batch
+                .add(token, position as i32, &[0], true)
+                .map_err(|e| failed("batch", &e))?;
+            position += 1;
+            if position >= self.pool.context as usize {
+                break;
+            }
+            self.context
+                .decode(&mut batch)
+                .map_err(|e| failed("generating", &e))?;
+        }
+        Ok(Generated {
+            text: String::from_utf8_lossy(&out).trim().to_owned(),
+            tokens,
+            first_token: first_token.unwrap_or_else(|| started.elapsed()),
+            took: started.elapsed(),
+        })
+    }
+}

@@ -1,0 +1,484 @@
+//! The AI assistant: answers visitors while no person has.
+//!
+//! A visitor's message in a conversation the assistant answers starts one
+//! generation (never more than one per conversation at a time). Generation
+//! runs on an engine (`embedded`: llama.cpp worker threads, off the async
+//! runtime; `remote`: an OpenAI-compatible endpoint). Meanwhile the visitor
+//! sees the assistant typing. The answer is stored and sent like any message;
+//! when anything goes wrong the visitor gets one polite line and the
+//! conversation waits for a person.
+
+pub mod embedded;
+pub mod remote;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+
+use crate::protocol::{AssistantState, ClientId, ContactId, ConversationId, Person, SenderKind};
+use crate::server::AppState;
+use crate::server::bus::Event;
+use crate::server::metrics::{Counters, Histogram};
+use crate::server::store::Author;
+
+/// What the visitor reads when the assistant cannot answer.
+pub const FALLBACK: &str = "A teammate will get back to you here soon.";
+
+/// What the visitor reads after asking for a person.
+pub const HANDED_OVER: &str =
+    "I've asked the team to join. A teammate will get back to you here soon.";
+
+/// Messages of the conversation offered to the engine (it keeps the newest
+/// that fit its context window).
+const CONTEXT_MESSAGES: i64 = 40;
+
+/// How often the typing indicator is refreshed while generating (the server
+/// forgets typing 6 s after the last refresh).
+const TYPING_REFRESH: Duration = Duration::from_secs(3);
+
+/// Setting keys the admins change in the inbox.
+pub const ENABLED: &str = "assistant_enabled";
+pub const PROMPT: &str = "assistant_prompt";
+pub const COMPANY: &str = "company_name";
+
+/// The default system prompt; `{company}` becomes the company's name.
+pub const DEFAULT_PROMPT: &str = "You are the support assistant of {company}, answering \
+website visitors in a chat. Be friendly, brief (two or three sentences) and concrete. \
+If you do not know something about {company}, say so and offer to bring in a teammate; \
+never make up prices, policies or order details.";
+
+/// Who said a turn, as the engine sees it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Visitor,
+    Assistant,
+}
+
+#[derive(Clone, Debug)]
+pub struct Turn {
+    pub role: Role,
+    pub text: String,
+}
+
+/// One generation: the instructions, the conversation, and when to give up.
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub system: String,
+    pub turns: Vec<Turn>,
+    pub deadline: Instant,
+}
+
+/// A finished answer.
+#[derive(Clone, Debug)]
+pub struct Generated {
+    pub text: String,
+    pub tokens: usize,
+    pub first_token: Duration,
+    pub took: Duration,
+}
+
+/// Why there is no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("the assistant is not set up: {0}")]
+    NotConfigured(String),
+    #[error("every assistant worker is busy and the queue is full")]
+    Busy,
+    #[error("no answer within the time limit")]
+    Timeout,
+    #[error("the engine failed: {0}")]
+    Failed(String),
+}
+
+impl EngineError {
+    fn cause(&self) -> &'static str {
+        match self {
+            Self::NotConfigured(_) => "not_configured",
+            Self::Busy => "queue_full",
+            Self::Timeout => "timeout",
+            Self::Failed(_) => "engine_error",
+        }
+    }
+}
+
+/// Something that turns a conversation into an answer.
+pub trait Engine: Send + Sync + 'static {
+    fn generate(&self, request: Request) -> BoxFuture<'_, Result<Generated, EngineError>>;
+    /// Requests waiting or running.
+    fn queue_depth(&self) -> usize;
+}
+
+/// The engine when none could be set up: every request fails with why.
+pub struct Unavailable(pub String);
+
+impl Engine for Unavailable {
+    fn generate(&self, _: Request) -> BoxFuture<'_, Result<Generated, EngineError>> {
+        let why = self.0.clone();
+        Box::pin(async move { Err(EngineError::NotConfigured(why)) })
+    }
+
+    fn queue_depth(&self) -> usize {
+        0
+    }
+}
+
+/// What `/metrics` shows about the assistant.
+#[derive(Default)]
+pub struct AssistantMetrics {
+    pub generation: Histogram,
+    pub first_token: Histogram,
+    pub tokens: AtomicU64,
+    /// Milli-tokens per second of the last answer.
+    pub last_rate_milli: AtomicU64,
+    pub failures: Counters,
+    pub answers: AtomicU64,
+}
+
+/// The assistant service shared by every socket.
+pub struct Assistant {
+    engine: Box<dyn Engine>,
+    timeout: Duration,
+    /// The admins' switch: new conversations start with the assistant.
+    pub enabled: std::sync::atomic::AtomicBool,
+    /// Conversations with a generation under way, and whether another
+    /// visitor message arrived meanwhile (answer again after).
+    busy: Mutex<HashMap<ConversationId, bool>>,
+    pub metrics: AssistantMetrics,
+}
+
+impl Assistant {
+    /// The assistant's lines of `/metrics`.
+    pub fn render_metrics(&self, out: &mut String) {
+        use std::fmt::Write as _;
+        let m = &self.metrics;
+        let _ = writeln!(
+            out,
+            "# HELP minicom_assistant_queue_depth Answers waiting for or in generation.\n\
+             # TYPE minicom_assistant_queue_depth gauge\nminicom_assistant_queue_depth {}",
+            self.queue_depth()
+        );
+        let _ = writeln!(
+            out,
+            "# HELP minicom_assistant_generation_seconds Time to generate one answer.\n\
+             # TYPE minicom_assistant_generation_seconds histogram"
+        );
+        m.generation
+            .render(out, "minicom_assistant_generation_seconds", "");
+        let _ = writeln!(
+            out,
+            "# HELP minicom_assistant_first_token_seconds Time to the first token of an answer.\n\
+             # TYPE minicom_assistant_first_token_seconds histogram"
+        );
+        m.first_token
+            .render(out, "minicom_assistant_first_token_seconds", "");
+        let _ = writeln!(
+            out,
+            "# HELP minicom_assistant_tokens_total Tokens generated.\n\
+             # TYPE minicom_assistant_tokens_total counter\nminicom_assistant_tokens_total {}\n\
+             # HELP minicom_assistant_tokens_per_second Generation speed of the last answer.\n\
+             # TYPE minicom_assistant_tokens_per_second gauge\nminicom_assistant_tokens_per_second {}\n\
+             # HELP minicom_assistant_answers_total Answers stored.\n\
+             # TYPE minicom_assistant_answers_total counter\nminicom_assistant_answers_total {}\n\
+             # HELP minicom_assistant_failures_total Answers that became the fallback line, by cause.\n\
+             # TYPE minicom_assistant_failures_total counter",
+            m.tokens.load(Ordering::Relaxed),
+            m.last_rate_milli.load(Ordering::Relaxed) as f64 / 1000.0,
+            m.answers.load(Ordering::Relaxed),
+        );
+        m.failures
+            .render(out, "minicom_assistant_failures_total", "cause");
+    }
+
+    /// Sets up the configured engine (loading a model takes a moment: call
+    /// it off the runtime). An engine that cannot start becomes
+    /// [`Unavailable`]: visitors then get the fallback line, and the log says why.
+    pub fn from_config(
+        config: &crate::server::config::AssistantConfig,
+        enabled: bool,
+    ) -> Option<Self> {
+        use crate::server::config::AssistantEngine;
+        let engine: Box<dyn Engine> = match &config.engine {
+            AssistantEngine::Off => return None,
+            AssistantEngine::Embedded { model } => {
+                let pool = embedded::Pool {
+                    workers: config.workers,
+                    threads: config.threads,
+                    queue: config.queue,
+                    context: config.context,
+                    max_reply: config.max_reply,
+                };
+                match embedded::Embedded::start(model, pool) {
+                    Ok(engine) => Box::new(engine),
+                    Err(err) => {
+                        tracing::error!(%err, "the assistant cannot answer: visitors will get the fallback line and wait for the team");
+                        Box::new(Unavailable(err.to_string()))
+                    }
+                }
+            }
+            AssistantEngine::Remote {
+                url,
+                model,
+                api_key,
+            } => match remote::Remote::new(url, model.clone(), api_key.clone(), config.max_reply) {
+                Ok(engine) => Box::new(engine),
+                Err(err) => {
+                    tracing::error!(%err, "the assistant cannot answer: visitors will get the fallback line and wait for the team");
+                    Box::new(Unavailable(err.to_string()))
+                }
+            },
+        };
+        Some(Self::new(engine, config.timeout, enabled))
+    }
+
+    pub fn new(engine: Box<dyn Engine>, timeout: Duration, enabled: bool) -> Self {
+        Self {
+            engine,
+            timeout,
+            enabled: enabled.into(),
+            busy: Mutex::default(),
+            metrics: AssistantMetrics::default(),
+        }
+    }
+
+    pub fn queue_depth(&self) -> usize {
+        self.engine.queue_depth()
+    }
+
+    /// Whether new conversations are answered by the assistant now.
+    pub fn answers_new(state: &AppState) -> bool {
+        state
+            .assistant
+            .as_ref()
+            .is_some_and(|a| a.enabled.load(Ordering::Relaxed))
+    }
+
+    /// A visitor wrote in `conversation`: answer if the assistant handles it.
+    pub fn visitor_wrote(state: &AppState, conversation: ConversationId, contact: ContactId) {
+        let Some(assistant) = state.assistant.clone() else {
+            return;
+        };
+        {
+            let mut busy = assistant.busy.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some(again) = busy.get_mut(&conversation) {
+                *again = true;
+                return;
+            }
+            busy.insert(conversation, false);
+        }
+        let state = state.clone();
+        tokio::spawn(async move {
+            loop {
+                assistant.answer(&state, conversation, contact).await;
+                let mut busy = assistant.busy.lock().unwrap_or_else(|p| p.into_inner());
+                if busy.get(&conversation) == Some(&true) {
+                    busy.insert(conversation, false);
+                } else {
+                    busy.remove(&conversation);
+                    return;
+                }
+            }
+        });
+    }
+
+    async fn answer(&self, state: &AppState, conversation: ConversationId, contact: ContactId) {
+        match state.store.assistant_state(conversation).await {
+            Ok(Some(AssistantState::Answering)) => {}
+            Ok(_) => return,
+            Err(err) => {
+                tracing::error!(%err, "the assistant could not read a conversation's state");
+                return;
+            }
+        }
+        let request = match self.request(state, conversation).await {
+            Ok(request) => request,
+            Err(err) => {
+                tracing::error!(%err, "the assistant could not load the conversation");
+                return;
+            }
+        };
+        let person = assistant_person();
+        let typing = |on| Event::Typing {
+            contact_id: contact,
+            conversation_id: conversation,
+            person: person.clone(),
+            typing: on,
+        };
+        publish(state, typing(true)).await;
+        let generation = self.engine.generate(request);
+        tokio::pin!(generation);
+        let mut refresh =
+            tokio::time::interval_at(tokio::time::Instant::now() + TYPING_REFRESH, TYPING_REFRESH);
+        let result = loop {
+            tokio::select! {
+                result = &mut generation => break result,
+                _ = refresh.tick() => publish(state, typing(true)).await,
+            }
+        };
+        publish(state, typing(false)).await;
+        // A person may have taken over meanwhile: then the answer is dropped.
+        if !matches!(
+            state.store.assistant_state(conversation).await,
+            Ok(Some(AssistantState::Answering))
+        ) {
+            return;
+        }
+        match result {
+            Ok(answer) if !answer.text.is_empty() => {
+                self.record(&answer);
+                let body = crate::protocol::validate_body(&answer.text)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|_| answer.text.chars().take(3_900).collect());
+                post(state, conversation, contact, Author::ai(), &body).await;
+            }
+            Ok(_) => {
+                self.fail(
+                    state,
+                    conversation,
+                    contact,
+                    EngineError::Failed("empty answer".into()),
+                )
+                .await
+            }
+            Err(err) => self.fail(state, conversation, contact, err).await,
+        }
+    }
+
+    fn record(&self, answer: &Generated) {
+        let m = &self.metrics;
+        m.generation.observe(answer.took);
+        m.first_token.observe(answer.first_token);
+        m.tokens.fetch_add(answer.tokens as u64, Ordering::Relaxed);
+        m.answers.fetch_add(1, Ordering::Relaxed);
+        let seconds = answer.took.saturating_sub(answer.first_token).as_secs_f64();
+        if seconds > 0.0 {
+            let rate = answer.tokens.saturating_sub(1) as f64 / seconds;
+            m.last_rate_milli
+                .store((rate * 1000.0) as u64, Ordering::Relaxed);
+        }
+    }
+
+    /// No answer: one polite line, and the conversation waits for a person.
+    async fn fail(
+        &self,
+        state: &AppState,
+        conversation: ConversationId,
+        contact: ContactId,
+        err: EngineError,
+    ) {
+        tracing::warn!(%err, conversation = conversation.0, "the assistant could not answer; handing over to the team");
+        self.metrics.failures.add(err.cause(), 1);
+        hand_over(state, conversation, contact, FALLBACK).await;
+    }
+
+    async fn request(
+        &self,
+        state: &AppState,
+        conversation: ConversationId,
+    ) -> Result<Request, crate::server::store::StoreError> {
+        let (messages, _) = state
+            .store
+            .latest_messages(conversation, CONTEXT_MESSAGES)
+            .await?;
+        let turns = messages
+            .into_iter()
+            .filter(|m| !m.deleted)
+            .filter_map(|m| {
+                let role = match m.sender {
+                    SenderKind::Contact => Role::Visitor,
+                    SenderKind::Ai | SenderKind::Agent => Role::Assistant,
+                    SenderKind::System => return None,
+                };
+                Some(Turn { role, text: m.body })
+            })
+            .collect();
+        Ok(Request {
+            system: system_prompt(state).await,
+            turns,
+            deadline: Instant::now() + self.timeout,
+        })
+    }
+}
+
+/// The system prompt: the admins' own, or the default for their company.
+pub async fn system_prompt(state: &AppState) -> String {
+    let setting = |key| async move { state.store.setting(key).await.ok().flatten() };
+    let company = setting(COMPANY)
+        .await
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or_else(|| "our company".into());
+    setting(PROMPT)
+        .await
+        .filter(|p| !p.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_PROMPT.into())
+        .replace("{company}", &company)
+}
+
+/// How the assistant appears in typing indicators.
+pub fn assistant_person() -> Person {
+    Person {
+        kind: SenderKind::Ai,
+        id: 0,
+        name: "Assistant".into(),
+    }
+}
+
+/// The assistant stops; the conversation waits for a person, and the visitor
+/// reads `line` (from Minicom itself).
+pub async fn hand_over(
+    state: &AppState,
+    conversation: ConversationId,
+    contact: ContactId,
+    line: &str,
+) {
+    match state
+        .store
+        .set_assistant_state(
+            conversation,
+            &[AssistantState::Answering],
+            AssistantState::Waiting,
+        )
+        .await
+    {
+        Ok(true) => post(state, conversation, contact, Author::system(), line).await,
+        Ok(false) => {}
+        Err(err) => tracing::error!(%err, "could not hand a conversation over to the team"),
+    }
+}
+
+/// Stores a message from the assistant or from Minicom and sends it live.
+async fn post(
+    state: &AppState,
+    conversation: ConversationId,
+    contact: ContactId,
+    author: Author,
+    body: &str,
+) {
+    match state
+        .store
+        .insert_message(conversation, ClientId::new(), author, body)
+        .await
+    {
+        Ok(inserted) => {
+            publish(
+                state,
+                Event::Message {
+                    contact_id: contact,
+                    message: inserted.message,
+                    received: None,
+                },
+            )
+            .await;
+            crate::server::ws::publish_summary_of(state, conversation).await;
+        }
+        Err(err) => tracing::error!(%err, "could not store the assistant's message"),
+    }
+}
+
+async fn publish(state: &AppState, event: Event) {
+    if let Err(err) = state.bus.publish(event).await {
+        tracing::error!(%err, "could not publish an assistant event");
+    }
+}

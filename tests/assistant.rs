@@ -1,0 +1,381 @@
+//! The AI assistant against a real server: the real default model (SmolLM2,
+//! fetched by `make setup-model`), and OpenAI-compatible endpoints started
+//! inside the tests.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::{Client, TestServer};
+use minicom::protocol::{
+    AssistantState, ClientFrame, ConversationId, Message, SenderKind, ServerFrame,
+};
+use minicom::server::config::{AssistantConfig, AssistantEngine, DEFAULT_MODEL};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// The line visitors get when the assistant cannot answer.
+const FALLBACK: &str = minicom::server::assistant::FALLBACK;
+
+fn embedded(model: &str) -> AssistantConfig {
+    AssistantConfig {
+        engine: AssistantEngine::Embedded {
+            model: model.into(),
+        },
+        ..AssistantConfig::off()
+    }
+}
+
+fn remote(addr: SocketAddr, timeout: Duration) -> AssistantConfig {
+    AssistantConfig {
+        engine: AssistantEngine::Remote {
+            url: format!("http://{addr}"),
+            model: "test-model".into(),
+            api_key: Some("test-key".into()),
+        },
+        timeout,
+        ..AssistantConfig::off()
+    }
+}
+
+async fn with_assistant(config: AssistantConfig) -> TestServer {
+    if let AssistantEngine::Embedded { model } = &config.engine
+        && model.as_os_str() == DEFAULT_MODEL
+    {
+        assert!(
+            std::path::Path::new(DEFAULT_MODEL).is_file(),
+            "the default model is missing: run `make setup-model` (it fetches {DEFAULT_MODEL})"
+        );
+    }
+    TestServer::start_configured(move |c| c.assistant = config).await
+}
+
+/// The visitor's first message; returns its conversation.
+async fn first_message(visitor: &mut Client, body: &str) -> ConversationId {
+    visitor.say(None, body).await;
+    visitor
+        .expect(|f| match f {
+            ServerFrame::Ack { message, .. } => Some(message.conversation_id),
+            _ => None,
+        })
+        .await
+}
+
+/// The next message from `sender`.
+async fn message_from(client: &mut Client, sender: SenderKind) -> Message {
+    client
+        .expect(|f| match f {
+            ServerFrame::Message { message } if message.sender == sender => Some(message),
+            _ => None,
+        })
+        .await
+}
+
+/// Whether the assistant is shown typing (`true`) or stopped.
+async fn assistant_typing(client: &mut Client) -> bool {
+    client
+        .expect(|f| match f {
+            ServerFrame::Typing { person, typing, .. } if person.kind == SenderKind::Ai => {
+                Some(typing)
+            }
+            _ => None,
+        })
+        .await
+}
+
+/// Waits for an inbox row update showing `state`.
+async fn row_shows(client: &mut Client, state: AssistantState) {
+    client
+        .expect(|f| match f {
+            ServerFrame::Conversation { conversation } if conversation.assistant == state => {
+                Some(())
+            }
+            _ => None,
+        })
+        .await
+}
+
+#[tokio::test]
+async fn the_default_model_answers_a_visitor_while_shown_typing() {
+    let server = with_assistant(embedded(DEFAULT_MODEL)).await;
+    let (mut visitor, _) = server.visitor().await;
+    let conversation = first_message(&mut visitor, "Hi! Do you ship coffee beans abroad?").await;
+
+    assert!(assistant_typing(&mut visitor).await, "typing shows first");
+    assert!(!assistant_typing(&mut visitor).await, "and clears");
+    let answer = message_from(&mut visitor, SenderKind::Ai).await;
+    assert!(!answer.body.trim().is_empty());
+    assert_eq!(answer.sender_name, "Assistant");
+
+    // Stored like any message: a fresh tab sees it.
+    let mut agent = server.agent().await;
+    let history = agent.open(conversation).await;
+    assert!(
+        history
+            .iter()
+            .any(|m| m.sender == SenderKind::Ai && m.id == answer.id),
+        "{history:?}"
+    );
+    let metrics = server.metrics().await;
+    assert_eq!(metrics.get("minicom_assistant_answers_total"), Some(&1.0));
+    assert!(metrics["minicom_assistant_tokens_total"] > 0.0);
+}
+
+#[tokio::test]
+async fn an_agents_reply_takes_over_from_the_assistant() {
+    let server = with_assistant(embedded(DEFAULT_MODEL)).await;
+    let mut agent = server.agent().await;
+    let (mut visitor, _) = server.visitor().await;
+    let conversation = first_message(&mut visitor, "Hello, is anyone there?").await;
+    row_shows(&mut agent, AssistantState::Answering).await;
+    message_from(&mut visitor, SenderKind::Ai).await;
+
+    agent
+        .say(Some(conversation), "Hi, I'm Ana from the team.")
+        .await;
+    message_from(&mut visitor, SenderKind::Agent).await;
+    row_shows(&mut agent, AssistantState::Human).await;
+
+    // The visitor writes again: the agent hears it, the assistant stays quiet.
+    agent.open(conversation).await;
+    visitor.say(Some(conversation), "Thanks Ana!").await;
+    message_from(&mut agent, SenderKind::Contact).await;
+    agent.say(Some(conversation), "You're welcome.").await;
+    let next = visitor
+        .expect(|f| match f {
+            ServerFrame::Message { message } if message.sender != SenderKind::Contact => {
+                Some(message)
+            }
+            ServerFrame::Typing { person, .. } if person.kind == SenderKind::Ai => {
+                panic!("the assistant started typing after an agent took over")
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(next.sender, SenderKind::Agent);
+}
+
+#[tokio::test]
+async fn talk_to_a_person_stops_the_assistant_and_waits_for_the_team() {
+    let server = with_assistant(embedded(DEFAULT_MODEL)).await;
+    let mut agent = server.agent().await;
+    let (mut visitor, _) = server.visitor().await;
+    let conversation = first_message(&mut visitor, "I need help with my order").await;
+    row_shows(&mut agent, AssistantState::Answering).await;
+
+    visitor
+        .send(&ClientFrame::Handoff {
+            conversation_id: conversation,
+        })
+        .await;
+    let notice = message_from(&mut visitor, SenderKind::System).await;
+    assert!(notice.body.contains("teammate"), "{}", notice.body);
+    row_shows(&mut agent, AssistantState::Waiting).await;
+    // Whatever the model was writing is dropped: the typing ends and the
+    // next message the visitor gets is the team's.
+    agent
+        .say(Some(conversation), "Ana here, let me look.")
+        .await;
+    let next = visitor
+        .expect(|f| match f {
+            ServerFrame::Message { message } if message.sender != SenderKind::Contact => {
+                Some(message)
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(next.sender, SenderKind::Agent, "{next:?}");
+}
+
+#[tokio::test]
+async fn a_missing_model_gives_the_fallback_line_and_flags_the_conversation() {
+    let server = with_assistant(embedded("/nonexistent/model.gguf")).await;
+    let mut agent = server.agent().await;
+    let (mut visitor, _) = server.visitor().await;
+    first_message(&mut visitor, "Hello?").await;
+    row_shows(&mut agent, AssistantState::Answering).await;
+
+    assert!(assistant_typing(&mut visitor).await);
+    assert!(!assistant_typing(&mut visitor).await, "no typing left on");
+    let line = message_from(&mut visitor, SenderKind::System).await;
+    assert_eq!(line.body, FALLBACK);
+    row_shows(&mut agent, AssistantState::Waiting).await;
+    let metrics = server.metrics().await;
+    assert_eq!(
+        metrics.get(r#"minicom_assistant_failures_total{cause="not_configured"}"#),
+        Some(&1.0)
+    );
+}
+
+/// How the fake OpenAI-compatible endpoint answers.
+#[derive(Clone, Copy)]
+enum Behaviour {
+    /// Streams these pieces as server-sent events, chunked.
+    Stream(&'static [&'static str]),
+    /// Never answers.
+    Hang,
+    /// Answers 500.
+    Fail,
+}
+
+/// Starts an endpoint on an ephemeral port; keeps the request bodies it got.
+async fn fake_endpoint(behaviour: Behaviour) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let seen = requests.clone();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let seen = seen.clone();
+            tokio::spawn(async move {
+                let mut raw = Vec::new();
+                let mut buf = [0u8; 4096];
+                // The head, then Content-Length bytes of body.
+                let body = loop {
+                    let n = stream.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    raw.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&raw).into_owned();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= length {
+                            break body.to_owned();
+                        }
+                    }
+                };
+                seen.lock().unwrap().push(body);
+                match behaviour {
+                    Behaviour::Stream(pieces) => {
+                        let mut out = String::from(
+                            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n",
+                        );
+                        let mut events: Vec<String> = pieces
+                            .iter()
+                            .map(|p| {
+                                format!(
+                                    "data: {}\n\n",
+                                    serde_json::json!({"choices": [{"delta": {"content": p}}]})
+                                )
+                            })
+                            .collect();
+                        events.push("data: [DONE]\n\n".into());
+                        for event in events {
+                            out.push_str(&format!("{:x}\r\n{event}\r\n", event.len()));
+                        }
+                        out.push_str("0\r\n\r\n");
+                        let _ = stream.write_all(out.as_bytes()).await;
+                    }
+                    Behaviour::Hang => {
+                        std::future::pending::<()>().await;
+                    }
+                    Behaviour::Fail => {
+                        let _ = stream
+                            .write_all(b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 14\r\n\r\nmodel exploded")
+                            .await;
+                    }
+                }
+            });
+        }
+    });
+    (addr, requests)
+}
+
+#[tokio::test]
+async fn a_remote_endpoint_streams_the_answer_with_the_conversation_as_context() {
+    let (addr, requests) =
+        fake_endpoint(Behaviour::Stream(&["Hello", " from", " the cloud."])).await;
+    let server = with_assistant(remote(addr, Duration::from_secs(20))).await;
+    let (mut visitor, _) = server.visitor().await;
+    first_message(&mut visitor, "What are your opening hours?").await;
+    let answer = message_from(&mut visitor, SenderKind::Ai).await;
+    assert_eq!(answer.body, "Hello from the cloud.");
+
+    let request: serde_json::Value =
+        serde_json::from_str(&requests.lock().unwrap()[0]).expect("a JSON request");
+    assert_eq!(request["stream"], true);
+    assert_eq!(request["model"], "test-model");
+    let messages = request["messages"].as_array().expect("messages");
+    assert_eq!(messages[0]["role"], "system");
+    assert_eq!(messages.last().unwrap()["role"], "user");
+    assert_eq!(
+        messages.last().unwrap()["content"],
+        "What are your opening hours?"
+    );
+}
+
+#[tokio::test]
+async fn a_remote_timeout_gives_the_fallback_without_leaving_typing_on() {
+    let (addr, _) = fake_endpoint(Behaviour::Hang).await;
+    let server = with_assistant(remote(addr, Duration::from_secs(1))).await;
+    let (mut visitor, _) = server.visitor().await;
+    first_message(&mut visitor, "Hello?").await;
+    assert!(assistant_typing(&mut visitor).await);
+    assert!(!assistant_typing(&mut visitor).await);
+    assert_eq!(
+        message_from(&mut visitor, SenderKind::System).await.body,
+        FALLBACK
+    );
+    let metrics = server.metrics().await;
+    assert_eq!(
+        metrics.get(r#"minicom_assistant_failures_total{cause="timeout"}"#),
+        Some(&1.0)
+    );
+}
+
+#[tokio::test]
+async fn a_remote_error_gives_the_fallback_and_an_agent_can_switch_the_assistant_back_on() {
+    let (addr, _) = fake_endpoint(Behaviour::Fail).await;
+    let server = with_assistant(remote(addr, Duration::from_secs(20))).await;
+    let mut agent = server.agent().await;
+    let (mut visitor, _) = server.visitor().await;
+    let conversation = first_message(&mut visitor, "Hello?").await;
+    assert_eq!(
+        message_from(&mut visitor, SenderKind::System).await.body,
+        FALLBACK
+    );
+    let metrics = server.metrics().await;
+    assert_eq!(
+        metrics.get(r#"minicom_assistant_failures_total{cause="engine_error"}"#),
+        Some(&1.0)
+    );
+
+    // Visitors may not flip the switch; agents may.
+    visitor
+        .send(&ClientFrame::Assistant {
+            conversation_id: conversation,
+            on: true,
+        })
+        .await;
+    let refused = visitor
+        .expect(|f| match f {
+            ServerFrame::Error { code, .. } => Some(code),
+            _ => None,
+        })
+        .await;
+    assert_eq!(refused, minicom::protocol::ErrorCode::AgentsOnly);
+    agent
+        .send(&ClientFrame::Assistant {
+            conversation_id: conversation,
+            on: true,
+        })
+        .await;
+    row_shows(&mut agent, AssistantState::Answering).await;
+    // It tries again at once (the visitor spoke last) and fails again.
+    assert!(assistant_typing(&mut visitor).await);
+    assert_eq!(
+        message_from(&mut visitor, SenderKind::System).await.body,
+        FALLBACK
+    );
+}
