@@ -208,6 +208,38 @@ async fn a_missing_model_gives_the_fallback_line_and_flags_the_conversation() {
     );
 }
 
+#[tokio::test]
+async fn a_full_queue_gives_the_fallback_at_once() {
+    // One worker and no waiting room: a second answer while the first is
+    // being written cannot wait.
+    let server = with_assistant(AssistantConfig {
+        workers: 1,
+        queue: 0,
+        ..embedded(DEFAULT_MODEL)
+    })
+    .await;
+    let (mut first, _) = server.visitor().await;
+    let (mut second, _) = server.visitor().await;
+    first_message(
+        &mut first,
+        "Tell me about your coffee subscriptions, in detail.",
+    )
+    .await;
+    assert!(assistant_typing(&mut first).await);
+    first_message(&mut second, "And do you ship to Canada?").await;
+    assert_eq!(
+        message_from(&mut second, SenderKind::System).await.body,
+        FALLBACK
+    );
+    // The first visitor still gets the model's answer.
+    message_from(&mut first, SenderKind::Ai).await;
+    let metrics = server.metrics().await;
+    assert_eq!(
+        metrics.get(r#"minicom_assistant_failures_total{cause="queue_full"}"#),
+        Some(&1.0)
+    );
+}
+
 /// How the fake OpenAI-compatible endpoint answers.
 #[derive(Clone, Copy)]
 enum Behaviour {

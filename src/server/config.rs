@@ -214,16 +214,10 @@ impl Config {
                 Some("json") => true,
                 Some(other) => return Err(ConfigError::BadLogFormat(other.to_owned())),
             },
-            max_sockets: match env("MINICOM_MAX_SOCKETS") {
-                None => None,
-                Some(value) => Some(
-                    value
-                        .trim()
-                        .parse()
-                        .ok()
-                        .filter(|n| *n > 0)
-                        .ok_or(ConfigError::BadLimit("MINICOM_MAX_SOCKETS", value))?,
-                ),
+            // Unset: decided by the open-file limit at start.
+            max_sockets: match positive("MINICOM_MAX_SOCKETS", 0usize)? {
+                0 => None,
+                n => Some(n),
             },
             durability: match env("MINICOM_SQLITE_SYNCHRONOUS").as_deref() {
                 None | Some("full") => Durability::Full,
@@ -252,19 +246,25 @@ impl Config {
     }
 }
 
+/// A positive whole number from the environment; `default` when unset.
+fn positive<T>(name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T: std::str::FromStr + PartialOrd + Default,
+{
+    match std::env::var(name).ok().filter(|v| !v.trim().is_empty()) {
+        None => Ok(default),
+        Some(value) => value
+            .trim()
+            .parse()
+            .ok()
+            .filter(|n| *n > T::default())
+            .ok_or(ConfigError::BadLimit(name, value)),
+    }
+}
+
 fn assistant_from_env() -> Result<AssistantConfig, ConfigError> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-    let number = |name: &'static str, default: u64| -> Result<u64, ConfigError> {
-        match env(name) {
-            None => Ok(default),
-            Some(v) => v
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or(ConfigError::BadLimit(name, v)),
-        }
-    };
+    let number = positive::<u64>;
     let mut config = AssistantConfig::off();
     config.engine = match env("MINICOM_ASSISTANT").as_deref() {
         None | Some("embedded") => AssistantEngine::Embedded {
@@ -290,17 +290,7 @@ fn assistant_from_env() -> Result<AssistantConfig, ConfigError> {
 
 /// The abuse limits, each overridable by its `MINICOM_LIMIT_*` variable.
 fn limits_from_env() -> Result<Limits, ConfigError> {
-    fn number(name: &'static str, default: u32) -> Result<u32, ConfigError> {
-        match std::env::var(name) {
-            Err(_) => Ok(default),
-            Ok(value) => value
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or(ConfigError::BadLimit(name, value)),
-        }
-    }
+    let number = positive::<u32>;
     let d = Limits::default();
     Ok(Limits {
         sends_per_second: number("MINICOM_LIMIT_SENDS_PER_SECOND", d.sends_per_second)?,

@@ -524,35 +524,79 @@ async fn read_loop(
     close_tx: oneshot::Sender<CloseFrame>,
     heard: &Heard,
 ) {
-    while let Some(received) = stream.next().await {
+    let mut pending = Pending::default();
+    let ended = read_frames(conn, stream, heard, &mut pending).await;
+    // Whatever ended the reading, the stored messages are acknowledged first.
+    pending.drain().await;
+    if let Some(close) = ended {
+        let _ = close_tx.send(close);
+    }
+}
+
+/// Sends whose writes are queued, completed strictly in order.
+#[derive(Default)]
+struct Pending<'a>(std::collections::VecDeque<Finish<'a>>);
+
+impl<'a> Pending<'a> {
+    fn push(&mut self, finish: Finish<'a>) {
+        self.0.push_back(finish);
+    }
+
+    /// Completes the oldest, if any.
+    async fn next(&mut self) {
+        if let Some(oldest) = self.0.front_mut() {
+            oldest.await;
+            self.0.pop_front();
+        }
+    }
+
+    async fn drain(&mut self) {
+        while !self.0.is_empty() {
+            self.next().await;
+        }
+    }
+}
+
+/// Reads and handles frames until the peer leaves or the socket must close
+/// (then returns the close frame to send).
+async fn read_frames<'a>(
+    conn: &'a Conn,
+    stream: &mut futures::stream::SplitStream<WebSocket>,
+    heard: &Heard,
+    pending: &mut Pending<'a>,
+) -> Option<CloseFrame> {
+    loop {
+        let received = tokio::select! {
+            biased;
+            () = pending.next(), if !pending.0.is_empty() => continue,
+            received = stream.next(), if pending.0.len() < PIPELINE => received,
+        };
+        // The peer left.
+        let received = received?;
         heard.now();
         match received {
             Ok(WsMessage::Text(text)) => {
-                if let Err(Some(close)) = handle_text(conn, &text).await {
-                    let _ = close_tx.send(close);
-                    return;
+                if let Err(Some(close)) = handle_text(conn, &text, pending).await {
+                    return Some(close);
                 }
             }
             Ok(WsMessage::Binary(_)) => {
+                pending.drain().await;
                 if let Err(Some(close)) = admit(conn, conn.limiter.frame(), "frames", None).await {
-                    let _ = close_tx.send(close);
-                    return;
+                    return Some(close);
                 }
                 conn.reply(&ProtocolError::UnsupportedFrame.to_frame(None))
                     .await;
             }
-            Ok(WsMessage::Close(_)) => return,
+            Ok(WsMessage::Close(_)) => return None,
             Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => {}
             Err(err) => {
-                if is_too_big(&err) {
-                    let _ = close_tx.send(CloseFrame {
-                        code: CLOSE_TOO_BIG,
-                        reason: Utf8Bytes::from_static(
-                            "Frame larger than 64 KiB; messages are limited to 4,000 characters.",
-                        ),
-                    });
-                }
-                return;
+                return is_too_big(&err).then(|| CloseFrame {
+                    code: CLOSE_TOO_BIG,
+                    reason: Utf8Bytes::from_static(
+                        "Frame larger than 64 KiB; messages are limited to 4,000 characters.",
+                    ),
+                });
             }
         }
     }
@@ -633,11 +677,22 @@ async fn admit(
 
 /// Decodes one frame and dispatches it; every refusal becomes an `error`
 /// frame. `Err` as for [`admit`].
-async fn handle_text(conn: &Conn, text: &str) -> Result<(), Option<CloseFrame>> {
+/// `send`s are pipelined: each is queued for the database and the next frame
+/// is read at once; any other frame first waits until the sends before it
+/// are complete, so replies keep the order of the frames.
+async fn handle_text<'a>(
+    conn: &'a Conn,
+    text: &str,
+    pending: &mut Pending<'a>,
+) -> Result<(), Option<CloseFrame>> {
     let received = std::time::Instant::now();
-    admit(conn, conn.limiter.frame(), "frames", None).await?;
     let metrics = &conn.state.metrics;
-    let frame = match ClientFrame::decode(text) {
+    let frame = ClientFrame::decode(text);
+    if !matches!(frame, Ok(ClientFrame::Send { .. })) {
+        pending.drain().await;
+    }
+    admit(conn, conn.limiter.frame(), "frames", None).await?;
+    let frame = match frame {
         Ok(frame) => frame,
         Err(err) => {
             metrics.frames_in.add("invalid", 1);
@@ -657,10 +712,16 @@ async fn handle_text(conn: &Conn, text: &str) -> Result<(), Option<CloseFrame>> 
             conversation_id,
             client_id: id,
             body,
-        } => {
-            client_id = Some(id);
-            on_send(conn, conversation_id, id, &body, received).await
-        }
+        } => match start_send(conn, conversation_id, id, &body, received).await {
+            Ok(finish) => {
+                pending.push(finish);
+                return Ok(());
+            }
+            Err(err) => {
+                client_id = Some(id);
+                Err(err)
+            }
+        },
         ClientFrame::Open { conversation_id } => on_open(conn, conversation_id).await,
         ClientFrame::Resume {
             conversation_id,
@@ -748,20 +809,30 @@ async fn authorise(conn: &Conn, conversation: ConversationId) -> Result<ContactI
     }
 }
 
-async fn on_send(
-    conn: &Conn,
+/// A `send` whose write is queued; the rest (ack, live events) follows its
+/// commit, in the order the frames came.
+type Finish<'a> = futures::future::BoxFuture<'a, ()>;
+
+/// Sends a socket may have queued for the database before it stops reading
+/// and waits for the oldest commit.
+const PIPELINE: usize = 32;
+
+/// Checks a `send` and queues its write; returns what completes it after the
+/// commit. The socket reads its next frame meanwhile.
+async fn start_send<'a>(
+    conn: &'a Conn,
     conversation: Option<ConversationId>,
     client_id: ClientId,
     body: &str,
     received: std::time::Instant,
-) -> Result<(), ProtocolError> {
+) -> Result<Finish<'a>, ProtocolError> {
     let body = validate_body(body)?;
     let store = &conn.state.store;
-    let (contact, Inserted { message, created }) = match (conn.peer, conversation) {
+    let (contact, queued) = match (conn.peer, conversation) {
         (Peer::Contact(contact), None) => (
-            contact,
+            None,
             store
-                .insert_visitor_message(
+                .queue_visitor_message(
                     contact,
                     client_id,
                     body,
@@ -779,13 +850,34 @@ async fn on_send(
                     Author::agent(a)
                 }
             };
-            let inserted = store
-                .insert_message(conversation, client_id, author, body)
+            let queued = store
+                .queue_message(conversation, client_id, author, body)
                 .await
                 .map_err(internal)?;
-            (contact, inserted)
+            (Some(contact), queued)
         }
         (Peer::Agent(_), None) => return Err(ProtocolError::ConversationRequired),
+    };
+    Ok(Box::pin(async move {
+        if let Err(err) = finish_send(conn, contact, client_id, queued, received).await {
+            conn.reply(&err.to_frame(Some(client_id))).await;
+        }
+    }))
+}
+
+/// After the commit: the ack, then the live events.
+async fn finish_send(
+    conn: &Conn,
+    contact: Option<ContactId>,
+    client_id: ClientId,
+    queued: crate::server::store::Queued,
+    received: std::time::Instant,
+) -> Result<(), ProtocolError> {
+    let Inserted { message, created } = queued.committed().await.map_err(internal)?;
+    // A visitor's own messages: the conversation is theirs.
+    let contact = match (contact, conn.peer) {
+        (Some(contact), _) | (None, Peer::Contact(contact)) => contact,
+        (None, Peer::Agent(_)) => return Err(ProtocolError::ConversationRequired),
     };
     // The commit is done: only now may the sender hear that it is safe.
     conn.reply(&ServerFrame::Ack {

@@ -91,13 +91,16 @@ async fn open_visitors(ctx: &Ctx, count: usize, offset: usize, stats: &Stats) ->
                 .map(|ws| (i, ws))
         })
         .buffer_unordered(OPENING)
-        .filter_map(|opened| async {
-            opened
-                .map_err(|kind| stats.error(format!("visitor socket: {kind}")))
-                .ok()
-        })
+        .filter_map(|opened| keep_opened(opened, "visitor", stats))
         .collect()
         .await
+}
+
+/// An opened socket, or `None` with its failure counted.
+async fn keep_opened<T>(opened: Result<T, String>, whose: &str, stats: &Stats) -> Option<T> {
+    opened
+        .map_err(|kind| stats.error(format!("{whose} socket: {kind}")))
+        .ok()
 }
 
 /// Signs the admin in once and opens `count` agent sockets with that session.
@@ -113,11 +116,7 @@ async fn open_agents(ctx: &Ctx, count: usize, stats: &Stats) -> anyhow::Result<V
     Ok(futures::stream::iter(0..count)
         .map(|i| async move { open(&ctx.target, i, Role::Agent, cookie).await })
         .buffer_unordered(OPENING)
-        .filter_map(|opened| async {
-            opened
-                .map_err(|kind| stats.error(format!("agent socket: {kind}")))
-                .ok()
-        })
+        .filter_map(|opened| keep_opened(opened, "agent", stats))
         .collect()
         .await)
 }
@@ -824,7 +823,7 @@ pub async fn assistant(ctx: &Ctx, chat: Chat, generating: usize) -> anyhow::Resu
         report.notes.insert(
             "model".into(),
             format!(
-                "{answered} answers, {tokens} tokens; mean time to first token {:.0} ms (queue wait included), \
+                "{answered} answers, {tokens} tokens; mean time to first token {:.0} ms (reading the prompt included, queue wait not), \
                  mean generation {:.2} s, {:.1} tokens/s while generating; failures: timeout {}, queue full {}, engine {}",
                 m("minicom_assistant_first_token_seconds_sum") / answered.max(1.0) * 1000.0,
                 m("minicom_assistant_generation_seconds_sum") / answered.max(1.0),

@@ -3,7 +3,7 @@
 use sqlx::{Row, Sqlite, Transaction};
 use uuid::Uuid;
 
-use super::writer::Write;
+use super::writer::{Queued, Write};
 use super::{Store, StoreError, now};
 use crate::protocol::{
     AgentId, AssistantState, ClientId, ContactId, ConversationId, Message, MessageId, Person,
@@ -193,8 +193,24 @@ impl Store {
         author: Author,
         body: &str,
     ) -> Result<Inserted, StoreError> {
+        self.queue_message(conversation, client_id, author, body)
+            .await?
+            .committed()
+            .await
+    }
+
+    /// Like [`Store::insert_message`], but returns once the write is queued:
+    /// writes are stored in the order they are queued, so a socket can queue
+    /// its next message before the previous one's commit.
+    pub async fn queue_message(
+        &self,
+        conversation: ConversationId,
+        client_id: ClientId,
+        author: Author,
+        body: &str,
+    ) -> Result<Queued, StoreError> {
         self.writer
-            .submit(Write::Message {
+            .enqueue(Write::Message {
                 conversation,
                 client_id,
                 author,
@@ -215,8 +231,23 @@ impl Store {
         body: &str,
         assistant_answers: bool,
     ) -> Result<Inserted, StoreError> {
+        self.queue_visitor_message(contact, client_id, body, assistant_answers)
+            .await?
+            .committed()
+            .await
+    }
+
+    /// Like [`Store::insert_visitor_message`], returning once queued (see
+    /// [`Store::queue_message`]).
+    pub async fn queue_visitor_message(
+        &self,
+        contact: ContactId,
+        client_id: ClientId,
+        body: &str,
+        assistant_answers: bool,
+    ) -> Result<Queued, StoreError> {
         self.writer
-            .submit(Write::VisitorMessage {
+            .enqueue(Write::VisitorMessage {
                 contact,
                 client_id,
                 body: body.to_owned(),

@@ -18,6 +18,7 @@ pub use agents::{AgentRecord, Role};
 pub use contacts::ContactRecord;
 pub use conversations::Reader;
 pub use messages::{Author, Change, Inserted, MessageFacts};
+pub use writer::Queued;
 
 use std::str::FromStr;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
