@@ -118,7 +118,7 @@ clean:
 bench: setup-rust setup-model
 	@echo "==> Building the server and minicom-load in release (a cold build takes about 8 min)"
 	cargo build --release --features ssr --bins
-	@echo "==> Standard load run against a fresh server on a temporary database (about 5 min)"
+	@echo "==> Standard load run against a fresh server on a temporary database (about 6 min)"
 	./target/release/minicom-load bench --server-bin target/release/minicom --out bench/results.json
 
 # In-process measurements: durability cost (FULL vs NORMAL), open times on

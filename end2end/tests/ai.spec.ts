@@ -81,3 +81,36 @@ test('talk to a person hands the conversation to the team', async ({ browser }) 
   await row.click();
   await expect(agent.getByText('The assistant handed over: the visitor is waiting for a person.')).toBeVisible();
 });
+
+test('an admin switches the assistant off for new conversations, and on again', async ({ browser }) => {
+  const admin = await agentOnAiServer(browser);
+  await admin.goto(`${AI_URL}/inbox/team`);
+  const card = admin.getByRole('region', { name: 'AI assistant' });
+  const toggle = card.getByLabel('Answer new conversations with the assistant');
+  await expect(toggle).toBeChecked();
+  await toggle.uncheck();
+  await card.getByLabel('Company name').fill('Northwind Coffee');
+  await card.getByRole('button', { name: 'Save' }).click();
+  await expect(card.getByText('Saved.')).toBeVisible();
+  await admin.reload();
+  await expect(card.getByLabel('Answer new conversations with the assistant')).not.toBeChecked();
+  await expect(card.getByLabel('Company name')).toHaveValue('Northwind Coffee');
+
+  // A new visitor's conversation goes to the team only.
+  const visitor = await visitorOnAiServer(browser);
+  const question = 'Is anyone there? (assistant off)';
+  await composer(visitor).fill(question);
+  await composer(visitor).press('Enter');
+  await expect(messageLog(visitor).getByText(question)).toBeVisible();
+  await admin.goto(`${AI_URL}/inbox`);
+  const row = admin.getByRole('link').filter({ hasText: question });
+  await expect(row).toBeVisible();
+  await expect(row.locator('.assistant-mark')).toHaveCount(0);
+  await expect(visitor.getByRole('button', { name: 'Talk to a person' })).toHaveCount(0);
+
+  // On again, for whatever comes next.
+  await admin.goto(`${AI_URL}/inbox/team`);
+  await card.getByLabel('Answer new conversations with the assistant').check();
+  await card.getByRole('button', { name: 'Save' }).click();
+  await expect(card.getByText('Saved.')).toBeVisible();
+});

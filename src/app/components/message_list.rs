@@ -289,7 +289,9 @@ fn MessageGroup(
     let name = group.name.clone();
     view! {
         <div class=format!("message-group from-{kind}") class:mine=mine>
-            {(!mine).then(|| view! { <Avatar name=name.clone() kind=kind /> })}
+            // The assistant keeps its avatar on the team's side too.
+            {(!mine || group.sender == SenderKind::Ai)
+                .then(|| view! { <Avatar name=name.clone() kind=kind /> })}
             <div class="message-group-body">
                 <div class="message-meta">
                     <span class="message-sender">{group.name.clone()}</span>

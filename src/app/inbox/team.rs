@@ -469,18 +469,18 @@ fn AssistantCard() -> impl IntoView {
                         view! {
                             <ActionForm action=save attr:class="team-form assistant-form">
                                 <label class="switch">
-                                    <input type="checkbox" name="enabled" prop:checked=s.enabled />
+                                    <input type="checkbox" name="enabled" checked=s.enabled />
                                     "Answer new conversations with the assistant"
                                 </label>
                                 <label>
                                     "Company name"
                                     <input type="text" name="company" maxlength="120"
-                                        prop:value=s.company placeholder="Northwind Coffee" />
+                                        value=s.company placeholder="Northwind Coffee" />
                                 </label>
                                 <label>
                                     "Instructions (leave empty for the default)"
                                     <textarea name="prompt" rows="5" maxlength=MAX_PROMPT_CHARS.to_string()
-                                        prop:value=s.prompt placeholder=s.default_prompt></textarea>
+                                        placeholder=s.default_prompt>{s.prompt}</textarea>
                                 </label>
                                 <button type="submit" class="button-primary">"Save"</button>
                             </ActionForm>
