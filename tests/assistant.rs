@@ -15,6 +15,10 @@ use minicom::protocol::{
 use minicom::server::config::{AssistantConfig, AssistantEngine, DEFAULT_MODEL};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+/// How long a test waits for the model: generation shares two cores with
+/// the other tests.
+const MODEL_WAIT: Duration = Duration::from_secs(90);
+
 /// The line visitors get when the assistant cannot answer.
 const FALLBACK: &str = minicom::server::assistant::FALLBACK;
 
@@ -23,6 +27,9 @@ fn embedded(model: &str) -> AssistantConfig {
         engine: AssistantEngine::Embedded {
             model: model.into(),
         },
+        // Short answers keep the tests quick; the timeout is not under test here.
+        max_reply: 48,
+        timeout: MODEL_WAIT,
         ..AssistantConfig::off()
     }
 }
@@ -65,19 +72,22 @@ async fn first_message(visitor: &mut Client, body: &str) -> ConversationId {
 /// The next message from `sender`.
 async fn message_from(client: &mut Client, sender: SenderKind) -> Message {
     client
-        .expect(|f| match f {
+        .expect_within(MODEL_WAIT, |f| match f {
             ServerFrame::Message { message } if message.sender == sender => Some(message),
             _ => None,
         })
         .await
 }
 
-/// Whether the assistant is shown typing (`true`) or stopped.
-async fn assistant_typing(client: &mut Client) -> bool {
+/// Waits until the assistant is shown typing (`true`) or stopped (`false`);
+/// refreshes of the other state in between are skipped.
+async fn assistant_typing(client: &mut Client, shown: bool) {
     client
-        .expect(|f| match f {
-            ServerFrame::Typing { person, typing, .. } if person.kind == SenderKind::Ai => {
-                Some(typing)
+        .expect_within(MODEL_WAIT, |f| match f {
+            ServerFrame::Typing { person, typing, .. }
+                if person.kind == SenderKind::Ai && typing == shown =>
+            {
+                Some(())
             }
             _ => None,
         })
@@ -102,8 +112,21 @@ async fn the_default_model_answers_a_visitor_while_shown_typing() {
     let (mut visitor, _) = server.visitor().await;
     let conversation = first_message(&mut visitor, "Hi! Do you ship coffee beans abroad?").await;
 
-    assert!(assistant_typing(&mut visitor).await, "typing shows first");
-    assert!(!assistant_typing(&mut visitor).await, "and clears");
+    assistant_typing(&mut visitor, true).await;
+    // The indicator clears before the answer arrives.
+    visitor
+        .expect_within(MODEL_WAIT, |f| match f {
+            ServerFrame::Typing {
+                person,
+                typing: false,
+                ..
+            } if person.kind == SenderKind::Ai => Some(()),
+            ServerFrame::Message { message } if message.sender == SenderKind::Ai => {
+                panic!("the answer came while the assistant was still shown typing")
+            }
+            _ => None,
+        })
+        .await;
     let answer = message_from(&mut visitor, SenderKind::Ai).await;
     assert!(!answer.body.trim().is_empty());
     assert_eq!(answer.sender_name, "Assistant");
@@ -196,8 +219,8 @@ async fn a_missing_model_gives_the_fallback_line_and_flags_the_conversation() {
     first_message(&mut visitor, "Hello?").await;
     row_shows(&mut agent, AssistantState::Answering).await;
 
-    assert!(assistant_typing(&mut visitor).await);
-    assert!(!assistant_typing(&mut visitor).await, "no typing left on");
+    assistant_typing(&mut visitor, true).await;
+    assistant_typing(&mut visitor, false).await;
     let line = message_from(&mut visitor, SenderKind::System).await;
     assert_eq!(line.body, FALLBACK);
     row_shows(&mut agent, AssistantState::Waiting).await;
@@ -225,7 +248,7 @@ async fn a_full_queue_gives_the_fallback_at_once() {
         "Tell me about your coffee subscriptions, in detail.",
     )
     .await;
-    assert!(assistant_typing(&mut first).await);
+    assistant_typing(&mut first, true).await;
     first_message(&mut second, "And do you ship to Canada?").await;
     assert_eq!(
         message_from(&mut second, SenderKind::System).await.body,
@@ -353,8 +376,8 @@ async fn a_remote_timeout_gives_the_fallback_without_leaving_typing_on() {
     let server = with_assistant(remote(addr, Duration::from_secs(1))).await;
     let (mut visitor, _) = server.visitor().await;
     first_message(&mut visitor, "Hello?").await;
-    assert!(assistant_typing(&mut visitor).await);
-    assert!(!assistant_typing(&mut visitor).await);
+    assistant_typing(&mut visitor, true).await;
+    assistant_typing(&mut visitor, false).await;
     assert_eq!(
         message_from(&mut visitor, SenderKind::System).await.body,
         FALLBACK
@@ -405,7 +428,7 @@ async fn a_remote_error_gives_the_fallback_and_an_agent_can_switch_the_assistant
         .await;
     row_shows(&mut agent, AssistantState::Answering).await;
     // It tries again at once (the visitor spoke last) and fails again.
-    assert!(assistant_typing(&mut visitor).await);
+    assistant_typing(&mut visitor, true).await;
     assert_eq!(
         message_from(&mut visitor, SenderKind::System).await.body,
         FALLBACK

@@ -436,14 +436,31 @@ impl Client {
     }
 
     /// Skips frames until one matches; returns what `pick` extracted.
-    pub async fn expect<T>(&mut self, mut pick: impl FnMut(ServerFrame) -> Option<T>) -> T {
-        let deadline = tokio::time::Instant::now() + WAIT;
+    pub async fn expect<T>(&mut self, pick: impl FnMut(ServerFrame) -> Option<T>) -> T {
+        self.expect_within(WAIT, pick).await
+    }
+
+    /// Like [`Client::expect`], waiting up to `wait` (for slow producers such
+    /// as a language model on a busy machine).
+    pub async fn expect_within<T>(
+        &mut self,
+        wait: Duration,
+        mut pick: impl FnMut(ServerFrame) -> Option<T>,
+    ) -> T {
+        let deadline = tokio::time::Instant::now() + wait;
         loop {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "expected frame did not arrive"
-            );
-            if let Some(found) = pick(self.next().await) {
+            let message = tokio::time::timeout_at(deadline, self.ws.next())
+                .await
+                .expect("expected frame did not arrive")
+                .expect("socket open")
+                .expect("readable frame");
+            let frame = match message {
+                WsMessage::Text(text) => serde_json::from_str(&text)
+                    .unwrap_or_else(|e| panic!("undecodable frame {text}: {e}")),
+                WsMessage::Close(frame) => panic!("socket closed unexpectedly: {frame:?}"),
+                _ => continue,
+            };
+            if let Some(found) = pick(frame) {
                 return found;
             }
         }

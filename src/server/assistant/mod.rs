@@ -306,7 +306,13 @@ impl Assistant {
             person: person.clone(),
             typing: on,
         };
-        publish(state, typing(true)).await;
+        // Typing goes through the same registry as people's: should this task
+        // ever stop without saying so, the sweeper ends it after 6 s.
+        let still_typing = || {
+            state.typing.start(conversation, contact, person.clone());
+            publish(state, typing(true))
+        };
+        still_typing().await;
         let generation = self.engine.generate(request);
         tokio::pin!(generation);
         let mut refresh =
@@ -314,10 +320,12 @@ impl Assistant {
         let result = loop {
             tokio::select! {
                 result = &mut generation => break result,
-                _ = refresh.tick() => publish(state, typing(true)).await,
+                _ = refresh.tick() => still_typing().await,
             }
         };
-        publish(state, typing(false)).await;
+        if state.typing.stop(conversation, &person).is_some() {
+            publish(state, typing(false)).await;
+        }
         // A person may have taken over meanwhile: then the answer is dropped.
         if !matches!(
             state.store.assistant_state(conversation).await,
