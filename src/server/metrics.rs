@@ -118,7 +118,7 @@ impl Metrics {
     /// The Prometheus text exposition of every metric.
     pub fn render(&self, gauges: &Gauges) -> String {
         let mut out = String::with_capacity(8 * 1024);
-        let mut head = |out: &mut String, name: &str, kind: &str, help: &str| {
+        let head = |out: &mut String, name: &str, kind: &str, help: &str| {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         };
         head(
@@ -132,13 +132,13 @@ impl Metrics {
             "minicom_sockets_open{{kind=\"visitor\"}} {}\nminicom_sockets_open{{kind=\"agent\"}} {}",
             gauges.visitor_sockets, gauges.agent_sockets
         );
-        head(
+        single(
             &mut out,
             "minicom_socket_budget",
             "gauge",
             "Sockets this process accepts before refusing new ones (from its file limit).",
+            gauges.socket_budget,
         );
-        let _ = writeln!(out, "minicom_socket_budget {}", gauges.socket_budget);
         head(
             &mut out,
             "minicom_sockets_refused_total",
@@ -163,27 +163,19 @@ impl Metrics {
         );
         self.frames_out
             .render(&mut out, "minicom_frames_out_total", "type");
-        head(
+        single(
             &mut out,
             "minicom_messages_stored_total",
             "counter",
             "Messages committed to the database.",
+            self.messages_stored.load(Ordering::Relaxed),
         );
-        let _ = writeln!(
-            out,
-            "minicom_messages_stored_total {}",
-            self.messages_stored.load(Ordering::Relaxed)
-        );
-        head(
+        single(
             &mut out,
             "minicom_queue_drops_total",
             "counter",
-            "Frames dropped because a socket's outgoing queue was full (the socket is closed to resume).",
-        );
-        let _ = writeln!(
-            out,
-            "minicom_queue_drops_total {}",
-            self.queue_drops.load(Ordering::Relaxed)
+            "Frames dropped because a socket's outgoing queue was full (presence and typing are skipped; otherwise the socket is closed to resume).",
+            self.queue_drops.load(Ordering::Relaxed),
         );
         head(
             &mut out,
@@ -226,40 +218,33 @@ impl Metrics {
                 &format!("query=\"{query}\""),
             );
         }
-        render_process(&mut out, &mut head);
+        render_process(&mut out);
         out
     }
 }
 
+/// One unlabelled sample with its help and type lines.
+fn single(out: &mut String, name: &str, kind: &str, help: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(
+        out,
+        "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+    );
+}
+
 /// Memory and file descriptors of this process, from `/proc` (Linux only;
 /// elsewhere these lines are left out).
-fn render_process(out: &mut String, head: &mut impl FnMut(&mut String, &str, &str, &str)) {
+fn render_process(out: &mut String) {
     if let Some(bytes) = resident_memory_bytes() {
-        head(
-            out,
-            "process_resident_memory_bytes",
-            "gauge",
-            "Resident memory size in bytes.",
-        );
-        let _ = writeln!(out, "process_resident_memory_bytes {bytes}");
+        let help = "Resident memory size in bytes.";
+        single(out, "process_resident_memory_bytes", "gauge", help, bytes);
     }
     if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
-        head(
-            out,
-            "process_open_fds",
-            "gauge",
-            "Open file descriptors (sockets included).",
-        );
-        let _ = writeln!(out, "process_open_fds {}", fds.count());
+        let help = "Open file descriptors (sockets included).";
+        single(out, "process_open_fds", "gauge", help, fds.count());
     }
     if let Some((soft, _)) = crate::server::fd_limit::current() {
-        head(
-            out,
-            "process_max_fds",
-            "gauge",
-            "The soft limit on open file descriptors.",
-        );
-        let _ = writeln!(out, "process_max_fds {soft}");
+        let help = "The soft limit on open file descriptors.";
+        single(out, "process_max_fds", "gauge", help, soft);
     }
 }
 

@@ -35,6 +35,19 @@ pub struct Ctx {
     pub admin_password: String,
 }
 
+impl Ctx {
+    /// Signs the admin in through the form; returns the session cookie.
+    async fn sign_in(&self) -> anyhow::Result<String> {
+        http::sign_in(
+            self.target.source(0),
+            self.target.addr,
+            &self.admin_email,
+            &self.admin_password,
+        )
+        .await
+    }
+}
+
 /// One scenario's results, as printed and as written to JSON.
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
@@ -105,13 +118,7 @@ async fn keep_opened<T>(opened: Result<T, String>, whose: &str, stats: &Stats) -
 
 /// Signs the admin in once and opens `count` agent sockets with that session.
 async fn open_agents(ctx: &Ctx, count: usize, stats: &Stats) -> anyhow::Result<Vec<Ws>> {
-    let cookie = http::sign_in(
-        ctx.target.source(0),
-        ctx.target.addr,
-        &ctx.admin_email,
-        &ctx.admin_password,
-    )
-    .await?;
+    let cookie = ctx.sign_in().await?;
     let cookie = &cookie;
     Ok(futures::stream::iter(0..count)
         .map(|i| async move { open(&ctx.target, i, Role::Agent, cookie).await })
@@ -660,13 +667,7 @@ pub async fn history(
         .await;
     let seeded_in = started.elapsed();
 
-    let cookie = http::sign_in(
-        ctx.target.source(0),
-        ctx.target.addr,
-        &ctx.admin_email,
-        &ctx.admin_password,
-    )
-    .await?;
+    let cookie = ctx.sign_in().await?;
     let mut hello_times = Vec::new();
     let mut open_times = Vec::new();
     let mut older_times = Vec::new();
@@ -786,13 +787,7 @@ async fn wait_for(ws: &mut Ws, kind: &str) -> anyhow::Result<()> {
 /// busy (each asks again as soon as it is answered). Compares the ordinary
 /// messages' latency before and during.
 pub async fn assistant(ctx: &Ctx, chat: Chat, generating: usize) -> anyhow::Result<Report> {
-    let cookie = http::sign_in(
-        ctx.target.source(0),
-        ctx.target.addr,
-        &ctx.admin_email,
-        &ctx.admin_password,
-    )
-    .await?;
+    let cookie = ctx.sign_in().await?;
     // Ordinary conversations start without the assistant.
     http::set_assistant(ctx.target.addr, &cookie, false).await?;
     let answers = Arc::new(AtomicU64::new(0));
