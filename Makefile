@@ -82,7 +82,7 @@ build: setup
 	cargo leptos build
 
 build-release: setup
-	@echo "==> Building Minicom (release; a cold build takes about 12 min)"
+	@echo "==> Building Minicom (release; a cold build, llama.cpp included, takes about 15 min)"
 	cargo leptos build --release
 
 run: build-release
@@ -116,7 +116,7 @@ clean:
 ## ---------- benchmarks (targets live here, never in timed tests) ----------
 
 bench: setup-rust setup-model
-	@echo "==> Building the server and minicom-load in release (a cold build takes about 8 min)"
+	@echo "==> Building the server and minicom-load in release (a cold build, llama.cpp included, takes about 13 min)"
 	cargo build --release --features ssr --bins
 	@echo "==> Standard load run against a fresh server on a temporary database (about 6 min)"
 	./target/release/minicom-load bench --server-bin target/release/minicom --out bench/results.json
