@@ -645,7 +645,8 @@ impl ClientFrame {
         serde_json::from_value(value).map_err(|e| ProtocolError::InvalidFrame(e.to_string()))
     }
 
-    const KNOWN_TYPES: &'static [&'static str] = &[
+    /// Every client frame `type` this server accepts.
+    pub const KNOWN_TYPES: &'static [&'static str] = &[
         "send",
         "open",
         "resume",

@@ -292,23 +292,12 @@ async fn hostile_frames_never_break_a_socket_or_the_server() {
     visitor.say(None, "a real message first").await;
     let mut agent = server.agent().await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
-    let kinds = [
-        "send",
-        "open",
-        "resume",
-        "profile",
-        "typing",
-        "read",
-        "delivered",
-        "older",
-        "more_conversations",
-        "react",
-        "edit",
-        "delete",
-        "ping",
-        "hello",
-        "",
-    ];
+    // Every frame type the server knows, plus a server-only one and none.
+    let kinds: Vec<&str> = minicom::protocol::ClientFrame::KNOWN_TYPES
+        .iter()
+        .copied()
+        .chain(["hello", ""])
+        .collect();
     let nasty_strings = [
         String::new(),
         "x".repeat(100_000),

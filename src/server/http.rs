@@ -378,9 +378,44 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     ([(header::SET_COOKIE, expired)], Redirect::to("/inbox")).into_response()
 }
 
+/// Decodes a `Transfer-Encoding: chunked` body (for the clients Minicom
+/// itself runs: the remote assistant engine and `minicom-load`). Works on
+/// bytes: a chunk may end inside a multi-byte character.
+pub fn decode_chunked(mut raw: &[u8]) -> Result<Vec<u8>, &'static str> {
+    let mut body = Vec::new();
+    loop {
+        let line_end = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or("truncated chunk")?;
+        let size = std::str::from_utf8(&raw[..line_end])
+            .ok()
+            .and_then(|line| usize::from_str_radix(line.split(';').next()?.trim(), 16).ok())
+            .ok_or("bad chunk size")?;
+        raw = &raw[line_end + 2..];
+        if size == 0 {
+            return Ok(body);
+        }
+        let chunk = raw.get(..size).ok_or("truncated chunk")?;
+        body.extend_from_slice(chunk);
+        raw = raw.get(size + 2..).unwrap_or_default();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn chunked_bodies_are_joined_even_inside_a_character() {
+        // "é" is two bytes, split across two chunks.
+        assert_eq!(
+            decode_chunked(b"2\r\nh\xc3\r\n3\r\n\xa9!!\r\n0\r\n\r\n").unwrap(),
+            "hé!!".as_bytes()
+        );
+        assert!(decode_chunked(b"5\r\nab").is_err());
+        assert!(decode_chunked(b"zz\r\n").is_err());
+    }
 
     #[test]
     fn origin_must_match_host() {

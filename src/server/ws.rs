@@ -21,9 +21,9 @@ use tracing::Instrument;
 
 use crate::protocol;
 use crate::protocol::{
-    ClientFrame, ClientId, ContactId, ConversationId, ConversationSummary, CursorKind,
-    HISTORY_PAGE, MAX_FRAME_BYTES, Me, MessageId, Person, ProtocolError, SenderKind, ServerFrame,
-    Timestamp, validate_body, visitor_label,
+    AssistantState, ClientFrame, ClientId, ContactId, ConversationId, ConversationSummary,
+    CursorKind, HISTORY_PAGE, MAX_FRAME_BYTES, Me, MessageId, Person, ProtocolError, SenderKind,
+    ServerFrame, Timestamp, validate_body, visitor_label,
 };
 use crate::server::AppState;
 use crate::server::assistant::{self, Assistant};
@@ -913,8 +913,10 @@ async fn finish_send(
             },
         )
         .await;
-        publish_summary(conn, conversation).await;
-        if let Peer::Contact(_) = conn.peer {
+        // The row says whether the assistant answers: no extra read, and no
+        // task for the (many) conversations it does not answer.
+        let assistant = publish_summary(conn, conversation).await;
+        if matches!(conn.peer, Peer::Contact(_)) && assistant == Some(AssistantState::Answering) {
             Assistant::visitor_wrote(&conn.state, conversation, contact);
         }
     }
@@ -946,9 +948,9 @@ async fn on_assistant(
     }
     let contact = authorise(conn, conversation).await?;
     let to = if on {
-        crate::protocol::AssistantState::Answering
+        AssistantState::Answering
     } else {
-        crate::protocol::AssistantState::Off
+        AssistantState::Off
     };
     let store = &conn.state.store;
     if !store
@@ -1263,34 +1265,42 @@ async fn on_profile(
 }
 
 async fn publish(conn: &Conn, event: Event) {
+    publish_event(&conn.state, event).await;
+}
+
+/// Publishes a live event and times the bus (for `/metrics`). A failure is
+/// logged: the change is stored, and clients that missed it catch up when
+/// they resume.
+pub(crate) async fn publish_event(state: &AppState, event: Event) {
     let started = std::time::Instant::now();
-    let published = conn.state.bus.publish(event).await;
-    conn.state.metrics.bus_publish.observe(started.elapsed());
+    let published = state.bus.publish(event).await;
+    state.metrics.bus_publish.observe(started.elapsed());
     if let Err(err) = published {
-        // The message is stored; clients that missed the live event catch up
-        // when they resume.
         tracing::error!(%err, "could not publish a live event");
     }
 }
 
-async fn publish_summary(conn: &Conn, conversation: ConversationId) {
-    publish_summary_of(&conn.state, conversation).await;
+async fn publish_summary(conn: &Conn, conversation: ConversationId) -> Option<AssistantState> {
+    publish_summary_of(&conn.state, conversation).await
 }
 
-/// Publishes a conversation's inbox row as it now stands.
-pub(crate) async fn publish_summary_of(state: &AppState, conversation: ConversationId) {
+/// Publishes a conversation's inbox row as it now stands; returns who
+/// answers it (read with the row, so callers need not ask again).
+pub(crate) async fn publish_summary_of(
+    state: &AppState,
+    conversation: ConversationId,
+) -> Option<AssistantState> {
     match state.store.conversation_summary(conversation).await {
         Ok(Some(mut conversation)) => {
             conversation.contact_online = state.hub.contact_online(conversation.contact_id);
-            if let Err(err) = state
-                .bus
-                .publish(Event::Conversation { conversation })
-                .await
-            {
-                tracing::error!(%err, "could not publish an inbox row");
-            }
+            let assistant = conversation.assistant;
+            publish_event(state, Event::Conversation { conversation }).await;
+            Some(assistant)
         }
-        Ok(None) => {}
-        Err(err) => tracing::error!(%err, "could not load an inbox row to publish"),
+        Ok(None) => None,
+        Err(err) => {
+            tracing::error!(%err, "could not load an inbox row to publish");
+            None
+        }
     }
 }

@@ -161,32 +161,9 @@ pub async fn get(target: SocketAddr, path: &str) -> anyhow::Result<(u16, String)
     let (head, mut body) = exchange(&mut stream, &request).await?;
     stream.read_to_end(&mut body).await?;
     if head.chunked {
-        body = unchunk(&body)?;
+        body = minicom::server::http::decode_chunked(&body).map_err(anyhow::Error::msg)?;
     }
     Ok((head.status, String::from_utf8_lossy(&body).into_owned()))
-}
-
-/// Decodes a `Transfer-Encoding: chunked` body.
-fn unchunk(mut raw: &[u8]) -> anyhow::Result<Vec<u8>> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = raw
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .context("truncated chunk")?;
-        let size_text = std::str::from_utf8(&raw[..line_end])?;
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap_or("").trim(), 16)
-            .context("bad chunk size")?;
-        raw = &raw[line_end + 2..];
-        if size == 0 {
-            return Ok(body);
-        }
-        if raw.len() < size {
-            bail!("truncated chunk");
-        }
-        body.extend_from_slice(&raw[..size]);
-        raw = raw.get(size + 2..).unwrap_or_default();
-    }
 }
 
 fn form_encode(value: &str) -> String {
@@ -218,14 +195,6 @@ pub async fn server_rss(target: SocketAddr) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn chunked_bodies_are_joined() {
-        assert_eq!(
-            unchunk(b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap(),
-            b"abcde"
-        );
-    }
 
     #[test]
     fn metrics_are_found_by_exact_name() {

@@ -23,6 +23,7 @@ use crate::server::AppState;
 use crate::server::bus::Event;
 use crate::server::metrics::{Counters, Histogram};
 use crate::server::store::Author;
+use crate::server::ws::{publish_event as publish, publish_summary_of};
 
 /// What the visitor reads when the assistant cannot answer.
 pub const FALLBACK: &str = "A teammate will get back to you here soon.";
@@ -479,14 +480,8 @@ async fn post(
                 },
             )
             .await;
-            crate::server::ws::publish_summary_of(state, conversation).await;
+            publish_summary_of(state, conversation).await;
         }
         Err(err) => tracing::error!(%err, "could not store the assistant's message"),
-    }
-}
-
-async fn publish(state: &AppState, event: Event) {
-    if let Err(err) = state.bus.publish(event).await {
-        tracing::error!(%err, "could not publish an assistant event");
     }
 }

@@ -120,23 +120,24 @@ impl Remote {
                 ));
             }
         }
-        let text = String::from_utf8_lossy(&raw);
-        let (head, body) = text
-            .split_once("\r\n\r\n")
+        let head_end = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
             .ok_or_else(|| EngineError::Failed("the endpoint sent no HTTP response".into()))?;
+        let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
         let status = head
             .split(' ')
             .nth(1)
             .and_then(|s| s.parse::<u16>().ok())
             .unwrap_or(0);
-        let chunked = head
-            .to_ascii_lowercase()
-            .contains("transfer-encoding: chunked");
-        let body = if chunked {
-            unchunk(body)
+        let body = &raw[head_end + 4..];
+        let body = if head.contains("transfer-encoding: chunked") {
+            crate::server::http::decode_chunked(body)
+                .map_err(|e| EngineError::Failed(format!("unreadable answer: {e}")))?
         } else {
-            body.to_owned()
+            body.to_vec()
         };
+        let body = String::from_utf8_lossy(&body);
         if status != 200 {
             let snippet: String = body.chars().take(200).collect();
             return Err(EngineError::Failed(format!(
@@ -223,26 +224,6 @@ fn parse_stream(body: &str) -> Result<(String, usize), EngineError> {
     Ok((text, tokens))
 }
 
-/// Decodes a `Transfer-Encoding: chunked` body (what arrived of it).
-fn unchunk(mut raw: &str) -> String {
-    let mut body = String::new();
-    while let Some((size, rest)) = raw.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)
-        else {
-            break;
-        };
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        body.push_str(&rest[..size]);
-        raw = rest
-            .get(size..)
-            .unwrap_or_default()
-            .trim_start_matches("\r\n");
-    }
-    body
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,10 +256,5 @@ mod tests {
             "/v1/chat/completions"
         );
         assert!(remote("https://api.example.com").is_err());
-    }
-
-    #[test]
-    fn chunked_bodies_are_joined() {
-        assert_eq!(unchunk("5\r\nhello\r\n1\r\n!\r\n0\r\n\r\n"), "hello!");
     }
 }
