@@ -23,6 +23,21 @@ pub const TYPING_EXPIRES_MS: u64 = 6_000;
 /// How many messages `open` returns at most (the newest ones).
 pub const HISTORY_PAGE: i64 = 50;
 
+/// Most bytes of messages one `history` or `changes` frame carries: a page of
+/// long bodies full of characters JSON escapes six-fold stays small.
+pub const PAGE_BYTES: usize = 256 * 1024;
+
+/// Most different reactions one message can carry.
+pub const MAX_REACTIONS_PER_MESSAGE: usize = 20;
+
+/// Most different reactions one person can give one message.
+pub const MAX_REACTIONS_PER_PERSON: usize = 3;
+
+/// A number in a conversation's change sequence. Every new message, edit,
+/// delete, reaction and receipt takes the conversation's next number, in
+/// commit order; `resume` replays every change after a client's last one.
+pub type Seq = i64;
+
 macro_rules! id_type {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
@@ -172,6 +187,10 @@ pub struct Message {
     /// Reactions, in the order they were first given.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub reactions: Vec<Reaction>,
+    /// The change number of this state of the message (its insert, or its
+    /// latest edit, delete or reaction): a copy with a lower one is older.
+    #[serde(default)]
+    pub seq: Seq,
 }
 
 /// One emoji under a message and everyone who gave it.
@@ -226,6 +245,11 @@ pub struct ConversationSummary {
     /// Whether the AI assistant or the team answers.
     #[serde(default)]
     pub assistant: AssistantState,
+    /// The conversation's latest change number when this row was read: the
+    /// row's version. A row with a lower one is older and never replaces
+    /// a newer one.
+    #[serde(default)]
+    pub seq: Seq,
 }
 
 /// Who answers a conversation: the AI assistant or the team.
@@ -315,11 +339,13 @@ pub enum ClientFrame {
     },
     /// Watch a conversation and receive its newest messages as `history`.
     Open { conversation_id: ConversationId },
-    /// Watch a conversation and receive every message after `after` as `history`
-    /// (used after a reconnect: no gap, no duplicate).
+    /// Watch a conversation and receive every change after change number
+    /// `since` (new messages, edits, deletes, reactions, receipts) as its
+    /// current inbox row and then `changes` pages (used after a reconnect:
+    /// nothing missed).
     Resume {
         conversation_id: ConversationId,
-        after: MessageId,
+        since: Seq,
     },
     /// A visitor gives their name and/or email (labels only; they unlock nothing).
     Profile {
@@ -413,13 +439,37 @@ pub enum ServerFrame {
         /// More rows exist after these.
         has_more: bool,
     },
-    /// Messages of one conversation, oldest first, in answer to `open`,
-    /// `resume` or `older`.
+    /// Messages of one conversation, oldest first, in answer to `open` or
+    /// `older`.
     History {
         conversation_id: ConversationId,
         messages: Vec<Message>,
         /// True when older messages exist before the first one here.
         has_more: bool,
+        /// (`open`) the conversation's change number as of this page: resume
+        /// from here. 0 on `older` pages.
+        #[serde(default)]
+        seq: Seq,
+    },
+    /// In answer to `resume`: every message that changed after `since`, in
+    /// change order, as it now stands (replace by id). Pages follow each
+    /// other until one says `done`.
+    Changes {
+        conversation_id: ConversationId,
+        messages: Vec<Message>,
+        /// Every change up to this number has now reached you.
+        seq: Seq,
+        /// The last page of this answer.
+        done: bool,
+    },
+    /// Someone added (`added: true`) or took back a reaction: only the change.
+    Reaction {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        emoji: String,
+        person: Person,
+        added: bool,
+        seq: Seq,
     },
     /// A conversation's inbox row changed (new message, new contact name, status).
     Conversation { conversation: ConversationSummary },
@@ -449,6 +499,9 @@ pub enum ServerFrame {
         kind: CursorKind,
         person: Person,
         up_to: MessageId,
+        /// This receipt's change number.
+        #[serde(default)]
+        seq: Seq,
     },
     /// (To agents) a visitor came online or went offline.
     Presence {
@@ -495,6 +548,10 @@ pub enum ErrorCode {
     EditWindowClosed,
     /// That message was deleted.
     MessageDeleted,
+    /// The message already carries as many reactions as allowed.
+    TooManyReactions,
+    /// The server's disk is full: nothing was stored; retry later.
+    StorageFull,
     /// Too many frames too fast; see `retry_after_ms`.
     RateLimited,
     /// This server runs no AI assistant.
@@ -536,6 +593,14 @@ pub enum ProtocolError {
     EditWindowClosed(i64),
     #[error("That message was deleted.")]
     MessageDeleted,
+    #[error(
+        "That message has all the reactions it can take ({MAX_REACTIONS_PER_MESSAGE} different ones, {MAX_REACTIONS_PER_PERSON} per person). Take one of yours back first."
+    )]
+    TooManyReactions,
+    #[error(
+        "The server has run out of disk space, so this was not saved. It is kept here; retry in a little while."
+    )]
+    StorageFull,
     #[error("You're sending too fast. Wait {} s, then try again.", .0.div_ceil(1000).max(1))]
     RateLimited(u64),
     #[error("This server runs no AI assistant (MINICOM_ASSISTANT=off).")]
@@ -554,6 +619,8 @@ impl ServerFrame {
             Self::Changed { .. } => "changed",
             Self::Conversations { .. } => "conversations",
             Self::History { .. } => "history",
+            Self::Changes { .. } => "changes",
+            Self::Reaction { .. } => "reaction",
             Self::Conversation { .. } => "conversation",
             Self::Error { .. } => "error",
             Self::Typing { .. } => "typing",
@@ -583,6 +650,8 @@ impl ProtocolError {
             Self::NotYours => ErrorCode::NotYours,
             Self::EditWindowClosed(_) => ErrorCode::EditWindowClosed,
             Self::MessageDeleted => ErrorCode::MessageDeleted,
+            Self::TooManyReactions => ErrorCode::TooManyReactions,
+            Self::StorageFull => ErrorCode::StorageFull,
             Self::RateLimited(_) => ErrorCode::RateLimited,
             Self::AssistantOff => ErrorCode::AssistantOff,
             Self::Internal => ErrorCode::Internal,
@@ -893,8 +962,14 @@ mod tests {
                 "typing": number,
             });
             match ClientFrame::decode(&frame.to_string()) {
-                Ok(_) => {}
-                Err(err) => proptest::prop_assert!(!err.to_string().is_empty()),
+                // What decodes means what it says: it encodes back to itself.
+                Ok(decoded) => {
+                    let again = ClientFrame::decode(&serde_json::to_string(&decoded).unwrap());
+                    proptest::prop_assert_eq!(again, Ok(decoded));
+                }
+                // A known type with bad fields is a malformed frame, never
+                // mistaken for bad JSON or an unknown type.
+                Err(err) => proptest::prop_assert_eq!(err.code(), ErrorCode::InvalidFrame),
             }
             let _ = validate_body(&text);
             let _ = validate_reaction(&text);

@@ -14,13 +14,6 @@ fn ack(frame: ServerFrame) -> Option<Message> {
     }
 }
 
-fn history(frame: ServerFrame) -> Option<Vec<Message>> {
-    match frame {
-        ServerFrame::History { messages, .. } => Some(messages),
-        _ => None,
-    }
-}
-
 #[tokio::test]
 async fn visitor_message_reaches_agent_and_reply_reaches_visitor() {
     let server = TestServer::start().await;
@@ -82,13 +75,10 @@ async fn history_is_there_after_reconnect() {
     );
 
     // Resuming after the first message returns exactly the rest.
-    again
-        .send(&ClientFrame::Resume {
-            conversation_id: first.conversation_id,
-            after: first.id,
-        })
-        .await;
-    assert_eq!(again.expect(history).await, vec![second]);
+    assert_eq!(
+        again.resume(first.conversation_id, first.seq).await,
+        vec![second]
+    );
 }
 
 #[tokio::test]

@@ -404,6 +404,27 @@ async fn refusal(client: &mut Client) -> ErrorCode {
         .await
 }
 
+/// The next reaction change on `message`: only the change travels — which
+/// emoji, who, added or taken back, and its change number.
+async fn reaction(
+    client: &mut common::Client,
+    message: minicom::protocol::MessageId,
+) -> (String, minicom::protocol::Person, bool, i64) {
+    client
+        .expect(|f| match f {
+            ServerFrame::Reaction {
+                message_id,
+                emoji,
+                person,
+                added,
+                seq,
+                ..
+            } if message_id == message => Some((emoji, person, added, seq)),
+            _ => None,
+        })
+        .await
+}
+
 #[tokio::test]
 async fn reactions_toggle_live_for_both_sides_and_are_stored() {
     let server = TestServer::start().await;
@@ -413,30 +434,33 @@ async fn reactions_toggle_live_for_both_sides_and_are_stored() {
         emoji: emoji.into(),
     };
     agent.send(&react("👍")).await;
-    let seen = changed(&mut visitor, first.id).await;
-    assert_eq!(seen.reactions.len(), 1);
-    assert_eq!(seen.reactions[0].emoji, "👍");
-    assert_eq!(seen.reactions[0].people[0].name, "Admin");
+    let (emoji, person, added, seq) = reaction(&mut visitor, first.id).await;
     assert_eq!(
-        changed(&mut agent, first.id).await,
-        seen,
+        (emoji.as_str(), person.name.as_str(), added),
+        ("👍", "Admin", true)
+    );
+    assert!(seq > first.seq, "a reaction takes the next change number");
+    assert_eq!(
+        reaction(&mut agent, first.id).await,
+        (emoji, person, added, seq),
         "the reactor's own echo"
     );
 
     visitor.send(&react("👍")).await;
-    let both = changed(&mut agent, first.id).await;
-    assert_eq!(both.reactions[0].people.len(), 2, "one chip, two people");
-    assert_eq!(changed(&mut visitor, first.id).await, both);
+    let (_, person, added, _) = reaction(&mut agent, first.id).await;
+    assert_eq!((person.kind, added), (SenderKind::Contact, true));
+    reaction(&mut visitor, first.id).await;
 
-    // Toggling again removes only that person's reaction.
+    // Toggling again takes back only that person's reaction.
     agent.send(&react("👍")).await;
-    let after = changed(&mut visitor, first.id).await;
-    assert_eq!(after.reactions[0].people.len(), 1);
-    assert_eq!(after.reactions[0].people[0].kind, SenderKind::Contact);
+    let (_, person, added, _) = reaction(&mut visitor, first.id).await;
+    assert_eq!((person.kind, added), (SenderKind::Agent, false));
 
-    // History carries them.
+    // History carries what stands: one chip, the visitor's.
     let history = agent.open(id).await;
-    assert_eq!(history[0].reactions, after.reactions);
+    assert_eq!(history[0].reactions.len(), 1);
+    assert_eq!(history[0].reactions[0].people.len(), 1);
+    assert_eq!(history[0].reactions[0].people[0].kind, SenderKind::Contact);
 }
 
 #[tokio::test]

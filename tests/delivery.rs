@@ -8,7 +8,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::{Closed, TestServer};
-use minicom::protocol::{ClientFrame, ClientId, Message, MessageId, ServerFrame};
+use minicom::protocol::{ClientFrame, ClientId, Message, ServerFrame};
 
 fn ack(frame: ServerFrame) -> Option<(ClientId, Message)> {
     match frame {
@@ -17,33 +17,13 @@ fn ack(frame: ServerFrame) -> Option<(ClientId, Message)> {
     }
 }
 
-/// Every message after `after`, via `resume` (one or more `history` frames, the
-/// last one shorter than a page).
+/// Every message that changed after `since`, via `resume`.
 async fn resume_all(
     client: &mut common::Client,
     conversation: minicom::protocol::ConversationId,
-    after: MessageId,
+    since: i64,
 ) -> Vec<Message> {
-    client
-        .send(&ClientFrame::Resume {
-            conversation_id: conversation,
-            after,
-        })
-        .await;
-    let mut all = Vec::new();
-    loop {
-        let page = client
-            .expect(|f| match f {
-                ServerFrame::History { messages, .. } => Some(messages),
-                _ => None,
-            })
-            .await;
-        let done = page.len() < 500;
-        all.extend(page);
-        if done {
-            return all;
-        }
-    }
+    client.resume(conversation, since).await
 }
 
 #[tokio::test]
@@ -77,7 +57,7 @@ async fn a_dropped_connection_resumes_without_gap_or_duplicate() {
     // not acknowledged (the outbox keeps them).
     let mut visitor = server.connect(&cookie, "visitor").await;
     visitor.hello().await;
-    let last_held = acked.last().map(|m| m.id).unwrap_or(MessageId(0));
+    let last_held = acked.last().map(|m| m.seq).unwrap_or(0);
     let mut held = acked.clone();
     held.extend(resume_all(&mut visitor, conversation, last_held).await);
     let stored: HashSet<ClientId> = held.iter().map(|m| m.client_id).collect();
@@ -108,7 +88,7 @@ async fn a_dropped_connection_resumes_without_gap_or_duplicate() {
     );
 
     // The agent, resuming from the start, sees exactly the same list.
-    let on_agent = resume_all(&mut agent, conversation, MessageId(0)).await;
+    let on_agent = resume_all(&mut agent, conversation, 0).await;
     assert_eq!(on_agent, held);
 }
 
@@ -270,7 +250,7 @@ async fn every_acknowledged_message_survives_sigkill() {
     let mut visitor = server.connect(&cookie, "visitor").await;
     visitor.hello().await;
     let conversation = acked[0].conversation_id;
-    let stored = resume_all(&mut visitor, conversation, MessageId(0)).await;
+    let stored = resume_all(&mut visitor, conversation, 0).await;
     for message in &acked {
         assert!(
             stored.contains(message),
@@ -287,9 +267,12 @@ async fn every_acknowledged_message_survives_sigkill() {
             .await;
         assert_eq!(visitor.expect(ack).await.0, *id);
     }
-    let all = resume_all(&mut visitor, conversation, MessageId(0)).await;
+    let all = resume_all(&mut visitor, conversation, 0).await;
     let bodies: Vec<String> = all.iter().map(|m| m.body.clone()).collect();
     let unique: HashSet<&String> = bodies.iter().collect();
     assert_eq!(all.len(), 200, "each message stored exactly once");
     assert_eq!(unique.len(), 200);
+    // The team reaches every one of them after the restart too.
+    let mut agent = server.agent().await;
+    assert_eq!(agent.resume(conversation, 0).await, all);
 }

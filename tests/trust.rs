@@ -290,6 +290,12 @@ async fn hostile_frames_never_break_a_socket_or_the_server() {
     let server = TestServer::start_unlimited().await;
     let (mut visitor, _) = server.visitor().await;
     visitor.say(None, "a real message first").await;
+    let real = visitor
+        .expect(|f| match f {
+            ServerFrame::Ack { message, .. } => Some(message),
+            _ => None,
+        })
+        .await;
     let mut agent = server.agent().await;
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x5eed);
     // Every frame type the server knows, plus a server-only one and none.
@@ -319,6 +325,19 @@ async fn hostile_frames_never_break_a_socket_or_the_server() {
         serde_json::json!(null),
         serde_json::json!([1, 2]),
         serde_json::json!({"a": 1}),
+        // Real ids too, so frames get past decoding and authorisation and
+        // reach every handler's own checks.
+        serde_json::json!(real.conversation_id.0),
+        serde_json::json!(real.conversation_id.0),
+        serde_json::json!(real.conversation_id.0),
+        serde_json::json!(real.id.0),
+        serde_json::json!(real.id.0),
+        serde_json::json!(real.id.0),
+    ];
+    let flags = [
+        serde_json::json!(true),
+        serde_json::json!(false),
+        serde_json::json!(1),
     ];
     for round in 0..1_500 {
         let pick_string = |rng: &mut rand::rngs::StdRng| {
@@ -343,12 +362,12 @@ async fn hostile_frames_never_break_a_socket_or_the_server() {
                     "conversation_id",
                     "message_id",
                     "up_to",
-                    "after",
+                    "since",
                     "before",
                     "before_id",
                     "before_at",
                 ] {
-                    if rng.gen_bool(0.7) {
+                    if rng.gen_bool(0.9) {
                         frame.insert(field.into(), pick_number(&mut rng));
                     }
                 }
@@ -357,8 +376,10 @@ async fn hostile_frames_never_break_a_socket_or_the_server() {
                         frame.insert(field.into(), pick_string(&mut rng));
                     }
                 }
-                if rng.gen_bool(0.5) {
-                    frame.insert("typing".into(), pick_number(&mut rng));
+                for field in ["typing", "on"] {
+                    if rng.gen_bool(0.8) {
+                        frame.insert(field.into(), flags[rng.gen_range(0..flags.len())].clone());
+                    }
                 }
                 serde_json::Value::Object(frame).to_string()
             }
@@ -380,6 +401,18 @@ async fn hostile_frames_never_break_a_socket_or_the_server() {
     }
     visitor.round_trip().await;
     agent.round_trip().await;
+    // Well-typed frames of every kind got through to their handlers.
+    let metrics = server.metrics().await;
+    for kind in minicom::protocol::ClientFrame::KNOWN_TYPES {
+        let handled = metrics
+            .get(&format!("minicom_frames_in_total{{type=\"{kind}\"}}"))
+            .copied()
+            .unwrap_or(0.0);
+        assert!(
+            handled > 0.0,
+            "no well-formed `{kind}` frame reached its handler"
+        );
+    }
     // The server still serves newcomers.
     let (mut fresh, _) = server.visitor().await;
     fresh.say(None, "still there?").await;
@@ -498,15 +531,17 @@ async fn any_cross_site_post_is_refused() {
     server.connect(&cookie, "agent").await.hello().await;
 }
 
-/// The cookie a browser gets when the embedding site passes a signed identity.
+/// The answer (and the cookie) a browser gets when the embedding site
+/// vouches for its user: `POST /messenger/identify` with the signed identity.
 async fn messenger_as(
     server: &TestServer,
     cookie: Option<&str>,
-    query: &str,
+    claim: &str,
 ) -> common::HttpResponse {
-    let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
+    let mut headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
+    headers.push(("Content-Type", "application/x-www-form-urlencoded"));
     server
-        .http("GET", &format!("/messenger?{query}"), &headers, "")
+        .http("POST", "/messenger/identify", &headers, claim)
         .await
 }
 
@@ -520,7 +555,7 @@ async fn a_verified_visitors_conversations_follow_them_to_another_device() {
     let server = TestServer::start().await;
     // Laptop: the site vouches for user-42.
     let laptop = messenger_as(&server, None, &signed("user-42")).await;
-    assert_eq!(laptop.status, 200);
+    assert_eq!(laptop.status, 204);
     let laptop = laptop.cookie("minicom_visitor").unwrap();
     let mut on_laptop = server.connect(&laptop, "visitor").await;
     let ServerFrame::Hello { me, .. } = on_laptop.hello().await else {
@@ -542,6 +577,36 @@ async fn a_verified_visitors_conversations_follow_them_to_another_device() {
     assert_eq!(conversations.len(), 1);
     let history = on_phone.open(conversations[0].id).await;
     assert_eq!(history[0].body, "Written on my laptop");
+
+    // Signing out of the site on the phone: the messenger forgets them there
+    // and starts a new anonymous visitor, who sees none of it.
+    let forgotten = server
+        .http(
+            "POST",
+            "/messenger/forget",
+            &[
+                ("Cookie", phone.as_str()),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(forgotten.status, 204);
+    let fresh = forgotten
+        .cookie("minicom_visitor")
+        .expect("a new visitor token");
+    assert_ne!(fresh, phone);
+    let ServerFrame::Hello {
+        conversations, me, ..
+    } = server.connect(&fresh, "visitor").await.hello().await
+    else {
+        unreachable!()
+    };
+    assert!(conversations.is_empty(), "the shared device is unlinked");
+    assert!(matches!(
+        me,
+        minicom::protocol::Me::Contact { name: None, .. }
+    ));
 
     // Someone else, even with the same email typed in, sees nothing of it.
     let (mut stranger, _) = server.visitor().await;
@@ -573,6 +638,69 @@ async fn a_verified_visitors_conversations_follow_them_to_another_device() {
     assert_eq!(code, ErrorCode::Forbidden);
 }
 
+/// Only a page allowed to embed the messenger may say who the visitor is.
+#[tokio::test]
+async fn an_identity_forwarded_from_a_page_not_allowed_to_embed_is_refused() {
+    let server = TestServer::start_configured(|c| {
+        c.allowed_origins = vec!["https://shop.example.com".into()];
+    })
+    .await;
+    let allowed = messenger_as(
+        &server,
+        None,
+        &format!("{}&origin=https%3A%2F%2Fshop.example.com", signed("user-9")),
+    )
+    .await;
+    assert_eq!(allowed.status, 204, "{}", allowed.body);
+    let refused = messenger_as(
+        &server,
+        None,
+        &format!("{}&origin=https%3A%2F%2Fevil.example", signed("user-9")),
+    )
+    .await;
+    assert_eq!(refused.status, 403);
+    assert!(
+        refused.body.contains("MINICOM_ALLOWED_ORIGINS"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.cookie("minicom_visitor").is_none());
+}
+
+/// A link with a signed identity links nobody: a victim who follows an
+/// attacker's link stays an anonymous visitor of their own.
+#[tokio::test]
+async fn following_a_link_with_someone_elses_identity_links_nothing() {
+    let server = TestServer::start().await;
+    // The attacker's own verified conversation.
+    let attacker = messenger_as(&server, None, &signed("attacker")).await;
+    let attacker = attacker.cookie("minicom_visitor").unwrap();
+    let mut theirs = server.connect(&attacker, "visitor").await;
+    theirs.hello().await;
+    theirs.say(None, "the attacker's conversation").await;
+    theirs.round_trip().await;
+    // The victim opens a link carrying it.
+    let victim = server
+        .http(
+            "GET",
+            &format!("/messenger?{}", signed("attacker")),
+            &[],
+            "",
+        )
+        .await;
+    assert_eq!(victim.status, 200);
+    let victim = victim.cookie("minicom_visitor").unwrap();
+    let ServerFrame::Hello { conversations, .. } =
+        server.connect(&victim, "visitor").await.hello().await
+    else {
+        unreachable!()
+    };
+    assert!(
+        conversations.is_empty(),
+        "the link made the victim the attacker"
+    );
+}
+
 #[tokio::test]
 async fn a_forged_or_expired_identity_is_refused() {
     let server = TestServer::start().await;
@@ -582,7 +710,7 @@ async fn a_forged_or_expired_identity_is_refused() {
     // A link that was valid once, replayed after it expired.
     let expired = minicom::server::identity::user_hash(
         common::IDENTITY_SECRET.as_bytes(),
-        "user-42:1000000000",
+        &minicom::server::identity::signed_text("user-42", Some(1_000_000_000)),
     );
     // And that link with its expiry moved forward.
     for query in [
@@ -594,7 +722,7 @@ async fn a_forged_or_expired_identity_is_refused() {
         format!("user_id=&user_hash={other}"),
     ] {
         let response = messenger_as(&server, None, &query).await;
-        assert_eq!(response.status, 403, "{query}");
+        assert_eq!(response.status, 403, "{query}: {}", response.body);
         assert!(
             response.body.contains("could not verify who you are"),
             "{query}"

@@ -1,6 +1,6 @@
 //! Live state of one page: the single source the UI renders from.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
@@ -8,8 +8,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::protocol::{
     AssistantState, ClientFrame, ClientId, ConversationId, ConversationSummary, CursorKind,
-    MAX_BODY_CHARS, Me, Message, MessageId, Person, SenderKind, ServerFrame, validate_body,
+    MAX_BODY_CHARS, Me, Message, MessageId, Person, Reaction, SenderKind, Seq, ServerFrame,
+    validate_body,
 };
+
+/// Change numbers seen ahead of a gap that a thread remembers; past this it
+/// forgets them (a resume then replays a little more).
+const AHEAD_REMEMBERED: usize = 256;
 
 /// How often a typing refresh is sent while the person keeps typing.
 const TYPING_REFRESH_MS: i64 = 2_000;
@@ -58,16 +63,105 @@ pub struct Thread {
     pub loaded: bool,
     /// An `older` request is on its way.
     pub loading_older: bool,
+    /// Every change of the conversation up to this number has reached this
+    /// page: a resume asks for what came after it.
+    pub seq: Seq,
+    /// Numbers seen beyond `seq` (live events can arrive out of order);
+    /// `seq` moves on when the gap before them fills.
+    ahead: BTreeSet<Seq>,
 }
 
 impl Thread {
-    /// Adds or replaces messages, keeping id order and no duplicates.
+    /// Adds or replaces messages, keeping id order and no duplicates; a copy
+    /// older than the one shown (a lower change number) never replaces it.
     pub fn merge(&mut self, incoming: impl IntoIterator<Item = Message>) {
         for message in incoming {
+            self.saw(message.seq);
             match self.messages.binary_search_by_key(&message.id, |m| m.id) {
-                Ok(at) => self.messages[at] = message,
+                Ok(at) if self.messages[at].seq <= message.seq => self.messages[at] = message,
+                Ok(_) => {}
                 Err(at) => self.messages.insert(at, message),
             }
+        }
+    }
+
+    /// Replayed changes: replaces what is shown and adds what is newer than
+    /// the first loaded message (older ones load with their page).
+    fn merge_changes(&mut self, incoming: Vec<Message>) {
+        let first = self.messages.first().map(|m| m.id);
+        let shown = incoming
+            .into_iter()
+            .filter(|m| first.is_none_or(|first| m.id >= first));
+        self.merge(shown);
+    }
+
+    /// Change `seq` reached this page.
+    fn saw(&mut self, seq: Seq) {
+        if seq <= self.seq {
+            return;
+        }
+        if seq == self.seq + 1 {
+            self.seq = seq;
+            while self.ahead.remove(&(self.seq + 1)) {
+                self.seq += 1;
+            }
+        } else {
+            if self.ahead.len() >= AHEAD_REMEMBERED {
+                self.ahead.clear();
+            }
+            self.ahead.insert(seq);
+        }
+    }
+
+    /// Everything up to `seq` is known (a page the server read at that point).
+    fn complete_to(&mut self, seq: Seq) {
+        if seq > self.seq {
+            self.seq = seq;
+            self.ahead.retain(|s| *s > seq);
+        }
+        while self.ahead.remove(&(self.seq + 1)) {
+            self.seq += 1;
+        }
+    }
+
+    /// A reaction given or taken back.
+    fn react(
+        &mut self,
+        message_id: MessageId,
+        emoji: String,
+        person: Person,
+        added: bool,
+        seq: Seq,
+    ) {
+        self.saw(seq);
+        let Ok(at) = self.messages.binary_search_by_key(&message_id, |m| m.id) else {
+            return;
+        };
+        let message = &mut self.messages[at];
+        if message.seq >= seq {
+            return;
+        }
+        message.seq = seq;
+        let same = |p: &Person| (p.kind, p.id) == (person.kind, person.id);
+        let existing = message.reactions.iter().position(|r| r.emoji == emoji);
+        match (existing, added) {
+            (Some(at), true) => {
+                let people = &mut message.reactions[at].people;
+                if !people.iter().any(same) {
+                    people.push(person);
+                }
+            }
+            (None, true) => message.reactions.push(Reaction {
+                emoji,
+                people: vec![person],
+            }),
+            (Some(at), false) => {
+                message.reactions[at].people.retain(|p| !same(p));
+                if message.reactions[at].people.is_empty() {
+                    message.reactions.remove(at);
+                }
+            }
+            (None, false) => {}
         }
     }
 }
@@ -493,6 +587,7 @@ impl Live {
                 conversation_id,
                 messages,
                 has_more,
+                seq,
             } => self.threads.update(|threads| {
                 let thread = threads.entry(conversation_id).or_default();
                 let older_page = thread.loading_older
@@ -509,16 +604,43 @@ impl Live {
                     thread.loading_older = false;
                 }
                 thread.merge(messages);
+                thread.complete_to(seq);
+            }),
+            ServerFrame::Changes {
+                conversation_id,
+                messages,
+                seq,
+                ..
+            } => self.threads.update(|threads| {
+                let thread = threads.entry(conversation_id).or_default();
+                thread.merge_changes(messages);
+                thread.complete_to(seq);
+            }),
+            ServerFrame::Reaction {
+                conversation_id,
+                message_id,
+                emoji,
+                person,
+                added,
+                seq,
+            } => self.threads.update(|threads| {
+                if let Some(thread) = threads.get_mut(&conversation_id) {
+                    thread.react(message_id, emoji, person, added, seq);
+                }
             }),
             ServerFrame::Changed { message } => self.threads.update(|threads| {
                 // Only messages already shown change; others load as they are.
-                if let Some(thread) = threads.get_mut(&message.conversation_id)
-                    && thread
-                        .messages
-                        .binary_search_by_key(&message.id, |m| m.id)
-                        .is_ok()
+                let Some(thread) = threads.get_mut(&message.conversation_id) else {
+                    return;
+                };
+                if thread
+                    .messages
+                    .binary_search_by_key(&message.id, |m| m.id)
+                    .is_ok()
                 {
                     thread.merge([message]);
+                } else {
+                    thread.saw(message.seq);
                 }
             }),
             ServerFrame::Conversations {
@@ -555,7 +677,15 @@ impl Live {
                 kind,
                 person,
                 up_to,
-            } => self.move_cursor(conversation_id, kind, &person, up_to),
+                seq,
+            } => {
+                self.threads.update(|threads| {
+                    if let Some(thread) = threads.get_mut(&conversation_id) {
+                        thread.saw(seq);
+                    }
+                });
+                self.move_cursor(conversation_id, kind, &person, up_to)
+            }
             ServerFrame::Presence {
                 contact_id,
                 online,
@@ -592,15 +722,15 @@ impl Live {
     fn catch_up(&self) {
         let watched = self.watched.get_value();
         for conversation_id in watched {
-            let last = self.threads.with_untracked(|t| {
+            let since = self.threads.with_untracked(|t| {
                 t.get(&conversation_id)
-                    .filter(|t| t.loaded)
-                    .and_then(|t| t.messages.last().map(|m| m.id))
+                    .filter(|t| t.loaded && t.seq > 0)
+                    .map(|t| t.seq)
             });
-            self.transmit(match last {
-                Some(after) => ClientFrame::Resume {
+            self.transmit(match since {
+                Some(since) => ClientFrame::Resume {
                     conversation_id,
-                    after,
+                    since,
                 },
                 None => ClientFrame::Open { conversation_id },
             });
@@ -641,6 +771,7 @@ impl Live {
                 contact_last_seen_at: message.created_at,
                 // The server's `conversation` row follows with the real state.
                 assistant: Default::default(),
+                seq: 0,
             });
         }
         self.threads
@@ -699,6 +830,14 @@ impl Live {
             conversation.contact_name.clone(),
             conversation.last_message_preview.clone(),
         );
+        let stale = self.conversations.with_untracked(|list| {
+            list.iter()
+                .any(|c| c.id == conversation.id && c.seq > conversation.seq)
+        });
+        if stale {
+            // Read before a row we already have: never overwrite newer with older.
+            return;
+        }
         self.conversations.update(|list| {
             if let Some(old) = list.iter().find(|c| c.id == conversation.id) {
                 // Live rows carry no per-reader count: keep ours, plus one for
@@ -795,6 +934,7 @@ mod tests {
             edited_at: None,
             deleted: false,
             reactions: Vec::new(),
+            seq: id,
         }
     }
 
@@ -805,5 +945,93 @@ mod tests {
         thread.merge([message(2), message(3)]);
         let ids: Vec<i64> = thread.messages.iter().map(|m| m.id.0).collect();
         assert_eq!(ids, [1, 2, 3]);
+    }
+
+    #[test]
+    fn an_older_copy_never_replaces_a_newer_one() {
+        let mut thread = Thread::default();
+        let mut edited = message(1);
+        edited.body = "edited".into();
+        edited.seq = 5;
+        thread.merge([edited]);
+        thread.merge([message(1)]);
+        assert_eq!(thread.messages[0].body, "edited");
+    }
+
+    #[test]
+    fn the_resume_point_moves_only_past_contiguous_changes() {
+        let mut thread = Thread::default();
+        thread.complete_to(10);
+        thread.saw(12);
+        assert_eq!(thread.seq, 10, "11 has not arrived: resume from 10");
+        thread.saw(11);
+        assert_eq!(thread.seq, 12);
+        thread.saw(14);
+        thread.complete_to(13);
+        assert_eq!(thread.seq, 14, "a snapshot fills the gap before 14");
+    }
+
+    fn row(seq: i64, preview: &str) -> ConversationSummary {
+        ConversationSummary {
+            id: ConversationId(1),
+            contact_id: crate::protocol::ContactId(1),
+            contact_name: "Visitor #1".into(),
+            contact_email: None,
+            status: crate::protocol::ConversationStatus::Open,
+            last_message_at: Timestamp(seq),
+            last_message_preview: preview.into(),
+            last_sender: Some(SenderKind::Agent),
+            last_message_id: MessageId(seq),
+            unread: 0,
+            contact_read_id: MessageId(0),
+            team_read_id: MessageId(0),
+            team_delivered_id: MessageId(0),
+            contact_online: false,
+            contact_last_seen_at: Timestamp(0),
+            assistant: Default::default(),
+            seq,
+        }
+    }
+
+    #[test]
+    fn an_older_inbox_row_never_overwrites_a_newer_one() {
+        let owner = Owner::new();
+        owner.with(|| {
+            let live = Live::new();
+            live.apply(ServerFrame::Conversation {
+                conversation: row(5, "newer"),
+            });
+            // Read earlier, published later: it arrives second.
+            live.apply(ServerFrame::Conversation {
+                conversation: row(4, "older"),
+            });
+            let shown = live.conversations.get_untracked();
+            assert_eq!(shown.len(), 1);
+            assert_eq!(shown[0].last_message_preview, "newer");
+            live.apply(ServerFrame::Conversation {
+                conversation: row(6, "newest"),
+            });
+            assert_eq!(
+                live.conversations.get_untracked()[0].last_message_preview,
+                "newest"
+            );
+        });
+    }
+
+    #[test]
+    fn reactions_apply_as_changes() {
+        let mut thread = Thread::default();
+        thread.merge([message(1)]);
+        let ana = Person {
+            kind: SenderKind::Agent,
+            id: 1,
+            name: "Ana".into(),
+        };
+        thread.react(MessageId(1), "👍".into(), ana.clone(), true, 2);
+        thread.react(MessageId(1), "👍".into(), ana.clone(), true, 2);
+        assert_eq!(thread.messages[0].reactions[0].people.len(), 1);
+        thread.react(MessageId(1), "👍".into(), ana, false, 3);
+        assert!(thread.messages[0].reactions.is_empty());
+        assert_eq!(thread.seq, 3);
     }
 }

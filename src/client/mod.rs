@@ -5,10 +5,14 @@
 //! - `socket` — (browser only) the one WebSocket per tab: connects, reconnects
 //!   with backoff, feeds frames into [`live::Live`] and sends what it queues.
 //! - [`time`] — timestamps in the reader's local time.
+//! - `embed` — (browser only) the embedding site's `postMessage`s to the
+//!   messenger frame: link to its signed-in user, or forget them.
 //!
 //! Components never open sockets; they read signals from [`live::Live`] and call
 //! its methods.
 
+#[cfg(feature = "hydrate")]
+pub mod embed;
 pub mod live;
 #[cfg(feature = "hydrate")]
 pub mod notify;
@@ -53,6 +57,9 @@ pub fn provide_live(role: Role) -> Live {
             Role::Agent => "minicom.outbox.agent",
         });
         notify::restore_mute(live);
+        if role == Role::Visitor {
+            embed::listen();
+        }
         socket::start(live, role);
     });
     #[cfg(not(feature = "hydrate"))]

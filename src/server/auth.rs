@@ -93,9 +93,49 @@ pub fn set_cookie(name: &str, value: &str, max_age_days: i64, secure: bool) -> H
     .expect("cookie names and hex tokens are valid header text")
 }
 
-/// A `Set-Cookie` value for a new visitor token.
-pub fn new_visitor_cookie(secure: bool) -> (String, HeaderValue) {
-    let token = new_token();
+/// What a visitor token's signature covers besides the token: a prefix no
+/// `user_id` can produce (they hold no newline), so a visitor-token MAC is
+/// never a valid `user_hash` or the other way round.
+const VISITOR_TOKEN_CONTEXT: &str = "minicom visitor token\n";
+
+/// Bytes of a visitor token's signature (128 bits; hex in the cookie).
+const VISITOR_MAC_BYTES: usize = 16;
+
+fn visitor_mac(secret: &[u8], random: &str) -> hmac::Hmac<Sha256> {
+    use hmac::Mac;
+    let mut mac =
+        hmac::Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(VISITOR_TOKEN_CONTEXT.as_bytes());
+    mac.update(random.as_bytes());
+    mac
+}
+
+/// A new visitor token, signed by this server (`random.signature`): only
+/// tokens it issued can become visitors, so a made-up cookie creates no one.
+pub fn new_visitor_token(secret: &[u8]) -> String {
+    use hmac::Mac;
+    let random = new_token();
+    let mac = visitor_mac(secret, &random).finalize().into_bytes();
+    format!("{random}.{}", hex::encode(&mac[..VISITOR_MAC_BYTES]))
+}
+
+/// Whether this server issued the visitor token (checked in constant time).
+pub fn issued_visitor_token(secret: &[u8], token: &str) -> bool {
+    use hmac::Mac;
+    let Some((random, mac)) = token.split_once('.') else {
+        return false;
+    };
+    match hex::decode(mac) {
+        Ok(mac) if mac.len() == VISITOR_MAC_BYTES => visitor_mac(secret, random)
+            .verify_truncated_left(&mac)
+            .is_ok(),
+        _ => false,
+    }
+}
+
+/// A `Set-Cookie` value for a new, signed visitor token.
+pub fn new_visitor_cookie(secret: &[u8], secure: bool) -> (String, HeaderValue) {
+    let token = new_visitor_token(secret);
     let value = set_cookie(VISITOR_COOKIE, &token, VISITOR_DAYS, secure);
     (token, value)
 }
@@ -119,6 +159,24 @@ pub fn session_expiry() -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_tokens_this_server_signed_are_its_visitors() {
+        let token = new_visitor_token(b"secret");
+        assert!(issued_visitor_token(b"secret", &token));
+        assert!(!issued_visitor_token(b"another secret", &token));
+        let (random, mac) = token.split_once('.').unwrap();
+        assert!(!issued_visitor_token(b"secret", random), "unsigned");
+        assert!(!issued_visitor_token(
+            b"secret",
+            &format!("{random}x.{mac}")
+        ));
+        assert!(!issued_visitor_token(
+            b"secret",
+            &format!("{random}.{}", &mac[1..])
+        ));
+        assert!(token.len() <= 128, "fits the cookie reader's limit");
+    }
 
     #[test]
     fn passwords_verify_only_with_the_right_password() {

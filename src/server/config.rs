@@ -163,6 +163,11 @@ Environment (flags win over these):
   MINICOM_LIMIT_FRAMES_PER_SECOND  frames of any kind per socket  (default 50)
   MINICOM_LIMIT_SOCKETS_PER_PERSON sockets per visitor or agent   (default 20)
   MINICOM_LIMIT_SOCKETS_PER_IP     sockets per client address     (default 200)
+  MINICOM_LIMIT_SOCKET_QUEUE_BYTES bytes waiting for one visitor socket before it
+                                   is cut off to resume (default 1048576;
+                                   agents' sockets 4 times that)
+  MINICOM_LIMIT_NEW_VISITORS_PER_IP_HOUR  new visitors per address per hour
+                                   (default 300)
   MINICOM_ASSISTANT           embedded, remote or off         (default embedded)
   MINICOM_ASSISTANT_MODEL     GGUF file for `embedded`
                               (default data/models/SmolLM2-135M-Instruct.Q4_1.gguf)
@@ -302,6 +307,14 @@ fn limits_from_env() -> Result<Limits, ConfigError> {
             d.sockets_per_person as u32,
         )? as usize,
         sockets_per_ip: number("MINICOM_LIMIT_SOCKETS_PER_IP", d.sockets_per_ip as u32)? as usize,
+        socket_queue_bytes: positive::<u64>(
+            "MINICOM_LIMIT_SOCKET_QUEUE_BYTES",
+            d.socket_queue_bytes as u64,
+        )? as usize,
+        new_visitors_per_ip_hour: number(
+            "MINICOM_LIMIT_NEW_VISITORS_PER_IP_HOUR",
+            d.new_visitors_per_ip_hour,
+        )?,
         ..d
     })
 }

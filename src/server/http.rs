@@ -1,7 +1,7 @@
 //! The HTTP surface: pages (Leptos), `/ws`, sign-in and sign-out, health.
 
 use axum::Router;
-use axum::extract::{ConnectInfo, Form, Query, Request, State};
+use axum::extract::{ConnectInfo, Form, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -10,9 +10,9 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use serde::Deserialize;
 
 use crate::app::{App, shell};
-use crate::server::auth::{self, SESSION_COOKIE, SESSION_DAYS, VISITOR_COOKIE};
+use crate::server::auth::{self, SESSION_COOKIE, SESSION_DAYS};
 use crate::server::limits::Attempt;
-use crate::server::{AppState, hub, identity, ws};
+use crate::server::{AppState, hub, visitors, ws};
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
@@ -25,12 +25,14 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(metrics))
         .route("/auth/login", post(login))
         .route("/auth/logout", post(logout))
+        .route("/messenger/identify", post(visitors::identify))
+        .route("/messenger/forget", post(visitors::forget))
         // Also registers the server functions; both get `AppState` as context.
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(
             state.clone(),
-            visitor_cookie,
+            visitors::visitor_cookie,
         ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -127,7 +129,12 @@ async fn readyz(State(state): State<AppState>) -> Response {
             Err(_) => Err("database: no answer within 2 s".to_owned()),
         };
     let bus = state.bus.check().await.map_err(|err| format!("bus: {err}"));
-    let problems: Vec<String> = [database, bus]
+    let writer = if state.store.writer_running() {
+        Ok(())
+    } else {
+        Err("message writer: stopped, no message can be stored; restart the server".to_owned())
+    };
+    let problems: Vec<String> = [database, writer, bus]
         .into_iter()
         .filter_map(Result::err)
         .collect();
@@ -162,101 +169,6 @@ async fn metrics(State(state): State<AppState>) -> Response {
         body,
     )
         .into_response()
-}
-
-/// Gives every browser that loads a page a visitor token, so the messenger's
-/// socket has an identity before the visitor writes anything; and when the
-/// embedding site passed a signed identity (`user_id`, `user_hash`), checks it
-/// and links this browser to that verified visitor.
-async fn visitor_cookie(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let is_page_get = request.method() == Method::GET && is_page(request.uri().path());
-    if !is_page_get {
-        return next.run(request).await;
-    }
-    let existing = auth::cookie(request.headers(), VISITOR_COOKIE).map(str::to_owned);
-    let (token, new_cookie) = match existing {
-        Some(token) => (token, None),
-        None => {
-            let (token, cookie) = auth::new_visitor_cookie(state.config.secure_cookies);
-            (token, Some(cookie))
-        }
-    };
-    if let Ok(Query(claim)) = Query::<IdentityClaim>::try_from_uri(request.uri())
-        && let Err(refusal) = link_verified_visitor(&state, &token, claim).await
-    {
-        return refusal;
-    }
-    let mut response = next.run(request).await;
-    if let Some(cookie) = new_cookie {
-        response.headers_mut().append(header::SET_COOKIE, cookie);
-    }
-    response
-}
-
-/// What an embedding site says about its signed-in user.
-#[derive(Deserialize)]
-struct IdentityClaim {
-    user_id: String,
-    user_hash: String,
-    /// Unix seconds after which this signed identity is refused.
-    expires: Option<i64>,
-    name: Option<String>,
-    email: Option<String>,
-}
-
-async fn link_verified_visitor(
-    state: &AppState,
-    token: &str,
-    claim: IdentityClaim,
-) -> Result<(), Response> {
-    let now = crate::server::store::now().0 / 1000;
-    if let Err(err) = identity::verify_claim(
-        state.identity_secret.as_bytes(),
-        &claim.user_id,
-        claim.expires,
-        &claim.user_hash,
-        now,
-    ) {
-        tracing::warn!(%err, "refused a visitor identity");
-        return Err((
-            StatusCode::FORBIDDEN,
-            format!(
-                "Minicom could not verify who you are ({err}). The site that embeds this chat \
-                 must sign user_id with its Minicom identity secret; see the README."
-            ),
-        )
-            .into_response());
-    }
-    // Labels only: shown to the team, never used to find anyone. A label
-    // that breaks the profile rules is dropped; the identity still holds.
-    let label = |field, value| {
-        crate::protocol::clean_profile_field(field, value)
-            .ok()
-            .flatten()
-    };
-    let (name, email) = (label("name", claim.name), label("email", claim.email));
-    state
-        .store
-        .verify_visitor(
-            &auth::token_hash(token),
-            &claim.user_id,
-            name.as_deref(),
-            email.as_deref(),
-        )
-        .await
-        .map_err(|err| {
-            tracing::error!(%err, "could not link a verified visitor");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "Storage is unavailable; reload in a moment.",
-            )
-                .into_response()
-        })?;
-    Ok(())
-}
-
-fn is_page(path: &str) -> bool {
-    matches!(path, "/" | "/messenger")
 }
 
 /// False when a browser says the request comes from another site's page.

@@ -2,8 +2,10 @@
 //!
 //! It knows every local socket, whose it is, and which conversations each agent
 //! socket watches. For each event it serialises the frame once and hands the same
-//! bytes to every recipient's bounded queue. A socket whose queue is full is cut
-//! off (it will reconnect and resume) rather than slowing anyone else.
+//! bytes to every recipient's queue, bounded in bytes (see `queue`). A socket
+//! whose queue is full is cut off (it will reconnect and resume) rather than
+//! slowing anyone else; so is every socket when the hub itself falls behind
+//! the bus and events were lost.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -12,21 +14,13 @@ use std::sync::{Arc, Mutex};
 use axum::extract::ws::Utf8Bytes;
 use std::net::IpAddr;
 
-use tokio::sync::{Notify, broadcast, mpsc, watch};
+use tokio::sync::{Notify, broadcast, watch};
 
 use crate::protocol::{AgentId, ContactId, ConversationId, SenderKind, ServerFrame};
 use crate::server::bus::Event;
+use crate::server::limits::AGENT_QUEUE_FACTOR;
 use crate::server::metrics::Metrics;
-
-/// Frames waiting to be written to one socket before it counts as too slow. A
-/// healthy client drains its queue continuously; 256 frames is seconds of
-/// backlog, and at most ~4 MiB of 16 KiB frames.
-pub const SOCKET_QUEUE: usize = 256;
-
-/// The same for an agent's socket: every inbox change reaches every agent, so
-/// bursts are larger (a restart brings thousands of visitors back at once).
-/// Agents are few; the queue allocates only what it holds.
-pub const AGENT_QUEUE: usize = 4_096;
+use crate::server::queue::{QueueRx, QueueTx, Refused, queue};
 
 /// Identifies one socket on this instance.
 pub type SocketId = u64;
@@ -41,7 +35,7 @@ pub enum Peer {
 struct Entry {
     peer: Peer,
     ip: IpAddr,
-    tx: mpsc::Sender<Utf8Bytes>,
+    tx: QueueTx,
     /// Fired once when the hub gives up on the socket; its task then closes it.
     kick: Arc<Kick>,
     watching: HashSet<ConversationId>,
@@ -60,7 +54,14 @@ pub const TOO_SLOW: CloseReason = CloseReason {
     reason: "Too slow to receive messages; reconnect to catch up.",
 };
 
-/// The agent signed out (in this or another tab).
+/// The hub fell behind the bus and events were lost: every socket resumes.
+pub const FELL_BEHIND: CloseReason = CloseReason {
+    code: 1013,
+    reason: "The server fell behind; reconnect to catch up.",
+};
+
+/// The agent signed out (in this or another tab), was deactivated, or the
+/// session expired.
 pub const SIGNED_OUT: CloseReason = CloseReason {
     code: 4001,
     reason: "Signed out. Sign in again to continue.",
@@ -75,7 +76,7 @@ pub struct Kick {
 
 impl Kick {
     /// Fires once; later calls keep the first reason.
-    fn fire(&self, reason: CloseReason) -> bool {
+    pub fn fire(&self, reason: CloseReason) -> bool {
         let mut slot = self.reason.lock().unwrap_or_else(|p| p.into_inner());
         if slot.is_some() {
             return false;
@@ -133,11 +134,11 @@ pub struct Registration {
     /// This is the person's (or, for an agent, the team's) first socket since
     /// they were last announced offline: tell the others.
     pub came_online: bool,
-    pub rx: mpsc::Receiver<Utf8Bytes>,
+    pub rx: QueueRx,
     /// Fired when the hub gives up on this socket.
     pub kick: Arc<Kick>,
     /// A sender into the same queue, for the socket's own replies.
-    pub tx: mpsc::Sender<Utf8Bytes>,
+    pub tx: QueueTx,
 }
 
 /// This instance's sockets and who watches what.
@@ -146,27 +147,31 @@ pub struct Hub {
     next_id: AtomicU64,
     shutdown: watch::Sender<bool>,
     metrics: Arc<Metrics>,
+    /// Each visitor socket's queue budget in bytes.
+    queue_bytes: usize,
 }
 
 impl Hub {
-    /// An empty hub that counts what it delivers into `metrics`.
-    pub fn new(metrics: Arc<Metrics>) -> Self {
+    /// An empty hub that counts what it delivers into `metrics`; each
+    /// visitor socket may have `queue_bytes` waiting (agents more).
+    pub fn new(metrics: Arc<Metrics>, queue_bytes: usize) -> Self {
         Self {
             routes: Mutex::default(),
             next_id: AtomicU64::new(1),
             shutdown: watch::channel(false).0,
             metrics,
+            queue_bytes,
         }
     }
 
     /// Adds a socket and returns its queue.
     pub fn register(&self, peer: Peer, ip: IpAddr) -> Registration {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let capacity = match peer {
-            Peer::Contact(_) => SOCKET_QUEUE,
-            Peer::Agent(_) => AGENT_QUEUE,
+        let budget = match peer {
+            Peer::Contact(_) => self.queue_bytes,
+            Peer::Agent(_) => self.queue_bytes.saturating_mul(AGENT_QUEUE_FACTOR),
         };
-        let (tx, rx) = mpsc::channel(capacity);
+        let (tx, rx) = queue(budget);
         let kick = Arc::new(Kick::default());
         let mut routes = self.lock();
         *routes.by_ip.entry(ip).or_default() += 1;
@@ -243,11 +248,30 @@ impl Hub {
 
     /// Closes every socket of an agent (they signed out).
     pub fn disconnect_agent(&self, agent: AgentId, reason: CloseReason) {
+        self.disconnect_agents(&[agent], reason);
+    }
+
+    /// The agents with a socket open on this instance.
+    pub fn agents_online(&self) -> Vec<AgentId> {
+        self.lock().by_agent.keys().copied().collect()
+    }
+
+    /// Closes every socket of these agents.
+    pub fn disconnect_agents(&self, agents: &[AgentId], reason: CloseReason) {
         let routes = self.lock();
-        for id in routes.by_agent.get(&agent).into_iter().flatten() {
-            if let Some(entry) = routes.sockets.get(id) {
-                entry.kick.fire(reason);
+        for agent in agents {
+            for id in routes.by_agent.get(agent).into_iter().flatten() {
+                if let Some(entry) = routes.sockets.get(id) {
+                    entry.kick.fire(reason);
+                }
             }
+        }
+    }
+
+    /// Closes every socket (events were lost: each must resume).
+    fn disconnect_all(&self, reason: CloseReason) {
+        for entry in self.lock().sockets.values() {
+            entry.kick.fire(reason);
         }
     }
 
@@ -349,21 +373,23 @@ impl Hub {
             if to.skip == Some(entry.peer) {
                 continue;
             }
-            if entry.tx.try_send(bytes.clone()).is_ok() {
-                queued += 1;
-            } else {
-                self.metrics.queue_drops.fetch_add(1, Ordering::Relaxed);
-                // A missed presence or typing change is stale in seconds
-                // anyway; a missed message or inbox row is not: that socket
-                // must reconnect and resume.
-                if lossy {
-                    continue;
-                }
-                if entry.kick.fire(TOO_SLOW) {
-                    tracing::warn!(
-                        conn = %conn_label(id),
-                        "socket too slow to keep up; disconnecting it so it can resume"
-                    );
+            match entry.tx.try_send(bytes.clone()) {
+                Ok(()) => queued += 1,
+                Err(Refused::Closed) => {}
+                Err(Refused::Full) => {
+                    self.metrics.queue_drops.fetch_add(1, Ordering::Relaxed);
+                    // A missed presence or typing change is stale in seconds
+                    // anyway; a missed message or inbox row is not: that socket
+                    // must reconnect and resume.
+                    if lossy {
+                        continue;
+                    }
+                    if entry.kick.fire(TOO_SLOW) {
+                        tracing::warn!(
+                            conn = %conn_label(id),
+                            "socket too slow to keep up; disconnecting it so it can resume"
+                        );
+                    }
                 }
             }
         }
@@ -377,19 +403,21 @@ impl Hub {
         }
     }
 
-    /// Delivers bus events until the bus closes or the server stops.
+    /// Delivers bus events until the bus closes (the server stops it last,
+    /// after every committed send was published).
     pub async fn run(&self, mut events: broadcast::Receiver<Event>) {
-        let mut shutdown = self.shutdown_signal();
         loop {
-            tokio::select! {
-                received = events.recv() => match received {
-                    Ok(event) => self.deliver(&event),
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        tracing::error!(missed, "hub fell behind the bus; clients will catch up when they resume");
-                    }
-                    Err(broadcast::error::RecvError::Closed) => return,
-                },
-                _ = async { let _ = shutdown.wait_for(|stopping| *stopping).await; } => return,
+            match events.recv().await {
+                Ok(event) => self.deliver(&event),
+                Err(broadcast::error::RecvError::Lagged(missed)) => {
+                    self.metrics.hub_lagged.fetch_add(missed, Ordering::Relaxed);
+                    tracing::error!(
+                        missed,
+                        "the hub fell behind the bus and lost events; closing every socket so each resumes"
+                    );
+                    self.disconnect_all(FELL_BEHIND);
+                }
+                Err(broadcast::error::RecvError::Closed) => return,
             }
         }
     }
@@ -445,6 +473,25 @@ fn route(event: &Event) -> (ServerFrame, Recipients) {
             let watching = Agents::Watching(message.conversation_id);
             (ServerFrame::Changed { message }, to(contact_id, watching))
         }
+        Event::Reaction {
+            contact_id,
+            conversation_id,
+            message_id,
+            emoji,
+            person,
+            added,
+            seq,
+        } => (
+            ServerFrame::Reaction {
+                conversation_id,
+                message_id,
+                emoji,
+                person,
+                added,
+                seq,
+            },
+            to(contact_id, Agents::Watching(conversation_id)),
+        ),
         Event::Conversation { conversation } => {
             let contact = conversation.contact_id;
             (
@@ -477,12 +524,14 @@ fn route(event: &Event) -> (ServerFrame, Recipients) {
             kind,
             person,
             up_to,
+            seq,
         } => (
             ServerFrame::Cursor {
                 conversation_id,
                 kind,
                 person,
                 up_to,
+                seq,
             },
             to(contact_id, Agents::All),
         ),
@@ -528,7 +577,7 @@ mod tests {
 
     #[test]
     fn a_reload_within_the_grace_period_is_not_an_offline() {
-        let hub = Hub::new(Arc::default());
+        let hub = Hub::new(Arc::default(), 1024 * 1024);
         let visitor = Peer::Contact(ContactId(7));
         let first = hub.register(visitor, LOCAL);
         assert!(first.came_online);
@@ -545,7 +594,7 @@ mod tests {
 
     #[test]
     fn the_team_is_online_while_any_agent_socket_is_open() {
-        let hub = Hub::new(Arc::default());
+        let hub = Hub::new(Arc::default(), 1024 * 1024);
         let ana = hub.register(Peer::Agent(AgentId(1)), LOCAL);
         let ben = hub.register(Peer::Agent(AgentId(2)), LOCAL);
         assert!(ana.came_online);
@@ -558,7 +607,7 @@ mod tests {
 
     #[test]
     fn sockets_are_counted_per_person_and_per_address() {
-        let hub = Hub::new(Arc::default());
+        let hub = Hub::new(Arc::default(), 1024 * 1024);
         let other: IpAddr = "10.0.0.2".parse().unwrap();
         let a = hub.register(Peer::Contact(ContactId(1)), LOCAL);
         let _b = hub.register(Peer::Contact(ContactId(1)), other);
@@ -571,25 +620,46 @@ mod tests {
         assert_eq!(hub.sockets_of(Peer::Contact(ContactId(1))), 1);
     }
 
+    #[tokio::test]
+    async fn a_hub_that_fell_behind_the_bus_closes_every_socket_to_resume() {
+        let hub = Hub::new(Arc::default(), 1024 * 1024);
+        let visitor = hub.register(Peer::Contact(ContactId(1)), LOCAL);
+        let agent = hub.register(Peer::Agent(AgentId(1)), LOCAL);
+        // The bus runs ahead of the hub by more than it keeps.
+        let (bus, events) = broadcast::channel(4);
+        for _ in 0..10 {
+            bus.send(Event::TeamPresence { online: true }).unwrap();
+        }
+        drop(bus);
+        hub.run(events).await;
+        for kick in [&visitor.kick, &agent.kick] {
+            assert_eq!(*kick.reason.lock().unwrap(), Some(FELL_BEHIND));
+        }
+        assert_eq!(hub.metrics.hub_lagged.load(Ordering::Relaxed), 6);
+    }
+
     #[test]
     fn a_full_queue_drops_presence_but_cuts_off_on_a_missed_inbox_row() {
-        let hub = Hub::new(Arc::default());
+        let hub = Hub::new(Arc::default(), 1024 * 1024);
         let agent = hub.register(Peer::Agent(AgentId(1)), LOCAL);
         let presence = |c| Event::Presence {
             contact_id: ContactId(c),
             online: false,
             last_seen_at: crate::protocol::Timestamp(0),
         };
-        // Thousands of visitors leave at once (a restart): more than fits.
-        for c in 0..(AGENT_QUEUE as i64 + 100) {
+        // Thousands of visitors leave at once (a restart): more than fits
+        // the agent's 4 MiB (each frame about 150 bytes queued).
+        let mut c = 0;
+        while hub.metrics.queue_drops.load(Ordering::Relaxed) < 100 {
             hub.deliver(&presence(c));
+            c += 1;
+            assert!(c < 100_000, "the queue never filled");
         }
         let kicked = |kick: &Kick| kick.reason.lock().unwrap().is_some();
         assert!(
             !kicked(&agent.kick),
             "stale presence is no reason to cut off"
         );
-        assert_eq!(hub.metrics.queue_drops.load(Ordering::Relaxed), 100);
         hub.deliver(&Event::TeamPresence { online: true });
         let row = crate::protocol::ConversationSummary {
             id: ConversationId(1),
@@ -608,6 +678,7 @@ mod tests {
             contact_online: false,
             contact_last_seen_at: crate::protocol::Timestamp(0),
             assistant: Default::default(),
+            seq: 0,
         };
         hub.deliver(&Event::Conversation { conversation: row });
         assert!(kicked(&agent.kick), "a missed inbox row needs a resume");

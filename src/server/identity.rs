@@ -23,11 +23,14 @@ pub enum IdentityError {
     Expired,
 }
 
-/// What the embedding site signs: `user_id`, or `user_id:expires` when it
-/// also passes `expires` (Unix seconds) so a leaked link stops working.
+/// What the embedding site signs: `user_id`, or `user_id` + newline +
+/// `expires` when it also passes `expires` (Unix seconds) so a leaked link
+/// stops working. A `user_id` never holds a control character, so the two
+/// forms cannot be confused: `alice:99999999999` signed alone is not `alice`
+/// with an expiry, and an expiring claim is not a different user id.
 pub fn signed_text(user_id: &str, expires: Option<i64>) -> String {
     match expires {
-        Some(expires) => format!("{user_id}:{expires}"),
+        Some(expires) => format!("{user_id}\n{expires}"),
         None => user_id.to_owned(),
     }
 }
@@ -48,7 +51,7 @@ pub fn verify_claim(
 }
 
 /// `hex(HMAC-SHA256(secret, signed))`, what the embedding site computes
-/// (`signed` is `user_id`, or `user_id:expires`).
+/// (`signed` is [`signed_text`]).
 pub fn user_hash(secret: &[u8], signed: &str) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
     mac.update(signed.as_bytes());
@@ -128,11 +131,42 @@ mod tests {
             user_hash(b"my-identity-secret", "user-42"),
             "d3caf5ffe0239f8a4d2b1eab9b8154611971a7dc13c768d5bd2cd57407fe14d3"
         );
+        assert_eq!(
+            user_hash(
+                b"my-identity-secret",
+                &signed_text("user-42", Some(1_795_400_000))
+            ),
+            "adbc87cab04d0a36373dd38156a64586cc7ac2f89954634cba0d054eb04557bb"
+        );
+    }
+
+    #[test]
+    fn an_id_with_a_colon_cannot_pass_for_an_expiring_claim_or_back() {
+        // Signed for the user id "alice:99999999999", which never expires…
+        let forever = user_hash(b"s3cret", "alice:99999999999");
+        assert!(verify_claim(b"s3cret", "alice:99999999999", None, &forever, 0).is_ok());
+        // …it is not "alice" with an expiry,
+        assert_eq!(
+            verify_claim(b"s3cret", "alice", Some(99_999_999_999), &forever, 0),
+            Err(IdentityError::BadHash)
+        );
+        // and an expiring claim for "user-42" is not a user id "user-42:E"
+        // that would work forever.
+        let expiring = user_hash(b"s3cret", &signed_text("user-42", Some(1000)));
+        assert_eq!(
+            verify_claim(b"s3cret", "user-42:1000", None, &expiring, 5000),
+            Err(IdentityError::BadHash)
+        );
+        // A newline cannot be smuggled into a user id to forge the other form.
+        assert_eq!(
+            verify_claim(b"s3cret", "user-42\n1000", None, &expiring, 0),
+            Err(IdentityError::BadUserId)
+        );
     }
 
     #[test]
     fn an_expiring_claim_stops_working_after_its_time() {
-        let hash = user_hash(b"s3cret", "user-42:1000");
+        let hash = user_hash(b"s3cret", "user-42\n1000");
         assert!(verify_claim(b"s3cret", "user-42", Some(1000), &hash, 999).is_ok());
         assert_eq!(
             verify_claim(b"s3cret", "user-42", Some(1000), &hash, 1001),

@@ -34,7 +34,19 @@ pub struct Limits {
     /// further try is slowed down, and before tries are refused.
     pub sign_in_slow_after: u32,
     pub sign_in_refuse_after: u32,
+    /// Bytes waiting to be written to one visitor socket before it counts as
+    /// too slow (agents' sockets get `AGENT_QUEUE_FACTOR` times this: every
+    /// inbox change reaches every agent, so their bursts are larger).
+    pub socket_queue_bytes: usize,
+    /// New visitors (messenger first visits) per client address per hour.
+    pub new_visitors_per_ip_hour: u32,
+    /// Longest a client may take to send one HTTP request's headers (a
+    /// slow-loris is cut off after it).
+    pub header_deadline: Duration,
 }
+
+/// How many times a visitor's queue budget an agent's socket may hold.
+pub const AGENT_QUEUE_FACTOR: usize = 4;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -49,6 +61,9 @@ impl Default for Limits {
             sockets_per_ip: 200,
             sign_in_slow_after: 3,
             sign_in_refuse_after: 10,
+            socket_queue_bytes: 1024 * 1024,
+            new_visitors_per_ip_hour: 300,
+            header_deadline: Duration::from_secs(10),
         }
     }
 }
@@ -215,6 +230,46 @@ impl SignInThrottle {
     }
 }
 
+/// Counts new visitors per client address over a fixed hour, so a script
+/// cannot mint visitors (and inbox rows) without end. Remembers at most
+/// `MAX_KEYS` addresses.
+pub struct NewVisitors {
+    per_hour: u32,
+    seen: Mutex<HashMap<std::net::IpAddr, (Instant, u32)>>,
+}
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+impl NewVisitors {
+    pub fn new(limits: &Limits) -> Self {
+        Self {
+            per_hour: limits.new_visitors_per_ip_hour,
+            seen: Mutex::default(),
+        }
+    }
+
+    /// Counts one more new visitor from `ip`; false (and not counted) when
+    /// the address has had its share this hour.
+    pub fn admit(&self, ip: std::net::IpAddr, now: Instant) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        if seen.len() >= MAX_KEYS {
+            seen.retain(|_, (since, _)| now.duration_since(*since) < HOUR);
+            if seen.len() >= MAX_KEYS {
+                return false;
+            }
+        }
+        let (since, count) = seen.entry(ip).or_insert((now, 0));
+        if now.duration_since(*since) >= HOUR {
+            (*since, *count) = (now, 0);
+        }
+        if *count >= self.per_hour {
+            return false;
+        }
+        *count += 1;
+        true
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -226,6 +281,27 @@ mod tests {
             client_id: ClientId::new(),
             body: "hi".into(),
         }
+    }
+
+    #[test]
+    fn new_visitors_are_capped_per_address_per_hour() {
+        let limits = Limits {
+            new_visitors_per_ip_hour: 3,
+            ..Limits::default()
+        };
+        let visitors = NewVisitors::new(&limits);
+        let start = Instant::now();
+        let a: std::net::IpAddr = "10.0.0.1".parse().unwrap();
+        let b: std::net::IpAddr = "10.0.0.2".parse().unwrap();
+        for _ in 0..3 {
+            assert!(visitors.admit(a, start));
+        }
+        assert!(!visitors.admit(a, start), "the fourth this hour");
+        assert!(
+            visitors.admit(b, start),
+            "another address has its own share"
+        );
+        assert!(visitors.admit(a, start + HOUR), "a new hour, a new share");
     }
 
     #[test]

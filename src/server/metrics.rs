@@ -101,6 +101,11 @@ pub struct Metrics {
     /// Frames dropped because a socket's queue was full (the socket is then
     /// closed so it can resume).
     pub queue_drops: AtomicU64,
+    /// Events the hub missed because it fell behind the bus (every socket
+    /// was then closed to resume).
+    pub hub_lagged: AtomicU64,
+    /// New visitors refused because their address made too many this hour.
+    pub visitors_refused: AtomicU64,
     /// Frames refused by the rate limits, by what was limited.
     pub rate_limited: Counters,
     /// Socket upgrades refused, by reason.
@@ -176,6 +181,20 @@ impl Metrics {
             "counter",
             "Frames dropped because a socket's outgoing queue was full (presence and typing are skipped; otherwise the socket is closed to resume).",
             self.queue_drops.load(Ordering::Relaxed),
+        );
+        single(
+            &mut out,
+            "minicom_hub_lagged_events_total",
+            "counter",
+            "Events the hub missed because it fell behind the bus (every socket was closed to resume).",
+            self.hub_lagged.load(Ordering::Relaxed),
+        );
+        single(
+            &mut out,
+            "minicom_new_visitors_refused_total",
+            "counter",
+            "New visitors refused because their address started too many this hour.",
+            self.visitors_refused.load(Ordering::Relaxed),
         );
         head(
             &mut out,

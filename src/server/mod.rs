@@ -9,14 +9,17 @@ pub mod auth;
 pub mod bus;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod fd_limit;
 pub mod http;
 pub mod hub;
 pub mod identity;
 pub mod limits;
 pub mod metrics;
+pub mod queue;
 pub mod store;
 pub mod typing;
+pub mod visitors;
 pub mod ws;
 
 use std::future::Future;
@@ -42,6 +45,8 @@ pub struct AppState {
     pub bus: Arc<dyn Bus>,
     pub typing: Arc<Typing>,
     pub sign_ins: Arc<limits::SignInThrottle>,
+    /// New visitors per address per hour.
+    pub new_visitors: Arc<limits::NewVisitors>,
     /// Verifies visitors' `user_hash` (see `identity`).
     pub identity_secret: Arc<String>,
     /// Only verified visitors may chat (the admins' switch, or the config).
@@ -53,6 +58,9 @@ pub struct AppState {
     pub assistant: Option<Arc<assistant::Assistant>>,
     /// Most WebSockets at once; past it new ones are refused (close 1013).
     pub socket_budget: usize,
+    /// Work that must finish before the server stops (each socket's
+    /// finisher: committed sends still to publish).
+    pub tasks: tokio_util::task::TaskTracker,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -101,9 +109,10 @@ pub async fn ensure_admin(store: &Store, config: &Config) -> Result<Option<NewAd
     }))
 }
 
-/// Serves Minicom on `listener` until `shutdown` resolves, then drains: stops
-/// accepting, asks every socket to reconnect (close 1012), waits for them to
-/// close and for the database to finish its writes.
+/// Serves Minicom on `listener` until `shutdown` resolves, then drains in
+/// order: stops accepting, asks every socket to reconnect (close 1012), waits
+/// for them to close and for every committed send to be published, then stops
+/// the hub and closes the database (its writer finishes what it holds).
 pub async fn serve(
     config: Config,
     store: Store,
@@ -116,11 +125,17 @@ pub async fn serve(
         db_commit: store.commit_latency(),
         ..Default::default()
     });
-    let hub = Arc::new(Hub::new(metrics.clone()));
+    let hub = Arc::new(Hub::new(metrics.clone(), config.limits.socket_queue_bytes));
+    let (stop_hub, hub_stopped) = tokio::sync::oneshot::channel::<()>();
     let hub_task = tokio::spawn({
         let hub = hub.clone();
         let events = bus.subscribe();
-        async move { hub.run(events).await }
+        async move {
+            tokio::select! {
+                () = hub.run(events) => {}
+                _ = hub_stopped => {}
+            }
+        }
     });
     let data_dir = store::data_dir(&config.database_url);
     let identity_secret =
@@ -168,6 +183,7 @@ pub async fn serve(
         bus,
         typing,
         sign_ins: Arc::new(limits::SignInThrottle::new(&config.limits)),
+        new_visitors: Arc::new(limits::NewVisitors::new(&config.limits)),
         identity_secret: Arc::new(identity_secret),
         require_verified: Arc::new(require_verified.into()),
         config: Arc::new(config),
@@ -175,7 +191,10 @@ pub async fn serve(
         metrics,
         assistant,
         socket_budget,
+        tasks: tokio_util::task::TaskTracker::new(),
     };
+    let tasks = state.tasks.clone();
+    let header_deadline = state.config.limits.header_deadline;
     let app = http::router(state);
     let stopping = {
         let hub = hub.clone();
@@ -191,16 +210,23 @@ pub async fn serve(
             tracing::warn!(%err, "could not disable Nagle's algorithm on a connection");
         }
     });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(stopping)
-    .await?;
+    connections::serve(listener, app, header_deadline, stopping).await?;
     let deadline = tokio::time::Instant::now() + DRAIN;
     while hub.socket_count() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // Sends already read still commit and publish (the hub still delivers,
+    // to sockets of other instances in a cluster).
+    tasks.close();
+    if tokio::time::timeout_at(deadline + DRAIN, tasks.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "shutdown: some committed messages were not published in time; clients will see them when they resume"
+        );
+    }
+    let _ = stop_hub.send(());
     let _ = hub_task.await;
     store.close().await;
     Ok(())

@@ -3,10 +3,14 @@
 //! The upgrade establishes who is connecting from the session cookie (never from
 //! the URL or a frame). Each socket then runs two halves in one task: the reader
 //! decodes frames and handles them in order, the writer drains the socket's
-//! bounded queue (replies and hub deliveries) and sends heartbeats. Handlers for
-//! each frame type are the small `on_*` functions dispatched from
+//! byte-bounded queue (replies and hub deliveries) and sends heartbeats. Sends
+//! are finished by a third task of the socket's, the finisher: once a write
+//! commits, its events are published whether or not the socket that sent it is
+//! still there (the ack is best effort; a resend is answered from the store).
+//! Handlers for each frame type are the small `on_*` functions dispatched from
 //! [`handle_text`]; that `match` is the table of contents.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -23,15 +27,16 @@ use crate::protocol;
 use crate::protocol::{
     AssistantState, ClientFrame, ClientId, ContactId, ConversationId, ConversationSummary,
     CursorKind, HISTORY_PAGE, MAX_FRAME_BYTES, Me, MessageId, Person, ProtocolError, SenderKind,
-    ServerFrame, Timestamp, validate_body, visitor_label,
+    Seq, ServerFrame, Timestamp, validate_body, visitor_label,
 };
 use crate::server::AppState;
 use crate::server::assistant::{self, Assistant};
 use crate::server::auth::{self, VISITOR_COOKIE};
 use crate::server::bus::Event;
-use crate::server::hub::{Kick, Peer, SocketId, conn_label, encode};
+use crate::server::hub::{Kick, Peer, SIGNED_OUT, SocketId, TOO_SLOW, conn_label, encode};
 use crate::server::limits::{FrameLimiter, Verdict};
-use crate::server::store::{Author, Change, Inserted, Reader, StoreError, now};
+use crate::server::queue::{QueueRx, QueueTx, Refused};
+use crate::server::store::{Author, Change, Inserted, Queued, Reader, Store, StoreError, now};
 
 /// Longest a single write may block before the peer counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -49,8 +54,13 @@ const OWNERS_CACHED: usize = 1_024;
 /// Inbox rows per page (`hello`, `more_conversations`).
 const INBOX_PAGE: i64 = 50;
 
-/// Messages per `history` frame when catching up after a reconnect.
+/// Messages per `changes` frame when catching up after a reconnect (each
+/// page is also bounded in bytes: `PAGE_BYTES`).
 const RESUME_PAGE: i64 = 500;
+
+/// How often an agent's socket checks that its session still holds (signed
+/// out elsewhere, deactivated from the command line, expired).
+const SESSION_CHECK: Duration = Duration::from_secs(3);
 
 /// How long a closing socket waits for the peer's answering close, and how
 /// many frames it reads meanwhile at most.
@@ -127,7 +137,7 @@ pub async fn upgrade(
         });
     }
     let me = match identify(&state, &headers, params.role).await {
-        Ok(Some((_, false)))
+        Ok(Some((_, false, _)))
             if state
                 .require_verified
                 .load(std::sync::atomic::Ordering::Relaxed) =>
@@ -145,7 +155,7 @@ pub async fn upgrade(
                     .await;
             });
         }
-        Ok(Some((me, _))) => me,
+        Ok(Some((me, _, session))) => (me, session),
         Ok(None) => {
             return (
                 StatusCode::UNAUTHORIZED,
@@ -162,6 +172,7 @@ pub async fn upgrade(
                 .into_response();
         }
     };
+    let (me, session) = me;
     let peer = peer_of(&me);
     if let Some(wait) = state.hub.cooling(peer) {
         refused("cooling_down");
@@ -202,36 +213,53 @@ pub async fn upgrade(
         .max_message_size(MAX_FRAME_BYTES)
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| serve(state, socket, me, client.ip()))
+        .on_upgrade(move |socket| serve(state, socket, me, session, client.ip()))
 }
 
-/// Who the cookie says is connecting, and whether they are verified (agents
-/// always are; visitors when the embedding site vouched for them).
+/// The hash of an agent socket's session token, checked again while it is
+/// open.
+type Session = [u8; 32];
+
+/// Who the cookie says is connecting, whether they are verified (agents
+/// always are; visitors when the embedding site vouched for them), and for
+/// an agent the session to keep checking.
 async fn identify(
     state: &AppState,
     headers: &HeaderMap,
     role: Role,
-) -> Result<Option<(Me, bool)>, StoreError> {
+) -> Result<Option<(Me, bool, Option<Session>)>, StoreError> {
     match role {
-        Role::Agent => Ok(auth::signed_in_agent(&state.store, headers)
-            .await?
-            .map(|agent| {
+        Role::Agent => {
+            let Some(token) = auth::cookie(headers, auth::SESSION_COOKIE) else {
+                return Ok(None);
+            };
+            let session = auth::token_hash(token);
+            Ok(state.store.agent_by_session(&session).await?.map(|agent| {
                 (
                     Me::Agent {
                         id: agent.id,
                         name: agent.name,
                     },
                     true,
+                    Some(session),
                 )
-            })),
+            }))
+        }
         Role::Visitor => {
             let Some(token) = auth::cookie(headers, VISITOR_COOKIE) else {
                 return Ok(None);
             };
-            let contact = state
-                .store
-                .contact_for_token(&auth::token_hash(token))
-                .await?;
+            let hash = auth::token_hash(token);
+            let contact = if auth::issued_visitor_token(state.identity_secret.as_bytes(), token) {
+                state.store.contact_for_token(&hash).await?
+            } else {
+                // A token this server never signed creates no one; one from
+                // before tokens were signed works if it is already known.
+                match state.store.known_contact_for_token(&hash).await? {
+                    Some(contact) => contact,
+                    None => return Ok(None),
+                }
+            };
             Ok(Some((
                 Me::Contact {
                     id: contact.id,
@@ -239,6 +267,7 @@ async fn identify(
                     email: contact.email,
                 },
                 contact.verified,
+                None,
             )))
         }
     }
@@ -263,7 +292,9 @@ struct Conn {
     /// Whose conversations this socket has touched (ownership never changes,
     /// so each is looked up once).
     owners: std::sync::Mutex<std::collections::HashMap<ConversationId, ContactId>>,
-    tx: mpsc::Sender<Utf8Bytes>,
+    tx: QueueTx,
+    /// Cuts this socket off (its queue overran).
+    kick: Arc<Kick>,
 }
 
 impl Conn {
@@ -281,16 +312,39 @@ impl Conn {
         }
     }
 
-    /// Queues a frame for this socket only. Waits when the queue is full: a
-    /// client that does not read slows only itself.
+    /// Queues a frame for this socket only. Waits while the queue's byte
+    /// budget is spent: a client that does not read slows only itself.
     async fn reply(&self, frame: &ServerFrame) {
         if self.tx.send(encode(frame)).await.is_ok() {
             self.state.metrics.frames_out.add(frame.kind(), 1);
         }
     }
+
+    /// Queues a frame without waiting (what follows a commit must never be
+    /// held up by one socket); a socket whose budget is spent is cut off, and
+    /// resumes.
+    fn try_reply(&self, frame: &ServerFrame) {
+        match self.tx.try_send(encode(frame)) {
+            Ok(()) => self.state.metrics.frames_out.add(frame.kind(), 1),
+            Err(Refused::Full) => {
+                self.state
+                    .metrics
+                    .queue_drops
+                    .fetch_add(1, Ordering::Relaxed);
+                self.kick.fire(TOO_SLOW);
+            }
+            Err(Refused::Closed) => {}
+        }
+    }
 }
 
-async fn serve(state: AppState, socket: WebSocket, me: Me, ip: std::net::IpAddr) {
+async fn serve(
+    state: AppState,
+    socket: WebSocket,
+    me: Me,
+    session: Option<Session>,
+    ip: std::net::IpAddr,
+) {
     let peer = peer_of(&me);
     let person = match &me {
         Me::Contact { id, name, .. } => Person {
@@ -306,7 +360,7 @@ async fn serve(state: AppState, socket: WebSocket, me: Me, ip: std::net::IpAddr)
     };
     let registration = state.hub.register(peer, ip);
     let span = tracing::info_span!("socket", conn = %conn_label(registration.id));
-    run_socket(state, socket, me, peer, person, registration)
+    run_socket(state, socket, me, session, peer, person, registration)
         .instrument(span)
         .await;
 }
@@ -315,11 +369,12 @@ async fn run_socket(
     state: AppState,
     socket: WebSocket,
     me: Me,
+    session: Option<Session>,
     peer: Peer,
     person: Person,
     registration: crate::server::hub::Registration,
 ) {
-    let conn = Conn {
+    let conn = Arc::new(Conn {
         state: state.clone(),
         id: registration.id,
         peer,
@@ -327,7 +382,8 @@ async fn run_socket(
         person: std::sync::Mutex::new(person),
         owners: Default::default(),
         tx: registration.tx,
-    };
+        kick: registration.kick.clone(),
+    });
     if registration.came_online {
         publish(&conn, presence_event(peer, true, now())).await;
     }
@@ -360,6 +416,7 @@ async fn run_socket(
     }
     let (close_tx, close_rx) = oneshot::channel();
     let heard = Heard::new();
+    let mut pending = Pending::start(&conn);
     {
         let writer = write_loop(
             sink,
@@ -368,17 +425,21 @@ async fn run_socket(
             state.hub.shutdown_signal(),
             close_rx,
             &heard,
+            session.map(|session| (state.store.clone(), session)),
         );
-        let reader = read_loop(&conn, &mut stream, close_tx, &heard);
+        let reader = read_loop(&conn, &mut stream, close_tx, &heard, &mut pending);
         tokio::pin!(reader, writer);
         tokio::select! {
             // The reader ended (peer closed, or a close was requested): let
             // the writer send that close and finish.
             _ = &mut reader => writer.await,
-            // The writer ended (shutdown, too slow, broken pipe): stop reading.
+            // The writer ended (shutdown, too slow, broken pipe): stop
+            // reading. Sends already read are the finisher's: they still
+            // commit and publish.
             _ = &mut writer => {}
         }
     }
+    drop(pending);
     // After our close frame, read on briefly until the peer answers it:
     // closing with unread data would reset the connection and the peer
     // could lose the close frame and its reason.
@@ -458,16 +519,23 @@ impl Heard {
     }
 }
 
+/// Sends the socket's queue, heartbeats and, when asked, the close; for an
+/// agent (`session`) also checks every few seconds that the session still
+/// holds, and closes with 4001 when it does not.
 async fn write_loop(
     mut sink: futures::stream::SplitSink<WebSocket, WsMessage>,
-    mut rx: mpsc::Receiver<Utf8Bytes>,
+    mut rx: QueueRx,
     kick: &Kick,
     mut shutdown: watch::Receiver<bool>,
     mut close_rx: oneshot::Receiver<CloseFrame>,
     heard: &Heard,
+    session: Option<(Store, Session)>,
 ) {
     let mut heartbeat =
         tokio::time::interval_at(tokio::time::Instant::now() + HEARTBEAT, HEARTBEAT);
+    let mut session_check =
+        tokio::time::interval_at(tokio::time::Instant::now() + SESSION_CHECK, SESSION_CHECK);
+    session_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let close = |code, reason: &'static str| {
         WsMessage::Close(Some(CloseFrame {
             code,
@@ -485,7 +553,7 @@ async fn write_loop(
                 Ok(frame) => {
                     // Replies already queued (acks of stored messages) go
                     // out before the close.
-                    while let Ok(text) = rx.try_recv() {
+                    while let Some(text) = rx.try_recv() {
                         let sent = tokio::time::timeout(WRITE_TIMEOUT, sink.send(WsMessage::Text(text))).await;
                         if !matches!(sent, Ok(Ok(()))) {
                             return;
@@ -496,6 +564,18 @@ async fn write_loop(
                 Err(_) => return,
             },
             Some(text) = rx.recv() => WsMessage::Text(text),
+            _ = session_check.tick(), if session.is_some() => {
+                let Some((store, session)) = &session else { continue };
+                match store.agent_by_session(session).await {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => close(SIGNED_OUT.code, SIGNED_OUT.reason),
+                    // Storage trouble is no proof the session ended.
+                    Err(err) => {
+                        tracing::warn!(%err, "could not check an agent's session; keeping the socket");
+                        continue;
+                    }
+                }
+            }
             _ = heartbeat.tick() => {
                 // Two heartbeats without a word (not even a pong): a dead peer.
                 if heard.silent_for() > 2 * HEARTBEAT + HEARTBEAT / 5 {
@@ -523,56 +603,98 @@ async fn read_loop(
     stream: &mut futures::stream::SplitStream<WebSocket>,
     close_tx: oneshot::Sender<CloseFrame>,
     heard: &Heard,
+    pending: &mut Pending,
 ) {
-    let mut pending = Pending::default();
-    let ended = read_frames(conn, stream, heard, &mut pending).await;
-    // Whatever ended the reading, the stored messages are acknowledged first.
+    let ended = read_frames(conn, stream, heard, pending).await;
+    // A close the reader asks for goes after the acks of the sends before it.
     pending.drain().await;
     if let Some(close) = ended {
         let _ = close_tx.send(close);
     }
 }
 
-/// Sends whose writes are queued, completed strictly in order.
-#[derive(Default)]
-struct Pending<'a>(std::collections::VecDeque<Finish<'a>>);
+/// A `send` whose write is queued for the database; the finisher completes
+/// it after the commit.
+struct QueuedSend {
+    /// The conversation's visitor (`None`: a visitor's own new conversation).
+    contact: Option<ContactId>,
+    client_id: ClientId,
+    queued: Queued,
+    received: std::time::Instant,
+}
 
-impl<'a> Pending<'a> {
-    fn push(&mut self, finish: Finish<'a>) {
-        self.0.push_back(finish);
-    }
+/// The reader's handle on the socket's finisher: sends go to it in order, and
+/// the reader can wait until every one it handed over is complete.
+struct Pending {
+    sends: mpsc::Sender<QueuedSend>,
+    handed: u64,
+    finished: watch::Receiver<u64>,
+}
 
-    /// Completes the oldest, if any.
-    async fn next(&mut self) {
-        if let Some(oldest) = self.0.front_mut() {
-            oldest.await;
-            self.0.pop_front();
+impl Pending {
+    /// Starts the socket's finisher (tracked, so shutdown waits for it).
+    fn start(conn: &Arc<Conn>) -> Self {
+        let (sends, queue) = mpsc::channel(PIPELINE);
+        let (done, finished) = watch::channel(0);
+        conn.state
+            .tasks
+            .spawn(finish_sends(conn.clone(), queue, done).instrument(tracing::Span::current()));
+        Self {
+            sends,
+            handed: 0,
+            finished,
         }
     }
 
+    /// Room for one more send with the finisher; waits while `PIPELINE`
+    /// sends are ahead. Taken *before* the write is queued: between queueing
+    /// a write and handing it over nothing may be awaited, or a socket torn
+    /// down at that moment would drop a committed message unpublished.
+    async fn room(&self) -> Option<mpsc::OwnedPermit<QueuedSend>> {
+        self.sends.clone().reserve_owned().await.ok()
+    }
+
+    /// Hands a queued send to the finisher (never waits).
+    fn hand(&mut self, room: mpsc::OwnedPermit<QueuedSend>, send: QueuedSend) {
+        room.send(send);
+        self.handed += 1;
+    }
+
+    /// Waits until every send handed over is complete (acked and published).
     async fn drain(&mut self) {
-        while !self.0.is_empty() {
-            self.next().await;
+        let handed = self.handed;
+        let _ = self.finished.wait_for(|done| *done >= handed).await;
+    }
+}
+
+/// The finisher: completes the socket's sends in the order they came — the
+/// ack, then the live events — independently of the socket, which may be
+/// gone by the time a commit lands.
+async fn finish_sends(
+    conn: Arc<Conn>,
+    mut sends: mpsc::Receiver<QueuedSend>,
+    done: watch::Sender<u64>,
+) {
+    while let Some(send) = sends.recv().await {
+        let client_id = send.client_id;
+        if let Err(err) = finish_send(&conn, send).await {
+            conn.try_reply(&err.to_frame(Some(client_id)));
         }
+        done.send_modify(|finished| *finished += 1);
     }
 }
 
 /// Reads and handles frames until the peer leaves or the socket must close
 /// (then returns the close frame to send).
-async fn read_frames<'a>(
-    conn: &'a Conn,
+async fn read_frames(
+    conn: &Conn,
     stream: &mut futures::stream::SplitStream<WebSocket>,
     heard: &Heard,
-    pending: &mut Pending<'a>,
+    pending: &mut Pending,
 ) -> Option<CloseFrame> {
     loop {
-        let received = tokio::select! {
-            biased;
-            () = pending.next(), if !pending.0.is_empty() => continue,
-            received = stream.next(), if pending.0.len() < PIPELINE => received,
-        };
         // The peer left.
-        let received = received?;
+        let received = stream.next().await?;
         heard.now();
         match received {
             Ok(WsMessage::Text(text)) => {
@@ -680,10 +802,10 @@ async fn admit(
 /// `send`s are pipelined: each is queued for the database and the next frame
 /// is read at once; any other frame first waits until the sends before it
 /// are complete, so replies keep the order of the frames.
-async fn handle_text<'a>(
-    conn: &'a Conn,
+async fn handle_text(
+    conn: &Conn,
     text: &str,
-    pending: &mut Pending<'a>,
+    pending: &mut Pending,
 ) -> Result<(), Option<CloseFrame>> {
     let received = std::time::Instant::now();
     let metrics = &conn.state.metrics;
@@ -712,21 +834,26 @@ async fn handle_text<'a>(
             conversation_id,
             client_id: id,
             body,
-        } => match start_send(conn, conversation_id, id, &body, received).await {
-            Ok(finish) => {
-                pending.push(finish);
+        } => {
+            let Some(room) = pending.room().await else {
                 return Ok(());
+            };
+            match start_send(conn, conversation_id, id, &body, received).await {
+                Ok(send) => {
+                    pending.hand(room, send);
+                    return Ok(());
+                }
+                Err(err) => {
+                    client_id = Some(id);
+                    Err(err)
+                }
             }
-            Err(err) => {
-                client_id = Some(id);
-                Err(err)
-            }
-        },
+        }
         ClientFrame::Open { conversation_id } => on_open(conn, conversation_id).await,
         ClientFrame::Resume {
             conversation_id,
-            after,
-        } => on_resume(conn, conversation_id, after).await,
+            since,
+        } => on_resume(conn, conversation_id, since).await,
         ClientFrame::Profile { name, email } => on_profile(conn, name, email).await,
         ClientFrame::Typing {
             conversation_id,
@@ -767,8 +894,14 @@ async fn handle_text<'a>(
     Ok(())
 }
 
-/// Logs a storage failure and turns it into the wire's `internal` error.
+/// Logs a storage failure and turns it into the wire's error: `storage_full`
+/// when the disk is full (the client keeps the message and retries),
+/// `internal` otherwise.
 fn internal(err: StoreError) -> ProtocolError {
+    if err.is_disk_full() {
+        tracing::error!(%err, "the database's disk is full: nothing can be stored until space is freed");
+        return ProtocolError::StorageFull;
+    }
     tracing::error!(%err, "storage failed while handling a frame");
     ProtocolError::Internal
 }
@@ -809,23 +942,20 @@ async fn authorise(conn: &Conn, conversation: ConversationId) -> Result<ContactI
     }
 }
 
-/// A `send` whose write is queued; the rest (ack, live events) follows its
-/// commit, in the order the frames came.
-type Finish<'a> = futures::future::BoxFuture<'a, ()>;
-
 /// Sends a socket may have queued for the database before it stops reading
 /// and waits for the oldest commit.
 const PIPELINE: usize = 32;
 
-/// Checks a `send` and queues its write; returns what completes it after the
-/// commit. The socket reads its next frame meanwhile.
-async fn start_send<'a>(
-    conn: &'a Conn,
+/// Checks a `send` and queues its write, for the finisher to complete after
+/// the commit. The socket reads its next frame meanwhile. Nothing is awaited
+/// after the write is queued (see [`Pending::room`]).
+async fn start_send(
+    conn: &Conn,
     conversation: Option<ConversationId>,
     client_id: ClientId,
     body: &str,
     received: std::time::Instant,
-) -> Result<Finish<'a>, ProtocolError> {
+) -> Result<QueuedSend, ProtocolError> {
     let body = validate_body(body)?;
     let store = &conn.state.store;
     let (contact, queued) = match (conn.peer, conversation) {
@@ -858,21 +988,23 @@ async fn start_send<'a>(
         }
         (Peer::Agent(_), None) => return Err(ProtocolError::ConversationRequired),
     };
-    Ok(Box::pin(async move {
-        if let Err(err) = finish_send(conn, contact, client_id, queued, received).await {
-            conn.reply(&err.to_frame(Some(client_id))).await;
-        }
-    }))
+    Ok(QueuedSend {
+        contact,
+        client_id,
+        queued,
+        received,
+    })
 }
 
-/// After the commit: the ack, then the live events.
-async fn finish_send(
-    conn: &Conn,
-    contact: Option<ContactId>,
-    client_id: ClientId,
-    queued: crate::server::store::Queued,
-    received: std::time::Instant,
-) -> Result<(), ProtocolError> {
+/// After the commit: the ack (if the socket is still there), then the live
+/// events (always).
+async fn finish_send(conn: &Conn, send: QueuedSend) -> Result<(), ProtocolError> {
+    let QueuedSend {
+        contact,
+        client_id,
+        queued,
+        received,
+    } = send;
     let Inserted { message, created } = queued.committed().await.map_err(internal)?;
     // A visitor's own messages: the conversation is theirs.
     let contact = match (contact, conn.peer) {
@@ -880,11 +1012,10 @@ async fn finish_send(
         (None, Peer::Agent(_)) => return Err(ProtocolError::ConversationRequired),
     };
     // The commit is done: only now may the sender hear that it is safe.
-    conn.reply(&ServerFrame::Ack {
+    conn.try_reply(&ServerFrame::Ack {
         client_id,
         message: message.clone(),
-    })
-    .await;
+    });
     if created {
         conn.state
             .metrics
@@ -976,9 +1107,14 @@ async fn on_open(conn: &Conn, conversation: ConversationId) -> Result<(), Protoc
     authorise(conn, conversation).await?;
     conn.state.hub.watch(conn.id, conversation);
     let started = std::time::Instant::now();
-    let (messages, has_more) = conn
-        .state
-        .store
+    let store = &conn.state.store;
+    // The number first: every change up to it is in the page (or older than
+    // it), later ones arrive live.
+    let seq = store
+        .conversation_seq(conversation)
+        .await
+        .map_err(internal)?;
+    let (messages, has_more) = store
         .latest_messages(conversation, HISTORY_PAGE)
         .await
         .map_err(internal)?;
@@ -987,38 +1123,52 @@ async fn on_open(conn: &Conn, conversation: ConversationId) -> Result<(), Protoc
         conversation_id: conversation,
         messages,
         has_more,
+        seq,
     })
     .await;
     Ok(())
 }
 
+/// Replays every change after `since`: the conversation's row first (its
+/// receipts, and the number this answer ends at), then the changed messages
+/// in change order, page by page. Watching starts first, so a change
+/// committed meanwhile arrives live if not in a page — never zero times.
 async fn on_resume(
     conn: &Conn,
     conversation: ConversationId,
-    mut after: MessageId,
+    since: Seq,
 ) -> Result<(), ProtocolError> {
     authorise(conn, conversation).await?;
-    // Watch first, then read: a message committed in between arrives twice at
-    // worst (the client merges by id), never zero times.
     conn.state.hub.watch(conn.id, conversation);
+    let store = &conn.state.store;
+    let Some(mut row) = store
+        .conversation_summary(conversation)
+        .await
+        .map_err(internal)?
+    else {
+        return Err(ProtocolError::Forbidden);
+    };
+    with_presence(conn, &mut row);
+    let upto = row.seq;
+    conn.reply(&ServerFrame::Conversation { conversation: row })
+        .await;
+    let mut after = since;
     loop {
-        let messages = conn
-            .state
-            .store
-            .messages_after(conversation, after, RESUME_PAGE)
+        let (messages, more) = store
+            .changes_after(conversation, after, RESUME_PAGE)
             .await
             .map_err(internal)?;
-        let full = messages.len() as i64 == RESUME_PAGE;
         if let Some(last) = messages.last() {
-            after = last.id;
+            after = after.max(last.seq);
         }
-        conn.reply(&ServerFrame::History {
+        conn.reply(&ServerFrame::Changes {
             conversation_id: conversation,
             messages,
-            has_more: false,
+            seq: if more { after } else { after.max(upto) },
+            done: !more,
         })
         .await;
-        if !full {
+        if !more {
             return Ok(());
         }
     }
@@ -1072,13 +1222,14 @@ async fn on_cursor(
         CursorKind::Delivered => store.mark_delivered(conversation, up_to).await,
     }
     .map_err(internal)?;
-    if let Some(up_to) = moved {
+    if let Some((up_to, seq)) = moved {
         let event = Event::Cursor {
             contact_id: contact,
             conversation_id: conversation,
             kind,
             person: conn.person(),
             up_to,
+            seq,
         };
         publish(conn, event).await;
     }
@@ -1103,6 +1254,7 @@ async fn on_older(
         conversation_id: conversation,
         messages,
         has_more,
+        seq: 0,
     })
     .await;
     Ok(())
@@ -1164,17 +1316,23 @@ async fn on_react(conn: &Conn, message: MessageId, emoji: &str) -> Result<(), Pr
     if facts.deleted {
         return Err(ProtocolError::MessageDeleted);
     }
-    let message = conn
+    let change = conn
         .state
         .store
         .toggle_reaction(message, me_as_author(conn), emoji)
         .await
-        .map_err(internal)?;
+        .map_err(internal)?
+        .ok_or(ProtocolError::TooManyReactions)?;
     publish(
         conn,
-        Event::Changed {
+        Event::Reaction {
             contact_id: contact,
-            message,
+            conversation_id: change.conversation,
+            message_id: message,
+            emoji: emoji.to_owned(),
+            person: conn.person(),
+            added: change.added,
+            seq: change.seq,
         },
     )
     .await;

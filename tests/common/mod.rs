@@ -29,11 +29,12 @@ pub const IDENTITY_SECRET: &str = "test-identity-secret";
 /// Rate limits lifted, for tests that stream many messages from one socket
 /// (the limits themselves are tested in `trust.rs`). As environment variables
 /// for a server run as a child process.
-pub const NO_RATE_LIMITS: [(&str, &str); 4] = [
+pub const NO_RATE_LIMITS: [(&str, &str); 5] = [
     ("MINICOM_LIMIT_SENDS_PER_SECOND", "1000000"),
     ("MINICOM_LIMIT_SEND_BURST", "1000000"),
     ("MINICOM_LIMIT_SENDS_PER_MINUTE", "1000000"),
     ("MINICOM_LIMIT_FRAMES_PER_SECOND", "1000000"),
+    ("MINICOM_LIMIT_NEW_VISITORS_PER_IP_HOUR", "1000000"),
 ];
 
 /// The same, for a server started in the test process.
@@ -43,6 +44,8 @@ pub fn without_rate_limits(config: &mut Config) {
     limits.send_burst = 1_000_000;
     limits.sends_per_minute = 1_000_000;
     limits.frames_per_second = 1_000_000;
+    limits.reactions_per_second = 1_000_000;
+    limits.new_visitors_per_ip_hour = 1_000_000;
 }
 
 /// How long a test waits for an expected frame before failing.
@@ -78,6 +81,15 @@ impl TestServer {
     pub async fn start_configured(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = format!("sqlite://{}", dir.path().join("minicom.db").display());
+        Self::start_on(dir, database_url, adjust).await
+    }
+
+    /// A server on the database at `database_url` (kept with `dir`).
+    pub async fn start_on(
+        dir: tempfile::TempDir,
+        database_url: String,
+        adjust: impl FnOnce(&mut Config),
+    ) -> Self {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -462,6 +474,46 @@ impl Client {
             };
             if let Some(found) = pick(frame) {
                 return found;
+            }
+        }
+    }
+
+    /// Sends `resume` and collects every changed message of the answer (its
+    /// `changes` pages, up to the one that says `done`), in change order.
+    pub async fn resume(&mut self, conversation_id: ConversationId, since: i64) -> Vec<Message> {
+        self.send(&ClientFrame::Resume {
+            conversation_id,
+            since,
+        })
+        .await;
+        let mut all = Vec::new();
+        loop {
+            let (page, done) = self
+                .expect(|f| match f {
+                    ServerFrame::Changes { messages, done, .. } => Some((messages, done)),
+                    _ => None,
+                })
+                .await;
+            all.extend(page);
+            if done {
+                return all;
+            }
+        }
+    }
+
+    /// Skips frames until one whose raw text `pick` accepts; returns that text
+    /// (to measure what went over the wire).
+    pub async fn expect_text(&mut self, mut pick: impl FnMut(&str) -> bool) -> String {
+        loop {
+            let message = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("expected frame did not arrive")
+                .expect("socket open")
+                .expect("readable frame");
+            match message {
+                WsMessage::Text(text) if pick(&text) => return text.to_string(),
+                WsMessage::Close(frame) => panic!("socket closed unexpectedly: {frame:?}"),
+                _ => continue,
             }
         }
     }

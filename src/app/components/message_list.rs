@@ -549,6 +549,7 @@ mod tests {
             edited_at: None,
             deleted: false,
             reactions: Vec::new(),
+            seq: id,
         }
     }
 

@@ -98,6 +98,7 @@ fn start_server(binary: &Path, assistant: bool) -> anyhow::Result<(Server, Socke
         .env("MINICOM_LIMIT_FRAMES_PER_SECOND", "1000000")
         .env("MINICOM_LIMIT_SOCKETS_PER_PERSON", "1000000")
         .env("MINICOM_LIMIT_SOCKETS_PER_IP", "1000000")
+        .env("MINICOM_LIMIT_NEW_VISITORS_PER_IP_HOUR", "1000000")
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::protocol::{
-    ContactId, ConversationId, ConversationSummary, CursorKind, Message, MessageId, Person,
+    ContactId, ConversationId, ConversationSummary, CursorKind, Message, MessageId, Person, Seq,
     Timestamp,
 };
 
@@ -31,11 +31,21 @@ pub enum Event {
         #[serde(skip)]
         received: Option<std::time::Instant>,
     },
-    /// A message was edited, deleted or reacted to: to the same sockets as a
-    /// new message.
+    /// A message was edited or deleted: to the same sockets as a new message.
     Changed {
         contact_id: ContactId,
         message: Message,
+    },
+    /// A reaction was given or taken back (only the change): to the same
+    /// sockets as a new message.
+    Reaction {
+        contact_id: ContactId,
+        conversation_id: ConversationId,
+        message_id: MessageId,
+        emoji: String,
+        person: Person,
+        added: bool,
+        seq: Seq,
     },
     /// An inbox row changed: to every agent, and to the visitor it belongs to.
     Conversation { conversation: ConversationSummary },
@@ -54,6 +64,7 @@ pub enum Event {
         kind: CursorKind,
         person: Person,
         up_to: MessageId,
+        seq: Seq,
     },
     /// A visitor came online or went offline: to every agent.
     Presence {

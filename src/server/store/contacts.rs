@@ -57,6 +57,23 @@ impl Store {
         ContactRecord::from_row(&row)
     }
 
+    /// The contact a token already speaks for, without creating one (tokens
+    /// issued before they were signed are honoured only if already known).
+    pub async fn known_contact_for_token(
+        &self,
+        token_hash: &[u8],
+    ) -> Result<Option<ContactRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, name, email, verified FROM contacts
+             WHERE id = COALESCE((SELECT contact_id FROM visitor_tokens WHERE token_hash = ?1),
+                                 (SELECT id FROM contacts WHERE token_hash = ?1))",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(ContactRecord::from_row).transpose()
+    }
+
     /// The browser with this visitor token belongs to the verified visitor
     /// `external_id` (the embedding site vouched for it): from now on the token
     /// speaks for that contact, created on first sight. Name and email, when

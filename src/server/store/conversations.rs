@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::{Store, StoreError};
 use crate::protocol::{
     AgentId, AssistantState, ContactId, ConversationId, ConversationStatus, ConversationSummary,
-    MessageId, SenderKind, Timestamp, visitor_label,
+    MessageId, SenderKind, Seq, Timestamp, visitor_label,
 };
 
 /// Columns for [`summary_from_row`]; `c` is conversations, `ct` contacts.
@@ -14,7 +14,7 @@ use crate::protocol::{
 const SUMMARY_COLUMNS: &str = "c.id, c.contact_id, c.status, c.last_message_at,
         c.last_message_preview, c.last_sender_kind, c.last_message_id, c.contact_read_id,
         c.team_read_id, c.team_delivered_id, ct.last_seen_at, ct.name AS contact_name,
-        ct.email AS contact_email, c.assistant";
+        ct.email AS contact_email, c.assistant, c.seq";
 
 /// Unread for an agent (bound parameter): visitor messages after their cursor.
 const AGENT_UNREAD: &str = "(SELECT COUNT(*) FROM messages m
@@ -58,6 +58,7 @@ fn summary_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ConversationSummary
         contact_online: false,
         contact_last_seen_at: Timestamp(row.try_get("last_seen_at")?),
         assistant: assistant_from(&row.try_get::<String, _>("assistant")?)?,
+        seq: row.try_get("seq")?,
     })
 }
 
@@ -117,6 +118,15 @@ impl Store {
                 .fetch_optional(&self.pool)
                 .await?;
         Ok(contact.map(ContactId))
+    }
+
+    /// The conversation's latest change number (0 when it does not exist).
+    pub async fn conversation_seq(&self, id: ConversationId) -> Result<Seq, StoreError> {
+        let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM conversations WHERE id = ?")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(seq.unwrap_or(0))
     }
 
     /// One inbox row as everyone sees it (`unread` is 0: it is per reader).
@@ -183,22 +193,24 @@ impl Store {
     }
 
     /// Moves a reader's cursor forward to `up_to` (never back, never past the
-    /// newest message). Returns where it now stands if it moved.
+    /// newest message). Returns where it now stands and the receipt's change
+    /// number, if it moved.
     pub async fn mark_read(
         &self,
         conversation: ConversationId,
         reader: Reader,
         up_to: MessageId,
-    ) -> Result<Option<MessageId>, StoreError> {
+    ) -> Result<Option<(MessageId, Seq)>, StoreError> {
         // Single statements, each taking the write lock up front: a read
         // followed by a write in one transaction could fail with "database is
         // locked" when another write lands in between.
-        let moved: Option<i64> = match reader {
+        let moved: Option<(i64, i64)> = match reader {
             Reader::Contact(_) => {
-                sqlx::query_scalar(
-                    "UPDATE conversations SET contact_read_id = MIN(?1, last_message_id)
+                sqlx::query_as(
+                    "UPDATE conversations SET contact_read_id = MIN(?1, last_message_id),
+                        seq = seq + 1
                      WHERE id = ?2 AND contact_read_id < MIN(?1, last_message_id)
-                     RETURNING contact_read_id",
+                     RETURNING contact_read_id, seq",
                 )
                 .bind(up_to.0)
                 .bind(conversation.0)
@@ -219,39 +231,42 @@ impl Store {
                 .bind(up_to.0)
                 .fetch_optional(&self.pool)
                 .await?;
-                if let Some(at) = moved {
-                    sqlx::query(
-                        "UPDATE conversations SET team_read_id = MAX(team_read_id, ?1),
-                            team_delivered_id = MAX(team_delivered_id, ?1)
-                         WHERE id = ?2",
-                    )
-                    .bind(at)
-                    .bind(conversation.0)
-                    .execute(&self.pool)
-                    .await?;
+                match moved {
+                    Some(at) => {
+                        let seq: i64 = sqlx::query_scalar(
+                            "UPDATE conversations SET team_read_id = MAX(team_read_id, ?1),
+                                team_delivered_id = MAX(team_delivered_id, ?1), seq = seq + 1
+                             WHERE id = ?2 RETURNING seq",
+                        )
+                        .bind(at)
+                        .bind(conversation.0)
+                        .fetch_one(&self.pool)
+                        .await?;
+                        Some((at, seq))
+                    }
+                    None => None,
                 }
-                moved
             }
         };
-        Ok(moved.map(MessageId))
+        Ok(moved.map(|(at, seq)| (MessageId(at), seq)))
     }
 
     /// Records that messages up to `up_to` reached the team. Returns where the
-    /// delivery cursor now stands if it moved.
+    /// delivery cursor now stands and the receipt's change number, if it moved.
     pub async fn mark_delivered(
         &self,
         conversation: ConversationId,
         up_to: MessageId,
-    ) -> Result<Option<MessageId>, StoreError> {
-        let moved: Option<i64> = sqlx::query_scalar(
-            "UPDATE conversations SET team_delivered_id = MIN(?1, last_message_id)
+    ) -> Result<Option<(MessageId, Seq)>, StoreError> {
+        let moved: Option<(i64, i64)> = sqlx::query_as(
+            "UPDATE conversations SET team_delivered_id = MIN(?1, last_message_id), seq = seq + 1
              WHERE id = ?2 AND team_delivered_id < MIN(?1, last_message_id)
-             RETURNING team_delivered_id",
+             RETURNING team_delivered_id, seq",
         )
         .bind(up_to.0)
         .bind(conversation.0)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(moved.map(MessageId))
+        Ok(moved.map(|(at, seq)| (MessageId(at), seq)))
     }
 }

@@ -6,8 +6,9 @@ use uuid::Uuid;
 use super::writer::{Queued, Write};
 use super::{Store, StoreError, now};
 use crate::protocol::{
-    AgentId, AssistantState, ClientId, ContactId, ConversationId, Message, MessageId, Person,
-    Reaction, SenderKind, Timestamp,
+    AgentId, AssistantState, ClientId, ContactId, ConversationId, MAX_REACTIONS_PER_MESSAGE,
+    MAX_REACTIONS_PER_PERSON, Message, MessageId, PAGE_BYTES, Person, Reaction, SenderKind, Seq,
+    Timestamp,
 };
 
 /// The result of an insert: the stored message, and whether this call stored it
@@ -21,7 +22,7 @@ pub struct Inserted {
 /// Selects a message with its sender's current display name.
 const MESSAGE_SELECT: &str =
     "SELECT m.id, m.conversation_id, m.client_id, m.sender_kind, m.body, m.created_at,
-        m.edited_at, m.deleted_at,
+        m.edited_at, m.deleted_at, m.seq,
         CASE m.sender_kind
             WHEN 'agent' THEN a.name
             WHEN 'contact' THEN COALESCE(ct.name, 'Visitor #' || ct.id)
@@ -58,7 +59,66 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message, StoreError
         edited_at: row.try_get::<Option<i64>, _>("edited_at")?.map(Timestamp),
         deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
         reactions: Vec::new(),
+        seq: row.try_get("seq")?,
     })
+}
+
+/// Keeps what fits in one page on the wire (`PAGE_BYTES`), counting from the
+/// front of `messages` (`from_front`) or from its back; returns whether any
+/// were left out. At least one message always fits.
+fn fit_page(messages: &mut Vec<Message>, from_front: bool) -> bool {
+    let size = |m: &Message| serde_json::to_string(m).map_or(0, |json| json.len() + 1);
+    let mut total = 0;
+    let mut keep = 0;
+    let sizes: Vec<usize> = if from_front {
+        messages.iter().map(size).collect()
+    } else {
+        messages.iter().rev().map(size).collect()
+    };
+    for size in sizes {
+        if keep > 0 && total + size > PAGE_BYTES {
+            break;
+        }
+        total += size;
+        keep += 1;
+    }
+    let left_out = keep < messages.len();
+    if from_front {
+        messages.truncate(keep);
+    } else {
+        messages.drain(..messages.len() - keep);
+    }
+    left_out
+}
+
+/// Takes the conversation's next change number (the row lock of this update
+/// orders concurrent changes) and stamps it on the message.
+async fn next_seq_for_message(
+    tx: &mut Transaction<'_, Sqlite>,
+    message: MessageId,
+) -> Result<(ConversationId, Seq), StoreError> {
+    let (conversation, seq): (i64, i64) = sqlx::query_as(
+        "UPDATE conversations SET seq = seq + 1
+         WHERE id = (SELECT conversation_id FROM messages WHERE id = ?)
+         RETURNING id, seq",
+    )
+    .bind(message.0)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE messages SET seq = ? WHERE id = ?")
+        .bind(seq)
+        .bind(message.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok((ConversationId(conversation), seq))
+}
+
+/// A reaction given or taken back: only the change.
+#[derive(Clone, Debug)]
+pub struct ReactionChange {
+    pub conversation: ConversationId,
+    pub added: bool,
+    pub seq: Seq,
 }
 
 /// Fills in the reactions of `messages` (all of one conversation, id order).
@@ -284,7 +344,7 @@ impl Store {
         .bind(limit + 1)
         .fetch_all(&self.pool)
         .await?;
-        let has_more = rows.len() as i64 > limit;
+        let mut has_more = rows.len() as i64 > limit;
         let mut messages = rows
             .iter()
             .take(limit as usize)
@@ -292,6 +352,7 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         messages.reverse();
         with_reactions(&self.pool, &mut messages).await?;
+        has_more |= fit_page(&mut messages, false);
         Ok((messages, has_more))
     }
 
@@ -332,14 +393,17 @@ impl Store {
     }
 
     /// Gives `person`'s reaction to a message, or takes it back if they had
-    /// given it; returns the message as it now stands.
+    /// given it. `None`: refused, the message has all the reactions it may
+    /// carry (`MAX_REACTIONS_PER_MESSAGE` kinds, `MAX_REACTIONS_PER_PERSON`
+    /// from one person).
     pub async fn toggle_reaction(
         &self,
         message: MessageId,
         person: Author,
         emoji: &str,
-    ) -> Result<Message, StoreError> {
+    ) -> Result<Option<ReactionChange>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // A write first: it takes the write lock before anything is read.
         let removed = sqlx::query(
             "DELETE FROM reactions
              WHERE message_id = ? AND person_kind = ? AND person_id = ? AND emoji = ?",
@@ -350,8 +414,27 @@ impl Store {
         .bind(emoji)
         .execute(&mut *tx)
         .await?
-        .rows_affected();
-        if removed == 0 {
+        .rows_affected()
+            > 0;
+        if !removed {
+            let (kinds, mine, known): (i64, i64, i64) = sqlx::query_as(
+                "SELECT COUNT(DISTINCT emoji),
+                    COALESCE(SUM(person_kind = ?2 AND person_id = ?3), 0),
+                    COALESCE(SUM(emoji = ?4), 0)
+                 FROM reactions WHERE message_id = ?1",
+            )
+            .bind(message.0)
+            .bind(person.kind.as_str())
+            .bind(person.id)
+            .bind(emoji)
+            .fetch_one(&mut *tx)
+            .await?;
+            let new_kind = known == 0;
+            if (new_kind && kinds as usize >= MAX_REACTIONS_PER_MESSAGE)
+                || mine as usize >= MAX_REACTIONS_PER_PERSON
+            {
+                return Ok(None);
+            }
             sqlx::query(
                 "INSERT INTO reactions (message_id, person_kind, person_id, emoji, created_at)
                  VALUES (?, ?, ?, ?, ?)",
@@ -364,10 +447,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        let (conversation, seq) = next_seq_for_message(&mut tx, message).await?;
         tx.commit().await?;
-        self.message(message)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("message {message} vanished")))
+        Ok(Some(ReactionChange {
+            conversation,
+            added: !removed,
+            seq,
+        }))
     }
 
     /// Edits or deletes a message (the caller checked who may); keeps the
@@ -408,33 +494,43 @@ impl Store {
             .bind(id.0)
             .execute(&mut *tx)
             .await?;
+        next_seq_for_message(&mut tx, id).await?;
         tx.commit().await?;
         self.message(id)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("message {id} vanished")))
     }
 
-    /// Messages after `after` in id order, at most `limit` of them.
-    pub async fn messages_after(
+    /// The messages that changed after change number `since`, in change
+    /// order, as they now stand: at most `limit` of them and one page of
+    /// bytes; and whether more follow.
+    pub async fn changes_after(
         &self,
         conversation: ConversationId,
-        after: MessageId,
+        since: Seq,
         limit: i64,
-    ) -> Result<Vec<Message>, StoreError> {
+    ) -> Result<(Vec<Message>, bool), StoreError> {
         let rows = sqlx::query(&format!(
-            "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.id > ? ORDER BY m.id LIMIT ?"
+            "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?"
         ))
         .bind(conversation.0)
-        .bind(after.0)
-        .bind(limit)
+        .bind(since)
+        .bind(limit + 1)
         .fetch_all(&self.pool)
         .await?;
+        let mut more = rows.len() as i64 > limit;
         let mut messages = rows
             .iter()
+            .take(limit as usize)
             .map(message_from_row)
             .collect::<Result<Vec<_>, _>>()?;
+        more |= fit_page(&mut messages, true);
+        // Reactions are filled in id order; the page goes out in change order.
+        let order: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
+        messages.sort_by_key(|m| m.id);
         with_reactions(&self.pool, &mut messages).await?;
-        Ok(messages)
+        messages.sort_by_key(|m| order.iter().position(|id| *id == m.id));
+        Ok((messages, more))
     }
 }
 
@@ -517,9 +613,11 @@ pub(super) async fn insert_in(
 ) -> Result<Inserted, StoreError> {
     let t = now().0;
     // The new row comes back with its sender's name: no read after the write.
-    let inserted: Option<(i64, Option<String>)> = sqlx::query_as(
-        "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at)
-         VALUES (?, ?, ?, ?, ?, ?)
+    // Its change number is the conversation's next; the update below takes it
+    // in the same transaction (the writer task is the only writer).
+    let inserted: Option<(i64, Option<String>, i64)> = sqlx::query_as(
+        "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT seq + 1 FROM conversations WHERE id = ?1))
          ON CONFLICT (conversation_id, client_id) DO NOTHING
          RETURNING id, CASE sender_kind
              WHEN 'agent' THEN (SELECT a.name FROM agents a WHERE a.id = sender_id)
@@ -527,7 +625,7 @@ pub(super) async fn insert_in(
                                   FROM contacts ct WHERE ct.id = sender_id)
              WHEN 'ai' THEN 'Assistant'
              ELSE 'Minicom'
-         END",
+         END, seq",
     )
     .bind(conversation.0)
     .bind(client_id.0.to_string())
@@ -537,11 +635,11 @@ pub(super) async fn insert_in(
     .bind(t)
     .fetch_optional(&mut **tx)
     .await?;
-    if let Some((id, _)) = inserted {
+    if let Some((id, _, seq)) = inserted {
         // Whoever writes has read everything before: their cursor moves too.
         sqlx::query(
             "UPDATE conversations
-             SET last_message_at = ?1, last_message_preview = ?2, last_sender_kind = ?3,
+             SET seq = ?6, last_message_at = ?1, last_message_preview = ?2, last_sender_kind = ?3,
                  last_message_id = ?4,
                  contact_read_id = CASE WHEN ?3 = 'contact' THEN ?4 ELSE contact_read_id END,
                  team_read_id = CASE WHEN ?3 = 'agent' THEN ?4 ELSE team_read_id END,
@@ -556,6 +654,7 @@ pub(super) async fn insert_in(
         .bind(author.kind.as_str())
         .bind(id)
         .bind(conversation.0)
+        .bind(seq)
         .execute(&mut **tx)
         .await?;
         if author.kind == SenderKind::Agent {
@@ -572,7 +671,7 @@ pub(super) async fn insert_in(
             .await?;
         }
     }
-    if let Some((id, sender_name)) = inserted {
+    if let Some((id, sender_name, seq)) = inserted {
         return Ok(Inserted {
             message: Message {
                 id: MessageId(id),
@@ -585,6 +684,7 @@ pub(super) async fn insert_in(
                 edited_at: None,
                 deleted: false,
                 reactions: Vec::new(),
+                seq,
             },
             created: true,
         });
@@ -606,6 +706,55 @@ pub(super) async fn insert_in(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sized(id: i64, body: &str) -> Message {
+        Message {
+            id: MessageId(id),
+            conversation_id: ConversationId(1),
+            client_id: ClientId(Uuid::nil()),
+            sender: SenderKind::Contact,
+            sender_name: "Visitor #1".into(),
+            body: body.into(),
+            created_at: Timestamp(0),
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
+            seq: id,
+        }
+    }
+
+    #[test]
+    fn a_page_keeps_what_fits_from_the_right_end() {
+        // Each escapes to six bytes a character: about 24 KB a message.
+        let body = "\u{1}".repeat(4_000);
+        let all: Vec<Message> = (1..=100).map(|id| sized(id, &body)).collect();
+        let mut front = all.clone();
+        assert!(fit_page(&mut front, true));
+        let bytes: usize = front
+            .iter()
+            .map(|m| serde_json::to_string(m).unwrap().len())
+            .sum();
+        assert!(
+            bytes <= PAGE_BYTES && front.len() >= 9,
+            "{} messages, {bytes} bytes",
+            front.len()
+        );
+        assert_eq!(front[0].id, MessageId(1));
+        let mut back = all.clone();
+        assert!(fit_page(&mut back, false));
+        assert_eq!(
+            back.last().unwrap().id,
+            MessageId(100),
+            "the newest are kept"
+        );
+        let mut small = vec![sized(1, "hi"), sized(2, "there")];
+        assert!(!fit_page(&mut small, true));
+        assert_eq!(small.len(), 2);
+        // One message always goes, whatever its size.
+        let mut huge = vec![sized(1, &"\u{1}".repeat(100_000))];
+        assert!(!fit_page(&mut huge, false));
+        assert_eq!(huge.len(), 1);
+    }
 
     #[test]
     fn preview_folds_whitespace_and_is_short() {

@@ -17,7 +17,7 @@ mod writer;
 pub use agents::{AgentRecord, Role};
 pub use contacts::ContactRecord;
 pub use conversations::Reader;
-pub use messages::{Author, Change, Inserted, MessageFacts};
+pub use messages::{Author, Change, Inserted, MessageFacts, ReactionChange};
 pub use writer::Queued;
 
 use std::str::FromStr;
@@ -48,6 +48,19 @@ pub enum StoreError {
     WriterStopped,
     #[error("the write could not be committed: {0}")]
     Commit(String),
+}
+
+impl StoreError {
+    /// The database's disk is full (SQLite's `SQLITE_FULL`): nothing was
+    /// written, and writes work again once space returns.
+    pub fn is_disk_full(&self) -> bool {
+        const SQLITE_FULL: &str = "database or disk is full";
+        match self {
+            Self::Sqlx(err) => err.to_string().contains(SQLITE_FULL),
+            Self::Commit(message) => message.contains(SQLITE_FULL),
+            _ => false,
+        }
+    }
 }
 
 /// The file of a `sqlite://` (or `sqlite:`) URL, without its options.
@@ -160,6 +173,11 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Whether the message writer is running.
+    pub fn writer_running(&self) -> bool {
+        self.writer.is_running()
     }
 
     /// The latency of message commits, as the writer records it.

@@ -72,17 +72,19 @@ async fn messages_come_back_in_id_order_with_paging() {
     assert_eq!(latest.last().unwrap().body, "m59");
     assert!(latest.windows(2).all(|w| w[0].id < w[1].id));
 
-    let after = store
-        .messages_after(conversation, latest[47].id, 100)
+    let (after, more) = store
+        .changes_after(conversation, latest[47].seq, 100)
         .await
         .unwrap();
     let bodies: Vec<&str> = after.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(bodies, ["m58", "m59"]);
+    assert!(!more);
     assert!(
         store
-            .messages_after(conversation, MessageId(i64::MAX), 10)
+            .changes_after(conversation, i64::MAX, 10)
             .await
             .unwrap()
+            .0
             .is_empty()
     );
 }
@@ -188,10 +190,7 @@ async fn concurrent_writes_share_commits_and_one_failure_spoils_nothing() {
         .map(|r| r.expect("stored").message.id)
         .collect();
     assert_eq!(ids.len(), 200);
-    let stored = store
-        .messages_after(conversation, MessageId(0), 1_000)
-        .await
-        .unwrap();
+    let (stored, _) = store.changes_after(conversation, 0, 1_000).await.unwrap();
     assert_eq!(stored.len(), 201);
 }
 
@@ -219,7 +218,11 @@ async fn read_cursors_move_forward_only_and_drive_unread_counts() {
 
     let read = Reader::Agent(ana);
     assert_eq!(
-        store.mark_read(conversation, read, ids[1]).await.unwrap(),
+        store
+            .mark_read(conversation, read, ids[1])
+            .await
+            .unwrap()
+            .map(|(at, _)| at),
         Some(ids[1])
     );
     assert_eq!(unread(store.clone()).await, 1);
@@ -237,7 +240,8 @@ async fn read_cursors_move_forward_only_and_drive_unread_counts() {
         store
             .mark_read(conversation, read, MessageId(i64::MAX))
             .await
-            .unwrap(),
+            .unwrap()
+            .map(|(at, _)| at),
         Some(ids[2])
     );
     assert_eq!(unread(store.clone()).await, 0);
@@ -265,4 +269,136 @@ async fn read_cursors_move_forward_only_and_drive_unread_counts() {
     let mine = &store.contact_conversations(contact).await.unwrap()[0];
     assert_eq!(mine.unread, 0);
     assert_eq!(mine.contact_read_id, reply.message.id);
+}
+
+#[tokio::test]
+async fn every_change_takes_the_next_number_and_resume_replays_it() {
+    let (store, _dir) = store().await;
+    let contact = visitor(&store, "seq").await;
+    let first = store
+        .insert_visitor_message(contact, ClientId::new(), "one", false)
+        .await
+        .unwrap()
+        .message;
+    let conversation = first.conversation_id;
+    let second = store
+        .insert_message(
+            conversation,
+            ClientId::new(),
+            Author::contact(contact),
+            "two",
+        )
+        .await
+        .unwrap()
+        .message;
+    assert_eq!(
+        (first.seq, second.seq),
+        (1, 2),
+        "numbers start at 1 per conversation"
+    );
+    let since = second.seq;
+    let edited = store
+        .change_message(first.id, Change::Edit("one, edited".into()))
+        .await
+        .unwrap();
+    assert_eq!(edited.seq, 3);
+    let reacted = store
+        .toggle_reaction(second.id, Author::contact(contact), "👍")
+        .await
+        .unwrap()
+        .expect("allowed");
+    assert_eq!((reacted.seq, reacted.added), (4, true));
+    let (_, read_seq) = store
+        .mark_read(conversation, Reader::Contact(contact), second.id)
+        .await
+        .unwrap()
+        .map_or((MessageId(0), 0), |m| m);
+    // The visitor's own message already moved their cursor: nothing to number.
+    assert_eq!(read_seq, 0);
+    let deleted = store
+        .change_message(second.id, Change::Delete)
+        .await
+        .unwrap();
+    assert_eq!(deleted.seq, 5);
+    let (changes, more) = store.changes_after(conversation, since, 100).await.unwrap();
+    assert!(!more);
+    let got: Vec<(MessageId, i64, bool)> =
+        changes.iter().map(|m| (m.id, m.seq, m.deleted)).collect();
+    assert_eq!(got, [(first.id, 3, false), (second.id, 5, true)]);
+    assert_eq!(changes[0].body, "one, edited");
+    assert_eq!(store.conversation_seq(conversation).await.unwrap(), 5);
+    let row = store
+        .conversation_summary(conversation)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.seq, 5, "the row's version is the latest change");
+}
+
+#[tokio::test]
+async fn reactions_are_capped_per_message_and_per_person() {
+    let (store, _dir) = store().await;
+    let contact = visitor(&store, "react").await;
+    let message = store
+        .insert_visitor_message(contact, ClientId::new(), "hi", false)
+        .await
+        .unwrap()
+        .message;
+    let me = Author::contact(contact);
+    let emoji = ["👍", "❤️", "😂", "😮"];
+    for e in &emoji[..crate::protocol::MAX_REACTIONS_PER_PERSON] {
+        assert!(
+            store
+                .toggle_reaction(message.id, me, e)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+    assert!(
+        store
+            .toggle_reaction(message.id, me, emoji[3])
+            .await
+            .unwrap()
+            .is_none(),
+        "one more from the same person is refused"
+    );
+    // Taking one back is always allowed, and makes room.
+    let back = store
+        .toggle_reaction(message.id, me, emoji[0])
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!back.added);
+    assert!(
+        store
+            .toggle_reaction(message.id, me, emoji[3])
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Many people: at most so many different emoji on one message.
+    let hash = crate::server::auth::hash_password("pw").unwrap();
+    let mut kinds = 3;
+    for i in 0..40 {
+        let agent = store
+            .create_agent(&format!("a{i}@example.com"), "A", &hash, Role::Agent)
+            .await
+            .unwrap();
+        let e = char::from_u32(0x1F680 + i).unwrap().to_string();
+        if store
+            .toggle_reaction(message.id, Author::agent(agent), &e)
+            .await
+            .unwrap()
+            .is_some()
+        {
+            kinds += 1;
+        }
+    }
+    assert_eq!(kinds, crate::protocol::MAX_REACTIONS_PER_MESSAGE);
+    let stored = store.message(message.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.reactions.len(),
+        crate::protocol::MAX_REACTIONS_PER_MESSAGE
+    );
 }

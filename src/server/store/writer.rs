@@ -61,6 +61,12 @@ impl Writer {
         Self { jobs }
     }
 
+    /// Whether the writer task still takes writes (`/readyz`: a dead writer
+    /// means no message can be stored).
+    pub fn is_running(&self) -> bool {
+        !self.jobs.is_closed()
+    }
+
     /// Queues a write (writes are performed in the order they are queued)
     /// and returns at once; [`Queued::committed`] waits for its commit.
     pub async fn enqueue(&self, write: Write) -> Result<Queued, StoreError> {

@@ -1,0 +1,220 @@
+//! Visitor tokens: who a browser is to the messenger.
+//!
+//! Every page load gives a browser a token this server signed (so a made-up
+//! cookie creates nobody), at most so many new ones per address per hour.
+//! A browser becomes a verified visitor only by an explicit step of the
+//! embedding site — `POST /messenger/identify` with the identity it signed —
+//! never by following a link: a link someone else sent must not make a
+//! victim write into another person's conversations. Linking rotates the
+//! token, and `POST /messenger/forget` (the site's sign-out) starts a fresh
+//! anonymous visitor, so a shared device can unlink.
+
+use axum::extract::{ConnectInfo, Form, Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::server::auth::{self, VISITOR_COOKIE};
+use crate::server::{AppState, identity};
+
+/// Gives every browser that loads a page a visitor token, so the messenger's
+/// socket has an identity before the visitor writes anything.
+pub async fn visitor_cookie(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_page_get = request.method() == Method::GET && is_page(request.uri().path());
+    if !is_page_get {
+        return next.run(request).await;
+    }
+    let existing = auth::cookie(request.headers(), VISITOR_COOKIE).map(str::to_owned);
+    let keep = match &existing {
+        Some(token) if auth::issued_visitor_token(state.identity_secret.as_bytes(), token) => true,
+        // Issued before tokens were signed: kept only if it is someone already.
+        Some(token) => matches!(
+            state
+                .store
+                .known_contact_for_token(&auth::token_hash(token))
+                .await,
+            Ok(Some(_))
+        ),
+        None => false,
+    };
+    if keep {
+        return next.run(request).await;
+    }
+    let ip = client_ip(&request);
+    let cookie = match issue_token(&state, ip) {
+        Ok((_, cookie)) => cookie,
+        Err(refusal) => return refusal,
+    };
+    let mut response = next.run(request).await;
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    response
+}
+
+fn client_ip(request: &Request) -> Option<std::net::IpAddr> {
+    request
+        .extensions()
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
+/// A new signed visitor token and its cookie, within the address's share of
+/// new visitors this hour.
+fn issue_token(
+    state: &AppState,
+    ip: Option<std::net::IpAddr>,
+) -> Result<(String, HeaderValue), Response> {
+    if let Some(ip) = ip
+        && !state.new_visitors.admit(ip, std::time::Instant::now())
+    {
+        state
+            .metrics
+            .visitors_refused
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        tracing::warn!(%ip, "refused a new visitor: too many from one address this hour");
+        return Err((
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many new chats were started from your network in the last hour. \
+             Try again later.",
+        )
+            .into_response());
+    }
+    Ok(auth::new_visitor_cookie(
+        state.identity_secret.as_bytes(),
+        state.config.secure_cookies,
+    ))
+}
+
+/// What an embedding site says about its signed-in user.
+#[derive(Deserialize)]
+pub struct IdentityClaim {
+    user_id: String,
+    user_hash: String,
+    /// Unix seconds after which this signed identity is refused.
+    expires: Option<i64>,
+    name: Option<String>,
+    email: Option<String>,
+    /// The page that asked, when the messenger frame forwards its embedding
+    /// page's message: must be one of `MINICOM_ALLOWED_ORIGINS`.
+    origin: Option<String>,
+}
+
+/// The messenger frame forwards its embedding page's origin: only sites
+/// allowed to embed it may say who the visitor is, or forget them.
+fn allowed_embedder(state: &AppState, origin: Option<&str>) -> Result<(), Response> {
+    match origin {
+        None => Ok(()),
+        Some(origin)
+            if state
+                .config
+                .allowed_origins
+                .iter()
+                .any(|allowed| allowed.eq_ignore_ascii_case(origin)) =>
+        {
+            Ok(())
+        }
+        Some(origin) => {
+            tracing::warn!(%origin, "refused a visitor identity from a page not allowed to embed the messenger");
+            Err((
+                StatusCode::FORBIDDEN,
+                format!(
+                    "The page at {origin} may not embed this chat. Add it to MINICOM_ALLOWED_ORIGINS."
+                ),
+            )
+                .into_response())
+        }
+    }
+}
+
+/// What `POST /messenger/forget` may carry.
+#[derive(Deserialize)]
+pub struct Forget {
+    origin: Option<String>,
+}
+
+/// `POST /messenger/identify`: the embedding site vouches for its signed-in
+/// user. This browser gets a new token that speaks for that verified visitor
+/// (the old one keeps whatever it was). 204 with the new cookie, or 403 with
+/// what to fix.
+pub async fn identify(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
+    Form(claim): Form<IdentityClaim>,
+) -> Response {
+    if let Err(refusal) = allowed_embedder(&state, claim.origin.as_deref()) {
+        return refusal;
+    }
+    let now = crate::server::store::now().0 / 1000;
+    if let Err(err) = identity::verify_claim(
+        state.identity_secret.as_bytes(),
+        &claim.user_id,
+        claim.expires,
+        &claim.user_hash,
+        now,
+    ) {
+        tracing::warn!(%err, "refused a visitor identity");
+        return (
+            StatusCode::FORBIDDEN,
+            format!(
+                "Minicom could not verify who you are ({err}). The site that embeds this chat \
+                 must sign user_id with its Minicom identity secret; see the README."
+            ),
+        )
+            .into_response();
+    }
+    let (token, cookie) = match issue_token(&state, Some(client.ip())) {
+        Ok(issued) => issued,
+        Err(refusal) => return refusal,
+    };
+    // Labels only: shown to the team, never used to find anyone. A label
+    // that breaks the profile rules is dropped; the identity still holds.
+    let label = |field, value| {
+        crate::protocol::clean_profile_field(field, value)
+            .ok()
+            .flatten()
+    };
+    let (name, email) = (label("name", claim.name), label("email", claim.email));
+    if let Err(err) = state
+        .store
+        .verify_visitor(
+            &auth::token_hash(&token),
+            &claim.user_id,
+            name.as_deref(),
+            email.as_deref(),
+        )
+        .await
+    {
+        tracing::error!(%err, "could not link a verified visitor");
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Storage is unavailable; try again in a moment.",
+        )
+            .into_response();
+    }
+    (StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response()
+}
+
+/// `POST /messenger/forget`: the visitor signed out of the embedding site.
+/// This browser starts over as a new anonymous visitor; the conversations of
+/// the one it was stay theirs.
+pub async fn forget(
+    State(state): State<AppState>,
+    ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
+    Form(forget): Form<Forget>,
+) -> Response {
+    if let Err(refusal) = allowed_embedder(&state, forget.origin.as_deref()) {
+        return refusal;
+    }
+    match issue_token(&state, Some(client.ip())) {
+        Ok((_, cookie)) => (StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response(),
+        Err(refusal) => refusal,
+    }
+}
+
+fn is_page(path: &str) -> bool {
+    matches!(path, "/" | "/messenger")
+}
