@@ -122,7 +122,8 @@ bench: setup-rust setup-model
 	./target/release/minicom-load bench --server-bin target/release/minicom --out bench/results.json
 
 # In-process measurements: durability cost (FULL vs NORMAL), open times on
-# bulk fixtures, a neighbour's latency during a flood.
+# bulk fixtures, a neighbour's latency during a flood, the memory a hostile
+# visitor can make the server hold.
 bench-internals: setup-rust
 	@echo "==> In-process benchmarks in release (first build takes about 6 min)"
-	cargo test --release --features ssr --test throughput --test open_time --test flood_latency -- --ignored --nocapture --test-threads=1
+	cargo test --release --features ssr --test throughput --test open_time --test flood_latency --test hostile_memory -- --ignored --nocapture --test-threads=1

@@ -16,6 +16,8 @@ const aiDataDir = mkdtempSync(join(tmpdir(), 'minicom-e2e-ai-'));
 /** Another site allowed to embed the messenger; the tests fake its pages. (A
  * loopback origin: Chromium blocks public pages from framing loopback ones.) */
 export const ALLOWED_ORIGIN = 'http://localhost:9911';
+/** What the main server signs verified visitors' ids with. */
+export const IDENTITY_SECRET = 'e2e-identity-secret';
 /** A site that is not allowed to. */
 export const OTHER_ORIGIN = 'http://localhost:9912';
 
@@ -60,6 +62,7 @@ export default defineConfig({
       // Conversations here are answered by people only; ai.spec.ts has its own server.
       MINICOM_ASSISTANT: 'off',
       MINICOM_ALLOWED_ORIGINS: ALLOWED_ORIGIN,
+      MINICOM_IDENTITY_SECRET: IDENTITY_SECRET,
       // The paging test seeds 120 messages through one socket at once; every
       // other limit stays at its default.
       MINICOM_LIMIT_SEND_BURST: '200',

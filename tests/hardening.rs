@@ -32,6 +32,21 @@ async fn messages_committed_as_their_socket_is_cut_off_still_reach_the_team() {
     visitor.close().await;
     let mut agent = server.agent().await;
     agent.open(conversation).await;
+    // The agent's inbox reads everything as it comes, as a browser does.
+    let (seen_tx, mut seen_rx) = tokio::sync::mpsc::unbounded_channel();
+    let watching = tokio::spawn(async move {
+        loop {
+            match agent.next_or_close().await {
+                Ok(ServerFrame::Message { message }) => {
+                    if seen_tx.send(message.id).is_err() {
+                        return;
+                    }
+                }
+                Ok(_) => {}
+                Err(closed) => panic!("the agent's socket ended: {closed:?}"),
+            }
+        }
+    });
 
     // A tab that sends a stream of big messages and never reads: its queue
     // overflows and the server cuts it off with sends still in flight.
@@ -79,16 +94,18 @@ async fn messages_committed_as_their_socket_is_cut_off_still_reach_the_team() {
     // The agent saw every one of them live, exactly as if nothing had happened.
     let mut seen = HashSet::new();
     while !acked.is_subset(&seen) {
-        let message = match agent.next_or_close().await {
-            Ok(ServerFrame::Message { message }) => message,
-            Ok(_) => continue,
-            Err(closed) => panic!(
-                "the agent's socket ended ({closed:?}) before it saw {} committed messages",
-                acked.difference(&seen).count()
-            ),
-        };
-        seen.insert(message.id);
+        let id = tokio::time::timeout(std::time::Duration::from_secs(10), seen_rx.recv())
+            .await
+            .unwrap_or_else(|_| {
+                panic!(
+                    "{} committed messages never reached the agent",
+                    acked.difference(&seen).count()
+                )
+            })
+            .expect("the agent's reader stopped");
+        seen.insert(id);
     }
+    watching.abort();
 }
 
 /// Finding 2: edits, deletes and reactions made while a tab was away reach it
@@ -303,8 +320,22 @@ async fn a_slow_loris_is_cut_off_and_others_are_served() {
         let ok = server.http("GET", "/healthz", &[], "").await;
         assert_eq!(ok.status, 200, "others are served during the slow-loris");
     };
-    let (cut_off, ()) = tokio::join!(dribble, others);
+    // And one that connects and says nothing at all.
+    let silent = async {
+        let mut silent = tokio::net::TcpStream::connect(server.addr)
+            .await
+            .expect("connect");
+        let mut byte = [0u8; 1];
+        tokio::time::timeout(std::time::Duration::from_secs(20), silent.read(&mut byte))
+            .await
+            .is_ok()
+    };
+    let (cut_off, closed_silent, ()) = tokio::join!(dribble, silent, others);
     assert!(cut_off, "the slow-loris was still connected after 20 s");
+    assert!(
+        closed_silent,
+        "a silent connection was still open after 20 s"
+    );
 }
 
 /// A size-limited file system for the database (tmpfs), unmounted on drop.

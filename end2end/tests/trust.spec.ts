@@ -1,6 +1,7 @@
+import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { test, expect, type Browser } from '@playwright/test';
-import { ALLOWED_ORIGIN, MINICOM_URL, OTHER_ORIGIN } from '../playwright.config';
+import { ALLOWED_ORIGIN, IDENTITY_SECRET, MINICOM_URL, OTHER_ORIGIN } from '../playwright.config';
 import { closeContexts, signIn } from './support';
 
 test.afterEach(closeContexts);
@@ -60,12 +61,13 @@ test('an admin adds a teammate, who signs in, then deactivates them', async ({ b
 });
 
 /** Serves, on a real local port, another site's page that embeds the
- * messenger in an iframe. */
-async function embeddingSite(origin: string): Promise<Server> {
+ * messenger in an iframe — and, given a script, runs it on that page. */
+async function embeddingSite(origin: string, script = ''): Promise<Server> {
   const server = createServer((_request, response) => {
     response.writeHead(200, { 'Content-Type': 'text/html' });
     response.end(`<!doctype html><title>Shop</title><h1>A shop</h1>
-      <iframe title="Chat" src="${MINICOM_URL}/messenger" width="400" height="600"></iframe>`);
+      <iframe title="Chat" src="${MINICOM_URL}/messenger" width="400" height="600"></iframe>
+      <script>${script}</script>`);
   });
   await new Promise<void>((resolve) => server.listen(Number(new URL(origin).port), '127.0.0.1', resolve));
   return server;
@@ -85,6 +87,28 @@ test('the messenger can be embedded by an allowed site only', async ({ browser }
     await expect(other.frameLocator('iframe').getByRole('heading', { name: 'Northwind Coffee' })).toHaveCount(0);
   } finally {
     for (const site of sites) site.close();
+  }
+});
+
+test('an allowed site tells the framed messenger who its signed-in user is', async ({ browser }) => {
+  // What the shop's server computes, and its page hands to the frame when it is ready.
+  const userHash = createHmac('sha256', IDENTITY_SECRET).update('shop-user-7').digest('hex');
+  const site = await embeddingSite(ALLOWED_ORIGIN, `
+    window.addEventListener('message', (event) => {
+      if (event.origin !== '${MINICOM_URL}' || event.data?.minicom !== 'ready') return;
+      document.querySelector('iframe').contentWindow.postMessage(
+        { minicom: 'identify', user_id: 'shop-user-7', user_hash: '${userHash}', name: 'Shop User' },
+        '${MINICOM_URL}');
+    });`);
+  try {
+    const page = await (await browser.newContext()).newPage();
+    const linked = page.waitForResponse((r) => r.url().endsWith('/messenger/identify'));
+    await page.goto(`${ALLOWED_ORIGIN}/`);
+    const answer = await linked;
+    expect(answer.status(), await answer.text()).toBe(200);
+    await expect(page.frameLocator('iframe').getByRole('heading', { name: 'Northwind Coffee' })).toBeVisible();
+  } finally {
+    site.close();
   }
 });
 

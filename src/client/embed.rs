@@ -6,6 +6,8 @@
 //!   site's server, see the README);
 //! - `{"minicom": "forget"}` — the user signed out of the site.
 //!
+//! When it listens, the messenger tells its parent page `{"minicom":
+//! "ready"}` (again after each reload), so the page knows when to speak.
 //! The messenger forwards either to its own server together with the origin
 //! of the page that sent it (the server accepts only allowed embedding
 //! origins), then reloads as the visitor the server now says it is. A link
@@ -53,6 +55,14 @@ pub fn listen() {
     let _ = window.add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref());
     // Lives as long as the page.
     on_message.forget();
+    // Framed: tell the embedding page we are listening (nothing secret: any
+    // page may know a frame is ready).
+    if let Ok(Some(parent)) = window.parent()
+        && parent != window
+        && let Ok(ready) = js_sys::JSON::parse(r#"{"minicom":"ready"}"#)
+    {
+        let _ = parent.post_message(&ready, "*");
+    }
 }
 
 async fn forward(message: FromSite, origin: String) {
@@ -94,10 +104,32 @@ async fn forward(message: FromSite, origin: String) {
     let answered =
         wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(path, &init)).await;
     match answered.ok().and_then(|r| r.dyn_into::<web_sys::Response>().ok()) {
-        // The browser is someone else now: start over as them.
-        Some(response) if response.ok() => {
-            let _ = window.location().reload();
+        // 200: the browser is someone else now: start over as them — once
+        // per tab for the same request: a browser that refuses to keep the
+        // new cookie (third-party cookies blocked) would otherwise reload
+        // for ever.
+        Some(response) if response.status() == 200 => {
+            let key = "minicom.embed.reloaded";
+            let asked = format!("{path}?{}", body.join("&"));
+            let storage = window.session_storage().ok().flatten();
+            let again = storage
+                .as_ref()
+                .and_then(|s| s.get_item(key).ok().flatten())
+                .is_some_and(|done| done == asked);
+            if again {
+                web_sys::console::warn_1(
+                    &"Minicom: this browser did not keep the chat's cookie (third-party cookies blocked?), so the site's sign-in could not be applied."
+                        .into(),
+                );
+            } else {
+                if let Some(storage) = storage {
+                    let _ = storage.set_item(key, &asked);
+                }
+                let _ = window.location().reload();
+            }
         }
+        // 204: it already was; nothing to do.
+        Some(response) if response.ok() => {}
         Some(response) => web_sys::console::warn_1(
             &format!(
                 "Minicom refused the site's {path} ({}): see the server's answer in the network panel.",

@@ -69,18 +69,41 @@ pub struct Thread {
     /// Numbers seen beyond `seq` (live events can arrive out of order);
     /// `seq` moves on when the gap before them fills.
     ahead: BTreeSet<Seq>,
+    /// The change number of each shown message's text (its body, edit or
+    /// delete). A message's own `seq` also moves with reactions, which
+    /// arrive as separate changes: an edit read before a later reaction
+    /// must still replace the text.
+    text_seq: HashMap<MessageId, Seq>,
 }
 
 impl Thread {
-    /// Adds or replaces messages, keeping id order and no duplicates; a copy
-    /// older than the one shown (a lower change number) never replaces it.
+    /// Adds or replaces messages, keeping id order and no duplicates. A copy
+    /// older than the one shown (a lower change number) never replaces it;
+    /// one whose text is newer than the shown text replaces the text only.
     pub fn merge(&mut self, incoming: impl IntoIterator<Item = Message>) {
         for message in incoming {
             self.saw(message.seq);
             match self.messages.binary_search_by_key(&message.id, |m| m.id) {
-                Ok(at) if self.messages[at].seq <= message.seq => self.messages[at] = message,
-                Ok(_) => {}
-                Err(at) => self.messages.insert(at, message),
+                Ok(at) => {
+                    let shown = &mut self.messages[at];
+                    let text_seq = self.text_seq.get(&message.id).copied().unwrap_or(shown.seq);
+                    if message.seq >= shown.seq {
+                        self.text_seq.insert(message.id, message.seq);
+                        *shown = message;
+                    } else if message.seq > text_seq {
+                        self.text_seq.insert(message.id, message.seq);
+                        shown.body = message.body;
+                        shown.edited_at = message.edited_at;
+                        shown.deleted = message.deleted;
+                        if shown.deleted {
+                            shown.reactions.clear();
+                        }
+                    }
+                }
+                Err(at) => {
+                    self.text_seq.insert(message.id, message.seq);
+                    self.messages.insert(at, message);
+                }
             }
         }
     }
@@ -138,10 +161,13 @@ impl Thread {
             return;
         };
         let message = &mut self.messages[at];
-        if message.seq >= seq {
+        // Reactions are per person and emoji: a change that arrives after a
+        // later one of someone else's still applies (adding twice or taking
+        // back what is not there changes nothing).
+        if message.deleted {
             return;
         }
-        message.seq = seq;
+        message.seq = message.seq.max(seq);
         let same = |p: &Person| (p.kind, p.id) == (person.kind, person.id);
         let existing = message.reactions.iter().position(|r| r.emoji == emoji);
         match (existing, added) {
@@ -956,6 +982,38 @@ mod tests {
         thread.merge([edited]);
         thread.merge([message(1)]);
         assert_eq!(thread.messages[0].body, "edited");
+    }
+
+    #[test]
+    fn an_edit_read_before_a_later_reaction_still_replaces_the_text() {
+        let mut thread = Thread::default();
+        thread.merge([message(1)]);
+        let ana = Person {
+            kind: SenderKind::Agent,
+            id: 1,
+            name: "Ana".into(),
+        };
+        // Reactions 3 and 4 from two people arrive out of order.
+        let ben = Person {
+            id: 2,
+            name: "Ben".into(),
+            ..ana.clone()
+        };
+        thread.react(MessageId(1), "🎉".into(), ben, true, 4);
+        thread.react(MessageId(1), "👍".into(), ana, true, 3);
+        assert_eq!(thread.messages[0].reactions.len(), 2, "both count");
+        // The edit (change 2) arrives last: its text still wins.
+        let mut edited = message(1);
+        edited.body = "edited".into();
+        edited.seq = 2;
+        thread.merge([edited]);
+        assert_eq!(thread.messages[0].body, "edited");
+        assert_eq!(
+            thread.messages[0].reactions.len(),
+            2,
+            "and the reactions stay"
+        );
+        assert_eq!(thread.seq, 4);
     }
 
     #[test]

@@ -93,19 +93,22 @@ pub fn set_cookie(name: &str, value: &str, max_age_days: i64, secure: bool) -> H
     .expect("cookie names and hex tokens are valid header text")
 }
 
-/// What a visitor token's signature covers besides the token: a prefix no
-/// `user_id` can produce (they hold no newline), so a visitor-token MAC is
-/// never a valid `user_hash` or the other way round.
-const VISITOR_TOKEN_CONTEXT: &str = "minicom visitor token\n";
+/// Visitor tokens are signed with their own key, derived from the identity
+/// secret: a visitor-token signature is never a valid `user_hash`, nor the
+/// other way round, whatever user ids a site signs.
+const VISITOR_KEY_CONTEXT: &[u8] = b"minicom visitor token key";
 
 /// Bytes of a visitor token's signature (128 bits; hex in the cookie).
 const VISITOR_MAC_BYTES: usize = 16;
 
 fn visitor_mac(secret: &[u8], random: &str) -> hmac::Hmac<Sha256> {
     use hmac::Mac;
-    let mut mac =
-        hmac::Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
-    mac.update(VISITOR_TOKEN_CONTEXT.as_bytes());
+    let hmac = |key: &[u8]| {
+        hmac::Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length")
+    };
+    let mut derive = hmac(secret);
+    derive.update(VISITOR_KEY_CONTEXT);
+    let mut mac = hmac(&derive.finalize().into_bytes());
     mac.update(random.as_bytes());
     mac
 }

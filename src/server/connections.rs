@@ -17,8 +17,7 @@ use axum::Router;
 use axum::extract::ConnectInfo;
 use axum::serve::Listener;
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto::Builder;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::sync::watch;
 use tower::ServiceExt;
@@ -51,19 +50,18 @@ where
                 request.extensions_mut().insert(ConnectInfo(remote));
                 app.clone().oneshot(request)
             });
-            let mut builder = Builder::new(TokioExecutor::new());
-            builder
-                .http1()
+            // HTTP/1.1 only (WebSockets upgrade from it): its header deadline
+            // runs from the moment the connection is accepted, so a client
+            // that sends nothing at all is cut off too.
+            let connection = hyper::server::conn::http1::Builder::new()
                 .timer(TokioTimer::new())
-                .header_read_timeout(header_deadline);
-            let connection = builder.serve_connection_with_upgrades(
-                TokioIo::new(io),
-                TowerToHyperService::new(service),
-            );
+                .header_read_timeout(header_deadline)
+                .serve_connection(TokioIo::new(io), TowerToHyperService::new(service))
+                .with_upgrades();
             tokio::pin!(connection);
             tokio::select! {
                 _ = connection.as_mut() => {}
-                () = stopped(&mut stopping) => {
+                () = crate::server::ws::stopping(&mut stopping) => {
                     connection.as_mut().graceful_shutdown();
                     let _ = connection.await;
                 }
@@ -77,10 +75,4 @@ where
     // Every connection task holds a receiver; closed() resolves when all are gone.
     open_tx.closed().await;
     Ok(())
-}
-
-/// Resolves once the server is stopping (the watch guard is dropped before
-/// the caller's branch runs, so the task stays `Send`).
-async fn stopped(stopping: &mut watch::Receiver<bool>) {
-    let _ = stopping.wait_for(|stop| *stop).await;
 }

@@ -251,11 +251,6 @@ impl Hub {
         self.disconnect_agents(&[agent], reason);
     }
 
-    /// The agents with a socket open on this instance.
-    pub fn agents_online(&self) -> Vec<AgentId> {
-        self.lock().by_agent.keys().copied().collect()
-    }
-
     /// Closes every socket of these agents.
     pub fn disconnect_agents(&self, agents: &[AgentId], reason: CloseReason) {
         let routes = self.lock();

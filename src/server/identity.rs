@@ -1,8 +1,9 @@
 //! Verified visitor identity. A site that embeds the messenger computes, on
-//! its own server, `user_hash = hex(HMAC-SHA256(secret, user_id))` and passes
-//! `user_id` and `user_hash` to `/messenger`. Minicom checks the hash in
-//! constant time; a verified visitor's conversations follow them to every
-//! browser they use. An email a visitor types is only ever a label.
+//! its own server, `user_hash = hex(HMAC-SHA256(secret, user_id))` and hands
+//! `user_id` and `user_hash` to the messenger frame, which posts them to
+//! `/messenger/identify` (see `visitors`). Minicom checks the hash in constant
+//! time; a verified visitor's conversations follow them to every browser they
+//! use. An email a visitor types is only ever a label.
 
 use std::path::Path;
 

@@ -249,16 +249,27 @@ impl NewVisitors {
     }
 
     /// Counts one more new visitor from `ip`; false (and not counted) when
-    /// the address has had its share this hour.
+    /// the address has had its share this hour. IPv6 addresses count by
+    /// their /64 (one host usually holds a whole /64). When more addresses
+    /// are remembered than `MAX_KEYS` even after forgetting old ones, new
+    /// addresses are admitted uncounted rather than everyone refused.
     pub fn admit(&self, ip: std::net::IpAddr, now: Instant) -> bool {
+        let key = match ip {
+            std::net::IpAddr::V6(v6) => {
+                let mut octets = v6.octets();
+                octets[8..].fill(0);
+                std::net::IpAddr::V6(octets.into())
+            }
+            v4 => v4,
+        };
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.len() >= MAX_KEYS {
+        if seen.len() >= MAX_KEYS && !seen.contains_key(&key) {
             seen.retain(|_, (since, _)| now.duration_since(*since) < HOUR);
             if seen.len() >= MAX_KEYS {
-                return false;
+                return true;
             }
         }
-        let (since, count) = seen.entry(ip).or_insert((now, 0));
+        let (since, count) = seen.entry(key).or_insert((now, 0));
         if now.duration_since(*since) >= HOUR {
             (*since, *count) = (now, 0);
         }
@@ -302,6 +313,13 @@ mod tests {
             "another address has its own share"
         );
         assert!(visitors.admit(a, start + HOUR), "a new hour, a new share");
+        // One IPv6 host holds a /64: its addresses share one count.
+        let v6 = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        for i in 1..=3 {
+            assert!(visitors.admit(v6(&format!("2001:db8::{i}")), start));
+        }
+        assert!(!visitors.admit(v6("2001:db8::ffff"), start));
+        assert!(visitors.admit(v6("2001:db8:0:1::1"), start), "another /64");
     }
 
     #[test]

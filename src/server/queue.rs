@@ -90,16 +90,25 @@ impl QueueTx {
         })
     }
 
-    /// Queues a frame, waiting for room; fails only when the socket is gone.
+    /// Queues a frame, waiting until at most half the budget is in use (the
+    /// other half stays free for live events, so a socket's own replies —
+    /// history pages — never push it over and get it cut off); fails only
+    /// when the socket is gone.
     pub async fn send(&self, frame: Utf8Bytes) -> Result<(), Refused> {
         loop {
             let room = self.shared.room.notified();
             tokio::pin!(room);
             room.as_mut().enable();
-            match self.try_send(frame.clone()) {
-                Err(Refused::Full) => room.await,
-                done => return done,
+            if self.tx.is_closed() {
+                return Err(Refused::Closed);
             }
+            if self.queued_bytes() <= self.shared.budget / 2 {
+                match self.try_send(frame.clone()) {
+                    Err(Refused::Full) => {}
+                    done => return done,
+                }
+            }
+            room.await;
         }
     }
 
@@ -161,6 +170,20 @@ mod tests {
 
     #[tokio::test]
     async fn a_reply_waits_for_room_and_fails_when_the_socket_goes() {
+        let (tx, mut rx) = queue(1_000);
+        // Over half the budget in use: a reply waits, a live event still fits.
+        tx.try_send(frame(600)).unwrap();
+        let early = tokio::spawn({
+            let tx = tx.clone();
+            async move { tx.send(frame(10)).await }
+        });
+        tokio::task::yield_now().await;
+        assert!(!early.is_finished(), "a reply leaves room for live events");
+        assert_eq!(tx.try_send(frame(200)), Ok(()));
+        rx.recv().await.unwrap();
+        rx.recv().await.unwrap();
+        assert_eq!(early.await.unwrap(), Ok(()));
+        rx.recv().await.unwrap();
         let (tx, mut rx) = queue(100);
         tx.try_send(frame(90)).unwrap();
         let waiting = tokio::spawn({

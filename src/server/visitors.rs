@@ -10,7 +10,7 @@
 //! anonymous visitor, so a shared device can unlink.
 
 use axum::extract::{ConnectInfo, Form, Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -48,7 +48,7 @@ pub async fn visitor_cookie(
     let ip = client_ip(&request);
     let cookie = match issue_token(&state, ip) {
         Ok((_, cookie)) => cookie,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     let mut response = next.run(request).await;
     response.headers_mut().append(header::SET_COOKIE, cookie);
@@ -62,12 +62,21 @@ fn client_ip(request: &Request) -> Option<std::net::IpAddr> {
         .map(|ConnectInfo(addr)| addr.ip())
 }
 
+/// Why a visitor request was refused: a status and a sentence saying why.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.0, self.1).into_response()
+    }
+}
+
 /// A new signed visitor token and its cookie, within the address's share of
 /// new visitors this hour.
 fn issue_token(
     state: &AppState,
     ip: Option<std::net::IpAddr>,
-) -> Result<(String, HeaderValue), Response> {
+) -> Result<(String, HeaderValue), Refusal> {
     if let Some(ip) = ip
         && !state.new_visitors.admit(ip, std::time::Instant::now())
     {
@@ -76,12 +85,12 @@ fn issue_token(
             .visitors_refused
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         tracing::warn!(%ip, "refused a new visitor: too many from one address this hour");
-        return Err((
+        return Err(Refusal(
             StatusCode::TOO_MANY_REQUESTS,
             "Too many new chats were started from your network in the last hour. \
-             Try again later.",
-        )
-            .into_response());
+             Try again later."
+                .into(),
+        ));
     }
     Ok(auth::new_visitor_cookie(
         state.identity_secret.as_bytes(),
@@ -105,7 +114,7 @@ pub struct IdentityClaim {
 
 /// The messenger frame forwards its embedding page's origin: only sites
 /// allowed to embed it may say who the visitor is, or forget them.
-fn allowed_embedder(state: &AppState, origin: Option<&str>) -> Result<(), Response> {
+fn allowed_embedder(state: &AppState, origin: Option<&str>) -> Result<(), Refusal> {
     match origin {
         None => Ok(()),
         Some(origin)
@@ -119,13 +128,12 @@ fn allowed_embedder(state: &AppState, origin: Option<&str>) -> Result<(), Respon
         }
         Some(origin) => {
             tracing::warn!(%origin, "refused a visitor identity from a page not allowed to embed the messenger");
-            Err((
+            Err(Refusal(
                 StatusCode::FORBIDDEN,
                 format!(
                     "The page at {origin} may not embed this chat. Add it to MINICOM_ALLOWED_ORIGINS."
                 ),
-            )
-                .into_response())
+            ))
         }
     }
 }
@@ -138,15 +146,18 @@ pub struct Forget {
 
 /// `POST /messenger/identify`: the embedding site vouches for its signed-in
 /// user. This browser gets a new token that speaks for that verified visitor
-/// (the old one keeps whatever it was). 204 with the new cookie, or 403 with
-/// what to fix.
+/// (the old one keeps whatever it was): 200 with the new cookie — the
+/// messenger then reloads as them. 204 when this browser already is that
+/// visitor (nothing changes, no reload: a page may say it on every load).
+/// 403 with what to fix.
 pub async fn identify(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     Form(claim): Form<IdentityClaim>,
 ) -> Response {
     if let Err(refusal) = allowed_embedder(&state, claim.origin.as_deref()) {
-        return refusal;
+        return refusal.into_response();
     }
     let now = crate::server::store::now().0 / 1000;
     if let Err(err) = identity::verify_claim(
@@ -166,9 +177,18 @@ pub async fn identify(
         )
             .into_response();
     }
+    if let Some(current) = auth::cookie(&headers, VISITOR_COOKIE)
+        && auth::issued_visitor_token(state.identity_secret.as_bytes(), current)
+        && matches!(
+            state.store.token_external_id(&auth::token_hash(current)).await,
+            Ok(Some(id)) if id == claim.user_id
+        )
+    {
+        return StatusCode::NO_CONTENT.into_response();
+    }
     let (token, cookie) = match issue_token(&state, Some(client.ip())) {
         Ok(issued) => issued,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     // Labels only: shown to the team, never used to find anyone. A label
     // that breaks the profile rules is dropped; the identity still holds.
@@ -195,23 +215,46 @@ pub async fn identify(
         )
             .into_response();
     }
-    (StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response()
+    (StatusCode::OK, [(header::SET_COOKIE, cookie)], "linked").into_response()
 }
 
 /// `POST /messenger/forget`: the visitor signed out of the embedding site.
-/// This browser starts over as a new anonymous visitor; the conversations of
-/// the one it was stay theirs.
+/// This browser's token stops speaking for them, and it starts over as a new
+/// anonymous visitor (200 with the new cookie; the messenger reloads); the
+/// conversations of the one it was stay theirs. 204 when the browser is
+/// nobody yet (nothing to forget, no reload).
 pub async fn forget(
     State(state): State<AppState>,
     ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
     Form(forget): Form<Forget>,
 ) -> Response {
     if let Err(refusal) = allowed_embedder(&state, forget.origin.as_deref()) {
-        return refusal;
+        return refusal.into_response();
+    }
+    if let Some(current) = auth::cookie(&headers, VISITOR_COOKIE) {
+        let hash = auth::token_hash(current);
+        match state.store.token_is_blank(&hash).await {
+            Ok(true) => return StatusCode::NO_CONTENT.into_response(),
+            Ok(false) => {}
+            Err(err) => {
+                tracing::error!(%err, "could not look up a visitor token to forget");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Storage is unavailable; try again in a moment.",
+                )
+                    .into_response();
+            }
+        }
+        if let Err(err) = state.store.unlink_token(&hash).await {
+            tracing::error!(%err, "could not unlink a visitor token");
+        }
     }
     match issue_token(&state, Some(client.ip())) {
-        Ok((_, cookie)) => (StatusCode::NO_CONTENT, [(header::SET_COOKIE, cookie)]).into_response(),
-        Err(refusal) => refusal,
+        Ok((_, cookie)) => {
+            (StatusCode::OK, [(header::SET_COOKIE, cookie)], "forgotten").into_response()
+        }
+        Err(refusal) => refusal.into_response(),
     }
 }
 

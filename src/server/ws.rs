@@ -566,14 +566,16 @@ async fn write_loop(
             Some(text) = rx.recv() => WsMessage::Text(text),
             _ = session_check.tick(), if session.is_some() => {
                 let Some((store, session)) = &session else { continue };
-                match store.agent_by_session(session).await {
-                    Ok(Some(_)) => continue,
-                    Ok(None) => close(SIGNED_OUT.code, SIGNED_OUT.reason),
+                // Bounded: a slow database must not hold up the socket's frames.
+                match tokio::time::timeout(SESSION_CHECK / 3, store.agent_by_session(session)).await {
+                    Ok(Ok(Some(_))) => continue,
+                    Ok(Ok(None)) => close(SIGNED_OUT.code, SIGNED_OUT.reason),
                     // Storage trouble is no proof the session ended.
-                    Err(err) => {
+                    Ok(Err(err)) => {
                         tracing::warn!(%err, "could not check an agent's session; keeping the socket");
                         continue;
                     }
+                    Err(_) => continue,
                 }
             }
             _ = heartbeat.tick() => {
@@ -599,7 +601,7 @@ async fn write_loop(
 }
 
 async fn read_loop(
-    conn: &Conn,
+    conn: &Arc<Conn>,
     stream: &mut futures::stream::SplitStream<WebSocket>,
     close_tx: oneshot::Sender<CloseFrame>,
     heard: &Heard,
@@ -687,7 +689,7 @@ async fn finish_sends(
 /// Reads and handles frames until the peer leaves or the socket must close
 /// (then returns the close frame to send).
 async fn read_frames(
-    conn: &Conn,
+    conn: &Arc<Conn>,
     stream: &mut futures::stream::SplitStream<WebSocket>,
     heard: &Heard,
     pending: &mut Pending,
@@ -726,7 +728,7 @@ async fn read_frames(
 
 /// Resolves once the server is stopping. (Drops the watch guard before the
 /// caller's branch runs, so the socket future stays `Send`.)
-async fn stopping(shutdown: &mut watch::Receiver<bool>) {
+pub(crate) async fn stopping(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
 
@@ -803,7 +805,7 @@ async fn admit(
 /// is read at once; any other frame first waits until the sends before it
 /// are complete, so replies keep the order of the frames.
 async fn handle_text(
-    conn: &Conn,
+    conn: &Arc<Conn>,
     text: &str,
     pending: &mut Pending,
 ) -> Result<(), Option<CloseFrame>> {
@@ -854,19 +856,27 @@ async fn handle_text(
             conversation_id,
             since,
         } => on_resume(conn, conversation_id, since).await,
-        ClientFrame::Profile { name, email } => on_profile(conn, name, email).await,
         ClientFrame::Typing {
             conversation_id,
             typing,
         } => on_typing(conn, conversation_id, typing).await,
-        ClientFrame::Read {
-            conversation_id,
-            up_to,
-        } => on_cursor(conn, conversation_id, CursorKind::Read, up_to).await,
-        ClientFrame::Delivered {
-            conversation_id,
-            up_to,
-        } => on_cursor(conn, conversation_id, CursorKind::Delivered, up_to).await,
+        change @ (ClientFrame::Profile { .. }
+        | ClientFrame::Read { .. }
+        | ClientFrame::Delivered { .. }
+        | ClientFrame::React { .. }
+        | ClientFrame::Edit { .. }
+        | ClientFrame::Delete { .. }
+        | ClientFrame::Handoff { .. }
+        | ClientFrame::Assistant { .. }) => {
+            // A change that commits is published even if this socket is torn
+            // down meanwhile: it runs as its own task, which shutdown waits for.
+            let task = Arc::clone(conn);
+            conn.state
+                .tasks
+                .spawn(async move { on_change_frame(&task, change).await }.in_current_span())
+                .await
+                .unwrap_or(Err(ProtocolError::Internal))
+        }
         ClientFrame::Older {
             conversation_id,
             before,
@@ -875,14 +885,6 @@ async fn handle_text(
             before_at,
             before_id,
         } => on_more_conversations(conn, before_at, before_id).await,
-        ClientFrame::React { message_id, emoji } => on_react(conn, message_id, &emoji).await,
-        ClientFrame::Edit { message_id, body } => on_change(conn, message_id, Some(body)).await,
-        ClientFrame::Delete { message_id } => on_change(conn, message_id, None).await,
-        ClientFrame::Handoff { conversation_id } => on_handoff(conn, conversation_id).await,
-        ClientFrame::Assistant {
-            conversation_id,
-            on,
-        } => on_assistant(conn, conversation_id, on).await,
         ClientFrame::Ping => {
             conn.reply(&ServerFrame::Pong).await;
             Ok(())
@@ -892,6 +894,37 @@ async fn handle_text(
         conn.reply(&err.to_frame(client_id)).await;
     }
     Ok(())
+}
+
+/// The frames that change something stored, each handled to the end (commit
+/// and publish) on its own task.
+async fn on_change_frame(conn: &Conn, frame: ClientFrame) -> Result<(), ProtocolError> {
+    match frame {
+        ClientFrame::Profile { name, email } => on_profile(conn, name, email).await,
+        ClientFrame::Read {
+            conversation_id,
+            up_to,
+        } => on_cursor(conn, conversation_id, CursorKind::Read, up_to).await,
+        ClientFrame::Delivered {
+            conversation_id,
+            up_to,
+        } => on_cursor(conn, conversation_id, CursorKind::Delivered, up_to).await,
+        ClientFrame::React { message_id, emoji } => on_react(conn, message_id, &emoji).await,
+        ClientFrame::Edit { message_id, body } => on_change(conn, message_id, Some(body)).await,
+        ClientFrame::Delete { message_id } => on_change(conn, message_id, None).await,
+        ClientFrame::Handoff { conversation_id } => on_handoff(conn, conversation_id).await,
+        ClientFrame::Assistant {
+            conversation_id,
+            on,
+        } => on_assistant(conn, conversation_id, on).await,
+        other => {
+            tracing::error!(
+                frame = other.kind(),
+                "a frame that changes nothing reached the change handler"
+            );
+            Err(ProtocolError::Internal)
+        }
+    }
 }
 
 /// Logs a storage failure and turns it into the wire's error: `storage_full`

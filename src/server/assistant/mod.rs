@@ -269,8 +269,10 @@ impl Assistant {
             }
             busy.insert(conversation, false);
         }
+        // Tracked: shutdown waits (a bounded time) for answers in flight.
+        let tasks = state.tasks.clone();
         let state = state.clone();
-        tokio::spawn(async move {
+        tasks.spawn(async move {
             loop {
                 assistant.answer(&state, conversation, contact).await;
                 let mut busy = assistant.busy.lock().unwrap_or_else(|p| p.into_inner());

@@ -74,6 +74,42 @@ impl Store {
         row.as_ref().map(ContactRecord::from_row).transpose()
     }
 
+    /// The verified user id a visitor token speaks for, if any.
+    pub async fn token_external_id(&self, token_hash: &[u8]) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT c.external_id FROM visitor_tokens t JOIN contacts c ON c.id = t.contact_id
+             WHERE t.token_hash = ?",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?
+        .flatten())
+    }
+
+    /// Whether the browser with this token is nobody yet: not linked to a
+    /// verified visitor and without a conversation (nothing to forget).
+    pub async fn token_is_blank(&self, token_hash: &[u8]) -> Result<bool, StoreError> {
+        let known: i64 = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM visitor_tokens WHERE token_hash = ?1)
+                 OR EXISTS (SELECT 1 FROM conversations v JOIN contacts c ON c.id = v.contact_id
+                            WHERE c.token_hash = ?1)",
+        )
+        .bind(token_hash)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(known == 0)
+    }
+
+    /// This browser token no longer speaks for the verified visitor it was
+    /// linked to (they signed out of the site on this device).
+    pub async fn unlink_token(&self, token_hash: &[u8]) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM visitor_tokens WHERE token_hash = ?")
+            .bind(token_hash)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The browser with this visitor token belongs to the verified visitor
     /// `external_id` (the embedding site vouched for it): from now on the token
     /// speaks for that contact, created on first sight. Name and email, when

@@ -67,13 +67,12 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message, StoreError
 /// front of `messages` (`from_front`) or from its back; returns whether any
 /// were left out. At least one message always fits.
 fn fit_page(messages: &mut Vec<Message>, from_front: bool) -> bool {
-    let size = |m: &Message| serde_json::to_string(m).map_or(0, |json| json.len() + 1);
     let mut total = 0;
     let mut keep = 0;
     let sizes: Vec<usize> = if from_front {
-        messages.iter().map(size).collect()
+        messages.iter().map(wire_size).collect()
     } else {
-        messages.iter().rev().map(size).collect()
+        messages.iter().rev().map(wire_size).collect()
     };
     for size in sizes {
         if keep > 0 && total + size > PAGE_BYTES {
@@ -91,8 +90,19 @@ fn fit_page(messages: &mut Vec<Message>, from_front: bool) -> bool {
     left_out
 }
 
-/// Takes the conversation's next change number (the row lock of this update
-/// orders concurrent changes) and stamps it on the message.
+/// How many bytes a message takes in a frame.
+fn wire_size(message: &Message) -> usize {
+    serde_json::to_string(message).map_or(0, |json| json.len() + 1)
+}
+
+/// Rows `changes_after` reads at a time: what it holds while it fills a page
+/// stays small, whatever the bodies are.
+const CHANGES_CHUNK: i64 = 50;
+
+/// Takes the conversation's next change number and stamps it on the
+/// message. The update takes the write lock before anything is read (SQLite
+/// serialises writers database-wide; PostgreSQL would serialise them on the
+/// conversation's row), so numbers follow commit order.
 async fn next_seq_for_message(
     tx: &mut Transaction<'_, Sqlite>,
     message: MessageId,
@@ -495,42 +505,65 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         next_seq_for_message(&mut tx, id).await?;
+        // Read in the same transaction: the copy is exactly this change (its
+        // number, the reactions as of it), never a later one's.
+        let row = sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.id = ?"))
+            .bind(id.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut changed = [message_from_row(&row)?];
+        with_reactions(&mut *tx, &mut changed).await?;
         tx.commit().await?;
-        self.message(id)
-            .await?
-            .ok_or_else(|| StoreError::Corrupt(format!("message {id} vanished")))
+        let [message] = changed;
+        Ok(message)
     }
 
     /// The messages that changed after change number `since`, in change
     /// order, as they now stand: at most `limit` of them and one page of
-    /// bytes; and whether more follow.
+    /// bytes (`PAGE_BYTES`); and whether more follow. Reads them a chunk at a
+    /// time, so building a page never holds much more than the page.
     pub async fn changes_after(
         &self,
         conversation: ConversationId,
         since: Seq,
         limit: i64,
     ) -> Result<(Vec<Message>, bool), StoreError> {
-        let rows = sqlx::query(&format!(
-            "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?"
-        ))
-        .bind(conversation.0)
-        .bind(since)
-        .bind(limit + 1)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut more = rows.len() as i64 > limit;
-        let mut messages = rows
-            .iter()
-            .take(limit as usize)
-            .map(message_from_row)
-            .collect::<Result<Vec<_>, _>>()?;
-        more |= fit_page(&mut messages, true);
-        // Reactions are filled in id order; the page goes out in change order.
-        let order: Vec<MessageId> = messages.iter().map(|m| m.id).collect();
-        messages.sort_by_key(|m| m.id);
-        with_reactions(&self.pool, &mut messages).await?;
-        messages.sort_by_key(|m| order.iter().position(|id| *id == m.id));
-        Ok((messages, more))
+        let mut page: Vec<Message> = Vec::new();
+        let mut bytes = 0;
+        let mut after = since;
+        loop {
+            let rows = sqlx::query(&format!(
+                "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?"
+            ))
+            .bind(conversation.0)
+            .bind(after)
+            .bind(CHANGES_CHUNK + 1)
+            .fetch_all(&self.pool)
+            .await?;
+            let exhausted = rows.len() as i64 <= CHANGES_CHUNK;
+            let mut chunk = rows
+                .iter()
+                .take(CHANGES_CHUNK as usize)
+                .map(message_from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            drop(rows);
+            // Reactions are filled in id order; the page goes out in change order.
+            chunk.sort_by_key(|m| m.id);
+            with_reactions(&self.pool, &mut chunk).await?;
+            chunk.sort_by_key(|m| m.seq);
+            for message in chunk {
+                let size = wire_size(&message);
+                if page.len() as i64 == limit || (!page.is_empty() && bytes + size > PAGE_BYTES) {
+                    return Ok((page, true));
+                }
+                bytes += size;
+                after = message.seq;
+                page.push(message);
+            }
+            if exhausted {
+                return Ok((page, false));
+            }
+        }
     }
 }
 
@@ -542,7 +575,7 @@ pub(super) async fn visitor_insert_in(
     body: &str,
     assistant_answers: bool,
 ) -> Result<Inserted, StoreError> {
-    // The writer task is the only writer, so two first messages racing from two
+    // Every message insert goes through the writer task, so two first messages racing from two
     // tabs are serialised here and land in one conversation.
     let t = now().0;
     sqlx::query("UPDATE contacts SET last_seen_at = ? WHERE id = ?")
@@ -559,10 +592,7 @@ pub(super) async fn visitor_insert_in(
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(row) = earlier {
-        return Ok(Inserted {
-            message: message_from_row(&row)?,
-            created: false,
-        });
+        return stored_before(tx, &row).await;
     }
     let open: Option<i64> = sqlx::query_scalar(
         "SELECT id FROM conversations WHERE contact_id = ? AND status = 'open'
@@ -614,7 +644,8 @@ pub(super) async fn insert_in(
     let t = now().0;
     // The new row comes back with its sender's name: no read after the write.
     // Its change number is the conversation's next; the update below takes it
-    // in the same transaction (the writer task is the only writer).
+    // in the same transaction, which holds SQLite's write lock (every writer
+    // waits for it), so numbers follow commit order.
     let inserted: Option<(i64, Option<String>, i64)> = sqlx::query_as(
         "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at, seq)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT seq + 1 FROM conversations WHERE id = ?1))
@@ -697,8 +728,20 @@ pub(super) async fn insert_in(
     .bind(client_id.0.to_string())
     .fetch_one(&mut **tx)
     .await?;
+    stored_before(tx, &row).await
+}
+
+/// A message sent before (a resend of the same `client_id`), whole: with its
+/// reactions, since it carries its latest change number.
+async fn stored_before(
+    tx: &mut Transaction<'_, Sqlite>,
+    row: &sqlx::sqlite::SqliteRow,
+) -> Result<Inserted, StoreError> {
+    let mut message = [message_from_row(row)?];
+    with_reactions(&mut **tx, &mut message).await?;
+    let [message] = message;
     Ok(Inserted {
-        message: message_from_row(&row)?,
+        message,
         created: false,
     })
 }
