@@ -17,7 +17,7 @@ const aiDataDir = mkdtempSync(join(tmpdir(), 'minicom-e2e-ai-'));
  * loopback origin: Chromium blocks public pages from framing loopback ones.) */
 export const ALLOWED_ORIGIN = 'http://localhost:9911';
 /** What the main server signs verified visitors' ids with. */
-export const IDENTITY_SECRET = 'e2e-identity-secret';
+export const IDENTITY_SECRET = 'e2e-identity-secret-not-for-production';
 /** A site that is not allowed to. */
 export const OTHER_ORIGIN = 'http://localhost:9912';
 
