@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::server::auth::{self, VISITOR_COOKIE};
-use crate::server::{AppState, identity};
+use crate::server::{AppState, http, identity};
 
 /// Gives every browser that loads a page a visitor token, so the messenger's
 /// socket has an identity before the visitor writes anything.
@@ -64,6 +64,16 @@ fn client_ip(request: &Request) -> Option<std::net::IpAddr> {
 
 /// Why a visitor request was refused: a status and a sentence saying why.
 struct Refusal(StatusCode, String);
+
+impl Refusal {
+    /// The database did not answer: nothing changed, try again.
+    fn unavailable() -> Self {
+        Self(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Storage is unavailable; try again in a moment.".into(),
+        )
+    }
+}
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
@@ -117,15 +127,7 @@ pub struct IdentityClaim {
 fn allowed_embedder(state: &AppState, origin: Option<&str>) -> Result<(), Refusal> {
     match origin {
         None => Ok(()),
-        Some(origin)
-            if state
-                .config
-                .allowed_origins
-                .iter()
-                .any(|allowed| allowed.eq_ignore_ascii_case(origin)) =>
-        {
-            Ok(())
-        }
+        Some(origin) if http::listed_origin(origin, &state.config.allowed_origins) => Ok(()),
         Some(origin) => {
             tracing::warn!(%origin, "refused a visitor identity from a page not allowed to embed the messenger");
             Err(Refusal(
@@ -209,11 +211,7 @@ pub async fn identify(
         .await
     {
         tracing::error!(%err, "could not link a verified visitor");
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Storage is unavailable; try again in a moment.",
-        )
-            .into_response();
+        return Refusal::unavailable().into_response();
     }
     (StatusCode::OK, [(header::SET_COOKIE, cookie)], "linked").into_response()
 }
@@ -239,11 +237,7 @@ pub async fn forget(
             Ok(false) => {}
             Err(err) => {
                 tracing::error!(%err, "could not look up a visitor token to forget");
-                return (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Storage is unavailable; try again in a moment.",
-                )
-                    .into_response();
+                return Refusal::unavailable().into_response();
             }
         }
         if let Err(err) = state.store.unlink_token(&hash).await {

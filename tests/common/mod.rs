@@ -461,19 +461,28 @@ impl Client {
     ) -> T {
         let deadline = tokio::time::Instant::now() + wait;
         loop {
+            let text = self.next_text_until(deadline).await;
+            let frame = serde_json::from_str(&text)
+                .unwrap_or_else(|e| panic!("undecodable frame {text}: {e}"));
+            if let Some(found) = pick(frame) {
+                return found;
+            }
+        }
+    }
+
+    /// The next text frame as sent; fails the test at `deadline` or when the
+    /// socket closes.
+    async fn next_text_until(&mut self, deadline: tokio::time::Instant) -> String {
+        loop {
             let message = tokio::time::timeout_at(deadline, self.ws.next())
                 .await
                 .expect("expected frame did not arrive")
                 .expect("socket open")
                 .expect("readable frame");
-            let frame = match message {
-                WsMessage::Text(text) => serde_json::from_str(&text)
-                    .unwrap_or_else(|e| panic!("undecodable frame {text}: {e}")),
+            match message {
+                WsMessage::Text(text) => return text.to_string(),
                 WsMessage::Close(frame) => panic!("socket closed unexpectedly: {frame:?}"),
                 _ => continue,
-            };
-            if let Some(found) = pick(frame) {
-                return found;
             }
         }
     }
@@ -504,16 +513,11 @@ impl Client {
     /// Skips frames until one whose raw text `pick` accepts; returns that text
     /// (to measure what went over the wire).
     pub async fn expect_text(&mut self, mut pick: impl FnMut(&str) -> bool) -> String {
+        let deadline = tokio::time::Instant::now() + WAIT;
         loop {
-            let message = tokio::time::timeout(WAIT, self.ws.next())
-                .await
-                .expect("expected frame did not arrive")
-                .expect("socket open")
-                .expect("readable frame");
-            match message {
-                WsMessage::Text(text) if pick(&text) => return text.to_string(),
-                WsMessage::Close(frame) => panic!("socket closed unexpectedly: {frame:?}"),
-                _ => continue,
+            let text = self.next_text_until(deadline).await;
+            if pick(&text) {
+                return text;
             }
         }
     }
