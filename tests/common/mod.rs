@@ -120,6 +120,14 @@ impl TestServer {
             .expect("Leptos.toml")
             .leptos_options;
         leptos.site_addr = addr;
+        // Each server serves its own (empty) site folder, so no test depends
+        // on what a build left in target/site.
+        leptos.site_root = dir
+            .path()
+            .join("site")
+            .to_string_lossy()
+            .into_owned()
+            .into();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn(server::serve(
             config,
@@ -138,6 +146,11 @@ impl TestServer {
             database_url,
             _dir: dir,
         }
+    }
+
+    /// The folder this server's static files (`/pkg/…`) are served from.
+    pub fn site_pkg_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("site").join("pkg")
     }
 
     /// A handle on a server started elsewhere (e.g. a child process); stopping
@@ -565,8 +578,13 @@ impl Client {
 
     /// The next frame, or how the socket ended.
     pub async fn next_or_close(&mut self) -> Result<ServerFrame, Closed> {
+        self.next_or_close_within(WAIT).await
+    }
+
+    /// Like [`Client::next_or_close`], waiting up to `wait` for each frame.
+    pub async fn next_or_close_within(&mut self, wait: Duration) -> Result<ServerFrame, Closed> {
         loop {
-            let next = tokio::time::timeout(WAIT, self.ws.next())
+            let next = tokio::time::timeout(wait, self.ws.next())
                 .await
                 .expect("a frame or a close in time");
             match next {
@@ -593,8 +611,13 @@ impl Client {
 
     /// Waits for how the socket ends.
     pub async fn closed(&mut self) -> Closed {
+        self.closed_within(WAIT).await
+    }
+
+    /// Like [`Client::closed`], waiting up to `wait`.
+    pub async fn closed_within(&mut self, wait: Duration) -> Closed {
         loop {
-            let next = tokio::time::timeout(WAIT, self.ws.next())
+            let next = tokio::time::timeout(wait, self.ws.next())
                 .await
                 .expect("socket to close in time");
             match next {
