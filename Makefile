@@ -10,7 +10,7 @@ CARGO_BIN := $(HOME)/.cargo/bin
 NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 export PATH := $(CARGO_BIN):$(NODE_BIN):$(PATH)
 
-.PHONY: help setup setup-rust setup-node setup-browser run build build-release test test-rust test-e2e bench bench-internals lint setup-native setup-model fmt clean
+.PHONY: help setup setup-rust setup-node setup-browser run build build-release test test-rust test-e2e bench bench-internals lighthouse lint setup-native setup-model fmt clean
 
 help:
 	@echo "make run    build and serve Minicom on http://127.0.0.1:3000 (first time: ~25 min)"
@@ -81,9 +81,11 @@ build: setup
 	@echo "==> Building Minicom (debug; a cold build takes about 8 min)"
 	cargo leptos build
 
+# --precompress writes .br and .gz copies of the site's files, which the
+# server sends to browsers that accept them.
 build-release: setup
 	@echo "==> Building Minicom (release; a cold build, llama.cpp included, takes about 15 min)"
-	cargo leptos build --release
+	cargo leptos build --release --precompress
 
 run: build-release
 	@mkdir -p data
@@ -127,3 +129,9 @@ bench: setup-rust setup-model
 bench-internals: setup-rust
 	@echo "==> In-process benchmarks in release (first build takes about 6 min)"
 	cargo test --release --features ssr --test throughput --test open_time --test flood_latency --test hostile_memory -- --ignored --nocapture --test-threads=1
+
+# Lighthouse (from npm, fetched on first use) on / and /messenger of a release
+# build: mobile, simulated slow 4G. Reports in bench/lighthouse/.
+lighthouse: build-release setup-browser
+	@echo "==> Lighthouse on / and /messenger (about 1 min; npx fetches lighthouse the first time)"
+	./bench/lighthouse.sh

@@ -63,9 +63,7 @@ async fn main() -> anyhow::Result<()> {
     let store = Store::open_with(&config.database_url, config.durability)
         .await
         .with_context(|| format!("could not open the database at {}", config.database_url))?;
-    if let Some(admin) = server::ensure_admin(&store, &config).await? {
-        print_first_admin(&admin);
-    }
+    let admin = server::ensure_admin(&store, &config).await?;
 
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
@@ -75,12 +73,17 @@ async fn main() -> anyhow::Result<()> {
                 config.addr
             )
         })?;
-    tracing::info!("Minicom is serving http://{}", config.addr);
-    println!(
-        "Minicom is running: messenger demo http://{0}/ · inbox http://{0}/inbox",
-        config.addr
-    );
-    server::serve(config, store, leptos, listener, shutdown_signal()).await?;
+    let addr = config.addr;
+    // Printed once everything has started, so the first admin's one-time
+    // password is the last thing on the screen.
+    let ready = move || {
+        tracing::info!("Minicom is serving http://{addr}");
+        println!("Minicom is running: messenger demo http://{addr}/ · inbox http://{addr}/inbox");
+        if let Some(admin) = admin {
+            print_first_admin(&admin);
+        }
+    };
+    server::serve_announced(config, store, leptos, listener, shutdown_signal(), ready).await?;
     tracing::info!("stopped cleanly");
     Ok(())
 }

@@ -98,6 +98,38 @@ async fn typing_reaches_the_other_side_but_never_the_typists_own_tabs() {
     assert!(!on, "a stop is announced");
 }
 
+/// Typing "Do you ship", clearing the box and typing "To Oslo?" within a
+/// second: start, stop, start. The server's limit counts starts, so the
+/// second start is announced at once, never refused.
+#[tokio::test]
+async fn a_quick_retype_is_announced_again_at_once() {
+    let server = TestServer::start().await;
+    let (mut visitor, mut agent, id, _) = conversation(&server).await;
+    for typing in [true, false, true] {
+        visitor
+            .send(&ClientFrame::Typing {
+                conversation_id: id,
+                typing,
+            })
+            .await;
+    }
+    // Nothing was refused: frames are handled in order, so an error would
+    // come before the pong.
+    visitor.send(&ClientFrame::Ping).await;
+    visitor
+        .expect(|f| match f {
+            ServerFrame::Error { code, .. } => panic!("refused: {code:?}"),
+            ServerFrame::Pong => Some(()),
+            _ => None,
+        })
+        .await;
+    for expected in [true, false, true] {
+        let (who, on) = typing(&mut agent).await;
+        assert_eq!(who.kind, SenderKind::Contact);
+        assert_eq!(on, expected);
+    }
+}
+
 #[tokio::test]
 async fn several_agents_typing_are_each_announced() {
     let server = TestServer::start().await;

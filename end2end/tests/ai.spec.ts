@@ -1,6 +1,6 @@
 import { test, expect, type Browser, type Page } from '@playwright/test';
 import { ADMIN_EMAIL, ADMIN_PASSWORD, AI_URL } from '../playwright.config';
-import { composer, messageLog, closeContexts } from './support';
+import { composer, messageLog, closeContexts, hydrated } from './support';
 
 // These run against the second server, where the AI assistant answers new
 // conversations with the real default model.
@@ -9,6 +9,7 @@ test.afterEach(closeContexts);
 async function visitorOnAiServer(browser: Browser): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
   await page.goto(`${AI_URL}/`);
+  await hydrated(page);
   await page.getByRole('button', { name: 'Open chat' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
   return page;

@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
 import { ADMIN_EMAIL } from '../playwright.config';
-import { closeContexts, composer, openMessenger, signIn } from './support';
+import { closeContexts, composer, hydrated, openMessenger, signIn } from './support';
 
 test.afterEach(closeContexts);
 
@@ -41,6 +41,7 @@ test('visitor and agent talk live, and history survives a reload', async ({ brow
 
   // Reload both sides: the same history is there.
   await visitor.reload();
+  await hydrated(visitor);
   await visitor.getByRole('button', { name: 'Open chat' }).click();
   await expect(visitor.getByRole('log', { name: 'Messages' }).getByText(question)).toBeVisible();
   await expect(visitor.getByRole('log', { name: 'Messages' }).getByText(answer)).toBeVisible();

@@ -1,5 +1,5 @@
 import { test, expect, type Page } from '@playwright/test';
-import { closeContexts, composer, messageLog, openMessenger, say, signIn } from './support';
+import { closeContexts, composer, hydrated, messageLog, openMessenger, say, signIn } from './support';
 
 test.afterEach(closeContexts);
 
@@ -120,6 +120,7 @@ test('reactions, edits and deletes show on both sides', async ({ browser }) => {
 
   // A reload shows the same.
   await visitor.reload();
+  await hydrated(visitor);
   await visitor.getByRole('button', { name: /Open chat/ }).click();
   await expect(messageLog(visitor).getByText(fixed)).toBeVisible();
   await expect(messageLog(visitor).getByText('This message was deleted')).toBeVisible();

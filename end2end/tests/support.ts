@@ -19,10 +19,17 @@ export async function signIn(browser: Browser): Promise<Page> {
   return page;
 }
 
+/** Waits until the page is hydrated (before that the bubble is a plain link
+ * to the full-page messenger). */
+export async function hydrated(page: Page) {
+  await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
+}
+
 /** A new visitor on the demo site with the messenger panel open, live. */
 export async function openMessenger(browser: Browser): Promise<Page> {
   const page = await (await browser.newContext()).newPage();
   await page.goto('/');
+  await hydrated(page);
   await page.getByRole('button', { name: 'Open chat' }).click();
   await expect(page.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
   return page;

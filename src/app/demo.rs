@@ -1,8 +1,9 @@
 //! `/`: a small fictional company site that embeds the messenger bubble.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 
+use crate::app::components::{Glyph, Icon};
 use crate::app::messenger::Launcher;
 use crate::client::{Role, provide_live};
 
@@ -12,9 +13,13 @@ pub fn DemoPage() -> impl IntoView {
     provide_live(Role::Visitor);
     view! {
         <Title text="Northwind Coffee — fresh roasts, delivered" />
+        <Meta
+            name="description"
+            content="Single-origin coffee roasted to order and delivered every week. Ask us anything in the chat."
+        />
         <div class="demo">
             <header class="demo-header">
-                <span class="demo-logo" aria-hidden="true">"☕"</span>
+                <span class="demo-logo"><Icon glyph=Glyph::Cup /></span>
                 <span class="demo-brand">"Northwind Coffee"</span>
                 <nav class="demo-nav" aria-label="Site">
                     <a href="#beans">"Beans"</a>

@@ -1,10 +1,13 @@
 //! The visitor's side: the messenger panel, the bubble that opens it, and the
 //! full-page `/messenger` used for embedding.
 
+use leptos::either::Either;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 
-use crate::app::components::{Composer, ConnectionBanner, ConnectionStatus, MessageList, Side};
+use crate::app::components::{
+    Composer, ConnectionBanner, ConnectionStatus, Glyph, Icon, MessageList, Side,
+};
 use crate::client::live::Live;
 use crate::client::{Role, provide_live};
 use crate::protocol::AssistantState;
@@ -19,8 +22,12 @@ pub fn MessengerPage() -> impl IntoView {
     provide_live(Role::Visitor);
     view! {
         <Title text=format!("Chat with {TEAM_NAME}") />
+        <Meta
+            name="description"
+            content=format!("Ask {TEAM_NAME} anything: a person or our assistant answers here.")
+        />
         <main class="messenger-page">
-            <Messenger />
+            <Messenger full_page=true />
         </main>
     }
 }
@@ -40,8 +47,12 @@ pub fn Launcher() -> impl IntoView {
                     <Messenger on_close=Callback::new(move |_| open.set(false)) />
                 </div>
             </Show>
-            <button
-                type="button"
+            // A link until the page is hydrated: a click before the WASM is
+            // ready opens the full-page messenger instead of doing nothing.
+            <a
+                href="/messenger"
+                rel="external"
+                role="button"
                 class="launcher-bubble"
                 aria-label=move || match (open.get(), unread()) {
                     (true, _) => "Close chat".to_string(),
@@ -49,22 +60,39 @@ pub fn Launcher() -> impl IntoView {
                     (false, n) => format!("Open chat ({n} unread)"),
                 }
                 aria-expanded=move || open.get().to_string()
-                on:click=move |_| open.update(|o| *o = !*o)
+                on:click=move |ev| {
+                    ev.prevent_default();
+                    open.update(|o| *o = !*o);
+                }
+                on:keydown=move |ev| {
+                    // A link answers Enter; a button also answers Space.
+                    if ev.key() == " " {
+                        ev.prevent_default();
+                        open.update(|o| *o = !*o);
+                    }
+                }
             >
-                <span aria-hidden="true" class="launcher-icon">
-                    {move || if open.get() { "✕" } else { "💬" }}
-                </span>
+                {move || if open.get() {
+                    view! { <Icon glyph=Glyph::Close /> }
+                } else {
+                    view! { <Icon glyph=Glyph::Chat /> }
+                }}
                 <Show when=move || { !open.get() && unread() > 0 }>
                     <span class="launcher-badge" aria-hidden="true">{unread}</span>
                 </Show>
-            </button>
+            </a>
         </div>
     }
 }
 
 /// The messenger panel: greeting, the visitor's conversation, a composer.
 #[component]
-pub fn Messenger(#[prop(optional)] on_close: Option<Callback<()>>) -> impl IntoView {
+pub fn Messenger(
+    #[prop(optional)] on_close: Option<Callback<()>>,
+    /// The page is the messenger alone: its title is the page's heading.
+    #[prop(optional)]
+    full_page: bool,
+) -> impl IntoView {
     let live = expect_context::<Live>();
     // The visitor's most recent conversation; none before their first message.
     let current = Memo::new(move |_| live.conversations.with(|c| c.first().map(|c| c.id)));
@@ -86,7 +114,11 @@ pub fn Messenger(#[prop(optional)] on_close: Option<Callback<()>>) -> impl IntoV
                     <span class="avatar avatar-team">"N"</span>
                 </div>
                 <div class="messenger-title">
-                    <h2>{TEAM_NAME}</h2>
+                    {if full_page {
+                        Either::Left(view! { <h1>{TEAM_NAME}</h1> })
+                    } else {
+                        Either::Right(view! { <h2>{TEAM_NAME}</h2> })
+                    }}
                     <p class="messenger-subtitle">
                         <span class="presence" class:online=move || live.team_online.get()>
                             {move || if live.team_online.get() {
@@ -100,13 +132,13 @@ pub fn Messenger(#[prop(optional)] on_close: Option<Callback<()>>) -> impl IntoV
                 <ConnectionStatus />
                 {on_close.map(|close| view! {
                     <button type="button" class="icon-button" aria-label="Close chat"
-                        on:click=move |_| close.run(())>"✕"</button>
+                        on:click=move |_| close.run(())><Icon glyph=Glyph::Close /></button>
                 })}
             </header>
             <ConnectionBanner />
             <div class="messenger-body">
                 <div class="greeting">
-                    <p class="greeting-title">"Hi there 👋"</p>
+                    <p class="greeting-title">"Hi there"</p>
                     <p>"Ask us anything about beans, brewing or your order — we're here to help."</p>
                 </div>
                 <MessageList conversation=Signal::from(current) side=Side::Contact />

@@ -36,7 +36,10 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                // Hydrated when the browser is idle, the WASM fetched at low
+                // priority: the page paints first, and what must work before
+                // hydration does (the bubble is a link, forms post).
+                <HydrationScripts options defer=true />
                 <MetaTags />
                 <link rel="stylesheet" id="leptos" href="/pkg/minicom.css" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />

@@ -6,6 +6,7 @@ use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::client::typing::{Step, TypingOut};
 use crate::protocol::{
     AssistantState, ClientFrame, ClientId, ConversationId, ConversationSummary, CursorKind,
     MAX_BODY_CHARS, Me, Message, MessageId, Person, Reaction, SenderKind, Seq, ServerFrame,
@@ -15,9 +16,6 @@ use crate::protocol::{
 /// Change numbers seen ahead of a gap that a thread remembers; past this it
 /// forgets them (a resume then replays a little more).
 const AHEAD_REMEMBERED: usize = 256;
-
-/// How often a typing refresh is sent while the person keeps typing.
-const TYPING_REFRESH_MS: i64 = 2_000;
 
 /// The socket's state, as the person sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -225,8 +223,8 @@ pub struct Live {
     pub typing: RwSignal<HashMap<ConversationId, Vec<Person>>>,
     /// (Visitors) some teammate has the inbox open.
     pub team_online: RwSignal<bool>,
-    /// When this person last said they were typing, per conversation (ms).
-    typing_sent: StoredValue<HashMap<ConversationId, i64>>,
+    /// What this page told the server about its person typing.
+    typing_sent: StoredValue<TypingOut>,
     /// The furthest read cursor sent, per conversation.
     read_sent: StoredValue<HashMap<ConversationId, MessageId>>,
     /// Conversations this page shows, re-opened after a reconnect.
@@ -260,7 +258,7 @@ impl Live {
             attentive: RwSignal::new(false),
             typing: RwSignal::new(HashMap::new()),
             team_online: RwSignal::new(false),
-            typing_sent: StoredValue::new(HashMap::new()),
+            typing_sent: StoredValue::new(TypingOut::default()),
             read_sent: StoredValue::new(HashMap::new()),
             watched: StoredValue::new(HashSet::new()),
             sender: StoredValue::new(None),
@@ -325,9 +323,11 @@ impl Live {
         }
     }
 
-    /// After [`ACK_TIMEOUT`], an unacknowledged attempt on a live connection
-    /// becomes "Not sent — Retry". (While disconnected it stays "Sending…" and
-    /// is resent on reconnect.)
+    /// After [`ACK_TIMEOUT`] without an ack on a live connection, the socket is
+    /// taken for dead (a proxy or a sleeping network can swallow frames
+    /// without closing it): it is dropped, the banner says so, and the
+    /// reconnect resends the whole outbox. The message stays "Sending…" — only
+    /// the server's refusals make it "Not sent".
     #[cfg(feature = "hydrate")]
     fn expect_ack(&self, client_id: ClientId, attempt: u32) {
         let live = *self;
@@ -336,15 +336,20 @@ impl Live {
             if live.connection.get_untracked() != Connection::Online {
                 return;
             }
-            live.outbox.update(|outbox| {
-                if let Some(p) = outbox.iter_mut().find(|p| {
+            let unanswered = live.outbox.with_untracked(|outbox| {
+                outbox.iter().any(|p| {
                     p.client_id == client_id
                         && p.attempt == attempt
                         && p.delivery == Delivery::Sending
-                }) {
-                    p.delivery = Delivery::Failed("no answer from the server".into());
-                }
+                })
             });
+            if unanswered {
+                leptos::logging::warn!(
+                    "no answer from the server for {} s; reconnecting to send again",
+                    ACK_TIMEOUT.as_secs()
+                );
+                live.drop_connection();
+            }
         });
     }
 
@@ -392,28 +397,38 @@ impl Live {
     }
 
     /// The person is typing (or stopped) in a conversation. Refreshes go out
-    /// at most every 2 s; a stop only if a start went out.
+    /// every 2 s; a stop only if a start went out; starts paced to the
+    /// server's limit (see [`crate::client::typing`]).
     pub fn set_typing(&self, conversation_id: ConversationId, typing: bool) {
         let now = crate::client::time::now_ms();
-        let mut send = false;
-        self.typing_sent.update_value(|sent| {
-            if typing {
-                let due = sent
-                    .get(&conversation_id)
-                    .is_none_or(|at| now - at >= TYPING_REFRESH_MS);
-                if due {
-                    sent.insert(conversation_id, now);
-                    send = true;
-                }
-            } else {
-                send = sent.remove(&conversation_id).is_some();
-            }
-        });
-        if send {
-            self.transmit(ClientFrame::Typing {
+        let step = self
+            .typing_sent
+            .try_update_value(|out| out.change(conversation_id, typing, now));
+        self.typing_step(conversation_id, step.unwrap_or(Step::Nothing));
+    }
+
+    fn typing_step(&self, conversation_id: ConversationId, step: Step) {
+        match step {
+            Step::Send(typing) => self.transmit(ClientFrame::Typing {
                 conversation_id,
                 typing,
-            });
+            }),
+            #[cfg(feature = "hydrate")]
+            Step::StartAfter(ms) => {
+                let live = *self;
+                wasm_bindgen_futures::spawn_local(async move {
+                    gloo_timers::future::sleep(std::time::Duration::from_millis(ms.max(0) as u64))
+                        .await;
+                    let now = crate::client::time::now_ms();
+                    let step = live
+                        .typing_sent
+                        .try_update_value(|out| out.due(conversation_id, now));
+                    live.typing_step(conversation_id, step.unwrap_or(Step::Nothing));
+                });
+            }
+            #[cfg(not(feature = "hydrate"))]
+            Step::StartAfter(_) => {}
+            Step::Nothing => {}
         }
     }
 
@@ -573,13 +588,19 @@ impl Live {
         self.sender.set_value(Some(sender));
     }
 
+    /// Gives up on the current socket: the socket task sees its queue end,
+    /// closes it and reconnects.
+    pub fn drop_connection(&self) {
+        self.sender.set_value(None);
+    }
+
     /// The socket closed: queue until the next one.
     pub fn detach(&self) {
         self.sender.set_value(None);
         self.connection.set(Connection::Reconnecting);
         // Live states are re-learnt on reconnect; none may linger meanwhile.
         self.typing.set(HashMap::new());
-        self.typing_sent.set_value(HashMap::new());
+        self.typing_sent.update_value(TypingOut::reset);
         self.read_sent.set_value(HashMap::new());
     }
 

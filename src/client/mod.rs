@@ -5,6 +5,7 @@
 //! - `socket` — (browser only) the one WebSocket per tab: connects, reconnects
 //!   with backoff, feeds frames into [`live::Live`] and sends what it queues.
 //! - [`time`] — timestamps in the reader's local time.
+//! - [`typing`] — when to tell the server someone is typing (paced to its limit).
 //! - `embed` — (browser only) the embedding site's `postMessage`s to the
 //!   messenger frame: link to its signed-in user, or forget them.
 //!
@@ -19,6 +20,7 @@ pub mod notify;
 #[cfg(feature = "hydrate")]
 pub mod socket;
 pub mod time;
+pub mod typing;
 
 use leptos::prelude::*;
 

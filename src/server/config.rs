@@ -213,7 +213,7 @@ impl Config {
             admin_email: env("MINICOM_ADMIN_EMAIL").unwrap_or_else(|| "admin@example.com".into()),
             admin_password: env("MINICOM_ADMIN_PASSWORD"),
             secure_cookies: env("MINICOM_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
-            log: env("MINICOM_LOG").unwrap_or_else(|| "info,llama_cpp_2=warn".into()),
+            log: env("MINICOM_LOG").unwrap_or_else(|| "info".into()),
             log_json: match env("MINICOM_LOG_FORMAT").as_deref() {
                 None | Some("text") => false,
                 Some("json") => true,

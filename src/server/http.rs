@@ -8,6 +8,9 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use serde::Deserialize;
+use tower_http::compression::CompressionLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeader;
 
 use crate::app::{App, shell};
 use crate::server::auth::{self, SESSION_COOKIE, SESSION_DAYS};
@@ -18,6 +21,14 @@ use crate::server::{AppState, hub, visitors, ws};
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos.clone();
+    let pkg_path = format!("/{}", options.site_pkg_dir);
+    // Pages and server functions are compressed as they go out (br or gzip,
+    // as the browser asks); never the socket upgrade.
+    let pages = Router::new()
+        // Also registers the server functions; both get `AppState` as context.
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(CompressionLayer::new());
     Router::new()
         .route("/ws", get(ws::upgrade))
         .route("/healthz", get(healthz))
@@ -27,9 +38,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(logout))
         .route("/messenger/identify", post(visitors::identify))
         .route("/messenger/forget", post(visitors::forget))
-        // Also registers the server functions; both get `AppState` as context.
-        .leptos_routes(&state, routes, move || shell(options.clone()))
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .nest_service(&pkg_path, site_files(&state.leptos))
+        .merge(pages)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             visitors::visitor_cookie,
@@ -39,6 +49,20 @@ pub fn router(state: AppState) -> Router {
             security_headers,
         ))
         .with_state(state)
+}
+
+/// The WASM, its loader and the stylesheet, from disk. Release builds carry
+/// brotli and gzip copies made at build time (`make build-release` runs
+/// `cargo leptos build --precompress`), sent to browsers that accept them.
+/// The names carry no hash, so browsers revalidate (a 304 when unchanged)
+/// rather than keep a stale copy.
+fn site_files(options: &leptos::config::LeptosOptions) -> SetResponseHeader<ServeDir, HeaderValue> {
+    let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
+    SetResponseHeader::overriding(
+        ServeDir::new(dir).precompressed_br().precompressed_gzip(),
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache"),
+    )
 }
 
 /// A fresh nonce for the inline scripts of one page (the hydration loader).

@@ -119,7 +119,10 @@ impl FrameLimiter {
             ClientFrame::Send { .. } | ClientFrame::Edit { .. } => {
                 self.verdict(&[&self.sends, &self.sends_sustained])
             }
-            ClientFrame::Typing { .. } => self.verdict(&[&self.typing]),
+            // Only starts count: a stop ends a state (it publishes only if the
+            // person was typing), so "start, clear the box, start again" within
+            // a second is never refused.
+            ClientFrame::Typing { typing: true, .. } => self.verdict(&[&self.typing]),
             ClientFrame::React { .. } => self.verdict(&[&self.reactions]),
             _ => Verdict::Allow,
         }

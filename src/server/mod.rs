@@ -120,6 +120,20 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_announced(config, store, leptos, listener, shutdown, || {}).await
+}
+
+/// [`serve`], calling `ready` once everything has started (the assistant's
+/// model loaded) and connections are about to be accepted: what it prints is
+/// the last thing a newcomer sees.
+pub async fn serve_announced(
+    config: Config,
+    store: Store,
+    leptos: LeptosOptions,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce() + Send,
+) -> std::io::Result<()> {
     let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
     let metrics = Arc::new(metrics::Metrics {
         db_commit: store.commit_latency(),
@@ -210,6 +224,7 @@ pub async fn serve(
             tracing::warn!(%err, "could not disable Nagle's algorithm on a connection");
         }
     });
+    ready();
     connections::serve(listener, app, header_deadline, stopping).await?;
     let deadline = tokio::time::Instant::now() + DRAIN;
     while hub.socket_count() > 0 && tokio::time::Instant::now() < deadline {

@@ -16,6 +16,12 @@ pub fn Composer(
     on_typing: Option<Callback<bool>>,
 ) -> impl IntoView {
     let text = RwSignal::new(String::new());
+    // Text typed into the server-rendered box before the page came alive is
+    // kept, not wiped by hydration.
+    #[cfg(feature = "hydrate")]
+    if let Some(typed) = typed_before_hydration() {
+        text.set(typed);
+    }
     let typing = move |now: bool| {
         if let Some(on_typing) = on_typing {
             on_typing.run(now);
@@ -73,4 +79,23 @@ pub fn Composer(
             </Show>
         </form>
     }
+}
+
+/// What the visitor typed into the server-rendered composer while the WASM was
+/// still loading (only while the page is being hydrated: later composers must
+/// not copy another one's text).
+#[cfg(feature = "hydrate")]
+fn typed_before_hydration() -> Option<String> {
+    use leptos::wasm_bindgen::JsCast;
+    let document = leptos::web_sys::window()?.document()?;
+    if document.document_element()?.has_attribute("data-hydrated") {
+        return None;
+    }
+    let typed = document
+        .query_selector("textarea.composer-input")
+        .ok()??
+        .dyn_into::<leptos::web_sys::HtmlTextAreaElement>()
+        .ok()?
+        .value();
+    (!typed.is_empty()).then_some(typed)
 }

@@ -15,7 +15,7 @@ pub fn ConnectionBanner() -> impl IntoView {
         } else if !live.online.get() {
             Some("You're offline. Messages you write will be sent when you're back online.")
         } else if live.connection.get() == Connection::Reconnecting {
-            Some("Reconnecting…")
+            Some("Reconnecting… Messages you write will be sent once connected.")
         } else {
             None
         }

@@ -3,7 +3,7 @@
 use leptos::html::Div;
 use leptos::prelude::*;
 
-use crate::app::components::Avatar;
+use crate::app::components::{Avatar, Glyph, Icon};
 use crate::client::live::{Delivery, Live, Pending, is_me};
 use crate::client::time::{format_full, format_time};
 use crate::protocol::{ConversationId, Message, MessageId, Person, QUICK_REACTIONS, SenderKind};
@@ -410,11 +410,11 @@ fn MessageItem(
                     aria-expanded=move || picker.get().to_string()
                     on:click=move |_| picker.update(|p| *p = !*p)
                 >
-                    "☺"
+                    <Icon glyph=Glyph::Smile />
                 </button>
                 {editable.then(|| view! {
                     <button type="button" class="icon-button" aria-label="Edit"
-                        on:click=move |_| editing.set(Some(id))>"✎"</button>
+                        on:click=move |_| editing.set(Some(id))><Icon glyph=Glyph::Pencil /></button>
                 })}
                 {mine.then(|| view! {
                     <button type="button" class="icon-button" aria-label="Delete"
@@ -422,7 +422,7 @@ fn MessageItem(
                             if confirm_delete() {
                                 live.delete(id);
                             }
-                        }>"🗑"</button>
+                        }><Icon glyph=Glyph::Trash /></button>
                 })}
             </div>
             <Show when=move || picker.get()>

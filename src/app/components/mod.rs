@@ -3,9 +3,11 @@
 mod avatar;
 mod composer;
 mod connection;
+mod icons;
 mod message_list;
 
 pub use avatar::Avatar;
 pub use composer::Composer;
 pub use connection::{ConnectionBanner, ConnectionStatus};
+pub use icons::{Glyph, Icon};
 pub use message_list::{MessageList, Side, typing_line};

@@ -13,7 +13,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::app::components::{ConnectionBanner, ConnectionStatus};
+use crate::app::components::{ConnectionBanner, ConnectionStatus, Glyph, Icon};
 use crate::client::{Role, provide_live};
 use crate::protocol::{ConversationId, Me};
 
@@ -81,23 +81,42 @@ fn Inbox(name: String) -> impl IntoView {
             .with(|q| q.get("c").and_then(|c| c.parse::<i64>().ok()))
             .map(ConversationId)
     });
+    // The phone-width menu; any pick in it (or a new page) closes it again.
+    let menu_open = RwSignal::new(false);
+    Effect::new(move |_| {
+        selected.track();
+        menu_open.set(false);
+    });
     view! {
         <Title text=title />
-        <div class="inbox">
+        <main class="inbox" class:inbox-thread-open=move || selected.get().is_some()>
             <header class="inbox-topbar">
-                <span class="inbox-brand">"Minicom"</span>
+                <h1 class="inbox-brand">"Minicom"<span class="sr-only">" inbox"</span></h1>
                 <ConnectionStatus />
-                <NotificationControls />
-                <a class="button-quiet" href="/inbox/team" rel="external">"Team"</a>
-                <span class="inbox-agent">{name}</span>
-                <form method="post" action="/auth/logout">
-                    <button type="submit" class="button-quiet">"Sign out"</button>
-                </form>
+                <button
+                    type="button"
+                    class="icon-button inbox-menu-toggle"
+                    aria-label="Menu"
+                    aria-controls="inbox-menu"
+                    aria-expanded=move || menu_open.get().to_string()
+                    on:click=move |_| menu_open.update(|o| *o = !*o)
+                >
+                    <Icon glyph=Glyph::Menu />
+                </button>
+                <nav id="inbox-menu" class="inbox-menu" class:open=move || menu_open.get()
+                    aria-label="Account">
+                    <NotificationControls />
+                    <a class="button-quiet" href="/inbox/team" rel="external">"Team"</a>
+                    <span class="inbox-agent">{name}</span>
+                    <form method="post" action="/auth/logout">
+                        <button type="submit" class="button-quiet">"Sign out"</button>
+                    </form>
+                </nav>
             </header>
             <div class="inbox-banner"><ConnectionBanner /></div>
             <ConversationList selected />
             <ThreadPane selected />
-        </div>
+        </main>
     }
 }
 
@@ -116,7 +135,11 @@ fn NotificationControls() -> impl IntoView {
             aria-pressed=move || (!live.muted.get()).to_string()
             on:click=move |_| live.muted.update(|m| *m = !*m)
         >
-            {move || if live.muted.get() { "🔕 Sound off" } else { "🔔 Sound on" }}
+            {move || if live.muted.get() {
+                view! { <Icon glyph=Glyph::BellOff /> " Sound off" }.into_any()
+            } else {
+                view! { <Icon glyph=Glyph::Bell /> " Sound on" }.into_any()
+            }}
         </button>
         <Show when=move || can_ask.get()>
             <button type="button" class="button-quiet" on:click=move |_| {

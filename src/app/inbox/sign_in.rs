@@ -23,6 +23,7 @@ pub fn SignIn() -> impl IntoView {
     };
     view! {
         <leptos_meta::Title text="Sign in — Minicom" />
+        <leptos_meta::Meta name="description" content="Sign in to the Minicom team inbox." />
         <main class="sign-in">
             <form class="sign-in-card" method="post" action="/auth/login">
                 <h1>"Sign in to your inbox"</h1>

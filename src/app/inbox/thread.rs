@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::app::components::{Avatar, Composer, MessageList, Side};
+use crate::app::components::{Avatar, Composer, Glyph, Icon, MessageList, Side};
 use crate::client::live::Live;
 use crate::client::time::format_ago;
 use crate::protocol::{ConversationId, ConversationSummary};
@@ -51,6 +51,12 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                 }
             >
                 <header class="thread-header">
+                    // Phones show the list or the thread: this goes back (as
+                    // does the browser's back gesture, the URL having changed).
+                    <a class="icon-button thread-back" href="/inbox"
+                        aria-label="Back to conversations">
+                        <Icon glyph=Glyph::Back />
+                    </a>
                     {move || summary.get().map(|s| view! {
                         <Avatar name=s.contact_name.clone() kind="contact" />
                         <div>

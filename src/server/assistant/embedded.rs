@@ -26,7 +26,13 @@ static BACKEND: OnceLock<Result<LlamaBackend, String>> = OnceLock::new();
 fn backend() -> Result<&'static LlamaBackend, EngineError> {
     BACKEND
         .get_or_init(|| {
-            llama_cpp_2::send_logs_to_tracing(llama_cpp_2::LogOptions::default());
+            // llama.cpp's own lines (~140 at start-up) bypass the log filter's
+            // levels, so they are all on or all off: on only when asked for
+            // (`MINICOM_LOG=info,llama-cpp-2=debug`).
+            let wanted = tracing::enabled!(target: "llama-cpp-2", tracing::Level::DEBUG);
+            llama_cpp_2::send_logs_to_tracing(
+                llama_cpp_2::LogOptions::default().with_logs_enabled(wanted),
+            );
             LlamaBackend::init().map_err(|e| e.to_string())
         })
         .as_ref()

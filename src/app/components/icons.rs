@@ -1,0 +1,65 @@
+//! Interface icons, drawn inline as SVG: they render where no emoji font is
+//! installed, take the text colour (so contrast follows the theme) and cost
+//! no request. Emoji stay for what people write and react with.
+
+use leptos::prelude::*;
+
+/// Which icon.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Glyph {
+    Chat,
+    Close,
+    Bell,
+    BellOff,
+    Menu,
+    Back,
+    Cup,
+    Smile,
+    Pencil,
+    Trash,
+}
+
+impl Glyph {
+    /// Strokes on a 24 × 24 grid.
+    fn paths(self) -> &'static [&'static str] {
+        match self {
+            Glyph::Chat => &["M21 11.5a8.5 8.5 0 0 1-12.3 7.6L3 21l1.9-5.4A8.5 8.5 0 1 1 21 11.5z"],
+            Glyph::Close => &["M6 6l12 12", "M18 6L6 18"],
+            Glyph::Bell => &["M6 16v-5a6 6 0 0 1 12 0v5l2 2H4z", "M10 21h4"],
+            Glyph::BellOff => &["M6 16v-5a6 6 0 0 1 12 0v5l2 2H4z", "M10 21h4", "M3 3l18 18"],
+            Glyph::Menu => &["M4 6h16", "M4 12h16", "M4 18h16"],
+            Glyph::Back => &["M15 18l-6-6 6-6"],
+            Glyph::Cup => &[
+                "M4 9h13v4a6 6 0 0 1-6 6h-1a6 6 0 0 1-6-6z",
+                "M17 10.5h1.5a2.5 2.5 0 0 1 0 5H17",
+                "M8 3v3",
+                "M12 3v3",
+            ],
+            Glyph::Smile => &[
+                "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z",
+                "M8 14s1.5 2 4 2 4-2 4-2",
+                "M9 9.5h.01",
+                "M15 9.5h.01",
+            ],
+            Glyph::Pencil => &["M4 20h4L19 9l-4-4L4 16z", "M13.5 6.5l4 4"],
+            Glyph::Trash => &[
+                "M4 7h16",
+                "M9 7V4h6v3",
+                "M6 7l1 13h10l1-13",
+                "M10 11v6",
+                "M14 11v6",
+            ],
+        }
+    }
+}
+
+/// One icon, hidden from assistive technology: the control around it carries
+/// the words (an `aria-label` or visible text).
+#[component]
+pub fn Icon(glyph: Glyph) -> impl IntoView {
+    view! {
+        <svg class="icon" viewBox="0 0 24 24" aria-hidden="true" focusable="false">
+            {glyph.paths().iter().map(|d| view! { <path d=*d /> }).collect_view()}
+        </svg>
+    }
+}
