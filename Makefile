@@ -17,6 +17,7 @@ help:
 	@echo "make test   run every test: unit, integration, browser (first time: ~25 min)"
 	@echo "make lint   rustfmt and clippy for the server and the browser side"
 	@echo "make bench  release load run (minicom-load): throughput, latency, idle sockets, big inboxes"
+	@echo "make lighthouse  Lighthouse (mobile, slow 4G) on / and /messenger of a release build"
 
 ## ---------- set-up (idempotent) ----------
 

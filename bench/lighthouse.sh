@@ -19,7 +19,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 for page in / /messenger; do
-  name=$(echo "$page" | tr -c 'a-z' '_')
+  name=$(echo "$page" | sed 's#^/$#home#; s#^/##; s#/#-#g')
   npx --yes lighthouse@13.5.0 "http://127.0.0.1:$port$page" \
     --quiet --chrome-path=/usr/bin/chromium \
     --chrome-flags="--headless=new --no-sandbox --disable-gpu" \

@@ -60,11 +60,8 @@ async fn main() -> anyhow::Result<()> {
         .leptos_options;
     leptos.site_addr = config.addr;
 
-    let store = Store::open_with(&config.database_url, config.durability)
-        .await
-        .with_context(|| format!("could not open the database at {}", config.database_url))?;
-    let admin = server::ensure_admin(&store, &config).await?;
-
+    // Bound before the first admin is made: a busy port must not swallow
+    // the one-time password.
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| {
@@ -73,22 +70,40 @@ async fn main() -> anyhow::Result<()> {
                 config.addr
             )
         })?;
+    let store = Store::open_with(&config.database_url, config.durability)
+        .await
+        .with_context(|| format!("could not open the database at {}", config.database_url))?;
+    let admin = std::sync::Arc::new(std::sync::Mutex::new(
+        server::ensure_admin(&store, &config).await?,
+    ));
     let addr = config.addr;
     // Printed once everything has started, so the first admin's one-time
     // password is the last thing on the screen.
-    let ready = move || {
-        tracing::info!("Minicom is serving http://{addr}");
-        println!("Minicom is running: messenger demo http://{addr}/ · inbox http://{addr}/inbox");
-        if let Some(admin) = admin {
+    let ready = {
+        let admin = admin.clone();
+        move || {
+            tracing::info!("Minicom is serving http://{addr}");
+            println!(
+                "Minicom is running: messenger demo http://{addr}/ · inbox http://{addr}/inbox"
+            );
             print_first_admin(&admin);
         }
     };
-    server::serve_announced(config, store, leptos, listener, shutdown_signal(), ready).await?;
+    let served =
+        server::serve_announced(config, store, leptos, listener, shutdown_signal(), ready).await;
+    // Start-up failed after the admin was made: the password is shown anyway
+    // (it exists nowhere else).
+    print_first_admin(&admin);
+    served?;
     tracing::info!("stopped cleanly");
     Ok(())
 }
 
-fn print_first_admin(admin: &server::NewAdmin) {
+/// Prints the first admin's login, once: the password is taken out.
+fn print_first_admin(admin: &std::sync::Mutex<Option<server::NewAdmin>>) {
+    let Some(admin) = admin.lock().ok().and_then(|mut a| a.take()) else {
+        return;
+    };
     let line = "=".repeat(64);
     println!("{line}");
     println!("  First start: created the admin account");

@@ -20,6 +20,10 @@ pub const MAX_PROFILE_CHARS: usize = 120;
 /// A typing state not refreshed for this long is over.
 pub const TYPING_EXPIRES_MS: u64 = 6_000;
 
+/// Typing starts a socket may send per second (bursts of twice that); stops
+/// are not counted. Browsers pace their starts to it (`client::typing`).
+pub const TYPING_STARTS_PER_SECOND: u32 = 1;
+
 /// How many messages `open` returns at most (the newest ones).
 pub const HISTORY_PAGE: i64 = 50;
 

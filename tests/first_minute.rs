@@ -52,6 +52,11 @@ async fn site_files_come_from_their_build_time_copies_and_are_revalidated() {
     assert_eq!(br.header("content-type"), Some("application/wasm"));
     assert_eq!(br.body, "the brotli copy");
     assert_eq!(br.header("cache-control"), Some("no-cache"));
+    assert!(
+        br.header("vary")
+            .is_some_and(|v| v.to_ascii_lowercase().contains("accept-encoding")),
+        "caches keep the encodings apart"
+    );
 
     let gz = server
         .http(

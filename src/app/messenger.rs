@@ -61,6 +61,10 @@ pub fn Launcher() -> impl IntoView {
                 }
                 aria-expanded=move || open.get().to_string()
                 on:click=move |ev| {
+                    // Ctrl- or middle-click still opens the page in a new tab.
+                    if ev.button() != 0 || ev.ctrl_key() || ev.meta_key() || ev.shift_key() {
+                        return;
+                    }
                     ev.prevent_default();
                     open.update(|o| *o = !*o);
                 }
@@ -68,7 +72,9 @@ pub fn Launcher() -> impl IntoView {
                     // A link answers Enter; a button also answers Space.
                     if ev.key() == " " {
                         ev.prevent_default();
-                        open.update(|o| *o = !*o);
+                        if !ev.repeat() {
+                            open.update(|o| *o = !*o);
+                        }
                     }
                 }
             >

@@ -1,9 +1,10 @@
 //! When this page tells the server that someone is typing.
 //!
-//! The server counts typing *starts* (one a second, bursts of two; stops are
-//! free). Typing "Do you ship", clearing the box and typing "To Oslo?" within
-//! a second would otherwise make it refuse the second start, and the other
-//! side would not see "is typing…" again for seconds. So starts are spaced
+//! The server counts typing *starts* per socket (one a second, bursts of
+//! two; stops are free). Typing "Do you ship", clearing the box and typing
+//! "To Oslo?" within a second would otherwise make it refuse the second
+//! start, and the other side would not see "is typing…" again for seconds.
+//! So starts — in any conversation, as the socket is one — are spaced
 //! [`START_GAP_MS`] apart: one that comes too soon is sent when it is allowed,
 //! if the person is still typing then.
 
@@ -13,8 +14,8 @@ use crate::protocol::ConversationId;
 
 /// How often a typing refresh is sent while the person keeps typing.
 pub const REFRESH_MS: i64 = 2_000;
-/// The least time between two starts (the server allows one a second).
-pub const START_GAP_MS: i64 = 1_000;
+/// The least time between two starts of this page's socket.
+pub const START_GAP_MS: i64 = 1_000 / crate::protocol::TYPING_STARTS_PER_SECOND as i64;
 
 /// What to send now.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -28,7 +29,7 @@ pub enum Step {
 
 #[derive(Clone, Copy, Debug, Default)]
 struct State {
-    /// When the last start went out.
+    /// When the last start in this conversation went out (for refreshes).
     last_start: Option<i64>,
     /// The person is typing (as far as the composer says).
     typing: bool,
@@ -42,6 +43,8 @@ struct State {
 #[derive(Debug, Default)]
 pub struct TypingOut {
     states: HashMap<ConversationId, State>,
+    /// When the socket's last start went out, in any conversation.
+    last_start: Option<i64>,
 }
 
 impl TypingOut {
@@ -57,16 +60,18 @@ impl TypingOut {
                 Step::Nothing
             };
         }
-        let since = state.last_start.map(|at| now - at);
+        // A clock that stepped back counts as "long ago", never as a wait.
+        let ago = |at: i64| if now >= at { now - at } else { i64::MAX };
         if state.announced {
             // A refresh keeps the other side's indicator from expiring.
-            if since.is_none_or(|ms| ms >= REFRESH_MS) {
+            if state.last_start.is_none_or(|at| ago(at) >= REFRESH_MS) {
                 state.last_start = Some(now);
+                self.last_start = Some(now);
                 return Step::Send(true);
             }
             return Step::Nothing;
         }
-        match since {
+        match self.last_start.map(ago) {
             Some(ms) if ms < START_GAP_MS => {
                 if std::mem::replace(&mut state.deferred, true) {
                     Step::Nothing
@@ -77,6 +82,7 @@ impl TypingOut {
             _ => {
                 state.last_start = Some(now);
                 state.announced = true;
+                self.last_start = Some(now);
                 Step::Send(true)
             }
         }
@@ -100,6 +106,7 @@ impl TypingOut {
     /// The socket closed: the server forgot it all, and so does the page.
     pub fn reset(&mut self) {
         self.states.clear();
+        self.last_start = None;
     }
 }
 
@@ -158,6 +165,23 @@ mod tests {
             starts.windows(2).all(|w| w[1] - w[0] >= START_GAP_MS),
             "{starts:?}"
         );
+    }
+
+    #[test]
+    fn starts_in_different_conversations_share_the_sockets_pace() {
+        let other = ConversationId(2);
+        let mut out = TypingOut::default();
+        assert_eq!(out.change(C, true, 0), Step::Send(true));
+        assert_eq!(out.change(other, true, 400), Step::StartAfter(600));
+        assert_eq!(out.due(other, 1_000), Step::Send(true));
+    }
+
+    #[test]
+    fn a_clock_that_steps_back_never_blocks_typing() {
+        let mut out = TypingOut::default();
+        assert_eq!(out.change(C, true, 10_000), Step::Send(true));
+        assert_eq!(out.change(C, false, 10_100), Step::Send(false));
+        assert_eq!(out.change(C, true, 5_000), Step::Send(true));
     }
 
     #[test]

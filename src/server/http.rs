@@ -5,12 +5,12 @@ use axum::extract::{ConnectInfo, Form, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, get_service, post};
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use serde::Deserialize;
 use tower_http::compression::CompressionLayer;
 use tower_http::services::ServeDir;
-use tower_http::set_header::SetResponseHeader;
+use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::{App, shell};
 use crate::server::auth::{self, SESSION_COOKIE, SESSION_DAYS};
@@ -56,13 +56,18 @@ pub fn router(state: AppState) -> Router {
 /// `cargo leptos build --precompress`), sent to browsers that accept them.
 /// The names carry no hash, so browsers revalidate (a 304 when unchanged)
 /// rather than keep a stale copy.
-fn site_files(options: &leptos::config::LeptosOptions) -> SetResponseHeader<ServeDir, HeaderValue> {
+fn site_files(options: &leptos::config::LeptosOptions) -> MethodRouter {
     let dir = std::path::Path::new(&*options.site_root).join(&*options.site_pkg_dir);
-    SetResponseHeader::overriding(
-        ServeDir::new(dir).precompressed_br().precompressed_gzip(),
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    )
+    get_service(ServeDir::new(dir).precompressed_br().precompressed_gzip())
+        .layer::<_, std::convert::Infallible>(SetResponseHeaderLayer::overriding(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("no-cache"),
+        ))
+        // The same URL comes in several encodings: caches must keep them apart.
+        .layer::<_, std::convert::Infallible>(SetResponseHeaderLayer::appending(
+            header::VARY,
+            HeaderValue::from_static("accept-encoding"),
+        ))
 }
 
 /// A fresh nonce for the inline scripts of one page (the hydration loader).

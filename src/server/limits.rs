@@ -54,7 +54,7 @@ impl Default for Limits {
             sends_per_second: 10,
             send_burst: 20,
             sends_per_minute: 100,
-            typing_per_second: 1,
+            typing_per_second: crate::protocol::TYPING_STARTS_PER_SECOND,
             reactions_per_second: 5,
             frames_per_second: 50,
             sockets_per_person: 20,

@@ -1212,28 +1212,31 @@ async fn on_typing(
     conversation: ConversationId,
     typing: bool,
 ) -> Result<(), ProtocolError> {
-    let contact = authorise(conn, conversation).await?;
     let person = conn.person();
-    let changed = if typing {
+    let contact = if typing {
+        let contact = authorise(conn, conversation).await?;
         conn.state
             .typing
             .start(conversation, contact, person.clone());
-        true
+        contact
     } else {
-        conn.state.typing.stop(conversation, &person).is_some()
+        // A stop ends a state its start was authorised for; without one it
+        // does nothing (stops are not rate limited, so they cost no query).
+        match conn.state.typing.stop(conversation, &person) {
+            Some(stopped) => stopped.contact,
+            None => return Ok(()),
+        }
     };
-    if changed {
-        publish(
-            conn,
-            Event::Typing {
-                contact_id: contact,
-                conversation_id: conversation,
-                person,
-                typing,
-            },
-        )
-        .await;
-    }
+    publish(
+        conn,
+        Event::Typing {
+            contact_id: contact,
+            conversation_id: conversation,
+            person,
+            typing,
+        },
+    )
+    .await;
     Ok(())
 }
 

@@ -17,10 +17,16 @@ pub fn Composer(
 ) -> impl IntoView {
     let text = RwSignal::new(String::new());
     // Text typed into the server-rendered box before the page came alive is
-    // kept, not wiped by hydration.
+    // kept: read now, put back once hydration is over (setting it earlier
+    // would render what the server did not, e.g. the character count).
     #[cfg(feature = "hydrate")]
-    if let Some(typed) = typed_before_hydration() {
-        text.set(typed);
+    {
+        let typed = StoredValue::new(typed_before_hydration());
+        Effect::new(move |_| {
+            if let Some(typed) = typed.try_update_value(Option::take).flatten() {
+                text.set(typed);
+            }
+        });
     }
     let typing = move |now: bool| {
         if let Some(on_typing) = on_typing {

@@ -104,7 +104,12 @@ fn Inbox(name: String) -> impl IntoView {
                     <Icon glyph=Glyph::Menu />
                 </button>
                 <nav id="inbox-menu" class="inbox-menu" class:open=move || menu_open.get()
-                    aria-label="Account">
+                    aria-label="Account"
+                    on:keydown=move |ev| {
+                        if ev.key() == "Escape" && menu_open.get_untracked() {
+                            menu_open.set(false);
+                        }
+                    }>
                     <NotificationControls />
                     <a class="button-quiet" href="/inbox/team" rel="external">"Team"</a>
                     <span class="inbox-agent">{name}</span>

@@ -1,21 +1,24 @@
 //! Live state of one page: the single source the UI renders from.
+//!
+//! - `thread` — one conversation's loaded messages, in change order.
+//! - `outbox` — what the person wrote that the server has not acknowledged.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+mod outbox;
+mod thread;
+
+pub use outbox::{Delivery, Pending, remaining_chars};
+pub use thread::Thread;
+
+use std::collections::{HashMap, HashSet};
 
 use futures::channel::mpsc::UnboundedSender;
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
 
 use crate::client::typing::{Step, TypingOut};
 use crate::protocol::{
-    AssistantState, ClientFrame, ClientId, ConversationId, ConversationSummary, CursorKind,
-    MAX_BODY_CHARS, Me, Message, MessageId, Person, Reaction, SenderKind, Seq, ServerFrame,
-    validate_body,
+    AssistantState, ClientFrame, ConversationId, ConversationSummary, CursorKind, Me, Message,
+    MessageId, Person, SenderKind, ServerFrame, validate_body,
 };
-
-/// Change numbers seen ahead of a gap that a thread remembers; past this it
-/// forgets them (a resume then replays a little more).
-const AHEAD_REMEMBERED: usize = 256;
 
 /// The socket's state, as the person sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -26,168 +29,6 @@ pub enum Connection {
     Online,
     /// Lost; trying again.
     Reconnecting,
-}
-
-/// Where an unacknowledged message stands.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Delivery {
-    /// Written, not yet acknowledged.
-    Sending,
-    /// Refused by the server, with its reason.
-    Failed(String),
-}
-
-/// A message the person wrote that the server has not acknowledged yet.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Pending {
-    pub client_id: ClientId,
-    /// `None` for a visitor's first message: the server picks the conversation.
-    pub conversation_id: Option<ConversationId>,
-    pub body: String,
-    pub delivery: Delivery,
-    /// Counts transmissions, so a stale ack timer cannot fail a newer attempt.
-    #[serde(default)]
-    pub attempt: u32,
-}
-
-/// The loaded part of one conversation.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Thread {
-    /// Sorted by id, no duplicates.
-    pub messages: Vec<Message>,
-    /// Older messages exist before the first one here.
-    pub has_more: bool,
-    /// History arrived at least once.
-    pub loaded: bool,
-    /// An `older` request is on its way.
-    pub loading_older: bool,
-    /// Every change of the conversation up to this number has reached this
-    /// page: a resume asks for what came after it.
-    pub seq: Seq,
-    /// Numbers seen beyond `seq` (live events can arrive out of order);
-    /// `seq` moves on when the gap before them fills.
-    ahead: BTreeSet<Seq>,
-    /// The change number of each shown message's text (its body, edit or
-    /// delete). A message's own `seq` also moves with reactions, which
-    /// arrive as separate changes: an edit read before a later reaction
-    /// must still replace the text.
-    text_seq: HashMap<MessageId, Seq>,
-}
-
-impl Thread {
-    /// Adds or replaces messages, keeping id order and no duplicates. A copy
-    /// older than the one shown (a lower change number) never replaces it;
-    /// one whose text is newer than the shown text replaces the text only.
-    pub fn merge(&mut self, incoming: impl IntoIterator<Item = Message>) {
-        for message in incoming {
-            self.saw(message.seq);
-            match self.messages.binary_search_by_key(&message.id, |m| m.id) {
-                Ok(at) => {
-                    let shown = &mut self.messages[at];
-                    let text_seq = self.text_seq.get(&message.id).copied().unwrap_or(shown.seq);
-                    if message.seq >= shown.seq {
-                        self.text_seq.insert(message.id, message.seq);
-                        *shown = message;
-                    } else if message.seq > text_seq {
-                        self.text_seq.insert(message.id, message.seq);
-                        shown.body = message.body;
-                        shown.edited_at = message.edited_at;
-                        shown.deleted = message.deleted;
-                        if shown.deleted {
-                            shown.reactions.clear();
-                        }
-                    }
-                }
-                Err(at) => {
-                    self.text_seq.insert(message.id, message.seq);
-                    self.messages.insert(at, message);
-                }
-            }
-        }
-    }
-
-    /// Replayed changes: replaces what is shown and adds what is newer than
-    /// the first loaded message (older ones load with their page).
-    fn merge_changes(&mut self, incoming: Vec<Message>) {
-        let first = self.messages.first().map(|m| m.id);
-        let shown = incoming
-            .into_iter()
-            .filter(|m| first.is_none_or(|first| m.id >= first));
-        self.merge(shown);
-    }
-
-    /// Change `seq` reached this page.
-    fn saw(&mut self, seq: Seq) {
-        if seq <= self.seq {
-            return;
-        }
-        if seq == self.seq + 1 {
-            self.seq = seq;
-            while self.ahead.remove(&(self.seq + 1)) {
-                self.seq += 1;
-            }
-        } else {
-            if self.ahead.len() >= AHEAD_REMEMBERED {
-                self.ahead.clear();
-            }
-            self.ahead.insert(seq);
-        }
-    }
-
-    /// Everything up to `seq` is known (a page the server read at that point).
-    fn complete_to(&mut self, seq: Seq) {
-        if seq > self.seq {
-            self.seq = seq;
-            self.ahead.retain(|s| *s > seq);
-        }
-        while self.ahead.remove(&(self.seq + 1)) {
-            self.seq += 1;
-        }
-    }
-
-    /// A reaction given or taken back.
-    fn react(
-        &mut self,
-        message_id: MessageId,
-        emoji: String,
-        person: Person,
-        added: bool,
-        seq: Seq,
-    ) {
-        self.saw(seq);
-        let Ok(at) = self.messages.binary_search_by_key(&message_id, |m| m.id) else {
-            return;
-        };
-        let message = &mut self.messages[at];
-        // Reactions are per person and emoji: a change that arrives after a
-        // later one of someone else's still applies (adding twice or taking
-        // back what is not there changes nothing).
-        if message.deleted {
-            return;
-        }
-        message.seq = message.seq.max(seq);
-        let same = |p: &Person| (p.kind, p.id) == (person.kind, person.id);
-        let existing = message.reactions.iter().position(|r| r.emoji == emoji);
-        match (existing, added) {
-            (Some(at), true) => {
-                let people = &mut message.reactions[at].people;
-                if !people.iter().any(same) {
-                    people.push(person);
-                }
-            }
-            (None, true) => message.reactions.push(Reaction {
-                emoji,
-                people: vec![person],
-            }),
-            (Some(at), false) => {
-                message.reactions[at].people.retain(|p| !same(p));
-                if message.reactions[at].people.is_empty() {
-                    message.reactions.remove(at);
-                }
-            }
-            (None, false) => {}
-        }
-    }
 }
 
 /// Everything live on one page. `Copy`: pass it around freely.
@@ -230,6 +71,8 @@ pub struct Live {
     /// Conversations this page shows, re-opened after a reconnect.
     watched: StoredValue<HashSet<ConversationId>>,
     sender: StoredValue<Option<UnboundedSender<ClientFrame>>>,
+    /// How many sends may be unanswered at once on this socket.
+    send_window: StoredValue<usize>,
 }
 
 impl Default for Live {
@@ -262,127 +105,8 @@ impl Live {
             read_sent: StoredValue::new(HashMap::new()),
             watched: StoredValue::new(HashSet::new()),
             sender: StoredValue::new(None),
+            send_window: StoredValue::new(outbox::WINDOW),
         }
-    }
-
-    /// Writes a message: shown at once as sending, sent now or when connected.
-    /// Returns the reason when the text cannot be sent at all.
-    pub fn send_message(
-        &self,
-        conversation_id: Option<ConversationId>,
-        body: &str,
-    ) -> Result<(), String> {
-        let body = validate_body(body).map_err(|e| e.to_string())?.to_owned();
-        let client_id = ClientId::new();
-        self.outbox.update(|o| {
-            o.push(Pending {
-                client_id,
-                conversation_id,
-                body,
-                delivery: Delivery::Sending,
-                attempt: 0,
-            })
-        });
-        self.transmit_pending(client_id);
-        Ok(())
-    }
-
-    /// Sends a failed message again with the same `client_id`, so it can never
-    /// be stored twice.
-    pub fn retry(&self, client_id: ClientId) {
-        self.outbox.update(|outbox| {
-            if let Some(p) = outbox.iter_mut().find(|p| p.client_id == client_id) {
-                p.delivery = Delivery::Sending;
-            }
-        });
-        self.transmit_pending(client_id);
-    }
-
-    /// Sends an outbox message (if connected) and, in the browser, marks it
-    /// "Not sent" when no ack comes back in time while connected.
-    fn transmit_pending(&self, client_id: ClientId) {
-        if self.connection.get_untracked() != Connection::Online {
-            return; // `catch_up` sends it once connected.
-        }
-        let mut sent = None;
-        self.outbox.update(|outbox| {
-            if let Some(p) = outbox
-                .iter_mut()
-                .find(|p| p.client_id == client_id && p.delivery == Delivery::Sending)
-            {
-                p.attempt += 1;
-                sent = Some((send_frame(p), p.attempt));
-            }
-        });
-        if let Some((frame, attempt)) = sent {
-            self.transmit(frame);
-            #[cfg(feature = "hydrate")]
-            self.expect_ack(client_id, attempt);
-            #[cfg(not(feature = "hydrate"))]
-            let _ = attempt;
-        }
-    }
-
-    /// After [`ACK_TIMEOUT`] without an ack on a live connection, the socket is
-    /// taken for dead (a proxy or a sleeping network can swallow frames
-    /// without closing it): it is dropped, the banner says so, and the
-    /// reconnect resends the whole outbox. The message stays "Sending…" — only
-    /// the server's refusals make it "Not sent".
-    #[cfg(feature = "hydrate")]
-    fn expect_ack(&self, client_id: ClientId, attempt: u32) {
-        let live = *self;
-        wasm_bindgen_futures::spawn_local(async move {
-            gloo_timers::future::sleep(ACK_TIMEOUT).await;
-            if live.connection.get_untracked() != Connection::Online {
-                return;
-            }
-            let unanswered = live.outbox.with_untracked(|outbox| {
-                outbox.iter().any(|p| {
-                    p.client_id == client_id
-                        && p.attempt == attempt
-                        && p.delivery == Delivery::Sending
-                })
-            });
-            if unanswered {
-                leptos::logging::warn!(
-                    "no answer from the server for {} s; reconnecting to send again",
-                    ACK_TIMEOUT.as_secs()
-                );
-                live.drop_connection();
-            }
-        });
-    }
-
-    /// Keeps the outbox in `localStorage` under `key`, so text written but not
-    /// yet acknowledged survives a reload or a crash and is sent afterwards.
-    #[cfg(feature = "hydrate")]
-    pub fn persist_outbox(&self, key: &'static str) {
-        let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
-        let Some(storage) = storage else {
-            return;
-        };
-        if let Ok(Some(saved)) = storage.get_item(key)
-            && let Ok(saved) = serde_json::from_str::<Vec<Pending>>(&saved)
-        {
-            self.outbox.update(|o| {
-                for p in saved {
-                    if !o.iter().any(|q| q.client_id == p.client_id) {
-                        o.push(p);
-                    }
-                }
-            });
-        }
-        let outbox = self.outbox;
-        Effect::new(move |_| {
-            let json = outbox.with(|o| serde_json::to_string(o).unwrap_or_default());
-            let _ = storage.set_item(key, &json);
-        });
-    }
-
-    /// Drops an unsent message.
-    pub fn discard(&self, client_id: ClientId) {
-        self.outbox
-            .update(|o| o.retain(|p| p.client_id != client_id));
     }
 
     /// Shows a conversation: loads its history now or once connected.
@@ -590,7 +314,8 @@ impl Live {
 
     /// Gives up on the current socket: the socket task sees its queue end,
     /// closes it and reconnects.
-    pub fn drop_connection(&self) {
+    #[cfg(feature = "hydrate")]
+    fn drop_connection(&self) {
         self.sender.set_value(None);
     }
 
@@ -598,6 +323,7 @@ impl Live {
     pub fn detach(&self) {
         self.sender.set_value(None);
         self.connection.set(Connection::Reconnecting);
+        self.outbox_disconnected();
         // Live states are re-learnt on reconnect; none may linger meanwhile.
         self.typing.set(HashMap::new());
         self.typing_sent.update_value(TypingOut::reset);
@@ -625,9 +351,8 @@ impl Live {
                 self.catch_up();
             }
             ServerFrame::Ack { client_id, message } => {
-                self.outbox
-                    .update(|o| o.retain(|p| p.client_id != client_id));
                 self.add_message(message);
+                self.acknowledged(client_id);
             }
             ServerFrame::Message { message } => self.add_message(message),
             ServerFrame::History {
@@ -745,17 +470,13 @@ impl Live {
             }),
             ServerFrame::TeamPresence { online } => self.team_online.set(online),
             ServerFrame::Error {
-                message, client_id, ..
+                code,
+                message,
+                client_id,
+                retry_after_ms,
             } => {
-                let mut matched = false;
-                if let Some(id) = client_id {
-                    self.outbox.update(|outbox| {
-                        if let Some(p) = outbox.iter_mut().find(|p| p.client_id == id) {
-                            p.delivery = Delivery::Failed(message.clone());
-                            matched = true;
-                        }
-                    });
-                }
+                let matched = client_id
+                    .is_some_and(|id| self.send_refused(id, code, &message, retry_after_ms));
                 if !matched {
                     self.notice.set(Some(message));
                 }
@@ -782,15 +503,7 @@ impl Live {
                 None => ClientFrame::Open { conversation_id },
             });
         }
-        let unsent: Vec<ClientId> = self.outbox.with_untracked(|o| {
-            o.iter()
-                .filter(|p| p.delivery == Delivery::Sending)
-                .map(|p| p.client_id)
-                .collect()
-        });
-        for client_id in unsent {
-            self.transmit_pending(client_id);
-        }
+        self.send_next();
     }
 
     fn add_message(&self, message: Message) {
@@ -946,109 +659,10 @@ pub fn is_me(me: &Option<Me>, person: &Person) -> bool {
     }
 }
 
-fn send_frame(pending: &Pending) -> ClientFrame {
-    ClientFrame::Send {
-        conversation_id: pending.conversation_id,
-        client_id: pending.client_id,
-        body: pending.body.clone(),
-    }
-}
-
-/// How long a sent message may wait for its ack on a live connection.
-#[cfg(feature = "hydrate")]
-const ACK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// How many characters are left before the body limit, shown near the limit.
-pub fn remaining_chars(body: &str) -> Option<i64> {
-    let left = MAX_BODY_CHARS as i64 - body.chars().count() as i64;
-    (left < 500).then_some(left)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::protocol::{MessageId, SenderKind, Timestamp};
-
-    fn message(id: i64) -> Message {
-        Message {
-            id: MessageId(id),
-            conversation_id: ConversationId(1),
-            client_id: ClientId::new(),
-            sender: SenderKind::Contact,
-            sender_name: "Visitor #1".into(),
-            body: format!("m{id}"),
-            created_at: Timestamp(id),
-            edited_at: None,
-            deleted: false,
-            reactions: Vec::new(),
-            seq: id,
-        }
-    }
-
-    #[test]
-    fn merge_orders_by_id_and_drops_duplicates() {
-        let mut thread = Thread::default();
-        thread.merge([message(3), message(1)]);
-        thread.merge([message(2), message(3)]);
-        let ids: Vec<i64> = thread.messages.iter().map(|m| m.id.0).collect();
-        assert_eq!(ids, [1, 2, 3]);
-    }
-
-    #[test]
-    fn an_older_copy_never_replaces_a_newer_one() {
-        let mut thread = Thread::default();
-        let mut edited = message(1);
-        edited.body = "edited".into();
-        edited.seq = 5;
-        thread.merge([edited]);
-        thread.merge([message(1)]);
-        assert_eq!(thread.messages[0].body, "edited");
-    }
-
-    #[test]
-    fn an_edit_read_before_a_later_reaction_still_replaces_the_text() {
-        let mut thread = Thread::default();
-        thread.merge([message(1)]);
-        let ana = Person {
-            kind: SenderKind::Agent,
-            id: 1,
-            name: "Ana".into(),
-        };
-        // Reactions 3 and 4 from two people arrive out of order.
-        let ben = Person {
-            id: 2,
-            name: "Ben".into(),
-            ..ana.clone()
-        };
-        thread.react(MessageId(1), "🎉".into(), ben, true, 4);
-        thread.react(MessageId(1), "👍".into(), ana, true, 3);
-        assert_eq!(thread.messages[0].reactions.len(), 2, "both count");
-        // The edit (change 2) arrives last: its text still wins.
-        let mut edited = message(1);
-        edited.body = "edited".into();
-        edited.seq = 2;
-        thread.merge([edited]);
-        assert_eq!(thread.messages[0].body, "edited");
-        assert_eq!(
-            thread.messages[0].reactions.len(),
-            2,
-            "and the reactions stay"
-        );
-        assert_eq!(thread.seq, 4);
-    }
-
-    #[test]
-    fn the_resume_point_moves_only_past_contiguous_changes() {
-        let mut thread = Thread::default();
-        thread.complete_to(10);
-        thread.saw(12);
-        assert_eq!(thread.seq, 10, "11 has not arrived: resume from 10");
-        thread.saw(11);
-        assert_eq!(thread.seq, 12);
-        thread.saw(14);
-        thread.complete_to(13);
-        assert_eq!(thread.seq, 14, "a snapshot fills the gap before 14");
-    }
 
     fn row(seq: i64, preview: &str) -> ConversationSummary {
         ConversationSummary {
@@ -1095,22 +709,5 @@ mod tests {
                 "newest"
             );
         });
-    }
-
-    #[test]
-    fn reactions_apply_as_changes() {
-        let mut thread = Thread::default();
-        thread.merge([message(1)]);
-        let ana = Person {
-            kind: SenderKind::Agent,
-            id: 1,
-            name: "Ana".into(),
-        };
-        thread.react(MessageId(1), "👍".into(), ana.clone(), true, 2);
-        thread.react(MessageId(1), "👍".into(), ana.clone(), true, 2);
-        assert_eq!(thread.messages[0].reactions[0].people.len(), 1);
-        thread.react(MessageId(1), "👍".into(), ana, false, 3);
-        assert!(thread.messages[0].reactions.is_empty());
-        assert_eq!(thread.seq, 3);
     }
 }
