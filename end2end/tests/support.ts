@@ -1,11 +1,11 @@
-import { expect, type Browser, type Page } from '@playwright/test';
+import { expect, type Browser, type FrameLocator, type Page } from '@playwright/test';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../playwright.config';
 
 /** The composer's text box (exact name: the message log is "Messages"). */
-export const composer = (page: Page) => page.getByRole('textbox', { name: 'Message', exact: true });
+export const composer = (page: Page | FrameLocator) => page.getByRole('textbox', { name: 'Message', exact: true });
 
 /** The conversation's message log. */
-export const messageLog = (page: Page) => page.getByRole('log', { name: 'Messages' });
+export const messageLog = (page: Page | FrameLocator) => page.getByRole('log', { name: 'Messages' });
 
 /** A new browser context signed in to the inbox, live. */
 export async function signIn(browser: Browser): Promise<Page> {

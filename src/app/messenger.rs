@@ -4,6 +4,7 @@
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
+use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
     Composer, ConnectionBanner, ConnectionStatus, Glyph, Icon, MessageList, Side,
@@ -19,7 +20,17 @@ const TEAM_NAME: &str = "Northwind Coffee";
 /// `/messenger`: the messenger alone, full page.
 #[component]
 pub fn MessengerPage() -> impl IntoView {
-    provide_live(Role::Visitor);
+    let live = provide_live(Role::Visitor);
+    // Framed by /widget.js: its panel starts closed (replies are not seen
+    // until it opens) and the close button asks the page to close it.
+    let embedded = use_query_map().with_untracked(|q| q.get("embed").is_some());
+    if embedded {
+        live.panel_open.set(false);
+    }
+    let on_close = Callback::new(move |_| {
+        #[cfg(feature = "hydrate")]
+        crate::client::embed::close_panel();
+    });
     view! {
         <Title text=format!("Chat with {TEAM_NAME}") />
         <Meta
@@ -27,7 +38,11 @@ pub fn MessengerPage() -> impl IntoView {
             content=format!("Ask {TEAM_NAME} anything: a person or our assistant answers here.")
         />
         <main class="messenger-page">
-            <Messenger full_page=true />
+            {if embedded {
+                Either::Left(view! { <Messenger full_page=true on_close /> })
+            } else {
+                Either::Right(view! { <Messenger full_page=true /> })
+            }}
         </main>
     }
 }
@@ -94,7 +109,7 @@ pub fn Launcher() -> impl IntoView {
 /// The messenger panel: greeting, the visitor's conversation, a composer.
 #[component]
 pub fn Messenger(
-    #[prop(optional)] on_close: Option<Callback<()>>,
+    #[prop(optional, into)] on_close: Option<Callback<()>>,
     /// The page is the messenger alone: its title is the page's heading.
     #[prop(optional)]
     full_page: bool,
@@ -160,7 +175,8 @@ pub fn Messenger(
                 })
             }}
             <ProfileForm />
-            <Composer on_send=send on_typing=typing placeholder="Write a message…" />
+            <Composer on_send=send on_typing=typing prefill=live.prefill
+                placeholder="Write a message…" />
         </section>
     }
 }

@@ -1,22 +1,31 @@
 //! (Browser only) the embedding site speaks to the messenger frame with
-//! `postMessage`:
+//! `postMessage` (`/widget.js` does it for the site, or the site itself):
 //!
 //! - `{"minicom": "identify", "user_id": …, "user_hash": …, "expires": …,
 //!   "name": …, "email": …}` — the site's signed-in user (signed on the
 //!   site's server, see the README);
-//! - `{"minicom": "forget"}` — the user signed out of the site.
+//! - `{"minicom": "forget"}` — the user signed out of the site;
+//! - `{"minicom": "shown" | "hidden"}` — the widget's panel opened or closed
+//!   (replies count as seen only while shown);
+//! - `{"minicom": "prefill", "text": …}` — `Minicom('showNewMessage', text)`.
 //!
 //! When it listens, the messenger tells its parent page `{"minicom":
-//! "ready"}` (again after each reload), so the page knows when to speak.
-//! The messenger forwards either to its own server together with the origin
-//! of the page that sent it (the server accepts only allowed embedding
-//! origins), then reloads as the visitor the server now says it is. A link
-//! can never do this: only a page the site serves, framing the messenger,
-//! can send these messages.
+//! "ready"}` (again after each reload), so the page knows when to speak; it
+//! then reports `{"minicom": "unread", "count": …}` whenever that changes, and
+//! `{"minicom": "close"}` from its close button. Identify and forget go to the
+//! server together with the origin of the page that sent them (the server
+//! accepts only allowed embedding origins), then the messenger reloads as the
+//! visitor the server now says it is. A link can never do this: only a page
+//! the site serves, framing the messenger, can send these messages. The
+//! others are taken only from the parent window, and replies go only to the
+//! parent's origin (which the frame's `frame-ancestors` policy allowed).
 
+use leptos::prelude::*;
 use serde::Deserialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
+
+use crate::client::live::Live;
 
 /// A message from the embedding page.
 #[derive(Deserialize)]
@@ -33,15 +42,30 @@ enum FromSite {
         email: Option<String>,
     },
     Forget,
+    Shown,
+    Hidden,
+    Prefill {
+        text: String,
+    },
 }
 
 /// Starts listening for the embedding page's messages (once per page).
-pub fn listen() {
+pub fn listen(live: Live) {
     let Some(window) = web_sys::window() else {
         return;
     };
+    let parent = window.parent().ok().flatten().filter(|p| *p != window);
+    let from_parent = {
+        let parent = parent.clone();
+        move |event: &web_sys::MessageEvent| {
+            let source = event.source().map(wasm_bindgen::JsValue::from);
+            parent
+                .as_ref()
+                .is_some_and(|p| source.as_ref() == Some(&wasm_bindgen::JsValue::from(p)))
+        }
+    };
     let on_message =
-        Closure::<dyn Fn(web_sys::MessageEvent)>::new(|event: web_sys::MessageEvent| {
+        Closure::<dyn Fn(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
             let Ok(json) = js_sys::JSON::stringify(&event.data()) else {
                 return;
             };
@@ -49,20 +73,72 @@ pub fn listen() {
                 // Not for us (other scripts talk to frames too).
                 return;
             };
-            let origin = event.origin();
-            wasm_bindgen_futures::spawn_local(forward(message, origin));
+            match message {
+                FromSite::Shown if from_parent(&event) => live.panel_open.set(true),
+                FromSite::Hidden if from_parent(&event) => live.panel_open.set(false),
+                FromSite::Prefill { text } if from_parent(&event) => live.prefill.set(Some(text)),
+                FromSite::Shown | FromSite::Hidden | FromSite::Prefill { .. } => {}
+                message @ (FromSite::Identify { .. } | FromSite::Forget) => {
+                    wasm_bindgen_futures::spawn_local(forward(message, event.origin()));
+                }
+            }
         });
     let _ = window.add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref());
     // Lives as long as the page.
     on_message.forget();
+    let Some(parent) = parent else {
+        return;
+    };
     // Framed: tell the embedding page we are listening (nothing secret: any
-    // page may know a frame is ready).
+    // page may know a frame is ready), then keep its badge in step.
+    tell_parent(&parent, "*", r#"{"minicom":"ready"}"#);
+    let Some(origin) = parent_origin(&window) else {
+        return;
+    };
+    Effect::new(move |_| {
+        let count = live.total_unread();
+        tell_parent(
+            &parent,
+            &origin,
+            &format!(r#"{{"minicom":"unread","count":{count}}}"#),
+        );
+    });
+}
+
+/// Asks the embedding page to close its panel.
+pub fn close_panel() {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
     if let Ok(Some(parent)) = window.parent()
         && parent != window
-        && let Ok(ready) = js_sys::JSON::parse(r#"{"minicom":"ready"}"#)
+        && let Some(origin) = parent_origin(&window)
     {
-        let _ = parent.post_message(&ready, "*");
+        tell_parent(&parent, &origin, r#"{"minicom":"close"}"#);
     }
+}
+
+fn tell_parent(parent: &web_sys::Window, origin: &str, json: &str) {
+    if let Ok(message) = js_sys::JSON::parse(json) {
+        let _ = parent.post_message(&message, origin);
+    }
+}
+
+/// The embedding page's origin, as the browser reports it
+/// (`location.ancestorOrigins`, else the referrer's origin).
+fn parent_origin(window: &web_sys::Window) -> Option<String> {
+    let location = wasm_bindgen::JsValue::from(window.location());
+    let from_ancestors = js_sys::Reflect::get(&location, &"ancestorOrigins".into())
+        .ok()
+        .filter(|list| !list.is_undefined())
+        .and_then(|list| js_sys::Reflect::get(&list, &0.into()).ok())
+        .and_then(|origin| origin.as_string());
+    from_ancestors.or_else(|| {
+        let referrer = window.document()?.referrer();
+        let (scheme, rest) = referrer.split_once("://")?;
+        let host = rest.split('/').next()?;
+        (!host.is_empty()).then(|| format!("{scheme}://{host}"))
+    })
 }
 
 async fn forward(message: FromSite, origin: String) {
@@ -85,6 +161,7 @@ async fn forward(message: FromSite, origin: String) {
             "/messenger/identify"
         }
         FromSite::Forget => "/messenger/forget",
+        FromSite::Shown | FromSite::Hidden | FromSite::Prefill { .. } => return,
     };
     let body: Vec<String> = form
         .iter()

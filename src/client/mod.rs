@@ -60,7 +60,7 @@ pub fn provide_live(role: Role) -> Live {
         });
         notify::restore_mute(live);
         if role == Role::Visitor {
-            embed::listen();
+            embed::listen(live);
         }
         socket::start(live, role);
     });

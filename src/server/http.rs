@@ -15,7 +15,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::app::{App, shell};
 use crate::server::auth::{self, SESSION_COOKIE, SESSION_DAYS};
 use crate::server::limits::Attempt;
-use crate::server::{AppState, hub, visitors, ws};
+use crate::server::{AppState, hub, visitors, widget, ws};
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
     // as the browser asks); never the socket upgrade.
     let pages = Router::new()
         // Also registers the server functions; both get `AppState` as context.
+        .route("/widget.js", get(widget::script))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(CompressionLayer::new());

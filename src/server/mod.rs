@@ -20,6 +20,7 @@ pub mod queue;
 pub mod store;
 pub mod typing;
 pub mod visitors;
+pub mod widget;
 pub mod ws;
 
 use std::future::Future;

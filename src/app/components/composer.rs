@@ -14,8 +14,19 @@ pub fn Composer(
     /// message goes, or the composer goes away.
     #[prop(optional)]
     on_typing: Option<Callback<bool>>,
+    /// Text put in from outside (the embedding site's `showNewMessage`).
+    #[prop(optional)]
+    prefill: Option<RwSignal<Option<String>>>,
 ) -> impl IntoView {
     let text = RwSignal::new(String::new());
+    if let Some(prefill) = prefill {
+        Effect::new(move |_| {
+            if let Some(put) = prefill.get() {
+                text.set(put);
+                prefill.set(None);
+            }
+        });
+    }
     // Text typed into the server-rendered box before the page came alive is
     // kept: read now, put back once hydration is over (setting it earlier
     // would render what the server did not, e.g. the character count).

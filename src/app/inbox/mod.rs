@@ -1,6 +1,7 @@
 //! `/inbox`: the team's side. Signed out, it shows the sign-in form; signed in,
 //! the conversation list and the open thread.
 
+mod install;
 mod list;
 mod sign_in;
 mod team;

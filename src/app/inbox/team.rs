@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
+use super::install::InstallCard;
 use super::sign_in::SignIn;
 
 /// One teammate as the team page shows them.
@@ -355,6 +356,7 @@ fn Team(me: i64) -> impl IntoView {
             </section>
             <AssistantCard />
             <IdentityCard />
+            <InstallCard />
             <section aria-labelledby="members-title" class="team-card">
                 <h2 id="members-title">"Members"</h2>
                 {move || toggled().map(|p| view! { <p class="form-problem" role="alert">{p}</p> })}

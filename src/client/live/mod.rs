@@ -64,6 +64,8 @@ pub struct Live {
     pub typing: RwSignal<HashMap<ConversationId, Vec<Person>>>,
     /// (Visitors) some teammate has the inbox open.
     pub team_online: RwSignal<bool>,
+    /// Text the embedding site asks to put in the composer.
+    pub prefill: RwSignal<Option<String>>,
     /// What this page told the server about its person typing.
     typing_sent: StoredValue<TypingOut>,
     /// The furthest read cursor sent, per conversation.
@@ -101,6 +103,7 @@ impl Live {
             attentive: RwSignal::new(false),
             typing: RwSignal::new(HashMap::new()),
             team_online: RwSignal::new(false),
+            prefill: RwSignal::new(None),
             typing_sent: StoredValue::new(TypingOut::default()),
             read_sent: StoredValue::new(HashMap::new()),
             watched: StoredValue::new(HashSet::new()),

@@ -1,0 +1,147 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import { test, expect, type Browser, type Page } from '@playwright/test';
+import {
+  ADMIN_EMAIL,
+  ADMIN_PASSWORD,
+  ALLOWED_ORIGIN,
+  IDENTITY_SECRET,
+  MINICOM_URL,
+  OTHER_ORIGIN,
+} from '../playwright.config';
+import { closeContexts, composer, messageLog, signIn } from './support';
+
+// Another website installs the messenger with the two lines the Team page
+// shows. The shop is served from its own origin; Minicom is named by
+// `localhost` there (the shop's site too), as a company would serve both from
+// one domain.
+test.afterEach(closeContexts);
+
+const SERVER = MINICOM_URL.replace('127.0.0.1', 'localhost');
+
+/** The snippet exactly as the Team page shows it to an admin. */
+async function pastedSnippet(browser: Browser): Promise<string> {
+  const admin = await (await browser.newContext()).newPage();
+  await admin.goto(`${SERVER}/inbox`);
+  await admin.getByLabel('Email').fill(ADMIN_EMAIL);
+  await admin.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await admin.getByRole('button', { name: 'Sign in' }).click();
+  await admin.goto(`${SERVER}/inbox/team`);
+  const snippet = admin.locator('pre.snippet');
+  await expect(snippet).toContainText(`${SERVER}/widget.js`);
+  return (await snippet.textContent()) ?? '';
+}
+
+/** A shop's page on `origin` with the snippet, then `script`. */
+async function shop(origin: string, snippet: string, script = ''): Promise<Server> {
+  const server = createServer((_request, response) => {
+    response.writeHead(200, { 'Content-Type': 'text/html' });
+    response.end(`<!doctype html><html lang="en"><title>Shop</title><h1>A shop</h1>
+      <script>${script}</script>${snippet}`);
+  });
+  await new Promise<void>((resolve) => server.listen(Number(new URL(origin).port), '127.0.0.1', resolve));
+  return server;
+}
+
+const launcher = (page: Page, name: string | RegExp) => page.getByRole('button', { name });
+const chat = (page: Page) => page.frameLocator('iframe[title="Chat"]');
+
+test('a shop gets a working messenger from the two pasted lines', async ({ browser }) => {
+  const snippet = await pastedSnippet(browser);
+  const site = await shop(
+    ALLOWED_ORIGIN,
+    snippet,
+    `window.unreadSeen = [];
+     window.Minicom = window.Minicom || function () { (Minicom.q = Minicom.q || []).push(arguments); };
+     Minicom('onUnreadCountChange', (n) => window.unreadSeen.push(n));`,
+  );
+  try {
+    const visitor = await (await browser.newContext()).newPage();
+    const script = visitor.waitForResponse((r) => r.url().endsWith('/widget.js'));
+    await visitor.goto(`${ALLOWED_ORIGIN}/`);
+    // The script is small on the wire (a budget, not a timing).
+    const sizes = await (await script).request().sizes();
+    expect(sizes.responseBodySize).toBeLessThanOrEqual(6 * 1024);
+
+    await launcher(visitor, 'Open chat').click();
+    const frame = chat(visitor);
+    await expect(frame.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+    const question = `Do you sell gift cards? ${Date.now()}`;
+    await composer(frame).fill(question);
+    await composer(frame).press('Enter');
+    await expect(messageLog(frame).getByText(question)).toBeVisible();
+    await expect(messageLog(frame).getByText('Sending…')).toHaveCount(0);
+
+    // The team answers; the visitor reads it in the panel.
+    const agent = await signIn(browser);
+    await agent.getByRole('navigation', { name: 'Conversations' }).getByRole('link').filter({ hasText: question }).click();
+    await composer(agent).fill('Yes, from 10 to 100 euros.');
+    await composer(agent).press('Enter');
+    await expect(messageLog(frame).getByText('Yes, from 10 to 100 euros.')).toBeVisible();
+
+    // Closed from inside the frame: replies count on the launcher's badge.
+    await frame.getByRole('button', { name: 'Close chat' }).click();
+    await expect(launcher(visitor, 'Open chat')).toBeVisible();
+    await composer(agent).fill('They never expire.');
+    await composer(agent).press('Enter');
+    await expect(launcher(visitor, 'Open chat (1 unread)')).toBeVisible();
+    await expect.poll(() => visitor.evaluate(() => (window as any).unreadSeen)).toContain(1);
+    await launcher(visitor, /Open chat/).click();
+    await expect(messageLog(frame).getByText('They never expire.')).toBeVisible();
+    await expect(launcher(visitor, 'Close chat')).toBeVisible();
+
+    // showNewMessage puts text in the composer; a reload keeps the visitor.
+    await visitor.evaluate(() => (window as any).Minicom('showNewMessage', 'And shipping?'));
+    await expect(composer(frame)).toHaveValue('And shipping?');
+    await visitor.reload();
+    await launcher(visitor, /Open chat/).click();
+    await expect(messageLog(frame).getByText(question)).toBeVisible();
+
+    // shutdown: the shop's user signed out; the next one starts anonymous.
+    const forgotten = visitor.waitForResponse((r) => r.url().endsWith('/messenger/forget'));
+    await visitor.evaluate(() => (window as any).Minicom('shutdown'));
+    expect((await forgotten).ok()).toBe(true);
+    await launcher(visitor, 'Open chat').click();
+    await expect(frame.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+    await expect(messageLog(frame).getByText(question)).toHaveCount(0);
+  } finally {
+    site.close();
+  }
+});
+
+test('boot links a signed-in user only with a valid signature', async ({ browser }) => {
+  const snippet = await pastedSnippet(browser);
+  const good = createHmac('sha256', IDENTITY_SECRET).update('shop-user-9').digest('hex');
+  for (const [hash, status] of [[good, 200], ['0'.repeat(64), 403]] as const) {
+    const booted = snippet.replace(
+      'window.minicomSettings = {}',
+      `window.minicomSettings = { user_id: 'shop-user-9', user_hash: '${hash}' }`,
+    );
+    expect(booted).not.toEqual(snippet);
+    const site = await shop(ALLOWED_ORIGIN, booted);
+    try {
+      const page = await (await browser.newContext()).newPage();
+      const answered = page.waitForResponse((r) => r.url().endsWith('/messenger/identify'));
+      await page.goto(`${ALLOWED_ORIGIN}/`);
+      // The frame is fetched while the page is idle, then told who it is.
+      expect((await answered).status()).toBe(status);
+    } finally {
+      site.close();
+    }
+  }
+});
+
+test('a site not on the list gets no messenger', async ({ browser }) => {
+  const snippet = await pastedSnippet(browser);
+  const site = await shop(OTHER_ORIGIN, snippet);
+  try {
+    const page = await (await browser.newContext()).newPage();
+    const refused = page.waitForEvent('console', (m) => m.text().includes('frame-ancestors'));
+    await page.goto(`${OTHER_ORIGIN}/`);
+    await launcher(page, 'Open chat').click();
+    expect((await refused).text()).toContain('has been blocked');
+    await expect(chat(page).getByRole('heading', { name: 'Northwind Coffee' })).toHaveCount(0);
+  } finally {
+    site.close();
+  }
+});

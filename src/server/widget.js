@@ -1,0 +1,203 @@
+/* Minicom messenger for any website: the launcher, the panel that frames
+ * /messenger, and window.Minicom for the host page. No dependencies.
+ *
+ *   <script>window.minicomSettings = {};</script>
+ *   <script src="https://chat.example.com/widget.js" async></script>
+ *
+ * Minicom('boot', {user_id, user_hash, expires, name, email}), 'update',
+ * 'show', 'hide', 'showNewMessage', text, 'shutdown', and 'onShow',
+ * 'onHide', 'onUnreadCountChange' with a callback. Calls made before this
+ * script loaded are queued in Minicom.q. Page and frame talk only through
+ * postMessage, the target origin set and the sender checked on both sides. */
+(function () {
+  'use strict';
+  var existing = window.Minicom;
+  if (existing && existing.loaded) return;
+  var script = document.currentScript;
+  if (!script || !script.src) return;
+  var server = new URL(script.src).origin;
+
+  var settings = {};
+  var open = false;
+  var unread = 0;
+  var frame = null;
+  var ready = false;
+  var outbox = [];
+  var listeners = { show: [], hide: [], unread: [] };
+
+  var icons = {
+    chat: '<path d="M21 11.5a8.5 8.5 0 0 1-12.3 7.6L3 21l1.9-5.4A8.5 8.5 0 1 1 21 11.5z"/>',
+    close: '<path d="M6 6l12 12"/><path d="M18 6L6 18"/>'
+  };
+
+  // Everything drawn lives in a shadow root: the host page's styles cannot
+  // reach it, nor its styles the page.
+  var host = document.createElement('div');
+  host.setAttribute('data-minicom', '');
+  var root = host.attachShadow({ mode: 'open' });
+  root.innerHTML =
+    '<style>' +
+    ':host{all:initial}' +
+    '.wrap{position:fixed;bottom:20px;right:20px;z-index:2147483000;display:flex;flex-direction:column;align-items:flex-end;gap:12px;font:15px system-ui,sans-serif}' +
+    '.wrap.left{right:auto;left:20px;align-items:flex-start}' +
+    '.panel{width:380px;height:min(640px,calc(100vh - 110px));border:0;border-radius:18px;overflow:hidden;box-shadow:0 8px 30px rgba(16,24,40,.25);background:#fff;display:none}' +
+    '.panel.open{display:block}' +
+    'iframe{width:100%;height:100%;border:0;display:block}' +
+    'button{position:relative;width:56px;height:56px;border-radius:50%;border:0;cursor:pointer;background:var(--minicom-brand,#2f5fd0);color:#fff;display:grid;place-items:center;box-shadow:0 8px 30px rgba(16,24,40,.25)}' +
+    'button:focus-visible{outline:3px solid #1d2330;outline-offset:3px}' +
+    'svg{width:26px;height:26px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}' +
+    '.badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 5px;box-sizing:border-box;border-radius:10px;background:#c62828;color:#fff;font:700 12px/20px system-ui,sans-serif;text-align:center}' +
+    '.badge[hidden]{display:none}' +
+    '@media (max-width:480px){.panel.open{position:fixed;inset:0;width:100vw;height:100dvh;border-radius:0}.wrap.opened button{display:none}}' +
+    '</style>' +
+    '<div class="wrap"><div class="panel" role="dialog" aria-label="Chat"></div>' +
+    '<button type="button" aria-expanded="false"><svg viewBox="0 0 24 24" aria-hidden="true"></svg>' +
+    '<span class="badge" aria-hidden="true" hidden></span></button></div>';
+  var wrap = root.querySelector('.wrap');
+  var panel = root.querySelector('.panel');
+  var button = root.querySelector('button');
+  var svg = root.querySelector('svg');
+  var badge = root.querySelector('.badge');
+
+  function draw() {
+    svg.innerHTML = open ? icons.close : icons.chat;
+    button.setAttribute('aria-expanded', String(open));
+    button.setAttribute(
+      'aria-label',
+      open ? 'Close chat' : unread > 0 ? 'Open chat (' + unread + ' unread)' : 'Open chat'
+    );
+    badge.textContent = String(unread);
+    badge.hidden = open || unread === 0;
+    panel.classList.toggle('open', open);
+    wrap.classList.toggle('opened', open);
+    wrap.classList.toggle('left', settings.alignment === 'left');
+    if (settings.color) host.style.setProperty('--minicom-brand', String(settings.color));
+  }
+
+  /** Sends to the frame once it said it is listening. */
+  function tell(message) {
+    message.minicom = message.minicom || message.type;
+    if (ready && frame) frame.contentWindow.postMessage(message, server);
+    else outbox.push(message);
+  }
+
+  function identify() {
+    if (settings.user_id && settings.user_hash) {
+      tell({
+        minicom: 'identify',
+        user_id: String(settings.user_id),
+        user_hash: String(settings.user_hash),
+        expires: settings.expires,
+        name: settings.name,
+        email: settings.email
+      });
+    }
+  }
+
+  function ensureFrame() {
+    if (frame) return;
+    frame = document.createElement('iframe');
+    frame.title = 'Chat';
+    frame.src = server + '/messenger?embed=1';
+    panel.appendChild(frame);
+  }
+
+  function emit(kind, value) {
+    listeners[kind].forEach(function (callback) {
+      try { callback(value); } catch (err) { console.error(err); }
+    });
+  }
+
+  function setOpen(value) {
+    if (value === open) return;
+    open = value;
+    if (open) ensureFrame();
+    tell({ minicom: open ? 'shown' : 'hidden' });
+    draw();
+    emit(open ? 'show' : 'hide');
+    if (open && frame) frame.focus();
+  }
+
+  window.addEventListener('message', function (event) {
+    if (!frame || event.origin !== server || event.source !== frame.contentWindow) return;
+    var data = event.data || {};
+    if (data.minicom === 'ready') {
+      ready = true;
+      // The frame (re)loaded: it learns where it stands, then what waited.
+      var waiting = outbox;
+      outbox = [];
+      frame.contentWindow.postMessage({ minicom: open ? 'shown' : 'hidden' }, server);
+      waiting.forEach(function (message) {
+        if (message.minicom !== 'shown' && message.minicom !== 'hidden') {
+          frame.contentWindow.postMessage(message, server);
+        }
+      });
+    } else if (data.minicom === 'unread' && typeof data.count === 'number') {
+      if (data.count !== unread) {
+        unread = data.count;
+        draw();
+        emit('unread', unread);
+      }
+    } else if (data.minicom === 'close') {
+      setOpen(false);
+      button.focus();
+    }
+  });
+
+  button.addEventListener('click', function () { setOpen(!open); });
+
+  var api = {
+    boot: function (options) {
+      settings = Object.assign({}, options || {});
+      draw();
+      identify();
+    },
+    update: function (options) {
+      var before = settings.user_id + '\n' + settings.user_hash;
+      settings = Object.assign({}, settings, options || {});
+      draw();
+      if (settings.user_id + '\n' + settings.user_hash !== before) identify();
+    },
+    show: function () { setOpen(true); },
+    hide: function () { setOpen(false); },
+    showNewMessage: function (text) {
+      setOpen(true);
+      if (typeof text === 'string' && text) tell({ minicom: 'prefill', text: text });
+    },
+    shutdown: function () {
+      setOpen(false);
+      settings = {};
+      unread = 0;
+      draw();
+      tell({ minicom: 'forget' });
+    },
+    onShow: function (callback) { listeners.show.push(callback); },
+    onHide: function (callback) { listeners.hide.push(callback); },
+    onUnreadCountChange: function (callback) { listeners.unread.push(callback); }
+  };
+
+  function Minicom(method) {
+    var call = api[method];
+    if (typeof call !== 'function') {
+      console.warn('Minicom: unknown call "' + method + '"; see the README for the API.');
+      return;
+    }
+    return call.apply(null, Array.prototype.slice.call(arguments, 1));
+  }
+  Minicom.loaded = true;
+  window.Minicom = Minicom;
+
+  function start() {
+    document.body.appendChild(host);
+    api.boot(window.minicomSettings || {});
+    var queued = (existing && existing.q) || [];
+    queued.forEach(function (args) { Minicom.apply(null, args); });
+    // Fetch the messenger while the page is idle, so the badge counts
+    // replies that come while the panel is closed.
+    var prefetch = function () { ensureFrame(); };
+    if ('requestIdleCallback' in window) window.requestIdleCallback(prefetch, { timeout: 4000 });
+    else setTimeout(prefetch, 2000);
+  }
+  if (document.body) start();
+  else document.addEventListener('DOMContentLoaded', start);
+})();
