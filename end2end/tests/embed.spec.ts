@@ -12,23 +12,26 @@ import {
 import { closeContexts, composer, messageLog, signIn } from './support';
 
 // Another website installs the messenger with the two lines the Team page
-// shows. The shop is served from its own origin; Minicom is named by
-// `localhost` there (the shop's site too), as a company would serve both from
-// one domain.
+// shows. The shop is served from its own origin (http://localhost:9911).
+// Minicom is named either by `localhost` (the shop's own site, as a company
+// serving both from one domain) or by 127.0.0.1 — another site, where
+// Chromium blocks third-party cookies (its default here): the messenger keeps
+// its visitor in a partitioned cookie all the same.
 test.afterEach(closeContexts);
 
-const SERVER = MINICOM_URL.replace('127.0.0.1', 'localhost');
+const SAME_SITE = MINICOM_URL.replace('127.0.0.1', 'localhost');
+const CROSS_SITE = MINICOM_URL;
 
 /** The snippet exactly as the Team page shows it to an admin. */
-async function pastedSnippet(browser: Browser): Promise<string> {
+async function pastedSnippet(browser: Browser, server = SAME_SITE): Promise<string> {
   const admin = await (await browser.newContext()).newPage();
-  await admin.goto(`${SERVER}/inbox`);
+  await admin.goto(`${server}/inbox`);
   await admin.getByLabel('Email').fill(ADMIN_EMAIL);
   await admin.getByLabel('Password').fill(ADMIN_PASSWORD);
   await admin.getByRole('button', { name: 'Sign in' }).click();
-  await admin.goto(`${SERVER}/inbox/team`);
+  await admin.goto(`${server}/inbox/team`);
   const snippet = admin.locator('pre.snippet');
-  await expect(snippet).toContainText(`${SERVER}/widget.js`);
+  await expect(snippet).toContainText(`${server}/widget.js`);
   return (await snippet.textContent()) ?? '';
 }
 
@@ -46,68 +49,73 @@ async function shop(origin: string, snippet: string, script = ''): Promise<Serve
 const launcher = (page: Page, name: string | RegExp) => page.getByRole('button', { name });
 const chat = (page: Page) => page.frameLocator('iframe[title="Chat"]');
 
-test('a shop gets a working messenger from the two pasted lines', async ({ browser }) => {
-  const snippet = await pastedSnippet(browser);
-  const site = await shop(
-    ALLOWED_ORIGIN,
-    snippet,
-    `window.unreadSeen = [];
-     window.Minicom = window.Minicom || function () { (Minicom.q = Minicom.q || []).push(arguments); };
-     Minicom('onUnreadCountChange', (n) => window.unreadSeen.push(n));`,
-  );
-  try {
-    const visitor = await (await browser.newContext()).newPage();
-    const script = visitor.waitForResponse((r) => r.url().endsWith('/widget.js'));
-    await visitor.goto(`${ALLOWED_ORIGIN}/`);
-    // The script is small on the wire (a budget, not a timing).
-    const sizes = await (await script).request().sizes();
-    expect(sizes.responseBodySize).toBeLessThanOrEqual(6 * 1024);
+for (const [where, server] of [
+  ['on its own site', SAME_SITE],
+  ['on another site, third-party cookies blocked', CROSS_SITE],
+] as const) {
+  test(`a shop gets a working messenger from the two pasted lines (${where})`, async ({ browser }) => {
+    const snippet = await pastedSnippet(browser, server);
+    const site = await shop(
+      ALLOWED_ORIGIN,
+      snippet,
+      `window.unreadSeen = [];
+       window.Minicom = window.Minicom || function () { (Minicom.q = Minicom.q || []).push(arguments); };
+       Minicom('onUnreadCountChange', (n) => window.unreadSeen.push(n));`,
+    );
+    try {
+      const visitor = await (await browser.newContext()).newPage();
+      const script = visitor.waitForResponse((r) => r.url().endsWith('/widget.js'));
+      await visitor.goto(`${ALLOWED_ORIGIN}/`);
+      // The script is small on the wire (a budget, not a timing).
+      const sizes = await (await script).request().sizes();
+      expect(sizes.responseBodySize).toBeLessThanOrEqual(6 * 1024);
 
-    await launcher(visitor, 'Open chat').click();
-    const frame = chat(visitor);
-    await expect(frame.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
-    const question = `Do you sell gift cards? ${Date.now()}`;
-    await composer(frame).fill(question);
-    await composer(frame).press('Enter');
-    await expect(messageLog(frame).getByText(question)).toBeVisible();
-    await expect(messageLog(frame).getByText('Sending…')).toHaveCount(0);
+      await launcher(visitor, 'Open chat').click();
+      const frame = chat(visitor);
+      await expect(frame.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+      const question = `Do you sell gift cards? ${Date.now()}`;
+      await composer(frame).fill(question);
+      await composer(frame).press('Enter');
+      await expect(messageLog(frame).getByText(question)).toBeVisible();
+      await expect(messageLog(frame).getByText('Sending…')).toHaveCount(0);
 
-    // The team answers; the visitor reads it in the panel.
-    const agent = await signIn(browser);
-    await agent.getByRole('navigation', { name: 'Conversations' }).getByRole('link').filter({ hasText: question }).click();
-    await composer(agent).fill('Yes, from 10 to 100 euros.');
-    await composer(agent).press('Enter');
-    await expect(messageLog(frame).getByText('Yes, from 10 to 100 euros.')).toBeVisible();
+      // The team answers; the visitor reads it in the panel.
+      const agent = await signIn(browser);
+      await agent.getByRole('navigation', { name: 'Conversations' }).getByRole('link').filter({ hasText: question }).click();
+      await composer(agent).fill('Yes, from 10 to 100 euros.');
+      await composer(agent).press('Enter');
+      await expect(messageLog(frame).getByText('Yes, from 10 to 100 euros.')).toBeVisible();
 
-    // Closed from inside the frame: replies count on the launcher's badge.
-    await frame.getByRole('button', { name: 'Close chat' }).click();
-    await expect(launcher(visitor, 'Open chat')).toBeVisible();
-    await composer(agent).fill('They never expire.');
-    await composer(agent).press('Enter');
-    await expect(launcher(visitor, 'Open chat (1 unread)')).toBeVisible();
-    await expect.poll(() => visitor.evaluate(() => (window as any).unreadSeen)).toContain(1);
-    await launcher(visitor, /Open chat/).click();
-    await expect(messageLog(frame).getByText('They never expire.')).toBeVisible();
-    await expect(launcher(visitor, 'Close chat')).toBeVisible();
+      // Closed from inside the frame: replies count on the launcher's badge.
+      await frame.getByRole('button', { name: 'Close chat' }).click();
+      await expect(launcher(visitor, 'Open chat')).toBeVisible();
+      await composer(agent).fill('They never expire.');
+      await composer(agent).press('Enter');
+      await expect(launcher(visitor, 'Open chat (1 unread)')).toBeVisible();
+      await expect.poll(() => visitor.evaluate(() => (window as any).unreadSeen)).toContain(1);
+      await launcher(visitor, /Open chat/).click();
+      await expect(messageLog(frame).getByText('They never expire.')).toBeVisible();
+      await expect(launcher(visitor, 'Close chat')).toBeVisible();
 
-    // showNewMessage puts text in the composer; a reload keeps the visitor.
-    await visitor.evaluate(() => (window as any).Minicom('showNewMessage', 'And shipping?'));
-    await expect(composer(frame)).toHaveValue('And shipping?');
-    await visitor.reload();
-    await launcher(visitor, /Open chat/).click();
-    await expect(messageLog(frame).getByText(question)).toBeVisible();
+      // showNewMessage puts text in the composer; a reload keeps the visitor.
+      await visitor.evaluate(() => (window as any).Minicom('showNewMessage', 'And shipping?'));
+      await expect(composer(frame)).toHaveValue('And shipping?');
+      await visitor.reload();
+      await launcher(visitor, /Open chat/).click();
+      await expect(messageLog(frame).getByText(question)).toBeVisible();
 
-    // shutdown: the shop's user signed out; the next one starts anonymous.
-    const forgotten = visitor.waitForResponse((r) => r.url().endsWith('/messenger/forget'));
-    await visitor.evaluate(() => (window as any).Minicom('shutdown'));
-    expect((await forgotten).ok()).toBe(true);
-    await launcher(visitor, 'Open chat').click();
-    await expect(frame.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
-    await expect(messageLog(frame).getByText(question)).toHaveCount(0);
-  } finally {
-    site.close();
-  }
-});
+      // shutdown: the shop's user signed out; the next one starts anonymous.
+      const forgotten = visitor.waitForResponse((r) => r.url().endsWith('/messenger/forget'));
+      await visitor.evaluate(() => (window as any).Minicom('shutdown'));
+      expect((await forgotten).ok()).toBe(true);
+      await launcher(visitor, 'Open chat').click();
+      await expect(frame.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+      await expect(messageLog(frame).getByText(question)).toHaveCount(0);
+    } finally {
+      site.close();
+    }
+  });
+}
 
 test('boot links a signed-in user only with a valid signature', async ({ browser }) => {
   const snippet = await pastedSnippet(browser);

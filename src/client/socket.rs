@@ -138,12 +138,16 @@ fn listen_for_network(live: Live, wake: mpsc::UnboundedSender<()>) {
         })
     };
     let on_offline = Closure::<dyn Fn()>::new(move || live.online.set(false));
+    // A framed messenger rarely holds the focus (the site's page does), and
+    // its parent says when its panel is shown (`panel_open`): visible is
+    // enough there. A tab of its own must also be focused.
+    let framed = window.parent().ok().flatten().is_some_and(|p| p != window);
     let attentive = move || {
         web_sys::window()
             .and_then(|w| w.document())
             .is_some_and(|d| {
                 d.visibility_state() == web_sys::VisibilityState::Visible
-                    && d.has_focus().unwrap_or(true)
+                    && (framed || d.has_focus().unwrap_or(true))
             })
     };
     live.attentive.set(attentive());
@@ -157,7 +161,7 @@ fn listen_for_network(live: Live, wake: mpsc::UnboundedSender<()>) {
         }
     });
     let on_focus = Closure::<dyn Fn()>::new(move || live.attentive.set(attentive()));
-    let on_blur = Closure::<dyn Fn()>::new(move || live.attentive.set(false));
+    let on_blur = Closure::<dyn Fn()>::new(move || live.attentive.set(framed && attentive()));
     let _ = window.add_event_listener_with_callback("focus", on_focus.as_ref().unchecked_ref());
     let _ = window.add_event_listener_with_callback("blur", on_blur.as_ref().unchecked_ref());
     on_focus.forget();

@@ -136,11 +136,48 @@ pub fn issued_visitor_token(secret: &[u8], token: &str) -> bool {
     }
 }
 
-/// A `Set-Cookie` value for a new, signed visitor token.
-pub fn new_visitor_cookie(secret: &[u8], secure: bool) -> (String, HeaderValue) {
+/// A `Set-Cookie` value for a new, signed visitor token. Where the browser
+/// can keep `Secure` cookies (`secure_context`: https, or a loopback address),
+/// the cookie is `SameSite=None; Secure; Partitioned` (CHIPS): the messenger
+/// framed by another website keeps its visitor even with third-party cookies
+/// blocked, in a jar of that website's own — a page elsewhere never sees it.
+/// On plain http elsewhere a `Secure` cookie would be dropped: `SameSite=Lax`.
+pub fn new_visitor_cookie(secret: &[u8], secure_context: bool) -> (String, HeaderValue) {
     let token = new_visitor_token(secret);
-    let value = set_cookie(VISITOR_COOKIE, &token, VISITOR_DAYS, secure);
+    let value = if secure_context {
+        let max_age = VISITOR_DAYS * 24 * 3600;
+        HeaderValue::from_str(&format!(
+            "{VISITOR_COOKIE}={token}; Path=/; HttpOnly; SameSite=None; Secure; Partitioned; \
+             Max-Age={max_age}"
+        ))
+        .expect("cookie names and hex tokens are valid header text")
+    } else {
+        set_cookie(VISITOR_COOKIE, &token, VISITOR_DAYS, false)
+    };
     (token, value)
+}
+
+/// Whether the browser behind `headers` can keep `Secure` cookies: the
+/// server is configured for https (`MINICOM_SECURE_COOKIES`), or reached by
+/// a loopback name, which browsers treat as secure.
+pub fn secure_context(headers: &HeaderMap, configured_secure: bool) -> bool {
+    if configured_secure {
+        return true;
+    }
+    let Some(host) = headers
+        .get(axum::http::header::HOST)
+        .and_then(|h| h.to_str().ok())
+    else {
+        return false;
+    };
+    let name = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or(""),
+        None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 /// The signed-in agent behind the request's session cookie, if any.
@@ -162,6 +199,39 @@ pub fn session_expiry() -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn secure_contexts_are_https_or_loopback() {
+        let host = |h: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, HeaderValue::from_str(h).expect("host"));
+            headers
+        };
+        for local in ["localhost:3000", "127.0.0.1:3107", "[::1]:80", "LOCALHOST"] {
+            assert!(secure_context(&host(local), false), "{local}");
+        }
+        for remote in ["chat.example.com", "10.0.0.5:3000", "[2001:db8::1]:443"] {
+            assert!(!secure_context(&host(remote), false), "{remote}");
+            assert!(secure_context(&host(remote), true), "{remote} behind https");
+        }
+        assert!(!secure_context(&HeaderMap::new(), false));
+    }
+
+    #[test]
+    fn visitor_cookies_are_partitioned_where_they_can_be_secure() {
+        let (_, secure) = new_visitor_cookie(b"secret", true);
+        let secure = secure.to_str().expect("text");
+        assert!(
+            secure.contains("; SameSite=None; Secure; Partitioned;"),
+            "{secure}"
+        );
+        let (_, plain) = new_visitor_cookie(b"secret", false);
+        let plain = plain.to_str().expect("text");
+        assert!(
+            plain.contains("SameSite=Lax") && !plain.contains("Secure"),
+            "{plain}"
+        );
+    }
 
     #[test]
     fn only_tokens_this_server_signed_are_its_visitors() {

@@ -46,7 +46,7 @@ pub async fn visitor_cookie(
         return next.run(request).await;
     }
     let ip = client_ip(&request);
-    let cookie = match issue_token(&state, ip) {
+    let cookie = match issue_token(&state, ip, request.headers()) {
         Ok((_, cookie)) => cookie,
         Err(refusal) => return refusal.into_response(),
     };
@@ -86,6 +86,7 @@ impl IntoResponse for Refusal {
 fn issue_token(
     state: &AppState,
     ip: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
 ) -> Result<(String, HeaderValue), Refusal> {
     if let Some(ip) = ip
         && !state.new_visitors.admit(ip, std::time::Instant::now())
@@ -104,7 +105,7 @@ fn issue_token(
     }
     Ok(auth::new_visitor_cookie(
         state.identity_secret.as_bytes(),
-        state.config.secure_cookies,
+        auth::secure_context(headers, state.config.secure_cookies),
     ))
 }
 
@@ -188,7 +189,7 @@ pub async fn identify(
     {
         return StatusCode::NO_CONTENT.into_response();
     }
-    let (token, cookie) = match issue_token(&state, Some(client.ip())) {
+    let (token, cookie) = match issue_token(&state, Some(client.ip()), &headers) {
         Ok(issued) => issued,
         Err(refusal) => return refusal.into_response(),
     };
@@ -244,7 +245,7 @@ pub async fn forget(
             tracing::error!(%err, "could not unlink a visitor token");
         }
     }
-    match issue_token(&state, Some(client.ip())) {
+    match issue_token(&state, Some(client.ip()), &headers) {
         Ok((_, cookie)) => {
             (StatusCode::OK, [(header::SET_COOKIE, cookie)], "forgotten").into_response()
         }

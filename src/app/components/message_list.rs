@@ -92,10 +92,12 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
                 .collect::<Vec<_>>()
         })
     });
-    // Shown in a focused tab: everything here counts as read.
+    // Shown in a focused tab (and, framed by a site's widget, in its open
+    // panel): everything here counts as read.
     Effect::new(move |_| {
         let online = live.connection.get() == crate::client::live::Connection::Online;
-        if let (Some(id), true, true) = (conversation.get(), live.attentive.get(), online)
+        let seen = live.attentive.get() && live.panel_open.get();
+        if let (Some(id), true, true) = (conversation.get(), seen, online)
             && let Some(last) = messages.with(|m| m.last().map(|m| m.id))
         {
             live.mark_read(id, last);
