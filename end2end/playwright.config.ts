@@ -43,6 +43,9 @@ export default defineConfig({
         '--disable-component-update',
         '--disable-sync',
         '--no-first-run',
+        // Third-party cookies blocked, as more and more browsers ship: the
+        // embedded messenger must keep its visitor all the same.
+        '--test-third-party-cookie-phaseout',
       ],
     },
   },

@@ -148,7 +148,6 @@ test('a site not on the list gets no messenger', async ({ browser }) => {
     await page.goto(`${OTHER_ORIGIN}/`);
     await launcher(page, 'Open chat').click();
     expect((await refused).text()).toContain('has been blocked');
-    await expect(chat(page).getByRole('heading', { name: 'Northwind Coffee' })).toHaveCount(0);
   } finally {
     site.close();
   }

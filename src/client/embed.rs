@@ -73,11 +73,13 @@ pub fn listen(live: Live) {
                 // Not for us (other scripts talk to frames too).
                 return;
             };
+            if !from_parent(&event) {
+                return;
+            }
             match message {
-                FromSite::Shown if from_parent(&event) => live.panel_open.set(true),
-                FromSite::Hidden if from_parent(&event) => live.panel_open.set(false),
-                FromSite::Prefill { text } if from_parent(&event) => live.prefill.set(Some(text)),
-                FromSite::Shown | FromSite::Hidden | FromSite::Prefill { .. } => {}
+                FromSite::Shown => live.panel_open.set(true),
+                FromSite::Hidden => live.panel_open.set(false),
+                FromSite::Prefill { text } => live.prefill.set(Some(text)),
                 message @ (FromSite::Identify { .. } | FromSite::Forget) => {
                     wasm_bindgen_futures::spawn_local(forward(message, event.origin()));
                 }
@@ -87,6 +89,15 @@ pub fn listen(live: Live) {
     // Lives as long as the page.
     on_message.forget();
     let Some(parent) = parent else {
+        // `/messenger?embed=1` opened as a page of its own: nobody will say
+        // the panel is shown, so it is.
+        if window
+            .location()
+            .search()
+            .is_ok_and(|q| q.contains("embed="))
+        {
+            live.panel_open.set(true);
+        }
         return;
     };
     // Framed: tell the embedding page we are listening (nothing secret: any
@@ -141,7 +152,20 @@ fn parent_origin(window: &web_sys::Window) -> Option<String> {
     })
 }
 
+/// Forwards a sign-in or sign-out to the server; unless the page reloads
+/// (it then says `ready` as it starts), tells the parent it may go on.
 async fn forward(message: FromSite, origin: String) {
+    if !forward_to_server(message, origin).await
+        && let Some(window) = web_sys::window()
+        && let Ok(Some(parent)) = window.parent()
+        && parent != window
+    {
+        tell_parent(&parent, "*", r#"{"minicom":"ready"}"#);
+    }
+}
+
+/// True when the page is reloading as the visitor the server now says it is.
+async fn forward_to_server(message: FromSite, origin: String) -> bool {
     let mut form = vec![("origin", origin)];
     let path = match message {
         FromSite::Identify {
@@ -161,7 +185,7 @@ async fn forward(message: FromSite, origin: String) {
             "/messenger/identify"
         }
         FromSite::Forget => "/messenger/forget",
-        FromSite::Shown | FromSite::Hidden | FromSite::Prefill { .. } => return,
+        FromSite::Shown | FromSite::Hidden | FromSite::Prefill { .. } => return false,
     };
     let body: Vec<String> = form
         .iter()
@@ -171,16 +195,19 @@ async fn forward(message: FromSite, origin: String) {
     init.set_method("POST");
     init.set_body(&body.join("&").into());
     let Ok(headers) = web_sys::Headers::new() else {
-        return;
+        return false;
     };
     let _ = headers.set("Content-Type", "application/x-www-form-urlencoded");
     init.set_headers(&headers);
     let Some(window) = web_sys::window() else {
-        return;
+        return false;
     };
     let answered =
         wasm_bindgen_futures::JsFuture::from(window.fetch_with_str_and_init(path, &init)).await;
-    match answered.ok().and_then(|r| r.dyn_into::<web_sys::Response>().ok()) {
+    match answered
+        .ok()
+        .and_then(|r| r.dyn_into::<web_sys::Response>().ok())
+    {
         // 200: the browser is someone else now: start over as them — once
         // per tab for the same request: a browser that refuses to keep the
         // new cookie (third-party cookies blocked) would otherwise reload
@@ -198,22 +225,29 @@ async fn forward(message: FromSite, origin: String) {
                     &"Minicom: this browser did not keep the chat's cookie (third-party cookies blocked?), so the site's sign-in could not be applied."
                         .into(),
                 );
+                false
             } else {
                 if let Some(storage) = storage {
                     let _ = storage.set_item(key, &asked);
                 }
-                let _ = window.location().reload();
+                window.location().reload().is_ok()
             }
         }
         // 204: it already was; nothing to do.
-        Some(response) if response.ok() => {}
-        Some(response) => web_sys::console::warn_1(
-            &format!(
-                "Minicom refused the site's {path} ({}): see the server's answer in the network panel.",
-                response.status()
-            )
-            .into(),
-        ),
-        None => web_sys::console::warn_1(&"Minicom could not reach its server.".into()),
+        Some(response) if response.ok() => false,
+        Some(response) => {
+            web_sys::console::warn_1(
+                &format!(
+                    "Minicom refused the site's {path} ({}): see the server's answer in the network panel.",
+                    response.status()
+                )
+                .into(),
+            );
+            false
+        }
+        None => {
+            web_sys::console::warn_1(&"Minicom could not reach its server.".into());
+            false
+        }
     }
 }

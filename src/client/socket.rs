@@ -138,10 +138,15 @@ fn listen_for_network(live: Live, wake: mpsc::UnboundedSender<()>) {
         })
     };
     let on_offline = Closure::<dyn Fn()>::new(move || live.online.set(false));
-    // A framed messenger rarely holds the focus (the site's page does), and
-    // its parent says when its panel is shown (`panel_open`): visible is
-    // enough there. A tab of its own must also be focused.
-    let framed = window.parent().ok().flatten().is_some_and(|p| p != window);
+    // The messenger framed by the widget (`?embed=1`) rarely holds the focus
+    // (the site's page does), and the widget says when its panel is shown
+    // (`panel_open`): visible is enough there. Anything else must also be
+    // focused.
+    let framed = window.parent().ok().flatten().is_some_and(|p| p != window)
+        && window
+            .location()
+            .search()
+            .is_ok_and(|q| q.contains("embed="));
     let attentive = move || {
         web_sys::window()
             .and_then(|w| w.document())

@@ -136,38 +136,60 @@ pub fn issued_visitor_token(secret: &[u8], token: &str) -> bool {
     }
 }
 
-/// A `Set-Cookie` value for a new, signed visitor token. Where the browser
-/// can keep `Secure` cookies (`secure_context`: https, or a loopback address),
-/// the cookie is `SameSite=None; Secure; Partitioned` (CHIPS): the messenger
-/// framed by another website keeps its visitor even with third-party cookies
-/// blocked, in a jar of that website's own — a page elsewhere never sees it.
-/// On plain http elsewhere a `Secure` cookie would be dropped: `SameSite=Lax`.
-pub fn new_visitor_cookie(secret: &[u8], secure_context: bool) -> (String, HeaderValue) {
+/// The `Set-Cookie` values for a new, signed visitor token. Where the browser
+/// can keep `Secure` cookies (`secure_context`), the cookie is
+/// `SameSite=None; Secure; Partitioned` (CHIPS): the messenger framed by
+/// another website keeps its visitor even with third-party cookies blocked,
+/// in a jar of that website's own — a page elsewhere never sees it. An older
+/// unpartitioned cookie of the same name is expired with it (the browser
+/// would send both, and the old one first). On plain http a `Secure` cookie
+/// would be dropped: `SameSite=Lax` then.
+pub fn new_visitor_cookie(secret: &[u8], secure_context: bool) -> (String, Vec<HeaderValue>) {
     let token = new_visitor_token(secret);
-    let value = if secure_context {
+    let values = if secure_context {
         let max_age = VISITOR_DAYS * 24 * 3600;
-        HeaderValue::from_str(&format!(
-            "{VISITOR_COOKIE}={token}; Path=/; HttpOnly; SameSite=None; Secure; Partitioned; \
-             Max-Age={max_age}"
-        ))
-        .expect("cookie names and hex tokens are valid header text")
+        vec![
+            HeaderValue::from_str(&format!(
+                "{VISITOR_COOKIE}={token}; Path=/; HttpOnly; SameSite=None; Secure; Partitioned; \
+                 Max-Age={max_age}"
+            ))
+            .expect("cookie names and hex tokens are valid header text"),
+            HeaderValue::from_str(&format!(
+                "{VISITOR_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+            ))
+            .expect("cookie names are valid header text"),
+        ]
     } else {
-        set_cookie(VISITOR_COOKIE, &token, VISITOR_DAYS, false)
+        vec![set_cookie(VISITOR_COOKIE, &token, VISITOR_DAYS, false)]
     };
-    (token, value)
+    (token, values)
 }
 
-/// Whether the browser behind `headers` can keep `Secure` cookies: the
-/// server is configured for https (`MINICOM_SECURE_COOKIES`), or reached by
-/// a loopback name, which browsers treat as secure.
-pub fn secure_context(headers: &HeaderMap, configured_secure: bool) -> bool {
+/// Whether the browser behind a request can keep `Secure` cookies: the
+/// server is configured for https (`MINICOM_SECURE_COOKIES`), or a browser on
+/// this machine reaches it directly by a loopback name (which browsers treat
+/// as secure) — not through a proxy, which may well rewrite `Host` to a
+/// loopback name while its own visitors come over plain http.
+pub fn secure_context(
+    headers: &HeaderMap,
+    peer: Option<std::net::IpAddr>,
+    configured_secure: bool,
+) -> bool {
     if configured_secure {
         return true;
     }
-    let Some(host) = headers
-        .get(axum::http::header::HOST)
-        .and_then(|h| h.to_str().ok())
-    else {
+    let proxied = [
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-proto",
+        "x-real-ip",
+    ]
+    .iter()
+    .any(|name| headers.contains_key(*name));
+    if proxied || !peer.is_some_and(|ip| ip.is_loopback()) {
+        return false;
+    }
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
         return false;
     };
     let name = match host.strip_prefix('[') {
@@ -201,32 +223,51 @@ mod tests {
     use super::*;
 
     #[test]
-    fn secure_contexts_are_https_or_loopback() {
+    fn secure_contexts_are_https_or_a_local_browser() {
+        let local: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
+        let remote: std::net::IpAddr = "203.0.113.9".parse().expect("ip");
         let host = |h: &str| {
             let mut headers = HeaderMap::new();
             headers.insert(header::HOST, HeaderValue::from_str(h).expect("host"));
             headers
         };
-        for local in ["localhost:3000", "127.0.0.1:3107", "[::1]:80", "LOCALHOST"] {
-            assert!(secure_context(&host(local), false), "{local}");
+        for name in ["localhost:3000", "127.0.0.1:3107", "[::1]:80", "LOCALHOST"] {
+            assert!(secure_context(&host(name), Some(local), false), "{name}");
+            assert!(
+                !secure_context(&host(name), Some(remote), false),
+                "{name} from afar"
+            );
         }
-        for remote in ["chat.example.com", "10.0.0.5:3000", "[2001:db8::1]:443"] {
-            assert!(!secure_context(&host(remote), false), "{remote}");
-            assert!(secure_context(&host(remote), true), "{remote} behind https");
+        for name in ["chat.example.com", "10.0.0.5:3000", "[2001:db8::1]:443"] {
+            assert!(!secure_context(&host(name), Some(local), false), "{name}");
+            assert!(
+                secure_context(&host(name), Some(remote), true),
+                "{name} behind https"
+            );
         }
-        assert!(!secure_context(&HeaderMap::new(), false));
+        // A proxy on this machine that rewrites Host to a loopback name.
+        let mut proxied = host("127.0.0.1:3000");
+        proxied.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9"));
+        assert!(!secure_context(&proxied, Some(local), false));
+        assert!(!secure_context(&HeaderMap::new(), Some(local), false));
     }
 
     #[test]
     fn visitor_cookies_are_partitioned_where_they_can_be_secure() {
         let (_, secure) = new_visitor_cookie(b"secret", true);
-        let secure = secure.to_str().expect("text");
+        let partitioned = secure[0].to_str().expect("text");
         assert!(
-            secure.contains("; SameSite=None; Secure; Partitioned;"),
-            "{secure}"
+            partitioned.contains("; SameSite=None; Secure; Partitioned;"),
+            "{partitioned}"
+        );
+        let expired = secure[1].to_str().expect("text");
+        assert!(
+            expired.contains("Max-Age=0") && !expired.contains("Partitioned"),
+            "the unpartitioned one goes: {expired}"
         );
         let (_, plain) = new_visitor_cookie(b"secret", false);
-        let plain = plain.to_str().expect("text");
+        assert_eq!(plain.len(), 1);
+        let plain = plain[0].to_str().expect("text");
         assert!(
             plain.contains("SameSite=Lax") && !plain.contains("Secure"),
             "{plain}"

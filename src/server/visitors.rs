@@ -12,7 +12,7 @@
 use axum::extract::{ConnectInfo, Form, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::{AppendHeaders, IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::server::auth::{self, VISITOR_COOKIE};
@@ -46,13 +46,25 @@ pub async fn visitor_cookie(
         return next.run(request).await;
     }
     let ip = client_ip(&request);
-    let cookie = match issue_token(&state, ip, request.headers()) {
-        Ok((_, cookie)) => cookie,
+    let cookies = match issue_token(&state, ip, request.headers()) {
+        Ok((_, cookies)) => cookies,
         Err(refusal) => return refusal.into_response(),
     };
     let mut response = next.run(request).await;
-    response.headers_mut().append(header::SET_COOKIE, cookie);
+    for cookie in cookies {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
     response
+}
+
+/// One `Set-Cookie` header per value.
+fn set_cookies(values: Vec<HeaderValue>) -> AppendHeaders<Vec<(header::HeaderName, HeaderValue)>> {
+    AppendHeaders(
+        values
+            .into_iter()
+            .map(|value| (header::SET_COOKIE, value))
+            .collect(),
+    )
 }
 
 fn client_ip(request: &Request) -> Option<std::net::IpAddr> {
@@ -87,7 +99,7 @@ fn issue_token(
     state: &AppState,
     ip: Option<std::net::IpAddr>,
     headers: &HeaderMap,
-) -> Result<(String, HeaderValue), Refusal> {
+) -> Result<(String, Vec<HeaderValue>), Refusal> {
     if let Some(ip) = ip
         && !state.new_visitors.admit(ip, std::time::Instant::now())
     {
@@ -105,7 +117,7 @@ fn issue_token(
     }
     Ok(auth::new_visitor_cookie(
         state.identity_secret.as_bytes(),
-        auth::secure_context(headers, state.config.secure_cookies),
+        auth::secure_context(headers, ip, state.config.secure_cookies),
     ))
 }
 
@@ -189,7 +201,7 @@ pub async fn identify(
     {
         return StatusCode::NO_CONTENT.into_response();
     }
-    let (token, cookie) = match issue_token(&state, Some(client.ip()), &headers) {
+    let (token, cookies) = match issue_token(&state, Some(client.ip()), &headers) {
         Ok(issued) => issued,
         Err(refusal) => return refusal.into_response(),
     };
@@ -214,7 +226,7 @@ pub async fn identify(
         tracing::error!(%err, "could not link a verified visitor");
         return Refusal::unavailable().into_response();
     }
-    (StatusCode::OK, [(header::SET_COOKIE, cookie)], "linked").into_response()
+    (StatusCode::OK, set_cookies(cookies), "linked").into_response()
 }
 
 /// `POST /messenger/forget`: the visitor signed out of the embedding site.
@@ -246,9 +258,7 @@ pub async fn forget(
         }
     }
     match issue_token(&state, Some(client.ip()), &headers) {
-        Ok((_, cookie)) => {
-            (StatusCode::OK, [(header::SET_COOKIE, cookie)], "forgotten").into_response()
-        }
+        Ok((_, cookies)) => (StatusCode::OK, set_cookies(cookies), "forgotten").into_response(),
         Err(refusal) => refusal.into_response(),
     }
 }

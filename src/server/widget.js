@@ -74,11 +74,15 @@
     if (settings.color) host.style.setProperty('--minicom-brand', String(settings.color));
   }
 
-  /** Sends to the frame once it said it is listening. */
+  /** Sends to the frame once it said it is listening. After identify or
+   * forget the frame may reload: later messages wait for its next "ready". */
   function tell(message) {
-    message.minicom = message.minicom || message.type;
-    if (ready && frame) frame.contentWindow.postMessage(message, server);
-    else outbox.push(message);
+    if (ready && frame) {
+      frame.contentWindow.postMessage(message, server);
+      if (message.minicom === 'identify' || message.minicom === 'forget') ready = false;
+    } else {
+      outbox.push(message);
+    }
   }
 
   function identify() {
@@ -98,6 +102,8 @@
     if (frame) return;
     frame = document.createElement('iframe');
     frame.title = 'Chat';
+    // Browsers without location.ancestorOrigins learn this page's origin from it.
+    frame.referrerPolicy = 'origin';
     frame.src = server + '/messenger?embed=1';
     panel.appendChild(frame);
   }
@@ -123,14 +129,13 @@
     var data = event.data || {};
     if (data.minicom === 'ready') {
       ready = true;
-      // The frame (re)loaded: it learns where it stands, then what waited.
+      // The frame (re)loaded or finished a sign-in: it learns where it
+      // stands, then what waited — up to the next identify or forget.
       var waiting = outbox;
       outbox = [];
       frame.contentWindow.postMessage({ minicom: open ? 'shown' : 'hidden' }, server);
       waiting.forEach(function (message) {
-        if (message.minicom !== 'shown' && message.minicom !== 'hidden') {
-          frame.contentWindow.postMessage(message, server);
-        }
+        if (message.minicom !== 'shown' && message.minicom !== 'hidden') tell(message);
       });
     } else if (data.minicom === 'unread' && typeof data.count === 'number') {
       if (data.count !== unread) {
@@ -166,8 +171,12 @@
     },
     shutdown: function () {
       setOpen(false);
-      settings = {};
-      unread = 0;
+      // Who the user was goes; how the launcher looks stays.
+      settings = { alignment: settings.alignment, color: settings.color };
+      if (unread !== 0) {
+        unread = 0;
+        emit('unread', 0);
+      }
       draw();
       tell({ minicom: 'forget' });
     },

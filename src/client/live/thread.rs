@@ -170,6 +170,14 @@ mod tests {
         }
     }
 
+    fn agent(id: i64, name: &str) -> Person {
+        Person {
+            kind: SenderKind::Agent,
+            id,
+            name: name.into(),
+        }
+    }
+
     #[test]
     fn merge_orders_by_id_and_drops_duplicates() {
         let mut thread = Thread::default();
@@ -194,17 +202,9 @@ mod tests {
     fn an_edit_read_before_a_later_reaction_still_replaces_the_text() {
         let mut thread = Thread::default();
         thread.merge([message(1)]);
-        let ana = Person {
-            kind: SenderKind::Agent,
-            id: 1,
-            name: "Ana".into(),
-        };
+        let ana = agent(1, "Ana");
         // Reactions 3 and 4 from two people arrive out of order.
-        let ben = Person {
-            id: 2,
-            name: "Ben".into(),
-            ..ana.clone()
-        };
+        let ben = agent(2, "Ben");
         thread.react(MessageId(1), "🎉".into(), ben, true, 4);
         thread.react(MessageId(1), "👍".into(), ana, true, 3);
         assert_eq!(thread.messages[0].reactions.len(), 2, "both count");
@@ -239,11 +239,7 @@ mod tests {
     fn reactions_apply_as_changes() {
         let mut thread = Thread::default();
         thread.merge([message(1)]);
-        let ana = Person {
-            kind: SenderKind::Agent,
-            id: 1,
-            name: "Ana".into(),
-        };
+        let ana = agent(1, "Ana");
         thread.react(MessageId(1), "👍".into(), ana.clone(), true, 2);
         thread.react(MessageId(1), "👍".into(), ana.clone(), true, 2);
         assert_eq!(thread.messages[0].reactions[0].people.len(), 1);
