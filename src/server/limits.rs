@@ -43,6 +43,13 @@ pub struct Limits {
     /// Longest a client may take to send one HTTP request's headers (a
     /// slow-loris is cut off after it).
     pub header_deadline: Duration,
+    /// A typing state nobody refreshes ends after this (the protocol's 6 s;
+    /// tests shorten it instead of waiting).
+    pub typing_expires: Duration,
+    /// How long after a person's last socket closes they are announced
+    /// offline; a reload reconnects well within it, so presence does not
+    /// flicker.
+    pub presence_grace: Duration,
 }
 
 /// How many times a visitor's queue budget an agent's socket may hold.
@@ -64,6 +71,8 @@ impl Default for Limits {
             socket_queue_bytes: 1024 * 1024,
             new_visitors_per_ip_hour: 300,
             header_deadline: Duration::from_secs(10),
+            typing_expires: crate::server::typing::EXPIRES,
+            presence_grace: Duration::from_secs(4),
         }
     }
 }

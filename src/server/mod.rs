@@ -171,7 +171,7 @@ pub async fn serve_announced(
             .await
             .map_err(|err| std::io::Error::other(format!("could not read the settings: {err}")))?
             .is_some_and(|v| v == "1");
-    let typing = Arc::new(Typing::default());
+    let typing = Arc::new(Typing::new(config.limits.typing_expires));
     tokio::spawn(expire_typing(
         typing.clone(),
         bus.clone(),

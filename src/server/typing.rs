@@ -33,12 +33,26 @@ struct State {
 }
 
 /// The typing states of this instance's sockets.
-#[derive(Default)]
 pub struct Typing {
     states: Mutex<HashMap<Key, State>>,
+    expires: Duration,
+}
+
+impl Default for Typing {
+    fn default() -> Self {
+        Self::new(EXPIRES)
+    }
 }
 
 impl Typing {
+    /// States end `expires` after their last refresh.
+    pub fn new(expires: Duration) -> Self {
+        Self {
+            states: Mutex::default(),
+            expires,
+        }
+    }
+
     /// `person` is typing in `conversation` (of `contact`): starts or refreshes.
     pub fn start(&self, conversation: ConversationId, contact: ContactId, person: Person) {
         let key = (conversation, person.kind, person.id);
@@ -47,7 +61,7 @@ impl Typing {
             State {
                 contact,
                 person,
-                expires: Instant::now() + EXPIRES,
+                expires: Instant::now() + self.expires,
             },
         );
     }

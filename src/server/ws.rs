@@ -44,10 +44,6 @@ const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How often the server pings an idle peer.
 const HEARTBEAT: Duration = Duration::from_secs(25);
 
-/// How long after a person's last socket closes they are announced offline; a
-/// reload reconnects well within it, so presence does not flicker.
-const PRESENCE_GRACE: Duration = Duration::from_secs(4);
-
 /// Conversation owners a socket remembers before starting over.
 const OWNERS_CACHED: usize = 1_024;
 
@@ -460,7 +456,7 @@ async fn run_socket(
 /// After the grace period, announces the person (or the team) offline if no
 /// socket of theirs came back.
 async fn announce_if_gone(state: AppState, peer: Peer) {
-    tokio::time::sleep(PRESENCE_GRACE).await;
+    tokio::time::sleep(state.config.limits.presence_grace).await;
     if !state.hub.went_offline(peer) {
         return;
     }
