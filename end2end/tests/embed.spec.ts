@@ -152,3 +152,25 @@ test('a site not on the list gets no messenger', async ({ browser }) => {
     site.close();
   }
 });
+
+test('on a phone the panel fills the screen and closes from inside', async ({ browser }) => {
+  const snippet = await pastedSnippet(browser);
+  const site = await shop(ALLOWED_ORIGIN, snippet);
+  try {
+    const page = await (await browser.newContext({ viewport: { width: 360, height: 740 } })).newPage();
+    await page.goto(`${ALLOWED_ORIGIN}/`);
+    await launcher(page, 'Open chat').click();
+    const frame = chat(page);
+    await expect(frame.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+    const box = await page.locator('iframe[title="Chat"]').boundingBox();
+    expect(box).toEqual({ x: 0, y: 0, width: 360, height: 740 });
+    // The messenger's own close button is the way out; the launcher hides.
+    await expect(launcher(page, 'Close chat')).toBeHidden();
+    await frame.getByRole('button', { name: 'Close chat' }).click();
+    await expect(launcher(page, 'Open chat')).toBeVisible();
+    const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    expect(widths[0]).toBeLessThanOrEqual(widths[1]);
+  } finally {
+    site.close();
+  }
+});

@@ -48,7 +48,7 @@
     'svg{width:26px;height:26px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}' +
     '.badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 5px;box-sizing:border-box;border-radius:10px;background:#c62828;color:#fff;font:700 12px/20px system-ui,sans-serif;text-align:center}' +
     '.badge[hidden]{display:none}' +
-    '@media (max-width:480px){.panel.open{position:fixed;inset:0;width:100vw;height:100dvh;border-radius:0}.wrap.opened button{display:none}}' +
+    '@media (max-width:480px){.panel.open{position:fixed;inset:0;width:100vw;height:100dvh;border-radius:0}.wrap.opened.live button{display:none}}' +
     '</style>' +
     '<div class="wrap"><div class="panel" role="dialog" aria-label="Chat"></div>' +
     '<button type="button" aria-expanded="false"><svg viewBox="0 0 24 24" aria-hidden="true"></svg>' +
@@ -70,6 +70,9 @@
     badge.hidden = open || unread === 0;
     panel.classList.toggle('open', open);
     wrap.classList.toggle('opened', open);
+    // On a phone the open panel covers the page; the launcher (then a close
+    // button) hides only once the messenger, with its own close, is up.
+    wrap.classList.toggle('live', ready);
     wrap.classList.toggle('left', settings.alignment === 'left');
     if (settings.color) host.style.setProperty('--minicom-brand', String(settings.color));
   }
@@ -87,6 +90,7 @@
 
   function identify() {
     if (settings.user_id && settings.user_hash) {
+      ensureFrame();
       tell({
         minicom: 'identify',
         user_id: String(settings.user_id),
@@ -108,6 +112,14 @@
     panel.appendChild(frame);
   }
 
+  var MEMORY = 'minicom.opened';
+  function remember() {
+    try { window.localStorage.setItem(MEMORY, '1'); } catch (err) { /* storage off */ }
+  }
+  function chattedBefore() {
+    try { return window.localStorage.getItem(MEMORY) === '1'; } catch (err) { return false; }
+  }
+
   function emit(kind, value) {
     listeners[kind].forEach(function (callback) {
       try { callback(value); } catch (err) { console.error(err); }
@@ -117,7 +129,10 @@
   function setOpen(value) {
     if (value === open) return;
     open = value;
-    if (open) ensureFrame();
+    if (open) {
+      ensureFrame();
+      remember();
+    }
     tell({ minicom: open ? 'shown' : 'hidden' });
     draw();
     emit(open ? 'show' : 'hide');
@@ -129,6 +144,7 @@
     var data = event.data || {};
     if (data.minicom === 'ready') {
       ready = true;
+      draw();
       // The frame (re)loaded or finished a sign-in: it learns where it
       // stands, then what waited — up to the next identify or forget.
       var waiting = outbox;
@@ -201,8 +217,10 @@
     api.boot(window.minicomSettings || {});
     var queued = (existing && existing.q) || [];
     queued.forEach(function (args) { Minicom.apply(null, args); });
-    // Fetch the messenger while the page is idle, so the badge counts
-    // replies that come while the panel is closed.
+    // For someone who has chatted here before, fetch the messenger while
+    // the page is idle, so the badge counts replies that come while the
+    // panel is closed. Everyone else pays nothing until they open it.
+    if (!chattedBefore()) return;
     var prefetch = function () { ensureFrame(); };
     if ('requestIdleCallback' in window) window.requestIdleCallback(prefetch, { timeout: 4000 });
     else setTimeout(prefetch, 2000);
