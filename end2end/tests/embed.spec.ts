@@ -119,20 +119,43 @@ for (const [where, server] of [
 
 test('boot links a signed-in user only with a valid signature', async ({ browser }) => {
   const snippet = await pastedSnippet(browser);
+  const agent = await signIn(browser);
   const good = createHmac('sha256', IDENTITY_SECRET).update('shop-user-9').digest('hex');
-  for (const [hash, status] of [[good, 200], ['0'.repeat(64), 403]] as const) {
+  for (const [hash, status, name] of [
+    [good, 200, 'Signed Shopper'],
+    ['0'.repeat(64), 403, 'Forged Shopper'],
+  ] as const) {
     const booted = snippet.replace(
       'window.minicomSettings = {}',
-      `window.minicomSettings = { user_id: 'shop-user-9', user_hash: '${hash}' }`,
+      `window.minicomSettings = { user_id: 'shop-user-9', user_hash: '${hash}', name: '${name}' }`,
     );
     expect(booted).not.toEqual(snippet);
     const site = await shop(ALLOWED_ORIGIN, booted);
     try {
       const page = await (await browser.newContext()).newPage();
+      let loads = 0;
+      page.on('framenavigated', (f) => {
+        if (f.url().includes('/messenger')) loads += 1;
+      });
       const answered = page.waitForResponse((r) => r.url().endsWith('/messenger/identify'));
       await page.goto(`${ALLOWED_ORIGIN}/`);
-      // The frame is fetched while the page is idle, then told who it is.
+      // A user to link: the frame is fetched at once and told who it is;
+      // linked, it reloads as them.
       expect((await answered).status()).toBe(status);
+      if (status === 200) await expect.poll(() => loads).toBe(2);
+      // What the team sees: the signed user by the name the site gave, a
+      // forged one as an anonymous visitor.
+      await launcher(page, 'Open chat').click();
+      const question = `Where is my order? ${name} ${Date.now()}`;
+      await composer(chat(page)).fill(question);
+      await composer(chat(page)).press('Enter');
+      await expect(messageLog(chat(page)).getByText('Sending…')).toHaveCount(0);
+      const row = agent
+        .getByRole('navigation', { name: 'Conversations' })
+        .getByRole('link')
+        .filter({ hasText: question });
+      if (status === 200) await expect(row).toContainText(name);
+      else await expect(row).toContainText(/Visitor #\d+/);
     } finally {
       site.close();
     }

@@ -593,6 +593,12 @@ impl Live {
             conversation.contact_name.clone(),
             conversation.last_message_preview.clone(),
         );
+        // This page already said it read up to the row's newest message (the
+        // read can overtake the row: it is published after its commit).
+        let already_read = self.read_sent.with_value(|sent| {
+            sent.get(&conversation.id)
+                .is_some_and(|at| *at >= conversation.last_message_id)
+        });
         let stale = self.conversations.with_untracked(|list| {
             list.iter()
                 .any(|c| c.id == conversation.id && c.seq > conversation.seq)
@@ -607,11 +613,11 @@ impl Live {
                 // a new message from the other side.
                 conversation.unread = old.unread;
                 let newer = conversation.last_message_id > old.last_message_id;
-                if newer && !mine {
+                if newer && (mine || already_read) {
+                    conversation.unread = 0;
+                } else if newer {
                     conversation.unread += 1;
                     incoming = true;
-                } else if newer && mine {
-                    conversation.unread = 0;
                 }
                 conversation.contact_read_id =
                     conversation.contact_read_id.max(old.contact_read_id);
@@ -687,6 +693,33 @@ mod tests {
             assistant: Default::default(),
             seq,
         }
+    }
+
+    #[test]
+    fn a_row_whose_message_this_page_already_read_is_not_unread() {
+        let owner = Owner::new();
+        owner.with(|| {
+            let live = Live::new();
+            let (tx, _rx) = futures::channel::mpsc::unbounded();
+            live.attach(tx);
+            live.connection.set(Connection::Online);
+            let mut first = row(1, "hello");
+            first.last_sender = Some(SenderKind::Contact);
+            live.apply(ServerFrame::Conversation {
+                conversation: first,
+            });
+            // The reply is shown and read before its inbox row arrives.
+            live.mark_read(ConversationId(1), MessageId(2));
+            live.apply(ServerFrame::Conversation {
+                conversation: row(2, "a reply"),
+            });
+            assert_eq!(live.total_unread(), 0);
+            // One nobody read yet counts.
+            live.apply(ServerFrame::Conversation {
+                conversation: row(3, "another"),
+            });
+            assert_eq!(live.total_unread(), 1);
+        });
     }
 
     #[test]
