@@ -91,11 +91,7 @@ pub fn listen(live: Live) {
     let Some(parent) = parent else {
         // `/messenger?embed=1` opened as a page of its own: nobody will say
         // the panel is shown, so it is.
-        if window
-            .location()
-            .search()
-            .is_ok_and(|q| q.contains("embed="))
-        {
+        if opened_for_widget(&window) {
             live.panel_open.set(true);
         }
         return;
@@ -114,6 +110,19 @@ pub fn listen(live: Live) {
             &format!(r#"{{"minicom":"unread","count":{count}}}"#),
         );
     });
+}
+
+/// This page is `/messenger?embed=1`, the messenger `/widget.js` frames.
+pub fn opened_for_widget(window: &web_sys::Window) -> bool {
+    window
+        .location()
+        .search()
+        .is_ok_and(|q| q.contains("embed="))
+}
+
+/// Framed by the widget right now.
+pub fn in_widget_frame(window: &web_sys::Window) -> bool {
+    window.parent().ok().flatten().is_some_and(|p| p != *window) && opened_for_widget(window)
 }
 
 /// Asks the embedding page to close its panel.

@@ -142,11 +142,7 @@ fn listen_for_network(live: Live, wake: mpsc::UnboundedSender<()>) {
     // (the site's page does), and the widget says when its panel is shown
     // (`panel_open`): visible is enough there. Anything else must also be
     // focused.
-    let framed = window.parent().ok().flatten().is_some_and(|p| p != window)
-        && window
-            .location()
-            .search()
-            .is_ok_and(|q| q.contains("embed="));
+    let framed = super::embed::in_widget_frame(&window);
     let attentive = move || {
         web_sys::window()
             .and_then(|w| w.document())
