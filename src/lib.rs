@@ -6,6 +6,8 @@
 //! # Layout
 //!
 //! - [`protocol`] — the wire: every frame the browser and the server exchange.
+//! - [`settings`] — what admins set about the messenger (colour, texts, office
+//!   hours) and the look the messenger draws from it; both sides read it.
 //! - `server` — (feature `ssr`) config, HTTP router, `/ws` handler, hub, bus, store.
 //! - [`client`] — the browser runtime: the reconnecting socket, the outbox and
 //!   the live state the UI renders.
@@ -22,6 +24,7 @@ pub mod client;
 pub mod protocol;
 #[cfg(feature = "ssr")]
 pub mod server;
+pub mod settings;
 
 /// Browser entry point: hydrates the server-rendered page.
 #[cfg(feature = "hydrate")]

@@ -515,6 +515,11 @@ pub enum ServerFrame {
     },
     /// (To visitors) whether any teammate has the inbox open.
     TeamPresence { online: bool },
+    /// (To visitors) how the messenger looks and what it says changed (an
+    /// admin saved the settings, or the office opened or closed).
+    Look {
+        look: crate::settings::MessengerLook,
+    },
     /// Answer to `ping`.
     Pong,
 }
@@ -631,6 +636,7 @@ impl ServerFrame {
             Self::Cursor { .. } => "cursor",
             Self::Presence { .. } => "presence",
             Self::TeamPresence { .. } => "team_presence",
+            Self::Look { .. } => "look",
             Self::Pong => "pong",
         }
     }

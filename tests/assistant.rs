@@ -434,3 +434,42 @@ async fn a_remote_error_gives_the_fallback_and_an_agent_can_switch_the_assistant
         FALLBACK
     );
 }
+
+/// Issue 12, shutdown order: an answer still being generated when the server
+/// stops becomes the fallback line (stored, the conversation waiting for a
+/// person) instead of being dropped with the process.
+#[tokio::test]
+async fn an_answer_in_flight_at_shutdown_becomes_the_fallback_line() {
+    let (addr, _) = fake_endpoint(Behaviour::Hang).await;
+    let keep = tempfile::tempdir().expect("temp dir");
+    let database_url = format!("sqlite://{}", keep.path().join("minicom.db").display());
+    let server = TestServer::start_on(
+        tempfile::tempdir().expect("temp dir"),
+        database_url.clone(),
+        |c| {
+            c.assistant = remote(addr, Duration::from_secs(600));
+        },
+    )
+    .await;
+    let (mut visitor, _) = server.visitor().await;
+    let conversation = first_message(&mut visitor, "Are you still there?").await;
+    assistant_typing(&mut visitor, true).await;
+    server.stop().await;
+
+    let store = minicom::server::store::Store::open(&database_url)
+        .await
+        .expect("reopen the database");
+    let (messages, _) = store
+        .latest_messages(conversation, 10)
+        .await
+        .expect("history");
+    let last = messages.last().expect("messages");
+    assert_eq!(
+        (last.sender, last.body.as_str()),
+        (SenderKind::System, FALLBACK)
+    );
+    assert_eq!(
+        store.assistant_state(conversation).await.expect("state"),
+        Some(AssistantState::Waiting)
+    );
+}

@@ -9,7 +9,7 @@ import {
   MINICOM_URL,
   OTHER_ORIGIN,
 } from '../playwright.config';
-import { closeContexts, composer, messageLog, signIn } from './support';
+import { closeContexts, composer, hydrated, messageLog, signIn } from './support';
 
 // Another website installs the messenger with the two lines the Team page
 // shows. The shop is served from its own origin (http://localhost:9911).
@@ -22,14 +22,14 @@ test.afterEach(closeContexts);
 const SAME_SITE = MINICOM_URL.replace('127.0.0.1', 'localhost');
 const CROSS_SITE = MINICOM_URL;
 
-/** The snippet exactly as the Team page shows it to an admin. */
+/** The snippet exactly as the Settings page shows it to an admin. */
 async function pastedSnippet(browser: Browser, server = SAME_SITE): Promise<string> {
   const admin = await (await browser.newContext()).newPage();
   await admin.goto(`${server}/inbox`);
   await admin.getByLabel('Email').fill(ADMIN_EMAIL);
   await admin.getByLabel('Password').fill(ADMIN_PASSWORD);
   await admin.getByRole('button', { name: 'Sign in' }).click();
-  await admin.goto(`${server}/inbox/team`);
+  await admin.goto(`${server}/inbox/settings`);
   const snippet = admin.locator('pre.snippet');
   await expect(snippet).toContainText(`${server}/widget.js`);
   return (await snippet.textContent()) ?? '';
@@ -194,6 +194,90 @@ test('on a phone the panel fills the screen and closes from inside', async ({ br
     const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
     expect(widths[0]).toBeLessThanOrEqual(widths[1]);
   } finally {
+    site.close();
+  }
+});
+
+/** Whether a page at its origin can open Minicom's socket. */
+async function socketOpens(page: Page): Promise<boolean> {
+  return page.evaluate(
+    (url) =>
+      new Promise<boolean>((resolve) => {
+        const socket = new WebSocket(url);
+        socket.onopen = () => {
+          socket.close();
+          resolve(true);
+        };
+        socket.onerror = () => resolve(false);
+      }),
+    `${SAME_SITE.replace('http', 'ws')}/ws?role=visitor`,
+  );
+}
+
+test('an admin lists a site and restyles the messenger; open launchers follow at once', async ({ browser }) => {
+  const snippet = await pastedSnippet(browser);
+  const site = await shop(OTHER_ORIGIN, snippet);
+  const admin = await (await browser.newContext()).newPage();
+  await admin.goto(`${SAME_SITE}/inbox`);
+  await admin.getByLabel('Email').fill(ADMIN_EMAIL);
+  await admin.getByLabel('Password').fill(ADMIN_PASSWORD);
+  await admin.getByRole('button', { name: 'Sign in' }).click();
+  await admin.goto(`${SAME_SITE}/inbox/settings`);
+  await hydrated(admin);
+  const sites = admin.getByRole('region', { name: 'Sites that may embed the messenger' });
+  const messenger = admin.getByRole('region', { name: 'Messenger', exact: true });
+  try {
+    // Off the list: the page cannot open the socket, though its browser holds
+    // a visitor cookie (from a visit to the chat's own page) that would do.
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(`${SAME_SITE}/messenger`);
+    await page.goto(`${OTHER_ORIGIN}/`);
+    expect(await socketOpens(page)).toBe(false);
+    // The site in the environment is shown, fixed.
+    await expect(sites.getByText(ALLOWED_ORIGIN)).toBeVisible();
+
+    await sites.getByLabel('Sites').fill(OTHER_ORIGIN);
+    await sites.getByRole('button', { name: 'Save sites' }).click();
+    await expect(sites.getByRole('status')).toContainText('Saved');
+    expect(await socketOpens(page)).toBe(true);
+    await page.reload();
+    await launcher(page, 'Open chat').click();
+    const frame = chat(page);
+    await expect(frame.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+    await expect(frame.getByText('Hi there')).toBeVisible();
+    const button = page.locator('[data-minicom]').locator('button');
+    const right = (await button.boundingBox())!.x;
+
+    // A new look: the open messenger and the launcher outside it follow.
+    await messenger.getByLabel('Team name').fill('Acme Tea');
+    await messenger.getByLabel('Brand colour').fill('#ffde00');
+    await messenger.getByLabel('Bottom left').check();
+    await messenger.getByLabel('Greeting').fill('Welcome, tea lover');
+    await messenger.getByRole('button', { name: 'Save' }).click();
+    await expect(messenger.getByRole('status')).toContainText('Saved');
+    await expect(frame.getByText('Welcome, tea lover')).toBeVisible();
+    await expect(frame.getByRole('heading', { name: 'Acme Tea' })).toBeVisible();
+    await expect(frame.locator('.messenger-header')).toHaveCSS('background-color', 'rgb(255, 222, 0)');
+    await expect(frame.locator('.messenger-header')).toHaveCSS('color', 'rgb(0, 0, 0)');
+    await expect(button).toHaveCSS('background-color', 'rgb(255, 222, 0)');
+    await expect.poll(async () => (await button.boundingBox())!.x).toBeLessThan(right);
+
+    // A bad value is refused, in words; nothing changes.
+    await messenger.getByLabel('Greeting').fill('   ');
+    await messenger.getByRole('button', { name: 'Save' }).click();
+    await expect(messenger.getByRole('alert')).toContainText('greeting cannot be empty');
+    await expect(frame.getByText('Welcome, tea lover')).toBeVisible();
+  } finally {
+    // Back to the defaults for the tests after this one.
+    await sites.getByLabel('Sites').fill('');
+    await sites.getByRole('button', { name: 'Save sites' }).click();
+    await expect(sites.getByRole('status')).toContainText('Saved');
+    await messenger.getByLabel('Team name').fill('Northwind Coffee');
+    await messenger.getByLabel('Brand colour').fill('#2f5fd0');
+    await messenger.getByLabel('Bottom right').check();
+    await messenger.getByLabel('Greeting').fill('Hi there');
+    await messenger.getByRole('button', { name: 'Save' }).click();
+    await expect(messenger.getByRole('status')).toContainText('Saved');
     site.close();
   }
 });

@@ -54,6 +54,7 @@ test('every page fits 360, 768 and 1280 px and passes axe, in light and dark', a
     [agent, '/inbox'],
     [agent, thread],
     [agent, '/inbox/team'],
+    [agent, '/inbox/settings'],
   ];
   for (const scheme of SCHEMES) {
     for (const width of WIDTHS) {

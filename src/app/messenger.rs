@@ -13,9 +13,7 @@ use crate::client::live::Live;
 use crate::client::{Role, provide_live};
 use crate::protocol::AssistantState;
 use crate::protocol::Me;
-
-/// The company name shown to visitors.
-const TEAM_NAME: &str = "Northwind Coffee";
+use crate::settings::LauncherSide;
 
 /// `/messenger`: the messenger alone, full page.
 #[component]
@@ -31,11 +29,12 @@ pub fn MessengerPage() -> impl IntoView {
         #[cfg(feature = "hydrate")]
         crate::client::embed::close_panel();
     });
+    let team = move || live.look.with(|l| l.team_name.clone());
     view! {
-        <Title text=format!("Chat with {TEAM_NAME}") />
+        <Title text=move || format!("Chat with {}", team()) />
         <Meta
             name="description"
-            content=format!("Ask {TEAM_NAME} anything: a person or our assistant answers here.")
+            content=move || format!("Ask {} anything: a person or our assistant answers here.", team())
         />
         <main class="messenger-page">
             {if embedded {
@@ -56,7 +55,11 @@ pub fn Launcher() -> impl IntoView {
     Effect::new(move |_| live.panel_open.set(open.get()));
     let unread = move || live.total_unread();
     view! {
-        <div class="launcher" class:launcher-open=move || open.get()>
+        <div
+            class="launcher"
+            class:launcher-open=move || open.get()
+            class:launcher-left=move || live.look.with(|l| l.launcher_side == LauncherSide::Left)
+        >
             <Show when=move || open.get()>
                 <div class="launcher-panel">
                     <Messenger on_close=Callback::new(move |_| open.set(false)) />
@@ -128,24 +131,37 @@ pub fn Messenger(
             live.set_typing(id, now);
         }
     });
+    let look = live.look;
+    let team = move || look.with(|l| l.team_name.clone());
+    let initial = move || {
+        look.with(|l| {
+            l.team_name
+                .chars()
+                .next()
+                .map(|c| c.to_uppercase().collect::<String>())
+        })
+        .unwrap_or_default()
+    };
     view! {
-        <section class="messenger" aria-label=format!("Chat with {TEAM_NAME}")>
+        <section class="messenger" aria-label=move || format!("Chat with {}", team())>
             <header class="messenger-header">
                 <div class="team-avatars" aria-hidden="true">
-                    <span class="avatar avatar-team">"N"</span>
+                    <span class="avatar avatar-team">{initial}</span>
                 </div>
                 <div class="messenger-title">
                     {if full_page {
-                        Either::Left(view! { <h1>{TEAM_NAME}</h1> })
+                        Either::Left(view! { <h1>{team}</h1> })
                     } else {
-                        Either::Right(view! { <h2>{TEAM_NAME}</h2> })
+                        Either::Right(view! { <h2>{team}</h2> })
                     }}
                     <p class="messenger-subtitle">
                         <span class="presence" class:online=move || live.team_online.get()>
                             {move || if live.team_online.get() {
-                                "The team is online"
+                                "The team is online".to_string()
+                            } else if look.with(|l| l.away.is_some()) {
+                                "Away right now".to_string()
                             } else {
-                                "We typically reply in a few hours"
+                                look.with(|l| l.reply_time.clone())
                             }}
                         </span>
                     </p>
@@ -159,8 +175,11 @@ pub fn Messenger(
             <ConnectionBanner />
             <div class="messenger-body">
                 <div class="greeting">
-                    <p class="greeting-title">"Hi there"</p>
-                    <p>"Ask us anything about beans, brewing or your order — we're here to help."</p>
+                    <p class="greeting-title">{move || look.with(|l| l.greeting.clone())}</p>
+                    <p>{move || look.with(|l| l.intro.clone())}</p>
+                    {move || look.with(|l| l.away.clone()).map(|away| view! {
+                        <p class="away-notice" role="status">{away}</p>
+                    })}
                 </div>
                 <MessageList conversation=Signal::from(current) side=Side::Contact />
             </div>

@@ -28,6 +28,11 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }) {
         provide_context(leptos::nonce::Nonce::from_value(nonce.0));
     }
+    // The messenger's look as it is now: its colours as a stylesheet (the
+    // first paint is in the brand colour), the rest for the page's script.
+    let look = crate::client::look::initial();
+    let look_json = serde_json::to_string(&look).unwrap_or_default();
+    let colours = crate::client::look::colours_css(&look);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -42,6 +47,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options defer=true />
                 <MetaTags />
                 <link rel="stylesheet" id="leptos" href="/pkg/minicom.css" />
+                <style nonce=leptos::nonce::use_nonce()>{colours}</style>
+                <meta name=crate::client::look::META content=look_json />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
             </head>
             <body>
@@ -62,6 +69,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/messenger") view=messenger::MessengerPage />
                 <Route path=path!("/inbox") view=inbox::InboxPage />
                 <Route path=path!("/inbox/team") view=inbox::TeamPage />
+                <Route path=path!("/inbox/settings") view=inbox::SettingsPage />
             </Routes>
         </Router>
     }

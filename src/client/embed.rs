@@ -138,6 +138,27 @@ pub fn close_panel() {
     }
 }
 
+/// Tells the embedding page's launcher the messenger's colour and side.
+pub fn tell_look(look: &crate::settings::MessengerLook) {
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    if !in_widget_frame(&window) {
+        return;
+    }
+    if let (Ok(Some(parent)), Some(origin), Ok(look)) = (
+        window.parent(),
+        parent_origin(&window),
+        serde_json::to_string(look),
+    ) {
+        tell_parent(
+            &parent,
+            &origin,
+            &format!(r#"{{"minicom":"look","look":{look}}}"#),
+        );
+    }
+}
+
 fn tell_parent(parent: &web_sys::Window, origin: &str, json: &str) {
     if let Ok(message) = js_sys::JSON::parse(json) {
         let _ = parent.post_message(&message, origin);

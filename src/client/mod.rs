@@ -6,6 +6,8 @@
 //!   with backoff, feeds frames into [`live::Live`] and sends what it queues.
 //! - [`time`] — timestamps in the reader's local time.
 //! - [`typing`] — when to tell the server someone is typing (paced to its limit).
+//! - [`look`] — the messenger's brand colour and texts on the page, as the
+//!   server rendered them and as `look` frames change them.
 //! - `embed` — (browser only) the embedding site's `postMessage`s to the
 //!   messenger frame: link to its signed-in user, or forget them.
 //!
@@ -15,6 +17,7 @@
 #[cfg(feature = "hydrate")]
 pub mod embed;
 pub mod live;
+pub mod look;
 #[cfg(feature = "hydrate")]
 pub mod notify;
 #[cfg(feature = "hydrate")]
@@ -63,6 +66,16 @@ pub fn provide_live(role: Role) -> Live {
             embed::listen(live);
         }
         socket::start(live, role);
+    });
+    // A new look (an admin saved the settings, the office opened or closed)
+    // recolours the page and, in the widget's frame, the launcher outside it.
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let look = live.look.get();
+        if role == Role::Visitor {
+            look::apply_colours(&look);
+            embed::tell_look(&look);
+        }
     });
     #[cfg(not(feature = "hydrate"))]
     let _ = role;

@@ -165,17 +165,50 @@ pub fn new_visitor_cookie(secret: &[u8], secure_context: bool) -> (String, Vec<H
     (token, values)
 }
 
-/// Whether the browser behind a request can keep `Secure` cookies: the
-/// server is configured for https (`MINICOM_SECURE_COOKIES`), or a browser on
-/// this machine reaches it directly by a loopback name (which browsers treat
-/// as secure) — not through a proxy, which may well rewrite `Host` to a
-/// loopback name while its own visitors come over plain http.
-pub fn secure_context(
-    headers: &HeaderMap,
-    peer: Option<std::net::IpAddr>,
-    configured_secure: bool,
-) -> bool {
-    if configured_secure {
+/// How the server learns that browsers reach it over https.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Https {
+    /// Always (`MINICOM_SECURE_COOKIES=1`).
+    pub always: bool,
+    /// Proxies whose `X-Forwarded-Proto` is believed (`MINICOM_TRUSTED_PROXIES`).
+    pub proxies: crate::server::config::TrustedProxies,
+}
+
+/// Whether the browser came over https: the server is configured for it
+/// (`MINICOM_SECURE_COOKIES`), or a trusted proxy (`MINICOM_TRUSTED_PROXIES`)
+/// says so in `X-Forwarded-Proto` (or `Forwarded: proto=`). A header from
+/// anyone else is ignored: it is theirs to invent.
+pub fn behind_https(headers: &HeaderMap, peer: Option<std::net::IpAddr>, https: &Https) -> bool {
+    if https.always {
+        return true;
+    }
+    if !peer.is_some_and(|ip| https.proxies.contains(ip)) {
+        return false;
+    }
+    let first = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .map(|v| v.trim().to_ascii_lowercase())
+    };
+    let proto = first("x-forwarded-proto").or_else(|| {
+        first("forwarded")?.split(';').find_map(|pair| {
+            pair.trim()
+                .strip_prefix("proto=")
+                .map(|p| p.trim_matches('"').to_owned())
+        })
+    });
+    proto.as_deref() == Some("https")
+}
+
+/// Whether the browser behind a request can keep `Secure` cookies: it came
+/// over https ([`behind_https`]), or it is a browser on this machine reaching
+/// the server directly by a loopback name (which browsers treat as secure) —
+/// not through a proxy, which may well rewrite `Host` to a loopback name
+/// while its own visitors come over plain http.
+pub fn secure_context(headers: &HeaderMap, peer: Option<std::net::IpAddr>, https: &Https) -> bool {
+    if behind_https(headers, peer, https) {
         return true;
     }
     let proxied = [
@@ -226,30 +259,84 @@ mod tests {
     fn secure_contexts_are_https_or_a_local_browser() {
         let local: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
         let remote: std::net::IpAddr = "203.0.113.9".parse().expect("ip");
+        let plain = Https::default();
+        let always = Https {
+            always: true,
+            ..Https::default()
+        };
         let host = |h: &str| {
             let mut headers = HeaderMap::new();
             headers.insert(header::HOST, HeaderValue::from_str(h).expect("host"));
             headers
         };
         for name in ["localhost:3000", "127.0.0.1:3107", "[::1]:80", "LOCALHOST"] {
-            assert!(secure_context(&host(name), Some(local), false), "{name}");
+            assert!(secure_context(&host(name), Some(local), &plain), "{name}");
             assert!(
-                !secure_context(&host(name), Some(remote), false),
+                !secure_context(&host(name), Some(remote), &plain),
                 "{name} from afar"
             );
         }
         for name in ["chat.example.com", "10.0.0.5:3000", "[2001:db8::1]:443"] {
-            assert!(!secure_context(&host(name), Some(local), false), "{name}");
+            assert!(!secure_context(&host(name), Some(local), &plain), "{name}");
             assert!(
-                secure_context(&host(name), Some(remote), true),
+                secure_context(&host(name), Some(remote), &always),
                 "{name} behind https"
             );
         }
         // A proxy on this machine that rewrites Host to a loopback name.
         let mut proxied = host("127.0.0.1:3000");
         proxied.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.9"));
-        assert!(!secure_context(&proxied, Some(local), false));
-        assert!(!secure_context(&HeaderMap::new(), Some(local), false));
+        assert!(!secure_context(&proxied, Some(local), &plain));
+        assert!(!secure_context(&HeaderMap::new(), Some(local), &plain));
+    }
+
+    #[test]
+    fn https_is_believed_only_from_trusted_proxies() {
+        let proxy: std::net::IpAddr = "127.0.0.1".parse().expect("ip");
+        let stranger: std::net::IpAddr = "203.0.113.9".parse().expect("ip");
+        let https = Https::default();
+        let headers = |name: &'static str, value: &'static str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::HOST, HeaderValue::from_static("chat.example.com"));
+            headers.insert(name, HeaderValue::from_static(value));
+            headers
+        };
+        let forwarded = headers("x-forwarded-proto", "https");
+        assert!(behind_https(&forwarded, Some(proxy), &https));
+        assert!(secure_context(&forwarded, Some(proxy), &https));
+        assert!(
+            !behind_https(&forwarded, Some(stranger), &https),
+            "anyone can send the header"
+        );
+        assert!(!behind_https(
+            &headers("x-forwarded-proto", "http"),
+            Some(proxy),
+            &https
+        ));
+        assert!(behind_https(
+            &headers("x-forwarded-proto", "HTTPS, http"),
+            Some(proxy),
+            &https
+        ));
+        assert!(behind_https(
+            &headers(
+                "forwarded",
+                "for=203.0.113.9;proto=https;host=chat.example.com"
+            ),
+            Some(proxy),
+            &https
+        ));
+        assert!(!behind_https(&HeaderMap::new(), Some(proxy), &https));
+        let elsewhere = Https {
+            always: false,
+            proxies: crate::server::config::TrustedProxies::parse("10.0.0.0/8").expect("list"),
+        };
+        assert!(!behind_https(&forwarded, Some(proxy), &elsewhere));
+        assert!(behind_https(
+            &forwarded,
+            "10.1.2.3".parse().ok(),
+            &elsewhere
+        ));
     }
 
     #[test]

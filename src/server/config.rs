@@ -32,6 +32,63 @@ pub enum ConfigError {
         "MINICOM_ALLOWED_ORIGINS must list origins like https://shop.example.com (scheme and host, no path), got {0:?}"
     )]
     BadOrigin(String),
+    #[error(
+        "MINICOM_TRUSTED_PROXIES must list addresses or networks like 127.0.0.1, 10.0.0.0/8 or ::1, got {0:?}"
+    )]
+    BadProxy(String),
+}
+
+/// The reverse proxies whose `X-Forwarded-Proto` is believed
+/// (`MINICOM_TRUSTED_PROXIES`; by default this machine only, where a local
+/// nginx or Caddy would connect from). Anyone else could send the header.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<(std::net::IpAddr, u8)>);
+
+impl Default for TrustedProxies {
+    fn default() -> Self {
+        Self::parse("127.0.0.0/8, ::1").expect("the default list parses")
+    }
+}
+
+impl TrustedProxies {
+    /// A comma-separated list of addresses and `address/prefix` networks.
+    pub fn parse(list: &str) -> Result<Self, ConfigError> {
+        list.split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|item| {
+                let bad = || ConfigError::BadProxy(item.to_owned());
+                let (ip, prefix) = item.split_once('/').unwrap_or((item, ""));
+                let ip: std::net::IpAddr = ip.parse().map_err(|_| bad())?;
+                let max = if ip.is_ipv4() { 32 } else { 128 };
+                let prefix = if prefix.is_empty() {
+                    max
+                } else {
+                    prefix.parse().ok().filter(|p| *p <= max).ok_or_else(bad)?
+                };
+                Ok((ip, prefix))
+            })
+            .collect::<Result<_, _>>()
+            .map(Self)
+    }
+
+    /// Whether `peer` is one of them.
+    pub fn contains(&self, peer: std::net::IpAddr) -> bool {
+        use std::net::IpAddr::{V4, V6};
+        let peer = match peer {
+            V6(v6) => v6.to_ipv4_mapped().map_or(peer, V4),
+            v4 => v4,
+        };
+        self.0.iter().any(|&(net, prefix)| match (net, peer) {
+            (V4(n), V4(p)) => {
+                prefix == 0 || (n.to_bits() ^ p.to_bits()) >> (32 - u32::from(prefix)) == 0
+            }
+            (V6(n), V6(p)) => {
+                prefix == 0 || (n.to_bits() ^ p.to_bits()) >> (128 - u32::from(prefix)) == 0
+            }
+            _ => false,
+        })
+    }
 }
 
 /// Which engine the AI assistant runs on.
@@ -103,8 +160,10 @@ pub struct Config {
     pub admin_email: String,
     /// First admin's password (`MINICOM_ADMIN_PASSWORD`); generated when unset.
     pub admin_password: Option<String>,
-    /// Mark cookies `Secure` (`MINICOM_SECURE_COOKIES=1`, set it behind https).
-    pub secure_cookies: bool,
+    /// When cookies are `Secure`: always (`MINICOM_SECURE_COOKIES=1`), or
+    /// when a trusted proxy (`MINICOM_TRUSTED_PROXIES`) says the browser came
+    /// over https.
+    pub https: crate::server::auth::Https,
     /// Log filter (`MINICOM_LOG`, e.g. `info` or `minicom=debug`).
     pub log: String,
     /// One JSON object per log line instead of text (`MINICOM_LOG_FORMAT=json`).
@@ -212,7 +271,13 @@ impl Config {
             database_url,
             admin_email: env("MINICOM_ADMIN_EMAIL").unwrap_or_else(|| "admin@example.com".into()),
             admin_password: env("MINICOM_ADMIN_PASSWORD"),
-            secure_cookies: env("MINICOM_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
+            https: crate::server::auth::Https {
+                always: env("MINICOM_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
+                proxies: match env("MINICOM_TRUSTED_PROXIES") {
+                    None => TrustedProxies::default(),
+                    Some(list) => TrustedProxies::parse(&list)?,
+                },
+            },
             log: env("MINICOM_LOG").unwrap_or_else(|| "info".into()),
             log_json: match env("MINICOM_LOG_FORMAT").as_deref() {
                 None | Some("text") => false,
@@ -325,14 +390,8 @@ fn parse_origins(list: &str) -> Result<Vec<String>, ConfigError> {
         .map(str::trim)
         .filter(|o| !o.is_empty())
         .map(|origin| {
-            let ok = origin.split_once("://").is_some_and(|(scheme, rest)| {
-                matches!(scheme, "http" | "https") && !rest.is_empty() && !rest.contains('/')
-            });
-            if ok {
-                Ok(origin.trim_end_matches('/').to_owned())
-            } else {
-                Err(ConfigError::BadOrigin(origin.to_owned()))
-            }
+            crate::server::workspace::parse_origin(origin)
+                .map_err(|_| ConfigError::BadOrigin(origin.to_owned()))
         })
         .collect()
 }
@@ -350,5 +409,24 @@ mod tests {
         assert!(parse_origins("shop.example.com").is_err());
         assert!(parse_origins("https://shop.example.com/page").is_err());
         assert!(parse_origins("javascript://x").is_err());
+    }
+
+    #[test]
+    fn trusted_proxies_match_addresses_and_networks() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let proxies = TrustedProxies::parse("10.0.0.0/8, 192.168.1.7, fd00::/8").unwrap();
+        assert!(proxies.contains(ip("10.200.3.4")));
+        assert!(proxies.contains(ip("192.168.1.7")));
+        assert!(!proxies.contains(ip("192.168.1.8")));
+        assert!(proxies.contains(ip("fd12::1")));
+        assert!(!proxies.contains(ip("fe80::1")));
+        assert!(!proxies.contains(ip("11.0.0.1")));
+        let local = TrustedProxies::default();
+        assert!(local.contains(ip("127.0.0.1")));
+        assert!(local.contains(ip("::1")));
+        assert!(local.contains(ip("::ffff:127.0.0.1")), "v4-mapped");
+        assert!(!local.contains(ip("203.0.113.9")));
+        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
+        assert!(TrustedProxies::parse("proxy.local").is_err());
     }
 }

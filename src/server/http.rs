@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
     let pages = Router::new()
         // Also registers the server functions; both get `AppState` as context.
         .route("/widget.js", get(widget::script))
+        .route("/widget/look", get(widget::look))
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
         .layer(CompressionLayer::new());
@@ -115,9 +116,7 @@ async fn security_headers(
         .is_some_and(|v| v.starts_with("text/html"));
     if is_html {
         let ancestors = if embeddable {
-            let mut list = vec!["'self'".to_string()];
-            list.extend(state.config.allowed_origins.iter().cloned());
-            list.join(" ")
+            state.workspace.frame_ancestors()
         } else {
             "'none'".to_string()
         };
@@ -131,7 +130,7 @@ async fn security_headers(
         };
         let policy = format!(
             "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-             style-src 'self'; img-src 'self' data:; media-src 'self'; connect-src 'self'{reload}; \
+             style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; media-src 'self'; connect-src 'self'{reload}; \
              object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
         );
         if let Ok(value) = HeaderValue::from_str(&policy) {
@@ -205,16 +204,16 @@ async fn metrics(State(state): State<AppState>) -> Response {
 /// Requests without `Origin` (same-origin GETs, non-browser clients) pass; the
 /// cookies are SameSite=Lax, so a cross-site request carries no session anyway.
 pub fn same_origin(headers: &HeaderMap) -> bool {
-    allowed_origin(headers, &[])
+    allowed_origin(headers, |_| false)
 }
 
-/// Like [`same_origin`], also accepting the listed origins (sites allowed to
-/// embed the messenger), compared exactly (`https://shop.example.com`).
-pub fn allowed_origin(headers: &HeaderMap, allowed: &[String]) -> bool {
+/// Like [`same_origin`], also accepting the origins `listed` accepts (sites
+/// allowed to embed the messenger).
+pub fn allowed_origin(headers: &HeaderMap, listed: impl Fn(&str) -> bool) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
         return true;
     };
-    if listed_origin(origin, allowed) {
+    if listed(origin) {
         return true;
     }
     let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
@@ -223,12 +222,6 @@ pub fn allowed_origin(headers: &HeaderMap, allowed: &[String]) -> bool {
     origin
         .split_once("://")
         .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host))
-}
-
-/// Whether `origin` is one of the listed ones (compared as the browser
-/// writes it, ignoring case).
-pub fn listed_origin(origin: &str, allowed: &[String]) -> bool {
-    allowed.iter().any(|a| a.eq_ignore_ascii_case(origin))
 }
 
 /// The sign-in form.
@@ -298,7 +291,7 @@ async fn login(
         SESSION_COOKIE,
         &token,
         SESSION_DAYS,
-        state.config.secure_cookies,
+        auth::behind_https(&headers, Some(client.ip()), &state.config.https),
     );
     ([(header::SET_COOKIE, cookie)], Redirect::to("/inbox")).into_response()
 }

@@ -556,6 +556,15 @@ fn route(event: &Event) -> (ServerFrame, Recipients) {
                 skip: None,
             },
         ),
+        Event::Look { look } => (
+            ServerFrame::Look { look: look.clone() },
+            Recipients {
+                contact: None,
+                every_contact: true,
+                agents: Agents::None,
+                skip: None,
+            },
+        ),
     }
 }
 

@@ -21,6 +21,7 @@ pub mod store;
 pub mod typing;
 pub mod visitors;
 pub mod widget;
+pub mod workspace;
 pub mod ws;
 
 use std::future::Future;
@@ -53,6 +54,9 @@ pub struct AppState {
     /// Only verified visitors may chat (the admins' switch, or the config).
     pub require_verified: Arc<std::sync::atomic::AtomicBool>,
     pub config: Arc<Config>,
+    /// The settings admins change on the Settings page (the messenger's
+    /// look, which sites may embed it).
+    pub workspace: Arc<workspace::Workspace>,
     pub leptos: LeptosOptions,
     pub metrics: Arc<metrics::Metrics>,
     /// The AI assistant, unless switched off in the configuration.
@@ -171,6 +175,16 @@ pub async fn serve_announced(
             .await
             .map_err(|err| std::io::Error::other(format!("could not read the settings: {err}")))?
             .is_some_and(|v| v == "1");
+    let workspace = Arc::new(
+        workspace::Workspace::load(&store, config.allowed_origins.clone())
+            .await
+            .map_err(|err| std::io::Error::other(format!("could not read the settings: {err}")))?,
+    );
+    tokio::spawn(workspace::run_clock(
+        workspace.clone(),
+        hub.clone(),
+        hub.shutdown_signal(),
+    ));
     let typing = Arc::new(Typing::new(config.limits.typing_expires));
     tokio::spawn(expire_typing(
         typing.clone(),
@@ -202,6 +216,7 @@ pub async fn serve_announced(
         identity_secret: Arc::new(identity_secret),
         require_verified: Arc::new(require_verified.into()),
         config: Arc::new(config),
+        workspace,
         leptos,
         metrics,
         assistant,

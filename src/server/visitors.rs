@@ -16,7 +16,7 @@ use axum::response::{AppendHeaders, IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::server::auth::{self, VISITOR_COOKIE};
-use crate::server::{AppState, http, identity};
+use crate::server::{AppState, identity};
 
 /// Gives every browser that loads a page a visitor token, so the messenger's
 /// socket has an identity before the visitor writes anything.
@@ -117,7 +117,7 @@ fn issue_token(
     }
     Ok(auth::new_visitor_cookie(
         state.identity_secret.as_bytes(),
-        auth::secure_context(headers, ip, state.config.secure_cookies),
+        auth::secure_context(headers, ip, &state.config.https),
     ))
 }
 
@@ -131,7 +131,7 @@ pub struct IdentityClaim {
     name: Option<String>,
     email: Option<String>,
     /// The page that asked, when the messenger frame forwards its embedding
-    /// page's message: must be one of `MINICOM_ALLOWED_ORIGINS`.
+    /// page's message: must be a site allowed to embed the messenger.
     origin: Option<String>,
 }
 
@@ -140,13 +140,13 @@ pub struct IdentityClaim {
 fn allowed_embedder(state: &AppState, origin: Option<&str>) -> Result<(), Refusal> {
     match origin {
         None => Ok(()),
-        Some(origin) if http::listed_origin(origin, &state.config.allowed_origins) => Ok(()),
+        Some(origin) if state.workspace.may_embed(origin) => Ok(()),
         Some(origin) => {
             tracing::warn!(%origin, "refused a visitor identity from a page not allowed to embed the messenger");
             Err(Refusal(
                 StatusCode::FORBIDDEN,
                 format!(
-                    "The page at {origin} may not embed this chat. Add it to MINICOM_ALLOWED_ORIGINS."
+                    "The page at {origin} may not embed this chat. An admin can add it under Settings → Sites that may embed the messenger."
                 ),
             ))
         }

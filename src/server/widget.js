@@ -18,6 +18,9 @@
   var server = new URL(script.src).origin;
 
   var settings = {};
+  // The admins' look (colour, side), from /widget/look and then the frame;
+  // a colour or alignment the page passes to boot wins.
+  var look = {};
   var open = false;
   var unread = 0;
   var frame = null;
@@ -43,7 +46,7 @@
     '.panel{width:380px;height:min(640px,calc(100vh - 110px));border:0;border-radius:18px;overflow:hidden;box-shadow:0 8px 30px rgba(16,24,40,.25);background:#fff;display:none}' +
     '.panel.open{display:block}' +
     'iframe{width:100%;height:100%;border:0;display:block}' +
-    'button{position:relative;width:56px;height:56px;border-radius:50%;border:0;cursor:pointer;background:var(--minicom-brand,#2f5fd0);color:#fff;display:grid;place-items:center;box-shadow:0 8px 30px rgba(16,24,40,.25)}' +
+    'button{position:relative;width:56px;height:56px;border-radius:50%;border:0;cursor:pointer;background:var(--minicom-brand,#2f5fd0);color:var(--minicom-brand-text,#fff);display:grid;place-items:center;box-shadow:0 8px 30px rgba(16,24,40,.25)}' +
     'button:focus-visible{outline:3px solid #1d2330;outline-offset:3px}' +
     'svg{width:26px;height:26px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}' +
     '.badge{position:absolute;top:-4px;right:-4px;min-width:20px;height:20px;padding:0 5px;box-sizing:border-box;border-radius:10px;background:#c62828;color:#fff;font:700 12px/20px system-ui,sans-serif;text-align:center}' +
@@ -73,8 +76,11 @@
     // On a phone the open panel covers the page; the launcher (then a close
     // button) hides only once the messenger, with its own close, is up.
     wrap.classList.toggle('live', ready);
-    wrap.classList.toggle('left', settings.alignment === 'left');
-    if (settings.color) host.style.setProperty('--minicom-brand', String(settings.color));
+    var side = settings.alignment || look.launcher_side;
+    wrap.classList.toggle('left', side === 'left');
+    var colour = settings.color || look.brand_colour;
+    if (colour) host.style.setProperty('--minicom-brand', String(colour));
+    if (look.brand_text && !settings.color) host.style.setProperty('--minicom-brand-text', look.brand_text);
   }
 
   /** Sends to the frame once it said it is listening. After identify or
@@ -159,6 +165,9 @@
         draw();
         emit('unread', unread);
       }
+    } else if (data.minicom === 'look' && data.look && typeof data.look === 'object') {
+      look = data.look;
+      draw();
     } else if (data.minicom === 'close') {
       setOpen(false);
       button.focus();
@@ -214,6 +223,12 @@
 
   function start() {
     document.body.appendChild(host);
+    if (window.fetch) {
+      fetch(server + '/widget/look', { credentials: 'omit' })
+        .then(function (r) { return r.ok ? r.json() : {}; })
+        .then(function (value) { if (value && !look.brand_colour) { look = value; draw(); } })
+        .catch(function () { /* the default look stays */ });
+    }
     api.boot(window.minicomSettings || {});
     var queued = (existing && existing.q) || [];
     queued.forEach(function (args) { Minicom.apply(null, args); });

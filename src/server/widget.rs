@@ -5,8 +5,12 @@
 
 use std::sync::OnceLock;
 
+use axum::Json;
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+
+use crate::server::AppState;
 use sha2::{Digest, Sha256};
 
 /// The script, as served.
@@ -47,6 +51,24 @@ pub async fn script(headers: HeaderMap) -> Response {
             HeaderValue::from_static("text/javascript; charset=utf-8"),
         )],
         SCRIPT,
+    )
+        .into_response()
+}
+
+/// `GET /widget/look`: the launcher's colour and side before any frame
+/// exists (the frame tells the script about later changes). Public — it is
+/// what every visitor sees — so any site may read it; never cached for long,
+/// so a new colour shows on the next page view.
+pub async fn look(State(state): State<AppState>) -> Response {
+    (
+        [
+            (
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ],
+        Json(state.workspace.look()),
     )
         .into_response()
 }

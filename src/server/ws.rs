@@ -106,7 +106,7 @@ pub async fn upgrade(
     Query(params): Query<Params>,
     ws: WebSocketUpgrade,
 ) -> Response {
-    if !crate::server::http::allowed_origin(&headers, &state.config.allowed_origins) {
+    if !crate::server::http::allowed_origin(&headers, |origin| state.workspace.may_embed(origin)) {
         return (
             StatusCode::FORBIDDEN,
             "This page's origin may not open a Minicom socket.",

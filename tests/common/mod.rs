@@ -99,7 +99,7 @@ impl TestServer {
             database_url: database_url.clone(),
             admin_email: ADMIN_EMAIL.into(),
             admin_password: Some(ADMIN_PASSWORD.into()),
-            secure_cookies: false,
+            https: Default::default(),
             log: "warn".into(),
             log_json: false,
             max_sockets: None,
@@ -389,7 +389,7 @@ impl HttpResponse {
     }
 }
 
-fn urlencode(s: &str) -> String {
+pub fn urlencode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {

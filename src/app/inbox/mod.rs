@@ -3,10 +3,12 @@
 
 mod install;
 mod list;
+mod settings;
 mod sign_in;
 mod team;
 mod thread;
 
+pub use settings::SettingsPage;
 pub use team::TeamPage;
 
 use leptos::either::Either;
@@ -40,6 +42,18 @@ pub(crate) async fn session_agent() -> Result<
         .await
         .map_err(|e| ServerFnError::new(format!("could not check the session: {e}")))?;
     Ok((state, agent))
+}
+
+/// The signed-in admin, or a refusal anyone can read.
+#[cfg(feature = "ssr")]
+pub(crate) async fn require_admin()
+-> Result<(crate::server::AppState, crate::server::store::AgentRecord), ServerFnError> {
+    use crate::server::store::Role;
+    match session_agent().await? {
+        (state, Some(agent)) if agent.role == Role::Admin => Ok((state, agent)),
+        (_, Some(_)) => Err(ServerFnError::new("Only admins can change this.")),
+        (_, None) => Err(ServerFnError::new("Your session has ended. Sign in again.")),
+    }
 }
 
 /// Who is signed in on this browser, from the session cookie.
@@ -113,6 +127,7 @@ fn Inbox(name: String) -> impl IntoView {
                     }>
                     <NotificationControls />
                     <a class="button-quiet" href="/inbox/team" rel="external">"Team"</a>
+                    <a class="button-quiet" href="/inbox/settings" rel="external">"Settings"</a>
                     <span class="inbox-agent">{name}</span>
                     <form method="post" action="/auth/logout">
                         <button type="submit" class="button-quiet">"Sign out"</button>

@@ -5,7 +5,6 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
-use super::install::InstallCard;
 use super::sign_in::SignIn;
 
 /// One teammate as the team page shows them.
@@ -28,19 +27,7 @@ pub enum Access {
 }
 
 #[cfg(feature = "ssr")]
-use super::session_agent;
-
-/// The signed-in admin, or a refusal anyone can read.
-#[cfg(feature = "ssr")]
-async fn require_admin()
--> Result<(crate::server::AppState, crate::server::store::AgentRecord), ServerFnError> {
-    use crate::server::store::Role;
-    match session_agent().await? {
-        (state, Some(agent)) if agent.role == Role::Admin => Ok((state, agent)),
-        (_, Some(_)) => Err(ServerFnError::new("Only admins can manage the team.")),
-        (_, None) => Err(ServerFnError::new("Your session has ended. Sign in again.")),
-    }
-}
+use super::{require_admin, session_agent};
 
 /// Whether the visitor of the page may manage the team.
 #[server]
@@ -356,7 +343,14 @@ fn Team(me: i64) -> impl IntoView {
             </section>
             <AssistantCard />
             <IdentityCard />
-            <InstallCard />
+            <section aria-labelledby="settings-link-title" class="team-card">
+                <h2 id="settings-link-title">"Messenger"</h2>
+                <p class="team-hint">
+                    "Its colour, greeting, office hours, the sites that may embed it and the "
+                    "lines to paste into your website are under "
+                    <a href="/inbox/settings" rel="external">"Settings"</a> "."
+                </p>
+            </section>
             <section aria-labelledby="members-title" class="team-card">
                 <h2 id="members-title">"Members"</h2>
                 {move || toggled().map(|p| view! { <p class="form-problem" role="alert">{p}</p> })}
@@ -469,7 +463,7 @@ fn AssistantCard() -> impl IntoView {
                         }.into_any()
                     } else {
                         view! {
-                            <ActionForm action=save attr:class="team-form assistant-form">
+                            <ActionForm action=save attr:class="team-form stacked">
                                 <label class="switch">
                                     <input type="checkbox" name="enabled" checked=s.enabled />
                                     "Answer new conversations with the assistant"
@@ -495,7 +489,7 @@ fn AssistantCard() -> impl IntoView {
 }
 
 /// The sentence a refused server function gave, for the person.
-fn refusal(error: ServerFnError) -> String {
+pub(super) fn refusal(error: ServerFnError) -> String {
     match error {
         ServerFnError::ServerError(message) => message,
         other => other.to_string(),

@@ -66,6 +66,9 @@ pub struct Live {
     pub team_online: RwSignal<bool>,
     /// Text the embedding site asks to put in the composer.
     pub prefill: RwSignal<Option<String>>,
+    /// (Visitors) how the messenger looks and what it says (see
+    /// [`crate::client::look`]).
+    pub look: RwSignal<crate::settings::MessengerLook>,
     /// What this page told the server about its person typing.
     typing_sent: StoredValue<TypingOut>,
     /// The furthest read cursor sent, per conversation.
@@ -104,6 +107,7 @@ impl Live {
             typing: RwSignal::new(HashMap::new()),
             team_online: RwSignal::new(false),
             prefill: RwSignal::new(None),
+            look: RwSignal::new(crate::client::look::initial()),
             typing_sent: StoredValue::new(TypingOut::default()),
             read_sent: StoredValue::new(HashMap::new()),
             watched: StoredValue::new(HashSet::new()),
@@ -472,6 +476,7 @@ impl Live {
                 }
             }),
             ServerFrame::TeamPresence { online } => self.team_online.set(online),
+            ServerFrame::Look { look } => self.look.set(look),
             ServerFrame::Error {
                 code,
                 message,

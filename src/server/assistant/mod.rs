@@ -40,6 +40,11 @@ const CONTEXT_MESSAGES: i64 = 40;
 /// forgets typing 6 s after the last refresh).
 const TYPING_REFRESH: Duration = Duration::from_secs(3);
 
+/// How long an answer in flight may still take once the server starts
+/// shutting down; after it the visitor gets the fallback line, so no
+/// conversation is left "answering" by a server that is gone.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
 /// Setting keys the admins change in the inbox.
 pub const ENABLED: &str = "assistant_enabled";
 pub const PROMPT: &str = "assistant_prompt";
@@ -92,6 +97,8 @@ pub enum EngineError {
     Timeout,
     #[error("the engine failed: {0}")]
     Failed(String),
+    #[error("the server is shutting down")]
+    ShuttingDown,
 }
 
 impl EngineError {
@@ -101,6 +108,7 @@ impl EngineError {
             Self::Busy => "queue_full",
             Self::Timeout => "timeout",
             Self::Failed(_) => "engine_error",
+            Self::ShuttingDown => "shutdown",
         }
     }
 }
@@ -320,10 +328,17 @@ impl Assistant {
         tokio::pin!(generation);
         let mut refresh =
             tokio::time::interval_at(tokio::time::Instant::now() + TYPING_REFRESH, TYPING_REFRESH);
+        let mut stopping = state.hub.shutdown_signal();
+        let shutdown = async move {
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        tokio::pin!(shutdown);
         let result = loop {
             tokio::select! {
                 result = &mut generation => break result,
                 _ = refresh.tick() => still_typing().await,
+                () = &mut shutdown => break Err(EngineError::ShuttingDown),
             }
         };
         if state.typing.stop(conversation, &person).is_some() {

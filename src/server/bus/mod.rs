@@ -74,6 +74,10 @@ pub enum Event {
     },
     /// The team came online or went offline: to every visitor.
     TeamPresence { online: bool },
+    /// The messenger's look changed: to every visitor.
+    Look {
+        look: crate::settings::MessengerLook,
+    },
 }
 
 /// Why publishing failed.
