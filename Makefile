@@ -78,15 +78,20 @@ setup-browser:
 
 ## ---------- run ----------
 
+# --split moves the team's pages (#[lazy_route] in src/app/mod.rs) into WASM
+# chunks of their own, loaded when an agent opens them: the messenger that
+# every website loads carries none of the inbox. Tests run the split build too.
 build: setup
 	@echo "==> Building Minicom (debug; a cold build takes about 8 min)"
-	cargo leptos build
+	cargo leptos build --split
 
 # --precompress writes .br and .gz copies of the site's files, which the
 # server sends to browsers that accept them.
 build-release: setup
 	@echo "==> Building Minicom (release; a cold build, llama.cpp included, takes about 15 min)"
-	cargo leptos build --release --precompress
+	cargo leptos build --release --precompress --split
+	@# cargo-leptos gzips quickly; the few browsers without brotli get the WASM gzipped harder.
+	gzip -9 -n -k -f target/site/pkg/*.wasm
 
 run: build-release
 	@mkdir -p data

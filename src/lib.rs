@@ -26,18 +26,26 @@ pub mod protocol;
 pub mod server;
 pub mod settings;
 
-/// Browser entry point: hydrates the server-rendered page.
+/// Browser entry point: hydrates the server-rendered page. Asynchronously:
+/// a team page's code may first have to arrive (a lazy route, see `app`).
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-    // Marks the page live: until then the bubble is a link to `/messenger`
-    // (tests wait for this before testing what only the live page does).
-    if let Some(root) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.document_element())
-    {
-        let _ = root.set_attribute("data-hydrated", "");
-    }
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    let Some(body) = document.body() else {
+        return;
+    };
+    wasm_bindgen_futures::spawn_local(async move {
+        let owner = leptos::mount::hydrate_from_async(body, app::App).await;
+        owner.forget();
+        // Marks the page live: until then the bubble is a link to
+        // `/messenger` (tests wait for this before testing what only the live
+        // page does).
+        if let Some(root) = document.document_element() {
+            let _ = root.set_attribute("data-hydrated", "");
+        }
+    });
 }

@@ -49,6 +49,26 @@ const ACME: &[(&str, &str)] = &[
     ("form[away_message]", "We're brewing. Back soon."),
 ];
 
+/// The next `look` frame.
+async fn next_look(visitor: &mut common::Client) -> MessengerLook {
+    visitor
+        .expect(|f| match f {
+            ServerFrame::Look { look } => Some(look),
+            _ => None,
+        })
+        .await
+}
+
+/// The `Set-Cookie` value of the visitor cookie a response sets.
+fn visitor_cookie_set(response: &common::HttpResponse) -> String {
+    response
+        .headers
+        .iter()
+        .find(|(k, v)| k == "set-cookie" && v.starts_with("minicom_visitor="))
+        .map(|(_, v)| v.clone())
+        .expect("a visitor cookie")
+}
+
 async fn widget_look(server: &TestServer) -> MessengerLook {
     let response = server.http("GET", "/widget/look", &[], "").await;
     assert_eq!(response.status, 200);
@@ -69,12 +89,7 @@ async fn an_admins_new_look_reaches_open_messengers_new_pages_and_the_launcher()
     assert_eq!(saved.status, 200, "{}", saved.body);
 
     // The open messenger hears it without reloading.
-    let look = visitor
-        .expect(|f| match f {
-            ServerFrame::Look { look } => Some(look),
-            _ => None,
-        })
-        .await;
+    let look = next_look(&mut visitor).await;
     assert_eq!(look.team_name, "Acme Tea");
     assert_eq!(look.brand_colour, "#ffde00");
     assert_eq!(
@@ -153,12 +168,7 @@ async fn outside_office_hours_the_messenger_shows_the_away_message() {
     ]);
     let saved = as_admin(&server, "/api/messenger_settings_save", &fields).await;
     assert_eq!(saved.status, 200, "{}", saved.body);
-    let look = visitor
-        .expect(|f| match f {
-            ServerFrame::Look { look } => Some(look),
-            _ => None,
-        })
-        .await;
+    let look = next_look(&mut visitor).await;
     assert_eq!(look.away.as_deref(), Some("We're brewing. Back soon."));
 
     let mut unknown_zone = fields.clone();
@@ -249,23 +259,13 @@ async fn cookies_are_secure_when_a_trusted_proxy_says_https() {
     // trusted by default.
     let server = TestServer::start().await;
     let page = server.http("GET", "/messenger", &proxied, "").await;
-    let cookie = page
-        .headers
-        .iter()
-        .find(|(k, v)| k == "set-cookie" && v.starts_with("minicom_visitor="))
-        .map(|(_, v)| v.clone())
-        .expect("a visitor cookie");
+    let cookie = visitor_cookie_set(&page);
     assert!(cookie.contains("; Secure; Partitioned"), "{cookie}");
 
     let plain = server
         .http("GET", "/messenger", &[("X-Forwarded-Proto", "http")], "")
         .await;
-    let cookie = plain
-        .headers
-        .iter()
-        .find(|(k, v)| k == "set-cookie" && v.starts_with("minicom_visitor="))
-        .map(|(_, v)| v.clone())
-        .expect("a visitor cookie");
+    let cookie = visitor_cookie_set(&plain);
     assert!(!cookie.contains("Secure"), "{cookie}");
 
     // The same header from an address that is not a trusted proxy is ignored.
@@ -274,11 +274,6 @@ async fn cookies_are_secure_when_a_trusted_proxy_says_https() {
     })
     .await;
     let page = strict.http("GET", "/messenger", &proxied, "").await;
-    let cookie = page
-        .headers
-        .iter()
-        .find(|(k, v)| k == "set-cookie" && v.starts_with("minicom_visitor="))
-        .map(|(_, v)| v.clone())
-        .expect("a visitor cookie");
+    let cookie = visitor_cookie_set(&page);
     assert!(!cookie.contains("Secure"), "{cookie}");
 }

@@ -22,14 +22,21 @@ test.afterEach(closeContexts);
 const SAME_SITE = MINICOM_URL.replace('127.0.0.1', 'localhost');
 const CROSS_SITE = MINICOM_URL;
 
-/** The snippet exactly as the Settings page shows it to an admin. */
-async function pastedSnippet(browser: Browser, server = SAME_SITE): Promise<string> {
+/** The Settings page, signed in as the admin of `server`. */
+async function settingsPage(browser: Browser, server = SAME_SITE): Promise<Page> {
   const admin = await (await browser.newContext()).newPage();
   await admin.goto(`${server}/inbox`);
   await admin.getByLabel('Email').fill(ADMIN_EMAIL);
   await admin.getByLabel('Password').fill(ADMIN_PASSWORD);
   await admin.getByRole('button', { name: 'Sign in' }).click();
   await admin.goto(`${server}/inbox/settings`);
+  await hydrated(admin);
+  return admin;
+}
+
+/** The snippet exactly as the Settings page shows it to an admin. */
+async function pastedSnippet(browser: Browser, server = SAME_SITE): Promise<string> {
+  const admin = await settingsPage(browser, server);
   const snippet = admin.locator('pre.snippet');
   await expect(snippet).toContainText(`${server}/widget.js`);
   return (await snippet.textContent()) ?? '';
@@ -217,13 +224,7 @@ async function socketOpens(page: Page): Promise<boolean> {
 test('an admin lists a site and restyles the messenger; open launchers follow at once', async ({ browser }) => {
   const snippet = await pastedSnippet(browser);
   const site = await shop(OTHER_ORIGIN, snippet);
-  const admin = await (await browser.newContext()).newPage();
-  await admin.goto(`${SAME_SITE}/inbox`);
-  await admin.getByLabel('Email').fill(ADMIN_EMAIL);
-  await admin.getByLabel('Password').fill(ADMIN_PASSWORD);
-  await admin.getByRole('button', { name: 'Sign in' }).click();
-  await admin.goto(`${SAME_SITE}/inbox/settings`);
-  await hydrated(admin);
+  const admin = await settingsPage(browser);
   const sites = admin.getByRole('region', { name: 'Sites that may embed the messenger' });
   const messenger = admin.getByRole('region', { name: 'Messenger', exact: true });
   try {

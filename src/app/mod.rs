@@ -13,7 +13,7 @@ pub mod messenger;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{Lazy, LazyRoute, lazy_route, path};
 
 /// The HTML document around every page.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -67,11 +67,57 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=demo::DemoPage />
                 <Route path=path!("/messenger") view=messenger::MessengerPage />
-                <Route path=path!("/inbox") view=inbox::InboxPage />
-                <Route path=path!("/inbox/team") view=inbox::TeamPage />
-                <Route path=path!("/inbox/settings") view=inbox::SettingsPage />
+                <Route path=path!("/inbox") view={Lazy::<InboxRoute>::new()} />
+                <Route path=path!("/inbox/team") view={Lazy::<TeamRoute>::new()} />
+                <Route path=path!("/inbox/settings") view={Lazy::<SettingsRoute>::new()} />
             </Routes>
         </Router>
+    }
+}
+
+// The team's pages are loaded on demand: a release build (`cargo leptos
+// build --split`) moves their code into chunks of its own, so the messenger
+// that visitors load on every website carries none of the inbox.
+
+/// `/inbox`.
+struct InboxRoute;
+
+#[lazy_route]
+impl LazyRoute for InboxRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <inbox::InboxPage /> }.into_any()
+    }
+}
+
+/// `/inbox/team`.
+struct TeamRoute;
+
+#[lazy_route]
+impl LazyRoute for TeamRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <inbox::TeamPage /> }.into_any()
+    }
+}
+
+/// `/inbox/settings`.
+struct SettingsRoute;
+
+#[lazy_route]
+impl LazyRoute for SettingsRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <inbox::SettingsPage /> }.into_any()
     }
 }
 
