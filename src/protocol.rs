@@ -426,6 +426,10 @@ pub enum ServerFrame {
         /// Some teammate has the inbox open (what visitors see in the header).
         #[serde(default)]
         team_online: bool,
+        /// (Visitors) the messenger's look now: a page that was away while it
+        /// changed (asleep, reconnecting) catches up here.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        look: Option<crate::settings::MessengerLook>,
     },
     /// Your `send` was stored (sent only after the commit).
     Ack {

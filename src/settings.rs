@@ -338,11 +338,13 @@ pub fn text_on(background: &str) -> &'static str {
     }
 }
 
-/// `HH:MM` → minutes after midnight (what `<input type=time>` sends).
+/// `HH:MM` → minutes after midnight (what `<input type=time>` sends); a
+/// day that ends at midnight closes at 23:59.
 pub fn parse_clock(value: &str) -> Option<u16> {
     let (h, m) = value.trim().split_once(':')?;
     let (h, m): (u16, u16) = (h.parse().ok()?, m.get(..2)?.parse().ok()?);
-    (h <= 24 && m < 60 && h * 60 + m <= 24 * 60).then_some(h * 60 + m)
+    // Up to 23:59: what `<input type=time>` can show.
+    (h < 24 && m < 60).then(|| h * 60 + m)
 }
 
 /// Minutes after midnight → `HH:MM`.
@@ -445,8 +447,9 @@ mod tests {
     #[test]
     fn clock_times_round_trip() {
         assert_eq!(parse_clock("09:30"), Some(570));
-        assert_eq!(parse_clock("24:00"), Some(1440));
-        assert_eq!(parse_clock("24:01"), None);
+        assert_eq!(parse_clock("23:59"), Some(1439));
+        assert_eq!(parse_clock("24:00"), None);
+        assert_eq!(parse_clock("65535:00"), None);
         assert_eq!(parse_clock("9"), None);
         assert_eq!(clock(570), "09:30");
     }

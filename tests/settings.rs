@@ -112,6 +112,14 @@ async fn an_admins_new_look_reaches_open_messengers_new_pages_and_the_launcher()
     assert!(policy.contains("style-src 'self' 'nonce-"), "{policy}");
     assert_eq!(widget_look(&server).await, look);
 
+    // A page that was away (asleep, reconnecting) catches up on connecting.
+    let cookie = server.visitor_cookie().await;
+    let mut late = server.connect(&cookie, "visitor").await;
+    let ServerFrame::Hello { look: seen, .. } = late.hello().await else {
+        unreachable!("hello() returns the hello")
+    };
+    assert_eq!(seen.as_ref(), Some(&look));
+
     // A bad value is refused with the reason, and changes nothing.
     let mut bad = ACME.to_vec();
     bad[1] = ("form[brand_colour]", "blue-ish");

@@ -273,9 +273,10 @@ impl Config {
             admin_password: env("MINICOM_ADMIN_PASSWORD"),
             https: crate::server::auth::Https {
                 always: env("MINICOM_SECURE_COOKIES").is_some_and(|v| v == "1" || v == "true"),
-                proxies: match env("MINICOM_TRUSTED_PROXIES") {
+                proxies: match env("MINICOM_TRUSTED_PROXIES").as_deref() {
                     None => TrustedProxies::default(),
-                    Some(list) => TrustedProxies::parse(&list)?,
+                    Some("none") => TrustedProxies::parse("")?,
+                    Some(list) => TrustedProxies::parse(list)?,
                 },
             },
             log: env("MINICOM_LOG").unwrap_or_else(|| "info".into()),

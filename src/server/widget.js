@@ -80,7 +80,8 @@
     wrap.classList.toggle('left', side === 'left');
     var colour = settings.color || look.brand_colour;
     if (colour) host.style.setProperty('--minicom-brand', String(colour));
-    if (look.brand_text && !settings.color) host.style.setProperty('--minicom-brand-text', look.brand_text);
+    // The admins' colour comes with its text colour; a page's own colour gets white.
+    host.style.setProperty('--minicom-brand-text', settings.color ? '#fff' : look.brand_text || '#fff');
   }
 
   /** Sends to the frame once it said it is listening. After identify or

@@ -144,7 +144,9 @@ impl Workspace {
             origins: old.origins.clone(),
         });
         // Every instance's visitors hear it (a lost announcement only
-        // leaves open messengers on the old look until they reconnect).
+        // leaves open messengers on the old look until they reconnect: the
+        // socket's `hello` carries the look). Other instances' snapshots are
+        // not replaced (one instance until issue 16).
         if let Err(err) = bus.publish(Event::Look { look: self.look() }).await {
             tracing::warn!(%err, "could not tell open messengers about the new settings");
         }
@@ -198,23 +200,50 @@ impl Workspace {
     }
 }
 
-/// An origin as browsers write it: `https://shop.example.com[:port]`.
+/// An origin as browsers write it: `https://shop.example.com[:port]`,
+/// lower case, without the scheme's default port (browsers leave it out of
+/// `Origin`, so a listed `:443` would never match).
 pub fn parse_origin(text: &str) -> Result<String, String> {
-    let origin = text.trim().trim_end_matches('/');
-    let ok = origin.split_once("://").is_some_and(|(scheme, rest)| {
-        matches!(scheme, "http" | "https")
-            && !rest.is_empty()
-            && rest
+    let origin = text.trim().trim_end_matches('/').to_ascii_lowercase();
+    let refused = || {
+        format!(
+            "\"{}\" is not a site's origin: write the scheme and host only, like https://shop.example.com",
+            text.trim()
+        )
+    };
+    let (scheme, rest) = origin.split_once("://").ok_or_else(refused)?;
+    // `[v6]:port` or `name:port`, the port optional.
+    let (host, port) = match rest.strip_prefix('[').and_then(|r| r.split_once(']')) {
+        Some((v6, after)) => {
+            if v6.parse::<std::net::Ipv6Addr>().is_err() {
+                return Err(refused());
+            }
+            match after {
+                "" => (&rest[..v6.len() + 2], None),
+                _ => (
+                    &rest[..v6.len() + 2],
+                    Some(after.strip_prefix(':').ok_or_else(refused)?),
+                ),
+            }
+        }
+        None => match rest.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        },
+    };
+    let host_ok = host.starts_with('[')
+        || !host.is_empty()
+            && host
                 .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
-    });
-    if ok {
-        Ok(origin.to_ascii_lowercase())
-    } else {
-        Err(format!(
-            "\"{text}\" is not a site's origin: write the scheme and host only, like https://shop.example.com"
-        ))
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+    let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
+    if !matches!(scheme, "http" | "https") || !host_ok || !port_ok {
+        return Err(refused());
     }
+    Ok(match (scheme, port) {
+        ("https", Some("443")) | ("http", Some("80")) => format!("{scheme}://{host}"),
+        _ => origin,
+    })
 }
 
 /// Whether the office is open at `now`.
@@ -266,6 +295,10 @@ pub async fn run_clock(
 ) {
     let mut shown = workspace.look();
     loop {
+        // Listening before reading: a save in between still wakes us.
+        let changed = workspace.changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
         let now = Timestamp::now();
         let wait = workspace
             .snapshot()
@@ -283,7 +316,7 @@ pub async fn run_clock(
         tokio::select! {
             () = tokio::time::sleep(wait) => {}
             // Saved: the save announced the new look itself.
-            () = workspace.changed.notified() => {
+            () = changed => {
                 shown = workspace.look();
                 continue;
             }
@@ -376,12 +409,24 @@ mod tests {
             parse_origin("http://localhost:8080").unwrap(),
             "http://localhost:8080"
         );
+        assert_eq!(
+            parse_origin("HTTPS://shop.example.com:443").unwrap(),
+            "https://shop.example.com"
+        );
+        assert_eq!(
+            parse_origin("http://[::1]:8080").unwrap(),
+            "http://[::1]:8080"
+        );
+        assert_eq!(parse_origin("http://my_host:80").unwrap(), "http://my_host");
         for bad in [
             "shop.example.com",
             "https://shop.example.com/page",
             "javascript://x",
             "https://",
             "https://a b",
+            "https://::",
+            "https://shop.example.com:99999",
+            "https://shop.example.com;script-src *",
         ] {
             assert!(parse_origin(bad).is_err(), "{bad}");
         }

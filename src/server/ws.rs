@@ -750,11 +750,13 @@ async fn hello(conn: &Conn, me: Me) -> Result<ServerFrame, StoreError> {
         with_presence(conn, conversation);
     }
     let team_online = conn.state.hub.team_online();
+    let look = matches!(conn.peer, Peer::Contact(_)).then(|| conn.state.workspace.look());
     Ok(ServerFrame::Hello {
         me,
         conversations,
         more_conversations,
         team_online,
+        look,
     })
 }
 

@@ -1,4 +1,4 @@
-//! "Install the messenger" on the Team page: the two lines a website pastes
+//! "Install the messenger" on the Settings page: the two lines a website pastes
 //! to get the launcher (`/widget.js`), filled in with this server's address.
 
 use leptos::prelude::*;

@@ -98,10 +98,9 @@ pub fn SettingsPage() -> impl IntoView {
 fn Settings() -> impl IntoView {
     let save = ServerAction::<SaveMessengerSettings>::new();
     let save_sites = ServerAction::<SaveEmbedOrigins>::new();
-    let settings = Resource::new(
-        move || (save.version().get(), save_sites.version().get()),
-        |_| workspace_settings(),
-    );
+    // Read once: a save keeps the form as typed (a refused one too), so
+    // nothing an admin typed in one card is lost by saving the other.
+    let settings = Resource::new(|| (), |_| workspace_settings());
     view! {
         <main class="team">
             <p><a href="/inbox" rel="external">"← Inbox"</a></p>

@@ -345,7 +345,11 @@ impl Live {
                 conversations,
                 more_conversations,
                 team_online,
+                look,
             } => {
+                if let Some(look) = look {
+                    self.look.set(look);
+                }
                 self.me.set(Some(me));
                 self.more_conversations.set(more_conversations);
                 self.loading_conversations.set(false);
