@@ -664,7 +664,7 @@ async fn an_identity_forwarded_from_a_page_not_allowed_to_embed_is_refused() {
     .await;
     assert_eq!(refused.status, 403);
     assert!(
-        refused.body.contains("MINICOM_ALLOWED_ORIGINS"),
+        refused.body.contains("Sites that may embed the messenger"),
         "{}",
         refused.body
     );
