@@ -8,7 +8,9 @@
 //! - [`protocol`] — the wire: every frame the browser and the server exchange.
 //! - [`settings`] — what admins set about the messenger (colour, texts, office
 //!   hours) and the look the messenger draws from it; both sides read it.
-//! - `server` — (feature `ssr`) config, HTTP router, `/ws` handler, hub, bus, store.
+//! - `server` — (feature `ssr`) config, HTTP router, `/ws` handler, hub, bus, store,
+//!   and the team's workflow (resolve, snooze, assign; the snooze clock and the
+//!   inbox lists' counts).
 //! - [`client`] — the browser runtime: the reconnecting socket, the outbox and
 //!   the live state the UI renders.
 //! - [`app`] — the Leptos UI, rendered on the server and hydrated in the browser:

@@ -195,6 +195,10 @@ pub struct Message {
     /// latest edit, delete or reaction): a copy with a lower one is older.
     #[serde(default)]
     pub seq: Seq,
+    /// Seen by the team only: a private note, or a line about the
+    /// conversation's state ("Ana resolved this"). Never sent to a visitor.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub internal: bool,
 }
 
 /// One emoji under a message and everyone who gave it.
@@ -254,7 +258,128 @@ pub struct ConversationSummary {
     /// a newer one.
     #[serde(default)]
     pub seq: Seq,
+    /// The teammate who owns the conversation, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<Person>,
+    /// (Snoozed) when it wakes up by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snoozed_until: Option<Timestamp>,
+    /// Since when the visitor has been waiting for an answer (their oldest
+    /// message no one has answered yet); `None` when nobody is waiting.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waiting_since: Option<Timestamp>,
 }
+
+/// The inbox's lists (agents).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InboxView {
+    /// Open conversations assigned to you.
+    Mine,
+    /// Open conversations nobody owns.
+    Unassigned,
+    /// Every open conversation.
+    #[default]
+    Open,
+    /// Conversations set aside until later.
+    Snoozed,
+    /// Conversations that are done.
+    Resolved,
+}
+
+impl InboxView {
+    /// Every view, in the order the inbox shows them.
+    pub const ALL: [InboxView; 5] = [
+        Self::Mine,
+        Self::Unassigned,
+        Self::Open,
+        Self::Snoozed,
+        Self::Resolved,
+    ];
+
+    /// The view's name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Mine => "Mine",
+            Self::Unassigned => "Unassigned",
+            Self::Open => "All open",
+            Self::Snoozed => "Snoozed",
+            Self::Resolved => "Resolved",
+        }
+    }
+
+    /// Whether a row belongs in this view, for `me`.
+    pub fn holds(self, row: &ConversationSummary, me: AgentId) -> bool {
+        let open = row.status == ConversationStatus::Open;
+        match self {
+            Self::Mine => open && row.assignee.as_ref().is_some_and(|a| a.id == me.0),
+            Self::Unassigned => open && row.assignee.is_none(),
+            Self::Open => open,
+            Self::Snoozed => row.status == ConversationStatus::Snoozed,
+            Self::Resolved => row.status == ConversationStatus::Resolved,
+        }
+    }
+}
+
+/// The order of an inbox list.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InboxSort {
+    /// Newest activity first.
+    #[default]
+    Newest,
+    /// The visitor who has waited longest first; nobody waiting last.
+    Waiting,
+}
+
+impl InboxSort {
+    /// A row's place in this order, ascending: rows compare by `(key, id)`.
+    /// Also the keyset cursor `more_conversations` continues after.
+    pub fn key(self, row: &ConversationSummary) -> (i64, i64) {
+        match self {
+            Self::Newest => (-row.last_message_at.0, -row.id.0),
+            Self::Waiting => (row.waiting_since.map_or(i64::MAX, |t| t.0), row.id.0),
+        }
+    }
+}
+
+/// How many conversations each inbox list holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboxCounts {
+    pub open: u32,
+    pub unassigned: u32,
+    pub snoozed: u32,
+    pub resolved: u32,
+    /// Open conversations per teammate who owns any.
+    pub assigned: Vec<AssignedCount>,
+}
+
+/// Open conversations one teammate owns.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssignedCount {
+    pub agent_id: AgentId,
+    pub open: u32,
+}
+
+impl InboxCounts {
+    /// How many conversations a view holds, for `me`.
+    pub fn of(&self, view: InboxView, me: AgentId) -> u32 {
+        match view {
+            InboxView::Mine => self
+                .assigned
+                .iter()
+                .find(|a| a.agent_id == me)
+                .map_or(0, |a| a.open),
+            InboxView::Unassigned => self.unassigned,
+            InboxView::Open => self.open,
+            InboxView::Snoozed => self.snoozed,
+            InboxView::Resolved => self.resolved,
+        }
+    }
+}
+
+/// Longest a conversation may be snoozed.
+pub const MAX_SNOOZE_MS: i64 = 366 * 24 * 3_600_000;
 
 /// Who answers a conversation: the AI assistant or the team.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -340,6 +465,13 @@ pub enum ClientFrame {
         conversation_id: Option<ConversationId>,
         client_id: ClientId,
         body: String,
+        /// (Visitors, without `conversation_id`) start a new conversation
+        /// even if one is open.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        new_conversation: bool,
+        /// (Agents) a private note: the team sees it, the visitor never does.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        note: bool,
     },
     /// Watch a conversation and receive its newest messages as `history`.
     Open { conversation_id: ConversationId },
@@ -383,11 +515,34 @@ pub enum ClientFrame {
         conversation_id: ConversationId,
         before: MessageId,
     },
-    /// More inbox rows (agents): the page after the row `(last_message_at,
-    /// id)` in newest-first order, answered with `conversations`.
+    /// Inbox rows (agents) of one list in one order, answered with
+    /// `conversations`: the first page, or with `after` the page after the
+    /// row whose sort key (`InboxSort::key`) and id that is.
     MoreConversations {
-        before_at: Timestamp,
-        before_id: ConversationId,
+        #[serde(default)]
+        view: InboxView,
+        #[serde(default)]
+        sort: InboxSort,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        after: Option<(i64, i64)>,
+    },
+    /// (Agents) resolves, reopens or snoozes a conversation. `until` is
+    /// required for `snoozed` (in the future, within a year); `time_zone`
+    /// (IANA, the agent's) is how the thread's line shows that time.
+    SetStatus {
+        conversation_id: ConversationId,
+        status: ConversationStatus,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until: Option<Timestamp>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        time_zone: Option<String>,
+    },
+    /// (Agents) gives a conversation to a teammate (`agent_id`), or to
+    /// nobody (`null`).
+    Assign {
+        conversation_id: ConversationId,
+        #[serde(default)]
+        agent_id: Option<AgentId>,
     },
     /// Adds your reaction to a message, or removes it if you had given it.
     React {
@@ -430,6 +585,12 @@ pub enum ServerFrame {
         /// changed (asleep, reconnecting) catches up here.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         look: Option<crate::settings::MessengerLook>,
+        /// (Agents) how many conversations each inbox list holds.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        counts: Option<InboxCounts>,
+        /// (Agents) the active teammates, to assign conversations to.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        team: Vec<Person>,
     },
     /// Your `send` was stored (sent only after the commit).
     Ack {
@@ -446,6 +607,11 @@ pub enum ServerFrame {
         conversations: Vec<ConversationSummary>,
         /// More rows exist after these.
         has_more: bool,
+        /// The list and order these rows are a page of.
+        #[serde(default)]
+        view: InboxView,
+        #[serde(default)]
+        sort: InboxSort,
     },
     /// Messages of one conversation, oldest first, in answer to `open` or
     /// `older`.
@@ -524,6 +690,8 @@ pub enum ServerFrame {
     Look {
         look: crate::settings::MessengerLook,
     },
+    /// (To agents) how many conversations each inbox list holds now.
+    Counts { counts: InboxCounts },
     /// Answer to `ping`.
     Pong,
 }
@@ -569,6 +737,12 @@ pub enum ErrorCode {
     RateLimited,
     /// This server runs no AI assistant.
     AssistantOff,
+    /// A snooze needs a time in the future, within a year.
+    InvalidSnooze,
+    /// No active teammate has that id.
+    UnknownAgent,
+    /// The visitor started as many conversations as an hour allows.
+    TooManyConversations,
     /// The server failed; the frame may be retried with the same `client_id`.
     Internal,
 }
@@ -618,6 +792,14 @@ pub enum ProtocolError {
     RateLimited(u64),
     #[error("This server runs no AI assistant (MINICOM_ASSISTANT=off).")]
     AssistantOff,
+    #[error("Pick a time to snooze until: in the future, and within a year.")]
+    InvalidSnooze,
+    #[error("No active teammate has that id: pick someone from the team list.")]
+    UnknownAgent,
+    #[error(
+        "You have started {0} conversations in the last hour, the most allowed. Continue one of them, or try again later."
+    )]
+    TooManyConversations(u32),
     #[error("The server could not handle that just now; please retry.")]
     Internal,
 }
@@ -641,6 +823,7 @@ impl ServerFrame {
             Self::Presence { .. } => "presence",
             Self::TeamPresence { .. } => "team_presence",
             Self::Look { .. } => "look",
+            Self::Counts { .. } => "counts",
             Self::Pong => "pong",
         }
     }
@@ -668,6 +851,9 @@ impl ProtocolError {
             Self::StorageFull => ErrorCode::StorageFull,
             Self::RateLimited(_) => ErrorCode::RateLimited,
             Self::AssistantOff => ErrorCode::AssistantOff,
+            Self::InvalidSnooze => ErrorCode::InvalidSnooze,
+            Self::UnknownAgent => ErrorCode::UnknownAgent,
+            Self::TooManyConversations(_) => ErrorCode::TooManyConversations,
             Self::Internal => ErrorCode::Internal,
         }
     }
@@ -704,6 +890,8 @@ impl ClientFrame {
             Self::Delete { .. } => "delete",
             Self::Handoff { .. } => "handoff",
             Self::Assistant { .. } => "assistant",
+            Self::SetStatus { .. } => "set_status",
+            Self::Assign { .. } => "assign",
             Self::Ping => "ping",
         }
     }
@@ -744,6 +932,8 @@ impl ClientFrame {
         "delete",
         "handoff",
         "assistant",
+        "set_status",
+        "assign",
         "ping",
     ];
 }
@@ -835,6 +1025,8 @@ mod tests {
             conversation_id: Some(ConversationId(7)),
             client_id: ClientId(Uuid::nil()),
             body: "Hello".into(),
+            new_conversation: false,
+            note: false,
         };
         let json = serde_json::to_string(&frame).unwrap();
         assert_eq!(
@@ -853,8 +1045,15 @@ mod tests {
                 conversation_id: ConversationId(1),
             },
             ClientFrame::MoreConversations {
-                before_at: Timestamp(1),
-                before_id: ConversationId(1),
+                view: InboxView::Mine,
+                sort: InboxSort::Waiting,
+                after: Some((1, 1)),
+            },
+            ClientFrame::SetStatus {
+                conversation_id: ConversationId(1),
+                status: ConversationStatus::Snoozed,
+                until: Some(Timestamp(1)),
+                time_zone: None,
             },
         ];
         for frame in client {

@@ -460,7 +460,7 @@ async fn an_answer_in_flight_at_shutdown_becomes_the_fallback_line() {
         .await
         .expect("reopen the database");
     let (messages, _) = store
-        .latest_messages(conversation, 10)
+        .latest_messages(conversation, 10, minicom::server::store::Audience::Team)
         .await
         .expect("history");
     let last = messages.last().expect("messages");

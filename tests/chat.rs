@@ -126,6 +126,8 @@ async fn resending_the_same_client_id_stores_the_message_once() {
         conversation_id: None,
         client_id: minicom::protocol::ClientId::new(),
         body: "only once".into(),
+        new_conversation: false,
+        note: false,
     };
     visitor.send(&frame).await;
     let first = visitor.expect(ack).await;

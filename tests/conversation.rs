@@ -9,8 +9,8 @@ mod common;
 
 use common::{Client, TestServer};
 use minicom::protocol::{
-    ClientFrame, ConversationId, CursorKind, ErrorCode, Message, MessageId, Person, SenderKind,
-    ServerFrame,
+    ClientFrame, ConversationId, CursorKind, ErrorCode, InboxSort, Message, MessageId, Person,
+    SenderKind, ServerFrame,
 };
 
 fn ack(frame: ServerFrame) -> Option<Message> {
@@ -688,8 +688,9 @@ async fn the_inbox_pages_newest_activity_first_without_gaps() {
         let last = rows.last().unwrap();
         agent
             .send(&ClientFrame::MoreConversations {
-                before_at: last.last_message_at,
-                before_id: last.id,
+                view: Default::default(),
+                sort: Default::default(),
+                after: Some(InboxSort::Newest.key(last)),
             })
             .await;
         let (page, has_more) = agent
@@ -697,6 +698,7 @@ async fn the_inbox_pages_newest_activity_first_without_gaps() {
                 ServerFrame::Conversations {
                     conversations,
                     has_more,
+                    ..
                 } => Some((conversations, has_more)),
                 _ => None,
             })
@@ -714,8 +716,9 @@ async fn the_inbox_pages_newest_activity_first_without_gaps() {
     let (mut visitor, _) = server.visitor().await;
     visitor
         .send(&ClientFrame::MoreConversations {
-            before_at: keys[0].0,
-            before_id: keys[0].1,
+            view: Default::default(),
+            sort: Default::default(),
+            after: Some((-keys[0].0.0, -keys[0].1.0)),
         })
         .await;
     assert_eq!(refusal(&mut visitor).await, ErrorCode::AgentsOnly);

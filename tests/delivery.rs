@@ -44,6 +44,8 @@ async fn a_dropped_connection_resumes_without_gap_or_duplicate() {
                 conversation_id: Some(conversation),
                 client_id: *id,
                 body: format!("burst {i}"),
+                new_conversation: false,
+                note: false,
             })
             .await;
     }
@@ -71,6 +73,8 @@ async fn a_dropped_connection_resumes_without_gap_or_duplicate() {
                 conversation_id: Some(conversation),
                 client_id: *id,
                 body: format!("burst {i}"),
+                new_conversation: false,
+                note: false,
             })
             .await;
         let (acked_id, message) = visitor.expect(ack).await;
@@ -101,6 +105,8 @@ async fn the_same_client_id_sent_three_times_over_two_connections_is_stored_once
         conversation_id: None,
         client_id: id,
         body: "exactly once".into(),
+        new_conversation: false,
+        note: false,
     };
     tab.send(&frame).await;
     tab.send(&frame).await;
@@ -232,6 +238,8 @@ async fn every_acknowledged_message_survives_sigkill() {
                 conversation_id: None,
                 client_id: *id,
                 body: format!("m{i}"),
+                new_conversation: false,
+                note: false,
             })
             .await;
     }
@@ -263,6 +271,8 @@ async fn every_acknowledged_message_survives_sigkill() {
                 conversation_id: None,
                 client_id: *id,
                 body: format!("m{i}"),
+                new_conversation: false,
+                note: false,
             })
             .await;
         assert_eq!(visitor.expect(ack).await.0, *id);

@@ -68,6 +68,8 @@ async fn a_flood_does_not_slow_the_neighbours() {
                         conversation_id: None,
                         client_id: ClientId::new(),
                         body: "flood".into(),
+                        new_conversation: false,
+                        note: false,
                     };
                     let text = serde_json::to_string(&frame).expect("encode");
                     if client.send_raw(WsMessage::text(text)).await.is_err()

@@ -63,6 +63,8 @@ async fn messages_committed_as_their_socket_is_cut_off_still_reach_the_team() {
             conversation_id: Some(conversation),
             client_id: id,
             body: body.clone(),
+            new_conversation: false,
+            note: false,
         };
         let text = serde_json::to_string(&frame).expect("encode");
         ids.push(id);
@@ -96,6 +98,8 @@ async fn messages_committed_as_their_socket_is_cut_off_still_reach_the_team() {
                     conversation_id: Some(conversation),
                     client_id: *id,
                     body: body.clone(),
+                    new_conversation: false,
+                    note: false,
                 })
                 .await;
         }
@@ -444,6 +448,8 @@ async fn a_full_disk_refuses_sends_clearly_and_recovers() {
             conversation_id: Some(conversation),
             client_id: refused,
             body: body.clone(),
+            new_conversation: false,
+            note: false,
         })
         .await;
     let (id, resent) = visitor.expect(ack).await;

@@ -15,7 +15,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::TestServer;
-use minicom::protocol::{ClientFrame, ConversationId, MessageId, ServerFrame, Timestamp};
+use minicom::protocol::{ClientFrame, ConversationId, MessageId, ServerFrame};
 
 const CONVERSATIONS: i64 = 10_000;
 const MESSAGES: i64 = 10_000;
@@ -187,8 +187,12 @@ async fn opening_a_big_inbox_and_a_big_conversation() {
         let started = Instant::now();
         agent
             .send(&ClientFrame::MoreConversations {
-                before_at: Timestamp(1_790_000_000_000 + CONVERSATIONS / 2 * 1_000),
-                before_id: ConversationId(CONVERSATIONS / 2),
+                view: Default::default(),
+                sort: Default::default(),
+                after: Some((
+                    -(1_790_000_000_000 + CONVERSATIONS / 2 * 1_000),
+                    -(CONVERSATIONS / 2),
+                )),
             })
             .await;
         let rows = agent

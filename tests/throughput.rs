@@ -32,6 +32,8 @@ async fn send(client: &mut common::Client, body: String) -> ClientId {
             conversation_id: None,
             client_id,
             body,
+            new_conversation: false,
+            note: false,
         })
         .await;
     client_id

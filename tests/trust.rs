@@ -30,6 +30,8 @@ async fn a_flood_is_refused_with_a_retry_hint_then_cut_off_while_others_are_serv
             conversation_id: None,
             client_id: ClientId::new(),
             body: format!("spam {i}"),
+            new_conversation: false,
+            note: false,
         };
         if flooder
             .send_raw(tungstenite::Message::text(
@@ -366,15 +368,23 @@ async fn hostile_frames_never_break_a_socket_or_the_server() {
                     "before",
                     "before_id",
                     "before_at",
+                    "after",
+                    "until",
+                    "agent_id",
                 ] {
                     if rng.gen_bool(0.9) {
                         frame.insert(field.into(), pick_number(&mut rng));
                     }
                 }
-                for field in ["body", "emoji", "client_id", "name", "email"] {
+                for field in ["body", "emoji", "client_id", "name", "email", "time_zone"] {
                     if rng.gen_bool(0.6) {
                         frame.insert(field.into(), pick_string(&mut rng));
                     }
+                }
+                if rng.gen_bool(0.8) {
+                    let statuses = ["open", "snoozed", "resolved"];
+                    let status = statuses[rng.gen_range(0..statuses.len())];
+                    frame.insert("status".into(), serde_json::json!(status));
                 }
                 for field in ["typing", "on"] {
                     if rng.gen_bool(0.8) {

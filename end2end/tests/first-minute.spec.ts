@@ -1,6 +1,5 @@
-import AxeBuilder from '@axe-core/playwright';
 import { test, expect, type Browser, type Page } from '@playwright/test';
-import { closeContexts, composer, hydrated, messageLog, openMessenger, say, signIn } from './support';
+import { checkPage, closeContexts, composer, hydrated, messageLog, openMessenger, say, signIn } from './support';
 
 // What a newcomer meets in the first minute: every page fits a phone, reads
 // well in light and dark, and the chat works on a slow or silent network.
@@ -21,24 +20,6 @@ async function aConversation(browser: Browser, agent: Page): Promise<string> {
   await row(agent, question).click();
   await expect(agent).toHaveURL(/\/inbox\?c=\d+/);
   return new URL(agent.url()).pathname + new URL(agent.url()).search;
-}
-
-/** Moderate findings that still fail the check: every page has one h1 and
- * one main landmark. */
-const ALSO_FAIL = ['page-has-heading-one', 'landmark-one-main'];
-
-/** No horizontal scroll, and no serious or critical axe finding. */
-async function checkPage(page: Page, what: string) {
-  const widths = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    inner: window.innerWidth,
-  }));
-  expect(widths.scroll, `${what}: page wider than the screen`).toBeLessThanOrEqual(widths.inner);
-  const results = await new AxeBuilder({ page }).analyze();
-  const bad = results.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical' || ALSO_FAIL.includes(v.id))
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
-  expect(bad, `${what}: accessibility violations`).toEqual([]);
 }
 
 test('every page fits 360, 768 and 1280 px and passes axe, in light and dark', async ({ browser }) => {

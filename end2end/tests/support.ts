@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import { expect, type Browser, type FrameLocator, type Page } from '@playwright/test';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../playwright.config';
 
@@ -47,4 +48,22 @@ export async function say(page: Page, text: string) {
  * an agent still online) changes what the next one sees. */
 export async function closeContexts({ browser }: { browser: Browser }) {
   await Promise.all(browser.contexts().map((context) => context.close()));
+}
+
+/** Moderate findings that still fail the check: every page has one h1 and
+ * one main landmark. */
+const ALSO_FAIL = ['page-has-heading-one', 'landmark-one-main'];
+
+/** No horizontal scroll, and no serious or critical axe finding. */
+export async function checkPage(page: Page, what: string) {
+  const widths = await page.evaluate(() => ({
+    scroll: document.documentElement.scrollWidth,
+    inner: window.innerWidth,
+  }));
+  expect(widths.scroll, `${what}: page wider than the screen`).toBeLessThanOrEqual(widths.inner);
+  const results = await new AxeBuilder({ page }).analyze();
+  const bad = results.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical' || ALSO_FAIL.includes(v.id))
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
+  expect(bad, `${what}: accessibility violations`).toEqual([]);
 }

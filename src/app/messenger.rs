@@ -9,10 +9,11 @@ use leptos_router::hooks::use_query_map;
 use crate::app::components::{
     Composer, ConnectionBanner, ConnectionStatus, Glyph, Icon, MessageList, Side,
 };
-use crate::client::live::Live;
+use crate::client::live::{Live, Posting};
+use crate::client::time::format_time;
 use crate::client::{Role, provide_live};
-use crate::protocol::AssistantState;
 use crate::protocol::Me;
+use crate::protocol::{AssistantState, ConversationId, ConversationStatus};
 use crate::settings::LauncherSide;
 
 /// `/messenger`: the messenger alone, full page.
@@ -118,14 +119,64 @@ pub fn Messenger(
     full_page: bool,
 ) -> impl IntoView {
     let live = expect_context::<Live>();
-    // The visitor's most recent conversation; none before their first message.
-    let current = Memo::new(move |_| live.conversations.with(|c| c.first().map(|c| c.id)));
+    // The conversation the visitor picked from their list; else their most
+    // recent one (none before their first message, or while starting anew).
+    let picked = RwSignal::new(None::<ConversationId>);
+    let starting_new = RwSignal::new(false);
+    let listing = RwSignal::new(false);
+    let current = Memo::new(move |_| {
+        if starting_new.get() {
+            return None;
+        }
+        picked
+            .get()
+            .or_else(|| live.conversations.with(|c| c.first().map(|c| c.id)))
+    });
+    // Started anew: once the new conversation exists, it is the one shown.
+    let known_before = StoredValue::new(Vec::<ConversationId>::new());
+    Effect::new(move |_| {
+        if !starting_new.get() {
+            return;
+        }
+        let newest = live.conversations.with(|c| c.first().map(|c| c.id));
+        if let Some(id) = newest
+            && !known_before.with_value(|known| known.contains(&id))
+        {
+            picked.set(Some(id));
+            starting_new.set(false);
+        }
+    });
+    let start_new = move || {
+        known_before.set_value(
+            live.conversations
+                .with_untracked(|c| c.iter().map(|c| c.id).collect()),
+        );
+        picked.set(None);
+        starting_new.set(true);
+        listing.set(false);
+    };
+    let resolved = move || {
+        let id = current.get()?;
+        live.conversations
+            .with(|c| c.iter().find(|c| c.id == id).map(|c| c.status))
+            .filter(|status| *status == ConversationStatus::Resolved)
+    };
     Effect::new(move |_| {
         if let Some(id) = current.get() {
             live.open(id);
         }
     });
-    let send = Callback::new(move |body: String| live.send_message(current.get_untracked(), &body));
+    let send = Callback::new(move |body: String| {
+        if starting_new.get_untracked() {
+            let posting = Posting {
+                new_conversation: true,
+                ..Posting::default()
+            };
+            live.post(None, &body, posting)
+        } else {
+            live.send_message(current.get_untracked(), &body)
+        }
+    });
     let typing = Callback::new(move |now: bool| {
         if let Some(id) = current.get_untracked() {
             live.set_typing(id, now);
@@ -167,13 +218,39 @@ pub fn Messenger(
                     </p>
                 </div>
                 <ConnectionStatus />
+                <Show when=move || !live.conversations.with(Vec::is_empty)>
+                    <button type="button" class="icon-button"
+                        aria-label=move || if listing.get() {
+                            "Back to the conversation"
+                        } else {
+                            "Your conversations"
+                        }
+                        aria-expanded=move || listing.get().to_string()
+                        on:click=move |_| listing.update(|l| *l = !*l)>
+                        {move || if listing.get() {
+                            view! { <Icon glyph=Glyph::Back /> }
+                        } else {
+                            view! { <Icon glyph=Glyph::List /> }
+                        }}
+                    </button>
+                </Show>
                 {on_close.map(|close| view! {
                     <button type="button" class="icon-button" aria-label="Close chat"
                         on:click=move |_| close.run(())><Icon glyph=Glyph::Close /></button>
                 })}
             </header>
             <ConnectionBanner />
-            <div class="messenger-body">
+            <Show when=move || listing.get()>
+                <ConversationsHome
+                    on_pick=Callback::new(move |id| {
+                        picked.set(Some(id));
+                        starting_new.set(false);
+                        listing.set(false);
+                    })
+                    on_new=Callback::new(move |()| start_new())
+                />
+            </Show>
+            <div class="messenger-body" class:hidden=move || listing.get()>
                 <div class="greeting">
                     <p class="greeting-title">{move || look.with(|l| l.greeting.clone())}</p>
                     <p>{move || look.with(|l| l.intro.clone())}</p>
@@ -183,6 +260,14 @@ pub fn Messenger(
                 </div>
                 <MessageList conversation=Signal::from(current) side=Side::Contact />
             </div>
+            {move || resolved().map(|_| view! {
+                <div class="resolved-banner" role="status">
+                    <span>"This conversation was resolved. Write below to reopen it, or "</span>
+                    <button type="button" class="link-button" on:click=move |_| start_new()>
+                        "start a new conversation"
+                    </button>
+                </div>
+            })}
             {move || {
                 let id = current.get()?;
                 (live.assistant_state(id) == AssistantState::Answering).then(|| view! {
@@ -193,10 +278,56 @@ pub fn Messenger(
                     </div>
                 })
             }}
-            <ProfileForm />
-            <Composer on_send=send on_typing=typing prefill=live.prefill
-                placeholder="Write a message…" />
+            <Show when=move || !listing.get()>
+                <ProfileForm />
+                <Composer on_send=send on_typing=typing prefill=live.prefill
+                    placeholder="Write a message…" />
+            </Show>
         </section>
+    }
+}
+
+/// The visitor's conversations, newest first, and "New conversation".
+#[component]
+fn ConversationsHome(on_pick: Callback<ConversationId>, on_new: Callback<()>) -> impl IntoView {
+    let live = expect_context::<Live>();
+    view! {
+        <div class="messenger-home">
+            <div class="messenger-home-head">
+                <h3>"Your conversations"</h3>
+                <button type="button" class="button-small" on:click=move |_| on_new.run(())>
+                    <Icon glyph=Glyph::Plus />" New conversation"
+                </button>
+            </div>
+            <ul class="messenger-conversations">
+                {move || live.conversations.get().into_iter().map(|c| {
+                    let id = c.id;
+                    let status = match c.status {
+                        ConversationStatus::Resolved => Some("Resolved"),
+                        _ => None,
+                    };
+                    view! {
+                        <li>
+                            <button type="button" class="conversation-pick"
+                                on:click=move |_| on_pick.run(id)>
+                                <span class="conversation-row-top">
+                                    <span class="conversation-preview">{c.last_message_preview.clone()}</span>
+                                    <time class="conversation-time">{format_time(c.last_message_at)}</time>
+                                </span>
+                                <span class="conversation-row-bottom">
+                                    {status.map(|s| view! { <span class="row-tag">{s}</span> })}
+                                    {(c.unread > 0).then(|| view! {
+                                        <span class="unread-badge">
+                                            {c.unread}<span class="sr-only">" unread"</span>
+                                        </span>
+                                    })}
+                                </span>
+                            </button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
+        </div>
     }
 }
 

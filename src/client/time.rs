@@ -57,6 +57,92 @@ pub fn format_full(at: Timestamp) -> String {
     )
 }
 
+/// The reader's time zone (IANA, from `Intl`); `None` on the server.
+pub fn time_zone() -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        let format =
+            js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
+        js_sys::Reflect::get(&format.resolved_options(), &"timeZone".into())
+            .ok()?
+            .as_string()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    None
+}
+
+/// The instant of a local wall-clock time: `days` after today at
+/// `hour:minute` (the reader's time zone; UTC on the server).
+pub fn local_instant(days: i64, hour: u32, minute: u32) -> Timestamp {
+    let today = local_parts(now_ms());
+    civil_instant(
+        today.year,
+        today.month,
+        today.day as i64 + days,
+        hour,
+        minute,
+    )
+}
+
+/// Today's weekday, Monday 0 … Sunday 6 (the reader's time zone).
+pub fn weekday_today() -> u32 {
+    let today = local_parts(now_ms());
+    (days_from_civil(today.year, today.month, today.day as i64) + 3).rem_euclid(7) as u32
+}
+
+/// The hour of the day now (the reader's time zone).
+pub fn hour_now() -> u32 {
+    local_parts(now_ms()).hour
+}
+
+/// Reads an `<input type="datetime-local">` value ("2026-12-01T09:00") as
+/// the reader's local time.
+pub fn parse_local(value: &str) -> Option<Timestamp> {
+    let (date, clock) = value.split_once('T')?;
+    let mut date = date.splitn(3, '-');
+    let year = date.next()?.parse().ok()?;
+    let month: u32 = date.next()?.parse().ok()?;
+    let day: i64 = date.next()?.parse().ok()?;
+    let mut clock = clock.splitn(3, ':');
+    let hour: u32 = clock.next()?.parse().ok()?;
+    let minute: u32 = clock.next()?.parse().ok()?;
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 {
+        return None;
+    }
+    Some(civil_instant(year, month, day, hour, minute))
+}
+
+/// Days since 1970-01-01 of a civil date (Howard Hinnant's algorithm);
+/// `day` may run past the month's end.
+fn days_from_civil(year: i64, month: u32, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let m = i64::from(month);
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(feature = "hydrate")]
+fn civil_instant(year: i64, month: u32, day: i64, hour: u32, minute: u32) -> Timestamp {
+    // The browser knows the reader's zone and its daylight-saving rules.
+    let d = js_sys::Date::new_with_year_month_day_hr_min(
+        year as u32,
+        month as i32 - 1,
+        day as i32,
+        hour as i32,
+        minute as i32,
+    );
+    Timestamp(d.get_time() as i64)
+}
+
+#[cfg(not(feature = "hydrate"))]
+fn civil_instant(year: i64, month: u32, day: i64, hour: u32, minute: u32) -> Timestamp {
+    let days = days_from_civil(year, month, day);
+    Timestamp((days * 86_400 + i64::from(hour) * 3_600 + i64::from(minute) * 60) * 1_000)
+}
+
 struct Parts {
     year: i64,
     month: u32,
@@ -126,6 +212,22 @@ mod tests {
             (p.year, p.month, p.day, p.hour, p.minute),
             (2024, 2, 29, 13, 45)
         );
+    }
+
+    #[test]
+    fn local_values_read_back_as_their_instant() {
+        assert_eq!(
+            parse_local("2024-02-29T13:45"),
+            Some(Timestamp(1_709_214_300_000))
+        );
+        assert_eq!(parse_local("2024-13-01T10:00"), None);
+        assert_eq!(parse_local("nonsense"), None);
+        // A day past the month's end rolls over: 31 Jan + 1 = 1 Feb.
+        assert_eq!(
+            civil_instant(2024, 1, 32, 0, 0),
+            civil_instant(2024, 2, 1, 0, 0)
+        );
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
     }
 
     #[test]

@@ -227,6 +227,8 @@ Environment (flags win over these):
                                    agents' sockets 4 times that)
   MINICOM_LIMIT_NEW_VISITORS_PER_IP_HOUR  new visitors per address per hour
                                    (default 300)
+  MINICOM_LIMIT_CONVERSATIONS_PER_VISITOR_HOUR  conversations one visitor may
+                                   start per hour (default 20)
   MINICOM_ASSISTANT           embedded, remote or off         (default embedded)
   MINICOM_ASSISTANT_MODEL     GGUF file for `embedded`
                               (default data/models/SmolLM2-135M-Instruct.Q4_1.gguf)
@@ -380,6 +382,10 @@ fn limits_from_env() -> Result<Limits, ConfigError> {
         new_visitors_per_ip_hour: number(
             "MINICOM_LIMIT_NEW_VISITORS_PER_IP_HOUR",
             d.new_visitors_per_ip_hour,
+        )?,
+        conversations_per_visitor_hour: number(
+            "MINICOM_LIMIT_CONVERSATIONS_PER_VISITOR_HOUR",
+            d.conversations_per_visitor_hour,
         )?,
         ..d
     })

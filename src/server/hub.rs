@@ -453,20 +453,24 @@ fn route(event: &Event) -> (ServerFrame, Recipients) {
         skip: None,
     };
     match event.clone() {
+        // What is internal (notes, lines about the state) never reaches
+        // the visitor: this is the one place that decides.
         Event::Message {
             contact_id,
             message,
             ..
         } => {
-            let watching = Agents::Watching(message.conversation_id);
-            (ServerFrame::Message { message }, to(contact_id, watching))
+            let mut recipients = to(contact_id, Agents::Watching(message.conversation_id));
+            recipients.contact = (!message.internal).then_some(contact_id);
+            (ServerFrame::Message { message }, recipients)
         }
         Event::Changed {
             contact_id,
             message,
         } => {
-            let watching = Agents::Watching(message.conversation_id);
-            (ServerFrame::Changed { message }, to(contact_id, watching))
+            let mut recipients = to(contact_id, Agents::Watching(message.conversation_id));
+            recipients.contact = (!message.internal).then_some(contact_id);
+            (ServerFrame::Changed { message }, recipients)
         }
         Event::Reaction {
             contact_id,
@@ -476,16 +480,28 @@ fn route(event: &Event) -> (ServerFrame, Recipients) {
             person,
             added,
             seq,
-        } => (
-            ServerFrame::Reaction {
+            internal,
+        } => {
+            let mut recipients = to(contact_id, Agents::Watching(conversation_id));
+            recipients.contact = (!internal).then_some(contact_id);
+            let frame = ServerFrame::Reaction {
                 conversation_id,
                 message_id,
                 emoji,
                 person,
                 added,
                 seq,
+            };
+            (frame, recipients)
+        }
+        Event::Counts { counts } => (
+            ServerFrame::Counts { counts },
+            Recipients {
+                contact: None,
+                every_contact: false,
+                agents: Agents::All,
+                skip: None,
             },
-            to(contact_id, Agents::Watching(conversation_id)),
         ),
         Event::Conversation { conversation } => {
             let contact = conversation.contact_id;
@@ -683,6 +699,9 @@ mod tests {
             contact_last_seen_at: crate::protocol::Timestamp(0),
             assistant: Default::default(),
             seq: 0,
+            assignee: None,
+            snoozed_until: None,
+            waiting_since: None,
         };
         hub.deliver(&Event::Conversation { conversation: row });
         assert!(kicked(&agent.kick), "a missed inbox row needs a resume");

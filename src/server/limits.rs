@@ -40,6 +40,8 @@ pub struct Limits {
     pub socket_queue_bytes: usize,
     /// New visitors (messenger first visits) per client address per hour.
     pub new_visitors_per_ip_hour: u32,
+    /// Conversations one visitor may start per hour.
+    pub conversations_per_visitor_hour: u32,
     /// Longest a client may take to send one HTTP request's headers (a
     /// slow-loris is cut off after it).
     pub header_deadline: Duration,
@@ -70,6 +72,7 @@ impl Default for Limits {
             sign_in_refuse_after: 10,
             socket_queue_bytes: 1024 * 1024,
             new_visitors_per_ip_hour: 300,
+            conversations_per_visitor_hour: 20,
             header_deadline: Duration::from_secs(10),
             typing_expires: crate::server::typing::EXPIRES,
             presence_grace: Duration::from_secs(4),
@@ -303,6 +306,8 @@ mod tests {
             conversation_id: Some(ConversationId(1)),
             client_id: ClientId::new(),
             body: "hi".into(),
+            new_conversation: false,
+            note: false,
         }
     }
 

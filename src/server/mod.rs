@@ -1,5 +1,6 @@
 //! Server-only code: configuration, the HTTP router, the WebSocket handler, the
-//! hub, the bus and the store.
+//! hub, the bus, the store, and the team's workflow (`workflow`: the rules for
+//! resolving, snoozing and assigning, the snooze clock, the lists' counts).
 //!
 //! A message travels `ws` (check, decode) → `store` (commit, then ack) → `bus`
 //! (publish) → `hub` (fan out to local sockets).
@@ -16,11 +17,13 @@ pub mod hub;
 pub mod identity;
 pub mod limits;
 pub mod metrics;
+pub mod publish;
 pub mod queue;
 pub mod store;
 pub mod typing;
 pub mod visitors;
 pub mod widget;
+pub mod workflow;
 pub mod workspace;
 pub mod ws;
 
@@ -57,6 +60,9 @@ pub struct AppState {
     /// The settings admins change on the Settings page (the messenger's
     /// look, which sites may embed it).
     pub workspace: Arc<workspace::Workspace>,
+    /// The team's workflow switches and the tasks that wake snoozes and
+    /// count the inbox lists.
+    pub workflow: Arc<workflow::Workflow>,
     pub leptos: LeptosOptions,
     pub metrics: Arc<metrics::Metrics>,
     /// The AI assistant, unless switched off in the configuration.
@@ -180,6 +186,11 @@ pub async fn serve_announced(
             .await
             .map_err(|err| std::io::Error::other(format!("could not read the settings: {err}")))?,
     );
+    let workflow = Arc::new(
+        workflow::Workflow::load(&store)
+            .await
+            .map_err(|err| std::io::Error::other(format!("could not read the settings: {err}")))?,
+    );
     tokio::spawn(workspace::run_clock(
         workspace.clone(),
         hub.clone(),
@@ -217,12 +228,18 @@ pub async fn serve_announced(
         require_verified: Arc::new(require_verified.into()),
         config: Arc::new(config),
         workspace,
+        workflow,
         leptos,
         metrics,
         assistant,
         socket_budget,
         tasks: tokio_util::task::TaskTracker::new(),
     };
+    tokio::spawn(workflow::run_counts(state.clone(), hub.shutdown_signal()));
+    tokio::spawn(workflow::run_snooze_clock(
+        state.clone(),
+        hub.shutdown_signal(),
+    ));
     let tasks = state.tasks.clone();
     let header_deadline = state.config.limits.header_deadline;
     let app = http::router(state);

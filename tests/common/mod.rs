@@ -178,6 +178,15 @@ impl TestServer {
         }
     }
 
+    /// Stops the server and hands back its data folder and database URL, to
+    /// start another server on the same data.
+    pub async fn stop_keeping_data(mut self) -> (tempfile::TempDir, String) {
+        let dir = std::mem::replace(&mut self._dir, tempfile::tempdir().expect("temp dir"));
+        let url = self.database_url.clone();
+        self.stop().await;
+        (dir, url)
+    }
+
     /// Closes the server's database pool under it (to see how it copes).
     pub async fn close_database(&self) {
         self.store
@@ -436,6 +445,8 @@ impl Client {
             conversation_id: conversation,
             client_id,
             body: body.into(),
+            new_conversation: false,
+            note: false,
         })
         .await;
         client_id

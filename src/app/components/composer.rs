@@ -17,7 +17,12 @@ pub fn Composer(
     /// Text put in from outside (the embedding site's `showNewMessage`).
     #[prop(optional)]
     prefill: Option<RwSignal<Option<String>>>,
+    /// (The inbox) offers "Reply" or "Note": true while writing a private
+    /// note, the team's only.
+    #[prop(optional)]
+    note: Option<RwSignal<bool>>,
 ) -> impl IntoView {
+    let noting = move || note.is_some_and(|n| n.get());
     let text = RwSignal::new(String::new());
     if let Some(prefill) = prefill {
         Effect::new(move |_| {
@@ -61,14 +66,28 @@ pub fn Composer(
         }
     };
     view! {
-        <form class="composer" on:submit=move |ev| {
+        <form class="composer" class:composer-note=noting on:submit=move |ev| {
             ev.prevent_default();
             submit();
         }>
+            {note.map(|note| view! {
+                <div class="composer-mode" role="group" aria-label="Write a">
+                    <button type="button" class="composer-mode-button"
+                        aria-pressed=move || (!note.get()).to_string()
+                        on:click=move |_| note.set(false)>"Reply"</button>
+                    <button type="button" class="composer-mode-button"
+                        aria-pressed=move || note.get().to_string()
+                        on:click=move |_| note.set(true)>"Note"</button>
+                </div>
+            })}
             <textarea
                 class="composer-input"
-                aria-label="Message"
-                placeholder=placeholder
+                aria-label=move || if noting() { "Note" } else { "Message" }
+                placeholder=move || if noting() {
+                    "Write a note only the team sees…".to_string()
+                } else {
+                    placeholder.clone()
+                }
                 rows="1"
                 bind:value=text
                 on:input=move |ev| typing(!event_target_value(&ev).trim().is_empty())
@@ -84,7 +103,7 @@ pub fn Composer(
                 class="composer-send"
                 disabled=move || text.with(|t| t.trim().is_empty())
             >
-                "Send"
+                {move || if noting() { "Add note" } else { "Send" }}
             </button>
             <Show when=move || text.with(|t| remaining_chars(t).is_some())>
                 <span class="composer-count" class:over=move || text.with(|t| remaining_chars(t).unwrap_or(0) < 0)>

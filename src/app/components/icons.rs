@@ -17,6 +17,11 @@ pub enum Glyph {
     Smile,
     Pencil,
     Trash,
+    Check,
+    Clock,
+    Undo,
+    List,
+    Plus,
 }
 
 impl Glyph {
@@ -42,6 +47,18 @@ impl Glyph {
                 "M15 9.5h.01",
             ],
             Glyph::Pencil => &["M4 20h4L19 9l-4-4L4 16z", "M13.5 6.5l4 4"],
+            Glyph::Check => &["M5 12.5l4.5 4.5L19 7.5"],
+            Glyph::Clock => &["M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z", "M12 7v5l3 2"],
+            Glyph::Undo => &["M9 14L4 9l5-5", "M4 9h10a6 6 0 0 1 0 12h-3"],
+            Glyph::List => &[
+                "M9 6h11",
+                "M9 12h11",
+                "M9 18h11",
+                "M4.5 6h.01",
+                "M4.5 12h.01",
+                "M4.5 18h.01",
+            ],
+            Glyph::Plus => &["M12 5v14", "M5 12h14"],
             Glyph::Trash => &[
                 "M4 7h16",
                 "M9 7V4h6v3",

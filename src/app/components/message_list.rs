@@ -31,6 +31,8 @@ impl Side {
 #[derive(Clone, Debug, PartialEq)]
 struct Group {
     sender: SenderKind,
+    /// Notes group apart from replies: they look different.
+    internal: bool,
     name: String,
     messages: Vec<Message>,
     /// Changes when any message in it changes (edit, delete, reaction), so
@@ -47,6 +49,7 @@ fn group(messages: &[Message]) -> Vec<Group> {
         match groups.last_mut() {
             Some(g)
                 if g.sender == m.sender
+                    && g.internal == m.internal
                     && g.name == m.sender_name
                     && g.messages
                         .last()
@@ -56,6 +59,7 @@ fn group(messages: &[Message]) -> Vec<Group> {
             }
             _ => groups.push(Group {
                 sender: m.sender,
+                internal: m.internal,
                 name: m.sender_name.clone(),
                 messages: vec![m.clone()],
                 version: 0,
@@ -120,7 +124,7 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
         messages.with(|m| {
             m.iter()
                 .rev()
-                .find(|m| side.is_mine(m.sender) && m.id <= read)
+                .find(|m| side.is_mine(m.sender) && !m.internal && m.id <= read)
                 .map(|m| m.id)
         })
     });
@@ -280,7 +284,11 @@ fn MessageGroup(
     receipts: Receipts,
     editing: RwSignal<Option<MessageId>>,
 ) -> impl IntoView {
+    if group.sender == SenderKind::System {
+        return view! { <SystemLines lines=group.messages /> }.into_any();
+    }
     let mine = side.is_mine(group.sender);
+    let note = group.internal;
     let first_time = group.messages[0].created_at;
     let kind = match group.sender {
         SenderKind::Contact => "contact",
@@ -290,7 +298,7 @@ fn MessageGroup(
     };
     let name = group.name.clone();
     view! {
-        <div class=format!("message-group from-{kind}") class:mine=mine>
+        <div class=format!("message-group from-{kind}") class:mine=mine class:note=note>
             // The assistant keeps its avatar on the team's side too.
             {(!mine || group.sender == SenderKind::Ai)
                 .then(|| view! { <Avatar name=name.clone() kind=kind /> })}
@@ -298,6 +306,9 @@ fn MessageGroup(
                 <div class="message-meta">
                     <span class="message-sender">{group.name.clone()}</span>
                     {(group.sender == SenderKind::Ai).then(|| view! { <span class="badge">"AI"</span> })}
+                    {note.then(|| view! {
+                        <span class="badge badge-note" title="Only the team sees notes">"Note"</span>
+                    })}
                     <time class="message-time" datetime=first_time.0.to_string() title=format_full(first_time)>
                         {format_time(first_time)}
                     </time>
@@ -308,6 +319,26 @@ fn MessageGroup(
                     .map(|message| view! { <MessageItem message mine receipts editing /> })
                     .collect_view()}
             </div>
+        </div>
+    }
+    .into_any()
+}
+
+/// Lines about the conversation's state ("Ana resolved this"), small and
+/// centred: they are no one's words.
+#[component]
+fn SystemLines(lines: Vec<Message>) -> impl IntoView {
+    view! {
+        <div class="system-lines">
+            {lines.into_iter().map(|line| view! {
+                <p class="system-line" data-message-id=line.id.0.to_string()>
+                    <span>{line.body}</span>
+                    " · "
+                    <time datetime=line.created_at.0.to_string() title=format_full(line.created_at)>
+                        {format_time(line.created_at)}
+                    </time>
+                </p>
+            }).collect_view()}
         </div>
     }
 }
@@ -340,6 +371,8 @@ fn MessageItem(
     let body = message.body.clone();
     let title = format_full(message.created_at);
     let edited = message.edited_at.is_some();
+    // The visitor never sees a note: no ticks on it.
+    let ticked = mine && !message.internal;
     let me = live.me.get_untracked();
     let chips = message
         .reactions
@@ -388,7 +421,7 @@ fn MessageItem(
                         <p class="bubble" data-message-id=id.0.to_string() title=title>
                             <span class="bubble-text">{body}</span>
                             {edited.then(|| view! { <span class="edited">" (edited)"</span> })}
-                            {mine.then(|| view! {
+                            {ticked.then(|| view! {
                                 <span
                                     class="tick"
                                     class:seen=move || receipt.get().1 == "Seen"
@@ -552,6 +585,7 @@ mod tests {
             deleted: false,
             reactions: Vec::new(),
             seq: id,
+            internal: false,
         }
     }
 

@@ -1,28 +1,78 @@
-//! The conversation list: newest activity first, updated live.
+//! The conversation list: the inbox's lists and their counts, in the order
+//! the agent picks, updated live.
 
 use leptos::prelude::*;
 
-use crate::app::components::{Avatar, typing_line};
+use crate::app::components::{Avatar, Glyph, Icon, typing_line};
 use crate::client::live::Live;
 use crate::client::time::format_time;
-use crate::protocol::{ConversationId, ConversationSummary, SenderKind};
+use crate::protocol::{
+    ConversationId, ConversationStatus, ConversationSummary, InboxSort, InboxView, Me, SenderKind,
+    Timestamp,
+};
 
-/// Every conversation the agent can see.
+/// The inbox's lists (Mine, Unassigned, All open, Snoozed, Resolved) with
+/// their counts, the order, and the rows of the list shown.
 #[component]
 pub fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView {
     let live = expect_context::<Live>();
     let loaded = move || live.me.with(Option::is_some);
+    let rows = Memo::new(move |_| live.rows_in_view());
     view! {
         <nav class="conversation-list" aria-label="Conversations">
-            <h2 class="pane-title">"Conversations"</h2>
+            <div class="list-head">
+                <h2 class="pane-title">{move || live.view.get().label()}</h2>
+                <label class="list-sort">
+                    <span class="sr-only">"Order"</span>
+                    <select on:change=move |ev| {
+                        let sort = match event_target_value(&ev).as_str() {
+                            "waiting" => InboxSort::Waiting,
+                            _ => InboxSort::Newest,
+                        };
+                        live.show_view(live.view.get_untracked(), sort);
+                    }>
+                        <option value="newest" selected=move || live.sort.get() == InboxSort::Newest>
+                            "Newest activity"
+                        </option>
+                        <option value="waiting" selected=move || live.sort.get() == InboxSort::Waiting>
+                            "Waiting longest"
+                        </option>
+                    </select>
+                </label>
+            </div>
+            <ul class="inbox-views" aria-label="Lists">
+                {InboxView::ALL.into_iter().map(|view| {
+                    let count = move || {
+                        let me = live.me.with(|me| match me {
+                            Some(Me::Agent { id, .. }) => Some(*id),
+                            _ => None,
+                        });
+                        me.map_or(0, |me| live.counts.with(|c| c.of(view, me)))
+                    };
+                    view! {
+                        <li>
+                            <button
+                                type="button"
+                                class="inbox-view"
+                                aria-pressed=move || (live.view.get() == view).to_string()
+                                on:click=move |_| live.show_view(view, live.sort.get_untracked())
+                            >
+                                {view.label()}
+                                <span class="inbox-view-count">{count}</span>
+                            </button>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
             <Show
-                when=move || !live.conversations.with(Vec::is_empty)
+                when=move || !rows.with(Vec::is_empty)
                 fallback=move || view! {
                     <div class="empty-state">
                         {move || if loaded() {
+                            let (title, text) = empty_text(live.view.get());
                             view! {
-                                <p class="empty-title">"No conversations yet"</p>
-                                <p>"When a visitor writes from the messenger, the conversation appears here."</p>
+                                <p class="empty-title">{title}</p>
+                                <p>{text}</p>
                             }.into_any()
                         } else {
                             view! { <p>"Loading conversations…"</p> }.into_any()
@@ -37,12 +87,11 @@ pub fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView
                     }
                 }>
                     <For
-                        each=move || live.conversations.get()
+                        each=move || rows.get()
                         key=|c| (
                             c.id,
-                            c.last_message_at,
+                            c.seq,
                             c.contact_name.clone(),
-                            c.last_message_preview.clone(),
                             c.unread,
                             c.contact_online,
                         )
@@ -68,6 +117,44 @@ pub fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView
     }
 }
 
+/// What an empty list says.
+fn empty_text(view: InboxView) -> (&'static str, &'static str) {
+    match view {
+        InboxView::Mine => (
+            "Nothing assigned to you",
+            "Conversations you take, or a teammate gives you, show up here.",
+        ),
+        InboxView::Unassigned => (
+            "Everything has an owner",
+            "New conversations nobody has taken show up here.",
+        ),
+        InboxView::Open => (
+            "No open conversations",
+            "When a visitor writes from the messenger, the conversation appears here.",
+        ),
+        InboxView::Snoozed => (
+            "Nothing snoozed",
+            "Snoozed conversations wait here and come back by themselves.",
+        ),
+        InboxView::Resolved => (
+            "Nothing resolved yet",
+            "Resolved conversations are kept here.",
+        ),
+    }
+}
+
+/// "5 min", "3 h", "2 d": how long someone has been waiting.
+pub fn waited(since: Timestamp) -> String {
+    let ms = (crate::client::time::now_ms() - since.0).max(0);
+    if ms < 3_600_000 {
+        format!("{} min", (ms / 60_000).max(1))
+    } else if ms < 86_400_000 {
+        format!("{} h", ms / 3_600_000)
+    } else {
+        format!("{} d", ms / 86_400_000)
+    }
+}
+
 #[component]
 fn ConversationRow(
     summary: ConversationSummary,
@@ -87,6 +174,11 @@ fn ConversationRow(
         Some(SenderKind::Agent) => format!("You: {}", summary.last_message_preview),
         _ => summary.last_message_preview.clone(),
     };
+    let waiting = (summary.status == ConversationStatus::Open)
+        .then_some(summary.waiting_since)
+        .flatten();
+    let snoozed = summary.snoozed_until;
+    let owner = summary.assignee.as_ref().map(|a| a.name.clone());
     view! {
         <li>
             <a
@@ -108,6 +200,21 @@ fn ConversationRow(
                         <span class="conversation-name">{summary.contact_name.clone()}</span>
                         {assistant_mark(summary.assistant)}
                         <time class="conversation-time">{format_time(summary.last_message_at)}</time>
+                    </span>
+                    <span class="conversation-row-tags">
+                        {waiting.map(|since| view! {
+                            <span class="row-tag row-waiting" title=crate::client::time::format_full(since)>
+                                <Icon glyph=Glyph::Clock />" Waiting " {waited(since)}
+                            </span>
+                        })}
+                        {snoozed.map(|until| view! {
+                            <span class="row-tag">
+                                <Icon glyph=Glyph::Clock />" Until " {format_time(until)}
+                            </span>
+                        })}
+                        <span class="row-tag row-owner">
+                            {owner.unwrap_or_else(|| "Unassigned".into())}
+                        </span>
                     </span>
                     <span class="conversation-row-bottom">
                         {move || match typing.get() {

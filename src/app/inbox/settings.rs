@@ -152,7 +152,7 @@ fn MessengerCard(
     #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
         if saved_zone.is_none()
-            && let Some(zone) = browser_time_zone()
+            && let Some(zone) = crate::client::time::time_zone()
         {
             time_zone.set(zone);
         }
@@ -284,13 +284,4 @@ fn SitesCard(
             </ActionForm>
         </section>
     }
-}
-
-/// The time zone the browser is in (`Intl`), to suggest for office hours.
-#[cfg(feature = "hydrate")]
-fn browser_time_zone() -> Option<String> {
-    let format = js_sys::Intl::DateTimeFormat::new(&js_sys::Array::new(), &js_sys::Object::new());
-    js_sys::Reflect::get(&format.resolved_options(), &"timeZone".into())
-        .ok()?
-        .as_string()
 }

@@ -3,9 +3,11 @@
 use leptos::prelude::*;
 
 use crate::app::components::{Avatar, Composer, Glyph, Icon, MessageList, Side};
-use crate::client::live::Live;
-use crate::client::time::format_ago;
-use crate::protocol::{ConversationId, ConversationSummary};
+use crate::client::live::{Live, Posting};
+use crate::client::time::{format_ago, format_time};
+use crate::protocol::{
+    AgentId, ConversationId, ConversationStatus, ConversationSummary, Timestamp,
+};
 
 /// "Online", or when the visitor was last around.
 pub fn presence_text(s: &ConversationSummary) -> String {
@@ -30,13 +32,28 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
         live.conversations
             .with(|c| c.iter().find(|c| c.id == id).cloned())
     });
+    // A note is the team's only: writing one is not "typing" to the visitor.
+    let note = RwSignal::new(false);
     let typing = Callback::new(move |now: bool| {
         if let Some(id) = selected.get_untracked() {
-            live.set_typing(id, now);
+            live.set_typing(id, now && !note.get_untracked());
+        }
+    });
+    Effect::new(move |_| {
+        if note.get()
+            && let Some(id) = selected.get_untracked()
+        {
+            live.set_typing(id, false);
         }
     });
     let send = Callback::new(move |body: String| match selected.get_untracked() {
-        Some(id) => live.send_message(Some(id), &body),
+        Some(id) => {
+            let posting = Posting {
+                note: note.get_untracked(),
+                ..Posting::default()
+            };
+            live.post(Some(id), &body, posting)
+        }
         None => Err("Pick a conversation first.".to_string()),
     });
     view! {
@@ -59,7 +76,7 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                     </a>
                     {move || summary.get().map(|s| view! {
                         <Avatar name=s.contact_name.clone() kind="contact" />
-                        <div>
+                        <div class="thread-who">
                             <h2>{s.contact_name.clone()}</h2>
                             <p class="thread-subtitle">
                                 <span class="presence" class:online=s.contact_online>
@@ -70,10 +87,17 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                             </p>
                         </div>
                     })}
+                    {move || summary.get().map(|s| view! { <ThreadActions summary=s /> })}
                 </header>
                 {move || summary.get().map(|s| view! { <AssistantBar summary=s /> })}
+                {move || summary.get().and_then(|s| s.snoozed_until).map(|until| view! {
+                    <div class="assistant-bar state-bar" role="status">
+                        <Icon glyph=Glyph::Clock />
+                        <span>"Snoozed until " {format_time(until)} ". A reply from the visitor wakes it sooner."</span>
+                    </div>
+                })}
                 <MessageList conversation=Signal::from(selected) side=Side::Team />
-                <Composer on_send=send on_typing=typing placeholder="Reply…" />
+                <Composer on_send=send on_typing=typing placeholder="Reply…" note />
             </Show>
         </section>
     }
@@ -110,4 +134,125 @@ fn AssistantBar(summary: ConversationSummary) -> impl IntoView {
             </button>
         </div>
     })
+}
+
+/// Who owns the conversation, and resolving, reopening and snoozing it.
+#[component]
+fn ThreadActions(summary: ConversationSummary) -> impl IntoView {
+    let live = expect_context::<Live>();
+    let id = summary.id;
+    let owner = summary.assignee.as_ref().map(|a| a.id);
+    let me = live.agent_id();
+    let status = summary.status;
+    view! {
+        <div class="thread-actions">
+            <label class="assignee-picker">
+                <span class="sr-only">"Assignee"</span>
+                <select on:change=move |ev| {
+                    let to = event_target_value(&ev).parse::<i64>().ok().map(AgentId);
+                    live.assign(id, to);
+                }>
+                    <option value="" selected=owner.is_none()>"Unassigned"</option>
+                    {move || live.team.get().into_iter().map(|person| {
+                        let label = if Some(AgentId(person.id)) == me {
+                            format!("{} (you)", person.name)
+                        } else {
+                            person.name.clone()
+                        };
+                        view! {
+                            <option value=person.id.to_string() selected=owner == Some(person.id)>
+                                {label}
+                            </option>
+                        }
+                    }).collect_view()}
+                </select>
+            </label>
+            {match status {
+                ConversationStatus::Open => view! { <SnoozeMenu id /> }.into_any(),
+                _ => ().into_any(),
+            }}
+            {match status {
+                ConversationStatus::Resolved | ConversationStatus::Snoozed => view! {
+                    <button type="button" class="button-small button-quiet"
+                        on:click=move |_| live.set_status(id, ConversationStatus::Open, None)>
+                        <Icon glyph=Glyph::Undo />" Reopen"
+                    </button>
+                }.into_any(),
+                ConversationStatus::Open => view! {
+                    <button type="button" class="button-small"
+                        on:click=move |_| live.set_status(id, ConversationStatus::Resolved, None)>
+                        <Icon glyph=Glyph::Check />" Resolve"
+                    </button>
+                }.into_any(),
+            }}
+        </div>
+    }
+}
+
+/// "Snooze": until a preset time or one the agent picks.
+#[component]
+fn SnoozeMenu(id: ConversationId) -> impl IntoView {
+    let live = expect_context::<Live>();
+    let menu = NodeRef::<leptos::html::Details>::new();
+    let picked = RwSignal::new(String::new());
+    let problem = RwSignal::new(None::<&'static str>);
+    let snooze = move |until: Timestamp| {
+        live.set_status(id, ConversationStatus::Snoozed, Some(until));
+        if let Some(menu) = menu.get_untracked() {
+            menu.set_open(false);
+        }
+    };
+    view! {
+        <details class="snooze-menu" node_ref=menu
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" && let Some(menu) = menu.get_untracked() {
+                    menu.set_open(false);
+                }
+            }>
+            <summary class="button-small button-quiet"><Icon glyph=Glyph::Clock />" Snooze"</summary>
+            <div class="snooze-choices">
+                {snooze_choices().into_iter().map(|(label, until)| view! {
+                    <button type="button" class="menu-item" on:click=move |_| snooze(until)>
+                        {label}
+                    </button>
+                }).collect_view()}
+                <form class="snooze-pick" on:submit=move |ev| {
+                    ev.prevent_default();
+                    match crate::client::time::parse_local(&picked.get_untracked()) {
+                        Some(until) if until.0 > crate::client::time::now_ms() => {
+                            problem.set(None);
+                            snooze(until);
+                        }
+                        _ => problem.set(Some("Pick a date and time in the future.")),
+                    }
+                }>
+                    <label>
+                        "Until"
+                        <input type="datetime-local" bind:value=picked required />
+                    </label>
+                    <button type="submit" class="button-small">"Snooze"</button>
+                    {move || problem.get().map(|p| view! { <p class="form-problem" role="alert">{p}</p> })}
+                </form>
+            </div>
+        </details>
+    }
+}
+
+/// The usual snooze times, in the agent's time zone: in an hour, later
+/// today (18:00, or in three hours after 15:00), tomorrow at 9:00 and next
+/// Monday at 9:00.
+fn snooze_choices() -> Vec<(&'static str, Timestamp)> {
+    use crate::client::time::{hour_now, local_instant, now_ms, weekday_today};
+    let later_today = if hour_now() < 15 {
+        local_instant(0, 18, 0)
+    } else {
+        Timestamp(now_ms() + 3 * 3_600_000)
+    };
+    let to_monday = 7 - i64::from(weekday_today());
+    vec![
+        ("In 1 hour", Timestamp(now_ms() + 3_600_000)),
+        ("Later today", later_today),
+        ("Tomorrow at 9:00", local_instant(1, 9, 0)),
+        ("Next week (Monday 9:00)", local_instant(to_monday, 9, 0)),
+    ]
 }

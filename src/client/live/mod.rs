@@ -2,11 +2,14 @@
 //!
 //! - `thread` — one conversation's loaded messages, in change order.
 //! - `outbox` — what the person wrote that the server has not acknowledged.
+//! - `inbox` — (agents) the inbox's lists, their counts, and the team's
+//!   actions on a conversation.
 
+mod inbox;
 mod outbox;
 mod thread;
 
-pub use outbox::{Delivery, Pending, remaining_chars};
+pub use outbox::{Delivery, Pending, Posting, remaining_chars};
 pub use thread::Thread;
 
 use std::collections::{HashMap, HashSet};
@@ -16,8 +19,8 @@ use leptos::prelude::*;
 
 use crate::client::typing::{Step, TypingOut};
 use crate::protocol::{
-    AssistantState, ClientFrame, ConversationId, ConversationSummary, CursorKind, Me, Message,
-    MessageId, Person, SenderKind, ServerFrame, validate_body,
+    AssistantState, ClientFrame, ConversationId, ConversationSummary, CursorKind, InboxCounts,
+    InboxSort, InboxView, Me, Message, MessageId, Person, SenderKind, ServerFrame, validate_body,
 };
 
 /// The socket's state, as the person sees it.
@@ -38,8 +41,15 @@ pub struct Live {
     pub me: RwSignal<Option<Me>>,
     /// Newest activity first.
     pub conversations: RwSignal<Vec<ConversationSummary>>,
-    /// (Agents) more inbox rows exist after the loaded ones.
+    /// (Agents) more rows of the list shown exist after the loaded ones.
     pub more_conversations: RwSignal<bool>,
+    /// (Agents) the inbox list shown, and its order.
+    pub view: RwSignal<InboxView>,
+    pub sort: RwSignal<InboxSort>,
+    /// (Agents) how many conversations each list holds.
+    pub counts: RwSignal<InboxCounts>,
+    /// (Agents) the active teammates.
+    pub team: RwSignal<Vec<Person>>,
     /// A page of inbox rows is on its way.
     pub loading_conversations: RwSignal<bool>,
     /// (Visitors) the messenger panel is open, so replies are being seen.
@@ -94,6 +104,10 @@ impl Live {
             me: RwSignal::new(None),
             conversations: RwSignal::new(Vec::new()),
             more_conversations: RwSignal::new(false),
+            view: RwSignal::new(InboxView::default()),
+            sort: RwSignal::new(InboxSort::default()),
+            counts: RwSignal::new(InboxCounts::default()),
+            team: RwSignal::new(Vec::new()),
             loading_conversations: RwSignal::new(false),
             panel_open: RwSignal::new(true),
             muted: RwSignal::new(false),
@@ -202,23 +216,6 @@ impl Live {
             self.transmit(ClientFrame::Older {
                 conversation_id,
                 before,
-            });
-        }
-    }
-
-    /// (Agents) asks for the next page of the inbox.
-    pub fn load_more_conversations(&self) {
-        if self.loading_conversations.get_untracked() || !self.more_conversations.get_untracked() {
-            return;
-        }
-        let last = self
-            .conversations
-            .with_untracked(|list| list.last().map(|c| (c.last_message_at, c.id)));
-        if let Some((before_at, before_id)) = last {
-            self.loading_conversations.set(true);
-            self.transmit(ClientFrame::MoreConversations {
-                before_at,
-                before_id,
             });
         }
     }
@@ -346,10 +343,16 @@ impl Live {
                 more_conversations,
                 team_online,
                 look,
+                counts,
+                team,
             } => {
                 if let Some(look) = look {
                     self.look.set(look);
                 }
+                if let Some(counts) = counts {
+                    self.counts.set(counts);
+                }
+                self.team.set(team);
                 self.me.set(Some(me));
                 self.more_conversations.set(more_conversations);
                 self.loading_conversations.set(false);
@@ -359,6 +362,7 @@ impl Live {
                     self.acknowledge_delivery(c);
                 }
                 self.conversations.set(conversations);
+                self.reload_view();
                 self.catch_up();
             }
             ServerFrame::Ack { client_id, message } => {
@@ -429,17 +433,10 @@ impl Live {
             ServerFrame::Conversations {
                 conversations,
                 has_more,
-            } => {
-                self.more_conversations.set(has_more);
-                self.loading_conversations.set(false);
-                self.conversations.update(|list| {
-                    for c in conversations {
-                        if !list.iter().any(|known| known.id == c.id) {
-                            list.push(c);
-                        }
-                    }
-                });
-            }
+                view,
+                sort,
+            } => self.page_arrived(conversations, has_more, view, sort),
+            ServerFrame::Counts { counts } => self.counts.set(counts),
             ServerFrame::Conversation { conversation } => {
                 self.acknowledge_delivery(&conversation);
                 self.upsert_conversation(conversation)
@@ -544,6 +541,9 @@ impl Live {
                 // The server's `conversation` row follows with the real state.
                 assistant: Default::default(),
                 seq: 0,
+                assignee: None,
+                snoozed_until: None,
+                waiting_since: None,
             });
         }
         self.threads
@@ -701,6 +701,9 @@ mod tests {
             contact_last_seen_at: Timestamp(0),
             assistant: Default::default(),
             seq,
+            assignee: None,
+            snoozed_until: None,
+            waiting_since: None,
         }
     }
 

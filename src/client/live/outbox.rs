@@ -58,9 +58,23 @@ pub struct Pending {
     /// Counts transmissions, so a stale ack timer cannot act on a newer attempt.
     #[serde(default)]
     pub attempt: u32,
+    /// How it is posted (a note, a new conversation).
+    #[serde(default)]
+    pub posting: Posting,
     /// Sent on the current socket, no answer yet.
     #[serde(skip)]
     pub in_flight: bool,
+}
+
+/// How a message is posted, beyond where.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Posting {
+    /// (Agents) a private note, the team's only.
+    #[serde(default)]
+    pub note: bool,
+    /// (Visitors) starts a new conversation.
+    #[serde(default)]
+    pub new_conversation: bool,
 }
 
 impl Live {
@@ -71,6 +85,16 @@ impl Live {
         conversation_id: Option<ConversationId>,
         body: &str,
     ) -> Result<(), String> {
+        self.post(conversation_id, body, Posting::default())
+    }
+
+    /// Like [`Live::send_message`], posted as `posting` says.
+    pub fn post(
+        &self,
+        conversation_id: Option<ConversationId>,
+        body: &str,
+        posting: Posting,
+    ) -> Result<(), String> {
         let body = validate_body(body).map_err(|e| e.to_string())?.to_owned();
         self.outbox.update(|o| {
             o.push(Pending {
@@ -79,6 +103,7 @@ impl Live {
                 body,
                 delivery: Delivery::Sending,
                 attempt: 0,
+                posting,
                 in_flight: false,
             })
         });
@@ -273,6 +298,8 @@ fn send_frame(pending: &Pending) -> ClientFrame {
         conversation_id: pending.conversation_id,
         client_id: pending.client_id,
         body: pending.body.clone(),
+        new_conversation: pending.posting.new_conversation,
+        note: pending.posting.note,
     }
 }
 
@@ -302,6 +329,7 @@ mod tests {
                 deleted: false,
                 reactions: Vec::new(),
                 seq: 1,
+                internal: false,
             },
         });
     }

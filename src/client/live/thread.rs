@@ -167,6 +167,7 @@ mod tests {
             deleted: false,
             reactions: Vec::new(),
             seq: id,
+            internal: false,
         }
     }
 

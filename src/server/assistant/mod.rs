@@ -22,8 +22,8 @@ use crate::protocol::{AssistantState, ClientId, ContactId, ConversationId, Perso
 use crate::server::AppState;
 use crate::server::bus::Event;
 use crate::server::metrics::{Counters, Histogram};
-use crate::server::store::Author;
-use crate::server::ws::{publish_event as publish, publish_summary_of};
+use crate::server::publish::{publish_event as publish, publish_summary_of};
+use crate::server::store::{Audience, Author};
 
 /// What the visitor reads when the assistant cannot answer.
 pub const FALLBACK: &str = "A teammate will get back to you here soon.";
@@ -406,7 +406,7 @@ impl Assistant {
     ) -> Result<Request, crate::server::store::StoreError> {
         let (messages, _) = state
             .store
-            .latest_messages(conversation, CONTEXT_MESSAGES)
+            .latest_messages(conversation, CONTEXT_MESSAGES, Audience::Visitor)
             .await?;
         let turns = messages
             .into_iter()

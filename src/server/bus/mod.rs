@@ -21,8 +21,8 @@ use crate::protocol::{
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
-    /// A new message: to every socket of the conversation's visitor and to the
-    /// agents watching the conversation.
+    /// A new message: to every socket of the conversation's visitor (unless
+    /// it is internal) and to the agents watching the conversation.
     Message {
         contact_id: ContactId,
         message: Message,
@@ -46,6 +46,13 @@ pub enum Event {
         person: Person,
         added: bool,
         seq: Seq,
+        /// The message is the team's only: so is the reaction.
+        #[serde(default)]
+        internal: bool,
+    },
+    /// How many conversations each inbox list holds changed: to every agent.
+    Counts {
+        counts: crate::protocol::InboxCounts,
     },
     /// An inbox row changed: to every agent, and to the visitor it belongs to.
     Conversation { conversation: ConversationSummary },

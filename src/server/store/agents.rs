@@ -100,6 +100,15 @@ impl Store {
         row.as_ref().map(AgentRecord::from_row).transpose()
     }
 
+    /// The agent with this id, if any.
+    pub async fn agent(&self, id: AgentId) -> Result<Option<AgentRecord>, StoreError> {
+        let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(AgentRecord::from_row).transpose()
+    }
+
     /// Records a new sign-in session.
     pub async fn create_session(
         &self,

@@ -6,18 +6,23 @@ use sqlx::Row;
 use super::{Store, StoreError};
 use crate::protocol::{
     AgentId, AssistantState, ContactId, ConversationId, ConversationStatus, ConversationSummary,
-    MessageId, SenderKind, Seq, Timestamp, visitor_label,
+    MessageId, Person, SenderKind, Seq, Timestamp, visitor_label,
 };
 
 /// Columns for [`summary_from_row`]; `c` is conversations, `ct` contacts.
 /// `unread` is a column the caller adds (0 for live events).
-const SUMMARY_COLUMNS: &str = "c.id, c.contact_id, c.status, c.last_message_at,
+pub(super) const SUMMARY_COLUMNS: &str = "c.id, c.contact_id, c.status, c.last_message_at,
         c.last_message_preview, c.last_sender_kind, c.last_message_id, c.contact_read_id,
         c.team_read_id, c.team_delivered_id, ct.last_seen_at, ct.name AS contact_name,
-        ct.email AS contact_email, c.assistant, c.seq";
+        ct.email AS contact_email, c.assistant, c.seq, c.assignee_id,
+        owner.name AS assignee_name, c.snoozed_until, c.waiting_since";
+
+/// The tables [`SUMMARY_COLUMNS`] come from.
+pub(super) const SUMMARY_FROM: &str = "conversations c JOIN contacts ct ON ct.id = c.contact_id
+        LEFT JOIN agents owner ON owner.id = c.assignee_id";
 
 /// Unread for an agent (bound parameter): visitor messages after their cursor.
-const AGENT_UNREAD: &str = "(SELECT COUNT(*) FROM messages m
+pub(super) const AGENT_UNREAD: &str = "(SELECT COUNT(*) FROM messages m
         WHERE m.conversation_id = c.id AND m.sender_kind = 'contact'
         AND m.id > COALESCE((SELECT last_read_id FROM agent_cursors
                              WHERE agent_id = ? AND conversation_id = c.id), 0)) AS unread";
@@ -25,7 +30,7 @@ const AGENT_UNREAD: &str = "(SELECT COUNT(*) FROM messages m
 /// Unread for the visitor: the team's messages after the visitor's cursor.
 const CONTACT_UNREAD: &str = "(SELECT COUNT(*) FROM messages m
         WHERE m.conversation_id = c.id AND m.sender_kind IN ('agent', 'ai', 'system')
-        AND m.id > c.contact_read_id) AS unread";
+        AND m.internal = 0 AND m.id > c.contact_read_id) AS unread";
 
 /// Who moved a read cursor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,7 +39,9 @@ pub enum Reader {
     Agent(AgentId),
 }
 
-fn summary_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ConversationSummary, StoreError> {
+pub(super) fn summary_from_row(
+    row: &sqlx::sqlite::SqliteRow,
+) -> Result<ConversationSummary, StoreError> {
     let contact_id = ContactId(row.try_get("contact_id")?);
     let status: String = row.try_get("status")?;
     let last_sender: Option<String> = row.try_get("last_sender_kind")?;
@@ -59,6 +66,24 @@ fn summary_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ConversationSummary
         contact_last_seen_at: Timestamp(row.try_get("last_seen_at")?),
         assistant: assistant_from(&row.try_get::<String, _>("assistant")?)?,
         seq: row.try_get("seq")?,
+        assignee: row
+            .try_get::<Option<i64>, _>("assignee_id")?
+            .map(|id| -> Result<Person, StoreError> {
+                Ok(Person {
+                    kind: SenderKind::Agent,
+                    id,
+                    name: row
+                        .try_get::<Option<String>, _>("assignee_name")?
+                        .unwrap_or_default(),
+                })
+            })
+            .transpose()?,
+        snoozed_until: row
+            .try_get::<Option<i64>, _>("snoozed_until")?
+            .map(Timestamp),
+        waiting_since: row
+            .try_get::<Option<i64>, _>("waiting_since")?
+            .map(Timestamp),
     })
 }
 
@@ -136,43 +161,12 @@ impl Store {
     ) -> Result<Option<ConversationSummary>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {SUMMARY_COLUMNS}, 0 AS unread
-             FROM conversations c JOIN contacts ct ON ct.id = c.contact_id WHERE c.id = ?"
+             FROM {SUMMARY_FROM} WHERE c.id = ?"
         ))
         .bind(id.0)
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(summary_from_row).transpose()
-    }
-
-    /// A page of an agent's inbox: conversations with the newest activity
-    /// first, after the row `after` (keyset on `(last_message_at, id)`), with
-    /// that agent's unread counts; and whether more rows follow.
-    pub async fn inbox(
-        &self,
-        agent: AgentId,
-        after: Option<(Timestamp, ConversationId)>,
-        limit: i64,
-    ) -> Result<(Vec<ConversationSummary>, bool), StoreError> {
-        let (at, id) = after.map_or((i64::MAX, i64::MAX), |(at, id)| (at.0, id.0));
-        let rows = sqlx::query(&format!(
-            "SELECT {SUMMARY_COLUMNS}, {AGENT_UNREAD}
-             FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
-             WHERE (c.last_message_at, c.id) < (?, ?)
-             ORDER BY c.last_message_at DESC, c.id DESC LIMIT ?"
-        ))
-        .bind(agent.0)
-        .bind(at)
-        .bind(id)
-        .bind(limit + 1)
-        .fetch_all(&self.pool)
-        .await?;
-        let has_more = rows.len() as i64 > limit;
-        let rows = rows
-            .iter()
-            .take(limit as usize)
-            .map(summary_from_row)
-            .collect::<Result<_, _>>()?;
-        Ok((rows, has_more))
     }
 
     /// A visitor's own conversations, newest activity first, with their
@@ -183,7 +177,7 @@ impl Store {
     ) -> Result<Vec<ConversationSummary>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {SUMMARY_COLUMNS}, {CONTACT_UNREAD}
-             FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+             FROM {SUMMARY_FROM}
              WHERE c.contact_id = ? ORDER BY c.last_message_at DESC, c.id DESC LIMIT 100"
         ))
         .bind(contact.0)

@@ -17,12 +17,66 @@ use crate::protocol::{
 pub struct Inserted {
     pub message: Message,
     pub created: bool,
+    /// This message started its conversation.
+    pub started: bool,
+    /// Lines about the conversation's state the message caused, stored
+    /// after it ("Reopened by the visitor's reply", "Assigned to Ana by her
+    /// reply"); publish them like messages.
+    pub lines: Vec<Message>,
+}
+
+/// How a message is posted (beyond who writes what where).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PostOptions {
+    /// A private note: the team's only.
+    pub internal: bool,
+    /// An agent's reply to a conversation nobody owns makes it theirs.
+    pub assign_on_reply: bool,
+}
+
+/// How a visitor's message finds its conversation.
+#[derive(Clone, Copy, Debug)]
+pub struct VisitorPost {
+    /// A conversation it starts is answered by the assistant.
+    pub assistant_answers: bool,
+    /// Start a new conversation even if one is open.
+    pub new_conversation: bool,
+    /// Most conversations the visitor may start in an hour.
+    pub starts_per_hour: u32,
+}
+
+impl Default for VisitorPost {
+    fn default() -> Self {
+        Self {
+            assistant_answers: false,
+            new_conversation: false,
+            starts_per_hour: u32::MAX,
+        }
+    }
+}
+
+/// Who a read is for: the team sees everything, a visitor never what is
+/// internal (notes, lines about the conversation's state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    Team,
+    Visitor,
+}
+
+impl Audience {
+    /// The `WHERE` condition (on `m`, messages) this audience adds.
+    fn filter(self) -> &'static str {
+        match self {
+            Self::Team => "",
+            Self::Visitor => " AND m.internal = 0",
+        }
+    }
 }
 
 /// Selects a message with its sender's current display name.
 const MESSAGE_SELECT: &str =
     "SELECT m.id, m.conversation_id, m.client_id, m.sender_kind, m.body, m.created_at,
-        m.edited_at, m.deleted_at, m.seq,
+        m.edited_at, m.deleted_at, m.seq, m.internal,
         CASE m.sender_kind
             WHEN 'agent' THEN a.name
             WHEN 'contact' THEN COALESCE(ct.name, 'Visitor #' || ct.id)
@@ -60,6 +114,7 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message, StoreError
         deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
         reactions: Vec::new(),
         seq: row.try_get("seq")?,
+        internal: row.try_get("internal")?,
     })
 }
 
@@ -127,6 +182,8 @@ async fn next_seq_for_message(
 #[derive(Clone, Debug)]
 pub struct ReactionChange {
     pub conversation: ConversationId,
+    /// The message is the team's only: so is the reaction.
+    pub internal: bool,
     pub added: bool,
     pub seq: Seq,
 }
@@ -191,6 +248,8 @@ pub struct MessageFacts {
     pub author: Author,
     pub created_at: Timestamp,
     pub deleted: bool,
+    /// Seen by the team only.
+    pub internal: bool,
 }
 
 /// A change to an existing message.
@@ -263,10 +322,16 @@ impl Store {
         author: Author,
         body: &str,
     ) -> Result<Inserted, StoreError> {
-        self.queue_message(conversation, client_id, author, body)
-            .await?
-            .committed()
-            .await
+        self.queue_message(
+            conversation,
+            client_id,
+            author,
+            body,
+            PostOptions::default(),
+        )
+        .await?
+        .committed()
+        .await
     }
 
     /// Like [`Store::insert_message`], but returns once the write is queued:
@@ -278,6 +343,7 @@ impl Store {
         client_id: ClientId,
         author: Author,
         body: &str,
+        options: PostOptions,
     ) -> Result<Queued, StoreError> {
         self.writer
             .enqueue(Write::Message {
@@ -285,12 +351,13 @@ impl Store {
                 client_id,
                 author,
                 body: body.to_owned(),
+                options,
             })
             .await
     }
 
-    /// Stores a visitor's message in their current open conversation, starting
-    /// one if they have none. Idempotent like [`Store::insert_message`]: if this
+    /// Stores a visitor's message in their current conversation (open or
+    /// snoozed), starting one if they have none. Idempotent like [`Store::insert_message`]: if this
     /// visitor already sent `client_id`, the earlier message is returned.
     /// A conversation it starts is answered by the assistant when
     /// `assistant_answers` (the assistant is on).
@@ -301,7 +368,11 @@ impl Store {
         body: &str,
         assistant_answers: bool,
     ) -> Result<Inserted, StoreError> {
-        self.queue_visitor_message(contact, client_id, body, assistant_answers)
+        let post = VisitorPost {
+            assistant_answers,
+            ..VisitorPost::default()
+        };
+        self.queue_visitor_message(contact, client_id, body, post)
             .await?
             .committed()
             .await
@@ -314,14 +385,14 @@ impl Store {
         contact: ContactId,
         client_id: ClientId,
         body: &str,
-        assistant_answers: bool,
+        post: VisitorPost,
     ) -> Result<Queued, StoreError> {
         self.writer
             .enqueue(Write::VisitorMessage {
                 contact,
                 client_id,
                 body: body.to_owned(),
-                assistant_answers,
+                post,
             })
             .await
     }
@@ -332,8 +403,9 @@ impl Store {
         &self,
         conversation: ConversationId,
         limit: i64,
+        audience: Audience,
     ) -> Result<(Vec<Message>, bool), StoreError> {
-        self.older_messages(conversation, MessageId(i64::MAX), limit)
+        self.older_messages(conversation, MessageId(i64::MAX), limit, audience)
             .await
     }
 
@@ -345,9 +417,12 @@ impl Store {
         conversation: ConversationId,
         before: MessageId,
         limit: i64,
+        audience: Audience,
     ) -> Result<(Vec<Message>, bool), StoreError> {
         let rows = sqlx::query(&format!(
-            "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.id < ? ORDER BY m.id DESC LIMIT ?"
+            "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.id < ?{}
+             ORDER BY m.id DESC LIMIT ?",
+            audience.filter()
         ))
         .bind(conversation.0)
         .bind(before.0)
@@ -382,7 +457,7 @@ impl Store {
     /// Who wrote a message, where and when; `None` when it does not exist.
     pub async fn message_facts(&self, id: MessageId) -> Result<Option<MessageFacts>, StoreError> {
         let row = sqlx::query(
-            "SELECT conversation_id, sender_kind, sender_id, created_at, deleted_at
+            "SELECT conversation_id, sender_kind, sender_id, created_at, deleted_at, internal
              FROM messages WHERE id = ?",
         )
         .bind(id.0)
@@ -399,6 +474,7 @@ impl Store {
             },
             created_at: Timestamp(row.try_get("created_at")?),
             deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
+            internal: row.try_get("internal")?,
         }))
     }
 
@@ -458,9 +534,14 @@ impl Store {
             .await?;
         }
         let (conversation, seq) = next_seq_for_message(&mut tx, message).await?;
+        let internal: bool = sqlx::query_scalar("SELECT internal FROM messages WHERE id = ?")
+            .bind(message.0)
+            .fetch_one(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(Some(ReactionChange {
             conversation,
+            internal,
             added: !removed,
             seq,
         }))
@@ -527,13 +608,16 @@ impl Store {
         conversation: ConversationId,
         since: Seq,
         limit: i64,
+        audience: Audience,
     ) -> Result<(Vec<Message>, bool), StoreError> {
         let mut page: Vec<Message> = Vec::new();
         let mut bytes = 0;
         let mut after = since;
         loop {
             let rows = sqlx::query(&format!(
-                "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.seq > ? ORDER BY m.seq LIMIT ?"
+                "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.seq > ?{}
+                 ORDER BY m.seq LIMIT ?",
+                audience.filter()
             ))
             .bind(conversation.0)
             .bind(after)
@@ -573,7 +657,7 @@ pub(super) async fn visitor_insert_in(
     contact: ContactId,
     client_id: ClientId,
     body: &str,
-    assistant_answers: bool,
+    post: VisitorPost,
 ) -> Result<Inserted, StoreError> {
     // Every message insert goes through the writer task, so two first messages racing from two
     // tabs are serialised here and land in one conversation.
@@ -594,17 +678,32 @@ pub(super) async fn visitor_insert_in(
     if let Some(row) = earlier {
         return stored_before(tx, &row).await;
     }
-    let open: Option<i64> = sqlx::query_scalar(
-        "SELECT id FROM conversations WHERE contact_id = ? AND status = 'open'
-         ORDER BY last_message_at DESC, id DESC LIMIT 1",
-    )
-    .bind(contact.0)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let conversation = match open {
-        Some(id) => id,
+    // A snoozed conversation is still the current one: writing wakes it.
+    let current: Option<i64> = if post.new_conversation {
+        None
+    } else {
+        sqlx::query_scalar(
+            "SELECT id FROM conversations WHERE contact_id = ? AND status IN ('open', 'snoozed')
+             ORDER BY last_message_at DESC, id DESC LIMIT 1",
+        )
+        .bind(contact.0)
+        .fetch_optional(&mut **tx)
+        .await?
+    };
+    let (conversation, started) = match current {
+        Some(id) => (id, false),
         None => {
-            sqlx::query_scalar(
+            let recent: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM conversations WHERE contact_id = ? AND created_at > ?",
+            )
+            .bind(contact.0)
+            .bind(t - 3_600_000)
+            .fetch_one(&mut **tx)
+            .await?;
+            if recent >= i64::from(post.starts_per_hour) {
+                return Err(StoreError::TooManyConversations(post.starts_per_hour));
+            }
+            let id = sqlx::query_scalar(
                 "INSERT INTO conversations (contact_id, created_at, last_message_at, assistant)
                  VALUES (?, ?, ?, ?) RETURNING id",
             )
@@ -612,7 +711,7 @@ pub(super) async fn visitor_insert_in(
             .bind(t)
             .bind(t)
             .bind(
-                if assistant_answers {
+                if post.assistant_answers {
                     AssistantState::Answering
                 } else {
                     AssistantState::Off
@@ -620,18 +719,26 @@ pub(super) async fn visitor_insert_in(
                 .as_str(),
             )
             .fetch_one(&mut **tx)
-            .await?
+            .await?;
+            (id, true)
         }
     };
-    insert_in(
+    let mut inserted = insert_in(
         tx,
         ConversationId(conversation),
         client_id,
         Author::contact(contact),
         body,
+        PostOptions::default(),
     )
-    .await
+    .await?;
+    inserted.started = started;
+    Ok(inserted)
 }
+
+/// What an insert returns: the id, the sender's name, the change number,
+/// and the conversation's status and owner before the message.
+type InsertedRow = (i64, Option<String>, i64, String, Option<i64>);
 
 /// See [`Store::insert_message`]; runs inside the writer's transaction.
 pub(super) async fn insert_in(
@@ -640,15 +747,17 @@ pub(super) async fn insert_in(
     client_id: ClientId,
     author: Author,
     body: &str,
+    options: PostOptions,
 ) -> Result<Inserted, StoreError> {
     let t = now().0;
-    // The new row comes back with its sender's name: no read after the write.
-    // Its change number is the conversation's next; the update below takes it
-    // in the same transaction, which holds SQLite's write lock (every writer
-    // waits for it), so numbers follow commit order.
-    let inserted: Option<(i64, Option<String>, i64)> = sqlx::query_as(
-        "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at, seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT seq + 1 FROM conversations WHERE id = ?1))
+    // The new row comes back with its sender's name and the conversation's
+    // state before it: no read after the write. Its change number is the
+    // conversation's next; the update below takes it in the same
+    // transaction, which holds SQLite's write lock (every writer waits for
+    // it), so numbers follow commit order.
+    let inserted: Option<InsertedRow> = sqlx::query_as(
+        "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at, seq, internal)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT seq + 1 FROM conversations WHERE id = ?1), ?7)
          ON CONFLICT (conversation_id, client_id) DO NOTHING
          RETURNING id, CASE sender_kind
              WHEN 'agent' THEN (SELECT a.name FROM agents a WHERE a.id = sender_id)
@@ -656,7 +765,9 @@ pub(super) async fn insert_in(
                                   FROM contacts ct WHERE ct.id = sender_id)
              WHEN 'ai' THEN 'Assistant'
              ELSE 'Minicom'
-         END, seq",
+         END, seq,
+         (SELECT status FROM conversations WHERE id = ?1),
+         (SELECT assignee_id FROM conversations WHERE id = ?1)",
     )
     .bind(conversation.0)
     .bind(client_id.0.to_string())
@@ -664,9 +775,33 @@ pub(super) async fn insert_in(
     .bind(author.id)
     .bind(body)
     .bind(t)
+    .bind(options.internal)
     .fetch_optional(&mut **tx)
     .await?;
-    if let Some((id, _, seq)) = inserted {
+    let Some((id, sender_name, seq, status, assignee)) = inserted else {
+        // Sent before: the stored message as it stands now.
+        let row = sqlx::query(&format!(
+            "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.client_id = ?"
+        ))
+        .bind(conversation.0)
+        .bind(client_id.0.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+        return stored_before(tx, &row).await;
+    };
+    let sender_name = sender_name.unwrap_or_default();
+    let mut lines = Vec::new();
+    if options.internal {
+        // A note moves nothing the visitor sees: only the change number.
+        sqlx::query("UPDATE conversations SET seq = ? WHERE id = ?")
+            .bind(seq)
+            .bind(conversation.0)
+            .execute(&mut **tx)
+            .await?;
+    } else {
+        let reopens = author.kind == SenderKind::Contact && status != "open";
+        let takes =
+            author.kind == SenderKind::Agent && options.assign_on_reply && assignee.is_none();
         // Whoever writes has read everything before: their cursor moves too.
         sqlx::query(
             "UPDATE conversations
@@ -677,7 +812,14 @@ pub(super) async fn insert_in(
                  team_delivered_id = CASE WHEN ?3 = 'agent' THEN ?4 ELSE team_delivered_id END,
                  -- An agent's reply takes over from the assistant.
                  assistant = CASE WHEN ?3 = 'agent' AND assistant IN ('answering', 'waiting')
-                                  THEN 'human' ELSE assistant END
+                                  THEN 'human' ELSE assistant END,
+                 -- The visitor waits from their first unanswered message on.
+                 waiting_since = CASE WHEN ?3 = 'contact' THEN COALESCE(waiting_since, ?1)
+                                      WHEN ?3 IN ('agent', 'ai') THEN NULL
+                                      ELSE waiting_since END,
+                 status = CASE WHEN ?7 THEN 'open' ELSE status END,
+                 snoozed_until = CASE WHEN ?7 THEN NULL ELSE snoozed_until END,
+                 assignee_id = CASE WHEN ?8 THEN ?9 ELSE assignee_id END
              WHERE id = ?5",
         )
         .bind(t)
@@ -686,49 +828,56 @@ pub(super) async fn insert_in(
         .bind(id)
         .bind(conversation.0)
         .bind(seq)
+        .bind(reopens)
+        .bind(takes)
+        .bind(author.id)
         .execute(&mut **tx)
         .await?;
-        if author.kind == SenderKind::Agent {
-            sqlx::query(
-                "INSERT INTO agent_cursors (agent_id, conversation_id, last_read_id)
-                 VALUES (?1, ?2, ?3)
-                 ON CONFLICT (agent_id, conversation_id) DO UPDATE
-                    SET last_read_id = MAX(last_read_id, excluded.last_read_id)",
-            )
-            .bind(author.id)
-            .bind(conversation.0)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
+        if reopens {
+            let text = if status == "snoozed" {
+                super::workflow::WOKEN_BY_REPLY
+            } else {
+                super::workflow::REOPENED_BY_REPLY
+            };
+            lines.push(super::workflow::line_in(tx, conversation, None, text).await?);
+        }
+        if takes {
+            let text = super::workflow::assigned_by_reply(&sender_name);
+            lines.push(super::workflow::line_in(tx, conversation, author.id, &text).await?);
         }
     }
-    if let Some((id, sender_name, seq)) = inserted {
-        return Ok(Inserted {
-            message: Message {
-                id: MessageId(id),
-                conversation_id: conversation,
-                client_id,
-                sender: author.kind,
-                sender_name: sender_name.unwrap_or_default(),
-                body: body.to_owned(),
-                created_at: Timestamp(t),
-                edited_at: None,
-                deleted: false,
-                reactions: Vec::new(),
-                seq,
-            },
-            created: true,
-        });
+    if author.kind == SenderKind::Agent {
+        sqlx::query(
+            "INSERT INTO agent_cursors (agent_id, conversation_id, last_read_id)
+             VALUES (?1, ?2, ?3)
+             ON CONFLICT (agent_id, conversation_id) DO UPDATE
+                SET last_read_id = MAX(last_read_id, excluded.last_read_id)",
+        )
+        .bind(author.id)
+        .bind(conversation.0)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
     }
-    // Sent before: the stored message as it stands now.
-    let row = sqlx::query(&format!(
-        "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.client_id = ?"
-    ))
-    .bind(conversation.0)
-    .bind(client_id.0.to_string())
-    .fetch_one(&mut **tx)
-    .await?;
-    stored_before(tx, &row).await
+    Ok(Inserted {
+        message: Message {
+            id: MessageId(id),
+            conversation_id: conversation,
+            client_id,
+            sender: author.kind,
+            sender_name,
+            body: body.to_owned(),
+            created_at: Timestamp(t),
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
+            seq,
+            internal: options.internal,
+        },
+        created: true,
+        started: false,
+        lines,
+    })
 }
 
 /// A message sent before (a resend of the same `client_id`), whole: with its
@@ -743,6 +892,8 @@ async fn stored_before(
     Ok(Inserted {
         message,
         created: false,
+        started: false,
+        lines: Vec::new(),
     })
 }
 
@@ -763,6 +914,7 @@ mod tests {
             deleted: false,
             reactions: Vec::new(),
             seq: id,
+            internal: false,
         }
     }
 

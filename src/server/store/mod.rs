@@ -1,7 +1,8 @@
 //! Storage: every read and write of durable state goes through [`Store`].
 //!
 //! One concern per file: `agents` (team members and their sessions), `contacts`
-//! (visitors), `conversations` (inbox rows) and `messages`. The SQLite engine is
+//! (visitors), `conversations` (inbox rows), `messages`, and `workflow` (a
+//! conversation's state and owner, the inbox's lists and their counts). The SQLite engine is
 //! the embedded default; callers see only these methods, so a PostgreSQL engine
 //! can slot in behind the same interface without touching them.
 //!
@@ -12,12 +13,16 @@ mod agents;
 mod contacts;
 mod conversations;
 mod messages;
+mod workflow;
 mod writer;
 
 pub use agents::{AgentRecord, Role};
 pub use contacts::ContactRecord;
 pub use conversations::Reader;
-pub use messages::{Author, Change, Inserted, MessageFacts, ReactionChange};
+pub use messages::{
+    Audience, Author, Change, Inserted, MessageFacts, PostOptions, ReactionChange, VisitorPost,
+};
+pub use workflow::WOKEN_BY_CLOCK;
 pub use writer::Queued;
 
 use std::str::FromStr;
@@ -48,6 +53,8 @@ pub enum StoreError {
     WriterStopped,
     #[error("the write could not be committed: {0}")]
     Commit(String),
+    #[error("the visitor already started {0} conversations in the last hour")]
+    TooManyConversations(u32),
 }
 
 impl StoreError {

@@ -1,7 +1,9 @@
 //! The store against a real SQLite file.
 
 use super::*;
-use crate::protocol::{AgentId, ClientId, ContactId, ConversationId, MessageId};
+use crate::protocol::{
+    AgentId, ClientId, ContactId, ConversationId, InboxSort, InboxView, MessageId,
+};
 
 async fn store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -40,7 +42,10 @@ async fn same_client_id_is_stored_once() {
         .unwrap();
     assert!(!in_conversation.created);
     assert_eq!(in_conversation.message.id, first.message.id);
-    let (messages, _) = store.latest_messages(conversation, 50).await.unwrap();
+    let (messages, _) = store
+        .latest_messages(conversation, 50, Audience::Team)
+        .await
+        .unwrap();
     assert_eq!(messages.len(), 1);
     assert_eq!(messages[0].body, "hi");
 }
@@ -65,7 +70,10 @@ async fn messages_come_back_in_id_order_with_paging() {
             .await
             .unwrap();
     }
-    let (latest, has_more) = store.latest_messages(conversation, 50).await.unwrap();
+    let (latest, has_more) = store
+        .latest_messages(conversation, 50, Audience::Team)
+        .await
+        .unwrap();
     assert!(has_more);
     assert_eq!(latest.len(), 50);
     assert_eq!(latest.first().unwrap().body, "m10");
@@ -73,7 +81,7 @@ async fn messages_come_back_in_id_order_with_paging() {
     assert!(latest.windows(2).all(|w| w[0].id < w[1].id));
 
     let (after, more) = store
-        .changes_after(conversation, latest[47].seq, 100)
+        .changes_after(conversation, latest[47].seq, 100, Audience::Team)
         .await
         .unwrap();
     let bodies: Vec<&str> = after.iter().map(|m| m.body.as_str()).collect();
@@ -81,7 +89,7 @@ async fn messages_come_back_in_id_order_with_paging() {
     assert!(!more);
     assert!(
         store
-            .changes_after(conversation, i64::MAX, 10)
+            .changes_after(conversation, i64::MAX, 10, Audience::Team)
             .await
             .unwrap()
             .0
@@ -136,7 +144,10 @@ async fn the_inbox_row_shows_the_newest_message_and_name() {
         .insert_visitor_message(contact, ClientId::new(), "  line one\n\nline   two ", false)
         .await
         .unwrap();
-    let (inbox, _) = store.inbox(AgentId(1), None, 10).await.unwrap();
+    let (inbox, _) = store
+        .inbox(AgentId(1), InboxView::Open, InboxSort::Newest, None, 10)
+        .await
+        .unwrap();
     assert_eq!(inbox.len(), 1);
     assert_eq!(inbox[0].id, sent.message.conversation_id);
     assert_eq!(inbox[0].contact_name, "Ada");
@@ -190,7 +201,10 @@ async fn concurrent_writes_share_commits_and_one_failure_spoils_nothing() {
         .map(|r| r.expect("stored").message.id)
         .collect();
     assert_eq!(ids.len(), 200);
-    let (stored, _) = store.changes_after(conversation, 0, 1_000).await.unwrap();
+    let (stored, _) = store
+        .changes_after(conversation, 0, 1_000, Audience::Team)
+        .await
+        .unwrap();
     assert_eq!(stored.len(), 201);
 }
 
@@ -212,8 +226,14 @@ async fn read_cursors_move_forward_only_and_drive_unread_counts() {
         ids.push(sent.message.id);
     }
     let conversation = store.contact_conversations(contact).await.unwrap()[0].id;
-    let unread =
-        |store: Store| async move { store.inbox(ana, None, 10).await.unwrap().0[0].unread };
+    let unread = |store: Store| async move {
+        store
+            .inbox(ana, InboxView::Open, InboxSort::Newest, None, 10)
+            .await
+            .unwrap()
+            .0[0]
+            .unread
+    };
     assert_eq!(unread(store.clone()).await, 3);
 
     let read = Reader::Agent(ana);
@@ -320,7 +340,10 @@ async fn every_change_takes_the_next_number_and_resume_replays_it() {
         .await
         .unwrap();
     assert_eq!(deleted.seq, 5);
-    let (changes, more) = store.changes_after(conversation, since, 100).await.unwrap();
+    let (changes, more) = store
+        .changes_after(conversation, since, 100, Audience::Team)
+        .await
+        .unwrap();
     assert!(!more);
     let got: Vec<(MessageId, i64, bool)> =
         changes.iter().map(|m| (m.id, m.seq, m.deleted)).collect();

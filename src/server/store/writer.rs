@@ -15,7 +15,7 @@ use sqlx::{Acquire, SqlitePool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
-use super::messages::{Author, Inserted, insert_in, visitor_insert_in};
+use super::messages::{Author, Inserted, PostOptions, VisitorPost, insert_in, visitor_insert_in};
 use crate::protocol::{ClientId, ContactId, ConversationId};
 use crate::server::metrics::Histogram;
 
@@ -32,13 +32,13 @@ pub enum Write {
         client_id: ClientId,
         author: Author,
         body: String,
+        options: PostOptions,
     },
     VisitorMessage {
         contact: ContactId,
         client_id: ClientId,
         body: String,
-        /// A conversation this starts is answered by the assistant.
-        assistant_answers: bool,
+        post: VisitorPost,
     },
 }
 
@@ -135,7 +135,11 @@ async fn commit_plain(
         match perform(&mut tx, &job.write).await {
             Ok(inserted) => results.push(Ok(inserted)),
             Err(err) => {
-                tracing::warn!(%err, "a write failed; retrying its batch one savepoint per write");
+                if matches!(err, StoreError::TooManyConversations(_)) {
+                    tracing::debug!(%err, "a write was refused; retrying its batch one savepoint per write");
+                } else {
+                    tracing::warn!(%err, "a write failed; retrying its batch one savepoint per write");
+                }
                 tx.rollback().await?;
                 return Ok(None);
             }
@@ -176,12 +180,13 @@ async fn perform(
             client_id,
             author,
             body,
-        } => insert_in(tx, *conversation, *client_id, *author, body).await,
+            options,
+        } => insert_in(tx, *conversation, *client_id, *author, body, *options).await,
         Write::VisitorMessage {
             contact,
             client_id,
             body,
-            assistant_answers,
-        } => visitor_insert_in(tx, *contact, *client_id, body, *assistant_answers).await,
+            post,
+        } => visitor_insert_in(tx, *contact, *client_id, body, *post).await,
     }
 }

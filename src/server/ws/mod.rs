@@ -8,7 +8,10 @@
 //! commits, its events are published whether or not the socket that sent it is
 //! still there (the ack is best effort; a resend is answered from the store).
 //! Handlers for each frame type are the small `on_*` functions dispatched from
-//! [`handle_text`]; that `match` is the table of contents.
+//! [`handle_text`]; that `match` is the table of contents. The team's
+//! workflow frames (`set_status`, `assign`) are in `workflow`.
+
+mod workflow;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,8 +29,8 @@ use tracing::Instrument;
 use crate::protocol;
 use crate::protocol::{
     AssistantState, ClientFrame, ClientId, ContactId, ConversationId, ConversationSummary,
-    CursorKind, HISTORY_PAGE, MAX_FRAME_BYTES, Me, MessageId, Person, ProtocolError, SenderKind,
-    Seq, ServerFrame, Timestamp, validate_body, visitor_label,
+    CursorKind, HISTORY_PAGE, InboxSort, InboxView, MAX_FRAME_BYTES, Me, MessageId, Person,
+    ProtocolError, SenderKind, Seq, ServerFrame, Timestamp, validate_body, visitor_label,
 };
 use crate::server::AppState;
 use crate::server::assistant::{self, Assistant};
@@ -35,8 +38,12 @@ use crate::server::auth::{self, VISITOR_COOKIE};
 use crate::server::bus::Event;
 use crate::server::hub::{Kick, Peer, SIGNED_OUT, SocketId, TOO_SLOW, conn_label, encode};
 use crate::server::limits::{FrameLimiter, Verdict};
+use crate::server::publish::{publish_event, publish_messages, publish_summary_of};
 use crate::server::queue::{QueueRx, QueueTx, Refused};
-use crate::server::store::{Author, Change, Inserted, Queued, Reader, Store, StoreError, now};
+use crate::server::store::{
+    Audience, Author, Change, Inserted, PostOptions, Queued, Reader, Store, StoreError,
+    VisitorPost, now,
+};
 
 /// Longest a single write may block before the peer counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -299,6 +306,14 @@ impl Conn {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// What this socket may read: visitors never get what is internal.
+    fn audience(&self) -> Audience {
+        match self.peer {
+            Peer::Agent(_) => Audience::Team,
+            Peer::Contact(_) => Audience::Visitor,
+        }
     }
 
     fn reader(&self) -> Reader {
@@ -744,19 +759,32 @@ async fn hello(conn: &Conn, me: Me) -> Result<ServerFrame, StoreError> {
     let store = &conn.state.store;
     let (mut conversations, more_conversations) = match conn.peer {
         Peer::Contact(contact) => (store.contact_conversations(contact).await?, false),
-        Peer::Agent(agent) => store.inbox(agent, None, INBOX_PAGE).await?,
+        Peer::Agent(agent) => {
+            store
+                .inbox(agent, InboxView::Open, InboxSort::Newest, None, INBOX_PAGE)
+                .await?
+        }
     };
     for conversation in &mut conversations {
         with_presence(conn, conversation);
     }
     let team_online = conn.state.hub.team_online();
     let look = matches!(conn.peer, Peer::Contact(_)).then(|| conn.state.workspace.look());
+    let (counts, team) = match conn.peer {
+        Peer::Agent(_) => (
+            Some(crate::server::workflow::counts(&conn.state).await?),
+            crate::server::workflow::team(&conn.state).await?,
+        ),
+        Peer::Contact(_) => (None, Vec::new()),
+    };
     Ok(ServerFrame::Hello {
         me,
         conversations,
         more_conversations,
         team_online,
         look,
+        counts,
+        team,
     })
 }
 
@@ -834,11 +862,17 @@ async fn handle_text(
             conversation_id,
             client_id: id,
             body,
+            new_conversation,
+            note,
         } => {
             let Some(room) = pending.room().await else {
                 return Ok(());
             };
-            match start_send(conn, conversation_id, id, &body, received).await {
+            let how = How {
+                new_conversation,
+                note,
+            };
+            match start_send(conn, conversation_id, id, &body, how, received).await {
                 Ok(send) => {
                     pending.hand(room, send);
                     return Ok(());
@@ -865,7 +899,9 @@ async fn handle_text(
         | ClientFrame::Edit { .. }
         | ClientFrame::Delete { .. }
         | ClientFrame::Handoff { .. }
-        | ClientFrame::Assistant { .. }) => {
+        | ClientFrame::Assistant { .. }
+        | ClientFrame::SetStatus { .. }
+        | ClientFrame::Assign { .. }) => {
             // A change that commits is published even if this socket is torn
             // down meanwhile: it runs as its own task, which shutdown waits for.
             let task = Arc::clone(conn);
@@ -879,10 +915,9 @@ async fn handle_text(
             conversation_id,
             before,
         } => on_older(conn, conversation_id, before).await,
-        ClientFrame::MoreConversations {
-            before_at,
-            before_id,
-        } => on_more_conversations(conn, before_at, before_id).await,
+        ClientFrame::MoreConversations { view, sort, after } => {
+            on_more_conversations(conn, view, sort, after).await
+        }
         ClientFrame::Ping => {
             conn.reply(&ServerFrame::Pong).await;
             Ok(())
@@ -915,6 +950,16 @@ async fn on_change_frame(conn: &Conn, frame: ClientFrame) -> Result<(), Protocol
             conversation_id,
             on,
         } => on_assistant(conn, conversation_id, on).await,
+        ClientFrame::SetStatus {
+            conversation_id,
+            status,
+            until,
+            time_zone,
+        } => workflow::on_set_status(conn, conversation_id, status, until, time_zone).await,
+        ClientFrame::Assign {
+            conversation_id,
+            agent_id,
+        } => workflow::on_assign(conn, conversation_id, agent_id).await,
         other => {
             tracing::error!(
                 frame = other.kind(),
@@ -977,6 +1022,15 @@ async fn authorise(conn: &Conn, conversation: ConversationId) -> Result<ContactI
 /// and waits for the oldest commit.
 const PIPELINE: usize = 32;
 
+/// How a `send` is posted, beyond where and what.
+#[derive(Clone, Copy, Debug)]
+struct How {
+    /// (Visitors) start a new conversation.
+    new_conversation: bool,
+    /// (Agents) a private note.
+    note: bool,
+}
+
 /// Checks a `send` and queues its write, for the finisher to complete after
 /// the commit. The socket reads its next frame meanwhile. Nothing is awaited
 /// after the write is queued (see [`Pending::room`]).
@@ -985,23 +1039,27 @@ async fn start_send(
     conversation: Option<ConversationId>,
     client_id: ClientId,
     body: &str,
+    how: How,
     received: std::time::Instant,
 ) -> Result<QueuedSend, ProtocolError> {
     let body = validate_body(body)?;
     let store = &conn.state.store;
+    if how.note && !matches!(conn.peer, Peer::Agent(_)) {
+        return Err(ProtocolError::AgentsOnly("note"));
+    }
     let (contact, queued) = match (conn.peer, conversation) {
-        (Peer::Contact(contact), None) => (
-            None,
-            store
-                .queue_visitor_message(
-                    contact,
-                    client_id,
-                    body,
-                    Assistant::answers_new(&conn.state),
-                )
+        (Peer::Contact(contact), None) => {
+            let post = VisitorPost {
+                assistant_answers: Assistant::answers_new(&conn.state),
+                new_conversation: how.new_conversation,
+                starts_per_hour: conn.state.config.limits.conversations_per_visitor_hour,
+            };
+            let queued = store
+                .queue_visitor_message(contact, client_id, body, post)
                 .await
-                .map_err(internal)?,
-        ),
+                .map_err(internal)?;
+            (None, queued)
+        }
         (peer, Some(conversation)) => {
             let contact = authorise(conn, conversation).await?;
             let author = match peer {
@@ -1011,8 +1069,12 @@ async fn start_send(
                     Author::agent(a)
                 }
             };
+            let options = PostOptions {
+                internal: how.note,
+                assign_on_reply: conn.state.workflow.assign_on_reply(),
+            };
             let queued = store
-                .queue_message(conversation, client_id, author, body)
+                .queue_message(conversation, client_id, author, body, options)
                 .await
                 .map_err(internal)?;
             (Some(contact), queued)
@@ -1036,7 +1098,15 @@ async fn finish_send(conn: &Conn, send: QueuedSend) -> Result<(), ProtocolError>
         queued,
         received,
     } = send;
-    let Inserted { message, created } = queued.committed().await.map_err(internal)?;
+    let Inserted {
+        message,
+        created,
+        started,
+        lines,
+    } = queued.committed().await.map_err(|err| match err {
+        StoreError::TooManyConversations(n) => ProtocolError::TooManyConversations(n),
+        err => internal(err),
+    })?;
     // A visitor's own messages: the conversation is theirs.
     let contact = match (contact, conn.peer) {
         (Some(contact), _) | (None, Peer::Contact(contact)) => contact,
@@ -1066,6 +1136,7 @@ async fn finish_send(conn: &Conn, send: QueuedSend) -> Result<(), ProtocolError>
             )
             .await;
         }
+        let internal = message.internal;
         publish(
             conn,
             Event::Message {
@@ -1075,6 +1146,14 @@ async fn finish_send(conn: &Conn, send: QueuedSend) -> Result<(), ProtocolError>
             },
         )
         .await;
+        if internal {
+            // A note changes nothing on the row anyone sees.
+            return Ok(());
+        }
+        if started || !lines.is_empty() {
+            conn.state.workflow.counts_changed();
+        }
+        publish_messages(&conn.state, contact, lines).await;
         // The row says whether the assistant answers: no extra read, and no
         // task for the (many) conversations it does not answer.
         let assistant = publish_summary(conn, conversation).await;
@@ -1124,7 +1203,7 @@ async fn on_assistant(
     }
     publish_summary(conn, conversation).await;
     let (recent, _) = store
-        .latest_messages(conversation, 5)
+        .latest_messages(conversation, 5, Audience::Visitor)
         .await
         .map_err(internal)?;
     let last_word = recent.iter().rev().find(|m| m.sender != SenderKind::System);
@@ -1146,7 +1225,7 @@ async fn on_open(conn: &Conn, conversation: ConversationId) -> Result<(), Protoc
         .await
         .map_err(internal)?;
     let (messages, has_more) = store
-        .latest_messages(conversation, HISTORY_PAGE)
+        .latest_messages(conversation, HISTORY_PAGE, conn.audience())
         .await
         .map_err(internal)?;
     conn.state.metrics.db_history.observe(started.elapsed());
@@ -1186,7 +1265,7 @@ async fn on_resume(
     let mut after = since;
     loop {
         let (messages, more) = store
-            .changes_after(conversation, after, RESUME_PAGE)
+            .changes_after(conversation, after, RESUME_PAGE, conn.audience())
             .await
             .map_err(internal)?;
         if let Some(last) = messages.last() {
@@ -1280,7 +1359,7 @@ async fn on_older(
     let (messages, has_more) = conn
         .state
         .store
-        .older_messages(conversation, before, HISTORY_PAGE)
+        .older_messages(conversation, before, HISTORY_PAGE, conn.audience())
         .await
         .map_err(internal)?;
     conn.state.metrics.db_history.observe(started.elapsed());
@@ -1296,24 +1375,29 @@ async fn on_older(
 
 async fn on_more_conversations(
     conn: &Conn,
-    before_at: Timestamp,
-    before_id: ConversationId,
+    view: InboxView,
+    sort: InboxSort,
+    after: Option<(i64, i64)>,
 ) -> Result<(), ProtocolError> {
     let Peer::Agent(agent) = conn.peer else {
         return Err(ProtocolError::AgentsOnly("more_conversations"));
     };
+    let started = std::time::Instant::now();
     let (mut conversations, has_more) = conn
         .state
         .store
-        .inbox(agent, Some((before_at, before_id)), INBOX_PAGE)
+        .inbox(agent, view, sort, after, INBOX_PAGE)
         .await
         .map_err(internal)?;
+    conn.state.metrics.db_history.observe(started.elapsed());
     for conversation in &mut conversations {
         with_presence(conn, conversation);
     }
     conn.reply(&ServerFrame::Conversations {
         conversations,
         has_more,
+        view,
+        sort,
     })
     .await;
     Ok(())
@@ -1340,6 +1424,9 @@ async fn visible_message(
         .await
         .map_err(internal)?
         .ok_or(ProtocolError::Forbidden)?;
+    if facts.internal && !matches!(conn.peer, Peer::Agent(_)) {
+        return Err(ProtocolError::Forbidden);
+    }
     let contact = authorise(conn, facts.conversation).await?;
     Ok((facts, contact))
 }
@@ -1367,6 +1454,7 @@ async fn on_react(conn: &Conn, message: MessageId, emoji: &str) -> Result<(), Pr
             person: conn.person(),
             added: change.added,
             seq: change.seq,
+            internal: change.internal,
         },
     )
     .await;
@@ -1460,39 +1548,6 @@ async fn publish(conn: &Conn, event: Event) {
     publish_event(&conn.state, event).await;
 }
 
-/// Publishes a live event and times the bus (for `/metrics`). A failure is
-/// logged: the change is stored, and clients that missed it catch up when
-/// they resume.
-pub(crate) async fn publish_event(state: &AppState, event: Event) {
-    let started = std::time::Instant::now();
-    let published = state.bus.publish(event).await;
-    state.metrics.bus_publish.observe(started.elapsed());
-    if let Err(err) = published {
-        tracing::error!(%err, "could not publish a live event");
-    }
-}
-
 async fn publish_summary(conn: &Conn, conversation: ConversationId) -> Option<AssistantState> {
     publish_summary_of(&conn.state, conversation).await
-}
-
-/// Publishes a conversation's inbox row as it now stands; returns who
-/// answers it (read with the row, so callers need not ask again).
-pub(crate) async fn publish_summary_of(
-    state: &AppState,
-    conversation: ConversationId,
-) -> Option<AssistantState> {
-    match state.store.conversation_summary(conversation).await {
-        Ok(Some(mut conversation)) => {
-            conversation.contact_online = state.hub.contact_online(conversation.contact_id);
-            let assistant = conversation.assistant;
-            publish_event(state, Event::Conversation { conversation }).await;
-            Some(assistant)
-        }
-        Ok(None) => None,
-        Err(err) => {
-            tracing::error!(%err, "could not load an inbox row to publish");
-            None
-        }
-    }
 }

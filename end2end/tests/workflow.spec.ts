@@ -1,0 +1,114 @@
+import { test, expect, type Page } from '@playwright/test';
+import { checkPage, closeContexts, composer, messageLog, openMessenger, say, signIn } from './support';
+
+test.afterEach(closeContexts);
+
+/** The inbox's list buttons ("Unassigned 3"). */
+const view = (agent: Page, name: string) =>
+  agent.getByRole('list', { name: 'Lists' }).getByRole('button', { name: new RegExp(`^${name} \\d+$`) });
+
+/** The inbox row whose text matches. */
+const row = (agent: Page, text: string) =>
+  agent.getByRole('navigation', { name: 'Conversations' }).getByRole('link').filter({ hasText: text });
+
+test('an agent takes a conversation, notes, snoozes, resolves; the visitor starts anew', async ({ browser }) => {
+  const visitor = await openMessenger(browser);
+  const question = `My parcel never came, order ${Date.now()}`;
+  await say(visitor, question);
+
+  // Triage: the new conversation waits under Unassigned.
+  const agent = await signIn(browser);
+  await view(agent, 'Unassigned').click();
+  await expect(row(agent, question)).toContainText('Waiting');
+  await expect(row(agent, question)).toContainText('Unassigned');
+  await row(agent, question).click();
+  await expect(messageLog(agent).getByText(question)).toBeVisible();
+
+  // Take it: the line says so, the row shows the owner, Mine counts it.
+  await agent.getByRole('combobox', { name: 'Assignee' }).selectOption({ label: 'Admin (you)' });
+  await expect(messageLog(agent).getByText('Admin took this')).toBeVisible();
+  await expect(view(agent, 'Mine')).not.toHaveText(/^Mine 0$/);
+
+  // A private note: marked as one, and never shown to the visitor.
+  const secret = 'VIP: refund without asking';
+  await agent.getByRole('button', { name: 'Note', exact: true }).click();
+  await agent.getByRole('textbox', { name: 'Note', exact: true }).fill(secret);
+  await agent.getByRole('button', { name: 'Add note' }).click();
+  const note = messageLog(agent).locator('.message-group.note').getByText(secret);
+  await expect(note).toBeVisible();
+  await agent.getByRole('button', { name: 'Reply', exact: true }).click();
+  await say(agent, 'So sorry! A refund is on its way.');
+  await expect(messageLog(visitor).getByText('A refund is on its way.')).toBeVisible();
+  await expect(messageLog(visitor).getByText(secret)).toHaveCount(0);
+  await expect(messageLog(visitor).getByText('Admin took this')).toHaveCount(0);
+
+  // Snooze until tomorrow morning: out of the open lists, into Snoozed.
+  await agent.locator('summary', { hasText: 'Snooze' }).click();
+  await agent.getByRole('button', { name: 'Tomorrow at 9:00' }).click();
+  await expect(messageLog(agent).getByText(/^Snoozed until .* by Admin$/)).toBeVisible();
+  await expect(agent.getByText(/A reply from the visitor wakes it sooner/)).toBeVisible();
+  await view(agent, 'Snoozed').click();
+  await expect(row(agent, 'So sorry!')).toContainText('Until');
+
+  // The visitor writes: it wakes up by itself.
+  await say(visitor, 'Thanks! One more thing.');
+  await expect(messageLog(agent).getByText('Woke up: the visitor replied')).toBeVisible();
+  await expect(row(agent, 'One more thing')).toHaveCount(0);
+  await view(agent, 'Mine').click();
+  await expect(row(agent, 'One more thing')).toBeVisible();
+
+  // Resolve: the visitor is told, and starts a new conversation.
+  await say(agent, 'Anything else, just write.');
+  await agent.getByRole('button', { name: 'Resolve', exact: true }).click();
+  await expect(messageLog(agent).getByText('Admin resolved this')).toBeVisible();
+  await expect(visitor.getByText('This conversation was resolved.', { exact: false })).toBeVisible();
+  await visitor.getByRole('button', { name: 'start a new conversation' }).click();
+  await expect(messageLog(visitor).getByText('Anything else, just write.')).toHaveCount(0);
+  const second = `Do you ship to Canada? ${Date.now()}`;
+  await say(visitor, second);
+  await view(agent, 'Unassigned').click();
+  await expect(row(agent, second)).toBeVisible();
+
+  // The messenger lists both, newest first; the old one opens again.
+  await visitor.getByRole('button', { name: 'Your conversations' }).click();
+  const picks = visitor.locator('.conversation-pick');
+  await expect(picks).toHaveCount(2);
+  await expect(picks.first()).toContainText('Do you ship to Canada?');
+  await expect(picks.nth(1)).toContainText('Resolved');
+  for (const scheme of ['light', 'dark'] as const) {
+    await visitor.emulateMedia({ colorScheme: scheme });
+    await checkPage(visitor, `the messenger's conversations, ${scheme}`);
+  }
+  await picks.nth(1).click();
+  await expect(messageLog(visitor).getByText('Anything else, just write.')).toBeVisible();
+  await expect(composer(visitor)).toBeVisible();
+
+  // The thread with its note and lines, and the snooze menu open, read well.
+  await view(agent, 'Resolved').click();
+  await row(agent, 'Anything else').click();
+  await agent.getByRole('button', { name: 'Note', exact: true }).click();
+  for (const scheme of ['light', 'dark'] as const) {
+    await agent.emulateMedia({ colorScheme: scheme });
+    await checkPage(agent, `a thread with a note, ${scheme}`);
+  }
+});
+
+test('the thread actions fit a phone, and the snooze menu closes with Escape', async ({ browser }) => {
+  const visitor = await openMessenger(browser);
+  const question = `Phone check ${Date.now()}`;
+  await say(visitor, question);
+  const agent = await signIn(browser);
+  await agent.setViewportSize({ width: 360, height: 740 });
+  await row(agent, question).click();
+  await expect(agent.getByRole('button', { name: 'Resolve', exact: true })).toBeVisible();
+  await agent.locator('summary', { hasText: 'Snooze' }).click();
+  await expect(agent.getByRole('button', { name: 'In 1 hour' })).toBeVisible();
+  const width = await agent.evaluate(() => document.documentElement.scrollWidth);
+  expect(width).toBeLessThanOrEqual(360);
+  for (const scheme of ['light', 'dark'] as const) {
+    await agent.emulateMedia({ colorScheme: scheme });
+    await checkPage(agent, `the snooze menu at 360 px, ${scheme}`);
+  }
+  await agent.keyboard.press('Escape');
+  await expect(agent.getByRole('button', { name: 'In 1 hour' })).toBeHidden();
+});

@@ -1,0 +1,136 @@
+//! (Agents) the inbox's lists: which one is shown in which order, paging
+//! through it, their counts, and the team's actions on a conversation
+//! (resolve, snooze, reopen, assign).
+
+use leptos::prelude::*;
+
+use super::Live;
+use crate::protocol::{
+    AgentId, ClientFrame, ConversationId, ConversationStatus, ConversationSummary, InboxSort,
+    InboxView, Me, Timestamp,
+};
+
+impl Live {
+    /// The agent this page speaks for, if it is an agent's.
+    pub fn agent_id(&self) -> Option<AgentId> {
+        match self.me.get_untracked() {
+            Some(Me::Agent { id, .. }) => Some(id),
+            _ => None,
+        }
+    }
+
+    /// The rows of the list shown now, in its order (tracks the list, the
+    /// order and every row).
+    pub fn rows_in_view(&self) -> Vec<ConversationSummary> {
+        let (view, sort) = (self.view.get(), self.sort.get());
+        let me = match self.me.get() {
+            Some(Me::Agent { id, .. }) => id,
+            _ => return Vec::new(),
+        };
+        let mut rows: Vec<ConversationSummary> = self.conversations.with(|all| {
+            all.iter()
+                .filter(|row| view.holds(row, me))
+                .cloned()
+                .collect()
+        });
+        rows.sort_by_key(|row| sort.key(row));
+        rows
+    }
+
+    /// Shows another list or order: its first page comes from the server
+    /// (rows already here show at once).
+    pub fn show_view(&self, view: InboxView, sort: InboxSort) {
+        self.view.set(view);
+        self.sort.set(sort);
+        self.request_page(None);
+    }
+
+    /// Asks for the next page of the list shown.
+    pub fn load_more_conversations(&self) {
+        if self.loading_conversations.get_untracked() || !self.more_conversations.get_untracked() {
+            return;
+        }
+        let sort = self.sort.get_untracked();
+        let last = self
+            .rows_in_view_untracked()
+            .last()
+            .map(|row| sort.key(row));
+        if last.is_some() {
+            self.request_page(last);
+        }
+    }
+
+    fn rows_in_view_untracked(&self) -> Vec<ConversationSummary> {
+        leptos::prelude::untrack(|| self.rows_in_view())
+    }
+
+    fn request_page(&self, after: Option<(i64, i64)>) {
+        self.loading_conversations.set(true);
+        self.transmit(ClientFrame::MoreConversations {
+            view: self.view.get_untracked(),
+            sort: self.sort.get_untracked(),
+            after,
+        });
+    }
+
+    /// A page of rows arrived: kept whatever list it belongs to (rows are
+    /// rows); it tells whether more follow only for the list shown.
+    pub(super) fn page_arrived(
+        &self,
+        rows: Vec<ConversationSummary>,
+        has_more: bool,
+        view: InboxView,
+        sort: InboxSort,
+    ) {
+        if (view, sort) == (self.view.get_untracked(), self.sort.get_untracked()) {
+            self.more_conversations.set(has_more);
+            self.loading_conversations.set(false);
+        }
+        self.conversations.update(|list| {
+            for row in rows {
+                match list.iter_mut().find(|known| known.id == row.id) {
+                    Some(known) if known.seq < row.seq => {
+                        let unread = known.unread;
+                        *known = row;
+                        known.unread = unread.max(known.unread);
+                    }
+                    Some(_) => {}
+                    None => list.push(row),
+                }
+            }
+        });
+    }
+
+    /// After a reconnect: the list shown, again from its first page (the
+    /// greeting carried only the first page of all open conversations).
+    pub(super) fn reload_view(&self) {
+        if (self.view.get_untracked(), self.sort.get_untracked())
+            != (InboxView::default(), InboxSort::default())
+        {
+            self.request_page(None);
+        }
+    }
+
+    /// Resolves, reopens or snoozes (until `until`) a conversation.
+    pub fn set_status(
+        &self,
+        conversation_id: ConversationId,
+        status: ConversationStatus,
+        until: Option<Timestamp>,
+    ) {
+        self.transmit(ClientFrame::SetStatus {
+            conversation_id,
+            status,
+            until,
+            time_zone: crate::client::time::time_zone(),
+        });
+    }
+
+    /// Gives a conversation to a teammate, or to nobody.
+    pub fn assign(&self, conversation_id: ConversationId, agent_id: Option<AgentId>) {
+        self.transmit(ClientFrame::Assign {
+            conversation_id,
+            agent_id,
+        });
+    }
+}

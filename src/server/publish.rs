@@ -1,0 +1,52 @@
+//! Publishing live events once a change is committed: the one way out of
+//! the socket handler, the assistant and the workflow's clocks to the bus.
+
+use crate::protocol::{AssistantState, ContactId, ConversationId, Message};
+use crate::server::AppState;
+use crate::server::bus::Event;
+
+/// Publishes a live event and times the bus (for `/metrics`). A failure is
+/// logged: the change is stored, and clients that missed it catch up when
+/// they resume.
+pub async fn publish_event(state: &AppState, event: Event) {
+    let started = std::time::Instant::now();
+    let published = state.bus.publish(event).await;
+    state.metrics.bus_publish.observe(started.elapsed());
+    if let Err(err) = published {
+        tracing::error!(%err, "could not publish a live event");
+    }
+}
+
+/// Publishes a conversation's inbox row as it now stands; returns who
+/// answers it (read with the row, so callers need not ask again).
+pub async fn publish_summary_of(
+    state: &AppState,
+    conversation: ConversationId,
+) -> Option<AssistantState> {
+    match state.store.conversation_summary(conversation).await {
+        Ok(Some(mut conversation)) => {
+            conversation.contact_online = state.hub.contact_online(conversation.contact_id);
+            let assistant = conversation.assistant;
+            publish_event(state, Event::Conversation { conversation }).await;
+            Some(assistant)
+        }
+        Ok(None) => None,
+        Err(err) => {
+            tracing::error!(%err, "could not load an inbox row to publish");
+            None
+        }
+    }
+}
+
+/// Publishes messages a change stored (lines about the state, notes) as new
+/// messages of their conversation.
+pub async fn publish_messages(state: &AppState, contact: ContactId, messages: Vec<Message>) {
+    for message in messages {
+        let event = Event::Message {
+            contact_id: contact,
+            message,
+            received: None,
+        };
+        publish_event(state, event).await;
+    }
+}

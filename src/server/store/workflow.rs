@@ -1,0 +1,264 @@
+//! The team's workflow in storage: a conversation's state (open, snoozed,
+//! resolved), who owns it, the inbox's lists and how many each holds.
+//!
+//! Every change takes the conversation's next change number and leaves a
+//! line in the thread that only the team sees, in the same transaction: a
+//! client that resumes gets the line, and the row's new `seq` with it.
+
+use sqlx::{Sqlite, Transaction};
+
+use super::conversations::{AGENT_UNREAD, SUMMARY_COLUMNS, SUMMARY_FROM, summary_from_row};
+use super::{Store, StoreError, now};
+use crate::protocol::{
+    AgentId, AssignedCount, ClientId, ConversationId, ConversationStatus, ConversationSummary,
+    InboxCounts, InboxSort, InboxView, Message, MessageId, SenderKind, Timestamp,
+};
+
+/// The line a visitor's reply leaves in a resolved conversation.
+pub(super) const REOPENED_BY_REPLY: &str = "Reopened by the visitor's reply";
+/// The line a visitor's reply leaves in a snoozed conversation.
+pub(super) const WOKEN_BY_REPLY: &str = "Woke up: the visitor replied";
+/// The line a snooze that ran out leaves.
+pub const WOKEN_BY_CLOCK: &str = "Snooze ended";
+
+/// The line an agent's first reply to a conversation nobody owned leaves.
+pub(super) fn assigned_by_reply(name: &str) -> String {
+    format!("Assigned to {name} by their reply")
+}
+
+/// Most snoozes the clock wakes in one transaction.
+const WAKE_BATCH: i64 = 500;
+
+/// Stores a line about the conversation's state: a system message only the
+/// team sees, with the conversation's next change number.
+pub(super) async fn line_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    conversation: ConversationId,
+    actor: Option<i64>,
+    text: &str,
+) -> Result<Message, StoreError> {
+    let t = now().0;
+    let client_id = ClientId::new();
+    let seq: i64 =
+        sqlx::query_scalar("UPDATE conversations SET seq = seq + 1 WHERE id = ? RETURNING seq")
+            .bind(conversation.0)
+            .fetch_one(&mut **tx)
+            .await?;
+    let id: i64 = sqlx::query_scalar(
+        "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at, seq, internal)
+         VALUES (?, ?, 'system', ?, ?, ?, ?, 1) RETURNING id",
+    )
+    .bind(conversation.0)
+    .bind(client_id.0.to_string())
+    .bind(actor)
+    .bind(text)
+    .bind(t)
+    .bind(seq)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Message {
+        id: MessageId(id),
+        conversation_id: conversation,
+        client_id,
+        sender: SenderKind::System,
+        sender_name: "Minicom".into(),
+        body: text.to_owned(),
+        created_at: Timestamp(t),
+        edited_at: None,
+        deleted: false,
+        reactions: Vec::new(),
+        seq,
+        internal: true,
+    })
+}
+
+/// The `WHERE` condition of a view; `?1` is the agent.
+fn view_filter(view: InboxView) -> &'static str {
+    match view {
+        InboxView::Mine => "c.status = 'open' AND c.assignee_id = ?1",
+        InboxView::Unassigned => "c.status = 'open' AND c.assignee_id IS NULL",
+        InboxView::Open => "c.status = 'open'",
+        InboxView::Snoozed => "c.status = 'snoozed'",
+        InboxView::Resolved => "c.status = 'resolved'",
+    }
+}
+
+impl Store {
+    /// Moves a conversation to `status` (with `until` for a snooze) and
+    /// leaves `line` in its thread; `None` when nothing changed (it was
+    /// already so, or it does not exist).
+    pub async fn set_status(
+        &self,
+        conversation: ConversationId,
+        status: ConversationStatus,
+        until: Option<Timestamp>,
+        actor: AgentId,
+        line: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        let until = until
+            .filter(|_| status == ConversationStatus::Snoozed)
+            .map(|t| t.0);
+        let mut tx = self.pool.begin().await?;
+        // A write first: it takes the write lock before anything is read.
+        let changed: Option<i64> = sqlx::query_scalar(
+            "UPDATE conversations SET status = ?1, snoozed_until = ?2
+             WHERE id = ?3 AND (status <> ?1 OR snoozed_until IS NOT ?2) RETURNING id",
+        )
+        .bind(status.as_str())
+        .bind(until)
+        .bind(conversation.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if changed.is_none() {
+            return Ok(None);
+        }
+        let line = line_in(&mut tx, conversation, Some(actor.0), line).await?;
+        tx.commit().await?;
+        Ok(Some(line))
+    }
+
+    /// Gives a conversation to `to` (or to nobody) and leaves `line` in its
+    /// thread; `None` when nothing changed. The caller checked that `to` is
+    /// an active teammate.
+    pub async fn assign(
+        &self,
+        conversation: ConversationId,
+        to: Option<AgentId>,
+        actor: AgentId,
+        line: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let changed: Option<i64> = sqlx::query_scalar(
+            "UPDATE conversations SET assignee_id = ?1
+             WHERE id = ?2 AND assignee_id IS NOT ?1 RETURNING id",
+        )
+        .bind(to.map(|a| a.0))
+        .bind(conversation.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if changed.is_none() {
+            return Ok(None);
+        }
+        let line = line_in(&mut tx, conversation, Some(actor.0), line).await?;
+        tx.commit().await?;
+        Ok(Some(line))
+    }
+
+    /// When the next snoozed conversation wakes up, if any is snoozed.
+    pub async fn next_wake(&self) -> Result<Option<Timestamp>, StoreError> {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT MIN(snoozed_until) FROM conversations WHERE status = 'snoozed'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(at.map(Timestamp))
+    }
+
+    /// Reopens snoozed conversations whose time came by `at` (a batch at a
+    /// time: call again while it returns a full one), each with its line.
+    pub async fn wake_due(&self, at: Timestamp) -> Result<Vec<Message>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let woken: Vec<i64> = sqlx::query_scalar(
+            "UPDATE conversations SET status = 'open', snoozed_until = NULL
+             WHERE id IN (SELECT id FROM conversations
+                          WHERE status = 'snoozed' AND snoozed_until <= ?
+                          ORDER BY snoozed_until LIMIT ?)
+             RETURNING id",
+        )
+        .bind(at.0)
+        .bind(WAKE_BATCH)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut lines = Vec::with_capacity(woken.len());
+        for id in woken {
+            lines.push(line_in(&mut tx, ConversationId(id), None, WOKEN_BY_CLOCK).await?);
+        }
+        tx.commit().await?;
+        Ok(lines)
+    }
+
+    /// Whether a full batch was woken (more may be due).
+    pub fn wake_batch_full(woken: usize) -> bool {
+        woken as i64 >= WAKE_BATCH
+    }
+
+    /// How many conversations each inbox list holds.
+    pub async fn inbox_counts(&self) -> Result<InboxCounts, StoreError> {
+        let rows: Vec<(String, Option<i64>, i64)> = sqlx::query_as(
+            "SELECT status, CASE WHEN status = 'open' THEN assignee_id END AS owner, COUNT(*)
+             FROM conversations GROUP BY status, owner",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut counts = InboxCounts::default();
+        for (status, owner, n) in rows {
+            let n = n.clamp(0, u32::MAX as i64) as u32;
+            match (ConversationStatus::parse(&status), owner) {
+                (Some(ConversationStatus::Open), None) => {
+                    counts.open += n;
+                    counts.unassigned += n;
+                }
+                (Some(ConversationStatus::Open), Some(agent)) => {
+                    counts.open += n;
+                    counts.assigned.push(AssignedCount {
+                        agent_id: AgentId(agent),
+                        open: n,
+                    });
+                }
+                (Some(ConversationStatus::Snoozed), _) => counts.snoozed += n,
+                (Some(ConversationStatus::Resolved), _) => counts.resolved += n,
+                (None, _) => return Err(StoreError::Corrupt(format!("unknown status {status:?}"))),
+            }
+        }
+        Ok(counts)
+    }
+
+    /// A page of one inbox list in one order, for `agent` (with their unread
+    /// counts): the rows after the cursor `after` (see [`InboxSort::key`]),
+    /// and whether more follow. Keyset paging on an index per list and
+    /// order: no OFFSET, as fast on the thousandth page as on the first.
+    pub async fn inbox(
+        &self,
+        agent: AgentId,
+        view: InboxView,
+        sort: InboxSort,
+        after: Option<(i64, i64)>,
+        limit: i64,
+    ) -> Result<(Vec<ConversationSummary>, bool), StoreError> {
+        let (key, order) = match sort {
+            InboxSort::Newest => (
+                "(c.last_message_at, c.id) < (-?2, -?3)",
+                "c.last_message_at DESC, c.id DESC",
+            ),
+            InboxSort::Waiting => (
+                "(COALESCE(c.waiting_since, 9223372036854775807), c.id) > (?2, ?3)",
+                "COALESCE(c.waiting_since, 9223372036854775807), c.id",
+            ),
+        };
+        let (k, id) = after.unwrap_or(match sort {
+            // Before every row in the order.
+            InboxSort::Newest => (i64::MIN + 1, i64::MIN + 1),
+            InboxSort::Waiting => (i64::MIN, i64::MIN),
+        });
+        let rows = sqlx::query(&format!(
+            "SELECT {SUMMARY_COLUMNS}, {AGENT_UNREAD}
+             FROM {SUMMARY_FROM}
+             WHERE {} AND {key}
+             ORDER BY {order} LIMIT ?4",
+            view_filter(view)
+        ))
+        .bind(agent.0)
+        .bind(k)
+        .bind(id)
+        .bind(limit + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let has_more = rows.len() as i64 > limit;
+        let rows = rows
+            .iter()
+            .take(limit as usize)
+            .map(summary_from_row)
+            .collect::<Result<_, _>>()?;
+        Ok((rows, has_more))
+    }
+}

@@ -1,0 +1,269 @@
+//! The team's workflow: the rules for resolving, snoozing and assigning
+//! conversations, the snooze clock that wakes them, and the inbox lists'
+//! counts. `ws::workflow` turns frames into these calls; the state itself
+//! is kept by `store` (see `store::workflow`).
+
+use std::time::Duration;
+
+use tokio::sync::{Notify, watch};
+
+use crate::protocol::{
+    AgentId, ConversationStatus, InboxCounts, MAX_SNOOZE_MS, Person, ProtocolError, SenderKind,
+    Timestamp,
+};
+use crate::server::AppState;
+use crate::server::bus::Event;
+use crate::server::publish::{publish_event, publish_messages, publish_summary_of};
+use crate::server::store::{StoreError, now};
+
+/// The setting key of "an agent's first reply to a conversation nobody owns
+/// makes it theirs" ("1" on, the default; "0" off).
+pub const ASSIGN_ON_REPLY: &str = "assign_on_reply";
+
+/// Counts are recomputed at most this often, however many changes come.
+const COUNTS_EVERY: Duration = Duration::from_millis(250);
+
+/// Wakes the background tasks when something they watch changed.
+#[derive(Default)]
+pub struct Workflow {
+    counts_stale: Notify,
+    snoozes_changed: Notify,
+    assign_on_reply: std::sync::atomic::AtomicBool,
+}
+
+impl Workflow {
+    /// Reads the admins' switches.
+    pub async fn load(store: &crate::server::store::Store) -> Result<Self, StoreError> {
+        let on = store
+            .setting(ASSIGN_ON_REPLY)
+            .await?
+            .is_none_or(|v| v != "0");
+        Ok(Self {
+            assign_on_reply: on.into(),
+            ..Self::default()
+        })
+    }
+
+    /// Some list's count may have changed: new numbers go out shortly.
+    pub fn counts_changed(&self) {
+        self.counts_stale.notify_one();
+    }
+
+    /// A snooze was set: the clock looks at its next alarm again.
+    pub fn snoozes_changed(&self) {
+        self.snoozes_changed.notify_one();
+    }
+
+    /// Whether an agent's first reply assigns the conversation to them.
+    pub fn assign_on_reply(&self) -> bool {
+        self.assign_on_reply
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Switches assignment by reply on or off, for every later reply.
+    pub async fn set_assign_on_reply(
+        &self,
+        store: &crate::server::store::Store,
+        on: bool,
+    ) -> Result<(), StoreError> {
+        store
+            .set_setting(ASSIGN_ON_REPLY, if on { "1" } else { "0" })
+            .await?;
+        self.assign_on_reply
+            .store(on, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// Checks a snooze's time: in the future, within a year.
+pub fn check_snooze(until: Option<Timestamp>, at: Timestamp) -> Result<Timestamp, ProtocolError> {
+    match until {
+        Some(until) if until > at && until.0 - at.0 <= MAX_SNOOZE_MS => Ok(until),
+        _ => Err(ProtocolError::InvalidSnooze),
+    }
+}
+
+/// The thread's line for a change of state by `actor`.
+pub fn status_line(
+    actor: &str,
+    status: ConversationStatus,
+    until: Option<Timestamp>,
+    time_zone: Option<&str>,
+) -> String {
+    match status {
+        ConversationStatus::Open => format!("{actor} reopened this"),
+        ConversationStatus::Resolved => format!("{actor} resolved this"),
+        ConversationStatus::Snoozed => {
+            let when = until.map_or_else(String::new, |t| {
+                format!(" until {}", local_time(t, time_zone))
+            });
+            format!("Snoozed{when} by {actor}")
+        }
+    }
+}
+
+/// The thread's line for a change of owner by `actor` (`me`).
+pub fn assign_line(actor: &str, me: AgentId, to: Option<(AgentId, &str)>) -> String {
+    match to {
+        Some((id, _)) if id == me => format!("{actor} took this"),
+        Some((_, name)) => format!("{actor} assigned this to {name}"),
+        None => format!("{actor} unassigned this"),
+    }
+}
+
+/// A time as the person who chose it reads it: "Tue 1 Dec 09:00" in their
+/// time zone (IANA), or in UTC, said so, when it is unknown.
+fn local_time(t: Timestamp, time_zone: Option<&str>) -> String {
+    let Ok(at) = jiff::Timestamp::from_millisecond(t.0) else {
+        return "later".into();
+    };
+    let zone = time_zone.and_then(|z| jiff::tz::TimeZone::get(z).ok());
+    match zone {
+        Some(zone) => at.to_zoned(zone).strftime("%a %-d %b %H:%M").to_string(),
+        None => format!(
+            "{} UTC",
+            at.to_zoned(jiff::tz::TimeZone::UTC)
+                .strftime("%a %-d %b %H:%M")
+        ),
+    }
+}
+
+/// Publishes the inbox lists' counts whenever they may have changed, at
+/// most every `COUNTS_EVERY`, until the server stops.
+pub async fn run_counts(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let workflow = state.workflow.clone();
+    loop {
+        tokio::select! {
+            _ = workflow.counts_stale.notified() => {}
+            _ = crate::server::ws::stopping(&mut shutdown) => return,
+        }
+        match state.store.inbox_counts().await {
+            Ok(counts) => publish_event(&state, Event::Counts { counts }).await,
+            Err(err) => tracing::error!(%err, "could not count the inbox lists"),
+        }
+        // Changes meanwhile are counted in the next round, not one each.
+        tokio::select! {
+            _ = tokio::time::sleep(COUNTS_EVERY) => {}
+            _ = crate::server::ws::stopping(&mut shutdown) => return,
+        }
+    }
+}
+
+/// The counts now (for a socket's `hello`).
+pub async fn counts(state: &AppState) -> Result<InboxCounts, StoreError> {
+    state.store.inbox_counts().await
+}
+
+/// The active teammates, as people to assign conversations to.
+pub async fn team(state: &AppState) -> Result<Vec<Person>, StoreError> {
+    Ok(state
+        .store
+        .list_agents()
+        .await?
+        .into_iter()
+        .filter(|a| a.active)
+        .map(|a| Person {
+            kind: SenderKind::Agent,
+            id: a.id.0,
+            name: a.name,
+        })
+        .collect())
+}
+
+/// Wakes snoozed conversations when their time comes — also those whose
+/// time passed while the server was down, as soon as it starts.
+pub async fn run_snooze_clock(state: AppState, mut shutdown: watch::Receiver<bool>) {
+    let workflow = state.workflow.clone();
+    loop {
+        // Listen before reading: a snooze set meanwhile is not missed.
+        let changed = workflow.snoozes_changed.notified();
+        tokio::pin!(changed);
+        changed.as_mut().enable();
+        let next = match wake_due(&state).await {
+            Ok(()) => state.store.next_wake().await,
+            Err(err) => Err(err),
+        };
+        let wait = match next {
+            Ok(Some(at)) => Duration::from_millis((at.0 - now().0).clamp(0, i64::MAX) as u64),
+            Ok(None) => Duration::from_secs(24 * 3600),
+            Err(err) => {
+                tracing::error!(%err, "the snooze clock could not read the database; trying again in a minute");
+                Duration::from_secs(60)
+            }
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = &mut changed => {}
+            _ = crate::server::ws::stopping(&mut shutdown) => return,
+        }
+    }
+}
+
+/// Wakes every conversation due now and tells everyone.
+async fn wake_due(state: &AppState) -> Result<(), StoreError> {
+    loop {
+        let lines = state.store.wake_due(now()).await?;
+        let full = crate::server::store::Store::wake_batch_full(lines.len());
+        for line in lines {
+            let conversation = line.conversation_id;
+            let Some(contact) = state.store.conversation_contact(conversation).await? else {
+                continue;
+            };
+            publish_messages(state, contact, vec![line]).await;
+            publish_summary_of(state, conversation).await;
+        }
+        state.workflow.counts_changed();
+        if !full {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_snooze_is_in_the_future_and_within_a_year() {
+        let at = Timestamp(1_000_000);
+        assert!(check_snooze(Some(Timestamp(1_000_001)), at).is_ok());
+        assert!(check_snooze(Some(at), at).is_err(), "now is not later");
+        assert!(check_snooze(None, at).is_err());
+        assert!(check_snooze(Some(Timestamp(at.0 + MAX_SNOOZE_MS + 1)), at).is_err());
+    }
+
+    #[test]
+    fn lines_name_the_actor_and_the_time_in_their_zone() {
+        // 2026-12-01 08:00 UTC = 09:00 in Oslo.
+        let t = Timestamp(1_796_112_000_000);
+        assert_eq!(
+            status_line(
+                "Ben",
+                ConversationStatus::Snoozed,
+                Some(t),
+                Some("Europe/Oslo")
+            ),
+            "Snoozed until Tue 1 Dec 09:00 by Ben"
+        );
+        assert_eq!(
+            status_line(
+                "Ben",
+                ConversationStatus::Snoozed,
+                Some(t),
+                Some("Nowhere/Else")
+            ),
+            "Snoozed until Tue 1 Dec 08:00 UTC by Ben"
+        );
+        assert_eq!(
+            status_line("Ana", ConversationStatus::Resolved, None, None),
+            "Ana resolved this"
+        );
+        let (ana, ben) = (AgentId(1), AgentId(2));
+        assert_eq!(assign_line("Ana", ana, Some((ana, "Ana"))), "Ana took this");
+        assert_eq!(
+            assign_line("Ana", ana, Some((ben, "Ben"))),
+            "Ana assigned this to Ben"
+        );
+        assert_eq!(assign_line("Ana", ana, None), "Ana unassigned this");
+    }
+}

@@ -1,0 +1,89 @@
+//! The team's workflow frames: `set_status` (resolve, reopen, snooze) and
+//! `assign`. Agents only; the rules are in `server::workflow`, the state in
+//! the store. Each change leaves a line in the thread (the team's only),
+//! moves the inbox row for everyone, and refreshes the lists' counts.
+
+use super::{Conn, authorise, internal};
+use crate::protocol::{AgentId, ConversationId, ConversationStatus, ProtocolError, Timestamp};
+use crate::server::hub::Peer;
+use crate::server::publish::{publish_messages, publish_summary_of};
+use crate::server::store::now;
+use crate::server::workflow::{assign_line, check_snooze, status_line};
+
+/// Longest time zone name taken from a frame (IANA names are far shorter).
+const MAX_TIME_ZONE: usize = 64;
+
+pub(super) async fn on_set_status(
+    conn: &Conn,
+    conversation: ConversationId,
+    status: ConversationStatus,
+    until: Option<Timestamp>,
+    time_zone: Option<String>,
+) -> Result<(), ProtocolError> {
+    let Peer::Agent(me) = conn.peer else {
+        return Err(ProtocolError::AgentsOnly("set_status"));
+    };
+    let contact = authorise(conn, conversation).await?;
+    let until = match status {
+        ConversationStatus::Snoozed => Some(check_snooze(until, now())?),
+        _ => None,
+    };
+    let time_zone = time_zone.filter(|z| z.len() <= MAX_TIME_ZONE);
+    let line = status_line(&conn.person().name, status, until, time_zone.as_deref());
+    let state = &conn.state;
+    let Some(line) = state
+        .store
+        .set_status(conversation, status, until, me, &line)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(()); // already so: nothing to tell anyone
+    };
+    publish_messages(state, contact, vec![line]).await;
+    publish_summary_of(state, conversation).await;
+    state.workflow.counts_changed();
+    state.workflow.snoozes_changed();
+    Ok(())
+}
+
+pub(super) async fn on_assign(
+    conn: &Conn,
+    conversation: ConversationId,
+    to: Option<AgentId>,
+) -> Result<(), ProtocolError> {
+    let Peer::Agent(me) = conn.peer else {
+        return Err(ProtocolError::AgentsOnly("assign"));
+    };
+    let contact = authorise(conn, conversation).await?;
+    let state = &conn.state;
+    let to = match to {
+        Some(id) => {
+            let agent = state
+                .store
+                .agent(id)
+                .await
+                .map_err(internal)?
+                .filter(|a| a.active)
+                .ok_or(ProtocolError::UnknownAgent)?;
+            Some((agent.id, agent.name))
+        }
+        None => None,
+    };
+    let line = assign_line(
+        &conn.person().name,
+        me,
+        to.as_ref().map(|(id, name)| (*id, name.as_str())),
+    );
+    let Some(line) = state
+        .store
+        .assign(conversation, to.map(|(id, _)| id), me, &line)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(());
+    };
+    publish_messages(state, contact, vec![line]).await;
+    publish_summary_of(state, conversation).await;
+    state.workflow.counts_changed();
+    Ok(())
+}
