@@ -8,6 +8,8 @@
 //! - [`protocol`] — the wire: every frame the browser and the server exchange.
 //! - [`settings`] — what admins set about the messenger (colour, texts, office
 //!   hours) and the look the messenger draws from it; both sides read it.
+//! - [`replies`] — saved replies: checking shortcuts, finding them as the agent
+//!   types `/`, filling in names.
 //! - `server` — (feature `ssr`) config, HTTP router, `/ws` handler, hub, bus, store,
 //!   and the team's workflow (resolve, snooze, assign; the snooze clock and the
 //!   inbox lists' counts).
@@ -24,6 +26,7 @@
 pub mod app;
 pub mod client;
 pub mod protocol;
+pub mod replies;
 #[cfg(feature = "ssr")]
 pub mod server;
 pub mod settings;

@@ -268,6 +268,21 @@ pub struct ConversationSummary {
     /// message no one has answered yet); `None` when nobody is waiting.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waiting_since: Option<Timestamp>,
+    /// How the visitor rated the conversation once resolved (1 awful … 5
+    /// great).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rating: Option<u8>,
+}
+
+/// The five faces of a rating, from 1 (awful) to 5 (great).
+pub const RATINGS: [&str; 5] = ["Awful", "Bad", "OK", "Good", "Great"];
+
+/// Longest comment a visitor may add to a rating, in characters.
+pub const MAX_RATING_COMMENT_CHARS: usize = 1_000;
+
+/// The name of a rating ("Good"), if it is one.
+pub fn rating_name(score: u8) -> Option<&'static str> {
+    RATINGS.get(usize::from(score).checked_sub(1)?).copied()
 }
 
 /// The inbox's lists (agents).
@@ -537,6 +552,14 @@ pub enum ClientFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         time_zone: Option<String>,
     },
+    /// (Visitors) rates a resolved conversation, 1 (awful) to 5 (great),
+    /// with an optional comment; rating again replaces it.
+    Rate {
+        conversation_id: ConversationId,
+        score: u8,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        comment: Option<String>,
+    },
     /// (Agents) gives a conversation to a teammate (`agent_id`), or to
     /// nobody (`null`).
     Assign {
@@ -743,6 +766,8 @@ pub enum ErrorCode {
     UnknownAgent,
     /// The visitor started as many conversations as an hour allows.
     TooManyConversations,
+    /// A rating is 1 to 5, of a resolved conversation, with a short comment.
+    InvalidRating,
     /// The server failed; the frame may be retried with the same `client_id`.
     Internal,
 }
@@ -800,6 +825,10 @@ pub enum ProtocolError {
         "You have started {0} conversations in the last hour, the most allowed. Continue one of them, or try again later."
     )]
     TooManyConversations(u32),
+    #[error(
+        "A rating is 1 to 5, given once the conversation is resolved, with a comment of at most {MAX_RATING_COMMENT_CHARS} characters."
+    )]
+    InvalidRating,
     #[error("The server could not handle that just now; please retry.")]
     Internal,
 }
@@ -854,6 +883,7 @@ impl ProtocolError {
             Self::InvalidSnooze => ErrorCode::InvalidSnooze,
             Self::UnknownAgent => ErrorCode::UnknownAgent,
             Self::TooManyConversations(_) => ErrorCode::TooManyConversations,
+            Self::InvalidRating => ErrorCode::InvalidRating,
             Self::Internal => ErrorCode::Internal,
         }
     }
@@ -892,6 +922,7 @@ impl ClientFrame {
             Self::Assistant { .. } => "assistant",
             Self::SetStatus { .. } => "set_status",
             Self::Assign { .. } => "assign",
+            Self::Rate { .. } => "rate",
             Self::Ping => "ping",
         }
     }
@@ -934,6 +965,7 @@ impl ClientFrame {
         "assistant",
         "set_status",
         "assign",
+        "rate",
         "ping",
     ];
 }

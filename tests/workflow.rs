@@ -580,3 +580,170 @@ async fn a_visitor_starts_new_conversations_within_the_hourly_limit() {
         .expect(|f| matches!(f, ServerFrame::Ack { .. }).then_some(()))
         .await;
 }
+
+/// Posts a server function's form with a session cookie.
+async fn post_form(
+    server: &TestServer,
+    cookie: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> common::HttpResponse {
+    let body = fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", common::urlencode(k), common::urlencode(v)))
+        .collect::<Vec<_>>()
+        .join("&");
+    let origin = format!("http://{}", server.addr);
+    server
+        .http(
+            "POST",
+            path,
+            &[
+                ("Cookie", cookie),
+                ("Origin", &origin),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Accept", "application/json"),
+            ],
+            &body,
+        )
+        .await
+}
+
+#[tokio::test]
+async fn admins_keep_saved_replies_and_the_team_reads_them() {
+    let server = TestServer::start().await;
+    let admin = server.agent_cookie().await;
+    let saved = post_form(
+        &server,
+        &admin,
+        "/api/saved_reply_save",
+        &[
+            ("shortcut", "/Refund"),
+            ("body", "Hi {{visitor.first_name}}, done."),
+        ],
+    )
+    .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    let bad = post_form(
+        &server,
+        &admin,
+        "/api/saved_reply_save",
+        &[("shortcut", "two words"), ("body", "x")],
+    )
+    .await;
+    assert_ne!(bad.status, 200);
+    assert!(bad.body.contains("A shortcut is one word"), "{}", bad.body);
+
+    // A teammate who is not an admin reads them, and may not change them.
+    let (_, _) = server.agent_named("Ben").await;
+    let ben = server
+        .sign_in("ben@minicom.test", common::ADMIN_PASSWORD)
+        .await
+        .cookie("minicom_session")
+        .unwrap();
+    let listed = post_form(&server, &ben, "/api/saved_replies", &[]).await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    let replies: Vec<minicom::replies::SavedReply> = serde_json::from_str(&listed.body).unwrap();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(
+        replies[0].shortcut, "refund",
+        "kept in lower case, without the /"
+    );
+    let refused = post_form(
+        &server,
+        &ben,
+        "/api/saved_reply_save",
+        &[("shortcut", "mine"), ("body", "hello")],
+    )
+    .await;
+    assert_ne!(refused.status, 200);
+    assert!(refused.body.contains("Only admins"), "{}", refused.body);
+    // Visitors get nothing.
+    let visitor = server.visitor_cookie().await;
+    let nothing = post_form(&server, &visitor, "/api/saved_replies", &[]).await;
+    assert_ne!(nothing.status, 200);
+}
+
+#[tokio::test]
+async fn with_assignment_by_reply_switched_off_a_reply_assigns_nobody() {
+    let server = TestServer::start().await;
+    let admin = server.agent_cookie().await;
+    let off = post_form(
+        &server,
+        &admin,
+        "/api/assign_on_reply_set",
+        &[("on", "false")],
+    )
+    .await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    let (mut visitor, _) = server.visitor().await;
+    let conversation = visitor_writes(&mut visitor, "anyone?").await;
+    let mut agent = server.connect(&admin, "agent").await;
+    agent.hello().await;
+    agent.open(conversation).await;
+    let id = agent.say(Some(conversation), "Here!").await;
+    agent
+        .expect(|f| match f {
+            ServerFrame::Ack { client_id, .. } if client_id == id => Some(()),
+            _ => None,
+        })
+        .await;
+    let history = agent.open(conversation).await;
+    assert!(history.iter().all(|m| !m.internal), "{history:?}");
+    let mut another = server.connect(&admin, "agent").await;
+    let ServerFrame::Hello { conversations, .. } = another.hello().await else {
+        unreachable!()
+    };
+    assert!(conversations[0].assignee.is_none(), "{conversations:?}");
+}
+
+#[tokio::test]
+async fn a_visitor_rates_a_resolved_conversation_and_the_team_sees_it() {
+    let server = TestServer::start().await;
+    let (mut visitor, _) = server.visitor().await;
+    let conversation = visitor_writes(&mut visitor, "Thanks for the help").await;
+    let rate = |score: u8, comment: Option<&str>| ClientFrame::Rate {
+        conversation_id: conversation,
+        score,
+        comment: comment.map(str::to_owned),
+    };
+    // Not resolved yet: nothing to rate.
+    visitor.send(&rate(4, None)).await;
+    assert_eq!(refusal(&mut visitor).await.0, ErrorCode::InvalidRating);
+
+    let mut agent = server.agent().await;
+    agent.open(conversation).await;
+    agent
+        .send(&set_status(conversation, ConversationStatus::Resolved))
+        .await;
+    row_where(&mut visitor, conversation, |r| {
+        r.status == ConversationStatus::Resolved
+    })
+    .await;
+    line(&mut agent, conversation).await;
+
+    for bad in [
+        rate(0, None),
+        rate(6, None),
+        rate(3, Some(&"x".repeat(1_001))),
+    ] {
+        visitor.send(&bad).await;
+        assert_eq!(refusal(&mut visitor).await.0, ErrorCode::InvalidRating);
+    }
+    visitor.send(&rate(4, Some("  Quick and kind "))).await;
+    assert_eq!(
+        line(&mut agent, conversation).await.body,
+        "The visitor rated this Good: “Quick and kind”"
+    );
+    let row = row_where(&mut agent, conversation, |r| r.rating.is_some()).await;
+    assert_eq!(row.rating, Some(4));
+    for text in wire_until_pong(&mut visitor).await {
+        assert!(
+            !text.contains("rated this"),
+            "the line is the team's: {text}"
+        );
+    }
+    // Agents do not rate.
+    agent.send(&rate(5, None)).await;
+    assert_eq!(refusal(&mut agent).await.0, ErrorCode::Forbidden);
+}

@@ -16,8 +16,25 @@ test('an agent takes a conversation, notes, snoozes, resolves; the visitor start
   const question = `My parcel never came, order ${Date.now()}`;
   await say(visitor, question);
 
-  // Triage: the new conversation waits under Unassigned.
+  // An admin keeps two saved replies (Settings → Conversations).
   const agent = await signIn(browser);
+  const settings = await agent.context().newPage();
+  await settings.goto('/inbox/settings');
+  const card = settings.getByRole('region', { name: 'Conversations' });
+  for (const [shortcut, text] of [
+    ['bye', 'Anything else, {{visitor.first_name}}? Just write.'],
+    ['bye-weekend', 'Have a good weekend, {{visitor.first_name}}!'],
+  ]) {
+    await card.getByLabel('Shortcut').fill(shortcut);
+    await card.getByLabel('Reply', { exact: true }).fill(text);
+    await card.getByRole('button', { name: 'Save reply' }).click();
+    await expect(card.getByText(`/${shortcut}`, { exact: true })).toBeVisible();
+  }
+  await settings.close();
+  await agent.reload();
+  await expect(agent.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+
+  // Triage: the new conversation waits under Unassigned.
   await view(agent, 'Unassigned').click();
   await expect(row(agent, question)).toContainText('Waiting');
   await expect(row(agent, question)).toContainText('Unassigned');
@@ -57,13 +74,35 @@ test('an agent takes a conversation, notes, snoozes, resolves; the visitor start
   await view(agent, 'Mine').click();
   await expect(row(agent, 'One more thing')).toBeVisible();
 
+  // Answer with a saved reply, by keyboard: "/bye", down, up, Enter.
+  await composer(agent).fill('/bye');
+  const options = agent.getByRole('listbox', { name: 'Saved replies' }).getByRole('option');
+  await expect(options).toHaveCount(2);
+  await expect(options.first()).toHaveAttribute('aria-selected', 'true');
+  await composer(agent).press('ArrowDown');
+  await expect(options.nth(1)).toHaveAttribute('aria-selected', 'true');
+  await composer(agent).press('ArrowUp');
+  await composer(agent).press('Enter');
+  // The visitor gave no name: "there".
+  await expect(composer(agent)).toHaveValue('Anything else, there? Just write.');
+  await composer(agent).press('Enter');
+  await expect(messageLog(visitor).getByText('Anything else, there? Just write.')).toBeVisible();
+
   // Resolve: the visitor is told, and starts a new conversation.
-  await say(agent, 'Anything else, just write.');
   await agent.getByRole('button', { name: 'Resolve', exact: true }).click();
   await expect(messageLog(agent).getByText('Admin resolved this')).toBeVisible();
   await expect(visitor.getByText('This conversation was resolved.', { exact: false })).toBeVisible();
+  // "How did we do?": the visitor rates, adds a word; the team sees both.
+  await expect(visitor.getByText('How did we do?')).toBeVisible();
+  await visitor.getByRole('button', { name: 'Good', exact: true }).click();
+  await expect(visitor.getByText('You rated this Good. Thank you!')).toBeVisible();
+  await visitor.getByLabel('Anything to add? (optional)').fill('Quick and kind');
+  await visitor.getByRole('button', { name: 'Send', exact: true }).first().click();
+  await expect(messageLog(agent).getByText('The visitor rated this Good: “Quick and kind”')).toBeVisible();
+  await view(agent, 'Resolved').click();
+  await expect(row(agent, 'Anything else')).toContainText('Rated Good');
   await visitor.getByRole('button', { name: 'start a new conversation' }).click();
-  await expect(messageLog(visitor).getByText('Anything else, just write.')).toHaveCount(0);
+  await expect(messageLog(visitor).getByText('Anything else, there? Just write.')).toHaveCount(0);
   const second = `Do you ship to Canada? ${Date.now()}`;
   await say(visitor, second);
   await view(agent, 'Unassigned').click();
@@ -80,7 +119,7 @@ test('an agent takes a conversation, notes, snoozes, resolves; the visitor start
     await checkPage(visitor, `the messenger's conversations, ${scheme}`);
   }
   await picks.nth(1).click();
-  await expect(messageLog(visitor).getByText('Anything else, just write.')).toBeVisible();
+  await expect(messageLog(visitor).getByText('Anything else, there? Just write.')).toBeVisible();
   await expect(composer(visitor)).toBeVisible();
 
   // The thread with its note and lines, and the snooze menu open, read well.

@@ -13,7 +13,7 @@ use crate::client::live::{Live, Posting};
 use crate::client::time::format_time;
 use crate::client::{Role, provide_live};
 use crate::protocol::Me;
-use crate::protocol::{AssistantState, ConversationId, ConversationStatus};
+use crate::protocol::{AssistantState, ConversationId, ConversationStatus, rating_name};
 use crate::settings::LauncherSide;
 
 /// `/messenger`: the messenger alone, full page.
@@ -155,12 +155,15 @@ pub fn Messenger(
         starting_new.set(true);
         listing.set(false);
     };
+    // The current conversation, when it is resolved: its rating so far.
     let resolved = move || {
         let id = current.get()?;
         live.conversations
-            .with(|c| c.iter().find(|c| c.id == id).map(|c| c.status))
-            .filter(|status| *status == ConversationStatus::Resolved)
+            .with(|c| c.iter().find(|c| c.id == id).map(|c| (c.status, c.rating)))
+            .filter(|(status, _)| *status == ConversationStatus::Resolved)
+            .map(|(_, rating)| (id, rating))
     };
+    let commented = RwSignal::new(None::<ConversationId>);
     Effect::new(move |_| {
         if let Some(id) = current.get() {
             live.open(id);
@@ -260,13 +263,8 @@ pub fn Messenger(
                 </div>
                 <MessageList conversation=Signal::from(current) side=Side::Contact />
             </div>
-            {move || resolved().map(|_| view! {
-                <div class="resolved-banner" role="status">
-                    <span>"This conversation was resolved. Write below to reopen it, or "</span>
-                    <button type="button" class="link-button" on:click=move |_| start_new()>
-                        "start a new conversation"
-                    </button>
-                </div>
+            {move || resolved().map(|(id, rating)| view! {
+                <ResolvedBanner id rating commented on_new=Callback::new(move |()| start_new()) />
             })}
             {move || {
                 let id = current.get()?;
@@ -284,6 +282,67 @@ pub fn Messenger(
                     placeholder="Write a message…" />
             </Show>
         </section>
+    }
+}
+
+/// "This conversation was resolved", "How did we do?" (five faces), and an
+/// optional comment once rated.
+#[component]
+fn ResolvedBanner(
+    id: ConversationId,
+    rating: Option<u8>,
+    /// The conversation whose rating got its comment (the form goes away).
+    commented: RwSignal<Option<ConversationId>>,
+    on_new: Callback<()>,
+) -> impl IntoView {
+    let live = expect_context::<Live>();
+    let comment = RwSignal::new(String::new());
+    view! {
+        <div class="resolved-banner">
+            <p role="status">
+                "This conversation was resolved. Write below to reopen it, or "
+                <button type="button" class="link-button" on:click=move |_| on_new.run(())>
+                    "start a new conversation"
+                </button>
+            </p>
+            {match rating.and_then(|score| rating_name(score).map(|name| (score, name))) {
+                None => view! {
+                    <div class="rating">
+                        <p class="rating-title" id="rating-title">"How did we do?"</p>
+                        <div class="rating-faces" role="group" aria-labelledby="rating-title">
+                            {(1..=5u8).map(|score| view! {
+                                <button type="button" class="icon-button rating-face"
+                                    aria-label=rating_name(score).unwrap_or_default()
+                                    title=rating_name(score).unwrap_or_default()
+                                    on:click=move |_| live.rate(id, score, None)>
+                                    <Icon glyph=Glyph::Face(score) />
+                                </button>
+                            }).collect_view()}
+                        </div>
+                    </div>
+                }.into_any(),
+                Some((score, name)) => view! {
+                    <p class="rating-done">
+                        <Icon glyph=Glyph::Face(score) />
+                        " You rated this " {name} ". Thank you!"
+                    </p>
+                    <Show when=move || commented.get() != Some(id)>
+                        <form class="rating-comment" on:submit=move |ev| {
+                            ev.prevent_default();
+                            live.rate(id, score, Some(comment.get_untracked()));
+                            commented.set(Some(id));
+                        }>
+                            <label>
+                                "Anything to add? (optional)"
+                                <textarea rows="2" maxlength="1000" bind:value=comment></textarea>
+                            </label>
+                            <button type="submit" class="button-small"
+                                disabled=move || comment.with(|c| c.trim().is_empty())>"Send"</button>
+                        </form>
+                    </Show>
+                }.into_any(),
+            }}
+        </div>
     }
 }
 

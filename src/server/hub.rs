@@ -702,6 +702,7 @@ mod tests {
             assignee: None,
             snoozed_until: None,
             waiting_since: None,
+            rating: None,
         };
         hub.deliver(&Event::Conversation { conversation: row });
         assert!(kicked(&agent.kick), "a missed inbox row needs a resume");

@@ -7,10 +7,12 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
+use crate::protocol::validate_body;
 use crate::protocol::{
-    AgentId, ConversationStatus, InboxCounts, MAX_SNOOZE_MS, Person, ProtocolError, SenderKind,
-    Timestamp,
+    AgentId, ConversationStatus, InboxCounts, MAX_RATING_COMMENT_CHARS, MAX_SNOOZE_MS, Person,
+    ProtocolError, SenderKind, Timestamp, rating_name,
 };
+use crate::replies::{MAX_SAVED_REPLIES, check_shortcut};
 use crate::server::AppState;
 use crate::server::bus::Event;
 use crate::server::publish::{publish_event, publish_messages, publish_summary_of};
@@ -75,6 +77,31 @@ impl Workflow {
     }
 }
 
+/// Why a saved reply was not saved.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplyError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("There are {MAX_SAVED_REPLIES} saved replies already; delete one first.")]
+    Full,
+    #[error("could not save the reply: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// Saves a reply under a shortcut (an existing shortcut gets the new text).
+pub async fn save_reply(state: &AppState, shortcut: &str, body: &str) -> Result<(), ReplyError> {
+    let shortcut = check_shortcut(shortcut).map_err(ReplyError::Invalid)?;
+    let body = validate_body(body).map_err(|e| ReplyError::Invalid(e.to_string()))?;
+    if !state
+        .store
+        .save_reply(&shortcut, body, MAX_SAVED_REPLIES)
+        .await?
+    {
+        return Err(ReplyError::Full);
+    }
+    Ok(())
+}
+
 /// Checks a snooze's time: in the future, within a year.
 pub fn check_snooze(until: Option<Timestamp>, at: Timestamp) -> Result<Timestamp, ProtocolError> {
     match until {
@@ -99,6 +126,33 @@ pub fn status_line(
             });
             format!("Snoozed{when} by {actor}")
         }
+    }
+}
+
+/// Checks a visitor's rating: 1 to 5, a comment of one paragraph at most
+/// `MAX_RATING_COMMENT_CHARS` long (empty is none).
+pub fn check_rating(
+    score: u8,
+    comment: Option<String>,
+) -> Result<(&'static str, Option<String>), ProtocolError> {
+    let name = rating_name(score).ok_or(ProtocolError::InvalidRating)?;
+    let comment = comment
+        .map(|c| c.trim().to_owned())
+        .filter(|c| !c.is_empty());
+    if comment
+        .as_ref()
+        .is_some_and(|c| c.chars().count() > MAX_RATING_COMMENT_CHARS)
+    {
+        return Err(ProtocolError::InvalidRating);
+    }
+    Ok((name, comment))
+}
+
+/// The thread's line for a rating: "The visitor rated this Good: “Quick!”".
+pub fn rating_line(name: &str, comment: Option<&str>) -> String {
+    match comment {
+        Some(comment) => format!("The visitor rated this {name}: “{comment}”"),
+        None => format!("The visitor rated this {name}"),
     }
 }
 

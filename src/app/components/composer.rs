@@ -3,6 +3,18 @@
 use leptos::prelude::*;
 
 use crate::client::live::remaining_chars;
+use crate::replies::{SavedReply, matching};
+
+/// Saved replies the composer offers when the text is `/word`, and how a
+/// chosen one's placeholders are filled.
+#[derive(Clone, Copy)]
+pub struct ReplyPicker {
+    pub replies: Signal<Vec<SavedReply>>,
+    pub fill: Callback<String, String>,
+}
+
+/// Most saved replies the list shows at once.
+const SHOWN_REPLIES: usize = 8;
 
 /// A labelled text area and a Send button. `on_send` returns the reason when
 /// the text cannot be sent (it then stays in the box).
@@ -21,6 +33,9 @@ pub fn Composer(
     /// note, the team's only.
     #[prop(optional)]
     note: Option<RwSignal<bool>>,
+    /// (The inbox) saved replies, offered as the agent types `/`.
+    #[prop(optional)]
+    picker: Option<ReplyPicker>,
 ) -> impl IntoView {
     let noting = move || note.is_some_and(|n| n.get());
     let text = RwSignal::new(String::new());
@@ -51,6 +66,29 @@ pub fn Composer(
     };
     on_cleanup(move || typing(false));
     let problem = RwSignal::new(None::<String>);
+    // The saved replies matching `/word`, the highlighted one, and whether
+    // Escape put the list away.
+    let found = Memo::new(move |_| match picker {
+        Some(p) => p.replies.with(|all| {
+            text.with(|t| {
+                matching(all, t)
+                    .into_iter()
+                    .take(SHOWN_REPLIES)
+                    .cloned()
+                    .collect()
+            })
+        }),
+        None => Vec::<SavedReply>::new(),
+    });
+    let active = RwSignal::new(0usize);
+    let dismissed = RwSignal::new(false);
+    let listing = move || !dismissed.get() && !found.with(Vec::is_empty);
+    let choose = move |reply: SavedReply| {
+        if let Some(p) = picker {
+            text.set(p.fill.run(reply.body));
+            problem.set(None);
+        }
+    };
     let submit = move || {
         let body = text.get_untracked();
         if body.trim().is_empty() {
@@ -90,14 +128,70 @@ pub fn Composer(
                 }
                 rows="1"
                 bind:value=text
-                on:input=move |ev| typing(!event_target_value(&ev).trim().is_empty())
+                aria-activedescendant=move || listing().then(|| format!("saved-reply-{}", active.get()))
+                on:input=move |ev| {
+                    dismissed.set(false);
+                    active.set(0);
+                    typing(!event_target_value(&ev).trim().is_empty());
+                }
                 on:keydown=move |ev| {
+                    if listing() {
+                        let count = found.with(Vec::len);
+                        match ev.key().as_str() {
+                            "ArrowDown" => {
+                                ev.prevent_default();
+                                active.update(|a| *a = (*a + 1) % count);
+                                return;
+                            }
+                            "ArrowUp" => {
+                                ev.prevent_default();
+                                active.update(|a| *a = (*a + count - 1) % count);
+                                return;
+                            }
+                            "Enter" | "Tab" if !ev.shift_key() && !ev.is_composing() => {
+                                ev.prevent_default();
+                                let at = active.get_untracked().min(count - 1);
+                                if let Some(reply) = found.with_untracked(|f| f.get(at).cloned()) {
+                                    choose(reply);
+                                }
+                                return;
+                            }
+                            "Escape" => {
+                                ev.prevent_default();
+                                dismissed.set(true);
+                                return;
+                            }
+                            _ => {}
+                        }
+                    }
                     if ev.key() == "Enter" && !ev.shift_key() && !ev.is_composing() {
                         ev.prevent_default();
                         submit();
                     }
                 }
             ></textarea>
+            <Show when=listing>
+                <ul class="reply-suggestions" role="listbox" aria-label="Saved replies">
+                    {move || found.get().into_iter().enumerate().map(|(at, reply)| {
+                        let chosen = reply.clone();
+                        view! {
+                            <li
+                                id=format!("saved-reply-{at}")
+                                role="option"
+                                aria-selected=move || (active.get() == at).to_string()
+                                on:mousedown=move |ev| {
+                                    // Keep the focus in the box.
+                                    ev.prevent_default();
+                                    choose(chosen.clone());
+                                }
+                            >
+                                <code>"/" {reply.shortcut}</code>
+                                <span class="saved-reply-body">{reply.body}</span>
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </Show>
             <button
                 type="submit"
                 class="composer-send"

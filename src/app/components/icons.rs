@@ -22,7 +22,14 @@ pub enum Glyph {
     Undo,
     List,
     Plus,
+    /// The five faces of a rating, awful to great.
+    Face(u8),
 }
+
+/// The outline and eyes every face shares.
+const FACE: &str = "M12 21a9 9 0 1 0 0-18 9 9 0 0 0 0 18z";
+const EYES_L: &str = "M9 10h.01";
+const EYES_R: &str = "M15 10h.01";
 
 impl Glyph {
     /// Strokes on a 24 × 24 grid.
@@ -59,6 +66,30 @@ impl Glyph {
                 "M4.5 18h.01",
             ],
             Glyph::Plus => &["M12 5v14", "M5 12h14"],
+            Glyph::Face(score) => match score {
+                1 => &[
+                    FACE,
+                    EYES_L,
+                    EYES_R,
+                    "M8 16.5s1.5-2.5 4-2.5 4 2.5 4 2.5",
+                    "M7.5 8l2 1",
+                    "M16.5 8l-2 1",
+                ],
+                2 => &[
+                    FACE,
+                    EYES_L,
+                    EYES_R,
+                    "M8.5 16s1.3-1.5 3.5-1.5 3.5 1.5 3.5 1.5",
+                ],
+                3 => &[FACE, EYES_L, EYES_R, "M8.5 15h7"],
+                4 => &[
+                    FACE,
+                    EYES_L,
+                    EYES_R,
+                    "M8.5 14s1.3 1.5 3.5 1.5 3.5-1.5 3.5-1.5",
+                ],
+                _ => &[FACE, EYES_L, EYES_R, "M7.5 13.5h9s-1 4-4.5 4-4.5-4-4.5-4z"],
+            },
             Glyph::Trash => &[
                 "M4 7h16",
                 "M9 7V4h6v3",

@@ -7,7 +7,7 @@ mod icons;
 mod message_list;
 
 pub use avatar::Avatar;
-pub use composer::Composer;
+pub use composer::{Composer, ReplyPicker};
 pub use connection::{ConnectionBanner, ConnectionStatus};
 pub use icons::{Glyph, Icon};
 pub use message_list::{MessageList, Side, typing_line};

@@ -179,6 +179,9 @@ fn ConversationRow(
         .flatten();
     let snoozed = summary.snoozed_until;
     let owner = summary.assignee.as_ref().map(|a| a.name.clone());
+    let rated = summary
+        .rating
+        .and_then(|score| crate::protocol::rating_name(score).map(|name| (score, name)));
     view! {
         <li>
             <a
@@ -211,6 +214,9 @@ fn ConversationRow(
                             <span class="row-tag">
                                 <Icon glyph=Glyph::Clock />" Until " {format_time(until)}
                             </span>
+                        })}
+                        {rated.map(|(score, name)| view! {
+                            <span class="row-tag"><Icon glyph=Glyph::Face(score) />" Rated " {name}</span>
                         })}
                         <span class="row-tag row-owner">
                             {owner.unwrap_or_else(|| "Unassigned".into())}

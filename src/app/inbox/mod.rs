@@ -3,6 +3,7 @@
 
 mod install;
 mod list;
+mod replies;
 mod settings;
 mod sign_in;
 mod team;

@@ -1,6 +1,6 @@
 //! `/inbox/settings`: admins shape the messenger (brand colour, launcher
 //! side, greeting, reply time, office hours), choose the sites that may embed
-//! it, and copy the lines that install it. The rules live in
+//! it, keep the team's saved replies, and copy the lines that install it. The rules live in
 //! `server::workspace`; these server functions only check the session.
 
 use leptos::either::EitherOf3;
@@ -9,6 +9,7 @@ use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
 use super::install::InstallCard;
+use super::replies::WorkflowCard;
 use super::sign_in::SignIn;
 use super::team::{Access, refusal, team_access};
 use crate::settings::{
@@ -111,6 +112,7 @@ fn Settings() -> impl IntoView {
                         Ok(s) => view! {
                             <MessengerCard action=save settings=s.messenger />
                             <SitesCard action=save_sites fixed=s.fixed_origins listed=s.origins />
+                            <WorkflowCard />
                         }.into_any(),
                         Err(e) => view! {
                             <p class="form-problem" role="alert">{refusal(e)}</p>

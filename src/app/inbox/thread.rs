@@ -2,12 +2,13 @@
 
 use leptos::prelude::*;
 
-use crate::app::components::{Avatar, Composer, Glyph, Icon, MessageList, Side};
+use crate::app::components::{Avatar, Composer, Glyph, Icon, MessageList, ReplyPicker, Side};
 use crate::client::live::{Live, Posting};
 use crate::client::time::{format_ago, format_time};
 use crate::protocol::{
-    AgentId, ConversationId, ConversationStatus, ConversationSummary, Timestamp,
+    AgentId, ConversationId, ConversationStatus, ConversationSummary, Me, Timestamp, visitor_label,
 };
+use crate::replies::{Names, fill};
 
 /// "Online", or when the visitor was last around.
 pub fn presence_text(s: &ConversationSummary) -> String {
@@ -46,6 +47,30 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
             live.set_typing(id, false);
         }
     });
+    // Saved replies, loaded in the browser once the page is live.
+    let replies = LocalResource::new(super::replies::saved_replies);
+    let picker = ReplyPicker {
+        replies: Signal::derive(move || replies.get().and_then(Result::ok).unwrap_or_default()),
+        fill: Callback::new(move |body: String| {
+            let agent = match live.me.get_untracked() {
+                Some(Me::Agent { name, .. }) => name,
+                _ => String::new(),
+            };
+            let row = summary.get_untracked();
+            // A visitor who gave no name is greeted as "there".
+            let named = row
+                .as_ref()
+                .filter(|r| r.contact_name != visitor_label(r.contact_id));
+            let visitor = named.map_or("there".to_string(), |r| r.contact_name.clone());
+            let email = row.and_then(|r| r.contact_email);
+            let names = Names {
+                visitor: &visitor,
+                visitor_email: email.as_deref(),
+                agent: &agent,
+            };
+            fill(&body, &names)
+        }),
+    };
     let send = Callback::new(move |body: String| match selected.get_untracked() {
         Some(id) => {
             let posting = Posting {
@@ -97,7 +122,7 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                     </div>
                 })}
                 <MessageList conversation=Signal::from(selected) side=Side::Team />
-                <Composer on_send=send on_typing=typing placeholder="Reply…" note />
+                <Composer on_send=send on_typing=typing placeholder="Reply… (type / for saved replies)" note picker />
             </Show>
         </section>
     }

@@ -244,6 +244,15 @@ impl Live {
     }
 
     /// (Visitors) "Talk to a person": the assistant stops, the team is asked.
+    pub fn rate(&self, conversation_id: ConversationId, score: u8, comment: Option<String>) {
+        self.transmit(ClientFrame::Rate {
+            conversation_id,
+            score,
+            comment,
+        });
+    }
+
+    /// (Visitors) "Talk to a person".
     pub fn hand_over(&self, conversation_id: ConversationId) {
         self.transmit(ClientFrame::Handoff { conversation_id });
     }
@@ -544,6 +553,7 @@ impl Live {
                 assignee: None,
                 snoozed_until: None,
                 waiting_since: None,
+                rating: None,
             });
         }
         self.threads
@@ -704,6 +714,7 @@ mod tests {
             assignee: None,
             snoozed_until: None,
             waiting_since: None,
+            rating: None,
         }
     }
 

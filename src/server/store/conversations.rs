@@ -15,7 +15,7 @@ pub(super) const SUMMARY_COLUMNS: &str = "c.id, c.contact_id, c.status, c.last_m
         c.last_message_preview, c.last_sender_kind, c.last_message_id, c.contact_read_id,
         c.team_read_id, c.team_delivered_id, ct.last_seen_at, ct.name AS contact_name,
         ct.email AS contact_email, c.assistant, c.seq, c.assignee_id,
-        owner.name AS assignee_name, c.snoozed_until, c.waiting_since";
+        owner.name AS assignee_name, c.snoozed_until, c.waiting_since, c.rating";
 
 /// The tables [`SUMMARY_COLUMNS`] come from.
 pub(super) const SUMMARY_FROM: &str = "conversations c JOIN contacts ct ON ct.id = c.contact_id
@@ -84,6 +84,9 @@ pub(super) fn summary_from_row(
         waiting_since: row
             .try_get::<Option<i64>, _>("waiting_since")?
             .map(Timestamp),
+        rating: row
+            .try_get::<Option<i64>, _>("rating")?
+            .and_then(|r| u8::try_from(r).ok()),
     })
 }
 

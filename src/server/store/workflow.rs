@@ -13,6 +13,7 @@ use crate::protocol::{
     AgentId, AssignedCount, ClientId, ConversationId, ConversationStatus, ConversationSummary,
     InboxCounts, InboxSort, InboxView, Message, MessageId, SenderKind, Timestamp,
 };
+use crate::replies::SavedReply;
 
 /// The line a visitor's reply leaves in a resolved conversation.
 pub(super) const REOPENED_BY_REPLY: &str = "Reopened by the visitor's reply";
@@ -144,6 +145,34 @@ impl Store {
         Ok(Some(line))
     }
 
+    /// Records the visitor's rating of a resolved conversation (replacing
+    /// an earlier one) and leaves `line` in its thread; `None` when it is
+    /// not resolved (or does not exist).
+    pub async fn rate(
+        &self,
+        conversation: ConversationId,
+        score: u8,
+        comment: Option<&str>,
+        line: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let rated: Option<i64> = sqlx::query_scalar(
+            "UPDATE conversations SET rating = ?1, rating_comment = ?2
+             WHERE id = ?3 AND status = 'resolved' RETURNING id",
+        )
+        .bind(i64::from(score))
+        .bind(comment)
+        .bind(conversation.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if rated.is_none() {
+            return Ok(None);
+        }
+        let line = line_in(&mut tx, conversation, None, line).await?;
+        tx.commit().await?;
+        Ok(Some(line))
+    }
+
     /// When the next snoozed conversation wakes up, if any is snoozed.
     pub async fn next_wake(&self) -> Result<Option<Timestamp>, StoreError> {
         let at: Option<i64> = sqlx::query_scalar(
@@ -260,5 +289,51 @@ impl Store {
             .map(summary_from_row)
             .collect::<Result<_, _>>()?;
         Ok((rows, has_more))
+    }
+
+    /// The saved replies, by shortcut.
+    pub async fn saved_replies(&self) -> Result<Vec<SavedReply>, StoreError> {
+        let rows: Vec<(i64, String, String)> =
+            sqlx::query_as("SELECT id, shortcut, body FROM saved_replies ORDER BY shortcut")
+                .fetch_all(&self.pool)
+                .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, shortcut, body)| SavedReply { id, shortcut, body })
+            .collect())
+    }
+
+    /// Saves a reply under `shortcut` (replacing the one it had), unless
+    /// `limit` replies exist already; returns whether it was saved.
+    pub async fn save_reply(
+        &self,
+        shortcut: &str,
+        body: &str,
+        limit: usize,
+    ) -> Result<bool, StoreError> {
+        let saved = sqlx::query(
+            "INSERT INTO saved_replies (shortcut, body, created_at)
+             SELECT ?1, ?2, ?3
+             WHERE (SELECT COUNT(*) FROM saved_replies) < ?4
+                OR EXISTS (SELECT 1 FROM saved_replies WHERE shortcut = ?1)
+             ON CONFLICT (shortcut) DO UPDATE SET body = excluded.body",
+        )
+        .bind(shortcut)
+        .bind(body)
+        .bind(now().0)
+        .bind(limit as i64)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(saved > 0)
+    }
+
+    /// Deletes a saved reply.
+    pub async fn delete_reply(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM saved_replies WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 }

@@ -901,7 +901,8 @@ async fn handle_text(
         | ClientFrame::Handoff { .. }
         | ClientFrame::Assistant { .. }
         | ClientFrame::SetStatus { .. }
-        | ClientFrame::Assign { .. }) => {
+        | ClientFrame::Assign { .. }
+        | ClientFrame::Rate { .. }) => {
             // A change that commits is published even if this socket is torn
             // down meanwhile: it runs as its own task, which shutdown waits for.
             let task = Arc::clone(conn);
@@ -960,6 +961,11 @@ async fn on_change_frame(conn: &Conn, frame: ClientFrame) -> Result<(), Protocol
             conversation_id,
             agent_id,
         } => workflow::on_assign(conn, conversation_id, agent_id).await,
+        ClientFrame::Rate {
+            conversation_id,
+            score,
+            comment,
+        } => workflow::on_rate(conn, conversation_id, score, comment).await,
         other => {
             tracing::error!(
                 frame = other.kind(),

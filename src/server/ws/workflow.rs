@@ -1,5 +1,5 @@
 //! The team's workflow frames: `set_status` (resolve, reopen, snooze) and
-//! `assign`. Agents only; the rules are in `server::workflow`, the state in
+//! `assign` (agents only), and the visitor's `rate`; the rules are in `server::workflow`, the state in
 //! the store. Each change leaves a line in the thread (the team's only),
 //! moves the inbox row for everyone, and refreshes the lists' counts.
 
@@ -8,7 +8,7 @@ use crate::protocol::{AgentId, ConversationId, ConversationStatus, ProtocolError
 use crate::server::hub::Peer;
 use crate::server::publish::{publish_messages, publish_summary_of};
 use crate::server::store::now;
-use crate::server::workflow::{assign_line, check_snooze, status_line};
+use crate::server::workflow::{assign_line, check_rating, check_snooze, rating_line, status_line};
 
 /// Longest time zone name taken from a frame (IANA names are far shorter).
 const MAX_TIME_ZONE: usize = 64;
@@ -85,5 +85,29 @@ pub(super) async fn on_assign(
     publish_messages(state, contact, vec![line]).await;
     publish_summary_of(state, conversation).await;
     state.workflow.counts_changed();
+    Ok(())
+}
+
+pub(super) async fn on_rate(
+    conn: &Conn,
+    conversation: ConversationId,
+    score: u8,
+    comment: Option<String>,
+) -> Result<(), ProtocolError> {
+    if !matches!(conn.peer, Peer::Contact(_)) {
+        return Err(ProtocolError::Forbidden);
+    }
+    let contact = authorise(conn, conversation).await?;
+    let (name, comment) = check_rating(score, comment)?;
+    let line = rating_line(name, comment.as_deref());
+    let state = &conn.state;
+    let line = state
+        .store
+        .rate(conversation, score, comment.as_deref(), &line)
+        .await
+        .map_err(internal)?
+        .ok_or(ProtocolError::InvalidRating)?;
+    publish_messages(state, contact, vec![line]).await;
+    publish_summary_of(state, conversation).await;
     Ok(())
 }

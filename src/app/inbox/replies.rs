@@ -1,0 +1,168 @@
+//! Saved replies and the workflow switches: the server functions (each
+//! checks the session, then calls `server::workflow`) and the Settings card
+//! where admins keep the team's replies.
+
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::team::refusal;
+use crate::replies::SavedReply;
+
+#[cfg(feature = "ssr")]
+use super::{require_admin, session_agent};
+
+/// What the Settings page's "Conversations" card shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkflowView {
+    /// An agent's first reply to a conversation nobody owns makes it theirs.
+    pub assign_on_reply: bool,
+    pub replies: Vec<SavedReply>,
+}
+
+/// The team's saved replies (any signed-in agent, for the composer).
+#[server(endpoint = "saved_replies")]
+pub async fn saved_replies() -> Result<Vec<SavedReply>, ServerFnError> {
+    let (state, agent) = session_agent().await?;
+    if agent.is_none() {
+        return Err(ServerFnError::new("Your session has ended. Sign in again."));
+    }
+    state
+        .store
+        .saved_replies()
+        .await
+        .map_err(|e| ServerFnError::new(format!("could not read the saved replies: {e}")))
+}
+
+#[server]
+pub async fn workflow_settings() -> Result<WorkflowView, ServerFnError> {
+    let (state, _) = require_admin().await?;
+    let replies = state
+        .store
+        .saved_replies()
+        .await
+        .map_err(|e| ServerFnError::new(format!("could not read the saved replies: {e}")))?;
+    Ok(WorkflowView {
+        assign_on_reply: state.workflow.assign_on_reply(),
+        replies,
+    })
+}
+
+/// Switches "a first reply assigns the conversation" on or off.
+#[server(endpoint = "assign_on_reply_set")]
+pub async fn set_assign_on_reply(on: bool) -> Result<(), ServerFnError> {
+    let (state, admin) = require_admin().await?;
+    state
+        .workflow
+        .set_assign_on_reply(&state.store, on)
+        .await
+        .map_err(|e| ServerFnError::new(format!("could not save the setting: {e}")))?;
+    tracing::info!(admin = admin.id.0, on, "changed assignment by first reply");
+    Ok(())
+}
+
+/// Saves a reply under a shortcut (a shortcut saved again gets the new text).
+#[server(endpoint = "saved_reply_save")]
+pub async fn save_reply(shortcut: String, body: String) -> Result<(), ServerFnError> {
+    let (state, _) = require_admin().await?;
+    crate::server::workflow::save_reply(&state, &shortcut, &body)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+#[server]
+pub async fn delete_reply(id: i64) -> Result<(), ServerFnError> {
+    let (state, _) = require_admin().await?;
+    state
+        .store
+        .delete_reply(id)
+        .await
+        .map_err(|e| ServerFnError::new(format!("could not delete the reply: {e}")))
+}
+
+/// Assignment by reply, and the team's saved replies.
+#[component]
+pub fn WorkflowCard() -> impl IntoView {
+    let toggle = ServerAction::<SetAssignOnReply>::new();
+    let save = ServerAction::<SaveReply>::new();
+    let delete = ServerAction::<DeleteReply>::new();
+    let settings = Resource::new(
+        move || {
+            (
+                toggle.version().get(),
+                save.version().get(),
+                delete.version().get(),
+            )
+        },
+        |_| workflow_settings(),
+    );
+    let problem = move || {
+        [toggle.value().get(), delete.value().get()]
+            .into_iter()
+            .flatten()
+            .find_map(Result::err)
+    };
+    view! {
+        <section aria-labelledby="workflow-title" class="team-card">
+            <h2 id="workflow-title">"Conversations"</h2>
+            {move || problem().map(|e| view! { <p class="form-problem" role="alert">{refusal(e)}</p> })}
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    settings.await.ok().map(|s| {
+                        let on = s.assign_on_reply;
+                        view! {
+                            <label class="switch">
+                                <input type="checkbox" prop:checked=on
+                                    on:change=move |_| { toggle.dispatch(SetAssignOnReply { on: !on }); } />
+                                "A teammate's first reply to an unassigned conversation assigns it to them"
+                            </label>
+                            <h3 class="card-subtitle">"Saved replies"</h3>
+                            <p class="team-hint">
+                                "Type / in the reply box to use one. "
+                                "{{visitor.name}}, {{visitor.first_name}}, {{visitor.email}} and {{agent.name}} are filled in."
+                            </p>
+                            {if s.replies.is_empty() {
+                                view! { <p class="team-hint">"No saved replies yet."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="saved-replies">
+                                        {s.replies.into_iter().map(|r| {
+                                            let id = r.id;
+                                            let label = format!("Delete /{}", r.shortcut);
+                                            view! {
+                                                <li>
+                                                    <code>"/" {r.shortcut}</code>
+                                                    <span class="saved-reply-body">{r.body}</span>
+                                                    <button type="button" class="button-quiet" aria-label=label
+                                                        on:click=move |_| { delete.dispatch(DeleteReply { id }); }>
+                                                        "Delete"
+                                                    </button>
+                                                </li>
+                                            }
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
+                            }}
+                        }
+                    })
+                })}
+            </Suspense>
+            <ActionForm action=save attr:class="team-form stacked">
+                <label>
+                    "Shortcut"
+                    <input type="text" name="shortcut" required maxlength="33" placeholder="refund"
+                        autocomplete="off" />
+                </label>
+                <label>
+                    "Reply"
+                    <textarea name="body" required rows="3" maxlength="4000"
+                        placeholder="Hi {{visitor.first_name}}, your refund is on its way."></textarea>
+                </label>
+                <button type="submit" class="button-small">"Save reply"</button>
+                {move || save.value().get().map(|r| match r {
+                    Ok(()) => view! { <p class="form-success" role="status">"Saved."</p> }.into_any(),
+                    Err(e) => view! { <p class="form-problem" role="alert">{refusal(e)}</p> }.into_any(),
+                })}
+            </ActionForm>
+        </section>
+    }
+}
