@@ -151,3 +151,38 @@ test('the thread actions fit a phone, and the snooze menu closes with Escape', a
   await agent.keyboard.press('Escape');
   await expect(agent.getByRole('button', { name: 'In 1 hour' })).toBeHidden();
 });
+
+test('the inbox answers to the keyboard, never while typing', async ({ browser }) => {
+  const visitor = await openMessenger(browser);
+  const question = `Keyboard check ${Date.now()}`;
+  await say(visitor, question);
+  const agent = await signIn(browser);
+
+  await agent.keyboard.press('?');
+  const help = agent.getByRole('dialog', { name: 'Keyboard shortcuts' });
+  await expect(help).toContainText('Assign to me');
+  await agent.keyboard.press('Escape');
+  await expect(help).toBeHidden();
+
+  // j opens the first conversation of the list.
+  await agent.keyboard.press('j');
+  await expect(agent).toHaveURL(/\/inbox\?c=\d+/);
+  await expect(messageLog(agent).getByText(question)).toBeVisible();
+  await agent.keyboard.press('a');
+  await expect(messageLog(agent).getByText('Admin took this')).toBeVisible();
+
+  // n writes a note: the letters typed then go to the note, not to shortcuts.
+  await agent.keyboard.press('n');
+  const noteBox = agent.getByRole('textbox', { name: 'Note', exact: true });
+  await expect(noteBox).toBeFocused();
+  await agent.keyboard.type('see an e-mail');
+  await expect(noteBox).toHaveValue('see an e-mail');
+  await expect(messageLog(agent).getByText('Admin resolved this')).toHaveCount(0);
+
+  // Out of the box, e resolves and e again reopens.
+  await noteBox.blur();
+  await agent.keyboard.press('e');
+  await expect(messageLog(agent).getByText('Admin resolved this')).toBeVisible();
+  await agent.keyboard.press('e');
+  await expect(messageLog(agent).getByText('Admin reopened this')).toBeVisible();
+});

@@ -5,6 +5,7 @@ mod install;
 mod list;
 mod replies;
 mod settings;
+mod shortcuts;
 mod sign_in;
 mod team;
 mod thread;

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::shortcuts::Shortcuts;
 use crate::app::components::{Avatar, Composer, Glyph, Icon, MessageList, ReplyPicker, Side};
 use crate::client::live::{Live, Posting};
 use crate::client::time::{format_ago, format_time};
@@ -83,12 +84,14 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
     });
     view! {
         <section class="thread" aria-label="Conversation">
+            <Shortcuts selected note />
             <Show
                 when=move || selected.get().is_some()
                 fallback=|| view! {
                     <div class="empty-state thread-empty">
                         <p class="empty-title">"Select a conversation"</p>
                         <p>"Pick one on the left to read it and reply."</p>
+                        <p>"Press " <kbd>"?"</kbd> " for keyboard shortcuts."</p>
                     </div>
                 }
             >
