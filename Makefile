@@ -134,7 +134,7 @@ bench: setup-rust setup-model
 # visitor can make the server hold.
 bench-internals: setup-rust
 	@echo "==> In-process benchmarks in release (first build takes about 6 min)"
-	cargo test --release --features ssr --test throughput --test open_time --test flood_latency --test hostile_memory -- --ignored --nocapture --test-threads=1
+	cargo test --release --features ssr --test throughput --test open_time --test flood_latency --test hostile_memory --test inbox_views -- --ignored --nocapture --test-threads=1
 
 # Lighthouse (from npm, fetched on first use) on / and /messenger of a release
 # build: mobile, simulated slow 4G. Reports in bench/lighthouse/.

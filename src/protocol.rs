@@ -285,6 +285,21 @@ pub fn rating_name(score: u8) -> Option<&'static str> {
     RATINGS.get(usize::from(score).checked_sub(1)?).copied()
 }
 
+impl ConversationSummary {
+    /// The row as its visitor sees it: who owns it, when it wakes and how
+    /// long they have waited are the team's business (a snoozed
+    /// conversation is simply open to them).
+    pub fn for_visitor(mut self) -> Self {
+        self.assignee = None;
+        self.snoozed_until = None;
+        self.waiting_since = None;
+        if self.status == ConversationStatus::Snoozed {
+            self.status = ConversationStatus::Open;
+        }
+        self
+    }
+}
+
 /// The inbox's lists (agents).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

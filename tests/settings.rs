@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TestServer, urlencode};
+use common::TestServer;
 use minicom::protocol::ServerFrame;
 use minicom::settings::{LauncherSide, MessengerLook};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -18,25 +18,7 @@ async fn as_admin(
     fields: &[(&str, &str)],
 ) -> common::HttpResponse {
     let admin = server.agent_cookie().await;
-    let body = fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", urlencode(k), urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let origin = format!("http://{}", server.addr);
-    server
-        .http(
-            "POST",
-            path,
-            &[
-                ("Cookie", &admin),
-                ("Origin", &origin),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-                ("Accept", "application/json"),
-            ],
-            &body,
-        )
-        .await
+    server.post_form(&admin, path, fields).await
 }
 
 const ACME: &[(&str, &str)] = &[

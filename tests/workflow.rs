@@ -158,7 +158,7 @@ async fn resolving_and_reopening_leave_lines_only_the_team_sees() {
     let history = visitor.open(conversation).await;
     assert!(history.iter().all(|m| !m.internal));
 
-    // Resolving what is resolved changes nothing; visitors may not resolve.
+    // Visitors may not resolve.
     visitor
         .send(&set_status(conversation, ConversationStatus::Resolved))
         .await;
@@ -523,6 +523,8 @@ async fn the_lists_page_by_view_and_order_with_counts() {
     assert_eq!(page(InboxView::Resolved, InboxSort::Newest).await, [middle]);
     assert!(page(InboxView::Snoozed, InboxSort::Newest).await.is_empty());
 
+    // Once counted and published, a new socket's greeting carries them.
+    counts_where(&mut agent, |c| c.resolved == 1 && c.unassigned == 1).await;
     let cookie = server.agent_cookie().await;
     let mut another = server.connect(&cookie, "agent").await;
     let ServerFrame::Hello { counts, .. } = another.hello().await else {
@@ -581,56 +583,28 @@ async fn a_visitor_starts_new_conversations_within_the_hourly_limit() {
         .await;
 }
 
-/// Posts a server function's form with a session cookie.
-async fn post_form(
-    server: &TestServer,
-    cookie: &str,
-    path: &str,
-    fields: &[(&str, &str)],
-) -> common::HttpResponse {
-    let body = fields
-        .iter()
-        .map(|(k, v)| format!("{}={}", common::urlencode(k), common::urlencode(v)))
-        .collect::<Vec<_>>()
-        .join("&");
-    let origin = format!("http://{}", server.addr);
-    server
-        .http(
-            "POST",
-            path,
-            &[
-                ("Cookie", cookie),
-                ("Origin", &origin),
-                ("Content-Type", "application/x-www-form-urlencoded"),
-                ("Accept", "application/json"),
-            ],
-            &body,
-        )
-        .await
-}
-
 #[tokio::test]
 async fn admins_keep_saved_replies_and_the_team_reads_them() {
     let server = TestServer::start().await;
     let admin = server.agent_cookie().await;
-    let saved = post_form(
-        &server,
-        &admin,
-        "/api/saved_reply_save",
-        &[
-            ("shortcut", "/Refund"),
-            ("body", "Hi {{visitor.first_name}}, done."),
-        ],
-    )
-    .await;
+    let saved = server
+        .post_form(
+            &admin,
+            "/api/saved_reply_save",
+            &[
+                ("shortcut", "/Refund"),
+                ("body", "Hi {{visitor.first_name}}, done."),
+            ],
+        )
+        .await;
     assert_eq!(saved.status, 200, "{}", saved.body);
-    let bad = post_form(
-        &server,
-        &admin,
-        "/api/saved_reply_save",
-        &[("shortcut", "two words"), ("body", "x")],
-    )
-    .await;
+    let bad = server
+        .post_form(
+            &admin,
+            "/api/saved_reply_save",
+            &[("shortcut", "two words"), ("body", "x")],
+        )
+        .await;
     assert_ne!(bad.status, 200);
     assert!(bad.body.contains("A shortcut is one word"), "{}", bad.body);
 
@@ -641,7 +615,7 @@ async fn admins_keep_saved_replies_and_the_team_reads_them() {
         .await
         .cookie("minicom_session")
         .unwrap();
-    let listed = post_form(&server, &ben, "/api/saved_replies", &[]).await;
+    let listed = server.post_form(&ben, "/api/saved_replies", &[]).await;
     assert_eq!(listed.status, 200, "{}", listed.body);
     let replies: Vec<minicom::replies::SavedReply> = serde_json::from_str(&listed.body).unwrap();
     assert_eq!(replies.len(), 1);
@@ -649,18 +623,18 @@ async fn admins_keep_saved_replies_and_the_team_reads_them() {
         replies[0].shortcut, "refund",
         "kept in lower case, without the /"
     );
-    let refused = post_form(
-        &server,
-        &ben,
-        "/api/saved_reply_save",
-        &[("shortcut", "mine"), ("body", "hello")],
-    )
-    .await;
+    let refused = server
+        .post_form(
+            &ben,
+            "/api/saved_reply_save",
+            &[("shortcut", "mine"), ("body", "hello")],
+        )
+        .await;
     assert_ne!(refused.status, 200);
     assert!(refused.body.contains("Only admins"), "{}", refused.body);
     // Visitors get nothing.
     let visitor = server.visitor_cookie().await;
-    let nothing = post_form(&server, &visitor, "/api/saved_replies", &[]).await;
+    let nothing = server.post_form(&visitor, "/api/saved_replies", &[]).await;
     assert_ne!(nothing.status, 200);
 }
 
@@ -668,13 +642,9 @@ async fn admins_keep_saved_replies_and_the_team_reads_them() {
 async fn with_assignment_by_reply_switched_off_a_reply_assigns_nobody() {
     let server = TestServer::start().await;
     let admin = server.agent_cookie().await;
-    let off = post_form(
-        &server,
-        &admin,
-        "/api/assign_on_reply_set",
-        &[("on", "false")],
-    )
-    .await;
+    let off = server
+        .post_form(&admin, "/api/assign_on_reply_set", &[("on", "false")])
+        .await;
     assert_eq!(off.status, 200, "{}", off.body);
     let (mut visitor, _) = server.visitor().await;
     let conversation = visitor_writes(&mut visitor, "anyone?").await;

@@ -7,7 +7,7 @@ use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
-    Composer, ConnectionBanner, ConnectionStatus, Glyph, Icon, MessageList, Side,
+    Composer, ConnectionBanner, ConnectionStatus, Glyph, Icon, MessageList, NoticeBar, Side,
 };
 use crate::client::live::{Live, Posting};
 use crate::client::time::format_time;
@@ -171,8 +171,13 @@ pub fn Messenger(
     });
     let send = Callback::new(move |body: String| {
         if starting_new.get_untracked() {
+            // Only the first message starts it; the next ones, queued behind
+            // it, land in the visitor's newest conversation: that one.
+            let first = !live
+                .outbox
+                .with_untracked(|o| o.iter().any(|p| p.posting.new_conversation));
             let posting = Posting {
-                new_conversation: true,
+                new_conversation: first,
                 ..Posting::default()
             };
             live.post(None, &body, posting)
@@ -276,11 +281,13 @@ pub fn Messenger(
                     </div>
                 })
             }}
-            <Show when=move || !listing.get()>
+            <NoticeBar />
+            // Hidden, not removed, while the list shows: what was typed stays.
+            <div class="messenger-compose" class:hidden=move || listing.get()>
                 <ProfileForm />
                 <Composer on_send=send on_typing=typing prefill=live.prefill
                     placeholder="Write a message…" />
-            </Show>
+            </div>
         </section>
     }
 }

@@ -340,8 +340,32 @@ impl Hub {
 
     /// Delivers one event to its local recipients.
     pub fn deliver(&self, event: &Event) {
+        if let Event::Conversation { conversation } = event {
+            // The visitor's copy of a row leaves out the team's business.
+            let theirs = ServerFrame::Conversation {
+                conversation: conversation.clone().for_visitor(),
+            };
+            let to = Recipients {
+                contact: Some(conversation.contact_id),
+                every_contact: false,
+                agents: Agents::None,
+                skip: None,
+            };
+            self.send(&theirs, to);
+        }
         let (frame, to) = route(event);
-        let bytes = encode(&frame);
+        self.send(&frame, to);
+        if let Event::Message {
+            received: Some(at), ..
+        } = event
+        {
+            self.metrics.fanout.observe(at.elapsed());
+        }
+    }
+
+    /// Queues one frame for its local recipients.
+    fn send(&self, frame: &ServerFrame, to: Recipients) {
+        let bytes = encode(frame);
         let lossy = matches!(
             frame,
             ServerFrame::Presence { .. }
@@ -390,12 +414,6 @@ impl Hub {
         }
         drop(routes);
         self.metrics.frames_out.add(frame.kind(), queued);
-        if let Event::Message {
-            received: Some(at), ..
-        } = event
-        {
-            self.metrics.fanout.observe(at.elapsed());
-        }
     }
 
     /// Delivers bus events until the bus closes (the server stops it last,
@@ -503,13 +521,16 @@ fn route(event: &Event) -> (ServerFrame, Recipients) {
                 skip: None,
             },
         ),
-        Event::Conversation { conversation } => {
-            let contact = conversation.contact_id;
-            (
-                ServerFrame::Conversation { conversation },
-                to(contact, Agents::All),
-            )
-        }
+        // The visitor's own copy goes separately (see `Hub::deliver`).
+        Event::Conversation { conversation } => (
+            ServerFrame::Conversation { conversation },
+            Recipients {
+                contact: None,
+                every_contact: false,
+                agents: Agents::All,
+                skip: None,
+            },
+        ),
         Event::Typing {
             contact_id,
             conversation_id,

@@ -128,7 +128,8 @@ impl FrameLimiter {
     /// A decoded frame: draws from the bucket of its kind.
     pub fn decoded(&self, frame: &ClientFrame) -> Verdict {
         match frame {
-            ClientFrame::Send { .. } | ClientFrame::Edit { .. } => {
+            // A rating stores a line too: it counts as a message.
+            ClientFrame::Send { .. } | ClientFrame::Edit { .. } | ClientFrame::Rate { .. } => {
                 self.verdict(&[&self.sends, &self.sends_sustained])
             }
             // Only starts count: a stop ends a state (it publishes only if the

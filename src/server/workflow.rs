@@ -31,6 +31,11 @@ pub struct Workflow {
     counts_stale: Notify,
     snoozes_changed: Notify,
     assign_on_reply: std::sync::atomic::AtomicBool,
+    /// The counts last published, while nothing changed since: what a new
+    /// socket's `hello` carries.
+    last_counts: std::sync::Mutex<Option<InboxCounts>>,
+    /// Bumped by every change: counts read before one are not remembered.
+    changes: std::sync::atomic::AtomicU64,
 }
 
 impl Workflow {
@@ -46,14 +51,39 @@ impl Workflow {
         })
     }
 
-    /// Some list's count may have changed: new numbers go out shortly.
+    /// Some list's count may have changed: new numbers go out shortly,
+    /// and until then a greeting counts afresh.
     pub fn counts_changed(&self) {
+        if let Ok(mut last) = self.last_counts.lock() {
+            self.changes
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            *last = None;
+        }
         self.counts_stale.notify_one();
     }
 
     /// A snooze was set: the clock looks at its next alarm again.
     pub fn snoozes_changed(&self) {
         self.snoozes_changed.notify_one();
+    }
+
+    /// How many changes there were so far (read before counting).
+    fn change_number(&self) -> u64 {
+        self.changes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Keeps counts read when the change number was `as_of`, unless a
+    /// change came meanwhile.
+    fn remember(&self, counts: &InboxCounts, as_of: u64) {
+        if let Ok(mut last) = self.last_counts.lock()
+            && self.change_number() == as_of
+        {
+            *last = Some(counts.clone());
+        }
+    }
+
+    fn remembered(&self) -> Option<InboxCounts> {
+        self.last_counts.lock().ok().and_then(|last| last.clone())
     }
 
     /// Whether an agent's first reply assigns the conversation to them.
@@ -129,8 +159,8 @@ pub fn status_line(
     }
 }
 
-/// Checks a visitor's rating: 1 to 5, a comment of one paragraph at most
-/// `MAX_RATING_COMMENT_CHARS` long (empty is none).
+/// Checks a visitor's rating: 1 to 5, a comment of at most
+/// `MAX_RATING_COMMENT_CHARS` characters (empty is none).
 pub fn check_rating(
     score: u8,
     comment: Option<String>,
@@ -191,8 +221,12 @@ pub async fn run_counts(state: AppState, mut shutdown: watch::Receiver<bool>) {
             _ = workflow.counts_stale.notified() => {}
             _ = crate::server::ws::stopping(&mut shutdown) => return,
         }
+        let as_of = workflow.change_number();
         match state.store.inbox_counts().await {
-            Ok(counts) => publish_event(&state, Event::Counts { counts }).await,
+            Ok(counts) => {
+                workflow.remember(&counts, as_of);
+                publish_event(&state, Event::Counts { counts }).await;
+            }
             Err(err) => tracing::error!(%err, "could not count the inbox lists"),
         }
         // Changes meanwhile are counted in the next round, not one each.
@@ -203,9 +237,17 @@ pub async fn run_counts(state: AppState, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-/// The counts now (for a socket's `hello`).
+/// The counts for a socket's `hello`: the last published ones while nothing
+/// changed since (a reconnect storm does not count the table once per
+/// agent), else counted now.
 pub async fn counts(state: &AppState) -> Result<InboxCounts, StoreError> {
-    state.store.inbox_counts().await
+    if let Some(counts) = state.workflow.remembered() {
+        return Ok(counts);
+    }
+    let as_of = state.workflow.change_number();
+    let counts = state.store.inbox_counts().await?;
+    state.workflow.remember(&counts, as_of);
+    Ok(counts)
 }
 
 /// The active teammates, as people to assign conversations to.
@@ -258,15 +300,14 @@ async fn wake_due(state: &AppState) -> Result<(), StoreError> {
     loop {
         let lines = state.store.wake_due(now()).await?;
         let full = crate::server::store::Store::wake_batch_full(lines.len());
-        for line in lines {
+        if !lines.is_empty() {
+            state.workflow.counts_changed();
+        }
+        for (contact, line) in lines {
             let conversation = line.conversation_id;
-            let Some(contact) = state.store.conversation_contact(conversation).await? else {
-                continue;
-            };
             publish_messages(state, contact, vec![line]).await;
             publish_summary_of(state, conversation).await;
         }
-        state.workflow.counts_changed();
         if !full {
             return Ok(());
         }

@@ -67,22 +67,31 @@ pub fn Composer(
     on_cleanup(move || typing(false));
     let problem = RwSignal::new(None::<String>);
     // The saved replies matching `/word`, the highlighted one, and whether
-    // Escape put the list away.
-    let found = Memo::new(move |_| match picker {
-        Some(p) => p.replies.with(|all| {
-            text.with(|t| {
-                matching(all, t)
-                    .into_iter()
-                    .take(SHOWN_REPLIES)
-                    .cloned()
-                    .collect()
+    // Escape put the list away. Read with `try_`: while the server renders,
+    // a composer in a branch that was swapped out may be asked once more
+    // after its signals are gone (nothing to list then).
+    let found = Memo::new(move |_| {
+        let Some(p) = picker else {
+            return Vec::<SavedReply>::new();
+        };
+        p.replies
+            .try_with(|all| {
+                text.try_with(|t| {
+                    matching(all, t)
+                        .into_iter()
+                        .take(SHOWN_REPLIES)
+                        .cloned()
+                        .collect()
+                })
             })
-        }),
-        None => Vec::<SavedReply>::new(),
+            .flatten()
+            .unwrap_or_default()
     });
     let active = RwSignal::new(0usize);
     let dismissed = RwSignal::new(false);
-    let listing = move || !dismissed.get() && !found.with(Vec::is_empty);
+    let listing = move || {
+        !dismissed.try_get().unwrap_or(true) && !found.try_with(Vec::is_empty).unwrap_or(true)
+    };
     let choose = move |reply: SavedReply| {
         if let Some(p) = picker {
             text.set(p.fill.run(reply.body));

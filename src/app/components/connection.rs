@@ -54,3 +54,22 @@ pub fn ConnectionStatus() -> impl IntoView {
         </span>
     }
 }
+
+/// The last refusal not tied to a message ("Pick a time to snooze until…"),
+/// until dismissed.
+#[component]
+pub fn NoticeBar() -> impl IntoView {
+    let live = expect_context::<Live>();
+    move || {
+        live.notice.get().map(|notice| {
+            view! {
+                <p class="notice-bar" role="alert">
+                    <span>{notice}</span>
+                    <button type="button" class="link-button" on:click=move |_| live.notice.set(None)>
+                        "Dismiss"
+                    </button>
+                </p>
+            }
+        })
+    }
+}

@@ -18,6 +18,15 @@ pub fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView
     let live = expect_context::<Live>();
     let loaded = move || live.me.with(Option::is_some);
     let rows = Memo::new(move |_| live.rows_in_view());
+    let clock = Clock(RwSignal::new(0));
+    provide_context(clock);
+    #[cfg(feature = "hydrate")]
+    if let Ok(handle) = set_interval_with_handle(
+        move || clock.0.update(|t| *t += 1),
+        std::time::Duration::from_secs(30),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
     view! {
         <nav class="conversation-list" aria-label="Conversations">
             <div class="list-head">
@@ -117,6 +126,11 @@ pub fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView
     }
 }
 
+/// Ticks every 30 s, so "Waiting 5 min" keeps counting on rows nobody
+/// touches.
+#[derive(Clone, Copy)]
+struct Clock(RwSignal<u64>);
+
 /// What an empty list says.
 fn empty_text(view: InboxView) -> (&'static str, &'static str) {
     match view {
@@ -161,6 +175,7 @@ fn ConversationRow(
     selected: Memo<Option<ConversationId>>,
 ) -> impl IntoView {
     let live = expect_context::<Live>();
+    let clock = expect_context::<Clock>();
     let id = summary.id;
     let is_selected = move || selected.get() == Some(id);
     let typing = Memo::new(move |_| {
@@ -207,7 +222,11 @@ fn ConversationRow(
                     <span class="conversation-row-tags">
                         {waiting.map(|since| view! {
                             <span class="row-tag row-waiting" title=crate::client::time::format_full(since)>
-                                <Icon glyph=Glyph::Clock />" Waiting " {waited(since)}
+                                <Icon glyph=Glyph::Clock />
+                                {move || {
+                                    clock.0.track();
+                                    format!(" Waiting {}", waited(since))
+                                }}
                             </span>
                         })}
                         {snoozed.map(|until| view! {

@@ -112,7 +112,6 @@ fn Settings() -> impl IntoView {
                         Ok(s) => view! {
                             <MessengerCard action=save settings=s.messenger />
                             <SitesCard action=save_sites fixed=s.fixed_origins listed=s.origins />
-                            <WorkflowCard />
                         }.into_any(),
                         Err(e) => view! {
                             <p class="form-problem" role="alert">{refusal(e)}</p>
@@ -120,6 +119,9 @@ fn Settings() -> impl IntoView {
                     }
                 })}
             </Suspense>
+            // Outside the Suspense above: it reads its own resource, which
+            // must exist before the page streams (for hydration).
+            <WorkflowCard />
             <InstallCard />
         </main>
     }

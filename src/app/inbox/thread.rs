@@ -3,7 +3,9 @@
 use leptos::prelude::*;
 
 use super::shortcuts::Shortcuts;
-use crate::app::components::{Avatar, Composer, Glyph, Icon, MessageList, ReplyPicker, Side};
+use crate::app::components::{
+    Avatar, Composer, Glyph, Icon, MessageList, NoticeBar, ReplyPicker, Side,
+};
 use crate::client::live::{Live, Posting};
 use crate::client::time::{format_ago, format_time};
 use crate::protocol::{
@@ -125,6 +127,7 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                     </div>
                 })}
                 <MessageList conversation=Signal::from(selected) side=Side::Team />
+                <NoticeBar />
                 <Composer on_send=send on_typing=typing placeholder="Reply… (type / for saved replies)" note picker />
             </Show>
         </section>
@@ -239,8 +242,11 @@ fn SnoozeMenu(id: ConversationId) -> impl IntoView {
             }>
             <summary class="button-small button-quiet"><Icon glyph=Glyph::Clock />" Snooze"</summary>
             <div class="snooze-choices">
-                {snooze_choices().into_iter().map(|(label, until)| view! {
-                    <button type="button" class="menu-item" on:click=move |_| snooze(until)>
+                // Each time is worked out on the click: a thread left open
+                // for hours still snoozes "in 1 hour" from now.
+                {snooze_choices().into_iter().enumerate().map(|(at, (label, _))| view! {
+                    <button type="button" class="menu-item"
+                        on:click=move |_| snooze(snooze_choices()[at].1)>
                         {label}
                     </button>
                 }).collect_view()}

@@ -50,18 +50,13 @@ impl Live {
         if self.loading_conversations.get_untracked() || !self.more_conversations.get_untracked() {
             return;
         }
-        let sort = self.sort.get_untracked();
-        let last = self
-            .rows_in_view_untracked()
-            .last()
-            .map(|row| sort.key(row));
-        if last.is_some() {
-            self.request_page(last);
+        // After the last row the server sent for this list and order (rows
+        // known from other lists may lie further on: paging from them would
+        // skip the ones in between).
+        let key = (self.view.get_untracked(), self.sort.get_untracked());
+        if let Some(after) = self.frontier.with_value(|f| f.get(&key).copied()) {
+            self.request_page(Some(after));
         }
-    }
-
-    fn rows_in_view_untracked(&self) -> Vec<ConversationSummary> {
-        leptos::prelude::untrack(|| self.rows_in_view())
     }
 
     fn request_page(&self, after: Option<(i64, i64)>) {
@@ -82,6 +77,12 @@ impl Live {
         view: InboxView,
         sort: InboxSort,
     ) {
+        if let Some(last) = rows.last() {
+            let key = sort.key(last);
+            self.frontier.update_value(|f| {
+                f.insert((view, sort), key);
+            });
+        }
         if (view, sort) == (self.view.get_untracked(), self.sort.get_untracked()) {
             self.more_conversations.set(has_more);
             self.loading_conversations.set(false);
@@ -111,6 +112,19 @@ impl Live {
         }
     }
 
+    /// Sends a change someone asked for now, or says why it was not done:
+    /// unlike messages, these are not kept to send later (a resolve sent
+    /// after an hour offline could undo a teammate's reply).
+    pub(super) fn act(&self, frame: ClientFrame) {
+        if self.connection.get_untracked() == super::Connection::Online {
+            self.transmit(frame);
+        } else {
+            self.notice.set(Some(
+                "You're offline, so that was not done. Try again once connected.".into(),
+            ));
+        }
+    }
+
     /// Resolves, reopens or snoozes (until `until`) a conversation.
     pub fn set_status(
         &self,
@@ -118,7 +132,7 @@ impl Live {
         status: ConversationStatus,
         until: Option<Timestamp>,
     ) {
-        self.transmit(ClientFrame::SetStatus {
+        self.act(ClientFrame::SetStatus {
             conversation_id,
             status,
             until,
@@ -128,7 +142,7 @@ impl Live {
 
     /// Gives a conversation to a teammate, or to nobody.
     pub fn assign(&self, conversation_id: ConversationId, agent_id: Option<AgentId>) {
-        self.transmit(ClientFrame::Assign {
+        self.act(ClientFrame::Assign {
             conversation_id,
             agent_id,
         });

@@ -50,6 +50,9 @@ pub struct Live {
     pub counts: RwSignal<InboxCounts>,
     /// (Agents) the active teammates.
     pub team: RwSignal<Vec<Person>>,
+    /// (Agents) per list and order, the sort key of the last row the server
+    /// sent: where its next page starts.
+    frontier: StoredValue<HashMap<(InboxView, InboxSort), (i64, i64)>>,
     /// A page of inbox rows is on its way.
     pub loading_conversations: RwSignal<bool>,
     /// (Visitors) the messenger panel is open, so replies are being seen.
@@ -108,6 +111,7 @@ impl Live {
             sort: RwSignal::new(InboxSort::default()),
             counts: RwSignal::new(InboxCounts::default()),
             team: RwSignal::new(Vec::new()),
+            frontier: StoredValue::new(HashMap::new()),
             loading_conversations: RwSignal::new(false),
             panel_open: RwSignal::new(true),
             muted: RwSignal::new(false),
@@ -243,16 +247,17 @@ impl Live {
         self.transmit(ClientFrame::Delete { message_id });
     }
 
-    /// (Visitors) "Talk to a person": the assistant stops, the team is asked.
+    /// (Visitors) rates a resolved conversation, 1 to 5, with an optional
+    /// comment.
     pub fn rate(&self, conversation_id: ConversationId, score: u8, comment: Option<String>) {
-        self.transmit(ClientFrame::Rate {
+        self.act(ClientFrame::Rate {
             conversation_id,
             score,
             comment,
         });
     }
 
-    /// (Visitors) "Talk to a person".
+    /// (Visitors) "Talk to a person": the assistant stops, the team is asked.
     pub fn hand_over(&self, conversation_id: ConversationId) {
         self.transmit(ClientFrame::Handoff { conversation_id });
     }
@@ -369,6 +374,14 @@ impl Live {
                 self.connection.set(Connection::Online);
                 for c in &conversations {
                     self.acknowledge_delivery(c);
+                }
+                // The greeting's rows are the first page of all open ones.
+                self.frontier.set_value(HashMap::new());
+                if let Some(last) = conversations.last() {
+                    let key = InboxSort::Newest.key(last);
+                    self.frontier.update_value(|f| {
+                        f.insert((InboxView::Open, InboxSort::Newest), key);
+                    });
                 }
                 self.conversations.set(conversations);
                 self.reload_view();

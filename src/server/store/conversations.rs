@@ -21,11 +21,11 @@ pub(super) const SUMMARY_COLUMNS: &str = "c.id, c.contact_id, c.status, c.last_m
 pub(super) const SUMMARY_FROM: &str = "conversations c JOIN contacts ct ON ct.id = c.contact_id
         LEFT JOIN agents owner ON owner.id = c.assignee_id";
 
-/// Unread for an agent (bound parameter): visitor messages after their cursor.
+/// Unread for an agent (parameter `?1`): visitor messages after their cursor.
 pub(super) const AGENT_UNREAD: &str = "(SELECT COUNT(*) FROM messages m
         WHERE m.conversation_id = c.id AND m.sender_kind = 'contact'
         AND m.id > COALESCE((SELECT last_read_id FROM agent_cursors
-                             WHERE agent_id = ? AND conversation_id = c.id), 0)) AS unread";
+                             WHERE agent_id = ?1 AND conversation_id = c.id), 0)) AS unread";
 
 /// Unread for the visitor: the team's messages after the visitor's cursor.
 const CONTACT_UNREAD: &str = "(SELECT COUNT(*) FROM messages m
@@ -124,14 +124,21 @@ impl Store {
         if current == to || !(from.is_empty() || from.contains(&current)) {
             return Ok(false);
         }
-        let moved =
-            sqlx::query("UPDATE conversations SET assistant = ? WHERE id = ? AND assistant = ?")
-                .bind(to.as_str())
-                .bind(id.0)
-                .bind(current.as_str())
-                .execute(&self.pool)
-                .await?
-                .rows_affected();
+        // Handed to the team: the visitor waits for a person from now on
+        // (the assistant's answers had stopped the clock).
+        let moved = sqlx::query(
+            "UPDATE conversations SET assistant = ?1,
+                 waiting_since = CASE WHEN ?1 = 'waiting' THEN COALESCE(waiting_since, ?4)
+                                      ELSE waiting_since END
+             WHERE id = ?2 AND assistant = ?3",
+        )
+        .bind(to.as_str())
+        .bind(id.0)
+        .bind(current.as_str())
+        .bind(super::now().0)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
         Ok(moved == 1)
     }
 

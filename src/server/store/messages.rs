@@ -667,9 +667,11 @@ pub(super) async fn visitor_insert_in(
         .bind(contact.0)
         .execute(&mut **tx)
         .await?;
+    // Only the visitor's own messages: a `client_id` never fetches anyone
+    // else's (let alone a note).
     let earlier = sqlx::query(&format!(
-        "{MESSAGE_SELECT} WHERE m.client_id = ? AND m.conversation_id IN
-            (SELECT id FROM conversations WHERE contact_id = ?)"
+        "{MESSAGE_SELECT} WHERE m.client_id = ? AND m.sender_kind = 'contact' AND m.internal = 0
+            AND m.conversation_id IN (SELECT id FROM conversations WHERE contact_id = ?)"
     ))
     .bind(client_id.0.to_string())
     .bind(contact.0)

@@ -22,7 +22,7 @@ pub use conversations::Reader;
 pub use messages::{
     Audience, Author, Change, Inserted, MessageFacts, PostOptions, ReactionChange, VisitorPost,
 };
-pub use workflow::WOKEN_BY_CLOCK;
+pub use workflow::{Rated, WOKEN_BY_CLOCK};
 pub use writer::Queued;
 
 use std::str::FromStr;

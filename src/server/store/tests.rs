@@ -425,3 +425,41 @@ async fn reactions_are_capped_per_message_and_per_person() {
         crate::protocol::MAX_REACTIONS_PER_MESSAGE
     );
 }
+
+#[tokio::test]
+async fn the_lists_page_without_skipping_in_both_orders() {
+    let (store, _dir) = store().await;
+    let mut ids = Vec::new();
+    for name in ["a", "b", "c", "d"] {
+        let contact = visitor(&store, name).await;
+        let inserted = store
+            .insert_visitor_message(contact, ClientId::new(), name, false)
+            .await
+            .unwrap();
+        ids.push(inserted.message.conversation_id);
+    }
+    // Someone answered the second: nobody waits there, it goes last.
+    store
+        .insert_message(ids[1], ClientId::new(), Author::ai(), "hi")
+        .await
+        .unwrap();
+    for (sort, expected) in [
+        (InboxSort::Newest, vec![ids[1], ids[3], ids[2], ids[0]]),
+        (InboxSort::Waiting, vec![ids[0], ids[2], ids[3], ids[1]]),
+    ] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let (page, more) = store
+                .inbox(AgentId(1), InboxView::Open, sort, after, 1)
+                .await
+                .unwrap();
+            seen.extend(page.iter().map(|r| r.id));
+            after = page.last().map(|r| sort.key(r));
+            if !more {
+                break;
+            }
+        }
+        assert_eq!(seen, expected, "{sort:?}");
+    }
+}

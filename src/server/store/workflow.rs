@@ -10,8 +10,9 @@ use sqlx::{Sqlite, Transaction};
 use super::conversations::{AGENT_UNREAD, SUMMARY_COLUMNS, SUMMARY_FROM, summary_from_row};
 use super::{Store, StoreError, now};
 use crate::protocol::{
-    AgentId, AssignedCount, ClientId, ConversationId, ConversationStatus, ConversationSummary,
-    InboxCounts, InboxSort, InboxView, Message, MessageId, SenderKind, Timestamp,
+    AgentId, AssignedCount, ClientId, ContactId, ConversationId, ConversationStatus,
+    ConversationSummary, InboxCounts, InboxSort, InboxView, Message, MessageId, SenderKind,
+    Timestamp,
 };
 use crate::replies::SavedReply;
 
@@ -25,6 +26,17 @@ pub const WOKEN_BY_CLOCK: &str = "Snooze ended";
 /// The line an agent's first reply to a conversation nobody owned leaves.
 pub(super) fn assigned_by_reply(name: &str) -> String {
     format!("Assigned to {name} by their reply")
+}
+
+/// What a rating did.
+#[derive(Debug)]
+pub enum Rated {
+    /// Stored, with this line in the thread.
+    Changed(Message),
+    /// The same score and comment again: nothing to store or tell.
+    Unchanged,
+    /// The conversation is not resolved (or does not exist).
+    NotResolved,
 }
 
 /// Most snoozes the clock wakes in one transaction.
@@ -102,7 +114,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // A write first: it takes the write lock before anything is read.
         let changed: Option<i64> = sqlx::query_scalar(
-            "UPDATE conversations SET status = ?1, snoozed_until = ?2
+            "UPDATE conversations SET status = ?1, snoozed_until = ?2,
+                 -- Nobody waits on what is done.
+                 waiting_since = CASE WHEN ?1 = 'resolved' THEN NULL ELSE waiting_since END
              WHERE id = ?3 AND (status <> ?1 OR snoozed_until IS NOT ?2) RETURNING id",
         )
         .bind(status.as_str())
@@ -146,19 +160,20 @@ impl Store {
     }
 
     /// Records the visitor's rating of a resolved conversation (replacing
-    /// an earlier one) and leaves `line` in its thread; `None` when it is
-    /// not resolved (or does not exist).
+    /// an earlier one) and leaves `line` in its thread.
     pub async fn rate(
         &self,
         conversation: ConversationId,
         score: u8,
         comment: Option<&str>,
         line: &str,
-    ) -> Result<Option<Message>, StoreError> {
+    ) -> Result<Rated, StoreError> {
         let mut tx = self.pool.begin().await?;
         let rated: Option<i64> = sqlx::query_scalar(
             "UPDATE conversations SET rating = ?1, rating_comment = ?2
-             WHERE id = ?3 AND status = 'resolved' RETURNING id",
+             WHERE id = ?3 AND status = 'resolved'
+               AND (rating IS NOT ?1 OR rating_comment IS NOT ?2)
+             RETURNING id",
         )
         .bind(i64::from(score))
         .bind(comment)
@@ -166,11 +181,20 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if rated.is_none() {
-            return Ok(None);
+            let resolved: Option<bool> =
+                sqlx::query_scalar("SELECT status = 'resolved' FROM conversations WHERE id = ?")
+                    .bind(conversation.0)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            return Ok(if resolved == Some(true) {
+                Rated::Unchanged
+            } else {
+                Rated::NotResolved
+            });
         }
         let line = line_in(&mut tx, conversation, None, line).await?;
         tx.commit().await?;
-        Ok(Some(line))
+        Ok(Rated::Changed(line))
     }
 
     /// When the next snoozed conversation wakes up, if any is snoozed.
@@ -185,22 +209,23 @@ impl Store {
 
     /// Reopens snoozed conversations whose time came by `at` (a batch at a
     /// time: call again while it returns a full one), each with its line.
-    pub async fn wake_due(&self, at: Timestamp) -> Result<Vec<Message>, StoreError> {
+    pub async fn wake_due(&self, at: Timestamp) -> Result<Vec<(ContactId, Message)>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let woken: Vec<i64> = sqlx::query_scalar(
+        let woken: Vec<(i64, i64)> = sqlx::query_as(
             "UPDATE conversations SET status = 'open', snoozed_until = NULL
              WHERE id IN (SELECT id FROM conversations
                           WHERE status = 'snoozed' AND snoozed_until <= ?
                           ORDER BY snoozed_until LIMIT ?)
-             RETURNING id",
+             RETURNING id, contact_id",
         )
         .bind(at.0)
         .bind(WAKE_BATCH)
         .fetch_all(&mut *tx)
         .await?;
         let mut lines = Vec::with_capacity(woken.len());
-        for id in woken {
-            lines.push(line_in(&mut tx, ConversationId(id), None, WOKEN_BY_CLOCK).await?);
+        for (id, contact) in woken {
+            let line = line_in(&mut tx, ConversationId(id), None, WOKEN_BY_CLOCK).await?;
+            lines.push((ContactId(contact), line));
         }
         tx.commit().await?;
         Ok(lines)
@@ -212,31 +237,35 @@ impl Store {
     }
 
     /// How many conversations each inbox list holds.
+    /// One range of an index per figure: open ones per owner, then the
+    /// snoozed and the resolved ones counted on `conversations_by_status`.
     pub async fn inbox_counts(&self) -> Result<InboxCounts, StoreError> {
-        let rows: Vec<(String, Option<i64>, i64)> = sqlx::query_as(
-            "SELECT status, CASE WHEN status = 'open' THEN assignee_id END AS owner, COUNT(*)
-             FROM conversations GROUP BY status, owner",
+        let owners: Vec<(Option<i64>, i64)> = sqlx::query_as(
+            "SELECT assignee_id, COUNT(*) FROM conversations WHERE status = 'open'
+             GROUP BY assignee_id",
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut counts = InboxCounts::default();
-        for (status, owner, n) in rows {
-            let n = n.clamp(0, u32::MAX as i64) as u32;
-            match (ConversationStatus::parse(&status), owner) {
-                (Some(ConversationStatus::Open), None) => {
-                    counts.open += n;
-                    counts.unassigned += n;
-                }
-                (Some(ConversationStatus::Open), Some(agent)) => {
-                    counts.open += n;
-                    counts.assigned.push(AssignedCount {
-                        agent_id: AgentId(agent),
-                        open: n,
-                    });
-                }
-                (Some(ConversationStatus::Snoozed), _) => counts.snoozed += n,
-                (Some(ConversationStatus::Resolved), _) => counts.resolved += n,
-                (None, _) => return Err(StoreError::Corrupt(format!("unknown status {status:?}"))),
+        let count = |status: &'static str| {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM conversations WHERE status = ?")
+                .bind(status)
+                .fetch_one(&self.pool)
+        };
+        let as_u32 = |n: i64| n.clamp(0, u32::MAX as i64) as u32;
+        let mut counts = InboxCounts {
+            snoozed: as_u32(count("snoozed").await?),
+            resolved: as_u32(count("resolved").await?),
+            ..InboxCounts::default()
+        };
+        for (owner, n) in owners {
+            let n = as_u32(n);
+            counts.open += n;
+            match owner {
+                None => counts.unassigned += n,
+                Some(agent) => counts.assigned.push(AssignedCount {
+                    agent_id: AgentId(agent),
+                    open: n,
+                }),
             }
         }
         Ok(counts)
@@ -254,14 +283,17 @@ impl Store {
         after: Option<(i64, i64)>,
         limit: i64,
     ) -> Result<(Vec<ConversationSummary>, bool), StoreError> {
+        // The waiting order's key is spelled as in the migration's indexes
+        // (nobody waiting sorts last, as `i64::MAX`), so they serve it.
+        const WAITING: &str = "COALESCE(c.waiting_since, 9223372036854775807)";
         let (key, order) = match sort {
             InboxSort::Newest => (
-                "(c.last_message_at, c.id) < (-?2, -?3)",
-                "c.last_message_at DESC, c.id DESC",
+                "(c.last_message_at, c.id) < (-?2, -?3)".to_owned(),
+                "c.last_message_at DESC, c.id DESC".to_owned(),
             ),
             InboxSort::Waiting => (
-                "(COALESCE(c.waiting_since, 9223372036854775807), c.id) > (?2, ?3)",
-                "COALESCE(c.waiting_since, 9223372036854775807), c.id",
+                format!("({WAITING}, c.id) > (?2, ?3)"),
+                format!("{WAITING}, c.id"),
             ),
         };
         let (k, id) = after.unwrap_or(match sort {

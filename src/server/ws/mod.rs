@@ -8,8 +8,8 @@
 //! commits, its events are published whether or not the socket that sent it is
 //! still there (the ack is best effort; a resend is answered from the store).
 //! Handlers for each frame type are the small `on_*` functions dispatched from
-//! [`handle_text`]; that `match` is the table of contents. The team's
-//! workflow frames (`set_status`, `assign`) are in `workflow`.
+//! [`handle_text`]; that `match` is the table of contents. The workflow's
+//! frames (`set_status`, `assign`, `rate`) are in `workflow`.
 
 mod workflow;
 
@@ -758,7 +758,15 @@ fn is_too_big(err: &axum::Error) -> bool {
 async fn hello(conn: &Conn, me: Me) -> Result<ServerFrame, StoreError> {
     let store = &conn.state.store;
     let (mut conversations, more_conversations) = match conn.peer {
-        Peer::Contact(contact) => (store.contact_conversations(contact).await?, false),
+        Peer::Contact(contact) => (
+            store
+                .contact_conversations(contact)
+                .await?
+                .into_iter()
+                .map(ConversationSummary::for_visitor)
+                .collect(),
+            false,
+        ),
         Peer::Agent(agent) => {
             store
                 .inbox(agent, InboxView::Open, InboxSort::Newest, None, INBOX_PAGE)
@@ -1113,6 +1121,13 @@ async fn finish_send(conn: &Conn, send: QueuedSend) -> Result<(), ProtocolError>
         StoreError::TooManyConversations(n) => ProtocolError::TooManyConversations(n),
         err => internal(err),
     })?;
+    // A resend answers with what that `client_id` stored: for a visitor it
+    // must be their own message, never a teammate's (nor a note).
+    if matches!(conn.peer, Peer::Contact(_))
+        && (message.internal || message.sender != SenderKind::Contact)
+    {
+        return Err(ProtocolError::Forbidden);
+    }
     // A visitor's own messages: the conversation is theirs.
     let contact = match (contact, conn.peer) {
         (Some(contact), _) | (None, Peer::Contact(contact)) => contact,
@@ -1265,6 +1280,9 @@ async fn on_resume(
         return Err(ProtocolError::Forbidden);
     };
     with_presence(conn, &mut row);
+    if matches!(conn.peer, Peer::Contact(_)) {
+        row = row.for_visitor();
+    }
     let upto = row.seq;
     conn.reply(&ServerFrame::Conversation { conversation: row })
         .await;
@@ -1388,14 +1406,12 @@ async fn on_more_conversations(
     let Peer::Agent(agent) = conn.peer else {
         return Err(ProtocolError::AgentsOnly("more_conversations"));
     };
-    let started = std::time::Instant::now();
     let (mut conversations, has_more) = conn
         .state
         .store
         .inbox(agent, view, sort, after, INBOX_PAGE)
         .await
         .map_err(internal)?;
-    conn.state.metrics.db_history.observe(started.elapsed());
     for conversation in &mut conversations {
         with_presence(conn, conversation);
     }
@@ -1498,6 +1514,7 @@ async fn on_change(
         .await
         .map_err(internal)?;
     let conversation = message.conversation_id;
+    let internal = message.internal;
     publish(
         conn,
         Event::Changed {
@@ -1506,7 +1523,10 @@ async fn on_change(
         },
     )
     .await;
-    publish_summary(conn, conversation).await;
+    // A note is on no row anyone sees.
+    if !internal {
+        publish_summary(conn, conversation).await;
+    }
     Ok(())
 }
 

@@ -7,7 +7,7 @@ use super::{Conn, authorise, internal};
 use crate::protocol::{AgentId, ConversationId, ConversationStatus, ProtocolError, Timestamp};
 use crate::server::hub::Peer;
 use crate::server::publish::{publish_messages, publish_summary_of};
-use crate::server::store::now;
+use crate::server::store::{Rated, now};
 use crate::server::workflow::{assign_line, check_rating, check_snooze, rating_line, status_line};
 
 /// Longest time zone name taken from a frame (IANA names are far shorter).
@@ -101,12 +101,16 @@ pub(super) async fn on_rate(
     let (name, comment) = check_rating(score, comment)?;
     let line = rating_line(name, comment.as_deref());
     let state = &conn.state;
-    let line = state
+    let line = match state
         .store
         .rate(conversation, score, comment.as_deref(), &line)
         .await
         .map_err(internal)?
-        .ok_or(ProtocolError::InvalidRating)?;
+    {
+        Rated::Changed(line) => line,
+        Rated::Unchanged => return Ok(()),
+        Rated::NotResolved => return Err(ProtocolError::InvalidRating),
+    };
     publish_messages(state, contact, vec![line]).await;
     publish_summary_of(state, conversation).await;
     Ok(())
