@@ -52,7 +52,8 @@ pub fn matching<'a>(replies: &'a [SavedReply], typed: &str) -> Vec<&'a SavedRepl
     if word.contains(char::is_whitespace) {
         return Vec::new();
     }
-    let word = word.to_lowercase();
+    // Shortcuts are ASCII: no Unicode case tables in the browser.
+    let word = word.to_ascii_lowercase();
     let mut found: Vec<&SavedReply> = replies
         .iter()
         .filter(|r| r.shortcut.starts_with(&word))
