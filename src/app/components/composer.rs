@@ -37,7 +37,10 @@ pub fn Composer(
     #[prop(optional)]
     picker: Option<ReplyPicker>,
 ) -> impl IntoView {
-    let noting = move || note.is_some_and(|n| n.get());
+    // Reads here use `try_`: while the server streams a page, a reply box in
+    // a branch that was swapped out (or a page the browser already left)
+    // may be asked once more after its signals are gone.
+    let noting = move || note.is_some_and(|n| n.try_get().unwrap_or(false));
     let text = RwSignal::new(String::new());
     if let Some(prefill) = prefill {
         Effect::new(move |_| {
@@ -67,9 +70,7 @@ pub fn Composer(
     on_cleanup(move || typing(false));
     let problem = RwSignal::new(None::<String>);
     // The saved replies matching `/word`, the highlighted one, and whether
-    // Escape put the list away. Read with `try_`: while the server renders,
-    // a composer in a branch that was swapped out may be asked once more
-    // after its signals are gone (nothing to list then).
+    // Escape put the list away (nothing to list once the signals are gone).
     let found = Memo::new(move |_| {
         let Some(p) = picker else {
             return Vec::<SavedReply>::new();
@@ -120,10 +121,10 @@ pub fn Composer(
             {note.map(|note| view! {
                 <div class="composer-mode" role="group" aria-label="Write a">
                     <button type="button" class="composer-mode-button"
-                        aria-pressed=move || (!note.get()).to_string()
+                        aria-pressed=move || (!note.try_get().unwrap_or(false)).to_string()
                         on:click=move |_| note.set(false)>"Reply"</button>
                     <button type="button" class="composer-mode-button"
-                        aria-pressed=move || note.get().to_string()
+                        aria-pressed=move || note.try_get().unwrap_or(false).to_string()
                         on:click=move |_| note.set(true)>"Note"</button>
                 </div>
             })}
@@ -204,16 +205,19 @@ pub fn Composer(
             <button
                 type="submit"
                 class="composer-send"
-                disabled=move || text.with(|t| t.trim().is_empty())
+                disabled=move || text.try_with(|t| t.trim().is_empty()).unwrap_or(true)
             >
                 {move || if noting() { "Add note" } else { "Send" }}
             </button>
-            <Show when=move || text.with(|t| remaining_chars(t).is_some())>
-                <span class="composer-count" class:over=move || text.with(|t| remaining_chars(t).unwrap_or(0) < 0)>
-                    {move || text.with(|t| remaining_chars(t).unwrap_or(0))} " characters left"
+            <Show when=move || text.try_with(|t| remaining_chars(t).is_some()).unwrap_or(false)>
+                <span class="composer-count" class:over=move || {
+                    text.try_with(|t| remaining_chars(t).unwrap_or(0) < 0).unwrap_or(false)
+                }>
+                    {move || text.try_with(|t| remaining_chars(t).unwrap_or(0)).unwrap_or(0)}
+                    " characters left"
                 </span>
             </Show>
-            <Show when=move || problem.with(Option::is_some)>
+            <Show when=move || problem.try_with(Option::is_some).unwrap_or(false)>
                 <p class="composer-problem" role="alert">{move || problem.get()}</p>
             </Show>
         </form>
