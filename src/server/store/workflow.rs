@@ -85,6 +85,23 @@ pub(super) async fn line_in(
     })
 }
 
+/// Ends a change whose first write (the update) said whether anything
+/// moved: the line and the commit if it did, nothing if it did not.
+async fn leave_line(
+    mut tx: Transaction<'_, Sqlite>,
+    changed: bool,
+    conversation: ConversationId,
+    actor: Option<i64>,
+    line: &str,
+) -> Result<Option<Message>, StoreError> {
+    if !changed {
+        return Ok(None);
+    }
+    let line = line_in(&mut tx, conversation, actor, line).await?;
+    tx.commit().await?;
+    Ok(Some(line))
+}
+
 /// The `WHERE` condition of a view; `?1` is the agent.
 fn view_filter(view: InboxView) -> &'static str {
     match view {
@@ -124,12 +141,7 @@ impl Store {
         .bind(conversation.0)
         .fetch_optional(&mut *tx)
         .await?;
-        if changed.is_none() {
-            return Ok(None);
-        }
-        let line = line_in(&mut tx, conversation, Some(actor.0), line).await?;
-        tx.commit().await?;
-        Ok(Some(line))
+        leave_line(tx, changed.is_some(), conversation, Some(actor.0), line).await
     }
 
     /// Gives a conversation to `to` (or to nobody) and leaves `line` in its
@@ -151,12 +163,7 @@ impl Store {
         .bind(conversation.0)
         .fetch_optional(&mut *tx)
         .await?;
-        if changed.is_none() {
-            return Ok(None);
-        }
-        let line = line_in(&mut tx, conversation, Some(actor.0), line).await?;
-        tx.commit().await?;
-        Ok(Some(line))
+        leave_line(tx, changed.is_some(), conversation, Some(actor.0), line).await
     }
 
     /// Records the visitor's rating of a resolved conversation (replacing
