@@ -8,6 +8,8 @@
 //! - [`protocol`] — the wire: every frame the browser and the server exchange.
 //! - [`settings`] — what admins set about the messenger (colour, texts, office
 //!   hours) and the look the messenger draws from it; both sides read it.
+//! - [`mentions`] — `@Name` in the team's notes: who a note names, and
+//!   completing a name as the agent types.
 //! - [`replies`] — saved replies: checking shortcuts, finding them as the agent
 //!   types `/`, filling in names.
 //! - `server` — (feature `ssr`) config, HTTP router, `/ws` handler, hub, bus, store,
@@ -25,6 +27,7 @@
 
 pub mod app;
 pub mod client;
+pub mod mentions;
 pub mod protocol;
 pub mod replies;
 #[cfg(feature = "ssr")]

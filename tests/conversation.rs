@@ -691,6 +691,7 @@ async fn the_inbox_pages_newest_activity_first_without_gaps() {
                 view: Default::default(),
                 sort: Default::default(),
                 after: Some(InboxSort::Newest.key(last)),
+                label: None,
             })
             .await;
         let (page, has_more) = agent
@@ -719,6 +720,7 @@ async fn the_inbox_pages_newest_activity_first_without_gaps() {
             view: Default::default(),
             sort: Default::default(),
             after: Some((-keys[0].0.0, -keys[0].1.0)),
+            label: None,
         })
         .await;
     assert_eq!(refusal(&mut visitor).await, ErrorCode::AgentsOnly);

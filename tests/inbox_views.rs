@@ -4,9 +4,11 @@
 //! Fixture: 100,000 conversations (one message each, from 100,000 visitors)
 //! written straight into SQLite: 60 % resolved, 10 % snoozed, 30 % open; of
 //! the open ones a fifth unassigned, the rest spread over five agents, and
-//! every open one with a visitor waiting. Then it times
-//! - `more_conversations` (first page) of every list in both orders, from the
-//!   frame to its `conversations` answer;
+//! every open one with a visitor waiting; every fourth carries a label and
+//! every fiftieth mentions the agent who measures. Then it times
+//! - `more_conversations` (first page) of every list in both orders, and of
+//!   every list filtered by the label, from the frame to its
+//!   `conversations` answer;
 //! - counting every list (`Store::inbox_counts`, what each `counts` frame and
 //!   an agent's `hello` carry).
 
@@ -37,6 +39,17 @@ async fn fixture(database_url: &str) {
         .expect("agent");
         agents.push(id);
     }
+    let label: i64 = sqlx::query_scalar(
+        "INSERT INTO labels (name, color, created_at) VALUES ('Billing', 'red', 0) RETURNING id",
+    )
+    .fetch_one(&mut *tx)
+    .await
+    .expect("label");
+    // The first admin, whom the benchmark signs in as.
+    let measurer: i64 = sqlx::query_scalar("SELECT MIN(id) FROM agents")
+        .fetch_one(&mut *tx)
+        .await
+        .expect("admin");
     let t0: i64 = 1_790_000_000_000;
     for i in 0..CONVERSATIONS {
         let at = t0 + i * 1_000;
@@ -90,6 +103,29 @@ async fn fixture(database_url: &str) {
             .execute(&mut *tx)
             .await
             .expect("row");
+        if i % 4 == 0 {
+            sqlx::query(
+                "INSERT INTO conversation_labels (conversation_id, label_id) VALUES (?, ?)",
+            )
+            .bind(conversation)
+            .bind(label)
+            .execute(&mut *tx)
+            .await
+            .expect("label");
+        }
+        if i % 50 == 0 {
+            sqlx::query(
+                "INSERT INTO mentions (conversation_id, agent_id, message_id, created_at)
+                 VALUES (?, ?, ?, ?)",
+            )
+            .bind(conversation)
+            .bind(measurer)
+            .bind(message)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .expect("mention");
+        }
     }
     tx.commit().await.expect("commit");
     sqlx::query("ANALYZE")
@@ -124,29 +160,37 @@ async fn the_inbox_lists_and_their_counts_at_100k_conversations() {
     );
     let mut agent = server.agent().await;
     println!("| request | p50 ms | p99 ms | max ms |\n|---|---|---|---|");
-    for view in InboxView::ALL {
-        for sort in [InboxSort::Newest, InboxSort::Waiting] {
-            let mut samples = Vec::with_capacity(RUNS);
-            for _ in 0..RUNS {
-                let started = Instant::now();
-                agent
-                    .send(&ClientFrame::MoreConversations {
-                        view,
-                        sort,
-                        after: None,
-                    })
-                    .await;
-                let rows = agent
-                    .expect(|f| match f {
-                        ServerFrame::Conversations { conversations, .. } => Some(conversations),
-                        _ => None,
-                    })
-                    .await;
-                samples.push(started.elapsed());
-                assert!(!rows.is_empty() || view == InboxView::Mine);
-            }
-            summary(&format!("{} · {sort:?}", view.label()), samples);
+    let billing = Some(minicom::protocol::LabelId(1));
+    let lists = InboxView::ALL.into_iter().flat_map(|view| {
+        [
+            (view, InboxSort::Newest, None),
+            (view, InboxSort::Waiting, None),
+            (view, InboxSort::Newest, billing),
+        ]
+    });
+    for (view, sort, label) in lists {
+        let mut samples = Vec::with_capacity(RUNS);
+        for _ in 0..RUNS {
+            let started = Instant::now();
+            agent
+                .send(&ClientFrame::MoreConversations {
+                    view,
+                    sort,
+                    after: None,
+                    label,
+                })
+                .await;
+            let rows = agent
+                .expect(|f| match f {
+                    ServerFrame::Conversations { conversations, .. } => Some(conversations),
+                    _ => None,
+                })
+                .await;
+            samples.push(started.elapsed());
+            assert!(!rows.is_empty() || view == InboxView::Mine);
         }
+        let filtered = if label.is_some() { " · one label" } else { "" };
+        summary(&format!("{} · {sort:?}{filtered}", view.label()), samples);
     }
     let store = minicom::server::store::Store::open(&server.database_url)
         .await

@@ -193,6 +193,7 @@ async fn opening_a_big_inbox_and_a_big_conversation() {
                     -(1_790_000_000_000 + CONVERSATIONS / 2 * 1_000),
                     -(CONVERSATIONS / 2),
                 )),
+                label: None,
             })
             .await;
         let rows = agent

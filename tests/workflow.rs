@@ -4,79 +4,13 @@
 
 mod common;
 
+use common::workflow::{counts_where, line, me_of, refusal, row_where, visitor_writes};
 use common::{Client, TestServer};
 use minicom::protocol::{
-    AgentId, ClientFrame, ClientId, ConversationId, ConversationStatus, ConversationSummary,
-    ErrorCode, InboxCounts, InboxSort, InboxView, Me, Message, ServerFrame, Timestamp,
+    AgentId, ClientFrame, ClientId, ConversationId, ConversationStatus, ErrorCode, InboxSort,
+    InboxView, ServerFrame, Timestamp,
 };
 use minicom::server::store::now;
-
-/// A visitor writes; returns their conversation.
-async fn visitor_writes(visitor: &mut Client, body: &str) -> ConversationId {
-    let id = visitor.say(None, body).await;
-    visitor
-        .expect(|f| match f {
-            ServerFrame::Ack { client_id, message } if client_id == id => {
-                Some(message.conversation_id)
-            }
-            _ => None,
-        })
-        .await
-}
-
-/// The next row of `conversation` that `pick` accepts.
-async fn row_where(
-    client: &mut Client,
-    conversation: ConversationId,
-    mut pick: impl FnMut(&ConversationSummary) -> bool,
-) -> ConversationSummary {
-    client
-        .expect(|f| match f {
-            ServerFrame::Conversation { conversation: row }
-                if row.id == conversation && pick(&row) =>
-            {
-                Some(row)
-            }
-            _ => None,
-        })
-        .await
-}
-
-/// The next team-only line in `conversation`.
-async fn line(client: &mut Client, conversation: ConversationId) -> Message {
-    client
-        .expect(|f| match f {
-            ServerFrame::Message { message }
-                if message.conversation_id == conversation && message.internal =>
-            {
-                Some(message)
-            }
-            _ => None,
-        })
-        .await
-}
-
-/// The next `counts` frame `pick` accepts.
-async fn counts_where(client: &mut Client, mut pick: impl FnMut(&InboxCounts) -> bool) {
-    client
-        .expect(|f| match f {
-            ServerFrame::Counts { counts } if pick(&counts) => Some(()),
-            _ => None,
-        })
-        .await
-}
-
-/// The next refusal, skipping live frames: its code and `client_id`.
-async fn refusal(client: &mut Client) -> (ErrorCode, Option<ClientId>) {
-    client
-        .expect(|f| match f {
-            ServerFrame::Error {
-                code, client_id, ..
-            } => Some((code, client_id)),
-            _ => None,
-        })
-        .await
-}
 
 /// Everything that reaches `client` until a ping's answer, as sent.
 async fn wire_until_pong(client: &mut Client) -> Vec<String> {
@@ -97,16 +31,6 @@ fn set_status(conversation: ConversationId, status: ConversationStatus) -> Clien
         status,
         until: None,
         time_zone: None,
-    }
-}
-
-fn me_of(hello: &ServerFrame) -> AgentId {
-    match hello {
-        ServerFrame::Hello {
-            me: Me::Agent { id, .. },
-            ..
-        } => *id,
-        other => panic!("expected an agent's hello, got {other:?}"),
     }
 }
 
@@ -271,6 +195,7 @@ async fn a_snooze_that_ran_out_while_the_server_was_down_wakes_at_start() {
             view: InboxView::Snoozed,
             sort: InboxSort::Newest,
             after: None,
+            label: None,
         })
         .await;
     let snoozed = agent
@@ -326,6 +251,7 @@ async fn replies_assign_and_teammates_hand_over() {
         view: InboxView::Mine,
         sort: InboxSort::Newest,
         after: None,
+        label: None,
     })
     .await;
     let mine = ben
@@ -491,6 +417,7 @@ async fn the_lists_page_by_view_and_order_with_counts() {
                 view,
                 sort,
                 after: None,
+                label: None,
             })
             .await;
         agent

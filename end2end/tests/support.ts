@@ -20,6 +20,17 @@ export async function signIn(browser: Browser): Promise<Page> {
   return page;
 }
 
+/** A new browser context signing in as someone else (no wait: the caller
+ * checks what the sign-in led to). */
+export async function signInAs(browser: Browser, email: string, password: string) {
+  const page = await (await browser.newContext()).newPage();
+  await page.goto('/inbox');
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  return page;
+}
+
 /** Waits until the page is hydrated (before that the bubble is a plain link
  * to the full-page messenger). */
 export async function hydrated(page: Page) {

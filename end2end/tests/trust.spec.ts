@@ -1,8 +1,8 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { test, expect, type Browser } from '@playwright/test';
+import { test, expect } from '@playwright/test';
 import { ALLOWED_ORIGIN, IDENTITY_SECRET, MINICOM_URL, OTHER_ORIGIN } from '../playwright.config';
-import { closeContexts, signIn } from './support';
+import { closeContexts, signIn, signInAs } from './support';
 
 test.afterEach(closeContexts);
 
@@ -19,14 +19,6 @@ test('signing out in one tab signs out the others', async ({ browser }) => {
   await expect(second.getByRole('heading', { name: 'Sign in to your inbox' })).toBeVisible();
 });
 
-async function signInAs(browser: Browser, email: string, password: string) {
-  const page = await (await browser.newContext()).newPage();
-  await page.goto('/inbox');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  return page;
-}
 
 test('an admin adds a teammate, who signs in, then deactivates them', async ({ browser }) => {
   const admin = await signIn(browser);

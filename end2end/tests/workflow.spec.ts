@@ -1,5 +1,5 @@
 import { test, expect, type Page } from '@playwright/test';
-import { checkPage, closeContexts, composer, messageLog, openMessenger, say, signIn } from './support';
+import { checkPage, closeContexts, composer, messageLog, openMessenger, say, signIn, signInAs } from './support';
 
 test.afterEach(closeContexts);
 
@@ -44,7 +44,7 @@ test('an agent takes a conversation, notes, snoozes, resolves; the visitor start
   // Take it: the line says so, the row shows the owner, Mine counts it.
   await agent.getByRole('combobox', { name: 'Assignee' }).selectOption({ label: 'Admin (you)' });
   await expect(messageLog(agent).getByText('Admin took this')).toBeVisible();
-  await expect(view(agent, 'Mine')).not.toHaveText(/^Mine 0$/);
+  await expect(view(agent, 'Mine')).toHaveAccessibleName(/^Mine [1-9]\d*$/);
 
   // A private note: marked as one, and never shown to the visitor.
   const secret = 'VIP: refund without asking';
@@ -185,4 +185,95 @@ test('the inbox answers to the keyboard, never while typing', async ({ browser }
   await expect(messageLog(agent).getByText('Admin resolved this')).toBeVisible();
   await agent.keyboard.press('e');
   await expect(messageLog(agent).getByText('Admin reopened this')).toBeVisible();
+});
+
+test('a team labels, mentions and resolves several at once', async ({ browser }) => {
+  const stamp = Date.now();
+  const first = await openMessenger(browser);
+  const billing = `I was charged twice ${stamp}`;
+  await say(first, billing);
+  const second = await openMessenger(browser);
+  const parcel = `Where is my parcel ${stamp}`;
+  await say(second, parcel);
+
+  // An admin adds Ben to the team and creates a label.
+  const admin = await signIn(browser);
+  const team = await admin.context().newPage();
+  await team.goto('/inbox/team');
+  const benEmail = `ben.${stamp}@example.com`;
+  await team.getByLabel('Name').fill(`Ben ${stamp}`);
+  await team.getByLabel('Email').fill(benEmail);
+  await team.getByRole('button', { name: 'Add teammate' }).click();
+  const password = (await team.locator('code.password').textContent())!.trim();
+  await team.goto('/inbox/settings');
+  const labels = team.getByRole('region', { name: 'Labels' });
+  const labelName = `Billing ${stamp % 10000}`;
+  await labels.getByLabel('Name').fill(labelName);
+  await labels.getByLabel('Colour').selectOption('red');
+  await labels.getByRole('button', { name: 'Create label' }).click();
+  await expect(labels.locator('.label-chip', { hasText: labelName })).toBeVisible();
+  for (const scheme of ['light', 'dark'] as const) {
+    await team.emulateMedia({ colorScheme: scheme });
+    await checkPage(team, `the settings with a label, ${scheme}`);
+  }
+  await team.close();
+
+  const ben = await signInAs(browser, benEmail, password);
+  await expect(ben.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+
+  // The admin mentions Ben in a note, picking his name from the list.
+  await admin.reload();
+  await expect(admin.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+  await row(admin, billing).click();
+  await admin.getByRole('button', { name: 'Note', exact: true }).click();
+  const noteBox = admin.getByRole('textbox', { name: 'Note', exact: true });
+  await noteBox.fill('@be');
+  const teammates = admin.getByRole('listbox', { name: 'Teammates' }).getByRole('option');
+  await expect(teammates).toHaveCount(1);
+  await noteBox.press('Enter');
+  await expect(noteBox).toHaveValue(`@Ben ${stamp} `);
+  await noteBox.pressSequentially('can you check the charge?');
+  await noteBox.press('Enter');
+  await expect(messageLog(admin).getByText('can you check the charge?')).toBeVisible();
+
+  // Ben's Mentions list has it until he opens it.
+  await expect(view(ben, 'Mentions')).toHaveAccessibleName('Mentions 1');
+  await view(ben, 'Mentions').click();
+  await expect(row(ben, billing)).toContainText('Mentioned you');
+  await row(ben, billing).click();
+  await expect(messageLog(ben).getByText('can you check the charge?')).toBeVisible();
+  await expect(view(ben, 'Mentions')).toHaveAccessibleName('Mentions 0');
+
+  // The admin labels it: the line, the chip on the row, the filter.
+  await admin.locator('summary', { hasText: 'Labels' }).click();
+  await admin.getByRole('checkbox', { name: labelName }).check();
+  await expect(messageLog(admin).getByText(`Admin added the label ${labelName}`)).toBeVisible();
+  await admin.keyboard.press('Escape');
+  await expect(row(admin, billing)).toContainText(labelName);
+  const filter = admin.getByRole('combobox', { name: 'Label' });
+  await filter.selectOption({ label: labelName });
+  await expect(row(admin, parcel)).toHaveCount(0);
+  await filter.selectOption({ label: 'All labels' });
+  await expect(row(admin, parcel)).toBeVisible();
+
+  // Both picked and resolved at once, on a phone.
+  await admin.setViewportSize({ width: 360, height: 740 });
+  await admin.goto('/inbox');
+  await expect(admin.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+  for (const text of [parcel, billing]) {
+    const item = admin.getByRole('navigation', { name: 'Conversations' }).getByRole('listitem').filter({ hasText: text });
+    await item.getByRole('checkbox').check();
+  }
+  const bar = admin.getByRole('toolbar', { name: 'Selected conversations' });
+  await expect(bar).toContainText('2 selected');
+  for (const scheme of ['light', 'dark'] as const) {
+    await admin.emulateMedia({ colorScheme: scheme });
+    await checkPage(admin, `two rows picked at 360 px, ${scheme}`);
+  }
+  await bar.getByRole('button', { name: 'Resolve' }).click();
+  await expect(bar).toBeHidden();
+  await expect(row(admin, parcel)).toHaveCount(0);
+  await view(admin, 'Resolved').click();
+  await expect(row(admin, parcel)).toBeVisible();
+  await expect(row(admin, billing)).toBeVisible();
 });

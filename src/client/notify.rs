@@ -34,6 +34,24 @@ pub fn incoming(live: &Live, from: &str, preview: &str) {
     }
 }
 
+/// A teammate mentioned this agent in a note in the conversation with
+/// `with`: heard (unless muted) even while the inbox is in view, since it
+/// asks for them in particular; shown on the desktop when it is hidden.
+pub fn mentioned(live: &Live, with: &str) {
+    if !live.muted.get_untracked() {
+        play_sound();
+    }
+    let hidden = web_sys::window()
+        .and_then(|w| w.document())
+        .is_some_and(|d| d.visibility_state() != web_sys::VisibilityState::Visible);
+    if hidden {
+        notification(
+            "A teammate mentioned you",
+            &format!("In a note on the conversation with {with}"),
+        );
+    }
+}
+
 fn play_sound() {
     if let Ok(audio) = web_sys::HtmlAudioElement::new_with_src(SOUND) {
         audio.set_volume(0.6);
@@ -43,13 +61,17 @@ fn play_sound() {
 }
 
 fn show_notification(from: &str, preview: &str) {
+    notification(&format!("{from} wrote"), preview);
+}
+
+fn notification(title: &str, body: &str) {
     if web_sys::Notification::permission() != web_sys::NotificationPermission::Granted {
         return;
     }
     let options = web_sys::NotificationOptions::new();
-    options.set_body(preview);
+    options.set_body(body);
     options.set_tag("minicom-inbox");
-    if let Ok(n) = web_sys::Notification::new_with_options(&format!("{from} wrote"), &options) {
+    if let Ok(n) = web_sys::Notification::new_with_options(title, &options) {
         let on_click = wasm_bindgen::closure::Closure::<dyn Fn()>::new(|| {
             if let Some(w) = web_sys::window() {
                 let _ = w.focus();

@@ -280,6 +280,11 @@ impl Hub {
         !self.lock().agents.is_empty()
     }
 
+    /// The agents with a socket open on this instance.
+    pub fn agents_online(&self) -> Vec<AgentId> {
+        self.lock().by_agent.keys().copied().collect()
+    }
+
     /// Removes a socket (it closed).
     pub fn unregister(&self, id: SocketId) {
         let mut routes = self.lock();
@@ -521,6 +526,15 @@ fn route(event: &Event) -> (ServerFrame, Recipients) {
                 skip: None,
             },
         ),
+        Event::Labels { labels } => (
+            ServerFrame::Labels { labels },
+            Recipients {
+                contact: None,
+                every_contact: false,
+                agents: Agents::All,
+                skip: None,
+            },
+        ),
         // The visitor's own copy goes separately (see `Hub::deliver`).
         Event::Conversation { conversation } => (
             ServerFrame::Conversation { conversation },
@@ -724,6 +738,8 @@ mod tests {
             snoozed_until: None,
             waiting_since: None,
             rating: None,
+            labels: Vec::new(),
+            mentions: Vec::new(),
         };
         hub.deliver(&Event::Conversation { conversation: row });
         assert!(kicked(&agent.kick), "a missed inbox row needs a resume");

@@ -7,6 +7,7 @@
 
 pub mod assistant;
 pub mod auth;
+pub mod auto_assign;
 pub mod bus;
 pub mod cli;
 pub mod config;
@@ -15,6 +16,7 @@ pub mod fd_limit;
 pub mod http;
 pub mod hub;
 pub mod identity;
+pub mod labels;
 pub mod limits;
 pub mod metrics;
 pub mod publish;

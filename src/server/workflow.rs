@@ -36,6 +36,9 @@ pub struct Workflow {
     last_counts: std::sync::Mutex<Option<InboxCounts>>,
     /// Bumped by every change: counts read before one are not remembered.
     changes: std::sync::atomic::AtomicU64,
+    /// Automatic assignment of new conversations (off unless admins set a
+    /// cap).
+    pub auto_assign: crate::server::auto_assign::AutoAssign,
 }
 
 impl Workflow {
@@ -47,6 +50,7 @@ impl Workflow {
             .is_none_or(|v| v != "0");
         Ok(Self {
             assign_on_reply: on.into(),
+            auto_assign: crate::server::auto_assign::AutoAssign::load(store).await?,
             ..Self::default()
         })
     }

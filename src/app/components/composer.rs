@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::client::live::remaining_chars;
+use crate::mentions::{complete, name_fits, typed_mention};
 use crate::replies::{SavedReply, matching};
 
 /// Saved replies the composer offers when the text is `/word`, and how a
@@ -13,8 +14,17 @@ pub struct ReplyPicker {
     pub fill: Callback<String, String>,
 }
 
-/// Most saved replies the list shows at once.
+/// Most suggestions the list shows at once.
 const SHOWN_REPLIES: usize = 8;
+
+/// What the list under the box offers for the text typed.
+#[derive(Clone, Debug, PartialEq)]
+enum Suggestion {
+    /// A saved reply, for `/word`.
+    Reply(SavedReply),
+    /// (Notes) a teammate, for `@name` typed from byte `at` on.
+    Mention { at: usize, name: String },
+}
 
 /// A labelled text area and a Send button. `on_send` returns the reason when
 /// the text cannot be sent (it then stays in the box).
@@ -36,6 +46,10 @@ pub fn Composer(
     /// (The inbox) saved replies, offered as the agent types `/`.
     #[prop(optional)]
     picker: Option<ReplyPicker>,
+    /// (The inbox) the teammates a note can mention, offered as the agent
+    /// types `@` in a note.
+    #[prop(optional)]
+    mentionable: Option<Signal<Vec<String>>>,
 ) -> impl IntoView {
     // Reads here use `try_`: while the server streams a page, a reply box in
     // a branch that was swapped out (or a page the browser already left)
@@ -69,23 +83,39 @@ pub fn Composer(
     };
     on_cleanup(move || typing(false));
     let problem = RwSignal::new(None::<String>);
-    // The saved replies matching `/word`, the highlighted one, and whether
-    // Escape put the list away (nothing to list once the signals are gone).
+    // The saved replies matching `/word` (or in a note, the teammates
+    // matching `@name`), the highlighted one, and whether Escape put the
+    // list away (nothing to list once the signals are gone).
     let found = Memo::new(move |_| {
+        let typed = text.try_get().unwrap_or_default();
+        if let Some(team) = mentionable.filter(|_| noting())
+            && let Some((at, name)) = typed_mention(&typed)
+        {
+            return team
+                .try_with(|team| {
+                    team.iter()
+                        .filter(|person| name_fits(person, name))
+                        .take(SHOWN_REPLIES)
+                        .map(|person| Suggestion::Mention {
+                            at,
+                            name: person.clone(),
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+        }
         let Some(p) = picker else {
-            return Vec::<SavedReply>::new();
+            return Vec::new();
         };
         p.replies
             .try_with(|all| {
-                text.try_with(|t| {
-                    matching(all, t)
-                        .into_iter()
-                        .take(SHOWN_REPLIES)
-                        .cloned()
-                        .collect()
-                })
+                matching(all, &typed)
+                    .into_iter()
+                    .take(SHOWN_REPLIES)
+                    .cloned()
+                    .map(Suggestion::Reply)
+                    .collect()
             })
-            .flatten()
             .unwrap_or_default()
     });
     let active = RwSignal::new(0usize);
@@ -93,11 +123,18 @@ pub fn Composer(
     let listing = move || {
         !dismissed.try_get().unwrap_or(true) && !found.try_with(Vec::is_empty).unwrap_or(true)
     };
-    let choose = move |reply: SavedReply| {
-        if let Some(p) = picker {
-            text.set(p.fill.run(reply.body));
-            problem.set(None);
+    let choose = move |chosen: Suggestion| {
+        match chosen {
+            Suggestion::Reply(reply) => {
+                if let Some(p) = picker {
+                    text.set(p.fill.run(reply.body));
+                }
+            }
+            Suggestion::Mention { at, name } => {
+                text.update(|t| *t = complete(t, at, &name));
+            }
         }
+        problem.set(None);
     };
     let submit = move || {
         let body = text.get_untracked();
@@ -132,7 +169,7 @@ pub fn Composer(
                 class="composer-input"
                 aria-label=move || if noting() { "Note" } else { "Message" }
                 placeholder=move || if noting() {
-                    "Write a note only the team sees…".to_string()
+                    "Write a note only the team sees (@ mentions a teammate)…".to_string()
                 } else {
                     placeholder.clone()
                 }
@@ -161,8 +198,8 @@ pub fn Composer(
                             "Enter" | "Tab" if !ev.shift_key() && !ev.is_composing() => {
                                 ev.prevent_default();
                                 let at = active.get_untracked().min(count - 1);
-                                if let Some(reply) = found.with_untracked(|f| f.get(at).cloned()) {
-                                    choose(reply);
+                                if let Some(chosen) = found.with_untracked(|f| f.get(at).cloned()) {
+                                    choose(chosen);
                                 }
                                 return;
                             }
@@ -181,9 +218,24 @@ pub fn Composer(
                 }
             ></textarea>
             <Show when=listing>
-                <ul class="reply-suggestions" role="listbox" aria-label="Saved replies">
-                    {move || found.get().into_iter().enumerate().map(|(at, reply)| {
-                        let chosen = reply.clone();
+                <ul class="reply-suggestions" role="listbox" aria-label=move || {
+                    if found.with(|f| matches!(f.first(), Some(Suggestion::Mention { .. }))) {
+                        "Teammates"
+                    } else {
+                        "Saved replies"
+                    }
+                }>
+                    {move || found.get().into_iter().enumerate().map(|(at, suggestion)| {
+                        let chosen = suggestion.clone();
+                        let shown = match suggestion {
+                            Suggestion::Reply(reply) => view! {
+                                <code>"/" {reply.shortcut}</code>
+                                <span class="saved-reply-body">{reply.body}</span>
+                            }.into_any(),
+                            Suggestion::Mention { name, .. } => view! {
+                                <code>"@" {name}</code>
+                            }.into_any(),
+                        };
                         view! {
                             <li
                                 id=format!("saved-reply-{at}")
@@ -195,8 +247,7 @@ pub fn Composer(
                                     choose(chosen.clone());
                                 }
                             >
-                                <code>"/" {reply.shortcut}</code>
-                                <span class="saved-reply-body">{reply.body}</span>
+                                {shown}
                             </li>
                         }
                     }).collect_view()}

@@ -22,6 +22,8 @@ pub enum Glyph {
     Undo,
     List,
     Plus,
+    Tag,
+    At,
     /// The five faces of a rating, awful to great.
     Face(u8),
 }
@@ -66,6 +68,11 @@ impl Glyph {
                 "M4.5 18h.01",
             ],
             Glyph::Plus => &["M12 5v14", "M5 12h14"],
+            Glyph::Tag => &["M3 12V3h9l9 9-9 9z", "M7.5 7.5h.01"],
+            Glyph::At => &[
+                "M16 12a4 4 0 1 1-8 0 4 4 0 0 1 8 0z",
+                "M16 12v1.5a2.5 2.5 0 0 0 5 0V12a9 9 0 1 0-3.5 7.1",
+            ],
             Glyph::Face(score) => match score {
                 1 => &[
                     FACE,

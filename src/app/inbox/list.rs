@@ -1,14 +1,17 @@
 //! The conversation list: the inbox's lists and their counts, in the order
-//! the agent picks, updated live.
+//! the agent picks, filtered by a label, updated live; rows can be picked
+//! to act on several at once (see `bulk`).
 
 use leptos::prelude::*;
 
+use super::bulk::{BulkBar, Picked};
+use super::labels::label_chips;
 use crate::app::components::{Avatar, Glyph, Icon, typing_line};
 use crate::client::live::Live;
 use crate::client::time::format_time;
 use crate::protocol::{
-    ConversationId, ConversationStatus, ConversationSummary, InboxSort, InboxView, Me, SenderKind,
-    Timestamp,
+    ConversationId, ConversationStatus, ConversationSummary, InboxSort, InboxView, LabelId, Me,
+    SenderKind, Timestamp,
 };
 
 /// The inbox's lists (Mine, Unassigned, All open, Snoozed, Resolved) with
@@ -20,6 +23,14 @@ pub fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView
     let rows = Memo::new(move |_| live.rows_in_view());
     let clock = Clock(RwSignal::new(0));
     provide_context(clock);
+    let picked = Picked::new();
+    provide_context(picked);
+    // Picks are of the list shown: another list starts afresh.
+    Effect::new(move |_| {
+        live.view.track();
+        live.label.track();
+        picked.0.set(Default::default());
+    });
     #[cfg(feature = "hydrate")]
     if let Ok(handle) = set_interval_with_handle(
         move || clock.0.update(|t| *t += 1),
@@ -48,6 +59,26 @@ pub fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView
                         </option>
                     </select>
                 </label>
+                <Show when=move || !live.labels.with(Vec::is_empty)>
+                    <label class="list-sort">
+                        <span class="sr-only">"Label"</span>
+                        <select on:change=move |ev| {
+                            let label = event_target_value(&ev).parse::<i64>().ok().map(LabelId);
+                            live.filter_label(label);
+                        }>
+                            <option value="" selected=move || live.label.get().is_none()>"All labels"</option>
+                            {move || live.labels.get().into_iter().map(|label| {
+                                let id = label.id;
+                                view! {
+                                    <option value=id.to_string()
+                                        selected=move || live.label.get() == Some(id)>
+                                        {label.name}
+                                    </option>
+                                }
+                            }).collect_view()}
+                        </select>
+                    </label>
+                </Show>
             </div>
             <ul class="inbox-views" aria-label="Lists">
                 {InboxView::ALL.into_iter().map(|view| {
@@ -73,6 +104,7 @@ pub fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView
                     }
                 }).collect_view()}
             </ul>
+            <BulkBar picked />
             <Show
                 when=move || !rows.with(Vec::is_empty)
                 fallback=move || view! {
@@ -103,6 +135,7 @@ pub fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView
                             c.contact_name.clone(),
                             c.unread,
                             c.contact_online,
+                            c.mentions.clone(),
                         )
                         let:c
                     >
@@ -137,6 +170,10 @@ fn empty_text(view: InboxView) -> (&'static str, &'static str) {
         InboxView::Mine => (
             "Nothing assigned to you",
             "Conversations you take, or a teammate gives you, show up here.",
+        ),
+        InboxView::Mentions => (
+            "No mentions",
+            "When a teammate writes @ and your name in a note, the conversation shows up here until you open it.",
         ),
         InboxView::Unassigned => (
             "Everything has an owner",
@@ -176,7 +213,13 @@ fn ConversationRow(
 ) -> impl IntoView {
     let live = expect_context::<Live>();
     let clock = expect_context::<Clock>();
+    let picked = expect_context::<Picked>();
     let id = summary.id;
+    let mentioned = live
+        .agent_id()
+        .is_some_and(|me| summary.mentions.contains(&me));
+    let labels = summary.labels.clone();
+    let pick_label = format!("Select the conversation with {}", summary.contact_name);
     let is_selected = move || selected.get() == Some(id);
     let typing = Memo::new(move |_| {
         live.typing
@@ -198,7 +241,10 @@ fn ConversationRow(
         .rating
         .and_then(|score| crate::protocol::rating_name(score).map(|name| (score, name)));
     view! {
-        <li>
+        <li class="row-item" class:picked=move || picked.has(id)>
+            <input type="checkbox" class="row-pick" aria-label=pick_label
+                prop:checked=move || picked.has(id)
+                on:change=move |_| picked.toggle(id) />
             <a
                 href=format!("/inbox?c={id}")
                 class="conversation-row"
@@ -220,6 +266,10 @@ fn ConversationRow(
                         <time class="conversation-time">{format_time(summary.last_message_at)}</time>
                     </span>
                     <span class="conversation-row-tags">
+                        {mentioned.then(|| view! {
+                            <span class="row-tag row-mention"><Icon glyph=Glyph::At />" Mentioned you"</span>
+                        })}
+                        {label_chips(live, labels)}
                         {waiting.map(|since| view! {
                             <span class="row-tag row-waiting" title=crate::client::time::format_full(since)>
                                 <Icon glyph=Glyph::Clock />

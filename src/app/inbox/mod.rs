@@ -1,7 +1,9 @@
 //! `/inbox`: the team's side. Signed out, it shows the sign-in form; signed in,
 //! the conversation list and the open thread.
 
+mod bulk;
 mod install;
+mod labels;
 mod list;
 mod replies;
 mod settings;

@@ -16,6 +16,9 @@ use super::{require_admin, session_agent};
 pub struct WorkflowView {
     /// An agent's first reply to a conversation nobody owns makes it theirs.
     pub assign_on_reply: bool,
+    /// Automatic assignment's cap of open conversations per teammate;
+    /// `None` when it is off.
+    pub auto_assign_cap: Option<u32>,
     pub replies: Vec<SavedReply>,
 }
 
@@ -43,6 +46,7 @@ pub async fn workflow_settings() -> Result<WorkflowView, ServerFnError> {
         .map_err(|e| ServerFnError::new(format!("could not read the saved replies: {e}")))?;
     Ok(WorkflowView {
         assign_on_reply: state.workflow.assign_on_reply(),
+        auto_assign_cap: state.workflow.auto_assign.cap(),
         replies,
     })
 }
@@ -57,6 +61,31 @@ pub async fn set_assign_on_reply(on: bool) -> Result<(), ServerFnError> {
         .await
         .map_err(|e| ServerFnError::new(format!("could not save the setting: {e}")))?;
     tracing::info!(admin = admin.id.0, on, "changed assignment by first reply");
+    Ok(())
+}
+
+/// Switches automatic assignment on (`on`, with at most `cap` open
+/// conversations per teammate) or off.
+#[server(endpoint = "auto_assign_set")]
+pub async fn set_auto_assign(on: Option<String>, cap: u32) -> Result<(), ServerFnError> {
+    use crate::server::auto_assign::MAX_CAP;
+    let (state, admin) = require_admin().await?;
+    let cap = match on {
+        Some(_) if (1..=MAX_CAP).contains(&cap) => Some(cap),
+        Some(_) => {
+            return Err(ServerFnError::new(format!(
+                "The cap is a number of open conversations from 1 to {MAX_CAP}."
+            )));
+        }
+        None => None,
+    };
+    state
+        .workflow
+        .auto_assign
+        .set(&state.store, cap)
+        .await
+        .map_err(|e| ServerFnError::new(format!("could not save the setting: {e}")))?;
+    tracing::info!(admin = admin.id.0, ?cap, "changed automatic assignment");
     Ok(())
 }
 
@@ -83,12 +112,14 @@ pub async fn delete_reply(id: i64) -> Result<(), ServerFnError> {
 #[component]
 pub fn WorkflowCard() -> impl IntoView {
     let toggle = ServerAction::<SetAssignOnReply>::new();
+    let auto = ServerAction::<SetAutoAssign>::new();
     let save = ServerAction::<SaveReply>::new();
     let delete = ServerAction::<DeleteReply>::new();
     let settings = Resource::new(
         move || {
             (
                 toggle.version().get(),
+                auto.version().get(),
                 save.version().get(),
                 delete.version().get(),
             )
@@ -96,10 +127,14 @@ pub fn WorkflowCard() -> impl IntoView {
         |_| workflow_settings(),
     );
     let problem = move || {
-        [toggle.value().get(), delete.value().get()]
-            .into_iter()
-            .flatten()
-            .find_map(Result::err)
+        [
+            toggle.value().get(),
+            auto.value().get(),
+            delete.value().get(),
+        ]
+        .into_iter()
+        .flatten()
+        .find_map(Result::err)
     };
     view! {
         <section aria-labelledby="workflow-title" class="team-card">
@@ -115,6 +150,19 @@ pub fn WorkflowCard() -> impl IntoView {
                                     on:change=move |_| { toggle.dispatch(SetAssignOnReply { on: !on }); } />
                                 "A teammate's first reply to an unassigned conversation assigns it to them"
                             </label>
+                            <ActionForm action=auto attr:class="team-form auto-assign">
+                                <label class="switch">
+                                    <input type="checkbox" name="on" value="1"
+                                        prop:checked=s.auto_assign_cap.is_some() />
+                                    "Assign new conversations automatically, in turn, to teammates who have the inbox open"
+                                </label>
+                                <label>
+                                    "At most this many open conversations each"
+                                    <input type="number" name="cap" min="1" max="1000" required
+                                        value=s.auto_assign_cap.unwrap_or(10).to_string() />
+                                </label>
+                                <button type="submit" class="button-small">"Save assignment"</button>
+                            </ActionForm>
                             <h3 class="card-subtitle">"Saved replies"</h3>
                             <p class="team-hint">
                                 "Type / in the reply box to use one. "

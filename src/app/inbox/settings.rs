@@ -9,6 +9,7 @@ use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
 use super::install::InstallCard;
+use super::labels::LabelsCard;
 use super::replies::WorkflowCard;
 use super::sign_in::SignIn;
 use super::team::{Access, refusal, team_access};
@@ -122,6 +123,7 @@ fn Settings() -> impl IntoView {
             // Outside the Suspense above: it reads its own resource, which
             // must exist before the page streams (for hydration).
             <WorkflowCard />
+            <LabelsCard />
             <InstallCard />
         </main>
     }

@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::labels::{LabelMenu, label_chips};
 use super::shortcuts::Shortcuts;
 use crate::app::components::{
     Avatar, Composer, Glyph, Icon, MessageList, NoticeBar, ReplyPicker, Side,
@@ -74,6 +75,16 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
             fill(&body, &names)
         }),
     };
+    // Teammates a note can mention: everyone but the writer.
+    let mentionable = Signal::derive(move || {
+        let me = live.agent_id();
+        live.team.with(|team| {
+            team.iter()
+                .filter(|p| Some(AgentId(p.id)) != me)
+                .map(|p| p.name.clone())
+                .collect()
+        })
+    });
     let send = Callback::new(move |body: String| match selected.get_untracked() {
         Some(id) => {
             let posting = Posting {
@@ -115,6 +126,7 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                                 " · "
                                 {s.contact_email.clone().unwrap_or_else(|| "No email given".into())}
                             </p>
+                            <p class="thread-labels">{label_chips(live, s.labels.clone())}</p>
                         </div>
                     })}
                     {move || summary.get().map(|s| view! { <ThreadActions summary=s /> })}
@@ -128,7 +140,7 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                 })}
                 <MessageList conversation=Signal::from(selected) side=Side::Team />
                 <NoticeBar />
-                <Composer on_send=send on_typing=typing placeholder="Reply… (type / for saved replies)" note picker />
+                <Composer on_send=send on_typing=typing placeholder="Reply… (type / for saved replies)" note picker mentionable />
             </Show>
         </section>
     }
@@ -175,8 +187,10 @@ fn ThreadActions(summary: ConversationSummary) -> impl IntoView {
     let owner = summary.assignee.as_ref().map(|a| a.id);
     let me = live.agent_id();
     let status = summary.status;
+    let labels = summary.labels.clone();
     view! {
         <div class="thread-actions">
+            <LabelMenu id on=labels />
             <label class="assignee-picker">
                 <span class="sr-only">"Assignee"</span>
                 <select on:change=move |ev| {
@@ -275,7 +289,7 @@ fn SnoozeMenu(id: ConversationId) -> impl IntoView {
 /// The usual snooze times, in the agent's time zone: in an hour, later
 /// today (18:00, or in three hours after 15:00), tomorrow at 9:00 and next
 /// Monday at 9:00.
-fn snooze_choices() -> Vec<(&'static str, Timestamp)> {
+pub(super) fn snooze_choices() -> Vec<(&'static str, Timestamp)> {
     use crate::client::time::{hour_now, local_instant, now_ms, weekday_today};
     let later_today = if hour_now() < 15 {
         local_instant(0, 18, 0)

@@ -1,14 +1,18 @@
-//! (Agents) the inbox's lists: which one is shown in which order, paging
-//! through it, their counts, and the team's actions on a conversation
-//! (resolve, snooze, reopen, assign).
+//! (Agents) the inbox's lists: which one is shown in which order (and
+//! filtered by which label), paging through it, their counts, and the
+//! team's actions on a conversation (resolve, snooze, reopen, assign,
+//! label).
 
 use leptos::prelude::*;
 
 use super::Live;
 use crate::protocol::{
     AgentId, ClientFrame, ConversationId, ConversationStatus, ConversationSummary, InboxSort,
-    InboxView, Me, Timestamp,
+    InboxView, LabelId, Me, Timestamp,
 };
+
+/// A list as shown: which one, in which order, filtered by which label.
+pub(super) type Shown = (InboxView, InboxSort, Option<LabelId>);
 
 impl Live {
     /// The agent this page speaks for, if it is an agent's.
@@ -22,7 +26,7 @@ impl Live {
     /// The rows of the list shown now, in its order (tracks the list, the
     /// order and every row).
     pub fn rows_in_view(&self) -> Vec<ConversationSummary> {
-        let (view, sort) = (self.view.get(), self.sort.get());
+        let (view, sort, label) = (self.view.get(), self.sort.get(), self.label.get());
         let me = match self.me.get() {
             Some(Me::Agent { id, .. }) => id,
             _ => return Vec::new(),
@@ -30,6 +34,7 @@ impl Live {
         let mut rows: Vec<ConversationSummary> = self.conversations.with(|all| {
             all.iter()
                 .filter(|row| view.holds(row, me))
+                .filter(|row| label.is_none_or(|l| row.labels.contains(&l)))
                 .cloned()
                 .collect()
         });
@@ -45,6 +50,20 @@ impl Live {
         self.request_page(None);
     }
 
+    /// Filters the list shown by a label, or stops filtering.
+    pub fn filter_label(&self, label: Option<LabelId>) {
+        self.label.set(label);
+        self.request_page(None);
+    }
+
+    fn shown(&self) -> Shown {
+        (
+            self.view.get_untracked(),
+            self.sort.get_untracked(),
+            self.label.get_untracked(),
+        )
+    }
+
     /// Asks for the next page of the list shown.
     pub fn load_more_conversations(&self) {
         if self.loading_conversations.get_untracked() || !self.more_conversations.get_untracked() {
@@ -53,7 +72,7 @@ impl Live {
         // After the last row the server sent for this list and order (rows
         // known from other lists may lie further on: paging from them would
         // skip the ones in between).
-        let key = (self.view.get_untracked(), self.sort.get_untracked());
+        let key = self.shown();
         if let Some(after) = self.frontier.with_value(|f| f.get(&key).copied()) {
             self.request_page(Some(after));
         }
@@ -61,29 +80,25 @@ impl Live {
 
     fn request_page(&self, after: Option<(i64, i64)>) {
         self.loading_conversations.set(true);
+        let (view, sort, label) = self.shown();
         self.transmit(ClientFrame::MoreConversations {
-            view: self.view.get_untracked(),
-            sort: self.sort.get_untracked(),
+            view,
+            sort,
             after,
+            label,
         });
     }
 
     /// A page of rows arrived: kept whatever list it belongs to (rows are
     /// rows); it tells whether more follow only for the list shown.
-    pub(super) fn page_arrived(
-        &self,
-        rows: Vec<ConversationSummary>,
-        has_more: bool,
-        view: InboxView,
-        sort: InboxSort,
-    ) {
+    pub(super) fn page_arrived(&self, rows: Vec<ConversationSummary>, has_more: bool, list: Shown) {
         if let Some(last) = rows.last() {
-            let key = sort.key(last);
+            let key = list.1.key(last);
             self.frontier.update_value(|f| {
-                f.insert((view, sort), key);
+                f.insert(list, key);
             });
         }
-        if (view, sort) == (self.view.get_untracked(), self.sort.get_untracked()) {
+        if list == self.shown() {
             self.more_conversations.set(has_more);
             self.loading_conversations.set(false);
         }
@@ -105,9 +120,7 @@ impl Live {
     /// After a reconnect: the list shown, again from its first page (the
     /// greeting carried only the first page of all open conversations).
     pub(super) fn reload_view(&self) {
-        if (self.view.get_untracked(), self.sort.get_untracked())
-            != (InboxView::default(), InboxSort::default())
-        {
+        if self.shown() != (InboxView::default(), InboxSort::default(), None) {
             self.request_page(None);
         }
     }
@@ -145,6 +158,15 @@ impl Live {
         self.act(ClientFrame::Assign {
             conversation_id,
             agent_id,
+        });
+    }
+
+    /// Puts a label on a conversation, or takes it off.
+    pub fn set_label(&self, conversation_id: ConversationId, label_id: LabelId, on: bool) {
+        self.act(ClientFrame::Label {
+            conversation_id,
+            label_id,
+            on,
         });
     }
 }

@@ -20,7 +20,8 @@ use leptos::prelude::*;
 use crate::client::typing::{Step, TypingOut};
 use crate::protocol::{
     AssistantState, ClientFrame, ConversationId, ConversationSummary, CursorKind, InboxCounts,
-    InboxSort, InboxView, Me, Message, MessageId, Person, SenderKind, ServerFrame, validate_body,
+    InboxSort, InboxView, Label, LabelId, Me, Message, MessageId, Person, SenderKind, ServerFrame,
+    validate_body,
 };
 
 /// The socket's state, as the person sees it.
@@ -50,9 +51,13 @@ pub struct Live {
     pub counts: RwSignal<InboxCounts>,
     /// (Agents) the active teammates.
     pub team: RwSignal<Vec<Person>>,
-    /// (Agents) per list and order, the sort key of the last row the server
-    /// sent: where its next page starts.
-    frontier: StoredValue<HashMap<(InboxView, InboxSort), (i64, i64)>>,
+    /// (Agents) the labels admins created, by name.
+    pub labels: RwSignal<Vec<Label>>,
+    /// (Agents) the label the list shown is filtered by.
+    pub label: RwSignal<Option<LabelId>>,
+    /// (Agents) per list, order and label, the sort key of the last row the
+    /// server sent: where its next page starts.
+    frontier: StoredValue<HashMap<inbox::Shown, (i64, i64)>>,
     /// A page of inbox rows is on its way.
     pub loading_conversations: RwSignal<bool>,
     /// (Visitors) the messenger panel is open, so replies are being seen.
@@ -111,6 +116,8 @@ impl Live {
             sort: RwSignal::new(InboxSort::default()),
             counts: RwSignal::new(InboxCounts::default()),
             team: RwSignal::new(Vec::new()),
+            labels: RwSignal::new(Vec::new()),
+            label: RwSignal::new(None),
             frontier: StoredValue::new(HashMap::new()),
             loading_conversations: RwSignal::new(false),
             panel_open: RwSignal::new(true),
@@ -359,6 +366,7 @@ impl Live {
                 look,
                 counts,
                 team,
+                labels,
             } => {
                 if let Some(look) = look {
                     self.look.set(look);
@@ -367,6 +375,7 @@ impl Live {
                     self.counts.set(counts);
                 }
                 self.team.set(team);
+                self.labels.set(labels);
                 self.me.set(Some(me));
                 self.more_conversations.set(more_conversations);
                 self.loading_conversations.set(false);
@@ -380,7 +389,7 @@ impl Live {
                 if let Some(last) = conversations.last() {
                     let key = InboxSort::Newest.key(last);
                     self.frontier.update_value(|f| {
-                        f.insert((InboxView::Open, InboxSort::Newest), key);
+                        f.insert((InboxView::Open, InboxSort::Newest, None), key);
                     });
                 }
                 self.conversations.set(conversations);
@@ -457,8 +466,10 @@ impl Live {
                 has_more,
                 view,
                 sort,
-            } => self.page_arrived(conversations, has_more, view, sort),
+                label,
+            } => self.page_arrived(conversations, has_more, (view, sort, label)),
             ServerFrame::Counts { counts } => self.counts.set(counts),
+            ServerFrame::Labels { labels } => self.labels.set(labels),
             ServerFrame::Conversation { conversation } => {
                 self.acknowledge_delivery(&conversation);
                 self.upsert_conversation(conversation)
@@ -567,6 +578,8 @@ impl Live {
                 snoozed_until: None,
                 waiting_since: None,
                 rating: None,
+                labels: Vec::new(),
+                mentions: Vec::new(),
             });
         }
         self.threads
@@ -621,6 +634,9 @@ impl Live {
     fn upsert_conversation(&self, mut conversation: ConversationSummary) {
         let mine = conversation.last_sender.is_some_and(|s| self.is_mine(s));
         let mut incoming = false;
+        let me = self.agent_id();
+        let names_me = |row: &ConversationSummary| me.is_some_and(|me| row.mentions.contains(&me));
+        let mut mentioned = names_me(&conversation);
         let heads_up = (
             conversation.contact_name.clone(),
             conversation.last_message_preview.clone(),
@@ -641,6 +657,8 @@ impl Live {
         }
         self.conversations.update(|list| {
             if let Some(old) = list.iter().find(|c| c.id == conversation.id) {
+                // Told once: when the mention is new.
+                mentioned = mentioned && !names_me(old);
                 // Live rows carry no per-reader count: keep ours, plus one for
                 // a new message from the other side.
                 conversation.unread = old.unread;
@@ -669,7 +687,10 @@ impl Live {
                 .unwrap_or(list.len());
             list.insert(at, conversation);
         });
-        if incoming {
+        if mentioned {
+            #[cfg(feature = "hydrate")]
+            crate::client::notify::mentioned(self, &heads_up.0);
+        } else if incoming {
             #[cfg(feature = "hydrate")]
             crate::client::notify::incoming(self, &heads_up.0, &heads_up.1);
         }
@@ -728,6 +749,8 @@ mod tests {
             snoozed_until: None,
             waiting_since: None,
             rating: None,
+            labels: Vec::new(),
+            mentions: Vec::new(),
         }
     }
 

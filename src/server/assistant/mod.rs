@@ -468,7 +468,11 @@ pub async fn hand_over(
         )
         .await
     {
-        Ok(true) => post(state, conversation, contact, Author::system(), line).await,
+        Ok(true) => {
+            post(state, conversation, contact, Author::system(), line).await;
+            // Now the team answers: it may go to whoever's turn it is.
+            crate::server::auto_assign::new_conversation(state, conversation, contact).await;
+        }
         Ok(false) => {}
         Err(err) => tracing::error!(%err, "could not hand a conversation over to the team"),
     }

@@ -54,6 +54,8 @@ pub enum Event {
     Counts {
         counts: crate::protocol::InboxCounts,
     },
+    /// The labels changed (an admin created or deleted one): to every agent.
+    Labels { labels: Vec<crate::protocol::Label> },
     /// An inbox row changed: to every agent, and to the visitor it belongs to.
     Conversation { conversation: ConversationSummary },
     /// Someone started or stopped typing: to the visitor and every agent, but

@@ -6,7 +6,7 @@ use sqlx::Row;
 use super::{Store, StoreError};
 use crate::protocol::{
     AgentId, AssistantState, ContactId, ConversationId, ConversationStatus, ConversationSummary,
-    MessageId, Person, SenderKind, Seq, Timestamp, visitor_label,
+    LabelId, MessageId, Person, SenderKind, Seq, Timestamp, visitor_label,
 };
 
 /// Columns for [`summary_from_row`]; `c` is conversations, `ct` contacts.
@@ -15,7 +15,11 @@ pub(super) const SUMMARY_COLUMNS: &str = "c.id, c.contact_id, c.status, c.last_m
         c.last_message_preview, c.last_sender_kind, c.last_message_id, c.contact_read_id,
         c.team_read_id, c.team_delivered_id, ct.last_seen_at, ct.name AS contact_name,
         ct.email AS contact_email, c.assistant, c.seq, c.assignee_id,
-        owner.name AS assignee_name, c.snoozed_until, c.waiting_since, c.rating";
+        owner.name AS assignee_name, c.snoozed_until, c.waiting_since, c.rating,
+        (SELECT group_concat(label_id) FROM conversation_labels WHERE conversation_id = c.id)
+            AS label_ids,
+        (SELECT group_concat(agent_id) FROM mentions WHERE conversation_id = c.id)
+            AS mentioned_ids";
 
 /// The tables [`SUMMARY_COLUMNS`] come from.
 pub(super) const SUMMARY_FROM: &str = "conversations c JOIN contacts ct ON ct.id = c.contact_id
@@ -87,7 +91,21 @@ pub(super) fn summary_from_row(
         rating: row
             .try_get::<Option<i64>, _>("rating")?
             .and_then(|r| u8::try_from(r).ok()),
+        labels: ids(row.try_get("label_ids")?).map(LabelId).collect(),
+        mentions: ids(row.try_get("mentioned_ids")?).map(AgentId).collect(),
     })
+}
+
+/// The ids of a `group_concat` ("3,7"), in ascending order.
+fn ids(list: Option<String>) -> impl Iterator<Item = i64> {
+    let mut ids: Vec<i64> = list
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .filter_map(|id| id.parse().ok())
+        .collect();
+    ids.sort_unstable();
+    ids.into_iter()
 }
 
 fn assistant_from(value: &str) -> Result<AssistantState, StoreError> {

@@ -23,6 +23,8 @@ pub struct Inserted {
     /// after it ("Reopened by the visitor's reply", "Assigned to Ana by her
     /// reply"); publish them like messages.
     pub lines: Vec<Message>,
+    /// (Notes) the teammates it mentions.
+    pub mentions: Vec<AgentId>,
 }
 
 /// How a message is posted (beyond who writes what where).
@@ -793,6 +795,7 @@ pub(super) async fn insert_in(
     };
     let sender_name = sender_name.unwrap_or_default();
     let mut lines = Vec::new();
+    let mut mentions = Vec::new();
     if options.internal {
         // A note moves nothing the visitor sees: only the change number.
         sqlx::query("UPDATE conversations SET seq = ? WHERE id = ?")
@@ -800,6 +803,7 @@ pub(super) async fn insert_in(
             .bind(conversation.0)
             .execute(&mut **tx)
             .await?;
+        mentions = super::mentions::note_mentions(tx, conversation, id, body, author.id).await?;
     } else {
         let reopens = author.kind == SenderKind::Contact && status != "open";
         let takes =
@@ -879,6 +883,7 @@ pub(super) async fn insert_in(
         created: true,
         started: false,
         lines,
+        mentions,
     })
 }
 
@@ -896,6 +901,7 @@ async fn stored_before(
         created: false,
         started: false,
         lines: Vec::new(),
+        mentions: Vec::new(),
     })
 }
 

@@ -12,6 +12,8 @@
 mod agents;
 mod contacts;
 mod conversations;
+mod labels;
+mod mentions;
 mod messages;
 mod workflow;
 mod writer;
@@ -19,10 +21,11 @@ mod writer;
 pub use agents::{AgentRecord, Role};
 pub use contacts::ContactRecord;
 pub use conversations::Reader;
+pub use labels::LabelCreated;
 pub use messages::{
     Audience, Author, Change, Inserted, MessageFacts, PostOptions, ReactionChange, VisitorPost,
 };
-pub use workflow::{Rated, WOKEN_BY_CLOCK};
+pub use workflow::{InboxPage, Rated, WOKEN_BY_CLOCK};
 pub use writer::Queued;
 
 use std::str::FromStr;

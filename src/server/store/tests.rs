@@ -1,9 +1,7 @@
 //! The store against a real SQLite file.
 
 use super::*;
-use crate::protocol::{
-    AgentId, ClientId, ContactId, ConversationId, InboxSort, InboxView, MessageId,
-};
+use crate::protocol::{AgentId, ClientId, ContactId, ConversationId, InboxSort, MessageId};
 
 async fn store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -145,7 +143,7 @@ async fn the_inbox_row_shows_the_newest_message_and_name() {
         .await
         .unwrap();
     let (inbox, _) = store
-        .inbox(AgentId(1), InboxView::Open, InboxSort::Newest, None, 10)
+        .inbox(AgentId(1), InboxPage::default(), 10)
         .await
         .unwrap();
     assert_eq!(inbox.len(), 1);
@@ -227,12 +225,7 @@ async fn read_cursors_move_forward_only_and_drive_unread_counts() {
     }
     let conversation = store.contact_conversations(contact).await.unwrap()[0].id;
     let unread = |store: Store| async move {
-        store
-            .inbox(ana, InboxView::Open, InboxSort::Newest, None, 10)
-            .await
-            .unwrap()
-            .0[0]
-            .unread
+        store.inbox(ana, InboxPage::default(), 10).await.unwrap().0[0].unread
     };
     assert_eq!(unread(store.clone()).await, 3);
 
@@ -451,7 +444,15 @@ async fn the_lists_page_without_skipping_in_both_orders() {
         let mut after = None;
         loop {
             let (page, more) = store
-                .inbox(AgentId(1), InboxView::Open, sort, after, 1)
+                .inbox(
+                    AgentId(1),
+                    InboxPage {
+                        sort,
+                        after,
+                        ..InboxPage::default()
+                    },
+                    1,
+                )
                 .await
                 .unwrap();
             seen.extend(page.iter().map(|r| r.id));

@@ -11,8 +11,8 @@ use super::conversations::{AGENT_UNREAD, SUMMARY_COLUMNS, SUMMARY_FROM, summary_
 use super::{Store, StoreError, now};
 use crate::protocol::{
     AgentId, AssignedCount, ClientId, ContactId, ConversationId, ConversationStatus,
-    ConversationSummary, InboxCounts, InboxSort, InboxView, Message, MessageId, SenderKind,
-    Timestamp,
+    ConversationSummary, InboxCounts, InboxSort, InboxView, LabelId, Message, MessageId,
+    SenderKind, Timestamp,
 };
 use crate::replies::SavedReply;
 
@@ -37,6 +37,17 @@ pub enum Rated {
     Unchanged,
     /// The conversation is not resolved (or does not exist).
     NotResolved,
+}
+
+/// Which page of which inbox list: the list, its order, where the page
+/// starts (after the row with this sort key and id) and the label it is
+/// filtered by.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InboxPage {
+    pub view: InboxView,
+    pub sort: InboxSort,
+    pub after: Option<(i64, i64)>,
+    pub label: Option<LabelId>,
 }
 
 /// Most snoozes the clock wakes in one transaction.
@@ -87,7 +98,7 @@ pub(super) async fn line_in(
 
 /// Ends a change whose first write (the update) said whether anything
 /// moved: the line and the commit if it did, nothing if it did not.
-async fn leave_line(
+pub(super) async fn leave_line(
     mut tx: Transaction<'_, Sqlite>,
     changed: bool,
     conversation: ConversationId,
@@ -106,6 +117,7 @@ async fn leave_line(
 fn view_filter(view: InboxView) -> &'static str {
     match view {
         InboxView::Mine => "c.status = 'open' AND c.assignee_id = ?1",
+        InboxView::Mentions => "c.id IN (SELECT conversation_id FROM mentions WHERE agent_id = ?1)",
         InboxView::Unassigned => "c.status = 'open' AND c.assignee_id IS NULL",
         InboxView::Open => "c.status = 'open'",
         InboxView::Snoozed => "c.status = 'snoozed'",
@@ -164,6 +176,26 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         leave_line(tx, changed.is_some(), conversation, Some(actor.0), line).await
+    }
+
+    /// Gives a conversation nobody owns to `to` (automatic assignment)
+    /// and leaves `line`; `None` when someone owns it already.
+    pub async fn assign_if_unassigned(
+        &self,
+        conversation: ConversationId,
+        to: AgentId,
+        line: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let changed: Option<i64> = sqlx::query_scalar(
+            "UPDATE conversations SET assignee_id = ?1
+             WHERE id = ?2 AND assignee_id IS NULL AND status = 'open' RETURNING id",
+        )
+        .bind(to.0)
+        .bind(conversation.0)
+        .fetch_optional(&mut *tx)
+        .await?;
+        leave_line(tx, changed.is_some(), conversation, None, line).await
     }
 
     /// Records the visitor's rating of a resolved conversation (replacing
@@ -262,6 +294,7 @@ impl Store {
         let mut counts = InboxCounts {
             snoozed: as_u32(count("snoozed").await?),
             resolved: as_u32(count("resolved").await?),
+            mentioned: self.mention_counts().await?,
             ..InboxCounts::default()
         };
         for (owner, n) in owners {
@@ -280,16 +313,21 @@ impl Store {
 
     /// A page of one inbox list in one order, for `agent` (with their unread
     /// counts): the rows after the cursor `after` (see [`InboxSort::key`]),
-    /// and whether more follow. Keyset paging on an index per list and
-    /// order: no OFFSET, as fast on the thousandth page as on the first.
+    /// and whether more follow; with `label`, only rows that carry it.
+    /// Keyset paging on an index per list and order: no OFFSET, as fast on
+    /// the thousandth page as on the first.
     pub async fn inbox(
         &self,
         agent: AgentId,
-        view: InboxView,
-        sort: InboxSort,
-        after: Option<(i64, i64)>,
+        page: InboxPage,
         limit: i64,
     ) -> Result<(Vec<ConversationSummary>, bool), StoreError> {
+        let InboxPage {
+            view,
+            sort,
+            after,
+            label,
+        } = page;
         // The waiting order's key is spelled as in the migration's indexes
         // (nobody waiting sorts last, as `i64::MAX`), so they serve it.
         const WAITING: &str = "COALESCE(c.waiting_since, 9223372036854775807)";
@@ -308,10 +346,15 @@ impl Store {
             InboxSort::Newest => (i64::MIN + 1, i64::MIN + 1),
             InboxSort::Waiting => (i64::MIN, i64::MIN),
         });
+        let labelled = if label.is_some() {
+            "AND c.id IN (SELECT conversation_id FROM conversation_labels WHERE label_id = ?5)"
+        } else {
+            "AND ?5 IS NULL"
+        };
         let rows = sqlx::query(&format!(
             "SELECT {SUMMARY_COLUMNS}, {AGENT_UNREAD}
              FROM {SUMMARY_FROM}
-             WHERE {} AND {key}
+             WHERE {} {labelled} AND {key}
              ORDER BY {order} LIMIT ?4",
             view_filter(view)
         ))
@@ -319,6 +362,7 @@ impl Store {
         .bind(k)
         .bind(id)
         .bind(limit + 1)
+        .bind(label.map(|l| l.0))
         .fetch_all(&self.pool)
         .await?;
         let has_more = rows.len() as i64 > limit;

@@ -1,13 +1,18 @@
-//! The team's workflow frames: `set_status` (resolve, reopen, snooze) and
-//! `assign` (agents only), and the visitor's `rate`; the rules are in `server::workflow`, the state in
-//! the store. Each change leaves a line in the thread (the team's only),
-//! moves the inbox row for everyone, and refreshes the lists' counts.
+//! The team's workflow frames: `set_status` (resolve, reopen, snooze),
+//! `assign` and `label` (agents only), and the visitor's `rate`; the rules
+//! are in `server::workflow` and `server::labels`, the state in the store;
+//! and the inbox's lists (`more_conversations`).
+//! Each change leaves a line in the thread (the team's only), moves the
+//! inbox row for everyone, and refreshes the lists' counts.
 
-use super::{Conn, authorise, internal};
-use crate::protocol::{AgentId, ConversationId, ConversationStatus, ProtocolError, Timestamp};
+use super::{Conn, INBOX_PAGE, authorise, internal, with_presence};
+use crate::protocol::{
+    AgentId, ConversationId, ConversationStatus, LabelId, ProtocolError, ServerFrame, Timestamp,
+};
 use crate::server::hub::Peer;
+use crate::server::labels::label_line;
 use crate::server::publish::{publish_messages, publish_summary_of};
-use crate::server::store::{Rated, now};
+use crate::server::store::{InboxPage, Rated, now};
 use crate::server::workflow::{assign_line, check_rating, check_snooze, rating_line, status_line};
 
 /// Longest time zone name taken from a frame (IANA names are far shorter).
@@ -113,5 +118,63 @@ pub(super) async fn on_rate(
     };
     publish_messages(state, contact, vec![line]).await;
     publish_summary_of(state, conversation).await;
+    Ok(())
+}
+
+pub(super) async fn on_label(
+    conn: &Conn,
+    conversation: ConversationId,
+    label: LabelId,
+    on: bool,
+) -> Result<(), ProtocolError> {
+    let Peer::Agent(me) = conn.peer else {
+        return Err(ProtocolError::AgentsOnly("label"));
+    };
+    let contact = authorise(conn, conversation).await?;
+    let state = &conn.state;
+    let label = state
+        .store
+        .label(label)
+        .await
+        .map_err(internal)?
+        .ok_or(ProtocolError::UnknownLabel)?;
+    let line = label_line(&conn.person().name, &label.name, on);
+    let Some(line) = state
+        .store
+        .set_label(conversation, label.id, on, me, &line)
+        .await
+        .map_err(internal)?
+    else {
+        return Ok(());
+    };
+    publish_messages(state, contact, vec![line]).await;
+    publish_summary_of(state, conversation).await;
+    Ok(())
+}
+
+pub(super) async fn on_more_conversations(
+    conn: &Conn,
+    page: InboxPage,
+) -> Result<(), ProtocolError> {
+    let Peer::Agent(agent) = conn.peer else {
+        return Err(ProtocolError::AgentsOnly("more_conversations"));
+    };
+    let (mut conversations, has_more) = conn
+        .state
+        .store
+        .inbox(agent, page, INBOX_PAGE)
+        .await
+        .map_err(internal)?;
+    for conversation in &mut conversations {
+        with_presence(conn, conversation);
+    }
+    conn.reply(&ServerFrame::Conversations {
+        conversations,
+        has_more,
+        view: page.view,
+        sort: page.sort,
+        label: page.label,
+    })
+    .await;
     Ok(())
 }
