@@ -1,6 +1,8 @@
 //! @mentions in the team's notes: who a note names (the server reads it
 //! when it stores the note) and completing a name as the agent types `@an`
-//! (the composer). Both sides use this, so they agree on what a mention is.
+//! (the composer). Both sides use this, so they agree on what a mention is:
+//! an `@` at the start or after a space or punctuation, then a teammate's
+//! name, then the end of a word.
 
 /// Longest text after an `@` that is still being completed as a name.
 const MAX_TYPED: usize = 40;
@@ -27,11 +29,16 @@ pub fn mentioned<'a, T: Copy + PartialEq>(
         let mut from = 0;
         while let Some(at) = text[from..].find(&needle).map(|i| i + from) {
             let end = at + needle.len();
+            // `@name` on its own, not inside an address (ana@ben.io).
+            let word_starts = text[..at]
+                .chars()
+                .next_back()
+                .is_none_or(|c| !c.is_alphanumeric());
             let word_ends = text[end..]
                 .chars()
                 .next()
                 .is_none_or(|c| !c.is_alphanumeric());
-            if word_ends {
+            if word_starts && word_ends {
                 found.push((at, needle.len(), who));
             }
             from = end;
@@ -48,14 +55,14 @@ pub fn mentioned<'a, T: Copy + PartialEq>(
 }
 
 /// The name being typed at the end of `text`: where its `@` is and what
-/// follows it ("Hi @an" → (3, "an")). An `@` counts at the start or after a
-/// space (not in an email address).
+/// follows it ("Hi @an" → (3, "an")). An `@` counts at the start or after
+/// a space or punctuation (not in an email address).
 pub fn typed_mention(text: &str) -> Option<(usize, &str)> {
     let at = text.rfind('@')?;
     let before_ok = text[..at]
         .chars()
         .next_back()
-        .is_none_or(char::is_whitespace);
+        .is_none_or(|c| !c.is_alphanumeric());
     let typed = &text[at + 1..];
     let fits = typed.chars().count() <= MAX_TYPED
         && !typed.contains('\n')
@@ -88,6 +95,7 @@ mod tests {
         assert_eq!(mentioned("ask @Ana Silva and @BEN.", TEAM), vec![2, 3]);
         assert_eq!(mentioned("@Ana, thanks", TEAM), vec![1]);
         assert!(mentioned("write to ben@example.com", TEAM).is_empty());
+        assert!(mentioned("mail ana@ben.io", TEAM).is_empty(), "an address");
         assert!(mentioned("@Benjamin is not on the team", TEAM).is_empty());
         assert!(mentioned("no at sign", TEAM).is_empty());
         assert_eq!(mentioned("@ben @ben", TEAM), vec![3], "once each");

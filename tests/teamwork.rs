@@ -6,7 +6,9 @@
 mod common;
 
 use common::TestServer;
-use common::workflow::{counts_where, line, me_of, refusal, row_where, visitor_writes};
+use common::workflow::{
+    arrives_before_pong, counts_where, line, me_of, refusal, row_where, visitor_writes,
+};
 use minicom::protocol::{
     ClientFrame, ClientId, ConversationId, ConversationSummary, ErrorCode, InboxSort, InboxView,
     Label, LabelId, ServerFrame,
@@ -129,9 +131,9 @@ async fn admins_create_labels_and_agents_label_and_filter_conversations() {
     );
     let row = row_where(&mut admin, billing_chat, |r| !r.labels.is_empty()).await;
     assert_eq!(row.labels, vec![billing]);
-    // The visitor's copy of the row never says how the team files it.
-    let theirs = row_where(&mut visitor, billing_chat, |_| true).await;
-    assert!(theirs.labels.is_empty());
+    // The visitor's copies of the row never say how the team files it.
+    let labelled_row = |f: &ServerFrame| matches!(f, ServerFrame::Conversation { conversation } if !conversation.labels.is_empty());
+    assert!(!arrives_before_pong(&mut visitor, labelled_row).await);
 
     // Every list can be filtered by the label.
     let open = list(&mut admin, InboxView::Open, None).await;
@@ -150,6 +152,18 @@ async fn admins_create_labels_and_agents_label_and_filter_conversations() {
 
     // Labelled twice changes nothing; a label nobody has is refused, and
     // visitors cannot label.
+    ben.send(&ClientFrame::Label {
+        conversation_id: billing_chat,
+        label_id: billing,
+        on: true,
+    })
+    .await;
+    let a_line =
+        |f: &ServerFrame| matches!(f, ServerFrame::Message { message } if message.internal);
+    assert!(
+        !arrives_before_pong(&mut ben, a_line).await,
+        "no second line"
+    );
     ben.send(&ClientFrame::Label {
         conversation_id: billing_chat,
         label_id: LabelId(9_999),
@@ -216,18 +230,23 @@ async fn a_mention_in_a_note_lists_the_conversation_for_that_teammate_until_open
     let admin_cookie = server.agent_cookie().await;
     let mut admin = server.connect(&admin_cookie, "agent").await;
     admin.hello().await;
-    let (mut ben, hello) = server.agent_named("Ben Ortiz").await;
+    let (mut ben, hello) = server.agent_named("Ben").await;
     let ben_id = me_of(&hello);
     admin.open(conversation).await;
 
-    // Names that are not Ben's, and an email address, mention nobody.
+    // Names that are not Ben's, and addresses, mention nobody.
     admin
-        .send(&note(conversation, "mail ben@example.com or @Benjamin"))
+        .send(&note(
+            conversation,
+            "mail ana@ben.io, ben@example.com or @Benjamin",
+        ))
         .await;
     line(&mut admin, conversation).await;
+    let a_mention = |f: &ServerFrame| matches!(f, ServerFrame::Conversation { conversation } if !conversation.mentions.is_empty());
+    assert!(!arrives_before_pong(&mut ben, a_mention).await);
     // Ben's name (any case) does, and only him.
     admin
-        .send(&note(conversation, "@ben ortiz can you look at the logs?"))
+        .send(&note(conversation, "@BEN can you look at the logs?"))
         .await;
     let row = row_where(&mut ben, conversation, |r| !r.mentions.is_empty()).await;
     assert_eq!(row.mentions, vec![ben_id]);
@@ -256,6 +275,27 @@ async fn a_mention_in_a_note_lists_the_conversation_for_that_teammate_until_open
     assert!(row.mentions.is_empty());
     counts_where(&mut ben, |c| c.of(InboxView::Mentions, ben_id) == 0).await;
     assert!(list(&mut ben, InboxView::Mentions, None).await.is_empty());
+
+    // A note's mentions follow its text: deleted, it mentions nobody.
+    admin.send(&note(conversation, "@Ben one more thing")).await;
+    let again = line(&mut admin, conversation).await;
+    counts_where(&mut ben, |c| c.of(InboxView::Mentions, ben_id) == 1).await;
+    admin
+        .send(&ClientFrame::Delete {
+            message_id: again.id,
+        })
+        .await;
+    counts_where(&mut ben, |c| c.of(InboxView::Mentions, ben_id) == 0).await;
+    // Edited to name him, it does.
+    admin.send(&note(conversation, "nobody yet")).await;
+    let plain = line(&mut admin, conversation).await;
+    admin
+        .send(&ClientFrame::Edit {
+            message_id: plain.id,
+            body: "@ben now you".into(),
+        })
+        .await;
+    counts_where(&mut ben, |c| c.of(InboxView::Mentions, ben_id) == 1).await;
 }
 
 #[tokio::test]
@@ -266,7 +306,7 @@ async fn new_conversations_go_in_turn_to_teammates_online_under_the_cap() {
         .post_form(
             &admin_cookie,
             "/api/auto_assign_set",
-            &[("on", "1"), ("cap", "1")],
+            &[("on", "1"), ("cap", "2")],
         )
         .await;
     assert_eq!(on.status, 200, "{}", on.body);
@@ -275,9 +315,9 @@ async fn new_conversations_go_in_turn_to_teammates_online_under_the_cap() {
     let (_ben, hello) = server.agent_named("Ben").await;
     let ben_id = me_of(&hello);
 
-    // In turn: the admin first (longest without one), then Ben.
+    // In turn: the admin first (longest without one), then Ben, and again.
     let (mut owners, mut taken) = (Vec::new(), Vec::new());
-    for n in 0..2 {
+    for n in 0..4 {
         let (mut visitor, _) = server.visitor().await;
         let conversation = visitor_writes(&mut visitor, &format!("Question {n}")).await;
         let row = row_where(&mut admin, conversation, |r| r.assignee.is_some()).await;
@@ -291,9 +331,9 @@ async fn new_conversations_go_in_turn_to_teammates_online_under_the_cap() {
             "the thread says how it was assigned: {history:?}"
         );
     }
-    assert_eq!(owners, vec![admin_id.0, ben_id.0]);
+    assert_eq!(owners, vec![admin_id.0, ben_id.0, admin_id.0, ben_id.0]);
 
-    // Both own one, the cap: the next stays unassigned. (Its second message
+    // Both own two, the cap: the next stays unassigned. (Its second message
     // is finished after the first, automatic assignment included.)
     let (mut visitor, _) = server.visitor().await;
     let third = visitor_writes(&mut visitor, "Anyone?").await;

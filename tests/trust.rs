@@ -371,6 +371,7 @@ async fn hostile_frames_never_break_a_socket_or_the_server() {
                     "after",
                     "until",
                     "agent_id",
+                    "label_id",
                     "score",
                 ] {
                     if rng.gen_bool(0.9) {

@@ -252,6 +252,7 @@ test('a team labels, mentions and resolves several at once', async ({ browser })
   await expect(row(admin, billing)).toContainText(labelName);
   const filter = admin.getByRole('combobox', { name: 'Label' });
   await filter.selectOption({ label: labelName });
+  await expect(row(admin, billing)).toBeVisible();
   await expect(row(admin, parcel)).toHaveCount(0);
   await filter.selectOption({ label: 'All labels' });
   await expect(row(admin, parcel)).toBeVisible();

@@ -1,8 +1,10 @@
 -- Labels admins create ("Billing", "Bug") and put on conversations; and
 -- teammates mentioned in notes, until they open the conversation.
 
+-- AUTOINCREMENT: a deleted label's id is never given to a new one, so an
+-- id a page still holds can never come to mean another label.
 CREATE TABLE labels (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     name       TEXT    NOT NULL UNIQUE COLLATE NOCASE,
     -- One of the palette's names (`protocol::LabelColor`).
     color      TEXT    NOT NULL,

@@ -34,10 +34,10 @@ pub fn incoming(live: &Live, from: &str, preview: &str) {
     }
 }
 
-/// A teammate mentioned this agent in a note in the conversation with
-/// `with`: heard (unless muted) even while the inbox is in view, since it
-/// asks for them in particular; shown on the desktop when it is hidden.
-pub fn mentioned(live: &Live, with: &str) {
+/// A teammate mentioned this agent in a note: heard (unless muted) even
+/// while the inbox is in view, since it asks for them in particular; shown
+/// on the desktop when it is hidden.
+pub fn mentioned(live: &Live) {
     if !live.muted.get_untracked() {
         play_sound();
     }
@@ -47,7 +47,7 @@ pub fn mentioned(live: &Live, with: &str) {
     if hidden {
         notification(
             "A teammate mentioned you",
-            &format!("In a note on the conversation with {with}"),
+            "In a note: the conversation is under Mentions.",
         );
     }
 }

@@ -28,6 +28,9 @@ pub struct AutoAssign {
     /// Counts assignments, to know whose turn was longest ago.
     turns: AtomicU64,
     last_turn: Mutex<HashMap<AgentId, u64>>,
+    /// One assignment at a time: two conversations started together do
+    /// not both go to whoever's turn it was.
+    one_at_a_time: tokio::sync::Mutex<()>,
 }
 
 impl AutoAssign {
@@ -57,10 +60,13 @@ impl AutoAssign {
         Ok(())
     }
 
-    /// Whose turn it is among `online`, given the open conversations each
-    /// owns; remembers the turn.
-    fn next(&self, online: &[AgentId], counts: &InboxCounts, cap: u32) -> Option<AgentId> {
-        let mut last = self.last_turn.lock().ok()?;
+    /// Who may take the next conversation among `online`, given the open
+    /// conversations each owns: those under the cap, whose turn was
+    /// longest ago first.
+    fn in_turn(&self, online: &[AgentId], counts: &InboxCounts, cap: u32) -> Vec<AgentId> {
+        let Ok(last) = self.last_turn.lock() else {
+            return Vec::new();
+        };
         let owns = |agent: AgentId| {
             counts
                 .assigned
@@ -68,13 +74,16 @@ impl AutoAssign {
                 .find(|a| a.agent_id == agent)
                 .map_or(0, |a| a.open)
         };
-        let agent = online
-            .iter()
-            .copied()
-            .filter(|a| owns(*a) < cap)
-            .min_by_key(|a| (last.get(a).copied().unwrap_or(0), a.0))?;
-        last.insert(agent, self.turns.fetch_add(1, Ordering::Relaxed) + 1);
-        Some(agent)
+        let mut agents: Vec<AgentId> = online.iter().copied().filter(|a| owns(*a) < cap).collect();
+        agents.sort_by_key(|a| (last.get(a).copied().unwrap_or(0), a.0));
+        agents
+    }
+
+    /// `agent` took a conversation: their turn comes last again.
+    fn took(&self, agent: AgentId) {
+        if let Ok(mut last) = self.last_turn.lock() {
+            last.insert(agent, self.turns.fetch_add(1, Ordering::Relaxed) + 1);
+        }
     }
 }
 
@@ -101,28 +110,33 @@ async fn assign(
     contact: ContactId,
     cap: u32,
 ) -> Result<(), StoreError> {
-    let mut online = state.hub.agents_online();
+    let auto = &state.workflow.auto_assign;
+    let online = state.hub.agents_online();
     if online.is_empty() {
         return Ok(());
     }
-    online.sort_unstable();
+    let _turn = auto.one_at_a_time.lock().await;
     let counts = state.store.inbox_counts().await?;
-    let Some(agent) = state.workflow.auto_assign.next(&online, &counts, cap) else {
-        return Ok(());
-    };
-    let Some(record) = state.store.agent(agent).await?.filter(|a| a.active) else {
-        return Ok(());
-    };
-    let line = auto_line(&record.name);
-    // Only if still nobody's: a teammate may have taken it meanwhile.
-    if let Some(line) = state
-        .store
-        .assign_if_unassigned(conversation, agent, &line)
-        .await?
-    {
-        publish_messages(state, contact, vec![line]).await;
-        publish_summary_of(state, conversation).await;
-        state.workflow.counts_changed();
+    // The first who can take it does: someone deactivated (their socket
+    // not closed yet) or filled up meanwhile is passed over, not waited on.
+    for agent in auto.in_turn(&online, &counts, cap) {
+        let Some(record) = state.store.agent(agent).await?.filter(|a| a.active) else {
+            continue;
+        };
+        let line = auto_line(&record.name);
+        // Only while nobody owns it and they are under the cap, checked in
+        // the write itself.
+        if let Some(line) = state
+            .store
+            .assign_if_unassigned(conversation, agent, cap, &line)
+            .await?
+        {
+            auto.took(agent);
+            publish_messages(state, contact, vec![line]).await;
+            publish_summary_of(state, conversation).await;
+            state.workflow.counts_changed();
+            return Ok(());
+        }
     }
     Ok(())
 }
@@ -138,17 +152,20 @@ mod tests {
         let (ana, ben, cy) = (AgentId(1), AgentId(2), AgentId(3));
         let online = [ana, ben, cy];
         let mut counts = InboxCounts::default();
-        let picks: Vec<_> = (0..4)
-            .map(|_| auto.next(&online, &counts, 5).unwrap())
-            .collect();
+        let next = |counts: &InboxCounts| {
+            let agent = *auto.in_turn(&online, counts, 5).first()?;
+            auto.took(agent);
+            Some(agent)
+        };
+        let picks: Vec<_> = (0..4).map(|_| next(&counts).unwrap()).collect();
         assert_eq!(picks, vec![ana, ben, cy, ana]);
         // Ben is full: Cy, then Ana.
         counts.assigned.push(AssignedCount {
             agent_id: ben,
             open: 5,
         });
-        assert_eq!(auto.next(&online, &counts, 5), Some(cy));
-        assert_eq!(auto.next(&online, &counts, 5), Some(ana));
+        assert_eq!(next(&counts), Some(cy));
+        assert_eq!(next(&counts), Some(ana));
         // Everyone full: nobody.
         counts.assigned = online
             .iter()
@@ -157,6 +174,6 @@ mod tests {
                 open: 5,
             })
             .collect();
-        assert_eq!(auto.next(&online, &counts, 5), None);
+        assert_eq!(next(&counts), None);
     }
 }

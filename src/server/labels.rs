@@ -48,6 +48,13 @@ pub fn label_line(actor: &str, label: &str, on: bool) -> String {
 pub async fn create(state: &AppState, name: &str, color: &str) -> Result<Label, LabelError> {
     let name = check_name(name)?;
     let color = LabelColor::parse(color).ok_or(LabelError::BadColor)?;
+    // The database folds ASCII letters only: "Ärger" and "ärger" are one
+    // name to people.
+    let folded = name.to_lowercase();
+    let existing = state.store.labels().await?;
+    if existing.iter().any(|l| l.name.to_lowercase() == folded) {
+        return Err(LabelError::Taken(name.to_owned()));
+    }
     let label = match state.store.create_label(name, color, MAX_LABELS).await? {
         LabelCreated::Created(label) => label,
         LabelCreated::Taken => return Err(LabelError::Taken(name.to_owned())),

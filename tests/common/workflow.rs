@@ -85,3 +85,19 @@ pub fn me_of(hello: &ServerFrame) -> AgentId {
         other => panic!("expected an agent's hello, got {other:?}"),
     }
 }
+
+/// Whether a frame `pick` accepts reaches `client` before the answer to a
+/// ping sent now (everything already on its way arrives first).
+pub async fn arrives_before_pong(
+    client: &mut Client,
+    mut pick: impl FnMut(&ServerFrame) -> bool,
+) -> bool {
+    client.send(&minicom::protocol::ClientFrame::Ping).await;
+    client
+        .expect(|f| match f {
+            ServerFrame::Pong => Some(false),
+            f if pick(&f) => Some(true),
+            _ => None,
+        })
+        .await
+}

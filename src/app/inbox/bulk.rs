@@ -39,8 +39,12 @@ impl Picked {
 pub fn BulkBar(picked: Picked) -> impl IntoView {
     let live = expect_context::<Live>();
     let count = move || picked.0.with(BTreeSet::len);
-    // Runs `act` for each picked conversation, then lets them go.
+    // Runs `act` for each picked conversation, then lets them go (offline:
+    // nothing is done, the notice says so, and they stay picked).
     let each = move |act: &dyn Fn(ConversationId)| {
+        if !live.can_act() {
+            return;
+        }
         for id in picked.0.get_untracked() {
             act(id);
         }

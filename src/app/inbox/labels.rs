@@ -73,11 +73,20 @@ pub fn label_chips(live: Live, ids: Vec<LabelId>) -> impl IntoView {
     }
 }
 
-/// "Labels": puts labels on the conversation or takes them off.
+/// "Labels": puts labels on the conversation or takes them off; each box
+/// follows the conversation's row.
 #[component]
-pub fn LabelMenu(id: ConversationId, on: Vec<LabelId>) -> impl IntoView {
+pub fn LabelMenu(id: ConversationId) -> impl IntoView {
     let live = expect_context::<Live>();
     let menu = NodeRef::<leptos::html::Details>::new();
+    let on = Memo::new(move |_| {
+        live.conversations.with(|c| {
+            c.iter()
+                .find(|c| c.id == id)
+                .map(|c| c.labels.clone())
+                .unwrap_or_default()
+        })
+    });
     view! {
         <details class="snooze-menu label-menu" node_ref=menu
             on:keydown=move |ev| {
@@ -95,12 +104,20 @@ pub fn LabelMenu(id: ConversationId, on: Vec<LabelId>) -> impl IntoView {
                         }.into_any();
                     }
                     labels.into_iter().map(|label| {
-                        let checked = on.contains(&label.id);
                         let label_id = label.id;
+                        let checked = move || on.with(|on| on.contains(&label_id));
                         view! {
                             <label class="menu-item menu-check">
                                 <input type="checkbox" prop:checked=checked
-                                    on:change=move |_| live.set_label(id, label_id, !checked) />
+                                    on:change=move |ev| {
+                                        if live.can_act() {
+                                            live.set_label(id, label_id, event_target_checked(&ev));
+                                        } else {
+                                            // Not sent: the box shows what is so.
+                                            event_target::<leptos::web_sys::HtmlInputElement>(&ev)
+                                                .set_checked(checked());
+                                        }
+                                    } />
                                 <LabelChip label />
                             </label>
                         }

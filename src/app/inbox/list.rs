@@ -25,11 +25,15 @@ pub fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView
     provide_context(clock);
     let picked = Picked::new();
     provide_context(picked);
-    // Picks are of the list shown: another list starts afresh.
+    // Picks are of the list shown: one that leaves it (a teammate took
+    // it, another list is shown) is no longer picked.
     Effect::new(move |_| {
-        live.view.track();
-        live.label.track();
-        picked.0.set(Default::default());
+        rows.with(|rows| {
+            let shown = |id: &ConversationId| rows.iter().any(|r| r.id == *id);
+            if picked.0.with_untracked(|p| !p.iter().all(shown)) {
+                picked.0.update(|p| p.retain(shown));
+            }
+        });
     });
     #[cfg(feature = "hydrate")]
     if let Ok(handle) = set_interval_with_handle(

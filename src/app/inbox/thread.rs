@@ -37,6 +37,9 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
         live.conversations
             .with(|c| c.iter().find(|c| c.id == id).cloned())
     });
+    // The conversation shown, changing only when another one is (not with
+    // each change of its row).
+    let shown = Memo::new(move |_| summary.with(|s| s.as_ref().map(|s| s.id)));
     // A note is the team's only: writing one is not "typing" to the visitor.
     let note = RwSignal::new(false);
     let typing = Callback::new(move |now: bool| {
@@ -129,7 +132,7 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                             <p class="thread-labels">{label_chips(live, s.labels.clone())}</p>
                         </div>
                     })}
-                    {move || summary.get().map(|s| view! { <ThreadActions summary=s /> })}
+                    {move || shown.get().map(|id| view! { <ThreadActions id /> })}
                 </header>
                 {move || summary.get().map(|s| view! { <AssistantBar summary=s /> })}
                 {move || summary.get().and_then(|s| s.snoozed_until).map(|until| view! {
@@ -179,56 +182,59 @@ fn AssistantBar(summary: ConversationSummary) -> impl IntoView {
     })
 }
 
-/// Who owns the conversation, and resolving, reopening and snoozing it.
+/// Who owns the conversation, its labels, and resolving, reopening and
+/// snoozing it. Made once per conversation and kept up to date from its
+/// row, so an open menu stays open (and keeps the focus) as the row changes.
 #[component]
-fn ThreadActions(summary: ConversationSummary) -> impl IntoView {
+fn ThreadActions(id: ConversationId) -> impl IntoView {
     let live = expect_context::<Live>();
-    let id = summary.id;
-    let owner = summary.assignee.as_ref().map(|a| a.id);
+    let row = Memo::new(move |_| {
+        live.conversations
+            .with(|c| c.iter().find(|c| c.id == id).cloned())
+    });
+    let owner = move || row.with(|r| r.as_ref().and_then(|r| r.assignee.as_ref().map(|a| a.id)));
+    let status = Memo::new(move |_| row.with(|r| r.as_ref().map(|r| r.status)));
     let me = live.agent_id();
-    let status = summary.status;
-    let labels = summary.labels.clone();
     view! {
         <div class="thread-actions">
-            <LabelMenu id on=labels />
+            <LabelMenu id />
             <label class="assignee-picker">
                 <span class="sr-only">"Assignee"</span>
                 <select on:change=move |ev| {
                     let to = event_target_value(&ev).parse::<i64>().ok().map(AgentId);
                     live.assign(id, to);
                 }>
-                    <option value="" selected=owner.is_none()>"Unassigned"</option>
+                    <option value="" selected=move || owner().is_none()>"Unassigned"</option>
                     {move || live.team.get().into_iter().map(|person| {
                         let label = if Some(AgentId(person.id)) == me {
                             format!("{} (you)", person.name)
                         } else {
                             person.name.clone()
                         };
+                        let pid = person.id;
                         view! {
-                            <option value=person.id.to_string() selected=owner == Some(person.id)>
+                            <option value=pid.to_string() selected=move || owner() == Some(pid)>
                                 {label}
                             </option>
                         }
                     }).collect_view()}
                 </select>
             </label>
-            {match status {
-                ConversationStatus::Open => view! { <SnoozeMenu id /> }.into_any(),
-                _ => ().into_any(),
-            }}
-            {match status {
-                ConversationStatus::Resolved | ConversationStatus::Snoozed => view! {
-                    <button type="button" class="button-small button-quiet"
-                        on:click=move |_| live.set_status(id, ConversationStatus::Open, None)>
-                        <Icon glyph=Glyph::Undo />" Reopen"
-                    </button>
-                }.into_any(),
-                ConversationStatus::Open => view! {
+            {move || match status.get() {
+                Some(ConversationStatus::Open) => view! {
+                    <SnoozeMenu id />
                     <button type="button" class="button-small"
                         on:click=move |_| live.set_status(id, ConversationStatus::Resolved, None)>
                         <Icon glyph=Glyph::Check />" Resolve"
                     </button>
                 }.into_any(),
+                Some(_) => view! {
+                    <button type="button" class="button-small button-quiet"
+                        on:click=move |_| live.set_status(id, ConversationStatus::Open, None)>
+                        <Icon glyph=Glyph::Undo />" Reopen"
+                    </button>
+                }.into_any(),
+                None => ().into_any(),
             }}
         </div>
     }

@@ -7,8 +7,8 @@ use leptos::prelude::*;
 
 use super::Live;
 use crate::protocol::{
-    AgentId, ClientFrame, ConversationId, ConversationStatus, ConversationSummary, InboxSort,
-    InboxView, LabelId, Me, Timestamp,
+    AgentId, ClientFrame, ConversationId, ConversationStatus, ConversationSummary, InboxCounts,
+    InboxSort, InboxView, Label, LabelId, Me, Timestamp,
 };
 
 /// A list as shown: which one, in which order, filtered by which label.
@@ -129,12 +129,8 @@ impl Live {
     /// unlike messages, these are not kept to send later (a resolve sent
     /// after an hour offline could undo a teammate's reply).
     pub(super) fn act(&self, frame: ClientFrame) {
-        if self.connection.get_untracked() == super::Connection::Online {
+        if self.can_act() {
             self.transmit(frame);
-        } else {
-            self.notice.set(Some(
-                "You're offline, so that was not done. Try again once connected.".into(),
-            ));
         }
     }
 
@@ -159,6 +155,49 @@ impl Live {
             conversation_id,
             agent_id,
         });
+    }
+
+    /// New counts arrived. One more conversation under the agent's Mentions
+    /// is a teammate asking for them: they hear it (once per mention,
+    /// however many rows change).
+    pub(super) fn counts_arrived(&self, counts: InboxCounts) {
+        if let Some(me) = self.agent_id() {
+            let before = self
+                .counts
+                .with_untracked(|c| c.of(InboxView::Mentions, me));
+            if counts.of(InboxView::Mentions, me) > before {
+                #[cfg(feature = "hydrate")]
+                crate::client::notify::mentioned(self);
+            }
+        }
+        self.counts.set(counts);
+    }
+
+    /// An admin created or deleted a label: the list changes, a deleted one
+    /// leaves every row, and a list filtered by it is shown unfiltered.
+    pub(super) fn labels_changed(&self, labels: Vec<Label>) {
+        let known = |id: &LabelId| labels.iter().any(|l| l.id == *id);
+        self.conversations.update(|rows| {
+            for row in rows {
+                row.labels.retain(known);
+            }
+        });
+        let gone = self.label.get_untracked().is_some_and(|l| !known(&l));
+        self.labels.set(labels);
+        if gone {
+            self.filter_label(None);
+        }
+    }
+
+    /// Whether changes can be sent now; if not, says so in the notice.
+    pub fn can_act(&self) -> bool {
+        let online = self.connection.get_untracked() == super::Connection::Online;
+        if !online {
+            self.notice.set(Some(
+                "You're offline, so that was not done. Try again once connected.".into(),
+            ));
+        }
+        online
     }
 
     /// Puts a label on a conversation, or takes it off.

@@ -468,8 +468,8 @@ impl Live {
                 sort,
                 label,
             } => self.page_arrived(conversations, has_more, (view, sort, label)),
-            ServerFrame::Counts { counts } => self.counts.set(counts),
-            ServerFrame::Labels { labels } => self.labels.set(labels),
+            ServerFrame::Counts { counts } => self.counts_arrived(counts),
+            ServerFrame::Labels { labels } => self.labels_changed(labels),
             ServerFrame::Conversation { conversation } => {
                 self.acknowledge_delivery(&conversation);
                 self.upsert_conversation(conversation)
@@ -634,9 +634,6 @@ impl Live {
     fn upsert_conversation(&self, mut conversation: ConversationSummary) {
         let mine = conversation.last_sender.is_some_and(|s| self.is_mine(s));
         let mut incoming = false;
-        let me = self.agent_id();
-        let names_me = |row: &ConversationSummary| me.is_some_and(|me| row.mentions.contains(&me));
-        let mut mentioned = names_me(&conversation);
         let heads_up = (
             conversation.contact_name.clone(),
             conversation.last_message_preview.clone(),
@@ -657,8 +654,6 @@ impl Live {
         }
         self.conversations.update(|list| {
             if let Some(old) = list.iter().find(|c| c.id == conversation.id) {
-                // Told once: when the mention is new.
-                mentioned = mentioned && !names_me(old);
                 // Live rows carry no per-reader count: keep ours, plus one for
                 // a new message from the other side.
                 conversation.unread = old.unread;
@@ -687,10 +682,7 @@ impl Live {
                 .unwrap_or(list.len());
             list.insert(at, conversation);
         });
-        if mentioned {
-            #[cfg(feature = "hydrate")]
-            crate::client::notify::mentioned(self, &heads_up.0);
-        } else if incoming {
+        if incoming {
             #[cfg(feature = "hydrate")]
             crate::client::notify::incoming(self, &heads_up.0, &heads_up.1);
         }

@@ -47,6 +47,21 @@ pub(super) async fn note_mentions(
 }
 
 impl Store {
+    /// Whether the agent has an unseen mention in the conversation.
+    pub async fn has_mention(
+        &self,
+        agent: AgentId,
+        conversation: ConversationId,
+    ) -> Result<bool, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM mentions WHERE conversation_id = ? AND agent_id = ?)",
+        )
+        .bind(conversation.0)
+        .bind(agent.0)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
     /// The agent opened the conversation: its mentions of them are seen.
     /// Returns whether there were any (the row and counts changed); the row
     /// takes the next change number, so an older copy never brings the

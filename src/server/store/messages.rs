@@ -27,6 +27,14 @@ pub struct Inserted {
     pub mentions: Vec<AgentId>,
 }
 
+/// A message as an edit or delete left it.
+#[derive(Debug)]
+pub struct Changed {
+    pub message: Message,
+    /// (Notes) whom it mentions changed: the row and the counts with it.
+    pub mentions_changed: bool,
+}
+
 /// How a message is posted (beyond who writes what where).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct PostOptions {
@@ -556,7 +564,7 @@ impl Store {
         &self,
         id: MessageId,
         change: Change,
-    ) -> Result<Message, StoreError> {
+    ) -> Result<Changed, StoreError> {
         let mut tx = self.pool.begin().await?;
         let t = now().0;
         let body = match &change {
@@ -596,9 +604,36 @@ impl Store {
             .await?;
         let mut changed = [message_from_row(&row)?];
         with_reactions(&mut *tx, &mut changed).await?;
-        tx.commit().await?;
         let [message] = changed;
-        Ok(message)
+        // A note's mentions follow its text: deleted, it mentions nobody;
+        // edited, whom it names now.
+        let mut mentions_changed = false;
+        if message.internal {
+            let dropped = sqlx::query("DELETE FROM mentions WHERE message_id = ?")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let named = match &change {
+                Change::Edit(body) => {
+                    let author: Option<i64> =
+                        sqlx::query_scalar("SELECT sender_id FROM messages WHERE id = ?")
+                            .bind(id.0)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    let conversation = message.conversation_id;
+                    super::mentions::note_mentions(&mut tx, conversation, id.0, body, author)
+                        .await?
+                }
+                Change::Delete => Vec::new(),
+            };
+            mentions_changed = dropped > 0 || !named.is_empty();
+        }
+        tx.commit().await?;
+        Ok(Changed {
+            message,
+            mentions_changed,
+        })
     }
 
     /// The messages that changed after change number `since`, in change

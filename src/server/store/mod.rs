@@ -23,7 +23,8 @@ pub use contacts::ContactRecord;
 pub use conversations::Reader;
 pub use labels::LabelCreated;
 pub use messages::{
-    Audience, Author, Change, Inserted, MessageFacts, PostOptions, ReactionChange, VisitorPost,
+    Audience, Author, Change, Changed, Inserted, MessageFacts, PostOptions, ReactionChange,
+    VisitorPost,
 };
 pub use workflow::{InboxPage, Rated, WOKEN_BY_CLOCK};
 pub use writer::Queued;

@@ -313,7 +313,8 @@ async fn every_change_takes_the_next_number_and_resume_replays_it() {
     let edited = store
         .change_message(first.id, Change::Edit("one, edited".into()))
         .await
-        .unwrap();
+        .unwrap()
+        .message;
     assert_eq!(edited.seq, 3);
     let reacted = store
         .toggle_reaction(second.id, Author::contact(contact), "👍")
@@ -331,7 +332,8 @@ async fn every_change_takes_the_next_number_and_resume_replays_it() {
     let deleted = store
         .change_message(second.id, Change::Delete)
         .await
-        .unwrap();
+        .unwrap()
+        .message;
     assert_eq!(deleted.seq, 5);
     let (changes, more) = store
         .changes_after(conversation, since, 100, Audience::Team)

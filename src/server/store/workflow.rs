@@ -178,21 +178,27 @@ impl Store {
         leave_line(tx, changed.is_some(), conversation, Some(actor.0), line).await
     }
 
-    /// Gives a conversation nobody owns to `to` (automatic assignment)
-    /// and leaves `line`; `None` when someone owns it already.
+    /// Gives an open conversation nobody owns to `to` (automatic
+    /// assignment), if they own fewer than `cap` open ones, and leaves
+    /// `line`; `None` when not (checked in the write, under the lock).
     pub async fn assign_if_unassigned(
         &self,
         conversation: ConversationId,
         to: AgentId,
+        cap: u32,
         line: &str,
     ) -> Result<Option<Message>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let changed: Option<i64> = sqlx::query_scalar(
             "UPDATE conversations SET assignee_id = ?1
-             WHERE id = ?2 AND assignee_id IS NULL AND status = 'open' RETURNING id",
+             WHERE id = ?2 AND assignee_id IS NULL AND status = 'open'
+               AND (SELECT COUNT(*) FROM conversations
+                    WHERE status = 'open' AND assignee_id = ?1) < ?3
+             RETURNING id",
         )
         .bind(to.0)
         .bind(conversation.0)
+        .bind(i64::from(cap))
         .fetch_optional(&mut *tx)
         .await?;
         leave_line(tx, changed.is_some(), conversation, None, line).await

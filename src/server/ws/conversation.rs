@@ -9,7 +9,7 @@ pub(super) async fn on_open(
 ) -> Result<(), ProtocolError> {
     authorise(conn, conversation).await?;
     conn.state.hub.watch(conn.id, conversation);
-    seen_mentions(conn, conversation).await?;
+    seen_mentions(conn, conversation).await;
     let started = std::time::Instant::now();
     let store = &conn.state.store;
     // The number first: every change up to it is in the page (or older than
@@ -127,7 +127,7 @@ pub(super) async fn on_cursor(
     }
     let contact = authorise(conn, conversation).await?;
     if kind == CursorKind::Read {
-        seen_mentions(conn, conversation).await?;
+        seen_mentions(conn, conversation).await;
     }
     let store = &conn.state.store;
     let moved = match kind {
@@ -150,25 +150,38 @@ pub(super) async fn on_cursor(
 }
 
 /// (Agents) the agent has the conversation in front of them: mentions of
-/// them there are seen, and it leaves their Mentions list.
-pub(super) async fn seen_mentions(
-    conn: &Conn,
-    conversation: ConversationId,
-) -> Result<(), ProtocolError> {
+/// them there are seen, and it leaves their Mentions list. A read first
+/// (most opens have nothing to clear), then the clear and its news on a
+/// task of their own, published even if this socket goes meanwhile. A
+/// failure costs only a stale Mentions entry: the open itself goes on.
+pub(super) async fn seen_mentions(conn: &Conn, conversation: ConversationId) {
     let Peer::Agent(agent) = conn.peer else {
-        return Ok(());
+        return;
     };
-    let state = &conn.state;
-    if state
-        .store
-        .clear_mentions(agent, conversation)
-        .await
-        .map_err(internal)?
-    {
-        publish_summary(conn, conversation).await;
-        state.workflow.counts_changed();
+    let state = conn.state.clone();
+    match state.store.has_mention(agent, conversation).await {
+        Ok(true) => {}
+        Ok(false) => return,
+        Err(err) => {
+            tracing::warn!(%err, "could not look up mentions; the Mentions list may lag");
+            return;
+        }
     }
-    Ok(())
+    conn.state.tasks.spawn(
+        async move {
+            match state.store.clear_mentions(agent, conversation).await {
+                Ok(true) => {
+                    publish_summary_of(&state, conversation).await;
+                    state.workflow.counts_changed();
+                }
+                Ok(false) => {}
+                Err(err) => {
+                    tracing::warn!(%err, "could not clear seen mentions; the Mentions list may lag")
+                }
+            }
+        }
+        .in_current_span(),
+    );
 }
 
 pub(super) async fn on_older(
@@ -281,7 +294,10 @@ pub(super) async fn on_change(
         }
         None => Change::Delete,
     };
-    let message = conn
+    let Changed {
+        message,
+        mentions_changed,
+    } = conn
         .state
         .store
         .change_message(message, change)
@@ -297,9 +313,12 @@ pub(super) async fn on_change(
         },
     )
     .await;
-    // A note is on no row anyone sees.
+    // A note is on no row the visitor sees; it moves the team's Mentions.
     if !internal {
         publish_summary(conn, conversation).await;
+    } else if mentions_changed {
+        publish_summary(conn, conversation).await;
+        conn.state.workflow.counts_changed();
     }
     Ok(())
 }

@@ -58,8 +58,8 @@ use crate::server::limits::{FrameLimiter, Verdict};
 use crate::server::publish::{publish_event, publish_messages, publish_summary_of};
 use crate::server::queue::{QueueRx, QueueTx, Refused};
 use crate::server::store::{
-    Audience, Author, Change, InboxPage, Inserted, PostOptions, Queued, Reader, Store, StoreError,
-    VisitorPost, now,
+    Audience, Author, Change, Changed, InboxPage, Inserted, PostOptions, Queued, Reader, Store,
+    StoreError, VisitorPost, now,
 };
 
 /// Longest a single write may block before the peer counts as gone.

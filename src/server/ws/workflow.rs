@@ -139,13 +139,18 @@ pub(super) async fn on_label(
         .map_err(internal)?
         .ok_or(ProtocolError::UnknownLabel)?;
     let line = label_line(&conn.person().name, &label.name, on);
-    let Some(line) = state
+    let line = match state
         .store
         .set_label(conversation, label.id, on, me, &line)
         .await
-        .map_err(internal)?
-    else {
-        return Ok(());
+    {
+        Ok(Some(line)) => line,
+        Ok(None) => return Ok(()),
+        // Deleted since it was looked up: as if it never existed.
+        Err(_) if matches!(state.store.label(label.id).await, Ok(None)) => {
+            return Err(ProtocolError::UnknownLabel);
+        }
+        Err(err) => return Err(internal(err)),
     };
     publish_messages(state, contact, vec![line]).await;
     publish_summary_of(state, conversation).await;
