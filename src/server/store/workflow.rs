@@ -352,8 +352,12 @@ impl Store {
             InboxSort::Newest => (i64::MIN + 1, i64::MIN + 1),
             InboxSort::Waiting => (i64::MIN, i64::MIN),
         });
+        // Checked per row as the list's own index is walked in order (a
+        // point lookup each): the page ends after its 50th row, where
+        // collecting the label's conversations first would sort them all.
         let labelled = if label.is_some() {
-            "AND c.id IN (SELECT conversation_id FROM conversation_labels WHERE label_id = ?5)"
+            "AND EXISTS (SELECT 1 FROM conversation_labels cl
+                         WHERE cl.conversation_id = c.id AND cl.label_id = ?5)"
         } else {
             "AND ?5 IS NULL"
         };
