@@ -1,15 +1,18 @@
-//! Saved replies: answers the team keeps under a shortcut (`/refund`), put
-//! into the composer with the visitor's and the agent's names filled in.
-//! Both sides use this: the server checks what admins save, the composer
-//! finds and fills them.
+//! Saved replies: answers the team (or one agent) keeps under a shortcut
+//! (`/refund`), put into the composer with the visitor's and the agent's
+//! names filled in. Both sides use this: the server checks what is saved,
+//! the composer finds and fills them.
 
 use serde::{Deserialize, Serialize};
 
 /// Longest shortcut, in characters.
 pub const MAX_SHORTCUT_CHARS: usize = 32;
 
-/// Most saved replies a workspace keeps.
+/// Most saved replies a workspace keeps for the team.
 pub const MAX_SAVED_REPLIES: usize = 500;
+
+/// Most saved replies one agent keeps for themselves.
+pub const MAX_OWN_REPLIES: usize = 100;
 
 /// One saved reply.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -18,6 +21,9 @@ pub struct SavedReply {
     /// What follows the `/`: lower-case letters, digits, `-` and `_`.
     pub shortcut: String,
     pub body: String,
+    /// The agent's own, not the team's.
+    #[serde(default)]
+    pub mine: bool,
 }
 
 /// The names placeholders are filled with.
@@ -91,6 +97,7 @@ mod tests {
             id: 1,
             shortcut: shortcut.into(),
             body: String::new(),
+            mine: false,
         }
     }
 

@@ -364,3 +364,89 @@ async fn new_conversations_go_in_turn_to_teammates_online_under_the_cap() {
     .await;
     assert!(row.assignee.is_none(), "switched off: {row:?}");
 }
+
+#[tokio::test]
+async fn agents_keep_their_own_saved_replies_beside_the_teams() {
+    let server = TestServer::start().await;
+    let admin = server.agent_cookie().await;
+    let saved = server
+        .post_form(
+            &admin,
+            "/api/saved_reply_save",
+            &[("shortcut", "refund"), ("body", "The team's refund text")],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    server.agent_named("Ben").await;
+    let ben = server
+        .sign_in("ben@minicom.test", common::ADMIN_PASSWORD)
+        .await
+        .cookie("minicom_session")
+        .unwrap();
+    for (shortcut, body) in [
+        ("refund", "Ben's own refund text"),
+        ("hello", "Hi, Ben here"),
+    ] {
+        let saved = server
+            .post_form(
+                &ben,
+                "/api/own_reply_save",
+                &[("shortcut", shortcut), ("body", body)],
+            )
+            .await;
+        assert_eq!(saved.status, 200, "{}", saved.body);
+    }
+    let replies = |cookie: String| {
+        let server = &server;
+        async move {
+            let listed = server.post_form(&cookie, "/api/saved_replies", &[]).await;
+            assert_eq!(listed.status, 200, "{}", listed.body);
+            let mut replies: Vec<minicom::replies::SavedReply> =
+                serde_json::from_str(&listed.body).unwrap();
+            replies.sort_by(|a, b| a.shortcut.cmp(&b.shortcut));
+            replies
+        }
+    };
+    // Ben gets his own /refund instead of the team's; the admin never sees
+    // Ben's.
+    let his = replies(ben.clone()).await;
+    let shown: Vec<_> = his
+        .iter()
+        .map(|r| (r.shortcut.as_str(), r.body.as_str(), r.mine))
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            ("hello", "Hi, Ben here", true),
+            ("refund", "Ben's own refund text", true)
+        ]
+    );
+    let theirs = replies(admin.clone()).await;
+    assert_eq!(theirs.len(), 1);
+    assert_eq!(theirs[0].body, "The team's refund text");
+    assert!(!theirs[0].mine);
+
+    // Ben cannot delete the team's reply through his own; his own goes.
+    let team_id = theirs[0].id.to_string();
+    server
+        .post_form(&ben, "/api/own_reply_delete", &[("id", &team_id)])
+        .await;
+    assert_eq!(replies(admin.clone()).await.len(), 1, "the team's is kept");
+    let own_refund = his[1].id.to_string();
+    let deleted = server
+        .post_form(&ben, "/api/own_reply_delete", &[("id", &own_refund)])
+        .await;
+    assert_eq!(deleted.status, 200, "{}", deleted.body);
+    let his = replies(ben.clone()).await;
+    assert_eq!(his[1].body, "The team's refund text", "the team's again");
+    // Visitors have none.
+    let visitor = server.visitor_cookie().await;
+    let refused = server
+        .post_form(
+            &visitor,
+            "/api/own_reply_save",
+            &[("shortcut", "x"), ("body", "y")],
+        )
+        .await;
+    assert_ne!(refused.status, 200);
+}

@@ -221,6 +221,22 @@ test('a team labels, mentions and resolves several at once', async ({ browser })
   const ben = await signInAs(browser, benEmail, password);
   await expect(ben.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
 
+  // Ben, who is not an admin, keeps a saved reply of his own.
+  const benSettings = await ben.context().newPage();
+  await benSettings.goto('/inbox/settings');
+  const own = benSettings.getByRole('region', { name: 'Your saved replies' });
+  await own.getByLabel('Shortcut').fill('thanks');
+  await own.getByLabel('Reply', { exact: true }).fill('Thanks, {{visitor.first_name}}!');
+  await own.getByRole('button', { name: 'Save my reply' }).click();
+  await expect(own.getByText('/thanks', { exact: true })).toBeVisible();
+  for (const scheme of ['light', 'dark'] as const) {
+    await benSettings.emulateMedia({ colorScheme: scheme });
+    await checkPage(benSettings, `a teammate's settings, ${scheme}`);
+  }
+  await benSettings.close();
+  await ben.reload();
+  await expect(ben.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+
   // The admin mentions Ben in a note, picking his name from the list.
   await admin.reload();
   await expect(admin.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
@@ -243,6 +259,14 @@ test('a team labels, mentions and resolves several at once', async ({ browser })
   await row(ben, billing).click();
   await expect(messageLog(ben).getByText('can you check the charge?')).toBeVisible();
   await expect(view(ben, 'Mentions')).toHaveAccessibleName('Mentions 0');
+  // His own reply is offered to him, marked as his.
+  await composer(ben).fill('/than');
+  const offered = ben.getByRole('listbox', { name: 'Saved replies' }).getByRole('option');
+  await expect(offered).toHaveCount(1);
+  await expect(offered).toContainText('yours');
+  await composer(ben).press('Enter');
+  await expect(composer(ben)).toHaveValue('Thanks, there!');
+  await composer(ben).fill('');
 
   // The admin labels it: the line, the chip on the row, the filter.
   await admin.locator('summary', { hasText: 'Labels' }).click();

@@ -12,7 +12,7 @@ use crate::protocol::{
     AgentId, ConversationStatus, InboxCounts, MAX_RATING_COMMENT_CHARS, MAX_SNOOZE_MS, Person,
     ProtocolError, SenderKind, Timestamp, rating_name,
 };
-use crate::replies::{MAX_SAVED_REPLIES, check_shortcut};
+use crate::replies::{MAX_OWN_REPLIES, MAX_SAVED_REPLIES, check_shortcut};
 use crate::server::AppState;
 use crate::server::bus::Event;
 use crate::server::publish::{publish_event, publish_messages, publish_summary_of};
@@ -116,22 +116,32 @@ impl Workflow {
 pub enum ReplyError {
     #[error("{0}")]
     Invalid(String),
-    #[error("There are {MAX_SAVED_REPLIES} saved replies already; delete one first.")]
-    Full,
+    #[error("There are {0} saved replies already; delete one first.")]
+    Full(usize),
     #[error("could not save the reply: {0}")]
     Store(#[from] StoreError),
 }
 
-/// Saves a reply under a shortcut (an existing shortcut gets the new text).
-pub async fn save_reply(state: &AppState, shortcut: &str, body: &str) -> Result<(), ReplyError> {
+/// Saves a reply under a shortcut, for the team (`owner` `None`) or for
+/// one agent (an existing shortcut gets the new text).
+pub async fn save_reply(
+    state: &AppState,
+    owner: Option<AgentId>,
+    shortcut: &str,
+    body: &str,
+) -> Result<(), ReplyError> {
     let shortcut = check_shortcut(shortcut).map_err(ReplyError::Invalid)?;
     let body = validate_body(body).map_err(|e| ReplyError::Invalid(e.to_string()))?;
+    let limit = match owner {
+        None => MAX_SAVED_REPLIES,
+        Some(_) => MAX_OWN_REPLIES,
+    };
     if !state
         .store
-        .save_reply(&shortcut, body, MAX_SAVED_REPLIES)
+        .save_reply(owner, &shortcut, body, limit)
         .await?
     {
-        return Err(ReplyError::Full);
+        return Err(ReplyError::Full(limit));
     }
     Ok(())
 }

@@ -231,6 +231,7 @@ pub fn Composer(
                             Suggestion::Reply(reply) => view! {
                                 <code>"/" {reply.shortcut}</code>
                                 <span class="saved-reply-body">{reply.body}</span>
+                                {reply.mine.then(|| view! { <span class="saved-reply-mine">"yours"</span> })}
                             }.into_any(),
                             Suggestion::Mention { name, .. } => view! {
                                 <code>"@" {name}</code>

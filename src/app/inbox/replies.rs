@@ -1,6 +1,7 @@
 //! Saved replies and the workflow switches: the server functions (each
-//! checks the session, then calls `server::workflow`) and the Settings card
-//! where admins keep the team's replies.
+//! checks the session, then calls `server::workflow` or the store) and the
+//! Settings cards where admins keep the team's replies and the switches,
+//! and every agent their own replies.
 
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -22,18 +23,57 @@ pub struct WorkflowView {
     pub replies: Vec<SavedReply>,
 }
 
-/// The team's saved replies (any signed-in agent, for the composer).
+/// The saved replies an agent can use (for the composer): their own and
+/// the team's.
 #[server(endpoint = "saved_replies")]
 pub async fn saved_replies() -> Result<Vec<SavedReply>, ServerFnError> {
-    let (state, agent) = session_agent().await?;
-    if agent.is_none() {
-        return Err(ServerFnError::new("Your session has ended. Sign in again."));
-    }
+    let (state, agent) = signed_in().await?;
     state
         .store
-        .saved_replies()
+        .saved_replies(Some(agent.id))
         .await
         .map_err(|e| ServerFnError::new(format!("could not read the saved replies: {e}")))
+}
+
+/// The agent's own saved replies (their card in Settings).
+#[server(endpoint = "own_replies")]
+pub async fn own_replies() -> Result<Vec<SavedReply>, ServerFnError> {
+    let (state, agent) = signed_in().await?;
+    state
+        .store
+        .own_replies(agent.id)
+        .await
+        .map_err(|e| ServerFnError::new(format!("could not read your saved replies: {e}")))
+}
+
+/// Saves one of the agent's own replies.
+#[server(endpoint = "own_reply_save")]
+pub async fn save_own_reply(shortcut: String, body: String) -> Result<(), ServerFnError> {
+    let (state, agent) = signed_in().await?;
+    crate::server::workflow::save_reply(&state, Some(agent.id), &shortcut, &body)
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+/// Deletes one of the agent's own replies (never anyone else's).
+#[server(endpoint = "own_reply_delete")]
+pub async fn delete_own_reply(id: i64) -> Result<(), ServerFnError> {
+    let (state, agent) = signed_in().await?;
+    state
+        .store
+        .delete_reply(id, Some(agent.id))
+        .await
+        .map_err(|e| ServerFnError::new(format!("could not delete the reply: {e}")))
+}
+
+/// The signed-in agent, or a refusal anyone can read.
+#[cfg(feature = "ssr")]
+async fn signed_in()
+-> Result<(crate::server::AppState, crate::server::store::AgentRecord), ServerFnError> {
+    match session_agent().await? {
+        (state, Some(agent)) => Ok((state, agent)),
+        (_, None) => Err(ServerFnError::new("Your session has ended. Sign in again.")),
+    }
 }
 
 #[server]
@@ -41,7 +81,7 @@ pub async fn workflow_settings() -> Result<WorkflowView, ServerFnError> {
     let (state, _) = require_admin().await?;
     let replies = state
         .store
-        .saved_replies()
+        .saved_replies(None)
         .await
         .map_err(|e| ServerFnError::new(format!("could not read the saved replies: {e}")))?;
     Ok(WorkflowView {
@@ -93,7 +133,7 @@ pub async fn set_auto_assign(on: Option<String>, cap: u32) -> Result<(), ServerF
 #[server(endpoint = "saved_reply_save")]
 pub async fn save_reply(shortcut: String, body: String) -> Result<(), ServerFnError> {
     let (state, _) = require_admin().await?;
-    crate::server::workflow::save_reply(&state, &shortcut, &body)
+    crate::server::workflow::save_reply(&state, None, &shortcut, &body)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))
 }
@@ -103,7 +143,7 @@ pub async fn delete_reply(id: i64) -> Result<(), ServerFnError> {
     let (state, _) = require_admin().await?;
     state
         .store
-        .delete_reply(id)
+        .delete_reply(id, None)
         .await
         .map_err(|e| ServerFnError::new(format!("could not delete the reply: {e}")))
 }
@@ -168,28 +208,7 @@ pub fn WorkflowCard() -> impl IntoView {
                                 "Type / in the reply box to use one. "
                                 "{{visitor.name}}, {{visitor.first_name}}, {{visitor.email}} and {{agent.name}} are filled in."
                             </p>
-                            {if s.replies.is_empty() {
-                                view! { <p class="team-hint">"No saved replies yet."</p> }.into_any()
-                            } else {
-                                view! {
-                                    <ul class="saved-replies">
-                                        {s.replies.into_iter().map(|r| {
-                                            let id = r.id;
-                                            let label = format!("Delete /{}", r.shortcut);
-                                            view! {
-                                                <li>
-                                                    <code>"/" {r.shortcut}</code>
-                                                    <span class="saved-reply-body">{r.body}</span>
-                                                    <button type="button" class="button-quiet" aria-label=label
-                                                        on:click=move |_| { delete.dispatch(DeleteReply { id }); }>
-                                                        "Delete"
-                                                    </button>
-                                                </li>
-                                            }
-                                        }).collect_view()}
-                                    </ul>
-                                }.into_any()
-                            }}
+                            {reply_list(s.replies, move |id| { delete.dispatch(DeleteReply { id }); })}
                         }
                     })
                 })}
@@ -213,4 +232,95 @@ pub fn WorkflowCard() -> impl IntoView {
             </ActionForm>
         </section>
     }
+}
+
+/// The resource and actions behind an agent's own replies, made where the
+/// page starts (before it streams) so the card can sit in any branch.
+#[derive(Clone, Copy)]
+pub struct OwnRepliesState {
+    pub list: Resource<Result<Vec<SavedReply>, ServerFnError>>,
+    pub save: ServerAction<SaveOwnReply>,
+    pub delete: ServerAction<DeleteOwnReply>,
+}
+
+impl OwnRepliesState {
+    pub fn new() -> Self {
+        let save = ServerAction::<SaveOwnReply>::new();
+        let delete = ServerAction::<DeleteOwnReply>::new();
+        let list = Resource::new(
+            move || (save.version().get(), delete.version().get()),
+            |_| own_replies(),
+        );
+        Self { list, save, delete }
+    }
+}
+
+/// "Your saved replies": any agent's own, beside the team's.
+#[component]
+pub fn OwnRepliesCard(replies: OwnRepliesState) -> impl IntoView {
+    let OwnRepliesState { list, save, delete } = replies;
+    view! {
+        <section aria-labelledby="own-replies-title" class="team-card">
+            <h2 id="own-replies-title">"Your saved replies"</h2>
+            <p class="team-hint">
+                "Only you see these. One with the same shortcut as a team reply is the one you get."
+            </p>
+            {move || delete.value().get().and_then(Result::err).map(|e| view! {
+                <p class="form-problem" role="alert">{refusal(e)}</p>
+            })}
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    list.await.ok().map(|replies| reply_list(replies, move |id| {
+                        delete.dispatch(DeleteOwnReply { id });
+                    }))
+                })}
+            </Suspense>
+            <ActionForm action=save attr:class="team-form stacked">
+                <label>
+                    "Shortcut"
+                    <input type="text" name="shortcut" required maxlength="33" placeholder="hello"
+                        autocomplete="off" />
+                </label>
+                <label>
+                    "Reply"
+                    <textarea name="body" required rows="3" maxlength="4000"
+                        placeholder="Hi {{visitor.first_name}}, {{agent.name}} here."></textarea>
+                </label>
+                <button type="submit" class="button-small">"Save my reply"</button>
+                {move || save.value().get().map(|r| match r {
+                    Ok(()) => view! { <p class="form-success" role="status">"Saved."</p> }.into_any(),
+                    Err(e) => view! { <p class="form-problem" role="alert">{refusal(e)}</p> }.into_any(),
+                })}
+            </ActionForm>
+        </section>
+    }
+}
+
+/// A list of saved replies, each with a Delete button.
+fn reply_list(
+    replies: Vec<SavedReply>,
+    delete: impl Fn(i64) + Copy + Send + Sync + 'static,
+) -> AnyView {
+    if replies.is_empty() {
+        return view! { <p class="team-hint">"No saved replies yet."</p> }.into_any();
+    }
+    view! {
+        <ul class="saved-replies">
+            {replies.into_iter().map(|r| {
+                let id = r.id;
+                let label = format!("Delete /{}", r.shortcut);
+                view! {
+                    <li>
+                        <code>"/" {r.shortcut}</code>
+                        <span class="saved-reply-body">{r.body}</span>
+                        <button type="button" class="button-quiet" aria-label=label
+                            on:click=move |_| delete(id)>
+                            "Delete"
+                        </button>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+    .into_any()
 }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::install::InstallCard;
 use super::labels::LabelsCard;
-use super::replies::WorkflowCard;
+use super::replies::{OwnRepliesCard, OwnRepliesState, WorkflowCard};
 use super::sign_in::SignIn;
 use super::team::{Access, refusal, team_access};
 use crate::settings::{
@@ -76,17 +76,19 @@ pub async fn save_embed_origins(origins: String) -> Result<(), ServerFnError> {
 #[component]
 pub fn SettingsPage() -> impl IntoView {
     let access = Resource::new(|| (), |_| team_access());
+    let own = OwnRepliesState::new();
     view! {
         <Title text="Settings — Minicom" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match access.await {
-                    Ok(Access::Admin { .. }) => EitherOf3::A(view! { <Settings /> }),
+                    Ok(Access::Admin { .. }) => EitherOf3::A(view! { <Settings own /> }),
                     Ok(Access::NotAdmin) => EitherOf3::B(view! {
                         <main class="team">
+                            <p><a href="/inbox" rel="external">"← Inbox"</a></p>
                             <h1>"Settings"</h1>
-                            <p>"Only admins can change the settings."</p>
-                            <p><a href="/inbox" rel="external">"Back to the inbox"</a></p>
+                            <p>"Only admins can change the workspace's settings."</p>
+                            <OwnRepliesCard replies=own />
                         </main>
                     }),
                     _ => EitherOf3::C(view! { <SignIn /> }),
@@ -97,7 +99,7 @@ pub fn SettingsPage() -> impl IntoView {
 }
 
 #[component]
-fn Settings() -> impl IntoView {
+fn Settings(own: OwnRepliesState) -> impl IntoView {
     let save = ServerAction::<SaveMessengerSettings>::new();
     let save_sites = ServerAction::<SaveEmbedOrigins>::new();
     // Read once: a save keeps the form as typed (a refused one too), so
@@ -123,6 +125,7 @@ fn Settings() -> impl IntoView {
             // Outside the Suspense above: it reads its own resource, which
             // must exist before the page streams (for hydration).
             <WorkflowCard />
+            <OwnRepliesCard replies=own />
             <LabelsCard />
             <InstallCard />
         </main>

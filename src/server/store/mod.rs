@@ -15,6 +15,7 @@ mod conversations;
 mod labels;
 mod mentions;
 mod messages;
+mod replies;
 mod workflow;
 mod writer;
 

@@ -14,7 +14,6 @@ use crate::protocol::{
     ConversationSummary, InboxCounts, InboxSort, InboxView, LabelId, Message, MessageId,
     SenderKind, Timestamp,
 };
-use crate::replies::SavedReply;
 
 /// The line a visitor's reply leaves in a resolved conversation.
 pub(super) const REOPENED_BY_REPLY: &str = "Reopened by the visitor's reply";
@@ -382,51 +381,5 @@ impl Store {
             .map(summary_from_row)
             .collect::<Result<_, _>>()?;
         Ok((rows, has_more))
-    }
-
-    /// The saved replies, by shortcut.
-    pub async fn saved_replies(&self) -> Result<Vec<SavedReply>, StoreError> {
-        let rows: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT id, shortcut, body FROM saved_replies ORDER BY shortcut")
-                .fetch_all(&self.pool)
-                .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, shortcut, body)| SavedReply { id, shortcut, body })
-            .collect())
-    }
-
-    /// Saves a reply under `shortcut` (replacing the one it had), unless
-    /// `limit` replies exist already; returns whether it was saved.
-    pub async fn save_reply(
-        &self,
-        shortcut: &str,
-        body: &str,
-        limit: usize,
-    ) -> Result<bool, StoreError> {
-        let saved = sqlx::query(
-            "INSERT INTO saved_replies (shortcut, body, created_at)
-             SELECT ?1, ?2, ?3
-             WHERE (SELECT COUNT(*) FROM saved_replies) < ?4
-                OR EXISTS (SELECT 1 FROM saved_replies WHERE shortcut = ?1)
-             ON CONFLICT (shortcut) DO UPDATE SET body = excluded.body",
-        )
-        .bind(shortcut)
-        .bind(body)
-        .bind(now().0)
-        .bind(limit as i64)
-        .execute(&self.pool)
-        .await?
-        .rows_affected();
-        Ok(saved > 0)
-    }
-
-    /// Deletes a saved reply.
-    pub async fn delete_reply(&self, id: i64) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM saved_replies WHERE id = ?")
-            .bind(id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
     }
 }
