@@ -1,0 +1,178 @@
+//! Changing a stored message: reactions, edits and deletes, each taking the
+//! conversation's next change number.
+
+use super::*;
+
+/// Takes the conversation's next change number and stamps it on the
+/// message. The update takes the write lock before anything is read (SQLite
+/// serialises writers database-wide; PostgreSQL would serialise them on the
+/// conversation's row), so numbers follow commit order.
+async fn next_seq_for_message(
+    tx: &mut Transaction<'_, Sqlite>,
+    message: MessageId,
+) -> Result<(ConversationId, Seq), StoreError> {
+    let (conversation, seq): (i64, i64) = sqlx::query_as(
+        "UPDATE conversations SET seq = seq + 1
+         WHERE id = (SELECT conversation_id FROM messages WHERE id = ?)
+         RETURNING id, seq",
+    )
+    .bind(message.0)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE messages SET seq = ? WHERE id = ?")
+        .bind(seq)
+        .bind(message.0)
+        .execute(&mut **tx)
+        .await?;
+    Ok((ConversationId(conversation), seq))
+}
+
+impl Store {
+    /// Gives `person`'s reaction to a message, or takes it back if they had
+    /// given it. `None`: refused, the message has all the reactions it may
+    /// carry (`MAX_REACTIONS_PER_MESSAGE` kinds, `MAX_REACTIONS_PER_PERSON`
+    /// from one person).
+    pub async fn toggle_reaction(
+        &self,
+        message: MessageId,
+        person: Author,
+        emoji: &str,
+    ) -> Result<Option<ReactionChange>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // A write first: it takes the write lock before anything is read.
+        let removed = sqlx::query(
+            "DELETE FROM reactions
+             WHERE message_id = ? AND person_kind = ? AND person_id = ? AND emoji = ?",
+        )
+        .bind(message.0)
+        .bind(person.kind.as_str())
+        .bind(person.id)
+        .bind(emoji)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if !removed {
+            let (kinds, mine, known): (i64, i64, i64) = sqlx::query_as(
+                "SELECT COUNT(DISTINCT emoji),
+                    COALESCE(SUM(person_kind = ?2 AND person_id = ?3), 0),
+                    COALESCE(SUM(emoji = ?4), 0)
+                 FROM reactions WHERE message_id = ?1",
+            )
+            .bind(message.0)
+            .bind(person.kind.as_str())
+            .bind(person.id)
+            .bind(emoji)
+            .fetch_one(&mut *tx)
+            .await?;
+            let new_kind = known == 0;
+            if (new_kind && kinds as usize >= MAX_REACTIONS_PER_MESSAGE)
+                || mine as usize >= MAX_REACTIONS_PER_PERSON
+            {
+                return Ok(None);
+            }
+            sqlx::query(
+                "INSERT INTO reactions (message_id, person_kind, person_id, emoji, created_at)
+                 VALUES (?, ?, ?, ?, ?)",
+            )
+            .bind(message.0)
+            .bind(person.kind.as_str())
+            .bind(person.id)
+            .bind(emoji)
+            .bind(now().0)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let (conversation, seq) = next_seq_for_message(&mut tx, message).await?;
+        let internal: bool = sqlx::query_scalar("SELECT internal FROM messages WHERE id = ?")
+            .bind(message.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(ReactionChange {
+            conversation,
+            internal,
+            added: !removed,
+            seq,
+        }))
+    }
+
+    /// Edits or deletes a message (the caller checked who may); keeps the
+    /// inbox preview in step when it is the newest message. A deleted
+    /// message keeps its place but loses its text and reactions.
+    pub async fn change_message(
+        &self,
+        id: MessageId,
+        change: Change,
+    ) -> Result<Changed, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let t = now().0;
+        let body = match &change {
+            Change::Edit(body) => {
+                sqlx::query("UPDATE messages SET body = ?, edited_at = ? WHERE id = ?")
+                    .bind(body)
+                    .bind(t)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                preview(body)
+            }
+            Change::Delete => {
+                sqlx::query("UPDATE messages SET body = '', deleted_at = ? WHERE id = ?")
+                    .bind(t)
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM reactions WHERE message_id = ?")
+                    .bind(id.0)
+                    .execute(&mut *tx)
+                    .await?;
+                DELETED_PREVIEW.to_owned()
+            }
+        };
+        sqlx::query("UPDATE conversations SET last_message_preview = ? WHERE last_message_id = ?")
+            .bind(body)
+            .bind(id.0)
+            .execute(&mut *tx)
+            .await?;
+        next_seq_for_message(&mut tx, id).await?;
+        // Read in the same transaction: the copy is exactly this change (its
+        // number, the reactions as of it), never a later one's.
+        let row = sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.id = ?"))
+            .bind(id.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut changed = [message_from_row(&row)?];
+        with_reactions(&mut *tx, &mut changed).await?;
+        let [message] = changed;
+        // A note's mentions follow its text: deleted, it mentions nobody;
+        // edited, whom it names now.
+        let mut mentions_changed = false;
+        if message.internal {
+            let dropped = sqlx::query("DELETE FROM mentions WHERE message_id = ?")
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            let named = match &change {
+                Change::Edit(body) => {
+                    let author: Option<i64> =
+                        sqlx::query_scalar("SELECT sender_id FROM messages WHERE id = ?")
+                            .bind(id.0)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    let conversation = message.conversation_id;
+                    super::super::mentions::note_mentions(&mut tx, conversation, id.0, body, author)
+                        .await?
+                }
+                Change::Delete => Vec::new(),
+            };
+            mentions_changed = dropped > 0 || !named.is_empty();
+        }
+        tx.commit().await?;
+        Ok(Changed {
+            message,
+            mentions_changed,
+        })
+    }
+}

@@ -1,0 +1,499 @@
+//! Messages: what a message is in storage, and reading them in order
+//! (history pages, changes after a number). Posting is in `post`, changing
+//! in `change`.
+
+mod change;
+mod post;
+
+pub(super) use post::{insert_in, visitor_insert_in};
+
+use sqlx::{Row, Sqlite, Transaction};
+use uuid::Uuid;
+
+use super::writer::{Queued, Write};
+use super::{Store, StoreError, now};
+use crate::protocol::{
+    AgentId, AssistantState, ClientId, ContactId, ConversationId, MAX_REACTIONS_PER_MESSAGE,
+    MAX_REACTIONS_PER_PERSON, Message, MessageId, PAGE_BYTES, Person, Reaction, SenderKind, Seq,
+    Timestamp,
+};
+
+/// The result of an insert: the stored message, and whether this call stored it
+/// (false when the same `client_id` had been stored before).
+#[derive(Clone, Debug)]
+pub struct Inserted {
+    pub message: Message,
+    pub created: bool,
+    /// This message started its conversation.
+    pub started: bool,
+    /// Lines about the conversation's state the message caused, stored
+    /// after it ("Reopened by the visitor's reply", "Assigned to Ana by her
+    /// reply"); publish them like messages.
+    pub lines: Vec<Message>,
+    /// (Notes) the teammates it mentions.
+    pub mentions: Vec<AgentId>,
+}
+
+/// A message as an edit or delete left it.
+#[derive(Debug)]
+pub struct Changed {
+    pub message: Message,
+    /// (Notes) whom it mentions changed: the row and the counts with it.
+    pub mentions_changed: bool,
+}
+
+/// How a message is posted (beyond who writes what where).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct PostOptions {
+    /// A private note: the team's only.
+    pub internal: bool,
+    /// An agent's reply to a conversation nobody owns makes it theirs.
+    pub assign_on_reply: bool,
+}
+
+/// How a visitor's message finds its conversation.
+#[derive(Clone, Copy, Debug)]
+pub struct VisitorPost {
+    /// A conversation it starts is answered by the assistant.
+    pub assistant_answers: bool,
+    /// Start a new conversation even if one is open.
+    pub new_conversation: bool,
+    /// Most conversations the visitor may start in an hour.
+    pub starts_per_hour: u32,
+}
+
+impl Default for VisitorPost {
+    fn default() -> Self {
+        Self {
+            assistant_answers: false,
+            new_conversation: false,
+            starts_per_hour: u32::MAX,
+        }
+    }
+}
+
+/// Who a read is for: the team sees everything, a visitor never what is
+/// internal (notes, lines about the conversation's state).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    Team,
+    Visitor,
+}
+
+impl Audience {
+    /// The `WHERE` condition (on `m`, messages) this audience adds.
+    fn filter(self) -> &'static str {
+        match self {
+            Self::Team => "",
+            Self::Visitor => " AND m.internal = 0",
+        }
+    }
+}
+
+/// Selects a message with its sender's current display name.
+const MESSAGE_SELECT: &str =
+    "SELECT m.id, m.conversation_id, m.client_id, m.sender_kind, m.body, m.created_at,
+        m.edited_at, m.deleted_at, m.seq, m.internal,
+        CASE m.sender_kind
+            WHEN 'agent' THEN a.name
+            WHEN 'contact' THEN COALESCE(ct.name, 'Visitor #' || ct.id)
+            WHEN 'ai' THEN 'Assistant'
+            ELSE 'Minicom'
+        END AS sender_name
+    FROM messages m
+    LEFT JOIN agents a ON m.sender_kind = 'agent' AND a.id = m.sender_id
+    LEFT JOIN contacts ct ON m.sender_kind = 'contact' AND ct.id = m.sender_id";
+
+/// The inbox preview of a deleted message.
+const DELETED_PREVIEW: &str = "This message was deleted";
+
+/// How many characters of a message the inbox preview keeps.
+const PREVIEW_CHARS: usize = 140;
+
+fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message, StoreError> {
+    let client_id: String = row.try_get("client_id")?;
+    let kind: String = row.try_get("sender_kind")?;
+    Ok(Message {
+        id: MessageId(row.try_get("id")?),
+        conversation_id: ConversationId(row.try_get("conversation_id")?),
+        client_id: ClientId(
+            Uuid::parse_str(&client_id)
+                .map_err(|_| StoreError::Corrupt(format!("bad client_id {client_id:?}")))?,
+        ),
+        sender: SenderKind::parse(&kind)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown sender kind {kind:?}")))?,
+        sender_name: row
+            .try_get::<Option<String>, _>("sender_name")?
+            .unwrap_or_default(),
+        body: row.try_get("body")?,
+        created_at: Timestamp(row.try_get("created_at")?),
+        edited_at: row.try_get::<Option<i64>, _>("edited_at")?.map(Timestamp),
+        deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
+        reactions: Vec::new(),
+        seq: row.try_get("seq")?,
+        internal: row.try_get("internal")?,
+    })
+}
+
+/// Keeps what fits in one page on the wire (`PAGE_BYTES`), counting from the
+/// front of `messages` (`from_front`) or from its back; returns whether any
+/// were left out. At least one message always fits.
+fn fit_page(messages: &mut Vec<Message>, from_front: bool) -> bool {
+    let mut total = 0;
+    let mut keep = 0;
+    let sizes: Vec<usize> = if from_front {
+        messages.iter().map(wire_size).collect()
+    } else {
+        messages.iter().rev().map(wire_size).collect()
+    };
+    for size in sizes {
+        if keep > 0 && total + size > PAGE_BYTES {
+            break;
+        }
+        total += size;
+        keep += 1;
+    }
+    let left_out = keep < messages.len();
+    if from_front {
+        messages.truncate(keep);
+    } else {
+        messages.drain(..messages.len() - keep);
+    }
+    left_out
+}
+
+/// How many bytes a message takes in a frame.
+fn wire_size(message: &Message) -> usize {
+    serde_json::to_string(message).map_or(0, |json| json.len() + 1)
+}
+
+/// Rows `changes_after` reads at a time: what it holds while it fills a page
+/// stays small, whatever the bodies are.
+const CHANGES_CHUNK: i64 = 50;
+
+/// A reaction given or taken back: only the change.
+#[derive(Clone, Debug)]
+pub struct ReactionChange {
+    pub conversation: ConversationId,
+    /// The message is the team's only: so is the reaction.
+    pub internal: bool,
+    pub added: bool,
+    pub seq: Seq,
+}
+
+/// Fills in the reactions of `messages` (all of one conversation, id order).
+async fn with_reactions<'e, E>(executor: E, messages: &mut [Message]) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = Sqlite>,
+{
+    let (Some(first), Some(last)) = (messages.first(), messages.last()) else {
+        return Ok(());
+    };
+    let rows = sqlx::query(
+        "SELECT r.message_id, r.emoji, r.person_kind, r.person_id,
+            CASE r.person_kind
+                WHEN 'agent' THEN a.name
+                ELSE COALESCE(ct.name, 'Visitor #' || ct.id)
+            END AS name
+         FROM reactions r
+         JOIN messages m ON m.id = r.message_id
+         LEFT JOIN agents a ON r.person_kind = 'agent' AND a.id = r.person_id
+         LEFT JOIN contacts ct ON r.person_kind = 'contact' AND ct.id = r.person_id
+         WHERE m.conversation_id = ? AND r.message_id BETWEEN ? AND ?
+         ORDER BY r.message_id, r.created_at, r.person_kind, r.person_id",
+    )
+    .bind(first.conversation_id.0)
+    .bind(first.id.0)
+    .bind(last.id.0)
+    .fetch_all(executor)
+    .await?;
+    for row in rows {
+        let id = MessageId(row.try_get("message_id")?);
+        let Ok(at) = messages.binary_search_by_key(&id, |m| m.id) else {
+            continue;
+        };
+        let kind: String = row.try_get("person_kind")?;
+        let person = Person {
+            kind: SenderKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("unknown person kind {kind:?}")))?,
+            id: row.try_get("person_id")?,
+            name: row
+                .try_get::<Option<String>, _>("name")?
+                .unwrap_or_default(),
+        };
+        let emoji: String = row.try_get("emoji")?;
+        let reactions = &mut messages[at].reactions;
+        match reactions.iter_mut().find(|r| r.emoji == emoji) {
+            Some(reaction) => reaction.people.push(person),
+            None => reactions.push(Reaction {
+                emoji,
+                people: vec![person],
+            }),
+        }
+    }
+    Ok(())
+}
+
+/// What the server checks before changing a message.
+#[derive(Clone, Copy, Debug)]
+pub struct MessageFacts {
+    pub conversation: ConversationId,
+    pub author: Author,
+    pub created_at: Timestamp,
+    pub deleted: bool,
+    /// Seen by the team only.
+    pub internal: bool,
+}
+
+/// A change to an existing message.
+#[derive(Clone, Debug)]
+pub enum Change {
+    Edit(String),
+    Delete,
+}
+
+fn preview(body: &str) -> String {
+    body.split_whitespace()
+        .flat_map(|w| [" ", w])
+        .skip(1)
+        .collect::<String>()
+        .chars()
+        .take(PREVIEW_CHARS)
+        .collect()
+}
+
+/// Who is writing a new message.
+#[derive(Clone, Copy, Debug)]
+pub struct Author {
+    pub kind: SenderKind,
+    pub id: Option<i64>,
+}
+
+impl Author {
+    /// A visitor.
+    pub fn contact(id: ContactId) -> Self {
+        Self {
+            kind: SenderKind::Contact,
+            id: Some(id.0),
+        }
+    }
+
+    /// A team member.
+    pub fn agent(id: AgentId) -> Self {
+        Self {
+            kind: SenderKind::Agent,
+            id: Some(id.0),
+        }
+    }
+
+    /// The AI assistant.
+    pub fn ai() -> Self {
+        Self {
+            kind: SenderKind::Ai,
+            id: None,
+        }
+    }
+
+    /// Minicom itself (notices).
+    pub fn system() -> Self {
+        Self {
+            kind: SenderKind::System,
+            id: None,
+        }
+    }
+}
+
+impl Store {
+    /// The newest `limit` messages of a conversation, oldest first, and whether
+    /// older ones exist.
+    pub async fn latest_messages(
+        &self,
+        conversation: ConversationId,
+        limit: i64,
+        audience: Audience,
+    ) -> Result<(Vec<Message>, bool), StoreError> {
+        self.older_messages(conversation, MessageId(i64::MAX), limit, audience)
+            .await
+    }
+
+    /// The `limit` messages just before `before`, oldest first, and whether
+    /// older ones exist (keyset paging on id: no OFFSET, no skip or repeat
+    /// while new messages arrive).
+    pub async fn older_messages(
+        &self,
+        conversation: ConversationId,
+        before: MessageId,
+        limit: i64,
+        audience: Audience,
+    ) -> Result<(Vec<Message>, bool), StoreError> {
+        let rows = sqlx::query(&format!(
+            "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.id < ?{}
+             ORDER BY m.id DESC LIMIT ?",
+            audience.filter()
+        ))
+        .bind(conversation.0)
+        .bind(before.0)
+        .bind(limit + 1)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut has_more = rows.len() as i64 > limit;
+        let mut messages = rows
+            .iter()
+            .take(limit as usize)
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        messages.reverse();
+        with_reactions(&self.pool, &mut messages).await?;
+        has_more |= fit_page(&mut messages, false);
+        Ok((messages, has_more))
+    }
+
+    /// One message, as both sides see it.
+    pub async fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
+        let row = sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.id = ?"))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let mut messages = [message_from_row(&row)?];
+        with_reactions(&self.pool, &mut messages).await?;
+        let [message] = messages;
+        Ok(Some(message))
+    }
+
+    /// Who wrote a message, where and when; `None` when it does not exist.
+    pub async fn message_facts(&self, id: MessageId) -> Result<Option<MessageFacts>, StoreError> {
+        let row = sqlx::query(
+            "SELECT conversation_id, sender_kind, sender_id, created_at, deleted_at, internal
+             FROM messages WHERE id = ?",
+        )
+        .bind(id.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let kind: String = row.try_get("sender_kind")?;
+        Ok(Some(MessageFacts {
+            conversation: ConversationId(row.try_get("conversation_id")?),
+            author: Author {
+                kind: SenderKind::parse(&kind)
+                    .ok_or_else(|| StoreError::Corrupt(format!("unknown sender kind {kind:?}")))?,
+                id: row.try_get("sender_id")?,
+            },
+            created_at: Timestamp(row.try_get("created_at")?),
+            deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
+            internal: row.try_get("internal")?,
+        }))
+    }
+
+    /// The messages that changed after change number `since`, in change
+    /// order, as they now stand: at most `limit` of them and one page of
+    /// bytes (`PAGE_BYTES`); and whether more follow. Reads them a chunk at a
+    /// time, so building a page never holds much more than the page.
+    pub async fn changes_after(
+        &self,
+        conversation: ConversationId,
+        since: Seq,
+        limit: i64,
+        audience: Audience,
+    ) -> Result<(Vec<Message>, bool), StoreError> {
+        let mut page: Vec<Message> = Vec::new();
+        let mut bytes = 0;
+        let mut after = since;
+        loop {
+            let rows = sqlx::query(&format!(
+                "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.seq > ?{}
+                 ORDER BY m.seq LIMIT ?",
+                audience.filter()
+            ))
+            .bind(conversation.0)
+            .bind(after)
+            .bind(CHANGES_CHUNK + 1)
+            .fetch_all(&self.pool)
+            .await?;
+            let exhausted = rows.len() as i64 <= CHANGES_CHUNK;
+            let mut chunk = rows
+                .iter()
+                .take(CHANGES_CHUNK as usize)
+                .map(message_from_row)
+                .collect::<Result<Vec<_>, _>>()?;
+            drop(rows);
+            // Reactions are filled in id order; the page goes out in change order.
+            chunk.sort_by_key(|m| m.id);
+            with_reactions(&self.pool, &mut chunk).await?;
+            chunk.sort_by_key(|m| m.seq);
+            for message in chunk {
+                let size = wire_size(&message);
+                if page.len() as i64 == limit || (!page.is_empty() && bytes + size > PAGE_BYTES) {
+                    return Ok((page, true));
+                }
+                bytes += size;
+                after = message.seq;
+                page.push(message);
+            }
+            if exhausted {
+                return Ok((page, false));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sized(id: i64, body: &str) -> Message {
+        Message {
+            id: MessageId(id),
+            conversation_id: ConversationId(1),
+            client_id: ClientId(Uuid::nil()),
+            sender: SenderKind::Contact,
+            sender_name: "Visitor #1".into(),
+            body: body.into(),
+            created_at: Timestamp(0),
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
+            seq: id,
+            internal: false,
+        }
+    }
+
+    #[test]
+    fn a_page_keeps_what_fits_from_the_right_end() {
+        // Each escapes to six bytes a character: about 24 KB a message.
+        let body = "\u{1}".repeat(4_000);
+        let all: Vec<Message> = (1..=100).map(|id| sized(id, &body)).collect();
+        let mut front = all.clone();
+        assert!(fit_page(&mut front, true));
+        let bytes: usize = front
+            .iter()
+            .map(|m| serde_json::to_string(m).unwrap().len())
+            .sum();
+        assert!(
+            bytes <= PAGE_BYTES && front.len() >= 9,
+            "{} messages, {bytes} bytes",
+            front.len()
+        );
+        assert_eq!(front[0].id, MessageId(1));
+        let mut back = all.clone();
+        assert!(fit_page(&mut back, false));
+        assert_eq!(
+            back.last().unwrap().id,
+            MessageId(100),
+            "the newest are kept"
+        );
+        let mut small = vec![sized(1, "hi"), sized(2, "there")];
+        assert!(!fit_page(&mut small, true));
+        assert_eq!(small.len(), 2);
+        // One message always goes, whatever its size.
+        let mut huge = vec![sized(1, &"\u{1}".repeat(100_000))];
+        assert!(!fit_page(&mut huge, false));
+        assert_eq!(huge.len(), 1);
+    }
+
+    #[test]
+    fn preview_folds_whitespace_and_is_short() {
+        assert_eq!(preview("  hello \n\n world  "), "hello world");
+        assert_eq!(preview(&"a".repeat(500)).chars().count(), PREVIEW_CHARS);
+    }
+}

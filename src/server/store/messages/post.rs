@@ -1,0 +1,347 @@
+//! Posting a message: the idempotent insert (once per `client_id`), what
+//! it does to its conversation in the same transaction (reopening, waking,
+//! assigning by reply, mentions), and a visitor's message finding or
+//! starting its conversation. Runs inside the writer's batched transaction.
+
+use super::*;
+
+impl Store {
+    /// Stores a message in an existing conversation, once per `client_id`: a
+    /// second call with the same `client_id` returns the first stored row.
+    /// Returns only after the commit (which may be shared with other writes:
+    /// see `writer`).
+    pub async fn insert_message(
+        &self,
+        conversation: ConversationId,
+        client_id: ClientId,
+        author: Author,
+        body: &str,
+    ) -> Result<Inserted, StoreError> {
+        self.queue_message(
+            conversation,
+            client_id,
+            author,
+            body,
+            PostOptions::default(),
+        )
+        .await?
+        .committed()
+        .await
+    }
+
+    /// Like [`Store::insert_message`], but returns once the write is queued:
+    /// writes are stored in the order they are queued, so a socket can queue
+    /// its next message before the previous one's commit.
+    pub async fn queue_message(
+        &self,
+        conversation: ConversationId,
+        client_id: ClientId,
+        author: Author,
+        body: &str,
+        options: PostOptions,
+    ) -> Result<Queued, StoreError> {
+        self.writer
+            .enqueue(Write::Message {
+                conversation,
+                client_id,
+                author,
+                body: body.to_owned(),
+                options,
+            })
+            .await
+    }
+
+    /// Stores a visitor's message in their current conversation (open or
+    /// snoozed), starting one if they have none. Idempotent like [`Store::insert_message`]: if this
+    /// visitor already sent `client_id`, the earlier message is returned.
+    /// A conversation it starts is answered by the assistant when
+    /// `assistant_answers` (the assistant is on).
+    pub async fn insert_visitor_message(
+        &self,
+        contact: ContactId,
+        client_id: ClientId,
+        body: &str,
+        assistant_answers: bool,
+    ) -> Result<Inserted, StoreError> {
+        let post = VisitorPost {
+            assistant_answers,
+            ..VisitorPost::default()
+        };
+        self.queue_visitor_message(contact, client_id, body, post)
+            .await?
+            .committed()
+            .await
+    }
+
+    /// Like [`Store::insert_visitor_message`], returning once queued (see
+    /// [`Store::queue_message`]).
+    pub async fn queue_visitor_message(
+        &self,
+        contact: ContactId,
+        client_id: ClientId,
+        body: &str,
+        post: VisitorPost,
+    ) -> Result<Queued, StoreError> {
+        self.writer
+            .enqueue(Write::VisitorMessage {
+                contact,
+                client_id,
+                body: body.to_owned(),
+                post,
+            })
+            .await
+    }
+}
+
+/// See [`Store::insert_visitor_message`]; runs inside the writer's transaction.
+pub(in crate::server::store) async fn visitor_insert_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    contact: ContactId,
+    client_id: ClientId,
+    body: &str,
+    post: VisitorPost,
+) -> Result<Inserted, StoreError> {
+    // Every message insert goes through the writer task, so two first messages racing from two
+    // tabs are serialised here and land in one conversation.
+    let t = now().0;
+    sqlx::query("UPDATE contacts SET last_seen_at = ? WHERE id = ?")
+        .bind(t)
+        .bind(contact.0)
+        .execute(&mut **tx)
+        .await?;
+    // Only the visitor's own messages: a `client_id` never fetches anyone
+    // else's (let alone a note).
+    let earlier = sqlx::query(&format!(
+        "{MESSAGE_SELECT} WHERE m.client_id = ? AND m.sender_kind = 'contact' AND m.internal = 0
+            AND m.conversation_id IN (SELECT id FROM conversations WHERE contact_id = ?)"
+    ))
+    .bind(client_id.0.to_string())
+    .bind(contact.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(row) = earlier {
+        return stored_before(tx, &row).await;
+    }
+    // A snoozed conversation is still the current one: writing wakes it.
+    let current: Option<i64> = if post.new_conversation {
+        None
+    } else {
+        sqlx::query_scalar(
+            "SELECT id FROM conversations WHERE contact_id = ? AND status IN ('open', 'snoozed')
+             ORDER BY last_message_at DESC, id DESC LIMIT 1",
+        )
+        .bind(contact.0)
+        .fetch_optional(&mut **tx)
+        .await?
+    };
+    let (conversation, started) = match current {
+        Some(id) => (id, false),
+        None => {
+            let recent: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM conversations WHERE contact_id = ? AND created_at > ?",
+            )
+            .bind(contact.0)
+            .bind(t - 3_600_000)
+            .fetch_one(&mut **tx)
+            .await?;
+            if recent >= i64::from(post.starts_per_hour) {
+                return Err(StoreError::TooManyConversations(post.starts_per_hour));
+            }
+            let id = sqlx::query_scalar(
+                "INSERT INTO conversations (contact_id, created_at, last_message_at, assistant)
+                 VALUES (?, ?, ?, ?) RETURNING id",
+            )
+            .bind(contact.0)
+            .bind(t)
+            .bind(t)
+            .bind(
+                if post.assistant_answers {
+                    AssistantState::Answering
+                } else {
+                    AssistantState::Off
+                }
+                .as_str(),
+            )
+            .fetch_one(&mut **tx)
+            .await?;
+            (id, true)
+        }
+    };
+    let mut inserted = insert_in(
+        tx,
+        ConversationId(conversation),
+        client_id,
+        Author::contact(contact),
+        body,
+        PostOptions::default(),
+    )
+    .await?;
+    inserted.started = started;
+    Ok(inserted)
+}
+
+/// What an insert returns: the id, the sender's name, the change number,
+/// and the conversation's status and owner before the message.
+type InsertedRow = (i64, Option<String>, i64, String, Option<i64>);
+
+/// See [`Store::insert_message`]; runs inside the writer's transaction.
+pub(in crate::server::store) async fn insert_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    conversation: ConversationId,
+    client_id: ClientId,
+    author: Author,
+    body: &str,
+    options: PostOptions,
+) -> Result<Inserted, StoreError> {
+    let t = now().0;
+    // The new row comes back with its sender's name and the conversation's
+    // state before it: no read after the write. Its change number is the
+    // conversation's next; the update below takes it in the same
+    // transaction, which holds SQLite's write lock (every writer waits for
+    // it), so numbers follow commit order.
+    let inserted: Option<InsertedRow> = sqlx::query_as(
+        "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at, seq, internal)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT seq + 1 FROM conversations WHERE id = ?1), ?7)
+         ON CONFLICT (conversation_id, client_id) DO NOTHING
+         RETURNING id, CASE sender_kind
+             WHEN 'agent' THEN (SELECT a.name FROM agents a WHERE a.id = sender_id)
+             WHEN 'contact' THEN (SELECT COALESCE(ct.name, 'Visitor #' || ct.id)
+                                  FROM contacts ct WHERE ct.id = sender_id)
+             WHEN 'ai' THEN 'Assistant'
+             ELSE 'Minicom'
+         END, seq,
+         (SELECT status FROM conversations WHERE id = ?1),
+         (SELECT assignee_id FROM conversations WHERE id = ?1)",
+    )
+    .bind(conversation.0)
+    .bind(client_id.0.to_string())
+    .bind(author.kind.as_str())
+    .bind(author.id)
+    .bind(body)
+    .bind(t)
+    .bind(options.internal)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((id, sender_name, seq, status, assignee)) = inserted else {
+        // Sent before: the stored message as it stands now.
+        let row = sqlx::query(&format!(
+            "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.client_id = ?"
+        ))
+        .bind(conversation.0)
+        .bind(client_id.0.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+        return stored_before(tx, &row).await;
+    };
+    let sender_name = sender_name.unwrap_or_default();
+    let mut lines = Vec::new();
+    let mut mentions = Vec::new();
+    if options.internal {
+        // A note moves nothing the visitor sees: only the change number.
+        sqlx::query("UPDATE conversations SET seq = ? WHERE id = ?")
+            .bind(seq)
+            .bind(conversation.0)
+            .execute(&mut **tx)
+            .await?;
+        mentions =
+            super::super::mentions::note_mentions(tx, conversation, id, body, author.id).await?;
+    } else {
+        let reopens = author.kind == SenderKind::Contact && status != "open";
+        let takes =
+            author.kind == SenderKind::Agent && options.assign_on_reply && assignee.is_none();
+        // Whoever writes has read everything before: their cursor moves too.
+        sqlx::query(
+            "UPDATE conversations
+             SET seq = ?6, last_message_at = ?1, last_message_preview = ?2, last_sender_kind = ?3,
+                 last_message_id = ?4,
+                 contact_read_id = CASE WHEN ?3 = 'contact' THEN ?4 ELSE contact_read_id END,
+                 team_read_id = CASE WHEN ?3 = 'agent' THEN ?4 ELSE team_read_id END,
+                 team_delivered_id = CASE WHEN ?3 = 'agent' THEN ?4 ELSE team_delivered_id END,
+                 -- An agent's reply takes over from the assistant.
+                 assistant = CASE WHEN ?3 = 'agent' AND assistant IN ('answering', 'waiting')
+                                  THEN 'human' ELSE assistant END,
+                 -- The visitor waits from their first unanswered message on.
+                 waiting_since = CASE WHEN ?3 = 'contact' THEN COALESCE(waiting_since, ?1)
+                                      WHEN ?3 IN ('agent', 'ai') THEN NULL
+                                      ELSE waiting_since END,
+                 status = CASE WHEN ?7 THEN 'open' ELSE status END,
+                 snoozed_until = CASE WHEN ?7 THEN NULL ELSE snoozed_until END,
+                 assignee_id = CASE WHEN ?8 THEN ?9 ELSE assignee_id END
+             WHERE id = ?5",
+        )
+        .bind(t)
+        .bind(preview(body))
+        .bind(author.kind.as_str())
+        .bind(id)
+        .bind(conversation.0)
+        .bind(seq)
+        .bind(reopens)
+        .bind(takes)
+        .bind(author.id)
+        .execute(&mut **tx)
+        .await?;
+        if reopens {
+            let text = if status == "snoozed" {
+                super::super::workflow::WOKEN_BY_REPLY
+            } else {
+                super::super::workflow::REOPENED_BY_REPLY
+            };
+            lines.push(super::super::workflow::line_in(tx, conversation, None, text).await?);
+        }
+        if takes {
+            let text = super::super::workflow::assigned_by_reply(&sender_name);
+            lines.push(super::super::workflow::line_in(tx, conversation, author.id, &text).await?);
+        }
+    }
+    if author.kind == SenderKind::Agent {
+        sqlx::query(
+            "INSERT INTO agent_cursors (agent_id, conversation_id, last_read_id)
+             VALUES (?1, ?2, ?3)
+             ON CONFLICT (agent_id, conversation_id) DO UPDATE
+                SET last_read_id = MAX(last_read_id, excluded.last_read_id)",
+        )
+        .bind(author.id)
+        .bind(conversation.0)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(Inserted {
+        message: Message {
+            id: MessageId(id),
+            conversation_id: conversation,
+            client_id,
+            sender: author.kind,
+            sender_name,
+            body: body.to_owned(),
+            created_at: Timestamp(t),
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
+            seq,
+            internal: options.internal,
+        },
+        created: true,
+        started: false,
+        lines,
+        mentions,
+    })
+}
+
+/// A message sent before (a resend of the same `client_id`), whole: with its
+/// reactions, since it carries its latest change number.
+async fn stored_before(
+    tx: &mut Transaction<'_, Sqlite>,
+    row: &sqlx::sqlite::SqliteRow,
+) -> Result<Inserted, StoreError> {
+    let mut message = [message_from_row(row)?];
+    with_reactions(&mut **tx, &mut message).await?;
+    let [message] = message;
+    Ok(Inserted {
+        message,
+        created: false,
+        started: false,
+        lines: Vec::new(),
+        mentions: Vec::new(),
+    })
+}
