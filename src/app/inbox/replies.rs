@@ -214,21 +214,9 @@ pub fn WorkflowCard() -> impl IntoView {
                 })}
             </Suspense>
             <ActionForm action=save attr:class="team-form stacked">
-                <label>
-                    "Shortcut"
-                    <input type="text" name="shortcut" required maxlength="33" placeholder="refund"
-                        autocomplete="off" />
-                </label>
-                <label>
-                    "Reply"
-                    <textarea name="body" required rows="3" maxlength="4000"
-                        placeholder="Hi {{visitor.first_name}}, your refund is on its way."></textarea>
-                </label>
+                {reply_fields("refund", "Hi {{visitor.first_name}}, your refund is on its way.")}
                 <button type="submit" class="button-small">"Save reply"</button>
-                {move || save.value().get().map(|r| match r {
-                    Ok(()) => view! { <p class="form-success" role="status">"Saved."</p> }.into_any(),
-                    Err(e) => view! { <p class="form-problem" role="alert">{refusal(e)}</p> }.into_any(),
-                })}
+                {move || saved(save.value().get())}
             </ActionForm>
         </section>
     }
@@ -276,21 +264,9 @@ pub fn OwnRepliesCard(replies: OwnRepliesState) -> impl IntoView {
                 })}
             </Suspense>
             <ActionForm action=save attr:class="team-form stacked">
-                <label>
-                    "Shortcut"
-                    <input type="text" name="shortcut" required maxlength="33" placeholder="hello"
-                        autocomplete="off" />
-                </label>
-                <label>
-                    "Reply"
-                    <textarea name="body" required rows="3" maxlength="4000"
-                        placeholder="Hi {{visitor.first_name}}, {{agent.name}} here."></textarea>
-                </label>
+                {reply_fields("hello", "Hi {{visitor.first_name}}, {{agent.name}} here.")}
                 <button type="submit" class="button-small">"Save my reply"</button>
-                {move || save.value().get().map(|r| match r {
-                    Ok(()) => view! { <p class="form-success" role="status">"Saved."</p> }.into_any(),
-                    Err(e) => view! { <p class="form-problem" role="alert">{refusal(e)}</p> }.into_any(),
-                })}
+                {move || saved(save.value().get())}
             </ActionForm>
         </section>
     }
@@ -323,4 +299,27 @@ fn reply_list(
         </ul>
     }
     .into_any()
+}
+
+/// A saved reply's two fields, with examples of what goes in them.
+fn reply_fields(shortcut: &'static str, body: &'static str) -> impl IntoView {
+    view! {
+        <label>
+            "Shortcut"
+            <input type="text" name="shortcut" required maxlength="33" placeholder=shortcut
+                autocomplete="off" />
+        </label>
+        <label>
+            "Reply"
+            <textarea name="body" required rows="3" maxlength="4000" placeholder=body></textarea>
+        </label>
+    }
+}
+
+/// What became of the last save.
+fn saved(result: Option<Result<(), ServerFnError>>) -> Option<AnyView> {
+    result.map(|r| match r {
+        Ok(()) => view! { <p class="form-success" role="status">"Saved."</p> }.into_any(),
+        Err(e) => view! { <p class="form-problem" role="alert">{refusal(e)}</p> }.into_any(),
+    })
 }
