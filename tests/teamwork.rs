@@ -428,9 +428,10 @@ async fn agents_keep_their_own_saved_replies_beside_the_teams() {
 
     // Ben cannot delete the team's reply through his own; his own goes.
     let team_id = theirs[0].id.to_string();
-    server
+    let refused = server
         .post_form(&ben, "/api/own_reply_delete", &[("id", &team_id)])
         .await;
+    assert!(refused.body.contains("already deleted"), "{}", refused.body);
     assert_eq!(replies(admin.clone()).await.len(), 1, "the team's is kept");
     let own_refund = his[1].id.to_string();
     let deleted = server

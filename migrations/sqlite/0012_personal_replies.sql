@@ -1,9 +1,10 @@
 -- Saved replies an agent keeps for themselves, beside the team's: a reply
 -- with an owner is theirs alone. Shortcuts are unique among the team's, and
 -- among each agent's own (an agent's own may share a team shortcut, and
--- then is the one they get).
+-- then is the one they get). AUTOINCREMENT: a deleted reply's id is never
+-- given to a new one, so a Delete from a page shown before cannot hit it.
 CREATE TABLE saved_replies_new (
-    id         INTEGER PRIMARY KEY,
+    id         INTEGER PRIMARY KEY AUTOINCREMENT,
     owner_id   INTEGER REFERENCES agents (id) ON DELETE CASCADE,
     shortcut   TEXT    NOT NULL,
     body       TEXT    NOT NULL,

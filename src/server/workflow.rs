@@ -116,8 +116,10 @@ impl Workflow {
 pub enum ReplyError {
     #[error("{0}")]
     Invalid(String),
-    #[error("There are {0} saved replies already; delete one first.")]
-    Full(usize),
+    #[error("There are {MAX_SAVED_REPLIES} saved replies already; delete one first.")]
+    Full,
+    #[error("You keep {MAX_OWN_REPLIES} saved replies already; delete one of yours first.")]
+    FullOwn,
     #[error("could not save the reply: {0}")]
     Store(#[from] StoreError),
 }
@@ -132,16 +134,16 @@ pub async fn save_reply(
 ) -> Result<(), ReplyError> {
     let shortcut = check_shortcut(shortcut).map_err(ReplyError::Invalid)?;
     let body = validate_body(body).map_err(|e| ReplyError::Invalid(e.to_string()))?;
-    let limit = match owner {
-        None => MAX_SAVED_REPLIES,
-        Some(_) => MAX_OWN_REPLIES,
+    let (limit, full) = match owner {
+        None => (MAX_SAVED_REPLIES, ReplyError::Full),
+        Some(_) => (MAX_OWN_REPLIES, ReplyError::FullOwn),
     };
     if !state
         .store
         .save_reply(owner, &shortcut, body, limit)
         .await?
     {
-        return Err(ReplyError::Full(limit));
+        return Err(full);
     }
     Ok(())
 }

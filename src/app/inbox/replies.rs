@@ -59,11 +59,12 @@ pub async fn save_own_reply(shortcut: String, body: String) -> Result<(), Server
 #[server(endpoint = "own_reply_delete")]
 pub async fn delete_own_reply(id: i64) -> Result<(), ServerFnError> {
     let (state, agent) = signed_in().await?;
-    state
+    let deleted = state
         .store
         .delete_reply(id, Some(agent.id))
         .await
-        .map_err(|e| ServerFnError::new(format!("could not delete the reply: {e}")))
+        .map_err(|e| ServerFnError::new(format!("could not delete the reply: {e}")))?;
+    gone_unless(deleted)
 }
 
 /// The signed-in agent, or a refusal anyone can read.
@@ -141,11 +142,25 @@ pub async fn save_reply(shortcut: String, body: String) -> Result<(), ServerFnEr
 #[server]
 pub async fn delete_reply(id: i64) -> Result<(), ServerFnError> {
     let (state, _) = require_admin().await?;
-    state
+    let deleted = state
         .store
         .delete_reply(id, None)
         .await
-        .map_err(|e| ServerFnError::new(format!("could not delete the reply: {e}")))
+        .map_err(|e| ServerFnError::new(format!("could not delete the reply: {e}")))?;
+    gone_unless(deleted)
+}
+
+/// A delete that found nothing: someone deleted it first (the list shown
+/// was older), which the person should know.
+#[cfg(feature = "ssr")]
+fn gone_unless(deleted: bool) -> Result<(), ServerFnError> {
+    if deleted {
+        Ok(())
+    } else {
+        Err(ServerFnError::new(
+            "That reply was already deleted; the list is up to date now.",
+        ))
+    }
 }
 
 /// Assignment by reply, and the team's saved replies.

@@ -82,13 +82,14 @@ impl Store {
     }
 
     /// Deletes a reply of the team's (`owner` `None`) or of one agent;
-    /// anyone else's is left alone.
-    pub async fn delete_reply(&self, id: i64, owner: Option<AgentId>) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM saved_replies WHERE id = ? AND owner_id IS ?")
+    /// anyone else's is left alone. Returns whether one was deleted.
+    pub async fn delete_reply(&self, id: i64, owner: Option<AgentId>) -> Result<bool, StoreError> {
+        let deleted = sqlx::query("DELETE FROM saved_replies WHERE id = ? AND owner_id IS ?")
             .bind(id)
             .bind(owner.map(|a| a.0))
             .execute(&self.pool)
-            .await?;
-        Ok(())
+            .await?
+            .rows_affected();
+        Ok(deleted > 0)
     }
 }

@@ -49,6 +49,10 @@ pub struct InboxPage {
     pub label: Option<LabelId>,
 }
 
+/// A label on at most this many conversations is rare: a list filtered by
+/// it starts from them (see [`Store::inbox`]).
+const FEW_LABELLED: i64 = 2_000;
+
 /// Most snoozes the clock wakes in one transaction.
 const WAKE_BATCH: i64 = 500;
 
@@ -316,6 +320,16 @@ impl Store {
         Ok(counts)
     }
 
+    /// How many conversations carry `label` (a range of its index).
+    async fn label_size(&self, label: LabelId) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM conversation_labels WHERE label_id = ?")
+                .bind(label.0)
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+
     /// A page of one inbox list in one order, for `agent` (with their unread
     /// counts): the rows after the cursor `after` (see [`InboxSort::key`]),
     /// and whether more follow; with `label`, only rows that carry it.
@@ -351,14 +365,20 @@ impl Store {
             InboxSort::Newest => (i64::MIN + 1, i64::MIN + 1),
             InboxSort::Waiting => (i64::MIN, i64::MIN),
         });
-        // Checked per row as the list's own index is walked in order (a
-        // point lookup each): the page ends after its 50th row, where
-        // collecting the label's conversations first would sort them all.
-        let labelled = if label.is_some() {
-            "AND EXISTS (SELECT 1 FROM conversation_labels cl
-                         WHERE cl.conversation_id = c.id AND cl.label_id = ?5)"
-        } else {
-            "AND ?5 IS NULL"
+        // A label on many conversations is checked per row as the list's
+        // own index is walked in order (a point lookup each): the page ends
+        // after its 50th row. A rare one would make that walk long (the
+        // whole list when fewer than a page match): its conversations are
+        // collected first and sorted instead.
+        let labelled = match label {
+            Some(label) if self.label_size(label).await? <= FEW_LABELLED => {
+                "AND c.id IN (SELECT conversation_id FROM conversation_labels WHERE label_id = ?5)"
+            }
+            Some(_) => {
+                "AND EXISTS (SELECT 1 FROM conversation_labels cl
+                             WHERE cl.conversation_id = c.id AND cl.label_id = ?5)"
+            }
+            None => "AND ?5 IS NULL",
         };
         let rows = sqlx::query(&format!(
             "SELECT {SUMMARY_COLUMNS}, {AGENT_UNREAD}
