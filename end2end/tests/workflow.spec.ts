@@ -150,6 +150,9 @@ test('the thread actions fit a phone, and the snooze menu closes with Escape', a
   }
   await agent.keyboard.press('Escape');
   await expect(agent.getByRole('button', { name: 'In 1 hour' })).toBeHidden();
+  // The Labels menu opens on the screen too (it is first, at the left edge).
+  await agent.locator('summary', { hasText: 'Labels' }).click();
+  await expect(agent.locator('.label-menu .snooze-choices')).toBeInViewport({ ratio: 1 });
 });
 
 test('the inbox answers to the keyboard, never while typing', async ({ browser }) => {
