@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::team::refusal;
+use super::team::{emptied_when, refusal};
 use crate::app::components::{Glyph, Icon};
 use crate::client::live::Live;
 use crate::protocol::{ConversationId, Label, LabelColor, LabelId, MAX_LABEL_CHARS};
@@ -170,7 +170,9 @@ pub fn LabelsCard() -> impl IntoView {
                     })
                 })}
             </Suspense>
-            <ActionForm action=create attr:class="team-form">
+            <ActionForm action=create node_ref=emptied_when(move || {
+                matches!(create.value().get(), Some(Ok(())))
+            }) attr:class="team-form">
                 <label>
                     "Name"
                     <input type="text" name="name" required maxlength=MAX_LABEL_CHARS.to_string()

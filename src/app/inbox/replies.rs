@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::team::refusal;
+use super::team::{emptied_when, refusal};
 use crate::replies::SavedReply;
 
 #[cfg(feature = "ssr")]
@@ -228,7 +228,9 @@ pub fn WorkflowCard() -> impl IntoView {
                     })
                 })}
             </Suspense>
-            <ActionForm action=save attr:class="team-form stacked">
+            <ActionForm action=save node_ref=emptied_when(move || {
+                matches!(save.value().get(), Some(Ok(())))
+            }) attr:class="team-form stacked">
                 {reply_fields("refund", "Hi {{visitor.first_name}}, your refund is on its way.")}
                 <button type="submit" class="button-small">"Save reply"</button>
                 {move || saved(save.value().get())}
@@ -278,7 +280,9 @@ pub fn OwnRepliesCard(replies: OwnRepliesState) -> impl IntoView {
                     }))
                 })}
             </Suspense>
-            <ActionForm action=save attr:class="team-form stacked">
+            <ActionForm action=save node_ref=emptied_when(move || {
+                matches!(save.value().get(), Some(Ok(())))
+            }) attr:class="team-form stacked">
                 {reply_fields("hello", "Hi {{visitor.first_name}}, {{agent.name}} here.")}
                 <button type="submit" class="button-small">"Save my reply"</button>
                 {move || saved(save.value().get())}

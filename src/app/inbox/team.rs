@@ -488,6 +488,20 @@ fn AssistantCard() -> impl IntoView {
     }
 }
 
+/// A form that empties itself once `saved()` says its last save went
+/// through (a refused one keeps what was typed, to mend it).
+pub(super) fn emptied_when(saved: impl Fn() -> bool + 'static) -> NodeRef<leptos::html::Form> {
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| {
+        if saved()
+            && let Some(form) = form.get_untracked()
+        {
+            form.reset();
+        }
+    });
+    form
+}
+
 /// The sentence a refused server function gave, for the person.
 pub(super) fn refusal(error: ServerFnError) -> String {
     match error {
