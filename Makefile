@@ -10,7 +10,7 @@ CARGO_BIN := $(HOME)/.cargo/bin
 NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 export PATH := $(CARGO_BIN):$(NODE_BIN):$(PATH)
 
-.PHONY: help setup setup-rust setup-node setup-browser run build build-release test test-rust test-e2e bench bench-internals lighthouse lint setup-native setup-model fmt clean
+.PHONY: help setup setup-rust setup-node setup-browser setup-services run build build-release test test-rust test-e2e bench bench-internals lighthouse lint setup-native setup-model fmt clean
 
 help:
 	@echo "make run    build and serve Minicom on http://127.0.0.1:3000 (first time: ~25 min)"
@@ -23,7 +23,7 @@ help:
 
 MODEL := data/models/SmolLM2-135M-Instruct.Q4_1.gguf
 
-setup: setup-rust setup-node setup-model
+setup: setup-rust setup-node setup-model setup-services
 
 # llama.cpp (the assistant's engine) is built from source by cargo.
 setup-native:
@@ -70,6 +70,16 @@ end2end/node_modules/.installed: end2end/package.json end2end/package-lock.json
 	cd end2end && npm ci --no-audit --no-fund
 	@touch $@
 
+# Redis, PostgreSQL and nginx for the tests that run several instances: the
+# tests start throwaway servers from these packages on free ports, never the
+# machine's own services.
+setup-services:
+	@if ! command -v redis-server >/dev/null || [ ! -x /usr/lib/postgresql/15/bin/initdb ] \
+		|| [ ! -x /usr/sbin/nginx ]; then \
+		echo "==> Installing Debian's redis-server, postgresql and nginx for multi-instance tests (about 1 min, once)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql nginx; \
+	fi
+
 setup-browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "==> Installing Debian's Chromium for browser tests (about 2 min, once)"; \
@@ -101,7 +111,7 @@ run: build-release
 
 test: test-rust test-e2e
 
-test-rust: setup-rust setup-model
+test-rust: setup-rust setup-model setup-services
 	@echo "==> Unit and integration tests (real server, real WebSocket client)"
 	cargo test --features ssr
 
@@ -134,7 +144,7 @@ bench: setup-rust setup-model
 # visitor can make the server hold.
 bench-internals: setup-rust
 	@echo "==> In-process benchmarks in release (first build takes about 6 min)"
-	cargo test --release --features ssr --test throughput --test open_time --test flood_latency --test hostile_memory --test inbox_views -- --ignored --nocapture --test-threads=1
+	cargo test --release --features ssr --test throughput --test open_time --test flood_latency --test hostile_memory --test inbox_views --test cluster -- --ignored --nocapture --test-threads=1
 
 # Lighthouse (from npm, fetched on first use) on / and /messenger of a release
 # build: mobile, simulated slow 4G. Reports in bench/lighthouse/.

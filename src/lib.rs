@@ -12,9 +12,10 @@
 //!   completing a name as the agent types.
 //! - [`replies`] — saved replies: checking shortcuts, finding them as the agent
 //!   types `/`, filling in names.
-//! - `server` — (feature `ssr`) config, HTTP router, `/ws` handler, hub, bus, store,
-//!   and the team's workflow (resolve, snooze, assign; the snooze clock and the
-//!   inbox lists' counts).
+//! - `server` — (feature `ssr`) config, HTTP router, `/ws` handler, hub, bus
+//!   (in-process, or Redis between several instances), `cluster` (what keeps
+//!   instances in step: settings, sign-outs), store, and the team's workflow
+//!   (resolve, snooze, assign; the snooze clock and the inbox lists' counts).
 //! - [`client`] — the browser runtime: the reconnecting socket, the outbox and
 //!   the live state the UI renders.
 //! - [`app`] — the Leptos UI, rendered on the server and hydrated in the browser:

@@ -4,9 +4,8 @@
 mod common;
 
 use std::collections::HashSet;
-use std::process::Stdio;
-use std::time::Duration;
 
+use common::process::Instance;
 use common::{Closed, TestServer};
 use minicom::protocol::{ClientFrame, ClientId, Message, ServerFrame};
 
@@ -188,45 +187,11 @@ async fn send_batch(
     ids
 }
 
-/// A server process we can SIGKILL, on a database that outlives it.
-struct Process {
-    child: tokio::process::Child,
-    addr: std::net::SocketAddr,
-}
-
-async fn spawn_server(database_url: &str) -> Process {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("free port")
-        .port();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
-    let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_minicom"))
-        .env("MINICOM_ADDR", addr.to_string())
-        .env("DATABASE_URL", database_url)
-        .env("MINICOM_ADMIN_EMAIL", common::ADMIN_EMAIL)
-        .env("MINICOM_ADMIN_PASSWORD", common::ADMIN_PASSWORD)
-        .env("MINICOM_LOG", "warn")
-        .env("MINICOM_ASSISTANT", "off")
-        .envs(common::NO_RATE_LIMITS)
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start the minicom binary");
-    // Wait until it accepts connections (bounded).
-    for _ in 0..200 {
-        if tokio::net::TcpStream::connect(addr).await.is_ok() {
-            return Process { child, addr };
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("minicom did not start listening on {addr}");
-}
-
 #[tokio::test]
 async fn every_acknowledged_message_survives_sigkill() {
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = format!("sqlite://{}", dir.path().join("kill.db").display());
-    let mut process = spawn_server(&database_url).await;
+    let mut process = Instance::spawn(&database_url, &[]).await;
     let server = TestServer::at(process.addr);
     let (mut visitor, cookie) = server.visitor().await;
 
@@ -247,13 +212,12 @@ async fn every_acknowledged_message_survives_sigkill() {
     while acked.len() < 30 {
         acked.push(visitor.expect(ack).await.1);
     }
-    process.child.start_kill().expect("SIGKILL");
-    process.child.wait().await.expect("killed");
+    process.kill().await;
     drop(visitor);
 
     // Restart on the same database; everything acknowledged is there, and the
     // outbox's resend of all 200 ids stores nothing twice.
-    let process = spawn_server(&database_url).await;
+    let process = Instance::spawn(&database_url, &[]).await;
     let server = TestServer::at(process.addr);
     let mut visitor = server.connect(&cookie, "visitor").await;
     visitor.hello().await;

@@ -47,6 +47,14 @@ impl AutoAssign {
         })
     }
 
+    /// Reads the admins' setting again (another instance changed it).
+    pub async fn reload(&self, store: &Store) -> Result<(), StoreError> {
+        let fresh = Self::load(store).await?;
+        self.cap
+            .store(fresh.cap.load(Ordering::Relaxed), Ordering::Relaxed);
+        Ok(())
+    }
+
     /// The cap of open conversations per teammate; `None` when off.
     pub fn cap(&self) -> Option<u32> {
         Some(self.cap.load(Ordering::Relaxed)).filter(|c| *c > 0)

@@ -72,6 +72,39 @@ impl TrustedProxies {
             .map(Self)
     }
 
+    /// The browser's address: `peer` itself, unless `peer` is one of these
+    /// proxies; then the nearest `X-Forwarded-For` hop that is not one.
+    /// Hops are read from the right, as each proxy appends the address it
+    /// heard from: anything left of the first untrusted hop is whatever the
+    /// browser chose to write, so it is never believed.
+    pub fn client(
+        &self,
+        peer: std::net::IpAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> std::net::IpAddr {
+        if !self.contains(peer) {
+            return peer;
+        }
+        let listed: Vec<&str> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(|value| value.split(','))
+            .map(str::trim)
+            .collect();
+        let mut client = peer;
+        for hop in listed.iter().rev() {
+            let Ok(ip) = hop.parse::<std::net::IpAddr>() else {
+                break;
+            };
+            client = ip;
+            if !self.contains(ip) {
+                break;
+            }
+        }
+        client
+    }
+
     /// Whether `peer` is one of them.
     pub fn contains(&self, peer: std::net::IpAddr) -> bool {
         use std::net::IpAddr::{V4, V6};
@@ -182,8 +215,11 @@ pub struct Config {
     /// (`MINICOM_ALLOWED_ORIGINS`, comma-separated, e.g. `https://shop.example.com`).
     pub allowed_origins: Vec<String>,
     /// Signs verified visitors' `user_id`s (`MINICOM_IDENTITY_SECRET`); when
-    /// unset, generated once into `identity-secret` next to the database.
+    /// unset, generated once and kept in the database.
     pub identity_secret: Option<String>,
+    /// The Redis bus between instances (`MINICOM_REDIS_URL`); `None`: this
+    /// is the only instance and events stay in the process.
+    pub redis_url: Option<String>,
     /// Refuse the messenger to visitors the embedding site did not verify
     /// (`MINICOM_REQUIRE_VERIFIED_IDENTITY=1`).
     pub require_verified: bool,
@@ -212,7 +248,11 @@ Environment (flags win over these):
   MINICOM_SQLITE_SYNCHRONOUS  full or normal (see README)  (default full)
   MINICOM_EDIT_WINDOW_MINUTES minutes to edit a message    (default 15)
   MINICOM_IDENTITY_SECRET     signs verified visitors' user_id (default: generated
-                              into identity-secret next to the database)
+                              once and kept in the database)
+  MINICOM_REDIS_URL           redis://host:port: the bus between several
+                              instances (default none: one instance)
+  MINICOM_TRUSTED_PROXIES     proxies whose X-Forwarded-For/-Proto are believed,
+                              addresses or CIDRs, or none (default 127.0.0.0/8, ::1)
   MINICOM_REQUIRE_VERIFIED_IDENTITY  1: only verified visitors may chat (default 0)
   MINICOM_ALLOWED_ORIGINS     sites that may embed the messenger, comma-separated
                               (e.g. https://shop.example.com; default none)
@@ -299,6 +339,7 @@ impl Config {
             },
             limits: limits_from_env()?,
             identity_secret: env("MINICOM_IDENTITY_SECRET"),
+            redis_url: env("MINICOM_REDIS_URL"),
             require_verified: env("MINICOM_REQUIRE_VERIFIED_IDENTITY")
                 .is_some_and(|v| v == "1" || v == "true"),
             allowed_origins: match env("MINICOM_ALLOWED_ORIGINS") {
@@ -416,6 +457,44 @@ mod tests {
         assert!(parse_origins("shop.example.com").is_err());
         assert!(parse_origins("https://shop.example.com/page").is_err());
         assert!(parse_origins("javascript://x").is_err());
+    }
+
+    #[test]
+    fn the_browser_address_comes_from_x_forwarded_for_only_through_a_trusted_proxy() {
+        let proxies = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        let with = |list: &[&str]| {
+            let mut headers = axum::http::HeaderMap::new();
+            for value in list {
+                headers.append("x-forwarded-for", value.parse().unwrap());
+            }
+            headers
+        };
+        // Straight from the browser: the header is the browser's own words.
+        assert_eq!(
+            proxies.client(ip("203.0.113.9"), &with(&["1.2.3.4"])),
+            ip("203.0.113.9")
+        );
+        // Through the proxy: the hop it appended.
+        assert_eq!(
+            proxies.client(ip("10.0.0.2"), &with(&["198.51.100.7"])),
+            ip("198.51.100.7")
+        );
+        // A forged hop left of the real one is never believed; proxies in
+        // a chain are skipped, over several headers too.
+        assert_eq!(
+            proxies.client(
+                ip("10.0.0.2"),
+                &with(&["6.6.6.6, 198.51.100.7", "10.1.1.1"])
+            ),
+            ip("198.51.100.7")
+        );
+        // No header or an unreadable one: the proxy is all we know.
+        assert_eq!(proxies.client(ip("10.0.0.2"), &with(&[])), ip("10.0.0.2"));
+        assert_eq!(
+            proxies.client(ip("10.0.0.2"), &with(&["not-an-address"])),
+            ip("10.0.0.2")
+        );
     }
 
     #[test]

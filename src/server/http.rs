@@ -15,7 +15,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::app::{App, shell};
 use crate::server::auth::{self, SESSION_COOKIE, SESSION_DAYS};
 use crate::server::limits::Attempt;
-use crate::server::{AppState, hub, visitors, widget, ws};
+use crate::server::{AppState, visitors, widget, ws};
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
@@ -224,6 +224,37 @@ pub fn allowed_origin(headers: &HeaderMap, listed: impl Fn(&str) -> bool) -> boo
         .is_some_and(|(_, rest)| rest.eq_ignore_ascii_case(host))
 }
 
+/// The browser's address, for per-address limits: the connection's peer,
+/// or the address a trusted proxy says it forwarded for
+/// ([`TrustedProxies::client`](crate::server::config::TrustedProxies::client)).
+pub struct ClientAddr(pub std::net::IpAddr);
+
+impl axum::extract::FromRequestParts<AppState> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(client_addr(state, &parts.extensions, &parts.headers)))
+    }
+}
+
+/// See [`ClientAddr`].
+pub fn client_addr(
+    state: &AppState,
+    extensions: &axum::http::Extensions,
+    headers: &HeaderMap,
+) -> std::net::IpAddr {
+    let peer = extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map_or(
+            std::net::Ipv4Addr::UNSPECIFIED.into(),
+            |ConnectInfo(addr)| addr.ip(),
+        );
+    state.config.https.proxies.client(peer, headers)
+}
+
 /// The sign-in form.
 #[derive(Deserialize)]
 pub struct SignIn {
@@ -233,7 +264,8 @@ pub struct SignIn {
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
+    ConnectInfo(peer): ConnectInfo<std::net::SocketAddr>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Form(form): Form<SignIn>,
 ) -> Response {
@@ -247,10 +279,10 @@ async fn login(
     // Throttled per account and per address alike, whether or not the
     // account exists, so the answer reveals nothing.
     let email_key = format!("email:{}", form.email.trim().to_lowercase());
-    let keys = [email_key.clone(), format!("ip:{}", client.ip())];
+    let keys = [email_key.clone(), format!("ip:{}", client)];
     match state.sign_ins.check(&keys) {
         Attempt::Refused(_) => {
-            tracing::warn!(ip = %client.ip(), "sign-in refused: too many failed attempts");
+            tracing::warn!(ip = %client, "sign-in refused: too many failed attempts");
             return Redirect::to("/inbox?error=throttled").into_response();
         }
         Attempt::After(delay) => tokio::time::sleep(delay).await,
@@ -272,7 +304,7 @@ async fn login(
         .await
         .unwrap_or(false);
     let Some(agent) = agent.filter(|_| verified) else {
-        tracing::info!(ip = %client.ip(), "failed sign-in attempt");
+        tracing::info!(ip = %client, "failed sign-in attempt");
         state.sign_ins.failed(&keys);
         return Redirect::to("/inbox?error=credentials").into_response();
     };
@@ -291,7 +323,7 @@ async fn login(
         SESSION_COOKIE,
         &token,
         SESSION_DAYS,
-        auth::behind_https(&headers, Some(client.ip()), &state.config.https),
+        auth::behind_https(&headers, Some(peer.ip()), &state.config.https),
     );
     ([(header::SET_COOKIE, cookie)], Redirect::to("/inbox")).into_response()
 }
@@ -305,7 +337,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
             .into_response();
     }
     match auth::signed_in_agent(&state.store, &headers).await {
-        Ok(Some(agent)) => state.hub.disconnect_agent(agent.id, hub::SIGNED_OUT),
+        Ok(Some(agent)) => crate::server::cluster::signed_out(&state, vec![agent.id]).await,
         Ok(None) => {}
         Err(err) => tracing::error!(%err, "could not look up the session at sign-out"),
     }

@@ -246,12 +246,8 @@ impl Hub {
         until.checked_duration_since(std::time::Instant::now())
     }
 
-    /// Closes every socket of an agent (they signed out).
-    pub fn disconnect_agent(&self, agent: AgentId, reason: CloseReason) {
-        self.disconnect_agents(&[agent], reason);
-    }
-
-    /// Closes every socket of these agents.
+    /// Closes every socket of these agents (they signed out, on any
+    /// instance: see `Event::SignedOut`).
     pub fn disconnect_agents(&self, agents: &[AgentId], reason: CloseReason) {
         let routes = self.lock();
         for agent in agents {
@@ -345,6 +341,11 @@ impl Hub {
 
     /// Delivers one event to its local recipients.
     pub fn deliver(&self, event: &Event) {
+        match event {
+            Event::Resume => return self.disconnect_all(FELL_BEHIND),
+            Event::SignedOut { agents } => return self.disconnect_agents(agents, SIGNED_OUT),
+            _ => {}
+        }
         if let Event::Conversation { conversation } = event {
             // The visitor's copy of a row leaves out the team's business.
             let theirs = ServerFrame::Conversation {
@@ -358,7 +359,9 @@ impl Hub {
             };
             self.send(&theirs, to);
         }
-        let (frame, to) = route(event);
+        let Some((frame, to)) = route(event) else {
+            return;
+        };
         self.send(&frame, to);
         if let Event::Message {
             received: Some(at), ..
@@ -468,14 +471,14 @@ fn remove_from<K: std::hash::Hash + Eq>(
 }
 
 /// The frame an event becomes and who receives it.
-fn route(event: &Event) -> (ServerFrame, Recipients) {
+fn route(event: &Event) -> Option<(ServerFrame, Recipients)> {
     let to = |contact, agents| Recipients {
         contact: Some(contact),
         every_contact: false,
         agents,
         skip: None,
     };
-    match event.clone() {
+    Some(match event.clone() {
         // What is internal (notes, lines about the state) never reaches
         // the visitor: this is the one place that decides.
         Event::Message {
@@ -616,7 +619,9 @@ fn route(event: &Event) -> (ServerFrame, Recipients) {
                 skip: None,
             },
         ),
-    }
+        // Orders to the hub itself (see `deliver`): no frame for anyone.
+        Event::SignedOut { .. } | Event::SettingsChanged | Event::Resume => return None,
+    })
 }
 
 /// Serialises a frame for the wire.

@@ -79,30 +79,40 @@ fn verify(
     mac.verify_slice(&given).map_err(|_| IdentityError::BadHash)
 }
 
-/// The identity secret: from `MINICOM_IDENTITY_SECRET` when set, otherwise
-/// read from (or, on first start, generated into) `identity-secret` next to
-/// the database, readable by its owner only.
-pub fn load_or_create_secret(configured: Option<&str>, data_dir: &Path) -> std::io::Result<String> {
+/// The setting that keeps the identity secret, so every instance signs and
+/// checks with the same one.
+const SECRET: &str = "identity_secret";
+
+/// The secret embedding sites sign visitors' ids with: the configured one
+/// (`MINICOM_IDENTITY_SECRET`), or the one kept in the database, made once
+/// by whichever instance starts first. A secret an older version kept in a
+/// file beside the database is carried over, so sites keep working.
+pub async fn load_or_create_secret(
+    configured: Option<&str>,
+    store: &crate::server::store::Store,
+    data_dir: &Path,
+) -> Result<String, crate::server::store::StoreError> {
     if let Some(secret) = configured {
         return Ok(secret.to_owned());
     }
-    let path = data_dir.join("identity-secret");
-    match std::fs::read_to_string(&path) {
-        Ok(secret) if !secret.trim().is_empty() => return Ok(secret.trim().to_owned()),
-        Ok(_) => {}
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
-        Err(err) => return Err(err),
+    if let Some(secret) = store.setting(SECRET).await? {
+        return Ok(secret);
     }
-    std::fs::create_dir_all(data_dir)?;
-    let secret = crate::server::auth::new_token();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    use std::io::Write;
-    options.open(&path)?.write_all(secret.as_bytes())?;
-    tracing::info!(path = %path.display(), "generated the identity verification secret");
-    Ok(secret)
+    let legacy = std::fs::read_to_string(data_dir.join("identity-secret"))
+        .ok()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty());
+    let carried = legacy.is_some();
+    let secret = legacy.unwrap_or_else(crate::server::auth::new_token);
+    let kept = store.setting_if_absent(SECRET, &secret).await?;
+    if kept == secret {
+        if carried {
+            tracing::info!("moved the identity verification secret into the database");
+        } else {
+            tracing::info!("generated the identity verification secret");
+        }
+    }
+    Ok(kept)
 }
 
 #[cfg(test)]
@@ -185,25 +195,43 @@ mod tests {
         );
     }
 
-    #[test]
-    fn a_generated_secret_is_private_and_stable() {
+    #[tokio::test]
+    async fn every_instance_signs_with_the_one_secret_the_first_one_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let first = load_or_create_secret(None, dir.path()).unwrap();
-        let again = load_or_create_secret(None, dir.path()).unwrap();
-        assert_eq!(first, again);
+        let url = format!("sqlite://{}/m.db", dir.path().display());
+        let (a, b) = (
+            crate::server::store::Store::open(&url).await.unwrap(),
+            crate::server::store::Store::open(&url).await.unwrap(),
+        );
+        let first = load_or_create_secret(None, &a, dir.path()).await.unwrap();
         assert!(first.len() >= 43);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(dir.path().join("identity-secret"))
-                .unwrap()
-                .permissions()
-                .mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
         assert_eq!(
-            load_or_create_secret(Some("given"), dir.path()).unwrap(),
+            load_or_create_secret(None, &b, dir.path()).await.unwrap(),
+            first
+        );
+        assert_eq!(
+            load_or_create_secret(Some("given"), &b, dir.path())
+                .await
+                .unwrap(),
             "given"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_secret_kept_in_a_file_by_an_older_version_carries_over() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("identity-secret"), "old-secret\n").unwrap();
+        let url = format!("sqlite://{}/m.db", dir.path().display());
+        let store = crate::server::store::Store::open(&url).await.unwrap();
+        assert_eq!(
+            load_or_create_secret(None, &store, dir.path())
+                .await
+                .unwrap(),
+            "old-secret"
+        );
+        assert_eq!(
+            store.setting(SECRET).await.unwrap().as_deref(),
+            Some("old-secret")
         );
     }
 }

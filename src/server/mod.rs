@@ -10,6 +10,7 @@ pub mod auth;
 pub mod auto_assign;
 pub mod bus;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod connections;
 pub mod fd_limit;
@@ -113,9 +114,17 @@ pub async fn ensure_admin(store: &Store, config: &Config) -> Result<Option<NewAd
         .await
         .map_err(|e| StoreError::Corrupt(format!("password hashing stopped: {e}")))?
         .map_err(|e| StoreError::Corrupt(format!("password hashing failed: {e}")))?;
-    store
+    if let Err(err) = store
         .create_agent(&config.admin_email, "Admin", &hash, Role::Admin)
-        .await?;
+        .await
+    {
+        // Several instances starting at once on a new database: one of
+        // them made the admin first, and its log shows the password.
+        if store.count_agents().await? > 0 {
+            return Ok(None);
+        }
+        return Err(err);
+    }
     Ok(Some(NewAdmin {
         email: config.admin_email.clone(),
         generated_password,
@@ -147,7 +156,14 @@ pub async fn serve_announced(
     shutdown: impl Future<Output = ()> + Send + 'static,
     ready: impl FnOnce() + Send,
 ) -> std::io::Result<()> {
-    let bus: Arc<dyn Bus> = Arc::new(LocalBus::new());
+    let bus: Arc<dyn Bus> = match &config.redis_url {
+        Some(url) => Arc::new(bus::RedisBus::connect(url).await.map_err(|err| {
+            std::io::Error::other(format!(
+                "could not reach the Redis bus at MINICOM_REDIS_URL: {err}. Start Redis or fix the URL"
+            ))
+        })?),
+        None => Arc::new(LocalBus::new()),
+    };
     let metrics = Arc::new(metrics::Metrics {
         db_commit: store.commit_latency(),
         ..Default::default()
@@ -166,23 +182,16 @@ pub async fn serve_announced(
     });
     let data_dir = store::data_dir(&config.database_url);
     let identity_secret =
-        identity::load_or_create_secret(config.identity_secret.as_deref(), &data_dir).map_err(
-            |err| {
-                std::io::Error::new(
-                    err.kind(),
-                    format!(
-                        "could not read or create the identity secret in {}: {err}",
-                        data_dir.display()
-                    ),
-                )
-            },
-        )?;
-    let require_verified = config.require_verified
-        || store
-            .setting(REQUIRE_VERIFIED)
+        identity::load_or_create_secret(config.identity_secret.as_deref(), &store, &data_dir)
             .await
-            .map_err(|err| std::io::Error::other(format!("could not read the settings: {err}")))?
-            .is_some_and(|v| v == "1");
+            .map_err(|err| {
+                std::io::Error::other(format!(
+                    "could not read or create the identity secret: {err}"
+                ))
+            })?;
+    let require_verified = cluster::require_verified(config.require_verified, &store)
+        .await
+        .map_err(|err| std::io::Error::other(format!("could not read the settings: {err}")))?;
     let workspace = Arc::new(
         workspace::Workspace::load(&store, config.allowed_origins.clone())
             .await
@@ -204,10 +213,7 @@ pub async fn serve_announced(
         bus.clone(),
         hub.shutdown_signal(),
     ));
-    let assistant_enabled = !matches!(
-        store.setting(assistant::ENABLED).await,
-        Ok(Some(v)) if v == "0"
-    );
+    let assistant_enabled = cluster::assistant_enabled(&store).await.unwrap_or(true);
     let assistant_config = config.assistant.clone();
     let assistant = tokio::task::spawn_blocking(move || {
         assistant::Assistant::from_config(&assistant_config, assistant_enabled)
@@ -237,6 +243,11 @@ pub async fn serve_announced(
         socket_budget,
         tasks: tokio_util::task::TaskTracker::new(),
     };
+    tokio::spawn(cluster::run(
+        state.clone(),
+        state.bus.subscribe(),
+        hub.shutdown_signal(),
+    ));
     tokio::spawn(workflow::run_counts(state.clone(), hub.shutdown_signal()));
     tokio::spawn(workflow::run_snooze_clock(
         state.clone(),

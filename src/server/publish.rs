@@ -12,8 +12,12 @@ pub async fn publish_event(state: &AppState, event: Event) {
     let started = std::time::Instant::now();
     let published = state.bus.publish(event).await;
     state.metrics.bus_publish.observe(started.elapsed());
-    if let Err(err) = published {
-        tracing::error!(%err, "could not publish a live event");
+    match published {
+        Ok(()) => {}
+        // The bus said so once when it went; this instance's own sockets
+        // got the event, the others resume when it is back.
+        Err(crate::server::bus::BusError::Unreachable(_)) => {}
+        Err(err) => tracing::error!(%err, "could not publish a live event"),
     }
 }
 

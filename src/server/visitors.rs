@@ -9,13 +9,14 @@
 //! token, and `POST /messenger/forget` (the site's sign-out) starts a fresh
 //! anonymous visitor, so a shared device can unlink.
 
-use axum::extract::{ConnectInfo, Form, Request, State};
+use axum::extract::{Form, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{AppendHeaders, IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::server::auth::{self, VISITOR_COOKIE};
+use crate::server::http::ClientAddr;
 use crate::server::{AppState, identity};
 
 /// Gives every browser that loads a page a visitor token, so the messenger's
@@ -45,7 +46,11 @@ pub async fn visitor_cookie(
     if keep {
         return next.run(request).await;
     }
-    let ip = client_ip(&request);
+    let ip = Some(crate::server::http::client_addr(
+        &state,
+        request.extensions(),
+        request.headers(),
+    ));
     let cookies = match issue_token(&state, ip, request.headers()) {
         Ok((_, cookies)) => cookies,
         Err(refusal) => return refusal.into_response(),
@@ -65,13 +70,6 @@ fn set_cookies(values: Vec<HeaderValue>) -> AppendHeaders<Vec<(header::HeaderNam
             .map(|value| (header::SET_COOKIE, value))
             .collect(),
     )
-}
-
-fn client_ip(request: &Request) -> Option<std::net::IpAddr> {
-    request
-        .extensions()
-        .get::<ConnectInfo<std::net::SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
 }
 
 /// Why a visitor request was refused: a status and a sentence saying why.
@@ -167,7 +165,7 @@ pub struct Forget {
 /// 403 with what to fix.
 pub async fn identify(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Form(claim): Form<IdentityClaim>,
 ) -> Response {
@@ -201,7 +199,7 @@ pub async fn identify(
     {
         return StatusCode::NO_CONTENT.into_response();
     }
-    let (token, cookies) = match issue_token(&state, Some(client.ip()), &headers) {
+    let (token, cookies) = match issue_token(&state, Some(client), &headers) {
         Ok(issued) => issued,
         Err(refusal) => return refusal.into_response(),
     };
@@ -236,7 +234,7 @@ pub async fn identify(
 /// nobody yet (nothing to forget, no reload).
 pub async fn forget(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Form(forget): Form<Forget>,
 ) -> Response {
@@ -257,7 +255,7 @@ pub async fn forget(
             tracing::error!(%err, "could not unlink a visitor token");
         }
     }
-    match issue_token(&state, Some(client.ip()), &headers) {
+    match issue_token(&state, Some(client), &headers) {
         Ok((_, cookies)) => (StatusCode::OK, set_cookies(cookies), "forgotten").into_response(),
         Err(refusal) => refusal.into_response(),
     }

@@ -44,12 +44,8 @@ pub struct Workflow {
 impl Workflow {
     /// Reads the admins' switches.
     pub async fn load(store: &crate::server::store::Store) -> Result<Self, StoreError> {
-        let on = store
-            .setting(ASSIGN_ON_REPLY)
-            .await?
-            .is_none_or(|v| v != "0");
         Ok(Self {
-            assign_on_reply: on.into(),
+            assign_on_reply: saved_assign_on_reply(store).await?.into(),
             auto_assign: crate::server::auto_assign::AutoAssign::load(store).await?,
             ..Self::default()
         })
@@ -58,12 +54,18 @@ impl Workflow {
     /// Some list's count may have changed: new numbers go out shortly,
     /// and until then a greeting counts afresh.
     pub fn counts_changed(&self) {
+        self.forget_counts();
+        self.counts_stale.notify_one();
+    }
+
+    /// A row changed somewhere, maybe on another instance (which publishes
+    /// the new counts): the next greeting here counts afresh.
+    pub fn forget_counts(&self) {
         if let Ok(mut last) = self.last_counts.lock() {
             self.changes
                 .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             *last = None;
         }
-        self.counts_stale.notify_one();
     }
 
     /// A snooze was set: the clock looks at its next alarm again.
@@ -96,6 +98,15 @@ impl Workflow {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Reads the admins' switches again (another instance changed them).
+    pub async fn reload(&self, store: &crate::server::store::Store) -> Result<(), StoreError> {
+        self.assign_on_reply.store(
+            saved_assign_on_reply(store).await?,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        self.auto_assign.reload(store).await
+    }
+
     /// Switches assignment by reply on or off, for every later reply.
     pub async fn set_assign_on_reply(
         &self,
@@ -109,6 +120,14 @@ impl Workflow {
             .store(on, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
+}
+
+/// "Assign on reply" as saved (on unless an admin switched it off).
+async fn saved_assign_on_reply(store: &crate::server::store::Store) -> Result<bool, StoreError> {
+    Ok(store
+        .setting(ASSIGN_ON_REPLY)
+        .await?
+        .is_none_or(|v| v != "0"))
 }
 
 /// Why a saved reply was not saved.

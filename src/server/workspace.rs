@@ -69,6 +69,16 @@ impl Workspace {
         Ok(Self::with(messenger, origins, fixed_origins))
     }
 
+    /// Reads the saved settings again (another instance changed them).
+    pub async fn reload(&self, store: &Store) -> Result<(), StoreError> {
+        let fresh = Self::load(store, Vec::new()).await?.snapshot();
+        self.replace(|_| Snapshot {
+            messenger: fresh.messenger.clone(),
+            origins: fresh.origins.clone(),
+        });
+        Ok(())
+    }
+
     /// Settings held in memory only (tests).
     pub fn with(
         messenger: MessengerSettings,
@@ -145,8 +155,8 @@ impl Workspace {
         });
         // Every instance's visitors hear it (a lost announcement only
         // leaves open messengers on the old look until they reconnect: the
-        // socket's `hello` carries the look). Other instances' snapshots are
-        // not replaced (one instance until issue 16).
+        // socket's `hello` carries the look). Other instances read the
+        // settings again when they hear `SettingsChanged`.
         if let Err(err) = bus.publish(Event::Look { look: self.look() }).await {
             tracing::warn!(%err, "could not tell open messengers about the new settings");
         }

@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+pub mod nginx;
+pub mod process;
+pub mod redis;
 pub mod workflow;
 
 use std::net::SocketAddr;
@@ -65,6 +68,28 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
 }
 
+/// The configuration every test server starts from.
+fn test_config(addr: SocketAddr, database_url: String) -> Config {
+    Config {
+        addr,
+        database_url,
+        admin_email: ADMIN_EMAIL.into(),
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        https: Default::default(),
+        log: "warn".into(),
+        log_json: false,
+        max_sockets: None,
+        durability: minicom::server::store::Durability::Full,
+        edit_window_minutes: 15,
+        limits: Default::default(),
+        allowed_origins: Vec::new(),
+        identity_secret: Some(IDENTITY_SECRET.into()),
+        redis_url: None,
+        require_verified: false,
+        assistant: minicom::server::config::AssistantConfig::off(),
+    }
+}
+
 impl TestServer {
     pub async fn start() -> Self {
         Self::start_with(minicom::server::store::Durability::Full).await
@@ -96,28 +121,23 @@ impl TestServer {
             .await
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
-        let mut config = Config {
-            addr,
-            database_url: database_url.clone(),
-            admin_email: ADMIN_EMAIL.into(),
-            admin_password: Some(ADMIN_PASSWORD.into()),
-            https: Default::default(),
-            log: "warn".into(),
-            log_json: false,
-            max_sockets: None,
-            durability: minicom::server::store::Durability::Full,
-            edit_window_minutes: 15,
-            limits: Default::default(),
-            allowed_origins: Vec::new(),
-            identity_secret: Some(IDENTITY_SECRET.into()),
-            require_verified: false,
-            assistant: minicom::server::config::AssistantConfig::off(),
-        };
+        let mut config = test_config(addr, database_url.clone());
         adjust(&mut config);
         let store = Store::open_with(&database_url, config.durability)
             .await
             .expect("open store");
         server::ensure_admin(&store, &config).await.expect("admin");
+        Self::serve(config, store, listener, dir, database_url)
+    }
+
+    fn serve(
+        config: Config,
+        store: Store,
+        listener: tokio::net::TcpListener,
+        dir: tempfile::TempDir,
+        database_url: String,
+    ) -> Self {
+        let addr = config.addr;
         let mut leptos = leptos::config::get_configuration(Some("Leptos.toml"))
             .expect("Leptos.toml")
             .leptos_options;
@@ -148,6 +168,21 @@ impl TestServer {
             database_url,
             _dir: dir,
         }
+    }
+
+    /// A second instance of `first`'s service: its own listener, hub and
+    /// bus client, the same database. Both must be on one Redis bus
+    /// (`redis_url`) to behave as one service.
+    pub async fn start_beside(first: &TestServer, redis_url: &str) -> Self {
+        let store = first.store.clone().expect("a server started by this test");
+        let dir = tempfile::tempdir().expect("temp dir");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let mut config = test_config(addr, first.database_url.clone());
+        config.redis_url = Some(redis_url.to_owned());
+        Self::serve(config, store, listener, dir, first.database_url.clone())
     }
 
     /// The folder this server's static files (`/pkg/…`) are served from.

@@ -101,6 +101,7 @@ pub async fn set_assign_on_reply(on: bool) -> Result<(), ServerFnError> {
         .set_assign_on_reply(&state.store, on)
         .await
         .map_err(|e| ServerFnError::new(format!("could not save the setting: {e}")))?;
+    crate::server::cluster::settings_changed(&state).await;
     tracing::info!(admin = admin.id.0, on, "changed assignment by first reply");
     Ok(())
 }
@@ -126,6 +127,7 @@ pub async fn set_auto_assign(on: Option<String>, cap: u32) -> Result<(), ServerF
         .set(&state.store, cap)
         .await
         .map_err(|e| ServerFnError::new(format!("could not save the setting: {e}")))?;
+    crate::server::cluster::settings_changed(&state).await;
     tracing::info!(admin = admin.id.0, ?cap, "changed automatic assignment");
     Ok(())
 }

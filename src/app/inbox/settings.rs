@@ -51,6 +51,7 @@ pub async fn save_messenger_settings(form: MessengerForm) -> Result<(), ServerFn
         .save_messenger(&state.store, &*state.bus, settings)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))?;
+    crate::server::cluster::settings_changed(&state).await;
     tracing::info!(admin = admin.id.0, "changed the messenger's settings");
     Ok(())
 }
@@ -64,6 +65,7 @@ pub async fn save_embed_origins(origins: String) -> Result<(), ServerFnError> {
         .save_origins(&state.store, &origins)
         .await
         .map_err(|e| ServerFnError::new(e.to_string()))?;
+    crate::server::cluster::settings_changed(&state).await;
     tracing::info!(
         admin = admin.id.0,
         sites = kept.len(),

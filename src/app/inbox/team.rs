@@ -114,7 +114,6 @@ pub async fn add_teammate(
 #[server]
 pub async fn set_teammate_active(id: i64, active: bool) -> Result<(), ServerFnError> {
     use crate::protocol::AgentId;
-    use crate::server::hub::SIGNED_OUT;
     use crate::server::store::Role;
     let (state, admin) = require_admin().await?;
     let store = &state.store;
@@ -145,7 +144,7 @@ pub async fn set_teammate_active(id: i64, active: bool) -> Result<(), ServerFnEr
         return Err(ServerFnError::new("That teammate no longer exists."));
     }
     if !active {
-        state.hub.disconnect_agent(AgentId(id), SIGNED_OUT);
+        crate::server::cluster::signed_out(&state, vec![AgentId(id)]).await;
     }
     tracing::info!(admin = admin.id.0, agent = id, active, "changed a teammate");
     Ok(())
@@ -189,6 +188,7 @@ pub async fn set_identity_required(required: bool) -> Result<(), ServerFnError> 
         required || state.config.require_verified,
         std::sync::atomic::Ordering::Relaxed,
     );
+    crate::server::cluster::settings_changed(&state).await;
     tracing::info!(
         admin = admin.id.0,
         required,
@@ -272,6 +272,7 @@ pub async fn save_assistant_settings(
             .enabled
             .store(enabled, std::sync::atomic::Ordering::Relaxed);
     }
+    crate::server::cluster::settings_changed(&state).await;
     tracing::info!(
         admin = admin.id.0,
         enabled,

@@ -3,10 +3,7 @@
 use futures::future::BoxFuture;
 use tokio::sync::broadcast;
 
-use super::{Bus, BusError, Event};
-
-/// Events waiting per subscriber before the slowest one starts missing them.
-const CAPACITY: usize = 16_384;
+use super::{Bus, BusError, CAPACITY, Event};
 
 /// A [`Bus`] inside one process: a broadcast channel.
 pub struct LocalBus {

@@ -5,16 +5,18 @@
 //! the commit, and each instance's hub subscribes and fans out to its sockets.
 
 mod local;
+mod redis;
 
 pub use local::LocalBus;
+pub use redis::RedisBus;
 
 use futures::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
 use crate::protocol::{
-    ContactId, ConversationId, ConversationSummary, CursorKind, Message, MessageId, Person, Seq,
-    Timestamp,
+    AgentId, ContactId, ConversationId, ConversationSummary, CursorKind, Message, MessageId,
+    Person, Seq, Timestamp,
 };
 
 /// A live change, with what the hub needs to route it.
@@ -87,6 +89,16 @@ pub enum Event {
     Look {
         look: crate::settings::MessengerLook,
     },
+    /// Teammates signed out, were deactivated or their session ended: their
+    /// sockets close, on every instance.
+    SignedOut { agents: Vec<AgentId> },
+    /// An admin changed a setting: every instance reads the settings again.
+    SettingsChanged,
+    /// This instance may have missed events (its bus connection was lost):
+    /// every socket on it resumes from the database. Never sent between
+    /// instances.
+    #[serde(skip)]
+    Resume,
 }
 
 /// Why publishing failed.
@@ -96,7 +108,14 @@ pub enum BusError {
     Closed,
     #[error("nothing on this instance is listening to the bus (the hub stopped)")]
     NoSubscriber,
+    #[error("Redis is unreachable: {0}")]
+    Unreachable(String),
+    #[error("the event could not be encoded: {0}")]
+    Encode(String),
 }
+
+/// Events waiting per subscriber before the slowest one starts missing them.
+const CAPACITY: usize = 16_384;
 
 /// Publish/subscribe for [`Event`]s across every instance.
 pub trait Bus: Send + Sync + 'static {

@@ -41,7 +41,9 @@ use crate::protocol::Timestamp;
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("the database URL {0:?} is not supported: use sqlite://path/to/file.db")]
+    #[error(
+        "the database URL {0:?} is not supported: this version stores in SQLite only (sqlite://path/to/file.db); PostgreSQL is not built yet"
+    )]
     UnsupportedUrl(String),
     #[error("could not create the database folder {path}: {source}")]
     CreateDir {
@@ -179,6 +181,19 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Sets a workspace setting unless it is set already; returns the value
+    /// kept (several instances starting at once agree on one).
+    pub async fn setting_if_absent(&self, key: &str, value: &str) -> Result<String, StoreError> {
+        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        self.setting(key)
+            .await?
+            .ok_or_else(|| StoreError::Corrupt(format!("the setting {key} vanished as it was set")))
     }
 
     /// Whether the database answers.

@@ -35,7 +35,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message as WsMessage, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures::{SinkExt, StreamExt};
@@ -53,6 +53,7 @@ use crate::server::AppState;
 use crate::server::assistant::{self, Assistant};
 use crate::server::auth::{self, VISITOR_COOKIE};
 use crate::server::bus::Event;
+use crate::server::http::ClientAddr;
 use crate::server::hub::{Kick, Peer, SIGNED_OUT, SocketId, TOO_SLOW, conn_label, encode};
 use crate::server::limits::{FrameLimiter, Verdict};
 use crate::server::publish::{publish_event, publish_messages, publish_summary_of};

@@ -120,60 +120,77 @@ pub(super) async fn finish_send(conn: &Conn, send: QueuedSend) -> Result<(), Pro
         client_id,
         message: message.clone(),
     });
-    if created {
-        conn.state
-            .metrics
-            .messages_stored
-            .fetch_add(1, Ordering::Relaxed);
-        let conversation = message.conversation_id;
-        // Sending ends typing (the inbox list sees no `message`, so say so).
-        if let Some(stopped) = conn.state.typing.stop(conversation, &conn.person()) {
-            publish(
-                conn,
-                Event::Typing {
-                    contact_id: stopped.contact,
-                    conversation_id: conversation,
-                    person: stopped.person,
-                    typing: false,
-                },
-            )
-            .await;
-        }
-        let internal = message.internal;
+    if !created {
+        // Stored before (the ack was lost): maybe by an instance that died
+        // between its commit and its publish. Say it again — clients merge
+        // messages by id — so nobody waits for a resume to see it.
+        let (conversation, internal) = (message.conversation_id, message.internal);
         publish(
             conn,
             Event::Message {
                 contact_id: contact,
                 message,
-                received: Some(received),
+                received: None,
             },
         )
         .await;
-        if internal {
-            // A note changes nothing on the row the visitor sees; one that
-            // mentions teammates puts it in their Mentions list.
-            if !mentions.is_empty() {
-                publish_summary(conn, conversation).await;
-                conn.state.workflow.counts_changed();
-            }
-            return Ok(());
+        if !internal {
+            publish_summary(conn, conversation).await;
         }
-        if started || !lines.is_empty() {
+        return Ok(());
+    }
+    conn.state
+        .metrics
+        .messages_stored
+        .fetch_add(1, Ordering::Relaxed);
+    let conversation = message.conversation_id;
+    // Sending ends typing (the inbox list sees no `message`, so say so).
+    if let Some(stopped) = conn.state.typing.stop(conversation, &conn.person()) {
+        publish(
+            conn,
+            Event::Typing {
+                contact_id: stopped.contact,
+                conversation_id: conversation,
+                person: stopped.person,
+                typing: false,
+            },
+        )
+        .await;
+    }
+    let internal = message.internal;
+    publish(
+        conn,
+        Event::Message {
+            contact_id: contact,
+            message,
+            received: Some(received),
+        },
+    )
+    .await;
+    if internal {
+        // A note changes nothing on the row the visitor sees; one that
+        // mentions teammates puts it in their Mentions list.
+        if !mentions.is_empty() {
+            publish_summary(conn, conversation).await;
             conn.state.workflow.counts_changed();
         }
-        publish_messages(&conn.state, contact, lines).await;
-        // The row says whether the assistant answers: no extra read, and no
-        // task for the (many) conversations it does not answer.
-        let assistant = publish_summary(conn, conversation).await;
-        if started
-            && matches!(conn.peer, Peer::Contact(_))
-            && assistant != Some(AssistantState::Answering)
-        {
-            crate::server::auto_assign::new_conversation(&conn.state, conversation, contact).await;
-        }
-        if matches!(conn.peer, Peer::Contact(_)) && assistant == Some(AssistantState::Answering) {
-            Assistant::visitor_wrote(&conn.state, conversation, contact);
-        }
+        return Ok(());
+    }
+    if started || !lines.is_empty() {
+        conn.state.workflow.counts_changed();
+    }
+    publish_messages(&conn.state, contact, lines).await;
+    // The row says whether the assistant answers: no extra read, and no
+    // task for the (many) conversations it does not answer.
+    let assistant = publish_summary(conn, conversation).await;
+    if started
+        && matches!(conn.peer, Peer::Contact(_))
+        && assistant != Some(AssistantState::Answering)
+    {
+        crate::server::auto_assign::new_conversation(&conn.state, conversation, contact).await;
+    }
+    if matches!(conn.peer, Peer::Contact(_)) && assistant == Some(AssistantState::Answering) {
+        Assistant::visitor_wrote(&conn.state, conversation, contact);
     }
     Ok(())
 }

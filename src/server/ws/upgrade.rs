@@ -25,7 +25,7 @@ pub struct Params {
 /// Handles `GET /ws`.
 pub async fn upgrade(
     State(state): State<AppState>,
-    ConnectInfo(client): ConnectInfo<std::net::SocketAddr>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Query(params): Query<Params>,
     ws: WebSocketUpgrade,
@@ -117,9 +117,9 @@ pub async fn upgrade(
         )
             .into_response();
     }
-    if state.hub.sockets_from(client.ip()) >= limits.sockets_per_ip {
+    if state.hub.sockets_from(client) >= limits.sockets_per_ip {
         refused("per_address");
-        tracing::warn!(ip = %client.ip(), "refused a socket: too many from one address");
+        tracing::warn!(ip = %client, "refused a socket: too many from one address");
         return (
             StatusCode::TOO_MANY_REQUESTS,
             format!(
@@ -133,7 +133,7 @@ pub async fn upgrade(
         .max_message_size(MAX_FRAME_BYTES)
         .read_buffer_size(4 * 1024)
         .write_buffer_size(4 * 1024)
-        .on_upgrade(move |socket| serve(state, socket, me, session, client.ip()))
+        .on_upgrade(move |socket| serve(state, socket, me, session, client))
 }
 
 /// The hash of an agent socket's session token, checked again while it is

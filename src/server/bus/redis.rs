@@ -1,0 +1,253 @@
+//! The bus between instances: Redis pub/sub (`MINICOM_REDIS_URL`).
+//!
+//! Every instance publishes each event to one Redis channel and hears every
+//! event back from it, its own included, so local and remote sockets take the
+//! same path. Redis keeps nothing: an event published while an instance was
+//! not subscribed is gone, which is why a subscription that comes back tells
+//! the hub to have every socket resume from the database ([`Event::Resume`]).
+//!
+//! While Redis is unreachable each instance keeps serving its own sockets:
+//! a publish that cannot reach Redis is delivered locally and reported, and
+//! `/readyz` says the bus is down.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::future::BoxFuture;
+use redis::aio::MultiplexedConnection;
+use tokio::sync::broadcast;
+
+use super::{Bus, BusError, CAPACITY, Event};
+
+/// The one channel every instance publishes to and listens on.
+const CHANNEL: &str = "minicom:events";
+
+/// How long one Redis command may take before the bus counts as down.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The first wait before reconnecting; doubled after each failure.
+const FIRST_RETRY: Duration = Duration::from_millis(100);
+
+/// The longest wait between reconnection attempts.
+const LAST_RETRY: Duration = Duration::from_secs(5);
+
+/// A [`Bus`] over Redis pub/sub, shared by every instance.
+pub struct RedisBus {
+    client: redis::Client,
+    /// The connection publishes go out on; dropped after a failure and made
+    /// again by the next publish.
+    publisher: std::sync::Mutex<Option<MultiplexedConnection>>,
+    /// Where events heard from Redis (or delivered locally while it is down)
+    /// reach this instance's subscribers.
+    local: broadcast::Sender<Event>,
+    /// Whether the subscription is up: events published now reach this
+    /// instance.
+    subscribed: std::sync::Arc<AtomicBool>,
+    /// Stops the listener when the bus is dropped (the server stopped).
+    _stop: tokio_util::sync::DropGuard,
+}
+
+impl RedisBus {
+    /// Connects to Redis at `url` and starts listening. Fails when the URL is
+    /// malformed or Redis does not answer, so a misconfigured instance
+    /// refuses to start rather than run alone.
+    pub async fn connect(url: &str) -> Result<Self, BusError> {
+        let client = redis::Client::open(url)
+            .map_err(|err| BusError::Unreachable(format!("the Redis URL is not valid: {err}")))?;
+        let publisher = connect_publisher(&client).await?;
+        let local = broadcast::channel(CAPACITY).0;
+        let subscribed = std::sync::Arc::new(AtomicBool::new(false));
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        let stop = tokio_util::sync::CancellationToken::new();
+        let listener = listen(client.clone(), local.clone(), subscribed.clone(), ready_tx);
+        tokio::spawn({
+            let stop = stop.clone();
+            async move {
+                tokio::select! {
+                    () = listener => {}
+                    () = stop.cancelled() => {}
+                }
+            }
+        });
+        // Publishing before the subscription is up would lose this
+        // instance's own first events.
+        let _ = tokio::time::timeout(COMMAND_TIMEOUT, ready_rx).await;
+        Ok(Self {
+            client,
+            publisher: std::sync::Mutex::new(Some(publisher)),
+            local,
+            subscribed,
+            _stop: stop.drop_guard(),
+        })
+    }
+
+    /// The publishing connection, made again if the last one failed.
+    async fn publisher(&self) -> Result<MultiplexedConnection, BusError> {
+        if let Some(conn) = self.publisher.lock().ok().and_then(|slot| slot.clone()) {
+            return Ok(conn);
+        }
+        let conn = connect_publisher(&self.client).await?;
+        if let Ok(mut slot) = self.publisher.lock() {
+            *slot = Some(conn.clone());
+        }
+        Ok(conn)
+    }
+
+    fn forget_publisher(&self) {
+        if let Ok(mut slot) = self.publisher.lock() {
+            *slot = None;
+        }
+    }
+
+    /// Runs one command on the publishing connection. A connection that
+    /// broke since its last use (Redis restarted) is made again once before
+    /// giving up, so the first event after an outage is not lost.
+    async fn run<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Result<T, BusError> {
+        let mut conn = self.publisher().await?;
+        if let Ok(value) = command.query_async(&mut conn).await {
+            return Ok(value);
+        }
+        self.forget_publisher();
+        let mut conn = self.publisher().await?;
+        let answer = command.query_async(&mut conn).await.map_err(unreachable);
+        if answer.is_err() {
+            self.forget_publisher();
+        }
+        answer
+    }
+}
+
+async fn connect_publisher(client: &redis::Client) -> Result<MultiplexedConnection, BusError> {
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(COMMAND_TIMEOUT))
+        .set_response_timeout(Some(COMMAND_TIMEOUT));
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .map_err(unreachable)
+}
+
+fn unreachable(err: redis::RedisError) -> BusError {
+    BusError::Unreachable(err.to_string())
+}
+
+impl Bus for RedisBus {
+    fn publish(&self, event: Event) -> BoxFuture<'_, Result<(), BusError>> {
+        Box::pin(async move {
+            let json = match serde_json::to_vec(&event) {
+                Ok(json) => json,
+                Err(err) => return Err(BusError::Encode(err.to_string())),
+            };
+            // While the subscription is down this instance would not hear
+            // the event back, and Redis may take seconds to refuse: deliver
+            // it here at once. Every socket resumes when the bus returns.
+            let sent = if self.subscribed.load(Ordering::Relaxed) {
+                let publish = redis::cmd("PUBLISH").arg(CHANNEL).arg(json).clone();
+                self.run::<i64>(&publish).await
+            } else {
+                Err(BusError::Unreachable(
+                    "not subscribed to Redis; retrying".into(),
+                ))
+            };
+            match sent {
+                Ok(_) => Ok(()),
+                Err(err) => {
+                    // This instance's own sockets still get it; the others
+                    // resume once the bus is back.
+                    let _ = self.local.send(event);
+                    Err(err)
+                }
+            }
+        })
+    }
+
+    fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.local.subscribe()
+    }
+
+    fn check(&self) -> BoxFuture<'_, Result<(), BusError>> {
+        Box::pin(async move {
+            if !self.subscribed.load(Ordering::Relaxed) {
+                return Err(BusError::Unreachable(
+                    "not subscribed to Redis; retrying".into(),
+                ));
+            }
+            self.run::<String>(&redis::cmd("PING")).await?;
+            if self.local.receiver_count() == 0 {
+                return Err(BusError::NoSubscriber);
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Listens to the channel for as long as the process runs, reconnecting
+/// with backoff. Every subscription after the first tells the hub to have
+/// its sockets resume: whatever was published while it was down is in the
+/// database, not on the bus.
+async fn listen(
+    client: redis::Client,
+    local: broadcast::Sender<Event>,
+    subscribed: std::sync::Arc<AtomicBool>,
+    ready: tokio::sync::oneshot::Sender<()>,
+) {
+    let mut ready = Some(ready);
+    let mut retry = FIRST_RETRY;
+    // The bus was lost since the last subscription (said once in the log;
+    // the hub must have its sockets resume when it is back).
+    let mut down = false;
+    loop {
+        let pubsub = async {
+            let mut pubsub = client.get_async_pubsub().await?;
+            pubsub.subscribe(CHANNEL).await?;
+            Ok::<_, redis::RedisError>(pubsub)
+        };
+        match tokio::time::timeout(COMMAND_TIMEOUT, pubsub).await {
+            Ok(Ok(pubsub)) => {
+                subscribed.store(true, Ordering::Relaxed);
+                retry = FIRST_RETRY;
+                if down {
+                    tracing::info!(
+                        "the Redis bus is back; every socket on this instance resumes to catch up"
+                    );
+                    let _ = local.send(Event::Resume);
+                }
+                if let Some(ready) = ready.take() {
+                    let _ = ready.send(());
+                }
+                let mut messages = pubsub.into_on_message();
+                while let Some(message) = messages.next().await {
+                    match serde_json::from_slice::<Event>(message.get_payload_bytes()) {
+                        Ok(event) => {
+                            let _ = local.send(event);
+                        }
+                        Err(err) => tracing::warn!(
+                            %err,
+                            "ignored an event on the Redis bus that this version cannot read (is another version of Minicom running?)"
+                        ),
+                    }
+                }
+                subscribed.store(false, Ordering::Relaxed);
+                tracing::error!(
+                    "lost the connection to Redis: live events from other instances stop until it is back; retrying"
+                );
+                down = true;
+            }
+            Ok(Err(err)) => {
+                if !down {
+                    tracing::error!(%err, "cannot subscribe to Redis; retrying with backoff");
+                    down = true;
+                }
+            }
+            Err(_) => {
+                if !down {
+                    tracing::error!("Redis did not answer the subscription; retrying with backoff");
+                    down = true;
+                }
+            }
+        }
+        tokio::time::sleep(retry).await;
+        retry = (retry * 2).min(LAST_RETRY);
+    }
+}

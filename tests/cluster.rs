@@ -1,0 +1,346 @@
+//! Two Minicom instances on one database and one Redis bus behave as one
+//! service: a visitor on one and an agent on the other see each other live,
+//! a sign-out or a settings change on one applies on the other, and when
+//! Redis goes away and comes back every socket resumes with nothing lost.
+//!
+//! Redis is a throwaway `redis-server` the test starts (see
+//! `common/redis.rs`). The instances share one store here; that the store
+//! itself is shared safely is the store's own tests' business.
+
+mod common;
+
+use common::nginx::Nginx;
+use common::process::Instance;
+use common::redis::Redis;
+use common::workflow::visitor_writes;
+use common::{Closed, TestServer};
+use minicom::protocol::{ClientFrame, ClientId, ConversationId, MessageId, ServerFrame};
+
+/// Two instances of one service on a fresh Redis.
+async fn two_instances() -> (Redis, TestServer, TestServer) {
+    let redis = Redis::start().await;
+    let url = redis.url();
+    let a = TestServer::start_configured(|config| config.redis_url = Some(url.clone())).await;
+    let b = TestServer::start_beside(&a, &url).await;
+    (redis, a, b)
+}
+
+/// Waits for `conversation`'s row to reach an agent, then opens it: its
+/// history holds `body`, and from now on its messages reach them live.
+async fn opens_when_it_arrives(
+    agent: &mut common::Client,
+    conversation: ConversationId,
+    body: &str,
+) {
+    agent
+        .expect(|f| match f {
+            ServerFrame::Conversation { conversation: row } if row.id == conversation => Some(()),
+            _ => None,
+        })
+        .await;
+    let history = agent.open(conversation).await;
+    assert!(history.iter().any(|m| m.body == body), "{history:?}");
+}
+
+/// The next message `body` in `conversation` a client hears live.
+async fn hears(client: &mut common::Client, conversation: ConversationId, body: &str) {
+    client
+        .expect(|f| match f {
+            ServerFrame::Message { message }
+                if message.conversation_id == conversation && message.body == body =>
+            {
+                Some(())
+            }
+            _ => None,
+        })
+        .await;
+}
+
+#[tokio::test]
+async fn a_visitor_on_one_instance_and_an_agent_on_the_other_talk_live() {
+    let (_redis, a, b) = two_instances().await;
+    let (mut visitor, _) = a.visitor().await;
+    let mut agent = b.agent().await;
+
+    let conversation = visitor_writes(&mut visitor, "Hello from instance A").await;
+    // The new row reaches the inbox on B; the agent opens it there.
+    opens_when_it_arrives(&mut agent, conversation, "Hello from instance A").await;
+    visitor.say(Some(conversation), "Are you there?").await;
+    hears(&mut agent, conversation, "Are you there?").await;
+
+    // Typing crosses the other way, then the reply.
+    agent
+        .send(&ClientFrame::Typing {
+            conversation_id: conversation,
+            typing: true,
+        })
+        .await;
+    visitor
+        .expect(|f| match f {
+            ServerFrame::Typing {
+                conversation_id,
+                typing: true,
+                ..
+            } if conversation_id == conversation => Some(()),
+            _ => None,
+        })
+        .await;
+    agent.say(Some(conversation), "Hi, this is B").await;
+    hears(&mut visitor, conversation, "Hi, this is B").await;
+}
+
+#[tokio::test]
+async fn signing_out_on_one_instance_closes_the_agents_socket_on_the_other() {
+    let (_redis, a, b) = two_instances().await;
+    let cookie = a.agent_cookie().await;
+    let mut on_b = b.connect(&cookie, "agent").await;
+    on_b.hello().await;
+
+    let out = a
+        .http("POST", "/auth/logout", &[("Cookie", &cookie)], "")
+        .await;
+    assert_eq!(out.status, 303);
+    match on_b.closed().await {
+        Closed::Code(code, reason) => {
+            assert_eq!(u16::from(code), 4001, "{reason}");
+        }
+        Closed::Dropped => panic!("closed without saying the agent signed out"),
+    }
+}
+
+#[tokio::test]
+async fn a_setting_saved_on_one_instance_is_in_force_on_the_other() {
+    let (_redis, a, b) = two_instances().await;
+    let admin = a.agent_cookie().await;
+    let saved = a
+        .post_form(
+            &admin,
+            "/api/messenger_settings_save",
+            &[
+                ("form[team_name]", "Acme Tea"),
+                ("form[brand_colour]", "#FFDE00"),
+                ("form[launcher_side]", "left"),
+                ("form[greeting]", "Hello"),
+                ("form[intro]", "Ask us."),
+                ("form[reply_time]", "minutes"),
+                ("form[away_message]", "Back soon."),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+
+    // Instance B applies the change it heard; a messenger opening there is
+    // greeted with the new look. The announcement and the greeting race,
+    // so the greeting is retried until it shows it (bounded).
+    let mut seen = None;
+    for _ in 0..50 {
+        let cookie = b.visitor_cookie().await;
+        let mut visitor = b.connect(&cookie, "visitor").await;
+        let ServerFrame::Hello { look, .. } = visitor.hello().await else {
+            unreachable!("hello() returns the hello")
+        };
+        seen = look.map(|l| l.team_name);
+        if seen.as_deref() == Some("Acme Tea") {
+            break;
+        }
+        // Wait for B's next event before asking again: the settings
+        // announcement is in front of this round trip on B's bus.
+        visitor.round_trip().await;
+    }
+    assert_eq!(seen.as_deref(), Some("Acme Tea"));
+}
+
+#[tokio::test]
+async fn when_redis_comes_back_every_socket_resumes_and_nothing_is_lost() {
+    let (mut redis, a, b) = two_instances().await;
+    let (mut visitor, visitor_cookie) = a.visitor().await;
+    let mut agent = b.agent().await;
+    let conversation = visitor_writes(&mut visitor, "Before the outage").await;
+    opens_when_it_arrives(&mut agent, conversation, "Before the outage").await;
+
+    redis.kill().await;
+    // While the bus is down each instance still serves its own sockets:
+    // the visitor's send is stored and acknowledged.
+    let during = visitor.say(Some(conversation), "During the outage").await;
+    visitor
+        .expect(|f| match f {
+            ServerFrame::Ack { client_id, .. } if client_id == during => Some(()),
+            _ => None,
+        })
+        .await;
+    let ready = b.http("GET", "/readyz", &[], "").await;
+    assert_eq!(ready.status, 503, "{}", ready.body);
+    assert!(ready.body.contains("bus"), "{}", ready.body);
+
+    redis.restart().await;
+    // Both instances lost events while they were cut off: their sockets
+    // are told to reconnect and resume.
+    for socket in [&mut agent, &mut visitor] {
+        match socket
+            .closed_within(std::time::Duration::from_secs(30))
+            .await
+        {
+            Closed::Code(code, _) => assert_eq!(u16::from(code), 1013),
+            Closed::Dropped => panic!("closed without saying why"),
+        }
+    }
+    let mut agent = b.agent().await;
+    let history = agent.open(conversation).await;
+    assert!(
+        history.iter().any(|m| m.body == "During the outage"),
+        "the message sent during the outage is there after resuming: {history:?}"
+    );
+    let ready = b.http("GET", "/readyz", &[], "").await;
+    assert_eq!(ready.status, 200, "{}", ready.body);
+
+    // The bus carries live events between the instances again.
+    let mut visitor = a.connect(&visitor_cookie, "visitor").await;
+    visitor.hello().await;
+    let after = visitor.say(Some(conversation), "After the outage").await;
+    visitor
+        .expect(|f| match f {
+            ServerFrame::Ack { client_id, .. } if client_id == after => Some(()),
+            _ => None,
+        })
+        .await;
+    hears(&mut agent, conversation, "After the outage").await;
+}
+
+/// Send → delivered on one instance without Redis, on one instance through
+/// Redis, and across two instances through Redis: what the hop costs.
+/// `make bench-internals` runs it in release; figures in
+/// docs/performance.md.
+#[tokio::test]
+#[ignore = "a benchmark: make bench-internals"]
+async fn bench_the_cross_instance_hop() {
+    const MESSAGES: usize = 2_000;
+    let redis = Redis::start().await;
+    let url = redis.url();
+    let alone = TestServer::start_unlimited().await;
+    let a = TestServer::start_configured(|config| {
+        common::without_rate_limits(config);
+        config.redis_url = Some(url.clone());
+    })
+    .await;
+    let b = TestServer::start_beside(&a, &url).await;
+    for (label, visitor_on, agent_on) in [
+        ("one instance, in-process bus", &alone, &alone),
+        ("one instance, Redis bus", &a, &a),
+        ("visitor on A, agent on B", &a, &b),
+    ] {
+        let (mut visitor, _) = visitor_on.visitor().await;
+        let mut agent = agent_on.agent().await;
+        let conversation = visitor_writes(&mut visitor, "warm-up").await;
+        opens_when_it_arrives(&mut agent, conversation, "warm-up").await;
+        let mut took = Vec::with_capacity(MESSAGES);
+        for i in 0..MESSAGES {
+            let body = format!("m{i}");
+            let started = std::time::Instant::now();
+            let sent = visitor.say(Some(conversation), &body).await;
+            hears(&mut agent, conversation, &body).await;
+            took.push(started.elapsed());
+            // Read the visitor's side too, so its socket never backs up.
+            visitor
+                .expect(|f| match f {
+                    ServerFrame::Ack { client_id, .. } if client_id == sent => Some(()),
+                    _ => None,
+                })
+                .await;
+        }
+        took.sort();
+        let at = |q: f64| took[((took.len() as f64 - 1.0) * q) as usize].as_secs_f64() * 1e3;
+        println!(
+            "{label}: send → delivered p50 {:.2} ms, p99 {:.2} ms ({MESSAGES} messages, one in flight)",
+            at(0.50),
+            at(0.99)
+        );
+    }
+}
+
+/// Every frame `client` hears within `wait` of the last one; the ids of the
+/// messages in `conversation` among them.
+async fn heard_ids(
+    client: &mut common::Client,
+    conversation: ConversationId,
+    until: impl Fn(&std::collections::HashSet<MessageId>) -> bool,
+) -> std::collections::HashSet<MessageId> {
+    let mut seen = std::collections::HashSet::new();
+    while !until(&seen) {
+        if let ServerFrame::Message { message } = client.next().await
+            && message.conversation_id == conversation
+        {
+            seen.insert(message.id);
+        }
+    }
+    seen
+}
+
+#[tokio::test]
+async fn killing_the_visitors_instance_mid_stream_loses_and_duplicates_nothing() {
+    let redis = Redis::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = format!("sqlite://{}", dir.path().join("cluster.db").display());
+    let env = [("MINICOM_REDIS_URL", redis.url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut a = Instance::spawn(&database_url, &env).await;
+    let b = Instance::spawn(&database_url, &env).await;
+    let nginx = Nginx::start(a.addr, b.addr).await;
+    let front = TestServer::at(nginx.addr);
+    let (mut visitor, cookie) = front.visitor().await;
+    let mut agent = TestServer::at(b.addr).agent().await;
+    let conversation = visitor_writes(&mut visitor, "hello").await;
+    opens_when_it_arrives(&mut agent, conversation, "hello").await;
+
+    // Stream sends through nginx (to A) without waiting; kill A once 30
+    // acks are in.
+    let frames: Vec<ClientFrame> = (0..200)
+        .map(|i| ClientFrame::Send {
+            conversation_id: Some(conversation),
+            client_id: ClientId::new(),
+            body: format!("m{i}"),
+            new_conversation: false,
+            note: false,
+        })
+        .collect();
+    for frame in &frames {
+        visitor.send(frame).await;
+    }
+    let mut acked = Vec::new();
+    while acked.len() < 30 {
+        if let ServerFrame::Ack { message, .. } = visitor.next().await {
+            acked.push(message.id);
+        }
+    }
+    a.kill().await;
+    drop(visitor);
+
+    // The messenger reconnects through nginx, which now reaches B, and its
+    // outbox sends everything not acknowledged again — here, all of it.
+    let mut visitor = front.connect(&cookie, "visitor").await;
+    visitor.hello().await;
+    for frame in &frames {
+        visitor.send(frame).await;
+    }
+    let mut stored = std::collections::HashSet::new();
+    while stored.len() < frames.len() {
+        if let ServerFrame::Ack { message, .. } = visitor.next().await {
+            stored.insert(message.id);
+        }
+    }
+    for id in &acked {
+        assert!(
+            stored.contains(id),
+            "acknowledged {id:?} was stored again under a new id"
+        );
+    }
+
+    // The agent on B saw every message live — those A published before it
+    // died, and those it stored but never published — and resuming shows
+    // each exactly once.
+    let live = heard_ids(&mut agent, conversation, |seen| stored.is_subset(seen)).await;
+    assert!(stored.is_subset(&live));
+    let all = agent.resume(conversation, 0).await;
+    let bodies: std::collections::HashSet<&str> = all.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(all.len(), 201, "each message stored exactly once");
+    assert_eq!(bodies.len(), 201);
+}
