@@ -15,13 +15,15 @@ use common::redis::Redis;
 use common::workflow::visitor_writes;
 use common::{Closed, TestServer};
 use minicom::protocol::{ClientFrame, ClientId, ConversationId, MessageId, ServerFrame};
+use minicom::server::config::Config;
 
 /// Two instances of one service on a fresh Redis.
 async fn two_instances() -> (Redis, TestServer, TestServer) {
     let redis = Redis::start().await;
     let url = redis.url();
-    let a = TestServer::start_configured(|config| config.redis_url = Some(url.clone())).await;
-    let b = TestServer::start_beside(&a, &url).await;
+    let on_redis = |config: &mut Config| config.redis_url = Some(url.clone());
+    let a = TestServer::start_configured(on_redis).await;
+    let b = TestServer::start_beside(&a, on_redis).await;
     (redis, a, b)
 }
 
@@ -87,6 +89,53 @@ async fn a_visitor_on_one_instance_and_an_agent_on_the_other_talk_live() {
         .await;
     agent.say(Some(conversation), "Hi, this is B").await;
     hears(&mut visitor, conversation, "Hi, this is B").await;
+}
+
+#[tokio::test]
+async fn the_team_and_visitors_are_online_whichever_instance_they_are_on() {
+    let redis = Redis::start().await;
+    let url = redis.url();
+    let quick = |config: &mut Config| {
+        config.redis_url = Some(url.clone());
+        config.limits.presence_grace = std::time::Duration::from_millis(200);
+    };
+    let a = TestServer::start_configured(quick).await;
+    let b = TestServer::start_beside(&a, quick).await;
+    let mut agent = b.agent().await;
+
+    // A visitor on A is told the team is online: the teammate is on B.
+    let cookie = a.visitor_cookie().await;
+    let mut visitor = a.connect(&cookie, "visitor").await;
+    let ServerFrame::Hello { team_online, .. } = visitor.hello().await else {
+        unreachable!("hello() returns the hello")
+    };
+    assert!(team_online, "the team is online on the other instance");
+
+    // An agent greeted on B sees that the visitor, on A, is online.
+    let conversation = visitor_writes(&mut visitor, "Anyone there?").await;
+    opens_when_it_arrives(&mut agent, conversation, "Anyone there?").await;
+    let mut second = b.connect(&b.agent_cookie().await, "agent").await;
+    let ServerFrame::Hello { conversations, .. } = second.hello().await else {
+        unreachable!("hello() returns the hello")
+    };
+    let row = conversations
+        .iter()
+        .find(|row| row.id == conversation)
+        .expect("the conversation is in the inbox");
+    assert!(
+        row.contact_online,
+        "the visitor is online on the other instance"
+    );
+
+    // The last teammate anywhere leaves: the visitor on A hears it.
+    agent.close().await;
+    second.close().await;
+    visitor
+        .expect(|f| match f {
+            ServerFrame::TeamPresence { online: false } => Some(()),
+            _ => None,
+        })
+        .await;
 }
 
 #[tokio::test]
@@ -222,7 +271,7 @@ async fn bench_the_cross_instance_hop() {
         config.redis_url = Some(url.clone());
     })
     .await;
-    let b = TestServer::start_beside(&a, &url).await;
+    let b = TestServer::start_beside(&a, |config| config.redis_url = Some(url.clone())).await;
     for (label, visitor_on, agent_on) in [
         ("one instance, in-process bus", &alone, &alone),
         ("one instance, Redis bus", &a, &a),

@@ -271,6 +271,11 @@ impl Hub {
         self.lock().by_contact.contains_key(&contact)
     }
 
+    /// The visitors with a socket open on this instance.
+    pub fn contacts_here(&self) -> Vec<ContactId> {
+        self.lock().by_contact.keys().copied().collect()
+    }
+
     /// Whether any agent has a socket open on this instance.
     pub fn team_online(&self) -> bool {
         !self.lock().agents.is_empty()

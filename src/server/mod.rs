@@ -20,6 +20,7 @@ pub mod identity;
 pub mod labels;
 pub mod limits;
 pub mod metrics;
+pub mod presence;
 pub mod publish;
 pub mod queue;
 pub mod store;
@@ -51,6 +52,8 @@ pub struct AppState {
     pub store: Store,
     pub hub: Arc<Hub>,
     pub bus: Arc<dyn Bus>,
+    /// Who is online, on this instance and (with Redis) on the others.
+    pub presence: Arc<presence::Presence>,
     pub typing: Arc<Typing>,
     pub sign_ins: Arc<limits::SignInThrottle>,
     /// New visitors per address per hour.
@@ -164,6 +167,14 @@ pub async fn serve_announced(
         })?),
         None => Arc::new(LocalBus::new()),
     };
+    let presence = Arc::new(match &config.redis_url {
+        Some(url) => presence::Presence::shared(url).await.map_err(|err| {
+            std::io::Error::other(format!(
+                "could not reach Redis at MINICOM_REDIS_URL for presence: {err}"
+            ))
+        })?,
+        None => presence::Presence::local(),
+    });
     let metrics = Arc::new(metrics::Metrics {
         db_commit: store.commit_latency(),
         ..Default::default()
@@ -229,6 +240,7 @@ pub async fn serve_announced(
         store: store.clone(),
         hub: hub.clone(),
         bus,
+        presence: presence.clone(),
         typing,
         sign_ins: Arc::new(limits::SignInThrottle::new(&config.limits)),
         new_visitors: Arc::new(limits::NewVisitors::new(&config.limits)),
@@ -243,6 +255,7 @@ pub async fn serve_announced(
         socket_budget,
         tasks: tokio_util::task::TaskTracker::new(),
     };
+    tokio::spawn(presence.run_heartbeat(hub.clone(), hub.shutdown_signal()));
     tokio::spawn(cluster::run(
         state.clone(),
         state.bus.subscribe(),

@@ -29,7 +29,10 @@ pub async fn publish_summary_of(
 ) -> Option<AssistantState> {
     match state.store.conversation_summary(conversation).await {
         Ok(Some(mut conversation)) => {
-            conversation.contact_online = state.hub.contact_online(conversation.contact_id);
+            state
+                .presence
+                .fill_contacts_online(&state.hub, std::slice::from_mut(&mut conversation))
+                .await;
             let assistant = conversation.assistant;
             publish_event(state, Event::Conversation { conversation }).await;
             Some(assistant)

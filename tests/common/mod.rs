@@ -172,8 +172,8 @@ impl TestServer {
 
     /// A second instance of `first`'s service: its own listener, hub and
     /// bus client, the same database. Both must be on one Redis bus
-    /// (`redis_url`) to behave as one service.
-    pub async fn start_beside(first: &TestServer, redis_url: &str) -> Self {
+    /// (`adjust` sets `redis_url`) to behave as one service.
+    pub async fn start_beside(first: &TestServer, adjust: impl FnOnce(&mut Config)) -> Self {
         let store = first.store.clone().expect("a server started by this test");
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -181,7 +181,7 @@ impl TestServer {
             .expect("bind");
         let addr = listener.local_addr().expect("local addr");
         let mut config = test_config(addr, first.database_url.clone());
-        config.redis_url = Some(redis_url.to_owned());
+        adjust(&mut config);
         Self::serve(config, store, listener, dir, first.database_url.clone())
     }
 

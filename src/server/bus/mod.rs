@@ -4,9 +4,11 @@
 //! default runs the same path as a scaled-out deployment: `ws` publishes after
 //! the commit, and each instance's hub subscribes and fans out to its sockets.
 
+mod link;
 mod local;
 mod redis;
 
+pub use link::Link;
 pub use local::LocalBus;
 pub use redis::RedisBus;
 

@@ -15,16 +15,13 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use futures::future::BoxFuture;
-use redis::aio::MultiplexedConnection;
 use tokio::sync::broadcast;
 
+use super::link::{COMMAND_TIMEOUT, Link};
 use super::{Bus, BusError, CAPACITY, Event};
 
 /// The one channel every instance publishes to and listens on.
 const CHANNEL: &str = "minicom:events";
-
-/// How long one Redis command may take before the bus counts as down.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The first wait before reconnecting; doubled after each failure.
 const FIRST_RETRY: Duration = Duration::from_millis(100);
@@ -34,10 +31,8 @@ const LAST_RETRY: Duration = Duration::from_secs(5);
 
 /// A [`Bus`] over Redis pub/sub, shared by every instance.
 pub struct RedisBus {
-    client: redis::Client,
-    /// The connection publishes go out on; dropped after a failure and made
-    /// again by the next publish.
-    publisher: std::sync::Mutex<Option<MultiplexedConnection>>,
+    /// The connection publishes go out on.
+    publisher: Link,
     /// Where events heard from Redis (or delivered locally while it is down)
     /// reach this instance's subscribers.
     local: broadcast::Sender<Event>,
@@ -53,14 +48,17 @@ impl RedisBus {
     /// malformed or Redis does not answer, so a misconfigured instance
     /// refuses to start rather than run alone.
     pub async fn connect(url: &str) -> Result<Self, BusError> {
-        let client = redis::Client::open(url)
-            .map_err(|err| BusError::Unreachable(format!("the Redis URL is not valid: {err}")))?;
-        let publisher = connect_publisher(&client).await?;
+        let publisher = Link::connect(url).await?;
         let local = broadcast::channel(CAPACITY).0;
         let subscribed = std::sync::Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let stop = tokio_util::sync::CancellationToken::new();
-        let listener = listen(client.clone(), local.clone(), subscribed.clone(), ready_tx);
+        let listener = listen(
+            publisher.client().clone(),
+            local.clone(),
+            subscribed.clone(),
+            ready_tx,
+        );
         tokio::spawn({
             let stop = stop.clone();
             async move {
@@ -74,62 +72,12 @@ impl RedisBus {
         // instance's own first events.
         let _ = tokio::time::timeout(COMMAND_TIMEOUT, ready_rx).await;
         Ok(Self {
-            client,
-            publisher: std::sync::Mutex::new(Some(publisher)),
+            publisher,
             local,
             subscribed,
             _stop: stop.drop_guard(),
         })
     }
-
-    /// The publishing connection, made again if the last one failed.
-    async fn publisher(&self) -> Result<MultiplexedConnection, BusError> {
-        if let Some(conn) = self.publisher.lock().ok().and_then(|slot| slot.clone()) {
-            return Ok(conn);
-        }
-        let conn = connect_publisher(&self.client).await?;
-        if let Ok(mut slot) = self.publisher.lock() {
-            *slot = Some(conn.clone());
-        }
-        Ok(conn)
-    }
-
-    fn forget_publisher(&self) {
-        if let Ok(mut slot) = self.publisher.lock() {
-            *slot = None;
-        }
-    }
-
-    /// Runs one command on the publishing connection. A connection that
-    /// broke since its last use (Redis restarted) is made again once before
-    /// giving up, so the first event after an outage is not lost.
-    async fn run<T: redis::FromRedisValue>(&self, command: &redis::Cmd) -> Result<T, BusError> {
-        let mut conn = self.publisher().await?;
-        if let Ok(value) = command.query_async(&mut conn).await {
-            return Ok(value);
-        }
-        self.forget_publisher();
-        let mut conn = self.publisher().await?;
-        let answer = command.query_async(&mut conn).await.map_err(unreachable);
-        if answer.is_err() {
-            self.forget_publisher();
-        }
-        answer
-    }
-}
-
-async fn connect_publisher(client: &redis::Client) -> Result<MultiplexedConnection, BusError> {
-    let config = redis::AsyncConnectionConfig::new()
-        .set_connection_timeout(Some(COMMAND_TIMEOUT))
-        .set_response_timeout(Some(COMMAND_TIMEOUT));
-    client
-        .get_multiplexed_async_connection_with_config(&config)
-        .await
-        .map_err(unreachable)
-}
-
-fn unreachable(err: redis::RedisError) -> BusError {
-    BusError::Unreachable(err.to_string())
 }
 
 impl Bus for RedisBus {
@@ -144,7 +92,7 @@ impl Bus for RedisBus {
             // it here at once. Every socket resumes when the bus returns.
             let sent = if self.subscribed.load(Ordering::Relaxed) {
                 let publish = redis::cmd("PUBLISH").arg(CHANNEL).arg(json).clone();
-                self.run::<i64>(&publish).await
+                self.publisher.run::<i64>(&publish).await
             } else {
                 Err(BusError::Unreachable(
                     "not subscribed to Redis; retrying".into(),
@@ -173,7 +121,7 @@ impl Bus for RedisBus {
                     "not subscribed to Redis; retrying".into(),
                 ));
             }
-            self.run::<String>(&redis::cmd("PING")).await?;
+            self.publisher.run::<String>(&redis::cmd("PING")).await?;
             if self.local.receiver_count() == 0 {
                 return Err(BusError::NoSubscriber);
             }

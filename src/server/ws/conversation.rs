@@ -52,7 +52,7 @@ pub(super) async fn on_resume(
     else {
         return Err(ProtocolError::Forbidden);
     };
-    with_presence(conn, &mut row);
+    with_presence(conn, std::slice::from_mut(&mut row)).await;
     if matches!(conn.peer, Peer::Contact(_)) {
         row = row.for_visitor();
     }

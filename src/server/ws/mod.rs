@@ -192,10 +192,8 @@ async fn hello(conn: &Conn, me: Me) -> Result<ServerFrame, StoreError> {
         ),
         Peer::Agent(agent) => store.inbox(agent, InboxPage::default(), INBOX_PAGE).await?,
     };
-    for conversation in &mut conversations {
-        with_presence(conn, conversation);
-    }
-    let team_online = conn.state.hub.team_online();
+    with_presence(conn, &mut conversations).await;
+    let team_online = conn.state.presence.team_online(&conn.state.hub).await;
     let look = matches!(conn.peer, Peer::Contact(_)).then(|| conn.state.workspace.look());
     let (counts, team, labels) = match conn.peer {
         Peer::Agent(_) => (
@@ -217,9 +215,13 @@ async fn hello(conn: &Conn, me: Me) -> Result<ServerFrame, StoreError> {
     })
 }
 
-/// Fills in whether the row's visitor is online right now.
-fn with_presence(conn: &Conn, conversation: &mut ConversationSummary) {
-    conversation.contact_online = conn.state.hub.contact_online(conversation.contact_id);
+/// Fills in whether each row's visitor is online right now, on any
+/// instance.
+async fn with_presence(conn: &Conn, rows: &mut [ConversationSummary]) {
+    conn.state
+        .presence
+        .fill_contacts_online(&conn.state.hub, rows)
+        .await;
 }
 
 /// Applies a rate-limit verdict. `Err(None)`: refused and answered, skip the
@@ -501,10 +503,13 @@ async fn on_profile(
         .contact_conversations(contact)
         .await
         .map_err(internal)?;
-    for mut conversation in conversations {
-        // Live rows carry no per-reader count.
+    let mut conversations = conversations;
+    // Live rows carry no per-reader count.
+    for conversation in &mut conversations {
         conversation.unread = 0;
-        with_presence(conn, &mut conversation);
+    }
+    with_presence(conn, &mut conversations).await;
+    for conversation in conversations {
         publish(conn, Event::Conversation { conversation }).await;
     }
     Ok(())

@@ -51,6 +51,7 @@ pub(super) async fn run_socket(
         kick: registration.kick.clone(),
     });
     if registration.came_online {
+        state.presence.arrived(peer).await;
         publish(&conn, presence_event(peer, true, now())).await;
     }
     tracing::debug!(?peer, "socket opened");
@@ -127,7 +128,8 @@ pub(super) async fn run_socket(
 /// socket of theirs came back.
 pub(super) async fn announce_if_gone(state: AppState, peer: Peer) {
     tokio::time::sleep(state.config.limits.presence_grace).await;
-    if !state.hub.went_offline(peer) {
+    // Gone from this instance, and from every other one too.
+    if !state.hub.went_offline(peer) || !state.presence.left(peer).await {
         return;
     }
     let last_seen = match peer {

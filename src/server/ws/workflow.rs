@@ -170,9 +170,7 @@ pub(super) async fn on_more_conversations(
         .inbox(agent, page, INBOX_PAGE)
         .await
         .map_err(internal)?;
-    for conversation in &mut conversations {
-        with_presence(conn, conversation);
-    }
+    with_presence(conn, &mut conversations).await;
     conn.reply(&ServerFrame::Conversations {
         conversations,
         has_more,
