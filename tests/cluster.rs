@@ -139,6 +139,56 @@ async fn the_team_and_visitors_are_online_whichever_instance_they_are_on() {
 }
 
 #[tokio::test]
+async fn sign_in_attempts_and_tabs_per_person_count_across_instances() {
+    let redis = Redis::start().await;
+    let url = redis.url();
+    let strict = |config: &mut Config| {
+        config.redis_url = Some(url.clone());
+        config.limits.sign_in_slow_after = 100;
+        config.limits.sign_in_refuse_after = 4;
+        config.limits.sockets_per_person = 2;
+    };
+    let a = TestServer::start_configured(strict).await;
+    let b = TestServer::start_beside(&a, strict).await;
+
+    // One tab on each instance: a third, on either, is one too many.
+    let cookie = a.visitor_cookie().await;
+    let mut on_a = a.connect(&cookie, "visitor").await;
+    on_a.hello().await;
+    let mut on_b = b.connect(&cookie, "visitor").await;
+    on_b.hello().await;
+    match a.try_connect(&cookie, "visitor").await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 429);
+        }
+        other => panic!("a third tab was let in: {:?}", other.is_ok()),
+    }
+    // Closing one makes room again, wherever it was. B counts the closed
+    // tab once its socket task ends, just after the close handshake: ask
+    // again (bounded), a round trip apart.
+    on_b.close().await;
+    let mut admitted = None;
+    for _ in 0..50 {
+        if let Ok(mut tab) = a.try_connect(&cookie, "visitor").await {
+            tab.hello().await;
+            admitted = Some(tab);
+            break;
+        }
+        on_a.round_trip().await;
+    }
+    assert!(admitted.is_some(), "a closed tab on B still counted");
+
+    // Failed sign-ins on A count on B: spreading guesses over instances
+    // buys nothing.
+    for server in [&a, &b, &a, &b] {
+        let wrong = server.sign_in(common::ADMIN_EMAIL, "guess").await;
+        assert_eq!(wrong.header("location"), Some("/inbox?error=credentials"));
+    }
+    let right = b.sign_in(common::ADMIN_EMAIL, common::ADMIN_PASSWORD).await;
+    assert_eq!(right.header("location"), Some("/inbox?error=throttled"));
+}
+
+#[tokio::test]
 async fn signing_out_on_one_instance_closes_the_agents_socket_on_the_other() {
     let (_redis, a, b) = two_instances().await;
     let cookie = a.agent_cookie().await;

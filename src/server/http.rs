@@ -280,7 +280,7 @@ async fn login(
     // account exists, so the answer reveals nothing.
     let email_key = format!("email:{}", form.email.trim().to_lowercase());
     let keys = [email_key.clone(), format!("ip:{}", client)];
-    match state.sign_ins.check(&keys) {
+    match state.sign_ins.check(&keys).await {
         Attempt::Refused(_) => {
             tracing::warn!(ip = %client, "sign-in refused: too many failed attempts");
             return Redirect::to("/inbox?error=throttled").into_response();
@@ -305,10 +305,10 @@ async fn login(
         .unwrap_or(false);
     let Some(agent) = agent.filter(|_| verified) else {
         tracing::info!(ip = %client, "failed sign-in attempt");
-        state.sign_ins.failed(&keys);
+        state.sign_ins.failed(&keys).await;
         return Redirect::to("/inbox?error=credentials").into_response();
     };
-    state.sign_ins.succeeded(&email_key);
+    state.sign_ins.succeeded(&email_key).await;
     let token = auth::new_token();
     if let Err(err) = state
         .store

@@ -271,9 +271,18 @@ impl Hub {
         self.lock().by_contact.contains_key(&contact)
     }
 
-    /// The visitors with a socket open on this instance.
-    pub fn contacts_here(&self) -> Vec<ContactId> {
-        self.lock().by_contact.keys().copied().collect()
+    /// Everyone with a socket open on this instance, and how many each.
+    pub fn people_here(&self) -> Vec<(Peer, usize)> {
+        let routes = self.lock();
+        let contacts = routes
+            .by_contact
+            .iter()
+            .map(|(c, ids)| (Peer::Contact(*c), ids.len()));
+        let agents = routes
+            .by_agent
+            .iter()
+            .map(|(a, ids)| (Peer::Agent(*a), ids.len()));
+        contacts.chain(agents).collect()
     }
 
     /// Whether any agent has a socket open on this instance.

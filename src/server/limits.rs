@@ -156,10 +156,16 @@ impl FrameLimiter {
 }
 
 /// Failed sign-ins counted per key (an email, an address) over a window.
+///
+/// With several instances the counts are also kept in Redis, so an attacker
+/// gets no more tries by being spread over instances; the instance's own
+/// counts still apply while Redis is unreachable (the worst of both
+/// decides).
 pub struct SignInThrottle {
     failures: Mutex<HashMap<String, Failures>>,
     slow_after: u32,
     refuse_after: u32,
+    shared: Option<crate::server::bus::Link>,
 }
 
 #[derive(Clone, Copy)]
@@ -188,32 +194,82 @@ impl SignInThrottle {
             failures: Mutex::default(),
             slow_after: limits.sign_in_slow_after,
             refuse_after: limits.sign_in_refuse_after,
+            shared: None,
+        }
+    }
+
+    /// Counting in Redis too, shared by every instance.
+    pub fn shared(limits: &Limits, link: crate::server::bus::Link) -> Self {
+        Self {
+            shared: Some(link),
+            ..Self::new(limits)
         }
     }
 
     /// May an attempt for these keys go ahead? (The worst key decides.) The
     /// answer is the same whether or not an account exists.
-    pub fn check(&self, keys: &[String]) -> Attempt {
+    pub async fn check(&self, keys: &[String]) -> Attempt {
         let now = Instant::now();
-        let failures = self.lock();
-        let worst = keys
-            .iter()
-            .filter_map(|k| failures.get(k))
-            .filter(|f| now.duration_since(f.since) < WINDOW)
-            .max_by_key(|f| f.count);
-        match worst {
-            Some(f) if f.count >= self.refuse_after => {
-                Attempt::Refused(WINDOW.saturating_sub(now.duration_since(f.since)))
+        let mut worst = {
+            let failures = self.lock();
+            keys.iter()
+                .filter_map(|k| failures.get(k))
+                .filter(|f| now.duration_since(f.since) < WINDOW)
+                .map(|f| (f.count, WINDOW.saturating_sub(now.duration_since(f.since))))
+                .max()
+        };
+        if let Some(link) = &self.shared {
+            let mut pipe = redis::pipe();
+            for key in keys {
+                pipe.cmd("GET").arg(shared_key(key));
+                pipe.cmd("PTTL").arg(shared_key(key));
             }
-            Some(f) if f.count >= self.slow_after => Attempt::After(Duration::from_secs(
-                u64::from(f.count - self.slow_after + 1).min(5),
+            if let Ok(answers) = link.run_all::<Vec<(Option<u32>, i64)>>(&pipe).await {
+                let shared = answers
+                    .into_iter()
+                    .filter_map(|(count, ttl)| {
+                        Some((count?, Duration::from_millis(ttl.max(0).unsigned_abs())))
+                    })
+                    .max();
+                worst = worst.max(shared);
+            }
+        }
+        match worst {
+            Some((count, left)) if count >= self.refuse_after => Attempt::Refused(left),
+            Some((count, _)) if count >= self.slow_after => Attempt::After(Duration::from_secs(
+                u64::from(count - self.slow_after + 1).min(5),
             )),
             _ => Attempt::After(Duration::ZERO),
         }
     }
 
     /// Counts a failed attempt against every key.
-    pub fn failed(&self, keys: &[String]) {
+    pub async fn failed(&self, keys: &[String]) {
+        self.failed_here(keys);
+        if let Some(link) = &self.shared {
+            let mut pipe = redis::pipe();
+            for key in keys {
+                pipe.cmd("INCR").arg(shared_key(key)).ignore();
+                // The window starts at the first failure.
+                pipe.cmd("PEXPIRE")
+                    .arg(shared_key(key))
+                    .arg(WINDOW.as_millis() as u64)
+                    .arg("NX")
+                    .ignore();
+            }
+            let _ = link.run_all::<()>(&pipe).await;
+        }
+    }
+
+    /// A successful sign-in clears its account's count (not the address's).
+    pub async fn succeeded(&self, key: &str) {
+        self.lock().remove(key);
+        if let Some(link) = &self.shared {
+            let _ = link.run::<()>(redis::cmd("DEL").arg(shared_key(key))).await;
+        }
+    }
+
+    fn failed_here(&self, keys: &[String]) {
         let now = Instant::now();
         let mut failures = self.lock();
         if failures.len() >= MAX_KEYS {
@@ -234,16 +290,21 @@ impl SignInThrottle {
         }
     }
 
-    /// A successful sign-in clears its account's count (not the address's).
-    pub fn succeeded(&self, key: &str) {
-        self.lock().remove(key);
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Failures>> {
         self.failures
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// A throttle key as kept in Redis: hashed, so no email address is stored
+/// there.
+fn shared_key(key: &str) -> String {
+    use sha2::Digest;
+    format!(
+        "minicom:sign-in:{}",
+        hex::encode(sha2::Sha256::digest(key.as_bytes()))
+    )
 }
 
 /// Counts new visitors per client address over a fixed hour, so a script
@@ -363,32 +424,32 @@ mod tests {
         assert!(first_cut > Some(40), "told first, cut later: {first_cut:?}");
     }
 
-    #[test]
-    fn sign_in_failures_slow_then_refuse_for_any_key() {
+    #[tokio::test]
+    async fn sign_in_failures_slow_then_refuse_for_any_key() {
         let limits = Limits::default();
         let throttle = SignInThrottle::new(&limits);
         let keys = [
             "email:ana@example.com".to_string(),
             "ip:10.0.0.1".to_string(),
         ];
-        assert_eq!(throttle.check(&keys), Attempt::After(Duration::ZERO));
+        assert_eq!(throttle.check(&keys).await, Attempt::After(Duration::ZERO));
         for _ in 0..limits.sign_in_slow_after {
-            throttle.failed(&keys);
+            throttle.failed(&keys).await;
         }
-        assert!(matches!(throttle.check(&keys), Attempt::After(d) if d > Duration::ZERO));
+        assert!(matches!(throttle.check(&keys).await, Attempt::After(d) if d > Duration::ZERO));
         for _ in limits.sign_in_slow_after..limits.sign_in_refuse_after {
-            throttle.failed(&keys);
+            throttle.failed(&keys).await;
         }
-        assert!(matches!(throttle.check(&keys), Attempt::Refused(_)));
+        assert!(matches!(throttle.check(&keys).await, Attempt::Refused(_)));
         // Another email from the same address is refused too.
         let other = [
             "email:ben@example.com".to_string(),
             "ip:10.0.0.1".to_string(),
         ];
-        assert!(matches!(throttle.check(&other), Attempt::Refused(_)));
-        throttle.succeeded("email:ana@example.com");
+        assert!(matches!(throttle.check(&other).await, Attempt::Refused(_)));
+        throttle.succeeded("email:ana@example.com").await;
         assert!(
-            matches!(throttle.check(&keys), Attempt::Refused(_)),
+            matches!(throttle.check(&keys).await, Attempt::Refused(_)),
             "the address still counts"
         );
     }

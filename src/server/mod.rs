@@ -167,6 +167,17 @@ pub async fn serve_announced(
         })?),
         None => Arc::new(LocalBus::new()),
     };
+    let sign_ins = match &config.redis_url {
+        Some(url) => limits::SignInThrottle::shared(
+            &config.limits,
+            bus::Link::connect(url).await.map_err(|err| {
+                std::io::Error::other(format!(
+                    "could not reach Redis at MINICOM_REDIS_URL for sign-in throttling: {err}"
+                ))
+            })?,
+        ),
+        None => limits::SignInThrottle::new(&config.limits),
+    };
     let presence = Arc::new(match &config.redis_url {
         Some(url) => presence::Presence::shared(url).await.map_err(|err| {
             std::io::Error::other(format!(
@@ -242,7 +253,7 @@ pub async fn serve_announced(
         bus,
         presence: presence.clone(),
         typing,
-        sign_ins: Arc::new(limits::SignInThrottle::new(&config.limits)),
+        sign_ins: Arc::new(sign_ins),
         new_visitors: Arc::new(limits::NewVisitors::new(&config.limits)),
         identity_secret: Arc::new(identity_secret),
         require_verified: Arc::new(require_verified.into()),

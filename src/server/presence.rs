@@ -9,6 +9,11 @@
 //! ([`HEARTBEAT`]), so an instance that dies takes its people's presence
 //! with it within [`EXPIRES`].
 //!
+//! The same sets count sockets per person across instances, for the
+//! per-person cap: a hash per person of how many sockets each instance
+//! holds, where only instances that beat recently count
+//! ([`COUNT_LIVE_SOCKETS`]).
+//!
 //! While Redis is unreachable each instance answers from its own sockets.
 
 use std::sync::Arc;
@@ -31,6 +36,38 @@ const TEAM_KEY: &str = "minicom:online:team";
 fn contact_key(contact: ContactId) -> String {
     format!("minicom:online:contact:{}", contact.0)
 }
+
+/// Every instance and when it last beat (a sorted set, in ms).
+const INSTANCES_KEY: &str = "minicom:instances";
+
+fn sockets_key(peer: Peer) -> String {
+    match peer {
+        Peer::Contact(contact) => format!("minicom:sockets:contact:{}", contact.0),
+        Peer::Agent(agent) => format!("minicom:sockets:agent:{}", agent.0),
+    }
+}
+
+/// Sums a person's sockets over the instances that beat within the expiry,
+/// except the asking one (it knows its own), dropping the fields of
+/// instances that stopped beating. KEYS: the person's hash, the instances;
+/// ARGV: the asking instance, the expiry in ms.
+const COUNT_LIVE_SOCKETS: &str = r"
+local now = redis.call('TIME')
+local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local fields = redis.call('HGETALL', KEYS[1])
+local sum = 0
+for i = 1, #fields, 2 do
+  if fields[i] ~= ARGV[1] then
+    local beat = redis.call('ZSCORE', KEYS[2], fields[i])
+    if beat and tonumber(beat) > now_ms - tonumber(ARGV[2]) then
+      sum = sum + tonumber(fields[i + 1])
+    else
+      redis.call('HDEL', KEYS[1], fields[i])
+    end
+  end
+end
+return sum
+";
 
 fn key(peer: Peer) -> String {
     match peer {
@@ -64,6 +101,33 @@ impl Presence {
                 instance: crate::server::auth::new_token(),
             }),
         })
+    }
+
+    /// How many sockets `peer` has open on every instance, given `here` on
+    /// this one.
+    pub async fn sockets_of(&self, peer: Peer, here: usize) -> usize {
+        let Some(shared) = &self.shared else {
+            return here;
+        };
+        let mut count = redis::cmd("EVAL");
+        count
+            .arg(COUNT_LIVE_SOCKETS)
+            .arg(2)
+            .arg(sockets_key(peer))
+            .arg(INSTANCES_KEY)
+            .arg(&shared.instance)
+            .arg(EXPIRES.as_millis() as u64);
+        here + shared.link.run::<usize>(&count).await.unwrap_or(0)
+    }
+
+    /// `peer` now has `here` sockets open on this instance.
+    pub async fn counted(&self, peer: Peer, here: usize) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let mut pipe = redis::pipe();
+        count(&mut pipe, &sockets_key(peer), &shared.instance, here);
+        let _ = shared.link.run_all::<()>(&pipe).await;
     }
 
     /// A person's first socket on this instance opened.
@@ -157,17 +221,41 @@ impl Presence {
                 _ = shutdown.wait_for(|stopping| *stopping) => return,
             }
             let mut pipe = redis::pipe();
+            pipe.cmd("ZADD")
+                .arg(INSTANCES_KEY)
+                .arg(crate::server::store::now().0)
+                .arg(&shared.instance)
+                .ignore();
             if hub.team_online() {
                 add(&mut pipe, TEAM_KEY, &shared.instance);
             }
-            for contact in hub.contacts_here() {
-                add(&mut pipe, &contact_key(contact), &shared.instance);
+            for (peer, here) in hub.people_here() {
+                if let Peer::Contact(contact) = peer {
+                    add(&mut pipe, &contact_key(contact), &shared.instance);
+                }
+                count(&mut pipe, &sockets_key(peer), &shared.instance, here);
             }
-            if pipe.cmd_iter().next().is_some() {
-                let _ = shared.link.run_all::<()>(&pipe).await;
-            }
+            let _ = shared.link.run_all::<()>(&pipe).await;
         }
     }
+}
+
+/// Sets this instance's count in a person's hash of sockets (removes it at
+/// zero) and renews the hash's expiry.
+fn count(pipe: &mut redis::Pipeline, key: &str, instance: &str, here: usize) {
+    if here == 0 {
+        pipe.cmd("HDEL").arg(key).arg(instance).ignore();
+        return;
+    }
+    pipe.cmd("HSET")
+        .arg(key)
+        .arg(instance)
+        .arg(here)
+        .ignore()
+        .cmd("PEXPIRE")
+        .arg(key)
+        .arg(EXPIRES.as_millis() as u64)
+        .ignore();
 }
 
 /// Adds this instance to a person's set and renews the set's expiry.

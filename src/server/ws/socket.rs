@@ -50,6 +50,10 @@ pub(super) async fn run_socket(
         tx: registration.tx,
         kick: registration.kick.clone(),
     });
+    state
+        .presence
+        .counted(peer, state.hub.sockets_of(peer))
+        .await;
     if registration.came_online {
         state.presence.arrived(peer).await;
         publish(&conn, presence_event(peer, true, now())).await;
@@ -120,6 +124,10 @@ pub(super) async fn run_socket(
     })
     .await;
     state.hub.unregister(conn.id);
+    state
+        .presence
+        .counted(peer, state.hub.sockets_of(peer))
+        .await;
     tracing::debug!("socket closed");
     tokio::spawn(announce_if_gone(state, peer));
 }

@@ -106,7 +106,11 @@ pub async fn upgrade(
             .into_response();
     }
     let limits = &state.config.limits;
-    if state.hub.sockets_of(peer) >= limits.sockets_per_person {
+    let sockets = state
+        .presence
+        .sockets_of(peer, state.hub.sockets_of(peer))
+        .await;
+    if sockets >= limits.sockets_per_person {
         refused("per_person");
         return (
             StatusCode::TOO_MANY_REQUESTS,
