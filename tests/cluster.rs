@@ -443,3 +443,120 @@ async fn killing_the_visitors_instance_mid_stream_loses_and_duplicates_nothing()
     assert_eq!(all.len(), 201, "each message stored exactly once");
     assert_eq!(bodies.len(), 201);
 }
+
+/// A visitor's outbox, as the messenger keeps it: every send stays until
+/// its ack, and goes again after a reconnect.
+struct Outbox {
+    frames: Vec<ClientFrame>,
+    acked: std::collections::HashMap<ClientId, MessageId>,
+}
+
+impl Outbox {
+    fn client_id(frame: &ClientFrame) -> ClientId {
+        match frame {
+            ClientFrame::Send { client_id, .. } => *client_id,
+            _ => unreachable!("the outbox holds sends"),
+        }
+    }
+
+    /// Sends what is not acknowledged yet.
+    async fn flush(&self, socket: &mut common::Client) {
+        for frame in &self.frames {
+            if !self.acked.contains_key(&Self::client_id(frame)) {
+                socket.send(frame).await;
+            }
+        }
+    }
+
+    /// Reads acks until `enough` are in; `false` when the socket closed
+    /// first (the instance is going away).
+    async fn acks(&mut self, socket: &mut common::Client, enough: usize) -> bool {
+        while self.acked.len() < enough {
+            match socket.next_or_close().await {
+                Ok(ServerFrame::Ack { client_id, message }) => {
+                    self.acked.insert(client_id, message.id);
+                }
+                Ok(_) => {}
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+}
+
+#[tokio::test]
+async fn a_rolling_restart_under_load_loses_and_duplicates_nothing() {
+    let redis = Redis::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = format!("sqlite://{}", dir.path().join("rolling.db").display());
+    let env = [("MINICOM_REDIS_URL", redis.url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut instances = vec![
+        Instance::spawn(&database_url, &env).await,
+        Instance::spawn(&database_url, &env).await,
+    ];
+    let nginx = Nginx::balancing(instances[0].addr, instances[1].addr).await;
+    let front = TestServer::at(nginx.addr);
+    let (mut visitor, cookie) = front.visitor().await;
+    let conversation = visitor_writes(&mut visitor, "hello").await;
+    let mut outbox = Outbox {
+        frames: Vec::new(),
+        acked: Default::default(),
+    };
+
+    // Each instance in turn is stopped (SIGTERM) while the visitor is
+    // writing to it, and started again; the visitor reconnects through
+    // nginx, which sends it to the instance still running.
+    for (round, turn) in [0, 1, 0].into_iter().enumerate() {
+        let addr = instances[turn].addr;
+        visitor = TestServer::at(addr).connect(&cookie, "visitor").await;
+        visitor.hello().await;
+        for i in 0..100 {
+            outbox.frames.push(ClientFrame::Send {
+                conversation_id: Some(conversation),
+                client_id: ClientId::new(),
+                body: format!("r{round}-m{i}"),
+                new_conversation: false,
+                note: false,
+            });
+        }
+        outbox.flush(&mut visitor).await;
+        let some = outbox.acked.len() + 20;
+        assert!(outbox.acks(&mut visitor, some).await);
+        // Acks keep coming while the instance stops, until it tells the
+        // socket to reconnect.
+        let mut stopping = instances.swap_remove(turn);
+        let (told, ()) = tokio::join!(
+            async {
+                loop {
+                    match visitor.next_or_close().await {
+                        Ok(ServerFrame::Ack { client_id, message }) => {
+                            outbox.acked.insert(client_id, message.id);
+                        }
+                        Ok(_) => {}
+                        Err(closed) => return closed,
+                    }
+                }
+            },
+            stopping.stop()
+        );
+        assert!(
+            matches!(told, Closed::Code(code, _) if u16::from(code) == 1012),
+            "the stopping instance tells its sockets to reconnect"
+        );
+        visitor = front.connect(&cookie, "visitor").await;
+        visitor.hello().await;
+        outbox.flush(&mut visitor).await;
+        let restarted = Instance::spawn_on(addr, &database_url, &env).await;
+        instances.insert(turn.min(instances.len()), restarted);
+    }
+    let all = outbox.frames.len();
+    assert!(outbox.acks(&mut visitor, all).await, "the socket stayed up");
+
+    // Every send stored once, under the id its first ack gave.
+    let mut agent = front.agent().await;
+    let stored = agent.resume(conversation, 0).await;
+    assert_eq!(stored.len(), all + 1, "each message stored exactly once");
+    let ids: std::collections::HashSet<MessageId> = stored.iter().map(|m| m.id).collect();
+    assert!(outbox.acked.values().all(|id| ids.contains(id)));
+}

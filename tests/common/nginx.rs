@@ -16,6 +16,15 @@ impl Nginx {
     /// nginx in front of `primary`, with `backup` taking over only when the
     /// primary fails (so a test knows where a client lands).
     pub async fn start(primary: SocketAddr, backup: SocketAddr) -> Self {
+        Self::launch(primary, &format!("{backup} backup")).await
+    }
+
+    /// nginx spreading requests over both instances, as in production.
+    pub async fn balancing(first: SocketAddr, second: SocketAddr) -> Self {
+        Self::launch(first, &second.to_string()).await
+    }
+
+    async fn launch(first: SocketAddr, second: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
@@ -24,8 +33,8 @@ impl Nginx {
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
         let site = std::fs::read_to_string("docs/nginx/minicom.conf")
             .expect("docs/nginx/minicom.conf")
-            .replace("10.0.0.11:3000", &primary.to_string())
-            .replace("10.0.0.12:3000", &format!("{backup} backup"))
+            .replace("10.0.0.11:3000", &first.to_string())
+            .replace("10.0.0.12:3000", second)
             .replace("listen 80;", &format!("listen {addr};"));
         let path = dir.path().display().to_string();
         std::fs::write(dir.path().join("minicom.conf"), site).expect("write site");

@@ -18,6 +18,16 @@ impl Instance {
             .expect("free port")
             .port();
         let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("addr");
+        Self::spawn_on(addr, database_url, env).await
+    }
+
+    /// Like [`Instance::spawn`], on `addr` (a restart where the load
+    /// balancer expects it).
+    pub async fn spawn_on(
+        addr: std::net::SocketAddr,
+        database_url: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_minicom"))
             .env("MINICOM_ADDR", addr.to_string())
             .env("DATABASE_URL", database_url)
@@ -44,6 +54,19 @@ impl Instance {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         panic!("minicom did not start listening on {addr}");
+    }
+
+    /// SIGTERM: the graceful stop a rolling restart uses (sockets are told
+    /// to reconnect, committed sends are published); waits for the exit.
+    pub async fn stop(&mut self) {
+        let pid = self.child.id().expect("running");
+        let sent = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill -TERM");
+        assert!(sent.success());
+        let status = self.child.wait().await.expect("stopped");
+        assert!(status.success(), "a graceful stop exits cleanly: {status}");
     }
 
     /// SIGKILL: no drain, no goodbye, sockets cut mid-stream.
