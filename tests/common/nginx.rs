@@ -26,6 +26,13 @@ impl Nginx {
 
     async fn launch(first: SocketAddr, second: &str) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        // nginx's workers run as an unprivileged user and buffer large
+        // answers into temporary files here.
+        std::fs::set_permissions(
+            dir.path(),
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        )
+        .expect("open the temp dir to nginx's workers");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("free port")
