@@ -40,8 +40,19 @@ pub async fn run(
             _ = shutdown.wait_for(|stopping| *stopping) => return,
         };
         match event {
-            // A missed announcement may have been a settings change.
-            Ok(Event::SettingsChanged) | Err(broadcast::error::RecvError::Lagged(_)) => {
+            // Events may have been missed (the bus was down, or this task
+            // fell behind): a settings change, a row that moved the counts.
+            Ok(Event::Resume | Event::Missed { .. })
+            | Err(broadcast::error::RecvError::Lagged(_)) => {
+                state.workflow.forget_counts();
+                if let Err(err) = reload(&state).await {
+                    tracing::error!(
+                        %err,
+                        "could not read the settings again after missing events; this instance keeps the old ones until the next change"
+                    );
+                }
+            }
+            Ok(Event::SettingsChanged) => {
                 if let Err(err) = reload(&state).await {
                     tracing::error!(
                         %err,

@@ -356,7 +356,7 @@ impl Hub {
     /// Delivers one event to its local recipients.
     pub fn deliver(&self, event: &Event) {
         match event {
-            Event::Resume => return self.disconnect_all(FELL_BEHIND),
+            Event::Resume | Event::Missed { .. } => return self.disconnect_all(FELL_BEHIND),
             Event::SignedOut { agents } => return self.disconnect_agents(agents, SIGNED_OUT),
             _ => {}
         }
@@ -634,7 +634,9 @@ fn route(event: &Event) -> Option<(ServerFrame, Recipients)> {
             },
         ),
         // Orders to the hub itself (see `deliver`): no frame for anyone.
-        Event::SignedOut { .. } | Event::SettingsChanged | Event::Resume => return None,
+        Event::SignedOut { .. } | Event::SettingsChanged | Event::Resume | Event::Missed { .. } => {
+            return None;
+        }
     })
 }
 

@@ -96,12 +96,28 @@ pub async fn load_or_create_secret(
         return Ok(secret.to_owned());
     }
     if let Some(secret) = store.setting(SECRET).await? {
+        let legacy = std::fs::read_to_string(data_dir.join("identity-secret")).ok();
+        if legacy.is_some_and(|old| !old.trim().is_empty() && old.trim() != secret) {
+            tracing::warn!(
+                "the identity-secret file beside the database differs from the secret kept in the database; the database's is used (set MINICOM_IDENTITY_SECRET to choose)"
+            );
+        }
         return Ok(secret);
     }
-    let legacy = std::fs::read_to_string(data_dir.join("identity-secret"))
-        .ok()
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty());
+    // Only a missing file means there is none: one that cannot be read
+    // (permissions after a change of service user) must not be replaced
+    // silently, or every site's signatures and visitor cookie would break.
+    let path = data_dir.join("identity-secret");
+    let legacy = match std::fs::read_to_string(&path) {
+        Ok(secret) => Some(secret.trim().to_owned()).filter(|s| !s.is_empty()),
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => None,
+        Err(err) => {
+            return Err(crate::server::store::StoreError::Corrupt(format!(
+                "could not read the identity secret in {}: {err}; make it readable, or set MINICOM_IDENTITY_SECRET",
+                path.display()
+            )));
+        }
+    };
     let carried = legacy.is_some();
     let secret = legacy.unwrap_or_else(crate::server::auth::new_token);
     let kept = store.setting_if_absent(SECRET, &secret).await?;

@@ -165,7 +165,8 @@ pub struct SignInThrottle {
     failures: Mutex<HashMap<String, Failures>>,
     slow_after: u32,
     refuse_after: u32,
-    shared: Option<crate::server::bus::Link>,
+    /// Redis, and this deployment's prefix for its keys.
+    shared: Option<(crate::server::bus::Link, String)>,
 }
 
 #[derive(Clone, Copy)]
@@ -199,9 +200,9 @@ impl SignInThrottle {
     }
 
     /// Counting in Redis too, shared by every instance.
-    pub fn shared(limits: &Limits, link: crate::server::bus::Link) -> Self {
+    pub fn shared(limits: &Limits, prefix: String, link: crate::server::bus::Link) -> Self {
         Self {
-            shared: Some(link),
+            shared: Some((link, prefix)),
             ..Self::new(limits)
         }
     }
@@ -218,17 +219,24 @@ impl SignInThrottle {
                 .map(|f| (f.count, WINDOW.saturating_sub(now.duration_since(f.since))))
                 .max()
         };
-        if let Some(link) = &self.shared {
+        if let Some((link, prefix)) = &self.shared {
             let mut pipe = redis::pipe();
             for key in keys {
-                pipe.cmd("GET").arg(shared_key(key));
-                pipe.cmd("PTTL").arg(shared_key(key));
+                pipe.cmd("GET").arg(shared_key(prefix, key));
+                pipe.cmd("PTTL").arg(shared_key(prefix, key));
             }
             if let Ok(answers) = link.run_all::<Vec<(Option<u32>, i64)>>(&pipe).await {
                 let shared = answers
                     .into_iter()
                     .filter_map(|(count, ttl)| {
-                        Some((count?, Duration::from_millis(ttl.max(0).unsigned_abs())))
+                        // No expiry (-1) cannot happen with Redis 7; were it
+                        // so, the window is counted as whole, not as over.
+                        let left = if ttl < 0 {
+                            WINDOW
+                        } else {
+                            Duration::from_millis(ttl.unsigned_abs())
+                        };
+                        Some((count?, left))
                     })
                     .max();
                 worst = worst.max(shared);
@@ -246,13 +254,13 @@ impl SignInThrottle {
     /// Counts a failed attempt against every key.
     pub async fn failed(&self, keys: &[String]) {
         self.failed_here(keys);
-        if let Some(link) = &self.shared {
+        if let Some((link, prefix)) = &self.shared {
             let mut pipe = redis::pipe();
             for key in keys {
-                pipe.cmd("INCR").arg(shared_key(key)).ignore();
-                // The window starts at the first failure.
+                // The window starts at the first failure (NX: Redis 7).
+                pipe.cmd("INCR").arg(shared_key(prefix, key)).ignore();
                 pipe.cmd("PEXPIRE")
-                    .arg(shared_key(key))
+                    .arg(shared_key(prefix, key))
                     .arg(WINDOW.as_millis() as u64)
                     .arg("NX")
                     .ignore();
@@ -264,8 +272,10 @@ impl SignInThrottle {
     /// A successful sign-in clears its account's count (not the address's).
     pub async fn succeeded(&self, key: &str) {
         self.lock().remove(key);
-        if let Some(link) = &self.shared {
-            let _ = link.run::<()>(redis::cmd("DEL").arg(shared_key(key))).await;
+        if let Some((link, prefix)) = &self.shared {
+            let _ = link
+                .run::<()>(redis::cmd("DEL").arg(shared_key(prefix, key)))
+                .await;
         }
     }
 
@@ -299,10 +309,10 @@ impl SignInThrottle {
 
 /// A throttle key as kept in Redis: hashed, so no email address is stored
 /// there.
-fn shared_key(key: &str) -> String {
+fn shared_key(prefix: &str, key: &str) -> String {
     use sha2::Digest;
     format!(
-        "minicom:sign-in:{}",
+        "{prefix}sign-in:{}",
         hex::encode(sha2::Sha256::digest(key.as_bytes()))
     )
 }

@@ -89,6 +89,9 @@ impl FromRef<AppState> for LeptosOptions {
 /// The setting key of the admins' "only verified visitors may chat" switch.
 pub const REQUIRE_VERIFIED: &str = "require_verified_identity";
 
+/// The setting naming this deployment in a Redis shared with others.
+const DEPLOYMENT_ID: &str = "deployment_id";
+
 /// How long shutdown waits for sockets to close before giving up on them.
 const DRAIN: Duration = Duration::from_secs(5);
 
@@ -159,8 +162,22 @@ pub async fn serve_announced(
     shutdown: impl Future<Output = ()> + Send + 'static,
     ready: impl FnOnce() + Send,
 ) -> std::io::Result<()> {
+    // Several deployments may share one Redis: each keeps to keys and a
+    // channel named after an id its database holds.
+    let prefix = match &config.redis_url {
+        Some(_) => {
+            let id = store
+                .setting_if_absent(DEPLOYMENT_ID, &auth::new_token())
+                .await
+                .map_err(|err| {
+                    std::io::Error::other(format!("could not read the settings: {err}"))
+                })?;
+            format!("minicom:{id}:")
+        }
+        None => String::new(),
+    };
     let bus: Arc<dyn Bus> = match &config.redis_url {
-        Some(url) => Arc::new(bus::RedisBus::connect(url).await.map_err(|err| {
+        Some(url) => Arc::new(bus::RedisBus::connect(url, &prefix).await.map_err(|err| {
             std::io::Error::other(format!(
                 "could not reach the Redis bus at MINICOM_REDIS_URL: {err}. Start Redis or fix the URL"
             ))
@@ -170,6 +187,7 @@ pub async fn serve_announced(
     let sign_ins = match &config.redis_url {
         Some(url) => limits::SignInThrottle::shared(
             &config.limits,
+            prefix.clone(),
             bus::Link::connect(url).await.map_err(|err| {
                 std::io::Error::other(format!(
                     "could not reach Redis at MINICOM_REDIS_URL for sign-in throttling: {err}"
@@ -179,11 +197,13 @@ pub async fn serve_announced(
         None => limits::SignInThrottle::new(&config.limits),
     };
     let presence = Arc::new(match &config.redis_url {
-        Some(url) => presence::Presence::shared(url).await.map_err(|err| {
-            std::io::Error::other(format!(
-                "could not reach Redis at MINICOM_REDIS_URL for presence: {err}"
-            ))
-        })?,
+        Some(url) => presence::Presence::shared(url, prefix.clone())
+            .await
+            .map_err(|err| {
+                std::io::Error::other(format!(
+                    "could not reach Redis at MINICOM_REDIS_URL for presence: {err}"
+                ))
+            })?,
         None => presence::Presence::local(),
     });
     let metrics = Arc::new(metrics::Metrics {
@@ -266,7 +286,11 @@ pub async fn serve_announced(
         socket_budget,
         tasks: tokio_util::task::TaskTracker::new(),
     };
-    tokio::spawn(presence.run_heartbeat(hub.clone(), hub.shutdown_signal()));
+    tokio::spawn(
+        presence
+            .clone()
+            .run_heartbeat(hub.clone(), hub.shutdown_signal()),
+    );
     tokio::spawn(cluster::run(
         state.clone(),
         state.bus.subscribe(),
@@ -296,6 +320,8 @@ pub async fn serve_announced(
     });
     ready();
     connections::serve(listener, app, header_deadline, stopping).await?;
+    // The people here reconnect to other instances, which count them there.
+    presence.leave(&hub).await;
     let deadline = tokio::time::Instant::now() + DRAIN;
     while hub.socket_count() > 0 && tokio::time::Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(20)).await;

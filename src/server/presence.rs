@@ -4,17 +4,21 @@
 //! (`MINICOM_REDIS_URL`) a visitor on one must still see that the team is
 //! online on another, and an inbox row must say whether its visitor is
 //! online wherever their tab is connected. Each instance keeps, in Redis, a
-//! set per person (and one for the team) of the instances where they have a
-//! socket; every key expires unless the instance refreshes it
-//! ([`HEARTBEAT`]), so an instance that dies takes its people's presence
-//! with it within [`EXPIRES`].
+//! sorted set per visitor (and one for the team) of the instances where they
+//! have a socket, scored by when that instance last said so. It says so
+//! again every [`HEARTBEAT`]; an entry older than [`EXPIRES`] no longer
+//! counts, so an instance that dies takes its people's presence with it
+//! within [`EXPIRES`] even while others keep the same set alive. An
+//! instance that stops takes its entries out at once ([`Presence::leave`]).
 //!
-//! The same sets count sockets per person across instances, for the
+//! The same beat counts sockets per person across instances, for the
 //! per-person cap: a hash per person of how many sockets each instance
 //! holds, where only instances that beat recently count
 //! ([`COUNT_LIVE_SOCKETS`]).
 //!
-//! While Redis is unreachable each instance answers from its own sockets.
+//! Times are each instance's clock (keep them in sync, as NTP does). While
+//! Redis is unreachable or slow each instance answers from its own sockets
+//! within [`READ_WITHIN`].
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,42 +28,29 @@ use tokio::sync::watch;
 use crate::protocol::{ContactId, ConversationSummary};
 use crate::server::bus::{BusError, Link};
 use crate::server::hub::{Hub, Peer};
+use crate::server::store::now;
 
 /// How often an instance says again who is online on it.
 const HEARTBEAT: Duration = Duration::from_secs(5);
 
-/// How long an entry lasts unless refreshed: three missed heartbeats.
+/// How long an entry counts unless renewed: three missed heartbeats.
 const EXPIRES: Duration = Duration::from_secs(15);
 
-const TEAM_KEY: &str = "minicom:online:team";
-
-fn contact_key(contact: ContactId) -> String {
-    format!("minicom:online:contact:{}", contact.0)
-}
-
-/// Every instance and when it last beat (a sorted set, in ms).
-const INSTANCES_KEY: &str = "minicom:instances";
-
-fn sockets_key(peer: Peer) -> String {
-    match peer {
-        Peer::Contact(contact) => format!("minicom:sockets:contact:{}", contact.0),
-        Peer::Agent(agent) => format!("minicom:sockets:agent:{}", agent.0),
-    }
-}
+/// How long a greeting or a row waits for Redis before answering from this
+/// instance's own sockets.
+const READ_WITHIN: Duration = Duration::from_millis(250);
 
 /// Sums a person's sockets over the instances that beat within the expiry,
-/// except the asking one (it knows its own), dropping the fields of
+/// except the asking one (it knows its own), dropping the counts of
 /// instances that stopped beating. KEYS: the person's hash, the instances;
-/// ARGV: the asking instance, the expiry in ms.
+/// ARGV: the asking instance, the oldest beat that counts (ms).
 const COUNT_LIVE_SOCKETS: &str = r"
-local now = redis.call('TIME')
-local now_ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
 local fields = redis.call('HGETALL', KEYS[1])
 local sum = 0
 for i = 1, #fields, 2 do
   if fields[i] ~= ARGV[1] then
     local beat = redis.call('ZSCORE', KEYS[2], fields[i])
-    if beat and tonumber(beat) > now_ms - tonumber(ARGV[2]) then
+    if beat and tonumber(beat) >= tonumber(ARGV[2]) then
       sum = sum + tonumber(fields[i + 1])
     else
       redis.call('HDEL', KEYS[1], fields[i])
@@ -69,13 +60,6 @@ end
 return sum
 ";
 
-fn key(peer: Peer) -> String {
-    match peer {
-        Peer::Contact(contact) => contact_key(contact),
-        Peer::Agent(_) => TEAM_KEY.to_owned(),
-    }
-}
-
 /// Presence: this instance's sockets, and with Redis everyone else's.
 pub struct Presence {
     shared: Option<Shared>,
@@ -83,8 +67,82 @@ pub struct Presence {
 
 struct Shared {
     link: Link,
+    /// What every key of this deployment starts with (see
+    /// [`crate::server::bus::RedisBus`]).
+    prefix: String,
     /// This instance's name in the sets (random, new at every start).
     instance: String,
+}
+
+impl Shared {
+    fn contact_key(&self, contact: ContactId) -> String {
+        format!("{}online:contact:{}", self.prefix, contact.0)
+    }
+
+    fn team_key(&self) -> String {
+        format!("{}online:team", self.prefix)
+    }
+
+    fn instances_key(&self) -> String {
+        format!("{}instances", self.prefix)
+    }
+
+    fn key(&self, peer: Peer) -> String {
+        match peer {
+            Peer::Contact(contact) => self.contact_key(contact),
+            Peer::Agent(_) => self.team_key(),
+        }
+    }
+
+    fn sockets_key(&self, peer: Peer) -> String {
+        match peer {
+            Peer::Contact(contact) => format!("{}sockets:contact:{}", self.prefix, contact.0),
+            Peer::Agent(agent) => format!("{}sockets:agent:{}", self.prefix, agent.0),
+        }
+    }
+
+    /// Adds this instance to a person's set, now, and keeps the set while
+    /// entries in it may count.
+    fn add(&self, pipe: &mut redis::Pipeline, key: &str) {
+        pipe.cmd("ZADD")
+            .arg(key)
+            .arg(now().0)
+            .arg(&self.instance)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(key)
+            .arg(EXPIRES.as_millis() as u64)
+            .ignore();
+    }
+
+    /// Sets this instance's count in a person's hash of sockets (removes it
+    /// at zero).
+    fn count(&self, pipe: &mut redis::Pipeline, peer: Peer, here: usize) {
+        let key = self.sockets_key(peer);
+        if here == 0 {
+            pipe.cmd("HDEL").arg(key).arg(&self.instance).ignore();
+            return;
+        }
+        pipe.cmd("HSET")
+            .arg(&key)
+            .arg(&self.instance)
+            .arg(here)
+            .ignore()
+            .cmd("PEXPIRE")
+            .arg(key)
+            .arg(EXPIRES.as_millis() as u64)
+            .ignore();
+    }
+
+    /// Asks how many live entries a set holds.
+    fn live(&self, pipe: &mut redis::Pipeline, key: &str) {
+        pipe.cmd("ZCOUNT").arg(key).arg(oldest_live()).arg("+inf");
+    }
+}
+
+/// The oldest beat that still counts.
+fn oldest_live() -> i64 {
+    now().0 - EXPIRES.as_millis() as i64
 }
 
 impl Presence {
@@ -93,11 +151,13 @@ impl Presence {
         Self { shared: None }
     }
 
-    /// Several instances sharing presence through Redis at `url`.
-    pub async fn shared(url: &str) -> Result<Self, BusError> {
+    /// Several instances sharing presence through Redis at `url`, under
+    /// this deployment's `prefix`.
+    pub async fn shared(url: &str, prefix: String) -> Result<Self, BusError> {
         Ok(Self {
             shared: Some(Shared {
                 link: Link::connect(url).await?,
+                prefix,
                 instance: crate::server::auth::new_token(),
             }),
         })
@@ -113,11 +173,12 @@ impl Presence {
         count
             .arg(COUNT_LIVE_SOCKETS)
             .arg(2)
-            .arg(sockets_key(peer))
-            .arg(INSTANCES_KEY)
+            .arg(shared.sockets_key(peer))
+            .arg(shared.instances_key())
             .arg(&shared.instance)
-            .arg(EXPIRES.as_millis() as u64);
-        here + shared.link.run::<usize>(&count).await.unwrap_or(0)
+            .arg(oldest_live());
+        let elsewhere = tokio::time::timeout(READ_WITHIN, shared.link.run::<usize>(&count)).await;
+        here + elsewhere.ok().and_then(Result::ok).unwrap_or(0)
     }
 
     /// `peer` now has `here` sockets open on this instance.
@@ -126,7 +187,7 @@ impl Presence {
             return;
         };
         let mut pipe = redis::pipe();
-        count(&mut pipe, &sockets_key(peer), &shared.instance, here);
+        shared.count(&mut pipe, peer, here);
         let _ = shared.link.run_all::<()>(&pipe).await;
     }
 
@@ -136,7 +197,7 @@ impl Presence {
             return;
         };
         let mut pipe = redis::pipe();
-        add(&mut pipe, &key(peer), &shared.instance);
+        shared.add(&mut pipe, &shared.key(peer));
         let _ = shared.link.run_all::<()>(&pipe).await;
     }
 
@@ -146,16 +207,12 @@ impl Presence {
         let Some(shared) = &self.shared else {
             return true;
         };
-        let key = key(peer);
+        let key = shared.key(peer);
         let mut pipe = redis::pipe();
-        pipe.cmd("SREM")
-            .arg(&key)
-            .arg(&shared.instance)
-            .ignore()
-            .cmd("EXISTS")
-            .arg(&key);
-        match shared.link.run_all::<(bool,)>(&pipe).await {
-            Ok((elsewhere,)) => !elsewhere,
+        pipe.cmd("ZREM").arg(&key).arg(&shared.instance).ignore();
+        shared.live(&mut pipe, &key);
+        match shared.link.run_all::<(u64,)>(&pipe).await {
+            Ok((elsewhere,)) => elsewhere == 0,
             // Unreachable: as far as this instance knows, they left.
             Err(_) => true,
         }
@@ -169,11 +226,10 @@ impl Presence {
         let Some(shared) = &self.shared else {
             return false;
         };
-        shared
-            .link
-            .run::<bool>(redis::cmd("EXISTS").arg(TEAM_KEY))
-            .await
-            .unwrap_or(false)
+        let mut pipe = redis::pipe();
+        shared.live(&mut pipe, &shared.team_key());
+        let answer = tokio::time::timeout(READ_WITHIN, shared.link.run_all::<(u64,)>(&pipe)).await;
+        matches!(answer, Ok(Ok((n,))) if n > 0)
     }
 
     /// Fills in whether each row's visitor is online, on any instance: in
@@ -193,18 +249,20 @@ impl Presence {
         }
         let mut pipe = redis::pipe();
         for &i in &elsewhere {
-            pipe.cmd("EXISTS").arg(contact_key(rows[i].contact_id));
+            shared.live(&mut pipe, &shared.contact_key(rows[i].contact_id));
         }
-        if let Ok(online) = shared.link.run_all::<Vec<bool>>(&pipe).await {
-            for (&i, online) in elsewhere.iter().zip(online) {
-                rows[i].contact_online = online;
+        let answer =
+            tokio::time::timeout(READ_WITHIN, shared.link.run_all::<Vec<u64>>(&pipe)).await;
+        if let Ok(Ok(online)) = answer {
+            for (&i, n) in elsewhere.iter().zip(online) {
+                rows[i].contact_online = n > 0;
             }
         }
     }
 
     /// Says again, every [`HEARTBEAT`], who is online on this instance, so
-    /// their entries outlive [`EXPIRES`] only while it runs. Also puts back
-    /// what Redis lost if it restarted.
+    /// their entries count only while it runs. Also puts back what Redis
+    /// lost if it restarted.
     pub async fn run_heartbeat(
         self: Arc<Self>,
         hub: Arc<Hub>,
@@ -221,51 +279,55 @@ impl Presence {
                 _ = shutdown.wait_for(|stopping| *stopping) => return,
             }
             let mut pipe = redis::pipe();
+            let instances = shared.instances_key();
             pipe.cmd("ZADD")
-                .arg(INSTANCES_KEY)
-                .arg(crate::server::store::now().0)
+                .arg(&instances)
+                .arg(now().0)
                 .arg(&shared.instance)
+                .ignore()
+                // Instances gone for long are forgotten.
+                .cmd("ZREMRANGEBYSCORE")
+                .arg(&instances)
+                .arg("-inf")
+                .arg(now().0 - 20 * EXPIRES.as_millis() as i64)
                 .ignore();
             if hub.team_online() {
-                add(&mut pipe, TEAM_KEY, &shared.instance);
+                shared.add(&mut pipe, &shared.team_key());
             }
             for (peer, here) in hub.people_here() {
                 if let Peer::Contact(contact) = peer {
-                    add(&mut pipe, &contact_key(contact), &shared.instance);
+                    shared.add(&mut pipe, &shared.contact_key(contact));
                 }
-                count(&mut pipe, &sockets_key(peer), &shared.instance, here);
+                shared.count(&mut pipe, peer, here);
             }
             let _ = shared.link.run_all::<()>(&pipe).await;
         }
     }
-}
 
-/// Sets this instance's count in a person's hash of sockets (removes it at
-/// zero) and renews the hash's expiry.
-fn count(pipe: &mut redis::Pipeline, key: &str, instance: &str, here: usize) {
-    if here == 0 {
-        pipe.cmd("HDEL").arg(key).arg(instance).ignore();
-        return;
+    /// This instance is stopping: its people are no longer online here
+    /// (they reconnect to another instance, which adds them again).
+    pub async fn leave(&self, hub: &Hub) {
+        let Some(shared) = &self.shared else {
+            return;
+        };
+        let mut pipe = redis::pipe();
+        pipe.cmd("ZREM")
+            .arg(shared.instances_key())
+            .arg(&shared.instance)
+            .ignore()
+            .cmd("ZREM")
+            .arg(shared.team_key())
+            .arg(&shared.instance)
+            .ignore();
+        for (peer, _) in hub.people_here() {
+            if let Peer::Contact(contact) = peer {
+                pipe.cmd("ZREM")
+                    .arg(shared.contact_key(contact))
+                    .arg(&shared.instance)
+                    .ignore();
+            }
+            shared.count(&mut pipe, peer, 0);
+        }
+        let _ = shared.link.run_all::<()>(&pipe).await;
     }
-    pipe.cmd("HSET")
-        .arg(key)
-        .arg(instance)
-        .arg(here)
-        .ignore()
-        .cmd("PEXPIRE")
-        .arg(key)
-        .arg(EXPIRES.as_millis() as u64)
-        .ignore();
-}
-
-/// Adds this instance to a person's set and renews the set's expiry.
-fn add(pipe: &mut redis::Pipeline, key: &str, instance: &str) {
-    pipe.cmd("SADD")
-        .arg(key)
-        .arg(instance)
-        .ignore()
-        .cmd("PEXPIRE")
-        .arg(key)
-        .arg(EXPIRES.as_millis() as u64)
-        .ignore();
 }

@@ -185,6 +185,11 @@ impl TestServer {
         Self::serve(config, store, listener, dir, first.database_url.clone())
     }
 
+    /// The server's database (started by this test).
+    pub fn store(&self) -> &Store {
+        self.store.as_ref().expect("a server started by this test")
+    }
+
     /// The folder this server's static files (`/pkg/…`) are served from.
     pub fn site_pkg_dir(&self) -> std::path::PathBuf {
         self._dir.path().join("site").join("pkg")

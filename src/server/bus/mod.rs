@@ -96,6 +96,12 @@ pub enum Event {
     SignedOut { agents: Vec<AgentId> },
     /// An admin changed a setting: every instance reads the settings again.
     SettingsChanged,
+    /// An instance could not publish some events: every socket on every
+    /// other instance resumes from the database.
+    Missed {
+        /// The instance that missed them (its own sockets had them).
+        instance: String,
+    },
     /// This instance may have missed events (its bus connection was lost):
     /// every socket on it resumes from the database. Never sent between
     /// instances.

@@ -20,8 +20,10 @@ use tokio::sync::broadcast;
 use super::link::{COMMAND_TIMEOUT, Link};
 use super::{Bus, BusError, CAPACITY, Event};
 
-/// The one channel every instance publishes to and listens on.
-const CHANNEL: &str = "minicom:events";
+/// How often the subscription is checked with a ping: a connection whose
+/// peer vanished without a word (no RST) is noticed within this and
+/// [`COMMAND_TIMEOUT`].
+const PING_EVERY: Duration = Duration::from_secs(5);
 
 /// The first wait before reconnecting; doubled after each failure.
 const FIRST_RETRY: Duration = Duration::from_millis(100);
@@ -32,7 +34,15 @@ const LAST_RETRY: Duration = Duration::from_secs(5);
 /// A [`Bus`] over Redis pub/sub, shared by every instance.
 pub struct RedisBus {
     /// The connection publishes go out on.
-    publisher: Link,
+    publisher: std::sync::Arc<Link>,
+    /// The one channel every instance of this deployment publishes to and
+    /// listens on.
+    channel: String,
+    /// An event did not reach Redis: the other instances must be told to
+    /// have their sockets resume before the next one goes out.
+    missed: std::sync::Arc<AtomicBool>,
+    /// This instance's name on the bus (random, new at every start).
+    instance: String,
     /// Where events heard from Redis (or delivered locally while it is down)
     /// reach this instance's subscribers.
     local: broadcast::Sender<Event>,
@@ -44,17 +54,24 @@ pub struct RedisBus {
 }
 
 impl RedisBus {
-    /// Connects to Redis at `url` and starts listening. Fails when the URL is
-    /// malformed or Redis does not answer, so a misconfigured instance
-    /// refuses to start rather than run alone.
-    pub async fn connect(url: &str) -> Result<Self, BusError> {
-        let publisher = Link::connect(url).await?;
+    /// Connects to Redis at `url` and starts listening on this deployment's
+    /// channel (`prefix`: several deployments may share one Redis). Fails
+    /// when the URL is malformed or Redis does not answer, so a
+    /// misconfigured instance refuses to start rather than run alone.
+    pub async fn connect(url: &str, prefix: &str) -> Result<Self, BusError> {
+        let channel = format!("{prefix}events");
+        let publisher = std::sync::Arc::new(Link::connect(url).await?);
+        let missed = std::sync::Arc::new(AtomicBool::new(false));
+        let instance = crate::server::auth::new_token();
         let local = broadcast::channel(CAPACITY).0;
         let subscribed = std::sync::Arc::new(AtomicBool::new(false));
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
         let stop = tokio_util::sync::CancellationToken::new();
         let listener = listen(
-            publisher.client().clone(),
+            publisher.clone(),
+            missed.clone(),
+            instance.clone(),
+            channel.clone(),
             local.clone(),
             subscribed.clone(),
             ready_tx,
@@ -73,10 +90,38 @@ impl RedisBus {
         let _ = tokio::time::timeout(COMMAND_TIMEOUT, ready_rx).await;
         Ok(Self {
             publisher,
+            channel,
+            missed,
+            instance,
             local,
             subscribed,
             _stop: stop.drop_guard(),
         })
+    }
+}
+
+impl RedisBus {
+    /// If an event failed to go out since, tells every instance that events
+    /// were missed.
+    async fn tell_missed(&self) {
+        tell_missed(&self.publisher, &self.missed, &self.instance, &self.channel).await;
+    }
+}
+
+/// Tells every instance that events were missed (their sockets resume from
+/// the database), if one failed to go out since the last time.
+async fn tell_missed(publisher: &Link, missed: &AtomicBool, instance: &str, channel: &str) {
+    if !missed.load(Ordering::Relaxed) {
+        return;
+    }
+    let Ok(json) = serde_json::to_vec(&Event::Missed {
+        instance: instance.to_owned(),
+    }) else {
+        return;
+    };
+    let publish = redis::cmd("PUBLISH").arg(channel).arg(json).clone();
+    if publisher.run::<i64>(&publish).await.is_ok() {
+        missed.store(false, Ordering::Relaxed);
     }
 }
 
@@ -91,7 +136,8 @@ impl Bus for RedisBus {
             // the event back, and Redis may take seconds to refuse: deliver
             // it here at once. Every socket resumes when the bus returns.
             let sent = if self.subscribed.load(Ordering::Relaxed) {
-                let publish = redis::cmd("PUBLISH").arg(CHANNEL).arg(json).clone();
+                self.tell_missed().await;
+                let publish = redis::cmd("PUBLISH").arg(&self.channel).arg(json).clone();
                 self.publisher.run::<i64>(&publish).await
             } else {
                 Err(BusError::Unreachable(
@@ -102,7 +148,13 @@ impl Bus for RedisBus {
                 Ok(_) => Ok(()),
                 Err(err) => {
                     // This instance's own sockets still get it; the others
-                    // resume once the bus is back.
+                    // are told to resume before the next event goes out.
+                    if !self.missed.swap(true, Ordering::Relaxed) {
+                        tracing::warn!(
+                            %err,
+                            "an event did not reach Redis: other instances' sockets will resume to catch up"
+                        );
+                    }
                     let _ = self.local.send(event);
                     Err(err)
                 }
@@ -135,7 +187,10 @@ impl Bus for RedisBus {
 /// its sockets resume: whatever was published while it was down is in the
 /// database, not on the bus.
 async fn listen(
-    client: redis::Client,
+    publisher: std::sync::Arc<Link>,
+    missed: std::sync::Arc<AtomicBool>,
+    instance: String,
+    channel: String,
     local: broadcast::Sender<Event>,
     subscribed: std::sync::Arc<AtomicBool>,
     ready: tokio::sync::oneshot::Sender<()>,
@@ -147,8 +202,8 @@ async fn listen(
     let mut down = false;
     loop {
         let pubsub = async {
-            let mut pubsub = client.get_async_pubsub().await?;
-            pubsub.subscribe(CHANNEL).await?;
+            let mut pubsub = publisher.client().get_async_pubsub().await?;
+            pubsub.subscribe(&channel).await?;
             Ok::<_, redis::RedisError>(pubsub)
         };
         match tokio::time::timeout(COMMAND_TIMEOUT, pubsub).await {
@@ -164,9 +219,30 @@ async fn listen(
                 if let Some(ready) = ready.take() {
                     let _ = ready.send(());
                 }
-                let mut messages = pubsub.into_on_message();
-                while let Some(message) = messages.next().await {
+                // What this instance could not publish while it was cut off
+                // may be missing on instances that came back before it.
+                tell_missed(&publisher, &missed, &instance, &channel).await;
+                let (mut sink, mut messages) = pubsub.split();
+                let mut ping = tokio::time::interval(PING_EVERY);
+                ping.tick().await;
+                loop {
+                    let message = tokio::select! {
+                        message = messages.next() => message,
+                        _ = ping.tick() => {
+                            let answered =
+                                tokio::time::timeout(COMMAND_TIMEOUT, sink.ping::<redis::Value>()).await;
+                            if matches!(answered, Ok(Ok(_))) {
+                                continue;
+                            }
+                            None
+                        }
+                    };
+                    let Some(message) = message else {
+                        break;
+                    };
                     match serde_json::from_slice::<Event>(message.get_payload_bytes()) {
+                        // This instance's own sockets had what it missed.
+                        Ok(Event::Missed { instance: from }) if from == instance => {}
                         Ok(event) => {
                             let _ = local.send(event);
                         }
