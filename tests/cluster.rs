@@ -235,6 +235,23 @@ async fn a_message_an_instance_stored_but_never_published_reaches_the_team_when_
 }
 
 #[tokio::test]
+async fn a_new_conversation_on_one_instance_goes_to_a_teammate_on_the_other() {
+    let (_redis, a, b) = two_instances().await;
+    let admin = a.agent_cookie().await;
+    let on = a
+        .post_form(&admin, "/api/auto_assign_set", &[("on", "1"), ("cap", "5")])
+        .await;
+    assert_eq!(on.status, 200, "{}", on.body);
+    // The only teammate online is on B; the visitor writes on A.
+    let mut agent = b.connect(&admin, "agent").await;
+    let me = common::workflow::me_of(&agent.hello().await);
+    let (mut visitor, _) = a.visitor().await;
+    let conversation = visitor_writes(&mut visitor, "Who takes this?").await;
+    let row = common::workflow::row_where(&mut agent, conversation, |r| r.assignee.is_some()).await;
+    assert_eq!(row.assignee.map(|p| p.id), Some(me.0));
+}
+
+#[tokio::test]
 async fn signing_out_on_one_instance_closes_the_agents_socket_on_the_other() {
     let (_redis, a, b) = two_instances().await;
     let cookie = a.agent_cookie().await;

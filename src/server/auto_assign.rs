@@ -119,7 +119,7 @@ async fn assign(
     cap: u32,
 ) -> Result<(), StoreError> {
     let auto = &state.workflow.auto_assign;
-    let online = state.hub.agents_online();
+    let online = state.presence.agents_online(&state.hub).await;
     if online.is_empty() {
         return Ok(());
     }

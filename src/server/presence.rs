@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::protocol::{ContactId, ConversationSummary};
+use crate::protocol::{AgentId, ContactId, ConversationSummary};
 use crate::server::bus::{BusError, Link};
 use crate::server::hub::{Hub, Peer};
 use crate::server::store::now;
@@ -83,6 +83,15 @@ impl Shared {
         format!("{}online:team", self.prefix)
     }
 
+    /// Every teammate online, as `agent:instance` members.
+    fn agents_key(&self) -> String {
+        format!("{}online:agents", self.prefix)
+    }
+
+    fn agent_member(&self, agent: AgentId) -> String {
+        format!("{}:{}", agent.0, self.instance)
+    }
+
     fn instances_key(&self) -> String {
         format!("{}instances", self.prefix)
     }
@@ -119,6 +128,18 @@ impl Shared {
     /// at zero).
     fn count(&self, pipe: &mut redis::Pipeline, peer: Peer, here: usize) {
         let key = self.sockets_key(peer);
+        if let Peer::Agent(agent) = peer {
+            let agents = self.agents_key();
+            if here == 0 {
+                pipe.cmd("ZREM").arg(&agents).arg(self.agent_member(agent));
+            } else {
+                pipe.cmd("ZADD")
+                    .arg(&agents)
+                    .arg(now().0)
+                    .arg(self.agent_member(agent));
+            }
+            pipe.ignore();
+        }
         if here == 0 {
             pipe.cmd("HDEL").arg(key).arg(&self.instance).ignore();
             return;
@@ -232,6 +253,32 @@ impl Presence {
         matches!(answer, Ok(Ok((n,))) if n > 0)
     }
 
+    /// The teammates with a socket open, on any instance (for automatic
+    /// assignment).
+    pub async fn agents_online(&self, hub: &Hub) -> Vec<AgentId> {
+        let mut online = hub.agents_online();
+        let Some(shared) = &self.shared else {
+            return online;
+        };
+        let mut members = redis::cmd("ZRANGEBYSCORE");
+        members
+            .arg(shared.agents_key())
+            .arg(oldest_live())
+            .arg("+inf");
+        let answer =
+            tokio::time::timeout(READ_WITHIN, shared.link.run::<Vec<String>>(&members)).await;
+        if let Ok(Ok(members)) = answer {
+            let elsewhere = members.iter().filter_map(|member| {
+                let (agent, _instance) = member.split_once(':')?;
+                agent.parse().ok().map(AgentId)
+            });
+            online.extend(elsewhere);
+            online.sort_by_key(|agent| agent.0);
+            online.dedup();
+        }
+        online
+    }
+
     /// Fills in whether each row's visitor is online, on any instance: in
     /// one round trip for those not connected here.
     pub async fn fill_contacts_online(&self, hub: &Hub, rows: &mut [ConversationSummary]) {
@@ -294,6 +341,11 @@ impl Presence {
             if hub.team_online() {
                 shared.add(&mut pipe, &shared.team_key());
             }
+            pipe.cmd("ZREMRANGEBYSCORE")
+                .arg(shared.agents_key())
+                .arg("-inf")
+                .arg(oldest_live())
+                .ignore();
             for (peer, here) in hub.people_here() {
                 if let Peer::Contact(contact) = peer {
                     shared.add(&mut pipe, &shared.contact_key(contact));
