@@ -63,6 +63,24 @@ pub async fn run(
             // An inbox row changed, here or on another instance: counts a
             // greeting would reuse may be stale.
             Ok(Event::Conversation { .. }) => state.workflow.forget_counts(),
+            // Someone announced offline who has a socket here (the
+            // announcement raced with their arrival, maybe on another
+            // instance): say again that they are online.
+            Ok(Event::Presence {
+                contact_id,
+                online: false,
+                ..
+            }) if state.hub.contact_online(contact_id) => {
+                let again = Event::Presence {
+                    contact_id,
+                    online: true,
+                    last_seen_at: crate::server::store::now(),
+                };
+                publish_event(&state, again).await;
+            }
+            Ok(Event::TeamPresence { online: false }) if state.hub.team_online() => {
+                publish_event(&state, Event::TeamPresence { online: true }).await;
+            }
             Ok(_) => {}
             Err(broadcast::error::RecvError::Closed) => return,
         }

@@ -225,7 +225,12 @@ impl SignInThrottle {
                 pipe.cmd("GET").arg(shared_key(prefix, key));
                 pipe.cmd("PTTL").arg(shared_key(prefix, key));
             }
-            if let Ok(answers) = link.run_all::<Vec<(Option<u32>, i64)>>(&pipe).await {
+            let answers = tokio::time::timeout(
+                SHARED_WITHIN,
+                link.run_all::<Vec<(Option<u32>, i64)>>(&pipe),
+            )
+            .await;
+            if let Ok(Ok(answers)) = answers {
                 let shared = answers
                     .into_iter()
                     .filter_map(|(count, ttl)| {
@@ -306,6 +311,10 @@ impl SignInThrottle {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
+
+/// How long a sign-in waits for Redis's counts before deciding on this
+/// instance's own.
+const SHARED_WITHIN: Duration = Duration::from_secs(1);
 
 /// A throttle key as kept in Redis: hashed, so no email address is stored
 /// there.

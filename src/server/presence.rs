@@ -37,7 +37,7 @@ const HEARTBEAT: Duration = Duration::from_secs(5);
 const EXPIRES: Duration = Duration::from_secs(15);
 
 /// How long a greeting or a row waits for Redis before answering from this
-/// instance's own sockets.
+/// instance's own sockets (and a socket's opening waits for its count).
 const READ_WITHIN: Duration = Duration::from_millis(250);
 
 /// Sums a person's sockets over the instances that beat within the expiry,
@@ -209,7 +209,9 @@ impl Presence {
         };
         let mut pipe = redis::pipe();
         shared.count(&mut pipe, peer, here);
-        let _ = shared.link.run_all::<()>(&pipe).await;
+        // Bounded: a socket's greeting waits on it; the heartbeat puts
+        // right what a slow Redis missed.
+        let _ = tokio::time::timeout(READ_WITHIN, shared.link.run_all::<()>(&pipe)).await;
     }
 
     /// A person's first socket on this instance opened.
@@ -219,7 +221,7 @@ impl Presence {
         };
         let mut pipe = redis::pipe();
         shared.add(&mut pipe, &shared.key(peer));
-        let _ = shared.link.run_all::<()>(&pipe).await;
+        let _ = tokio::time::timeout(READ_WITHIN, shared.link.run_all::<()>(&pipe)).await;
     }
 
     /// A person's last socket on this instance closed (and the grace period

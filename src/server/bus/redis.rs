@@ -111,7 +111,8 @@ impl RedisBus {
 /// Tells every instance that events were missed (their sockets resume from
 /// the database), if one failed to go out since the last time.
 async fn tell_missed(publisher: &Link, missed: &AtomicBool, instance: &str, channel: &str) {
-    if !missed.load(Ordering::Relaxed) {
+    // Taken before sending: a publish failing meanwhile sets it again.
+    if !missed.swap(false, Ordering::Relaxed) {
         return;
     }
     let Ok(json) = serde_json::to_vec(&Event::Missed {
@@ -120,8 +121,8 @@ async fn tell_missed(publisher: &Link, missed: &AtomicBool, instance: &str, chan
         return;
     };
     let publish = redis::cmd("PUBLISH").arg(channel).arg(json).clone();
-    if publisher.run::<i64>(&publish).await.is_ok() {
-        missed.store(false, Ordering::Relaxed);
+    if publisher.run::<i64>(&publish).await.is_err() {
+        missed.store(true, Ordering::Relaxed);
     }
 }
 
@@ -232,6 +233,9 @@ async fn listen(
                             let answered =
                                 tokio::time::timeout(COMMAND_TIMEOUT, sink.ping::<redis::Value>()).await;
                             if matches!(answered, Ok(Ok(_))) {
+                                // An event that failed to go out while
+                                // nothing else was published since.
+                                tell_missed(&publisher, &missed, &instance, &channel).await;
                                 continue;
                             }
                             None
