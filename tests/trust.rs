@@ -580,7 +580,13 @@ async fn a_verified_visitors_conversations_follow_them_to_another_device() {
     assert!(
         matches!(me, minicom::protocol::Me::Contact { name: Some(ref n), .. } if n == "Ana Lopez")
     );
-    on_laptop.say(None, "Written on my laptop").await;
+    let written = on_laptop.say(None, "Written on my laptop").await;
+    on_laptop
+        .expect(|f| match f {
+            ServerFrame::Ack { client_id, .. } if client_id == written => Some(()),
+            _ => None,
+        })
+        .await;
 
     // Phone: a new browser, the same signed identity: the same conversation.
     let phone = messenger_as(&server, None, &signed("user-42")).await;
