@@ -114,6 +114,8 @@ test: test-rust test-e2e
 test-rust: setup-rust setup-model setup-services
 	@echo "==> Unit and integration tests (real server, real WebSocket client)"
 	cargo test --features ssr
+	@echo "==> The integration suites again on PostgreSQL (a throwaway cluster per test program)"
+	MINICOM_TEST_ENGINE=postgres cargo test --features ssr --test '*'
 
 test-e2e: build setup-browser
 	@echo "==> Browser tests (Playwright in Debian's Chromium)"

@@ -14,7 +14,8 @@
 //!   types `/`, filling in names.
 //! - `server` — (feature `ssr`) config, HTTP router, `/ws` handler, hub, bus
 //!   (in-process, or Redis between several instances), `cluster` (what keeps
-//!   instances in step: settings, sign-outs), store, and the team's workflow
+//!   instances in step: settings, sign-outs), store (SQLite embedded, or
+//!   PostgreSQL for several instances: one interface), and the team's workflow
 //!   (resolve, snooze, assign; the snooze clock and the inbox lists' counts).
 //! - [`client`] — the browser runtime: the reconnecting socket, the outbox and
 //!   the live state the UI renders.

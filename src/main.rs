@@ -23,6 +23,9 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", server::config::HELP);
         return Ok(());
     };
+    // Before anything is opened: a deployment that cannot work as set up is
+    // refused with what to change.
+    config.check_instances(server::store::Engine::of(&config.database_url)?)?;
     // Logs go to stderr; stdout carries only the start-up banner.
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
         .context("MINICOM_LOG is not a valid log filter (try `info`)")?;

@@ -268,10 +268,41 @@ async fn a_full_queue_gives_the_fallback_at_once() {
 enum Behaviour {
     /// Streams these pieces as server-sent events, chunked.
     Stream(&'static [&'static str]),
+    /// Answers its nth request "Answer n" once the test lets it go.
+    Turns(&'static Turns),
     /// Never answers.
     Hang,
     /// Answers 500.
     Fail,
+}
+
+/// Paces [`Behaviour::Turns`]: a permit per answer, and the number of
+/// requests that arrived.
+struct Turns {
+    go: tokio::sync::Semaphore,
+    arrived: tokio::sync::watch::Sender<usize>,
+}
+
+/// Streams `pieces` as an OpenAI-compatible answer: server-sent events, chunked.
+async fn stream_answer(stream: &mut tokio::net::TcpStream, pieces: &[&str]) {
+    let mut out = String::from(
+        "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
+    let mut events: Vec<String> = pieces
+        .iter()
+        .map(|p| {
+            format!(
+                "data: {}\n\n",
+                serde_json::json!({"choices": [{"delta": {"content": p}}]})
+            )
+        })
+        .collect();
+    events.push("data: [DONE]\n\n".into());
+    for event in events {
+        out.push_str(&format!("{:x}\r\n{event}\r\n", event.len()));
+    }
+    out.push_str("0\r\n\r\n");
+    let _ = stream.write_all(out.as_bytes()).await;
 }
 
 /// Starts an endpoint on an ephemeral port; keeps the request bodies it got.
@@ -310,27 +341,17 @@ async fn fake_endpoint(behaviour: Behaviour) -> (SocketAddr, Arc<Mutex<Vec<Strin
                         }
                     }
                 };
-                seen.lock().unwrap().push(body);
+                let nth = {
+                    let mut seen = seen.lock().unwrap();
+                    seen.push(body);
+                    seen.len()
+                };
                 match behaviour {
-                    Behaviour::Stream(pieces) => {
-                        let mut out = String::from(
-                            "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n",
-                        );
-                        let mut events: Vec<String> = pieces
-                            .iter()
-                            .map(|p| {
-                                format!(
-                                    "data: {}\n\n",
-                                    serde_json::json!({"choices": [{"delta": {"content": p}}]})
-                                )
-                            })
-                            .collect();
-                        events.push("data: [DONE]\n\n".into());
-                        for event in events {
-                            out.push_str(&format!("{:x}\r\n{event}\r\n", event.len()));
-                        }
-                        out.push_str("0\r\n\r\n");
-                        let _ = stream.write_all(out.as_bytes()).await;
+                    Behaviour::Stream(pieces) => stream_answer(&mut stream, pieces).await,
+                    Behaviour::Turns(turns) => {
+                        turns.arrived.send_replace(nth);
+                        turns.go.acquire().await.expect("open").forget();
+                        stream_answer(&mut stream, &[&format!("Answer {nth}")]).await;
                     }
                     Behaviour::Hang => {
                         std::future::pending::<()>().await;
@@ -442,7 +463,7 @@ async fn a_remote_error_gives_the_fallback_and_an_agent_can_switch_the_assistant
 async fn an_answer_in_flight_at_shutdown_becomes_the_fallback_line() {
     let (addr, _) = fake_endpoint(Behaviour::Hang).await;
     let keep = tempfile::tempdir().expect("temp dir");
-    let database_url = format!("sqlite://{}", keep.path().join("minicom.db").display());
+    let database_url = common::database_url(keep.path(), "minicom");
     let server = TestServer::start_on(
         tempfile::tempdir().expect("temp dir"),
         database_url.clone(),
@@ -471,5 +492,66 @@ async fn an_answer_in_flight_at_shutdown_becomes_the_fallback_line() {
     assert_eq!(
         store.assistant_state(conversation).await.expect("state"),
         Some(AssistantState::Waiting)
+    );
+}
+
+static TURNS: std::sync::LazyLock<Turns> = std::sync::LazyLock::new(|| Turns {
+    go: tokio::sync::Semaphore::new(0),
+    arrived: tokio::sync::watch::Sender::new(0),
+});
+
+/// With two instances, a visitor's tabs on both, and a message on each:
+/// the assistant answers one at a time (a claim in the database), the
+/// second answer written after the first with both messages in view, never
+/// two answers to the same thing at once.
+#[tokio::test]
+async fn with_two_instances_the_assistant_answers_one_message_at_a_time() {
+    let (addr, requests) = fake_endpoint(Behaviour::Turns(&TURNS)).await;
+    let redis = common::redis::Redis::start().await;
+    let url = redis.url();
+    let adjust = |c: &mut minicom::server::config::Config| {
+        c.redis_url = Some(url.clone());
+        c.assistant = remote(addr, Duration::from_secs(60));
+    };
+    let a = TestServer::start_configured(adjust).await;
+    let b = TestServer::start_beside(&a, adjust).await;
+    let cookie = a.visitor_cookie().await;
+    let mut on_a = a.connect(&cookie, "visitor").await;
+    let mut on_b = b.connect(&cookie, "visitor").await;
+
+    let conversation = first_message(&mut on_a, "first").await;
+    let mut arrived = TURNS.arrived.subscribe();
+    arrived
+        .wait_for(|n| *n >= 1)
+        .await
+        .expect("the first request");
+    // While instance A writes the first answer, the visitor writes on B.
+    on_b.say(Some(conversation), "second").await;
+    on_b.expect(|f| match f {
+        ServerFrame::Ack { .. } => Some(()),
+        _ => None,
+    })
+    .await;
+    TURNS.go.add_permits(1);
+    assert_eq!(
+        message_from(&mut on_a, SenderKind::Ai).await.body,
+        "Answer 1"
+    );
+    arrived
+        .wait_for(|n| *n >= 2)
+        .await
+        .expect("the second request");
+    TURNS.go.add_permits(1);
+    assert_eq!(
+        message_from(&mut on_a, SenderKind::Ai).await.body,
+        "Answer 2"
+    );
+
+    let bodies = requests.lock().unwrap().clone();
+    assert_eq!(bodies.len(), 2, "one answer per turn: {bodies:?}");
+    assert!(
+        bodies[1].contains("Answer 1") && bodies[1].contains("second"),
+        "the second answer was asked for after the first was posted: {}",
+        bodies[1]
     );
 }

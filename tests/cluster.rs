@@ -490,7 +490,7 @@ async fn heard_ids(
 async fn killing_the_visitors_instance_mid_stream_loses_and_duplicates_nothing() {
     let redis = Redis::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = format!("sqlite://{}", dir.path().join("cluster.db").display());
+    let database_url = common::database_url(dir.path(), "cluster");
     let env = [("MINICOM_REDIS_URL", redis.url())];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut a = Instance::spawn(&database_url, &env).await;
@@ -600,7 +600,7 @@ impl Outbox {
 async fn a_rolling_restart_under_load_loses_and_duplicates_nothing() {
     let redis = Redis::start().await;
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = format!("sqlite://{}", dir.path().join("rolling.db").display());
+    let database_url = common::database_url(dir.path(), "rolling");
     let env = [("MINICOM_REDIS_URL", redis.url())];
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let mut instances = vec![

@@ -190,7 +190,7 @@ async fn send_batch(
 #[tokio::test]
 async fn every_acknowledged_message_survives_sigkill() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = format!("sqlite://{}", dir.path().join("kill.db").display());
+    let database_url = common::database_url(dir.path(), "kill");
     let mut process = Instance::spawn(&database_url, &[]).await;
     let server = TestServer::at(process.addr);
     let (mut visitor, cookie) = server.visitor().await;

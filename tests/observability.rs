@@ -221,12 +221,10 @@ async fn json_logs_name_the_connection_and_never_hold_message_bodies() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_minicom"))
         .env("MINICOM_ADDR", addr.to_string())
-        .env(
-            "DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("logs.db").display()),
-        )
+        .env("DATABASE_URL", common::database_url(dir.path(), "logs"))
         .env("MINICOM_ADMIN_EMAIL", ADMIN_EMAIL)
         .env("MINICOM_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("MINICOM_INSTANCES", "1")
         .env("MINICOM_LOG", "debug,sqlx=warn,hyper=warn,tower=warn")
         .env("MINICOM_LOG_FORMAT", "json")
         .env("MINICOM_ASSISTANT", "off")

@@ -61,7 +61,7 @@ async fn widget_look(server: &TestServer) -> MessengerLook {
 #[tokio::test]
 async fn an_admins_new_look_reaches_open_messengers_new_pages_and_the_launcher() {
     let keep = tempfile::tempdir().expect("temp dir");
-    let database_url = format!("sqlite://{}", keep.path().join("minicom.db").display());
+    let database_url = common::database_url(keep.path(), "minicom");
     let server =
         TestServer::start_on(tempfile::tempdir().unwrap(), database_url.clone(), |_| {}).await;
     assert_eq!(widget_look(&server).await.team_name, "Northwind Coffee");

@@ -1,8 +1,10 @@
 //! Benchmark (not a test): what durability costs. Run with `make bench`.
 //!
 //! Prints acknowledged messages per second — stored, committed, acked — for
-//! SQLite `synchronous = FULL` (the default) and `NORMAL`, with one message in
-//! flight and with many clients at once (where group commit shares flushes).
+//! SQLite `synchronous = FULL` (the default) and `NORMAL`, and for PostgreSQL
+//! (a throwaway cluster with its default durability), one instance and two
+//! on a Redis bus; with one message in flight and with many clients at once
+//! (where group commit shares flushes).
 
 mod common;
 
@@ -50,11 +52,12 @@ async fn one_in_flight(server: &TestServer) -> f64 {
     SEQUENTIAL as f64 / start.elapsed().as_secs_f64()
 }
 
-/// Many visitors at once, each with a few messages in flight.
-async fn many_clients(server: &TestServer) -> f64 {
+/// Many visitors at once, each with a few messages in flight, spread over
+/// `servers` (instances of one service).
+async fn many_clients(servers: &[&TestServer]) -> f64 {
     let mut visitors = Vec::new();
-    for _ in 0..CLIENTS {
-        visitors.push(server.visitor().await.0);
+    for i in 0..CLIENTS {
+        visitors.push(servers[i % servers.len()].visitor().await.0);
     }
     let start = Instant::now();
     let tasks: Vec<_> = visitors
@@ -90,9 +93,7 @@ async fn many_clients(server: &TestServer) -> f64 {
 #[ignore = "benchmark: run with `make bench`"]
 async fn acknowledged_messages_per_second() {
     println!();
-    println!(
-        "| synchronous | 1 in flight (msg/s) | {CLIENTS} clients x {WINDOW} in flight (msg/s) |"
-    );
+    println!("| store | 1 in flight (msg/s) | {CLIENTS} clients x {WINDOW} in flight (msg/s) |");
     println!("|---|---|---|");
     for durability in [Durability::Full, Durability::Normal] {
         let server = TestServer::start_configured(|c| {
@@ -101,10 +102,36 @@ async fn acknowledged_messages_per_second() {
         })
         .await;
         let sequential = one_in_flight(&server).await;
-        let concurrent = tokio::time::timeout(Duration::from_secs(120), many_clients(&server))
+        let concurrent = tokio::time::timeout(Duration::from_secs(120), many_clients(&[&server]))
             .await
             .expect("benchmark finished in time");
-        println!("| {durability:?} | {sequential:.0} | {concurrent:.0} |");
+        println!("| SQLite {durability:?} | {sequential:.0} | {concurrent:.0} |");
         server.stop().await;
     }
+
+    let cluster = common::postgres::Postgres::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server =
+        TestServer::start_on(dir, cluster.fresh_database(), common::without_rate_limits).await;
+    let sequential = one_in_flight(&server).await;
+    let concurrent = tokio::time::timeout(Duration::from_secs(120), many_clients(&[&server]))
+        .await
+        .expect("benchmark finished in time");
+    println!("| PostgreSQL, one instance | {sequential:.0} | {concurrent:.0} |");
+    server.stop().await;
+
+    let redis = common::redis::Redis::start().await;
+    let url = redis.url();
+    let on_redis = |c: &mut minicom::server::config::Config| {
+        c.redis_url = Some(url.clone());
+        common::without_rate_limits(c);
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let a = TestServer::start_on(dir, cluster.fresh_database(), on_redis).await;
+    let b = TestServer::start_beside(&a, on_redis).await;
+    let sequential = one_in_flight(&b).await;
+    let concurrent = tokio::time::timeout(Duration::from_secs(120), many_clients(&[&a, &b]))
+        .await
+        .expect("benchmark finished in time");
+    println!("| PostgreSQL, two instances on Redis | {sequential:.0} | {concurrent:.0} |");
 }

@@ -437,7 +437,7 @@ async fn hostile_frames_never_break_a_socket_or_the_server() {
 #[tokio::test]
 async fn the_cli_adds_and_deactivates_agents() {
     let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}", dir.path().join("cli.db").display());
+    let database_url = common::database_url(dir.path(), "cli");
     let run = |args: &[&str], stdin: &str| {
         use std::io::Write;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_minicom"))

@@ -36,6 +36,12 @@ pub enum ConfigError {
         "MINICOM_TRUSTED_PROXIES must list addresses or networks like 127.0.0.1, 10.0.0.0/8 or ::1, got {0:?}"
     )]
     BadProxy(String),
+    #[error(
+        "DATABASE_URL selects PostgreSQL, which is for several instances, but MINICOM_REDIS_URL is not set: without Redis, instances would not see each other's messages. Set MINICOM_REDIS_URL=redis://host:port, or MINICOM_INSTANCES=1 if this is the only instance"
+    )]
+    PostgresWithoutRedis,
+    #[error("MINICOM_INSTANCES must be a positive whole number, got {0:?}")]
+    BadInstances(String),
 }
 
 /// The reverse proxies whose `X-Forwarded-Proto` is believed
@@ -220,6 +226,9 @@ pub struct Config {
     /// The Redis bus between instances (`MINICOM_REDIS_URL`); `None`: this
     /// is the only instance and events stay in the process.
     pub redis_url: Option<String>,
+    /// The deployment says this is its only instance (`MINICOM_INSTANCES=1`):
+    /// PostgreSQL without Redis is then allowed.
+    pub single_instance: bool,
     /// Refuse the messenger to visitors the embedding site did not verify
     /// (`MINICOM_REQUIRE_VERIFIED_IDENTITY=1`).
     pub require_verified: bool,
@@ -237,7 +246,8 @@ USAGE: minicom [--addr HOST:PORT] [--database-url URL]
 
 Environment (flags win over these):
   MINICOM_ADDR            address to listen on            (default 127.0.0.1:3000)
-  DATABASE_URL            sqlite://path/to/file.db        (default sqlite://data/minicom.db)
+  DATABASE_URL            sqlite://path/to/file.db, or postgres://user:pass@host/db
+                          for several instances (default sqlite://data/minicom.db)
   MINICOM_ADMIN_EMAIL     first admin's email             (default admin@example.com)
   MINICOM_ADMIN_PASSWORD  first admin's password          (default: generated and printed once)
   MINICOM_SECURE_COOKIES  1 to mark cookies Secure (https) (default 0)
@@ -251,6 +261,7 @@ Environment (flags win over these):
                               once and kept in the database)
   MINICOM_REDIS_URL           redis://host:port: the bus between several
                               instances (default none: one instance)
+  MINICOM_INSTANCES           1: PostgreSQL without Redis, as the only instance
   MINICOM_TRUSTED_PROXIES     proxies whose X-Forwarded-For/-Proto are believed,
                               addresses or CIDRs, or none (default 127.0.0.0/8, ::1)
   MINICOM_REQUIRE_VERIFIED_IDENTITY  1: only verified visitors may chat (default 0)
@@ -283,6 +294,19 @@ Environment (flags win over these):
 ";
 
 impl Config {
+    /// Whether this configuration may serve: PostgreSQL is for several
+    /// instances, and several instances without the Redis bus would each
+    /// see only their own visitors' messages live.
+    pub fn check_instances(&self, engine: crate::server::store::Engine) -> Result<(), ConfigError> {
+        if engine == crate::server::store::Engine::Postgres
+            && self.redis_url.is_none()
+            && !self.single_instance
+        {
+            return Err(ConfigError::PostgresWithoutRedis);
+        }
+        Ok(())
+    }
+
     /// Reads the environment, then applies `args` (without the program name).
     /// Returns `Ok(None)` when `--help` was asked for.
     pub fn load(args: impl IntoIterator<Item = String>) -> Result<Option<Self>, ConfigError> {
@@ -340,6 +364,13 @@ impl Config {
             limits: limits_from_env()?,
             identity_secret: env("MINICOM_IDENTITY_SECRET"),
             redis_url: env("MINICOM_REDIS_URL"),
+            single_instance: match env("MINICOM_INSTANCES") {
+                None => false,
+                Some(n) => match n.trim().parse::<u32>() {
+                    Ok(n) if n > 0 => n == 1,
+                    _ => return Err(ConfigError::BadInstances(n)),
+                },
+            },
             require_verified: env("MINICOM_REQUIRE_VERIFIED_IDENTITY")
                 .is_some_and(|v| v == "1" || v == "true"),
             allowed_origins: match env("MINICOM_ALLOWED_ORIGINS") {

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod nginx;
+pub mod postgres;
 pub mod process;
 pub mod redis;
 pub mod workflow;
@@ -63,9 +64,20 @@ pub struct TestServer {
     task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     /// The server's database (for setting up fixtures such as more agents).
     store: Option<Store>,
-    /// Where that database lives (`sqlite://…`), for bulk fixtures.
+    /// Where that database lives (`sqlite://…` or `postgres://…`).
     pub database_url: String,
     _dir: tempfile::TempDir,
+}
+
+/// A new database for a test: a file `name.db` in `dir`, or a fresh
+/// database on this test program's PostgreSQL cluster when the run stores
+/// in PostgreSQL (`MINICOM_TEST_ENGINE=postgres`).
+pub fn database_url(dir: &std::path::Path, name: &str) -> String {
+    if postgres::selected() {
+        postgres::shared().fresh_database()
+    } else {
+        format!("sqlite://{}", dir.join(format!("{name}.db")).display())
+    }
 }
 
 /// The configuration every test server starts from.
@@ -85,6 +97,8 @@ fn test_config(addr: SocketAddr, database_url: String) -> Config {
         allowed_origins: Vec::new(),
         identity_secret: Some(IDENTITY_SECRET.into()),
         redis_url: None,
+        // A test's servers are on one bus (Redis) or are the only one.
+        single_instance: true,
         require_verified: false,
         assistant: minicom::server::config::AssistantConfig::off(),
     }
@@ -107,7 +121,7 @@ impl TestServer {
     /// A server whose configuration `adjust` changes first.
     pub async fn start_configured(adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let database_url = format!("sqlite://{}", dir.path().join("minicom.db").display());
+        let database_url = database_url(dir.path(), "minicom");
         Self::start_on(dir, database_url, adjust).await
     }
 
@@ -170,11 +184,11 @@ impl TestServer {
         }
     }
 
-    /// A second instance of `first`'s service: its own listener, hub and
-    /// bus client, the same database. Both must be on one Redis bus
-    /// (`adjust` sets `redis_url`) to behave as one service.
+    /// A second instance of `first`'s service: its own listener, hub, bus
+    /// client and connections (and writer) to the same database, as another
+    /// process would have. Both must be on one Redis bus (`adjust` sets
+    /// `redis_url`) to behave as one service.
     pub async fn start_beside(first: &TestServer, adjust: impl FnOnce(&mut Config)) -> Self {
-        let store = first.store.clone().expect("a server started by this test");
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -182,6 +196,9 @@ impl TestServer {
         let addr = listener.local_addr().expect("local addr");
         let mut config = test_config(addr, first.database_url.clone());
         adjust(&mut config);
+        let store = Store::open_with(&first.database_url, config.durability)
+            .await
+            .expect("open store");
         Self::serve(config, store, listener, dir, first.database_url.clone())
     }
 

@@ -28,7 +28,10 @@ impl Instance {
         database_url: &str,
         env: &[(&str, &str)],
     ) -> Self {
+        // Without the bus, an instance is the only one (PostgreSQL asks).
+        let alone = !env.iter().any(|(name, _)| *name == "MINICOM_REDIS_URL");
         let child = tokio::process::Command::new(env!("CARGO_BIN_EXE_minicom"))
+            .env("MINICOM_INSTANCES", if alone { "1" } else { "" })
             .env("MINICOM_ADDR", addr.to_string())
             .env("DATABASE_URL", database_url)
             .env("MINICOM_ADMIN_EMAIL", super::ADMIN_EMAIL)

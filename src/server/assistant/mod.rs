@@ -11,8 +11,6 @@
 pub mod embedded;
 pub mod remote;
 
-use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -44,6 +42,15 @@ const TYPING_REFRESH: Duration = Duration::from_secs(3);
 /// shutting down; after it the visitor gets the fallback line, so no
 /// conversation is left "answering" by a server that is gone.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
+
+/// How long a claim to answer a conversation stands unless renewed (it is,
+/// every `TYPING_REFRESH`, while the answer is written): a claim left by an
+/// instance that died runs out this long after its last renewal.
+const CLAIM_FOR: Duration = Duration::from_secs(15);
+
+fn claim_until() -> crate::protocol::Timestamp {
+    crate::protocol::Timestamp(crate::server::store::now().0 + CLAIM_FOR.as_millis() as i64)
+}
 
 /// Setting keys the admins change in the inbox.
 pub const ENABLED: &str = "assistant_enabled";
@@ -152,9 +159,9 @@ pub struct Assistant {
     timeout: Duration,
     /// The admins' switch: new conversations start with the assistant.
     pub enabled: std::sync::atomic::AtomicBool,
-    /// Conversations with a generation under way, and whether another
-    /// visitor message arrived meanwhile (answer again after).
-    busy: Mutex<HashMap<ConversationId, bool>>,
+    /// This process's name on answer claims (random, new at every start):
+    /// one answer at a time per conversation, across instances.
+    holder: String,
     pub metrics: AssistantMetrics,
 }
 
@@ -247,7 +254,7 @@ impl Assistant {
             engine,
             timeout,
             enabled: enabled.into(),
-            busy: Mutex::default(),
+            holder: crate::server::auth::new_token(),
             metrics: AssistantMetrics::default(),
         }
     }
@@ -269,26 +276,45 @@ impl Assistant {
         let Some(assistant) = state.assistant.clone() else {
             return;
         };
-        {
-            let mut busy = assistant.busy.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some(again) = busy.get_mut(&conversation) {
-                *again = true;
-                return;
-            }
-            busy.insert(conversation, false);
-        }
         // Tracked: shutdown waits (a bounded time) for answers in flight.
         let tasks = state.tasks.clone();
         let state = state.clone();
         tasks.spawn(async move {
+            let store = &state.store;
+            // A read first: most visitor messages are not the assistant's.
+            if !matches!(
+                store.assistant_state(conversation).await,
+                Ok(Some(AssistantState::Answering))
+            ) {
+                return;
+            }
+            // One answer at a time, whichever instance got the message: a
+            // message that comes while an answer is being written is
+            // answered by the same holder right after.
+            let holder = assistant.holder.as_str();
+            match store
+                .claim_assistant(conversation, holder, claim_until())
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(err) => {
+                    tracing::error!(%err, "the assistant could not claim a conversation; it will answer the visitor's next message");
+                    return;
+                }
+            }
             loop {
                 assistant.answer(&state, conversation, contact).await;
-                let mut busy = assistant.busy.lock().unwrap_or_else(|p| p.into_inner());
-                if busy.get(&conversation) == Some(&true) {
-                    busy.insert(conversation, false);
-                } else {
-                    busy.remove(&conversation);
-                    return;
+                match store
+                    .release_assistant(conversation, holder, claim_until())
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => return,
+                    Err(err) => {
+                        tracing::error!(%err, "the assistant could not release a conversation; the claim runs out by itself");
+                        return;
+                    }
                 }
             }
         });
@@ -319,9 +345,17 @@ impl Assistant {
         };
         // Typing goes through the same registry as people's: should this task
         // ever stop without saying so, the sweeper ends it after 6 s.
-        let still_typing = || {
+        let still_typing = || async {
             state.typing.start(conversation, contact, person.clone());
-            publish(state, typing(true))
+            publish(state, typing(true)).await;
+            // Still writing: the claim stands while this instance lives.
+            if let Err(err) = state
+                .store
+                .renew_assistant_claim(conversation, &self.holder, claim_until())
+                .await
+            {
+                tracing::warn!(%err, "the assistant could not renew its claim on a conversation");
+            }
         };
         still_typing().await;
         let generation = self.engine.generate(request);

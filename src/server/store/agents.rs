@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::engine::flag;
 use super::{Store, StoreError, now};
 use crate::protocol::{AgentId, Timestamp};
 
@@ -45,14 +46,14 @@ pub struct AgentRecord {
 }
 
 impl AgentRecord {
-    fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Self, StoreError> {
+    fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, StoreError> {
         Ok(Self {
             id: AgentId(row.try_get("id")?),
             email: row.try_get("email")?,
             name: row.try_get("name")?,
             role: Role::parse(row.try_get("role")?)?,
             password_hash: row.try_get("password_hash")?,
-            active: row.try_get::<i64, _>("active")? != 0,
+            active: flag(row, "active")?,
         })
     }
 }
@@ -77,7 +78,7 @@ impl Store {
     ) -> Result<AgentId, StoreError> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO agents (email, name, password_hash, role, created_at)
-             VALUES (?, ?, ?, ?, ?) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(email)
         .bind(name)
@@ -92,7 +93,7 @@ impl Store {
     /// The agent with this email (any case), if any.
     pub async fn agent_by_email(&self, email: &str) -> Result<Option<AgentRecord>, StoreError> {
         let row = sqlx::query(&format!(
-            "SELECT {AGENT_COLUMNS} FROM agents WHERE email = ?"
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE lower(email) = lower($1)"
         ))
         .bind(email)
         .fetch_optional(&self.pool)
@@ -102,7 +103,7 @@ impl Store {
 
     /// The agent with this id, if any.
     pub async fn agent(&self, id: AgentId) -> Result<Option<AgentRecord>, StoreError> {
-        let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = ?"))
+        let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE id = $1"))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await?;
@@ -118,7 +119,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO agent_sessions (token_hash, agent_id, created_at, expires_at)
-             VALUES (?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4)",
         )
         .bind(token_hash)
         .bind(agent.0)
@@ -137,7 +138,7 @@ impl Store {
         let row = sqlx::query(
             "SELECT a.id, a.email, a.name, a.role, a.password_hash, a.active
              FROM agent_sessions s JOIN agents a ON a.id = s.agent_id
-             WHERE s.token_hash = ? AND s.expires_at > ? AND a.active = 1",
+             WHERE s.token_hash = $1 AND s.expires_at > $2 AND a.active = TRUE",
         )
         .bind(token_hash)
         .bind(now().0)
@@ -149,7 +150,7 @@ impl Store {
     /// Every team member, admins first, then by name.
     pub async fn list_agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
         let rows = sqlx::query(&format!(
-            "SELECT {AGENT_COLUMNS} FROM agents ORDER BY role = 'agent', name COLLATE NOCASE"
+            "SELECT {AGENT_COLUMNS} FROM agents ORDER BY role = 'agent', lower(name), id"
         ))
         .fetch_all(&self.pool)
         .await?;
@@ -160,15 +161,15 @@ impl Store {
     /// their sessions. Returns false when there is no such agent.
     pub async fn set_agent_active(&self, id: AgentId, active: bool) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let found = sqlx::query("UPDATE agents SET active = ? WHERE id = ?")
-            .bind(active as i64)
+        let found = sqlx::query("UPDATE agents SET active = $1 WHERE id = $2")
+            .bind(active)
             .bind(id.0)
             .execute(&mut *tx)
             .await?
             .rows_affected()
             > 0;
         if !active {
-            sqlx::query("DELETE FROM agent_sessions WHERE agent_id = ?")
+            sqlx::query("DELETE FROM agent_sessions WHERE agent_id = $1")
                 .bind(id.0)
                 .execute(&mut *tx)
                 .await?;
@@ -180,15 +181,17 @@ impl Store {
     /// How many active admins there are (the last one may not be deactivated).
     pub async fn count_active_admins(&self) -> Result<i64, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM agents WHERE role = 'admin' AND active = 1")
-                .fetch_one(&self.pool)
-                .await?,
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM agents WHERE role = 'admin' AND active = TRUE",
+            )
+            .fetch_one(&self.pool)
+            .await?,
         )
     }
 
     /// Ends a session (sign-out).
     pub async fn delete_session(&self, token_hash: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM agent_sessions WHERE token_hash = ?")
+        sqlx::query("DELETE FROM agent_sessions WHERE token_hash = $1")
             .bind(token_hash)
             .execute(&self.pool)
             .await?;

@@ -2,7 +2,8 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError, now};
+use super::engine::flag;
+use super::{Flag, Store, StoreError, now};
 use crate::protocol::{ContactId, Timestamp};
 
 /// A stored visitor.
@@ -16,12 +17,12 @@ pub struct ContactRecord {
 }
 
 impl ContactRecord {
-    fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Self, StoreError> {
+    fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, StoreError> {
         Ok(Self {
             id: ContactId(row.try_get("id")?),
             name: row.try_get("name")?,
             email: row.try_get("email")?,
-            verified: row.try_get::<i64, _>("verified")? != 0,
+            verified: flag(row, "verified")?,
         })
     }
 }
@@ -33,8 +34,8 @@ impl Store {
         let t = now().0;
         // Another browser of a verified visitor?
         let linked = sqlx::query(
-            "UPDATE contacts SET last_seen_at = ?
-             WHERE id = (SELECT contact_id FROM visitor_tokens WHERE token_hash = ?)
+            "UPDATE contacts SET last_seen_at = $1
+             WHERE id = (SELECT contact_id FROM visitor_tokens WHERE token_hash = $2)
              RETURNING id, name, email, verified",
         )
         .bind(t)
@@ -45,7 +46,7 @@ impl Store {
             return ContactRecord::from_row(&row);
         }
         let row = sqlx::query(
-            "INSERT INTO contacts (token_hash, created_at, last_seen_at) VALUES (?, ?, ?)
+            "INSERT INTO contacts (token_hash, created_at, last_seen_at) VALUES ($1, $2, $3)
              ON CONFLICT (token_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at
              RETURNING id, name, email, verified",
         )
@@ -65,8 +66,8 @@ impl Store {
     ) -> Result<Option<ContactRecord>, StoreError> {
         let row = sqlx::query(
             "SELECT id, name, email, verified FROM contacts
-             WHERE id = COALESCE((SELECT contact_id FROM visitor_tokens WHERE token_hash = ?1),
-                                 (SELECT id FROM contacts WHERE token_hash = ?1))",
+             WHERE id = COALESCE((SELECT contact_id FROM visitor_tokens WHERE token_hash = $1),
+                                 (SELECT id FROM contacts WHERE token_hash = $1))",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -78,7 +79,7 @@ impl Store {
     pub async fn token_external_id(&self, token_hash: &[u8]) -> Result<Option<String>, StoreError> {
         Ok(sqlx::query_scalar(
             "SELECT c.external_id FROM visitor_tokens t JOIN contacts c ON c.id = t.contact_id
-             WHERE t.token_hash = ?",
+             WHERE t.token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
@@ -89,21 +90,21 @@ impl Store {
     /// Whether the browser with this token is nobody yet: not linked to a
     /// verified visitor and without a conversation (nothing to forget).
     pub async fn token_is_blank(&self, token_hash: &[u8]) -> Result<bool, StoreError> {
-        let known: i64 = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM visitor_tokens WHERE token_hash = ?1)
+        let known: Flag = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM visitor_tokens WHERE token_hash = $1)
                  OR EXISTS (SELECT 1 FROM conversations v JOIN contacts c ON c.id = v.contact_id
-                            WHERE c.token_hash = ?1)",
+                            WHERE c.token_hash = $1)",
         )
         .bind(token_hash)
         .fetch_one(&self.pool)
         .await?;
-        Ok(known == 0)
+        Ok(!known.0)
     }
 
     /// This browser token no longer speaks for the verified visitor it was
     /// linked to (they signed out of the site on this device).
     pub async fn unlink_token(&self, token_hash: &[u8]) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM visitor_tokens WHERE token_hash = ?")
+        sqlx::query("DELETE FROM visitor_tokens WHERE token_hash = $1")
             .bind(token_hash)
             .execute(&self.pool)
             .await?;
@@ -123,23 +124,27 @@ impl Store {
     ) -> Result<ContactId, StoreError> {
         let t = now().0;
         let mut tx = self.pool.begin().await?;
-        // A write first, so the transaction holds the write lock from the start.
+        // A write first, so the transaction holds the write lock from the
+        // start. A verified contact's own token is random: only the tokens
+        // linked to it speak for it.
+        let unguessable: [u8; 32] = rand::random();
         sqlx::query(
             "INSERT INTO contacts (token_hash, external_id, verified, created_at, last_seen_at)
-             VALUES (randomblob(32), ?1, 1, ?2, ?2)
+             VALUES ($3, $1, TRUE, $2, $2)
              ON CONFLICT (external_id) WHERE external_id IS NOT NULL
              DO UPDATE SET last_seen_at = excluded.last_seen_at",
         )
         .bind(external_id)
         .bind(t)
+        .bind(&unguessable[..])
         .execute(&mut *tx)
         .await?;
-        let id: i64 = sqlx::query_scalar("SELECT id FROM contacts WHERE external_id = ?")
+        let id: i64 = sqlx::query_scalar("SELECT id FROM contacts WHERE external_id = $1")
             .bind(external_id)
             .fetch_one(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO visitor_tokens (token_hash, contact_id) VALUES (?, ?)
+            "INSERT INTO visitor_tokens (token_hash, contact_id) VALUES ($1, $2)
              ON CONFLICT (token_hash) DO UPDATE SET contact_id = excluded.contact_id",
         )
         .bind(token_hash)
@@ -148,7 +153,7 @@ impl Store {
         .await?;
         if name.is_some() || email.is_some() {
             sqlx::query(
-                "UPDATE contacts SET name = COALESCE(?, name), email = COALESCE(?, email) WHERE id = ?",
+                "UPDATE contacts SET name = COALESCE($1, name), email = COALESCE($2, email) WHERE id = $3",
             )
             .bind(name)
             .bind(email)
@@ -167,7 +172,7 @@ impl Store {
         name: Option<&str>,
         email: Option<&str>,
     ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE contacts SET name = ?, email = ? WHERE id = ?")
+        sqlx::query("UPDATE contacts SET name = $1, email = $2 WHERE id = $3")
             .bind(name)
             .bind(email)
             .bind(id.0)
@@ -179,7 +184,7 @@ impl Store {
     /// Records that a visitor was around just now (their last tab closed).
     pub async fn touch_contact(&self, id: ContactId) -> Result<Timestamp, StoreError> {
         let t = now();
-        sqlx::query("UPDATE contacts SET last_seen_at = ? WHERE id = ?")
+        sqlx::query("UPDATE contacts SET last_seen_at = $1 WHERE id = $2")
             .bind(t.0)
             .bind(id.0)
             .execute(&self.pool)

@@ -16,25 +16,25 @@ pub(super) const SUMMARY_COLUMNS: &str = "c.id, c.contact_id, c.status, c.last_m
         c.team_read_id, c.team_delivered_id, ct.last_seen_at, ct.name AS contact_name,
         ct.email AS contact_email, c.assistant, c.seq, c.assignee_id,
         owner.name AS assignee_name, c.snoozed_until, c.waiting_since, c.rating,
-        (SELECT group_concat(label_id) FROM conversation_labels WHERE conversation_id = c.id)
+        (SELECT string_agg(CAST(label_id AS TEXT), ',') FROM conversation_labels WHERE conversation_id = c.id)
             AS label_ids,
-        (SELECT group_concat(agent_id) FROM mentions WHERE conversation_id = c.id)
+        (SELECT string_agg(CAST(agent_id AS TEXT), ',') FROM mentions WHERE conversation_id = c.id)
             AS mentioned_ids";
 
 /// The tables [`SUMMARY_COLUMNS`] come from.
 pub(super) const SUMMARY_FROM: &str = "conversations c JOIN contacts ct ON ct.id = c.contact_id
         LEFT JOIN agents owner ON owner.id = c.assignee_id";
 
-/// Unread for an agent (parameter `?1`): visitor messages after their cursor.
+/// Unread for an agent (parameter `$1`): visitor messages after their cursor.
 pub(super) const AGENT_UNREAD: &str = "(SELECT COUNT(*) FROM messages m
         WHERE m.conversation_id = c.id AND m.sender_kind = 'contact'
         AND m.id > COALESCE((SELECT last_read_id FROM agent_cursors
-                             WHERE agent_id = ?1 AND conversation_id = c.id), 0)) AS unread";
+                             WHERE agent_id = $1 AND conversation_id = c.id), 0)) AS unread";
 
 /// Unread for the visitor: the team's messages after the visitor's cursor.
 const CONTACT_UNREAD: &str = "(SELECT COUNT(*) FROM messages m
         WHERE m.conversation_id = c.id AND m.sender_kind IN ('agent', 'ai', 'system')
-        AND m.internal = 0 AND m.id > c.contact_read_id) AS unread";
+        AND m.internal = FALSE AND m.id > c.contact_read_id) AS unread";
 
 /// Who moved a read cursor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -43,9 +43,7 @@ pub enum Reader {
     Agent(AgentId),
 }
 
-pub(super) fn summary_from_row(
-    row: &sqlx::sqlite::SqliteRow,
-) -> Result<ConversationSummary, StoreError> {
+pub(super) fn summary_from_row(row: &sqlx::any::AnyRow) -> Result<ConversationSummary, StoreError> {
     let contact_id = ContactId(row.try_get("contact_id")?);
     let status: String = row.try_get("status")?;
     let last_sender: Option<String> = row.try_get("last_sender_kind")?;
@@ -96,7 +94,7 @@ pub(super) fn summary_from_row(
     })
 }
 
-/// The ids of a `group_concat` ("3,7"), in ascending order.
+/// The ids of a `string_agg` ("3,7"), in ascending order.
 fn ids(list: Option<String>) -> impl Iterator<Item = i64> {
     let mut ids: Vec<i64> = list
         .as_deref()
@@ -120,7 +118,7 @@ impl Store {
         id: ConversationId,
     ) -> Result<Option<AssistantState>, StoreError> {
         let state: Option<String> =
-            sqlx::query_scalar("SELECT assistant FROM conversations WHERE id = ?")
+            sqlx::query_scalar("SELECT assistant FROM conversations WHERE id = $1")
                 .bind(id.0)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -145,10 +143,10 @@ impl Store {
         // Handed to the team: the visitor waits for a person from now on
         // (the assistant's answers had stopped the clock).
         let moved = sqlx::query(
-            "UPDATE conversations SET assistant = ?1,
-                 waiting_since = CASE WHEN ?1 = 'waiting' THEN COALESCE(waiting_since, ?4)
+            "UPDATE conversations SET assistant = $1,
+                 waiting_since = CASE WHEN $1 = 'waiting' THEN COALESCE(waiting_since, $4)
                                       ELSE waiting_since END
-             WHERE id = ?2 AND assistant = ?3",
+             WHERE id = $2 AND assistant = $3",
         )
         .bind(to.as_str())
         .bind(id.0)
@@ -166,7 +164,7 @@ impl Store {
         id: ConversationId,
     ) -> Result<Option<ContactId>, StoreError> {
         let contact: Option<i64> =
-            sqlx::query_scalar("SELECT contact_id FROM conversations WHERE id = ?")
+            sqlx::query_scalar("SELECT contact_id FROM conversations WHERE id = $1")
                 .bind(id.0)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -175,7 +173,7 @@ impl Store {
 
     /// The conversation's latest change number (0 when it does not exist).
     pub async fn conversation_seq(&self, id: ConversationId) -> Result<Seq, StoreError> {
-        let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM conversations WHERE id = ?")
+        let seq: Option<i64> = sqlx::query_scalar("SELECT seq FROM conversations WHERE id = $1")
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await?;
@@ -189,7 +187,7 @@ impl Store {
     ) -> Result<Option<ConversationSummary>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT {SUMMARY_COLUMNS}, 0 AS unread
-             FROM {SUMMARY_FROM} WHERE c.id = ?"
+             FROM {SUMMARY_FROM} WHERE c.id = $1"
         ))
         .bind(id.0)
         .fetch_optional(&self.pool)
@@ -206,7 +204,7 @@ impl Store {
         let rows = sqlx::query(&format!(
             "SELECT {SUMMARY_COLUMNS}, {CONTACT_UNREAD}
              FROM {SUMMARY_FROM}
-             WHERE c.contact_id = ? ORDER BY c.last_message_at DESC, c.id DESC LIMIT 100"
+             WHERE c.contact_id = $1 ORDER BY c.last_message_at DESC, c.id DESC LIMIT 100"
         ))
         .bind(contact.0)
         .fetch_all(&self.pool)
@@ -229,9 +227,9 @@ impl Store {
         let moved: Option<(i64, i64)> = match reader {
             Reader::Contact(_) => {
                 sqlx::query_as(
-                    "UPDATE conversations SET contact_read_id = MIN(?1, last_message_id),
+                    "UPDATE conversations SET contact_read_id = CASE WHEN $1 < last_message_id THEN $1 ELSE last_message_id END,
                         seq = seq + 1
-                     WHERE id = ?2 AND contact_read_id < MIN(?1, last_message_id)
+                     WHERE id = $2 AND contact_read_id < CASE WHEN $1 < last_message_id THEN $1 ELSE last_message_id END
                      RETURNING contact_read_id, seq",
                 )
                 .bind(up_to.0)
@@ -242,10 +240,10 @@ impl Store {
             Reader::Agent(agent) => {
                 let moved: Option<i64> = sqlx::query_scalar(
                     "INSERT INTO agent_cursors (agent_id, conversation_id, last_read_id)
-                     SELECT ?1, id, MIN(?3, last_message_id) FROM conversations WHERE id = ?2
+                     SELECT $1, id, CASE WHEN $3 < last_message_id THEN $3 ELSE last_message_id END FROM conversations WHERE id = $2
                      ON CONFLICT (agent_id, conversation_id) DO UPDATE
                         SET last_read_id = excluded.last_read_id
-                        WHERE last_read_id < excluded.last_read_id
+                        WHERE agent_cursors.last_read_id < excluded.last_read_id
                      RETURNING last_read_id",
                 )
                 .bind(agent.0)
@@ -256,9 +254,9 @@ impl Store {
                 match moved {
                     Some(at) => {
                         let seq: i64 = sqlx::query_scalar(
-                            "UPDATE conversations SET team_read_id = MAX(team_read_id, ?1),
-                                team_delivered_id = MAX(team_delivered_id, ?1), seq = seq + 1
-                             WHERE id = ?2 RETURNING seq",
+                            "UPDATE conversations SET team_read_id = CASE WHEN team_read_id < $1 THEN $1 ELSE team_read_id END,
+                                team_delivered_id = CASE WHEN team_delivered_id < $1 THEN $1 ELSE team_delivered_id END, seq = seq + 1
+                             WHERE id = $2 RETURNING seq",
                         )
                         .bind(at)
                         .bind(conversation.0)
@@ -281,8 +279,8 @@ impl Store {
         up_to: MessageId,
     ) -> Result<Option<(MessageId, Seq)>, StoreError> {
         let moved: Option<(i64, i64)> = sqlx::query_as(
-            "UPDATE conversations SET team_delivered_id = MIN(?1, last_message_id), seq = seq + 1
-             WHERE id = ?2 AND team_delivered_id < MIN(?1, last_message_id)
+            "UPDATE conversations SET team_delivered_id = CASE WHEN $1 < last_message_id THEN $1 ELSE last_message_id END, seq = seq + 1
+             WHERE id = $2 AND team_delivered_id < CASE WHEN $1 < last_message_id THEN $1 ELSE last_message_id END
              RETURNING team_delivered_id, seq",
         )
         .bind(up_to.0)

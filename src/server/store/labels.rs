@@ -3,7 +3,7 @@
 //! conversation (its next change number, a line in the thread).
 
 use super::workflow::leave_line;
-use super::{Store, StoreError, now};
+use super::{Flag, Store, StoreError, now};
 use crate::protocol::{AgentId, ConversationId, Label, LabelColor, LabelId, Message};
 
 /// What creating a label did.
@@ -29,7 +29,7 @@ impl Store {
     /// Every label, by name.
     pub async fn labels(&self) -> Result<Vec<Label>, StoreError> {
         let rows: Vec<(i64, String, String)> =
-            sqlx::query_as("SELECT id, name, color FROM labels ORDER BY name COLLATE NOCASE, id")
+            sqlx::query_as("SELECT id, name, color FROM labels ORDER BY lower(name), id")
                 .fetch_all(&self.pool)
                 .await?;
         Ok(rows.into_iter().map(label_from).collect())
@@ -38,7 +38,7 @@ impl Store {
     /// One label, if it exists.
     pub async fn label(&self, id: LabelId) -> Result<Option<Label>, StoreError> {
         let row: Option<(i64, String, String)> =
-            sqlx::query_as("SELECT id, name, color FROM labels WHERE id = ?")
+            sqlx::query_as("SELECT id, name, color FROM labels WHERE id = $1")
                 .bind(id.0)
                 .fetch_optional(&self.pool)
                 .await?;
@@ -55,9 +55,9 @@ impl Store {
         // One statement: it takes the write lock before it reads.
         let id: Option<i64> = sqlx::query_scalar(
             "INSERT INTO labels (name, color, created_at)
-             SELECT ?1, ?2, ?3
-             WHERE (SELECT COUNT(*) FROM labels) < ?4
-               AND NOT EXISTS (SELECT 1 FROM labels WHERE name = ?1)
+             SELECT $1, $2, $3
+             WHERE (SELECT COUNT(*) FROM labels) < $4
+               AND NOT EXISTS (SELECT 1 FROM labels WHERE lower(name) = lower($1))
              RETURNING id",
         )
         .bind(name)
@@ -73,11 +73,13 @@ impl Store {
                 color,
             }));
         }
-        let taken: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM labels WHERE name = ?)")
-            .bind(name)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(if taken {
+        let taken: Flag = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM labels WHERE lower(name) = lower($1))",
+        )
+        .bind(name)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(if taken.0 {
             LabelCreated::Taken
         } else {
             LabelCreated::Full
@@ -86,7 +88,7 @@ impl Store {
 
     /// Deletes a label, and takes it off every conversation.
     pub async fn delete_label(&self, id: LabelId) -> Result<bool, StoreError> {
-        let deleted = sqlx::query("DELETE FROM labels WHERE id = ?")
+        let deleted = sqlx::query("DELETE FROM labels WHERE id = $1")
             .bind(id.0)
             .execute(&self.pool)
             .await?
@@ -106,10 +108,10 @@ impl Store {
     ) -> Result<Option<Message>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let sql = if on {
-            "INSERT INTO conversation_labels (conversation_id, label_id) VALUES (?, ?)
+            "INSERT INTO conversation_labels (conversation_id, label_id) VALUES ($1, $2)
              ON CONFLICT DO NOTHING"
         } else {
-            "DELETE FROM conversation_labels WHERE conversation_id = ? AND label_id = ?"
+            "DELETE FROM conversation_labels WHERE conversation_id = $1 AND label_id = $2"
         };
         let changed = sqlx::query(sql)
             .bind(conversation.0)

@@ -2,15 +2,15 @@
 //! conversation in their Mentions list until they open it. The note and
 //! its mentions commit together.
 
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Any, Transaction};
 
-use super::{Store, StoreError, now};
+use super::{Flag, Store, StoreError, now};
 use crate::protocol::{AgentId, ConversationId, MentionCount};
 
 /// Records whom a note names (active teammates other than its author),
 /// inside the note's transaction; returns them.
 pub(super) async fn note_mentions(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     conversation: ConversationId,
     message: i64,
     body: &str,
@@ -20,11 +20,12 @@ pub(super) async fn note_mentions(
     if !body.contains('@') {
         return Ok(Vec::new());
     }
-    let team: Vec<(i64, String)> =
-        sqlx::query_as("SELECT id, name FROM agents WHERE active = 1 AND id IS NOT ?")
-            .bind(author)
-            .fetch_all(&mut **tx)
-            .await?;
+    let team: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT id, name FROM agents WHERE active = TRUE AND id IS DISTINCT FROM $1",
+    )
+    .bind(author)
+    .fetch_all(&mut **tx)
+    .await?;
     let named = crate::mentions::mentioned(
         body,
         team.iter().map(|(id, name)| (AgentId(*id), name.as_str())),
@@ -32,7 +33,7 @@ pub(super) async fn note_mentions(
     for agent in &named {
         sqlx::query(
             "INSERT INTO mentions (conversation_id, agent_id, message_id, created_at)
-             VALUES (?1, ?2, ?3, ?4)
+             VALUES ($1, $2, $3, $4)
              ON CONFLICT (conversation_id, agent_id) DO UPDATE
                 SET message_id = excluded.message_id, created_at = excluded.created_at",
         )
@@ -53,13 +54,14 @@ impl Store {
         agent: AgentId,
         conversation: ConversationId,
     ) -> Result<bool, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM mentions WHERE conversation_id = ? AND agent_id = ?)",
+        let mentioned: Flag = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM mentions WHERE conversation_id = $1 AND agent_id = $2)",
         )
         .bind(conversation.0)
         .bind(agent.0)
         .fetch_one(&self.pool)
-        .await?)
+        .await?;
+        Ok(mentioned.0)
     }
 
     /// The agent opened the conversation: its mentions of them are seen.
@@ -73,7 +75,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let cleared =
-            sqlx::query("DELETE FROM mentions WHERE conversation_id = ? AND agent_id = ?")
+            sqlx::query("DELETE FROM mentions WHERE conversation_id = $1 AND agent_id = $2")
                 .bind(conversation.0)
                 .bind(agent.0)
                 .execute(&mut *tx)
@@ -82,7 +84,7 @@ impl Store {
         if cleared == 0 {
             return Ok(false);
         }
-        sqlx::query("UPDATE conversations SET seq = seq + 1 WHERE id = ?")
+        sqlx::query("UPDATE conversations SET seq = seq + 1 WHERE id = $1")
             .bind(conversation.0)
             .execute(&mut *tx)
             .await?;

@@ -2,16 +2,26 @@
 //!
 //! One concern per file: `agents` (team members and their sessions), `contacts`
 //! (visitors), `conversations` (inbox rows), `messages`, and `workflow` (a
-//! conversation's state and owner, the inbox's lists and their counts). The SQLite engine is
-//! the embedded default; callers see only these methods, so a PostgreSQL engine
-//! can slot in behind the same interface without touching them.
+//! conversation's state and owner, the inbox's lists and their counts).
+//!
+//! Two engines sit behind the same methods, chosen by the URL at start: SQLite
+//! (`sqlite://…`, the embedded default) and PostgreSQL (`postgres://…`, for
+//! several instances). Both run the same SQL through sqlx's `Any` driver,
+//! written in what the two share (`$1` parameters, `IS DISTINCT FROM`,
+//! `CASE` instead of two-argument `MIN`/`MAX`, `TRUE`/`FALSE`); each has its own
+//! migrations (`migrations/sqlite`, `migrations/postgres`) for what they do not.
+//! Where correctness depends on who writes first, a write takes the lock
+//! before anything is read: SQLite's database-wide write lock, PostgreSQL's
+//! row lock on the conversation (or contact, or agent) it changes.
 //!
 //! Queries are runtime-checked (`sqlx::query_as`), so the crate builds without a
 //! live database.
 
 mod agents;
+mod assistant;
 mod contacts;
 mod conversations;
+mod engine;
 mod labels;
 mod mentions;
 mod messages;
@@ -22,6 +32,7 @@ mod writer;
 pub use agents::{AgentRecord, Role};
 pub use contacts::ContactRecord;
 pub use conversations::Reader;
+pub use engine::Engine;
 pub use labels::LabelCreated;
 pub use messages::{
     Audience, Author, Change, Changed, Inserted, MessageFacts, PostOptions, ReactionChange,
@@ -30,19 +41,18 @@ pub use messages::{
 pub use workflow::{InboxPage, Rated, WOKEN_BY_CLOCK};
 pub use writer::Queued;
 
-use std::str::FromStr;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use sqlx::SqlitePool;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::AnyPool;
 
 use crate::protocol::Timestamp;
+use engine::Flag;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "the database URL {0:?} is not supported: this version stores in SQLite only (sqlite://path/to/file.db); PostgreSQL is not built yet"
+        "the database URL {0:?} is not supported: use sqlite://path/to/file.db (the embedded default) or postgres://user:password@host/database"
     )]
     UnsupportedUrl(String),
     #[error("could not create the database folder {path}: {source}")]
@@ -65,12 +75,17 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The database's disk is full (SQLite's `SQLITE_FULL`): nothing was
+    /// The database's disk is full (SQLite's `SQLITE_FULL`, PostgreSQL's `53100`): nothing was
     /// written, and writes work again once space returns.
     pub fn is_disk_full(&self) -> bool {
         const SQLITE_FULL: &str = "database or disk is full";
+        // PostgreSQL's `disk_full`.
+        const POSTGRES_FULL: &str = "53100";
         match self {
-            Self::Sqlx(err) => err.to_string().contains(SQLITE_FULL),
+            Self::Sqlx(err) => {
+                err.to_string().contains(SQLITE_FULL)
+                    || engine::sqlstate(err).as_deref() == Some(POSTGRES_FULL)
+            }
             Self::Commit(message) => message.contains(SQLITE_FULL),
             _ => false,
         }
@@ -110,60 +125,49 @@ pub enum Durability {
 /// Handle to the database; cheap to clone.
 #[derive(Clone)]
 pub struct Store {
-    pool: SqlitePool,
+    pool: AnyPool,
+    engine: Engine,
     writer: writer::Writer,
     /// How long each group commit takes (for `/metrics`).
     commit_latency: std::sync::Arc<crate::server::metrics::Histogram>,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `url` and applies migrations.
+    /// Opens the database at `url` (creating an SQLite file if needed) and
+    /// applies migrations.
     ///
     /// SQLite runs in WAL mode with `synchronous = FULL`: a message is acknowledged
     /// only after its commit reached the disk, so an ack survives a power cut.
-    /// Message inserts share commits under load (see `writer`).
+    /// Message inserts share commits under load (see `writer`), on either engine.
     pub async fn open(url: &str) -> Result<Self, StoreError> {
         Self::open_with(url, Durability::Full).await
     }
 
-    /// Like [`Store::open`], choosing how hard each commit waits for the disk.
+    /// Like [`Store::open`], choosing how hard each SQLite commit waits for
+    /// the disk.
     pub async fn open_with(url: &str, durability: Durability) -> Result<Self, StoreError> {
-        let file = database_file(url).ok_or_else(|| StoreError::UnsupportedUrl(url.to_owned()))?;
-        if let Some(dir) = std::path::Path::new(file).parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
-                path: dir.display().to_string(),
-                source,
-            })?;
-        }
-        let options = SqliteConnectOptions::from_str(url)?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(match durability {
-                Durability::Full => SqliteSynchronous::Full,
-                Durability::Normal => SqliteSynchronous::Normal,
-            })
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
-        sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
+        let engine = Engine::of(url)?;
+        let pool = engine.connect(url, durability).await?;
+        engine.migrate(&pool).await?;
         let commit_latency = std::sync::Arc::default();
         let writer = writer::Writer::start(pool.clone(), std::sync::Arc::clone(&commit_latency));
         Ok(Self {
             pool,
+            engine,
             writer,
             commit_latency,
         })
     }
 
+    /// Which engine stores the data.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
     /// A workspace setting, if it was ever set.
     pub async fn setting(&self, key: &str) -> Result<Option<String>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT value FROM settings WHERE key = ?")
+            sqlx::query_scalar("SELECT value FROM settings WHERE key = $1")
                 .bind(key)
                 .fetch_optional(&self.pool)
                 .await?,
@@ -173,7 +177,7 @@ impl Store {
     /// Sets a workspace setting.
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<(), StoreError> {
         sqlx::query(
-            "INSERT INTO settings (key, value) VALUES (?, ?)
+            "INSERT INTO settings (key, value) VALUES ($1, $2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         )
         .bind(key)
@@ -186,11 +190,13 @@ impl Store {
     /// Sets a workspace setting unless it is set already; returns the value
     /// kept (several instances starting at once agree on one).
     pub async fn setting_if_absent(&self, key: &str, value: &str) -> Result<String, StoreError> {
-        sqlx::query("INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING")
-            .bind(key)
-            .bind(value)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO settings (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
         self.setting(key)
             .await?
             .ok_or_else(|| StoreError::Corrupt(format!("the setting {key} vanished as it was set")))
@@ -226,6 +232,3 @@ pub fn now() -> Timestamp {
         .unwrap_or(0);
     Timestamp(ms)
 }
-
-#[cfg(test)]
-mod tests;

@@ -15,9 +15,9 @@ impl Store {
     ) -> Result<Vec<SavedReply>, StoreError> {
         let rows: Vec<(i64, String, String, Option<i64>)> = sqlx::query_as(
             "SELECT id, shortcut, body, owner_id FROM saved_replies
-             WHERE owner_id = ?1
+             WHERE owner_id = $1
                 OR (owner_id IS NULL AND shortcut NOT IN
-                    (SELECT shortcut FROM saved_replies WHERE owner_id = ?1))
+                    (SELECT shortcut FROM saved_replies WHERE owner_id = $1))
              ORDER BY shortcut",
         )
         .bind(agent.map(|a| a.0))
@@ -59,15 +59,15 @@ impl Store {
         let (sql, conflict) = match owner {
             None => ("owner_id IS NULL", "(shortcut) WHERE owner_id IS NULL"),
             Some(_) => (
-                "owner_id = ?5",
+                "owner_id = $5",
                 "(owner_id, shortcut) WHERE owner_id IS NOT NULL",
             ),
         };
         let saved = sqlx::query(&format!(
             "INSERT INTO saved_replies (owner_id, shortcut, body, created_at)
-             SELECT ?5, ?1, ?2, ?3
-             WHERE (SELECT COUNT(*) FROM saved_replies WHERE {sql}) < ?4
-                OR EXISTS (SELECT 1 FROM saved_replies WHERE {sql} AND shortcut = ?1)
+             SELECT $5, $1, $2, $3
+             WHERE (SELECT COUNT(*) FROM saved_replies WHERE {sql}) < $4
+                OR EXISTS (SELECT 1 FROM saved_replies WHERE {sql} AND shortcut = $1)
              ON CONFLICT {conflict} DO UPDATE SET body = excluded.body"
         ))
         .bind(shortcut)
@@ -84,12 +84,14 @@ impl Store {
     /// Deletes a reply of the team's (`owner` `None`) or of one agent;
     /// anyone else's is left alone. Returns whether one was deleted.
     pub async fn delete_reply(&self, id: i64, owner: Option<AgentId>) -> Result<bool, StoreError> {
-        let deleted = sqlx::query("DELETE FROM saved_replies WHERE id = ? AND owner_id IS ?")
-            .bind(id)
-            .bind(owner.map(|a| a.0))
-            .execute(&self.pool)
-            .await?
-            .rows_affected();
+        let deleted = sqlx::query(
+            "DELETE FROM saved_replies WHERE id = $1 AND owner_id IS NOT DISTINCT FROM $2",
+        )
+        .bind(id)
+        .bind(owner.map(|a| a.0))
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
         Ok(deleted > 0)
     }
 }

@@ -5,10 +5,10 @@
 //! line in the thread that only the team sees, in the same transaction: a
 //! client that resumes gets the line, and the row's new `seq` with it.
 
-use sqlx::{Sqlite, Transaction};
+use sqlx::{Any, Transaction};
 
 use super::conversations::{AGENT_UNREAD, SUMMARY_COLUMNS, SUMMARY_FROM, summary_from_row};
-use super::{Store, StoreError, now};
+use super::{Flag, Store, StoreError, now};
 use crate::protocol::{
     AgentId, AssignedCount, ClientId, ContactId, ConversationId, ConversationStatus,
     ConversationSummary, InboxCounts, InboxSort, InboxView, LabelId, Message, MessageId,
@@ -59,7 +59,7 @@ const WAKE_BATCH: i64 = 500;
 /// Stores a line about the conversation's state: a system message only the
 /// team sees, with the conversation's next change number.
 pub(super) async fn line_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     conversation: ConversationId,
     actor: Option<i64>,
     text: &str,
@@ -67,13 +67,13 @@ pub(super) async fn line_in(
     let t = now().0;
     let client_id = ClientId::new();
     let seq: i64 =
-        sqlx::query_scalar("UPDATE conversations SET seq = seq + 1 WHERE id = ? RETURNING seq")
+        sqlx::query_scalar("UPDATE conversations SET seq = seq + 1 WHERE id = $1 RETURNING seq")
             .bind(conversation.0)
             .fetch_one(&mut **tx)
             .await?;
     let id: i64 = sqlx::query_scalar(
         "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at, seq, internal)
-         VALUES (?, ?, 'system', ?, ?, ?, ?, 1) RETURNING id",
+         VALUES ($1, $2, 'system', $3, $4, $5, $6, TRUE) RETURNING id",
     )
     .bind(conversation.0)
     .bind(client_id.0.to_string())
@@ -102,7 +102,7 @@ pub(super) async fn line_in(
 /// Ends a change whose first write (the update) said whether anything
 /// moved: the line and the commit if it did, nothing if it did not.
 pub(super) async fn leave_line(
-    mut tx: Transaction<'_, Sqlite>,
+    mut tx: Transaction<'_, Any>,
     changed: bool,
     conversation: ConversationId,
     actor: Option<i64>,
@@ -116,11 +116,11 @@ pub(super) async fn leave_line(
     Ok(Some(line))
 }
 
-/// The `WHERE` condition of a view; `?1` is the agent.
+/// The `WHERE` condition of a view; `$1` is the agent.
 fn view_filter(view: InboxView) -> &'static str {
     match view {
-        InboxView::Mine => "c.status = 'open' AND c.assignee_id = ?1",
-        InboxView::Mentions => "c.id IN (SELECT conversation_id FROM mentions WHERE agent_id = ?1)",
+        InboxView::Mine => "c.status = 'open' AND c.assignee_id = $1",
+        InboxView::Mentions => "c.id IN (SELECT conversation_id FROM mentions WHERE agent_id = $1)",
         InboxView::Unassigned => "c.status = 'open' AND c.assignee_id IS NULL",
         InboxView::Open => "c.status = 'open'",
         InboxView::Snoozed => "c.status = 'snoozed'",
@@ -146,10 +146,10 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // A write first: it takes the write lock before anything is read.
         let changed: Option<i64> = sqlx::query_scalar(
-            "UPDATE conversations SET status = ?1, snoozed_until = ?2,
+            "UPDATE conversations SET status = $1, snoozed_until = $2,
                  -- Nobody waits on what is done.
-                 waiting_since = CASE WHEN ?1 = 'resolved' THEN NULL ELSE waiting_since END
-             WHERE id = ?3 AND (status <> ?1 OR snoozed_until IS NOT ?2) RETURNING id",
+                 waiting_since = CASE WHEN $1 = 'resolved' THEN NULL ELSE waiting_since END
+             WHERE id = $3 AND (status <> $1 OR snoozed_until IS DISTINCT FROM $2) RETURNING id",
         )
         .bind(status.as_str())
         .bind(until)
@@ -171,8 +171,8 @@ impl Store {
     ) -> Result<Option<Message>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let changed: Option<i64> = sqlx::query_scalar(
-            "UPDATE conversations SET assignee_id = ?1
-             WHERE id = ?2 AND assignee_id IS NOT ?1 RETURNING id",
+            "UPDATE conversations SET assignee_id = $1
+             WHERE id = $2 AND assignee_id IS DISTINCT FROM $1 RETURNING id",
         )
         .bind(to.map(|a| a.0))
         .bind(conversation.0)
@@ -192,11 +192,18 @@ impl Store {
         line: &str,
     ) -> Result<Option<Message>, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // The teammate's row first: two instances assigning to them at once
+        // take turns (PostgreSQL's row lock; SQLite's write lock), so the
+        // count below is settled and the cap holds.
+        sqlx::query("UPDATE agents SET active = active WHERE id = $1")
+            .bind(to.0)
+            .execute(&mut *tx)
+            .await?;
         let changed: Option<i64> = sqlx::query_scalar(
-            "UPDATE conversations SET assignee_id = ?1
-             WHERE id = ?2 AND assignee_id IS NULL AND status = 'open'
+            "UPDATE conversations SET assignee_id = $1
+             WHERE id = $2 AND assignee_id IS NULL AND status = 'open'
                AND (SELECT COUNT(*) FROM conversations
-                    WHERE status = 'open' AND assignee_id = ?1) < ?3
+                    WHERE status = 'open' AND assignee_id = $1) < $3
              RETURNING id",
         )
         .bind(to.0)
@@ -218,9 +225,9 @@ impl Store {
     ) -> Result<Rated, StoreError> {
         let mut tx = self.pool.begin().await?;
         let rated: Option<i64> = sqlx::query_scalar(
-            "UPDATE conversations SET rating = ?1, rating_comment = ?2
-             WHERE id = ?3 AND status = 'resolved'
-               AND (rating IS NOT ?1 OR rating_comment IS NOT ?2)
+            "UPDATE conversations SET rating = $1, rating_comment = $2
+             WHERE id = $3 AND status = 'resolved'
+               AND (rating IS DISTINCT FROM $1 OR rating_comment IS DISTINCT FROM $2)
              RETURNING id",
         )
         .bind(i64::from(score))
@@ -229,12 +236,12 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await?;
         if rated.is_none() {
-            let resolved: Option<bool> =
-                sqlx::query_scalar("SELECT status = 'resolved' FROM conversations WHERE id = ?")
+            let resolved: Option<Flag> =
+                sqlx::query_scalar("SELECT status = 'resolved' FROM conversations WHERE id = $1")
                     .bind(conversation.0)
                     .fetch_optional(&mut *tx)
                     .await?;
-            return Ok(if resolved == Some(true) {
+            return Ok(if resolved == Some(Flag(true)) {
                 Rated::Unchanged
             } else {
                 Rated::NotResolved
@@ -260,10 +267,13 @@ impl Store {
     pub async fn wake_due(&self, at: Timestamp) -> Result<Vec<(ContactId, Message)>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let woken: Vec<(i64, i64)> = sqlx::query_as(
+            // The outer condition again: on PostgreSQL another instance's
+            // clock may have woken a row since the inner select read it.
             "UPDATE conversations SET status = 'open', snoozed_until = NULL
              WHERE id IN (SELECT id FROM conversations
-                          WHERE status = 'snoozed' AND snoozed_until <= ?
-                          ORDER BY snoozed_until LIMIT ?)
+                          WHERE status = 'snoozed' AND snoozed_until <= $1
+                          ORDER BY snoozed_until LIMIT $2)
+               AND status = 'snoozed' AND snoozed_until <= $1
              RETURNING id, contact_id",
         )
         .bind(at.0)
@@ -295,7 +305,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let count = |status: &'static str| {
-            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM conversations WHERE status = ?")
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM conversations WHERE status = $1")
                 .bind(status)
                 .fetch_one(&self.pool)
         };
@@ -323,7 +333,7 @@ impl Store {
     /// How many conversations carry `label` (a range of its index).
     async fn label_size(&self, label: LabelId) -> Result<i64, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM conversation_labels WHERE label_id = ?")
+            sqlx::query_scalar("SELECT COUNT(*) FROM conversation_labels WHERE label_id = $1")
                 .bind(label.0)
                 .fetch_one(&self.pool)
                 .await?,
@@ -352,11 +362,11 @@ impl Store {
         const WAITING: &str = "COALESCE(c.waiting_since, 9223372036854775807)";
         let (key, order) = match sort {
             InboxSort::Newest => (
-                "(c.last_message_at, c.id) < (-?2, -?3)".to_owned(),
+                "(c.last_message_at, c.id) < (-$2, -$3)".to_owned(),
                 "c.last_message_at DESC, c.id DESC".to_owned(),
             ),
             InboxSort::Waiting => (
-                format!("({WAITING}, c.id) > (?2, ?3)"),
+                format!("({WAITING}, c.id) > ($2, $3)"),
                 format!("{WAITING}, c.id"),
             ),
         };
@@ -372,19 +382,19 @@ impl Store {
         // collected first and sorted instead.
         let labelled = match label {
             Some(label) if self.label_size(label).await? <= FEW_LABELLED => {
-                "AND c.id IN (SELECT conversation_id FROM conversation_labels WHERE label_id = ?5)"
+                "AND c.id IN (SELECT conversation_id FROM conversation_labels WHERE label_id = $5)"
             }
             Some(_) => {
                 "AND EXISTS (SELECT 1 FROM conversation_labels cl
-                             WHERE cl.conversation_id = c.id AND cl.label_id = ?5)"
+                             WHERE cl.conversation_id = c.id AND cl.label_id = $5)"
             }
-            None => "AND ?5 IS NULL",
+            None => "AND $5 IS NULL",
         };
         let rows = sqlx::query(&format!(
             "SELECT {SUMMARY_COLUMNS}, {AGENT_UNREAD}
              FROM {SUMMARY_FROM}
              WHERE {} {labelled} AND {key}
-             ORDER BY {order} LIMIT ?4",
+             ORDER BY {order} LIMIT $4",
             view_filter(view)
         ))
         .bind(agent.0)

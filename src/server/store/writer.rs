@@ -11,10 +11,11 @@
 
 use std::sync::Arc;
 
-use sqlx::{Acquire, SqlitePool};
+use sqlx::{Acquire, AnyPool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
+use super::engine::is_transient;
 use super::messages::{Author, Inserted, PostOptions, VisitorPost, insert_in, visitor_insert_in};
 use crate::protocol::{ClientId, ContactId, ConversationId};
 use crate::server::metrics::Histogram;
@@ -23,6 +24,8 @@ use crate::server::metrics::Histogram;
 const MAX_BATCH: usize = 256;
 /// Writes waiting for the writer before callers wait to submit.
 const QUEUE: usize = 4_096;
+/// How often a batch aborted by a deadlock is tried.
+const MAX_ATTEMPTS: u32 = 3;
 
 /// One write to perform.
 #[derive(Debug)]
@@ -55,7 +58,7 @@ pub struct Writer {
 
 impl Writer {
     /// Starts the writer task on `pool`; it stops when every handle is gone.
-    pub fn start(pool: SqlitePool, latency: Arc<Histogram>) -> Self {
+    pub fn start(pool: AnyPool, latency: Arc<Histogram>) -> Self {
         let (jobs, queue) = mpsc::channel(QUEUE);
         tokio::spawn(run(pool, queue, latency));
         Self { jobs }
@@ -89,7 +92,7 @@ impl Queued {
     }
 }
 
-async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>, latency: Arc<Histogram>) {
+async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, latency: Arc<Histogram>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let started = std::time::Instant::now();
@@ -112,21 +115,34 @@ async fn run(pool: SqlitePool, mut queue: mpsc::Receiver<Job>, latency: Arc<Hist
     }
 }
 
-/// Runs every write of the batch in one transaction.
+/// Runs every write of the batch in one transaction. On PostgreSQL, a batch
+/// that crossed another instance's (a deadlock between their conversation
+/// locks) is aborted by the server and run again.
 async fn commit_batch(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     batch: &mut [Job],
 ) -> Result<Vec<Result<Inserted, StoreError>>, StoreError> {
-    match commit_plain(pool, batch).await? {
-        Some(results) => Ok(results),
-        None => commit_isolated(pool, batch).await,
+    let mut attempt = 1;
+    loop {
+        let committed = match commit_plain(pool, batch).await {
+            Ok(Some(results)) => Ok(results),
+            Ok(None) => commit_isolated(pool, batch).await,
+            Err(err) => Err(err),
+        };
+        match committed {
+            Err(StoreError::Sqlx(err)) if is_transient(&err) && attempt < MAX_ATTEMPTS => {
+                tracing::debug!(%err, attempt, "a batch of writes crossed another; running it again");
+                attempt += 1;
+            }
+            other => return other,
+        }
     }
 }
 
 /// The fast path: all writes in one transaction; `None` (and nothing
 /// written) when one of them fails.
 async fn commit_plain(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     batch: &[Job],
 ) -> Result<Option<Vec<Result<Inserted, StoreError>>>, StoreError> {
     let mut tx = pool.begin().await?;
@@ -134,6 +150,10 @@ async fn commit_plain(
     for job in batch {
         match perform(&mut tx, &job.write).await {
             Ok(inserted) => results.push(Ok(inserted)),
+            Err(StoreError::Sqlx(err)) if is_transient(&err) => {
+                tx.rollback().await?;
+                return Err(StoreError::Sqlx(err));
+            }
             Err(err) => {
                 if matches!(err, StoreError::TooManyConversations(_)) {
                     tracing::debug!(%err, "a write was refused; retrying its batch one savepoint per write");
@@ -151,7 +171,7 @@ async fn commit_plain(
 
 /// The careful path: each write in its own savepoint.
 async fn commit_isolated(
-    pool: &SqlitePool,
+    pool: &AnyPool,
     batch: &[Job],
 ) -> Result<Vec<Result<Inserted, StoreError>>, StoreError> {
     let mut tx = pool.begin().await?;
@@ -171,7 +191,7 @@ async fn commit_isolated(
 }
 
 async fn perform(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     write: &Write,
 ) -> Result<Inserted, StoreError> {
     match write {

@@ -2,29 +2,33 @@
 //! conversation's next change number.
 
 use super::*;
+use crate::server::store::Flag;
 
 /// Takes the conversation's next change number and stamps it on the
-/// message. The update takes the write lock before anything is read (SQLite
-/// serialises writers database-wide; PostgreSQL would serialise them on the
-/// conversation's row), so numbers follow commit order.
+/// message; returns the conversation, the number and whether the message is
+/// the team's only. Called first in a change's transaction: the update takes
+/// the lock before anything is read (SQLite serialises writers
+/// database-wide, PostgreSQL on the conversation's row), so numbers follow
+/// commit order and what the change reads next is settled.
 async fn next_seq_for_message(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     message: MessageId,
-) -> Result<(ConversationId, Seq), StoreError> {
+) -> Result<(ConversationId, Seq, bool), StoreError> {
     let (conversation, seq): (i64, i64) = sqlx::query_as(
         "UPDATE conversations SET seq = seq + 1
-         WHERE id = (SELECT conversation_id FROM messages WHERE id = ?)
+         WHERE id = (SELECT conversation_id FROM messages WHERE id = $1)
          RETURNING id, seq",
     )
     .bind(message.0)
     .fetch_one(&mut **tx)
     .await?;
-    sqlx::query("UPDATE messages SET seq = ? WHERE id = ?")
-        .bind(seq)
-        .bind(message.0)
-        .execute(&mut **tx)
-        .await?;
-    Ok((ConversationId(conversation), seq))
+    let internal: Flag =
+        sqlx::query_scalar("UPDATE messages SET seq = $1 WHERE id = $2 RETURNING internal")
+            .bind(seq)
+            .bind(message.0)
+            .fetch_one(&mut **tx)
+            .await?;
+    Ok((ConversationId(conversation), seq, internal.0))
 }
 
 impl Store {
@@ -39,10 +43,10 @@ impl Store {
         emoji: &str,
     ) -> Result<Option<ReactionChange>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        // A write first: it takes the write lock before anything is read.
+        let (conversation, seq, internal) = next_seq_for_message(&mut tx, message).await?;
         let removed = sqlx::query(
             "DELETE FROM reactions
-             WHERE message_id = ? AND person_kind = ? AND person_id = ? AND emoji = ?",
+             WHERE message_id = $1 AND person_kind = $2 AND person_id = $3 AND emoji = $4",
         )
         .bind(message.0)
         .bind(person.kind.as_str())
@@ -55,9 +59,9 @@ impl Store {
         if !removed {
             let (kinds, mine, known): (i64, i64, i64) = sqlx::query_as(
                 "SELECT COUNT(DISTINCT emoji),
-                    COALESCE(SUM(person_kind = ?2 AND person_id = ?3), 0),
-                    COALESCE(SUM(emoji = ?4), 0)
-                 FROM reactions WHERE message_id = ?1",
+                    COUNT(*) FILTER (WHERE person_kind = $2 AND person_id = $3),
+                    COUNT(*) FILTER (WHERE emoji = $4)
+                 FROM reactions WHERE message_id = $1",
             )
             .bind(message.0)
             .bind(person.kind.as_str())
@@ -73,7 +77,7 @@ impl Store {
             }
             sqlx::query(
                 "INSERT INTO reactions (message_id, person_kind, person_id, emoji, created_at)
-                 VALUES (?, ?, ?, ?, ?)",
+                 VALUES ($1, $2, $3, $4, $5)",
             )
             .bind(message.0)
             .bind(person.kind.as_str())
@@ -83,11 +87,6 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        let (conversation, seq) = next_seq_for_message(&mut tx, message).await?;
-        let internal: bool = sqlx::query_scalar("SELECT internal FROM messages WHERE id = ?")
-            .bind(message.0)
-            .fetch_one(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(Some(ReactionChange {
             conversation,
@@ -106,10 +105,11 @@ impl Store {
         change: Change,
     ) -> Result<Changed, StoreError> {
         let mut tx = self.pool.begin().await?;
+        next_seq_for_message(&mut tx, id).await?;
         let t = now().0;
         let body = match &change {
             Change::Edit(body) => {
-                sqlx::query("UPDATE messages SET body = ?, edited_at = ? WHERE id = ?")
+                sqlx::query("UPDATE messages SET body = $1, edited_at = $2 WHERE id = $3")
                     .bind(body)
                     .bind(t)
                     .bind(id.0)
@@ -118,27 +118,28 @@ impl Store {
                 preview(body)
             }
             Change::Delete => {
-                sqlx::query("UPDATE messages SET body = '', deleted_at = ? WHERE id = ?")
+                sqlx::query("UPDATE messages SET body = '', deleted_at = $1 WHERE id = $2")
                     .bind(t)
                     .bind(id.0)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query("DELETE FROM reactions WHERE message_id = ?")
+                sqlx::query("DELETE FROM reactions WHERE message_id = $1")
                     .bind(id.0)
                     .execute(&mut *tx)
                     .await?;
                 DELETED_PREVIEW.to_owned()
             }
         };
-        sqlx::query("UPDATE conversations SET last_message_preview = ? WHERE last_message_id = ?")
-            .bind(body)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
-        next_seq_for_message(&mut tx, id).await?;
+        sqlx::query(
+            "UPDATE conversations SET last_message_preview = $1 WHERE last_message_id = $2",
+        )
+        .bind(body)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
         // Read in the same transaction: the copy is exactly this change (its
         // number, the reactions as of it), never a later one's.
-        let row = sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.id = ?"))
+        let row = sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.id = $1"))
             .bind(id.0)
             .fetch_one(&mut *tx)
             .await?;
@@ -149,7 +150,7 @@ impl Store {
         // edited, whom it names now.
         let mut mentions_changed = false;
         if message.internal {
-            let dropped = sqlx::query("DELETE FROM mentions WHERE message_id = ?")
+            let dropped = sqlx::query("DELETE FROM mentions WHERE message_id = $1")
                 .bind(id.0)
                 .execute(&mut *tx)
                 .await?
@@ -157,7 +158,7 @@ impl Store {
             let named = match &change {
                 Change::Edit(body) => {
                     let author: Option<i64> =
-                        sqlx::query_scalar("SELECT sender_id FROM messages WHERE id = ?")
+                        sqlx::query_scalar("SELECT sender_id FROM messages WHERE id = $1")
                             .bind(id.0)
                             .fetch_one(&mut *tx)
                             .await?;

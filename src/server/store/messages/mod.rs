@@ -7,9 +7,10 @@ mod post;
 
 pub(super) use post::{insert_in, visitor_insert_in};
 
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;
 
+use super::engine::flag;
 use super::writer::{Queued, Write};
 use super::{Store, StoreError, now};
 use crate::protocol::{
@@ -85,7 +86,7 @@ impl Audience {
     fn filter(self) -> &'static str {
         match self {
             Self::Team => "",
-            Self::Visitor => " AND m.internal = 0",
+            Self::Visitor => " AND m.internal = FALSE",
         }
     }
 }
@@ -110,7 +111,7 @@ const DELETED_PREVIEW: &str = "This message was deleted";
 /// How many characters of a message the inbox preview keeps.
 const PREVIEW_CHARS: usize = 140;
 
-fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message, StoreError> {
+fn message_from_row(row: &sqlx::any::AnyRow) -> Result<Message, StoreError> {
     let client_id: String = row.try_get("client_id")?;
     let kind: String = row.try_get("sender_kind")?;
     Ok(Message {
@@ -131,7 +132,7 @@ fn message_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Message, StoreError
         deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
         reactions: Vec::new(),
         seq: row.try_get("seq")?,
-        internal: row.try_get("internal")?,
+        internal: flag(row, "internal")?,
     })
 }
 
@@ -184,7 +185,7 @@ pub struct ReactionChange {
 /// Fills in the reactions of `messages` (all of one conversation, id order).
 async fn with_reactions<'e, E>(executor: E, messages: &mut [Message]) -> Result<(), StoreError>
 where
-    E: sqlx::Executor<'e, Database = Sqlite>,
+    E: sqlx::Executor<'e, Database = Any>,
 {
     let (Some(first), Some(last)) = (messages.first(), messages.last()) else {
         return Ok(());
@@ -199,7 +200,7 @@ where
          JOIN messages m ON m.id = r.message_id
          LEFT JOIN agents a ON r.person_kind = 'agent' AND a.id = r.person_id
          LEFT JOIN contacts ct ON r.person_kind = 'contact' AND ct.id = r.person_id
-         WHERE m.conversation_id = ? AND r.message_id BETWEEN ? AND ?
+         WHERE m.conversation_id = $1 AND r.message_id BETWEEN $2 AND $3
          ORDER BY r.message_id, r.created_at, r.person_kind, r.person_id",
     )
     .bind(first.conversation_id.0)
@@ -327,8 +328,8 @@ impl Store {
         audience: Audience,
     ) -> Result<(Vec<Message>, bool), StoreError> {
         let rows = sqlx::query(&format!(
-            "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.id < ?{}
-             ORDER BY m.id DESC LIMIT ?",
+            "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.id < $2{}
+             ORDER BY m.id DESC LIMIT $3",
             audience.filter()
         ))
         .bind(conversation.0)
@@ -350,7 +351,7 @@ impl Store {
 
     /// One message, as both sides see it.
     pub async fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
-        let row = sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.id = ?"))
+        let row = sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.id = $1"))
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await?;
@@ -365,7 +366,7 @@ impl Store {
     pub async fn message_facts(&self, id: MessageId) -> Result<Option<MessageFacts>, StoreError> {
         let row = sqlx::query(
             "SELECT conversation_id, sender_kind, sender_id, created_at, deleted_at, internal
-             FROM messages WHERE id = ?",
+             FROM messages WHERE id = $1",
         )
         .bind(id.0)
         .fetch_optional(&self.pool)
@@ -381,7 +382,7 @@ impl Store {
             },
             created_at: Timestamp(row.try_get("created_at")?),
             deleted: row.try_get::<Option<i64>, _>("deleted_at")?.is_some(),
-            internal: row.try_get("internal")?,
+            internal: flag(&row, "internal")?,
         }))
     }
 
@@ -401,8 +402,8 @@ impl Store {
         let mut after = since;
         loop {
             let rows = sqlx::query(&format!(
-                "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.seq > ?{}
-                 ORDER BY m.seq LIMIT ?",
+                "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.seq > $2{}
+                 ORDER BY m.seq LIMIT $3",
                 audience.filter()
             ))
             .bind(conversation.0)

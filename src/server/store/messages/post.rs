@@ -95,7 +95,7 @@ impl Store {
 
 /// See [`Store::insert_visitor_message`]; runs inside the writer's transaction.
 pub(in crate::server::store) async fn visitor_insert_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     contact: ContactId,
     client_id: ClientId,
     body: &str,
@@ -104,7 +104,7 @@ pub(in crate::server::store) async fn visitor_insert_in(
     // Every message insert goes through the writer task, so two first messages racing from two
     // tabs are serialised here and land in one conversation.
     let t = now().0;
-    sqlx::query("UPDATE contacts SET last_seen_at = ? WHERE id = ?")
+    sqlx::query("UPDATE contacts SET last_seen_at = $1 WHERE id = $2")
         .bind(t)
         .bind(contact.0)
         .execute(&mut **tx)
@@ -112,8 +112,8 @@ pub(in crate::server::store) async fn visitor_insert_in(
     // Only the visitor's own messages: a `client_id` never fetches anyone
     // else's (let alone a note).
     let earlier = sqlx::query(&format!(
-        "{MESSAGE_SELECT} WHERE m.client_id = ? AND m.sender_kind = 'contact' AND m.internal = 0
-            AND m.conversation_id IN (SELECT id FROM conversations WHERE contact_id = ?)"
+        "{MESSAGE_SELECT} WHERE m.client_id = $1 AND m.sender_kind = 'contact' AND m.internal = FALSE
+            AND m.conversation_id IN (SELECT id FROM conversations WHERE contact_id = $2)"
     ))
     .bind(client_id.0.to_string())
     .bind(contact.0)
@@ -127,7 +127,7 @@ pub(in crate::server::store) async fn visitor_insert_in(
         None
     } else {
         sqlx::query_scalar(
-            "SELECT id FROM conversations WHERE contact_id = ? AND status IN ('open', 'snoozed')
+            "SELECT id FROM conversations WHERE contact_id = $1 AND status IN ('open', 'snoozed')
              ORDER BY last_message_at DESC, id DESC LIMIT 1",
         )
         .bind(contact.0)
@@ -138,7 +138,7 @@ pub(in crate::server::store) async fn visitor_insert_in(
         Some(id) => (id, false),
         None => {
             let recent: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM conversations WHERE contact_id = ? AND created_at > ?",
+                "SELECT COUNT(*) FROM conversations WHERE contact_id = $1 AND created_at > $2",
             )
             .bind(contact.0)
             .bind(t - 3_600_000)
@@ -149,7 +149,7 @@ pub(in crate::server::store) async fn visitor_insert_in(
             }
             let id = sqlx::query_scalar(
                 "INSERT INTO conversations (contact_id, created_at, last_message_at, assistant)
-                 VALUES (?, ?, ?, ?) RETURNING id",
+                 VALUES ($1, $2, $3, $4) RETURNING id",
             )
             .bind(contact.0)
             .bind(t)
@@ -180,13 +180,9 @@ pub(in crate::server::store) async fn visitor_insert_in(
     Ok(inserted)
 }
 
-/// What an insert returns: the id, the sender's name, the change number,
-/// and the conversation's status and owner before the message.
-type InsertedRow = (i64, Option<String>, i64, String, Option<i64>);
-
 /// See [`Store::insert_message`]; runs inside the writer's transaction.
 pub(in crate::server::store) async fn insert_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     conversation: ConversationId,
     client_id: ClientId,
     author: Author,
@@ -194,14 +190,22 @@ pub(in crate::server::store) async fn insert_in(
     options: PostOptions,
 ) -> Result<Inserted, StoreError> {
     let t = now().0;
-    // The new row comes back with its sender's name and the conversation's
-    // state before it: no read after the write. Its change number is the
-    // conversation's next; the update below takes it in the same
-    // transaction, which holds SQLite's write lock (every writer waits for
-    // it), so numbers follow commit order.
-    let inserted: Option<InsertedRow> = sqlx::query_as(
+    // The conversation's next change number first, with its state before
+    // the message: the update takes the lock before anything is read
+    // (SQLite's write lock, PostgreSQL's lock on the conversation's row), so
+    // change numbers and message ids follow commit order in a conversation
+    // whichever instance writes.
+    let (seq, status, assignee): (i64, String, Option<i64>) = sqlx::query_as(
+        "UPDATE conversations SET seq = seq + 1 WHERE id = $1
+         RETURNING seq, status, assignee_id",
+    )
+    .bind(conversation.0)
+    .fetch_one(&mut **tx)
+    .await?;
+    // The new row comes back with its sender's name: no read after the write.
+    let inserted: Option<(i64, Option<String>)> = sqlx::query_as(
         "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at, seq, internal)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, (SELECT seq + 1 FROM conversations WHERE id = ?1), ?7)
+         VALUES ($1, $2, $3, $4, $5, $6, $8, $7)
          ON CONFLICT (conversation_id, client_id) DO NOTHING
          RETURNING id, CASE sender_kind
              WHEN 'agent' THEN (SELECT a.name FROM agents a WHERE a.id = sender_id)
@@ -209,9 +213,7 @@ pub(in crate::server::store) async fn insert_in(
                                   FROM contacts ct WHERE ct.id = sender_id)
              WHEN 'ai' THEN 'Assistant'
              ELSE 'Minicom'
-         END, seq,
-         (SELECT status FROM conversations WHERE id = ?1),
-         (SELECT assignee_id FROM conversations WHERE id = ?1)",
+         END",
     )
     .bind(conversation.0)
     .bind(client_id.0.to_string())
@@ -220,12 +222,18 @@ pub(in crate::server::store) async fn insert_in(
     .bind(body)
     .bind(t)
     .bind(options.internal)
+    .bind(seq)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((id, sender_name, seq, status, assignee)) = inserted else {
-        // Sent before: the stored message as it stands now.
+    let Some((id, sender_name)) = inserted else {
+        // Sent before: nothing changed, so the number goes back; the stored
+        // message as it stands now.
+        sqlx::query("UPDATE conversations SET seq = seq - 1 WHERE id = $1")
+            .bind(conversation.0)
+            .execute(&mut **tx)
+            .await?;
         let row = sqlx::query(&format!(
-            "{MESSAGE_SELECT} WHERE m.conversation_id = ? AND m.client_id = ?"
+            "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.client_id = $2"
         ))
         .bind(conversation.0)
         .bind(client_id.0.to_string())
@@ -238,11 +246,6 @@ pub(in crate::server::store) async fn insert_in(
     let mut mentions = Vec::new();
     if options.internal {
         // A note moves nothing the visitor sees: only the change number.
-        sqlx::query("UPDATE conversations SET seq = ? WHERE id = ?")
-            .bind(seq)
-            .bind(conversation.0)
-            .execute(&mut **tx)
-            .await?;
         mentions =
             super::super::mentions::note_mentions(tx, conversation, id, body, author.id).await?;
     } else {
@@ -252,29 +255,28 @@ pub(in crate::server::store) async fn insert_in(
         // Whoever writes has read everything before: their cursor moves too.
         sqlx::query(
             "UPDATE conversations
-             SET seq = ?6, last_message_at = ?1, last_message_preview = ?2, last_sender_kind = ?3,
-                 last_message_id = ?4,
-                 contact_read_id = CASE WHEN ?3 = 'contact' THEN ?4 ELSE contact_read_id END,
-                 team_read_id = CASE WHEN ?3 = 'agent' THEN ?4 ELSE team_read_id END,
-                 team_delivered_id = CASE WHEN ?3 = 'agent' THEN ?4 ELSE team_delivered_id END,
+             SET last_message_at = $1, last_message_preview = $2, last_sender_kind = $3,
+                 last_message_id = $4,
+                 contact_read_id = CASE WHEN $3 = 'contact' THEN $4 ELSE contact_read_id END,
+                 team_read_id = CASE WHEN $3 = 'agent' THEN $4 ELSE team_read_id END,
+                 team_delivered_id = CASE WHEN $3 = 'agent' THEN $4 ELSE team_delivered_id END,
                  -- An agent's reply takes over from the assistant.
-                 assistant = CASE WHEN ?3 = 'agent' AND assistant IN ('answering', 'waiting')
+                 assistant = CASE WHEN $3 = 'agent' AND assistant IN ('answering', 'waiting')
                                   THEN 'human' ELSE assistant END,
                  -- The visitor waits from their first unanswered message on.
-                 waiting_since = CASE WHEN ?3 = 'contact' THEN COALESCE(waiting_since, ?1)
-                                      WHEN ?3 IN ('agent', 'ai') THEN NULL
+                 waiting_since = CASE WHEN $3 = 'contact' THEN COALESCE(waiting_since, $1)
+                                      WHEN $3 IN ('agent', 'ai') THEN NULL
                                       ELSE waiting_since END,
-                 status = CASE WHEN ?7 THEN 'open' ELSE status END,
-                 snoozed_until = CASE WHEN ?7 THEN NULL ELSE snoozed_until END,
-                 assignee_id = CASE WHEN ?8 THEN ?9 ELSE assignee_id END
-             WHERE id = ?5",
+                 status = CASE WHEN $6 THEN 'open' ELSE status END,
+                 snoozed_until = CASE WHEN $6 THEN NULL ELSE snoozed_until END,
+                 assignee_id = CASE WHEN $7 THEN $8 ELSE assignee_id END
+             WHERE id = $5",
         )
         .bind(t)
         .bind(preview(body))
         .bind(author.kind.as_str())
         .bind(id)
         .bind(conversation.0)
-        .bind(seq)
         .bind(reopens)
         .bind(takes)
         .bind(author.id)
@@ -296,9 +298,10 @@ pub(in crate::server::store) async fn insert_in(
     if author.kind == SenderKind::Agent {
         sqlx::query(
             "INSERT INTO agent_cursors (agent_id, conversation_id, last_read_id)
-             VALUES (?1, ?2, ?3)
+             VALUES ($1, $2, $3)
              ON CONFLICT (agent_id, conversation_id) DO UPDATE
-                SET last_read_id = MAX(last_read_id, excluded.last_read_id)",
+                SET last_read_id = CASE WHEN agent_cursors.last_read_id < excluded.last_read_id
+                    THEN excluded.last_read_id ELSE agent_cursors.last_read_id END",
         )
         .bind(author.id)
         .bind(conversation.0)
@@ -331,8 +334,8 @@ pub(in crate::server::store) async fn insert_in(
 /// A message sent before (a resend of the same `client_id`), whole: with its
 /// reactions, since it carries its latest change number.
 async fn stored_before(
-    tx: &mut Transaction<'_, Sqlite>,
-    row: &sqlx::sqlite::SqliteRow,
+    tx: &mut Transaction<'_, Any>,
+    row: &sqlx::any::AnyRow,
 ) -> Result<Inserted, StoreError> {
     let mut message = [message_from_row(row)?];
     with_reactions(&mut **tx, &mut message).await?;

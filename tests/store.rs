@@ -1,17 +1,20 @@
-//! The store against a real SQLite file.
+//! The store against a real database: an SQLite file, or PostgreSQL when
+//! the run stores there (`MINICOM_TEST_ENGINE=postgres`).
 
-use super::*;
-use crate::protocol::{AgentId, ClientId, ContactId, ConversationId, InboxSort, MessageId};
+mod common;
+
+use minicom::protocol::{AgentId, ClientId, ContactId, ConversationId, InboxSort, MessageId};
+use minicom::server::store::*;
 
 async fn store() -> (Store, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("t.db").display());
+    let url = common::database_url(dir.path(), "t");
     (Store::open(&url).await.expect("open"), dir)
 }
 
 async fn visitor(store: &Store, token: &str) -> ContactId {
     store
-        .contact_for_token(&crate::server::auth::token_hash(token))
+        .contact_for_token(&minicom::server::auth::token_hash(token))
         .await
         .expect("contact")
         .id
@@ -209,7 +212,7 @@ async fn concurrent_writes_share_commits_and_one_failure_spoils_nothing() {
 #[tokio::test]
 async fn read_cursors_move_forward_only_and_drive_unread_counts() {
     let (store, _dir) = store().await;
-    let hash = crate::server::auth::hash_password("pw").unwrap();
+    let hash = minicom::server::auth::hash_password("pw").unwrap();
     let ana = store
         .create_agent("ana@example.com", "Ana", &hash, Role::Agent)
         .await
@@ -364,7 +367,7 @@ async fn reactions_are_capped_per_message_and_per_person() {
         .message;
     let me = Author::contact(contact);
     let emoji = ["👍", "❤️", "😂", "😮"];
-    for e in &emoji[..crate::protocol::MAX_REACTIONS_PER_PERSON] {
+    for e in &emoji[..minicom::protocol::MAX_REACTIONS_PER_PERSON] {
         assert!(
             store
                 .toggle_reaction(message.id, me, e)
@@ -396,7 +399,7 @@ async fn reactions_are_capped_per_message_and_per_person() {
             .is_some()
     );
     // Many people: at most so many different emoji on one message.
-    let hash = crate::server::auth::hash_password("pw").unwrap();
+    let hash = minicom::server::auth::hash_password("pw").unwrap();
     let mut kinds = 3;
     for i in 0..40 {
         let agent = store
@@ -413,11 +416,11 @@ async fn reactions_are_capped_per_message_and_per_person() {
             kinds += 1;
         }
     }
-    assert_eq!(kinds, crate::protocol::MAX_REACTIONS_PER_MESSAGE);
+    assert_eq!(kinds, minicom::protocol::MAX_REACTIONS_PER_MESSAGE);
     let stored = store.message(message.id).await.unwrap().unwrap();
     assert_eq!(
         stored.reactions.len(),
-        crate::protocol::MAX_REACTIONS_PER_MESSAGE
+        minicom::protocol::MAX_REACTIONS_PER_MESSAGE
     );
 }
 

@@ -1,0 +1,162 @@
+//! The two database engines behind [`Store`](super::Store): what differs
+//! between them is here (connecting, migrations, error codes); the SQL the
+//! rest of the store runs is the same on both.
+
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyTypeInfo, AnyTypeInfoKind, AnyValueRef};
+use sqlx::error::BoxDynError;
+use sqlx::{Any, AnyPool, Decode, Executor, Type};
+
+use super::{Durability, StoreError, database_file};
+
+/// Which database a URL selects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Engine {
+    /// One file beside the server (`sqlite://path/to/file.db`): nothing to
+    /// install, one instance (or several on one machine).
+    Sqlite,
+    /// A PostgreSQL server (`postgres://…`): several instances on several
+    /// machines.
+    Postgres,
+}
+
+/// How long a request waits for a database connection before it fails
+/// (PostgreSQL down or every connection busy): long enough for a brief
+/// hiccup, short enough that a visitor hears of the failure and retries.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+impl Engine {
+    /// The engine `url` selects; an error says which URLs are understood.
+    pub fn of(url: &str) -> Result<Self, StoreError> {
+        if database_file(url).is_some() {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl(url.to_owned()))
+        }
+    }
+
+    /// The engine's name, for logs and `/readyz`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+
+    /// A pool of connections to `url`, set up for this engine.
+    pub(super) async fn connect(
+        self,
+        url: &str,
+        durability: Durability,
+    ) -> Result<AnyPool, StoreError> {
+        sqlx::any::install_default_drivers();
+        let options = AnyPoolOptions::new().acquire_timeout(ACQUIRE_TIMEOUT);
+        match self {
+            Self::Sqlite => {
+                let file = database_file(url).unwrap_or_default();
+                if let Some(dir) = std::path::Path::new(file).parent()
+                    && !dir.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
+                        path: dir.display().to_string(),
+                        source,
+                    })?;
+                }
+                // Create the file on first start unless the URL says otherwise.
+                let url = if url.contains("mode=") {
+                    url.to_owned()
+                } else if url.contains('?') {
+                    format!("{url}&mode=rwc")
+                } else {
+                    format!("{url}?mode=rwc")
+                };
+                // WAL lets reads run beside the writer; `synchronous = FULL`
+                // flushes every commit, so an ack survives a power cut.
+                let pragmas = format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = {};
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                    match durability {
+                        Durability::Full => "FULL",
+                        Durability::Normal => "NORMAL",
+                    }
+                );
+                Ok(options
+                    .max_connections(8)
+                    .after_connect(move |conn, _| {
+                        let pragmas = pragmas.clone();
+                        Box::pin(async move {
+                            conn.execute(pragmas.as_str()).await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(&url)
+                    .await?)
+            }
+            // Every commit on PostgreSQL is durable by default
+            // (`synchronous_commit = on`); the server's settings decide.
+            Self::Postgres => Ok(options.max_connections(16).connect(url).await?),
+        }
+    }
+
+    /// Applies the engine's migrations (on PostgreSQL under an advisory
+    /// lock, so instances starting together migrate once).
+    pub(super) async fn migrate(self, pool: &AnyPool) -> Result<(), StoreError> {
+        match self {
+            Self::Sqlite => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Self::Postgres => sqlx::migrate!("./migrations/postgres").run(pool).await?,
+        }
+        Ok(())
+    }
+}
+
+/// The SQLSTATE of a database error, if that is what it is.
+pub(super) fn sqlstate(err: &sqlx::Error) -> Option<String> {
+    err.as_database_error()
+        .and_then(|e| e.code())
+        .map(|code| code.into_owned())
+}
+
+/// A transaction PostgreSQL aborted because it crossed another (a deadlock
+/// or a serialization failure): running it again succeeds.
+pub(super) fn is_transient(err: &sqlx::Error) -> bool {
+    matches!(sqlstate(err).as_deref(), Some("40001" | "40P01"))
+}
+
+/// A yes/no read from either engine: PostgreSQL returns booleans, SQLite
+/// stores 0 and 1 and computes comparisons as integers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) struct Flag(pub bool);
+
+impl Type<Any> for Flag {
+    fn type_info() -> AnyTypeInfo {
+        <bool as Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &AnyTypeInfo) -> bool {
+        matches!(
+            ty.kind(),
+            AnyTypeInfoKind::Bool
+                | AnyTypeInfoKind::SmallInt
+                | AnyTypeInfoKind::Integer
+                | AnyTypeInfoKind::BigInt
+        )
+    }
+}
+
+impl<'r> Decode<'r, Any> for Flag {
+    fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+        match <bool as Decode<Any>>::decode(value.clone()) {
+            Ok(flag) => Ok(Self(flag)),
+            Err(_) => Ok(Self(<i64 as Decode<Any>>::decode(value)? != 0)),
+        }
+    }
+}
+
+/// A yes/no column of a row, from either engine.
+pub(super) fn flag(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    use sqlx::Row;
+    Ok(row.try_get::<Flag, _>(column)?.0)
+}
