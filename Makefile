@@ -74,7 +74,7 @@ end2end/node_modules/.installed: end2end/package.json end2end/package-lock.json
 # tests start throwaway servers from these packages on free ports, never the
 # machine's own services.
 setup-services:
-	@if ! command -v redis-server >/dev/null || [ ! -x /usr/lib/postgresql/15/bin/initdb ] \
+	@if ! command -v redis-server >/dev/null || ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 \
 		|| [ ! -x /usr/sbin/nginx ]; then \
 		echo "==> Installing Debian's redis-server, postgresql and nginx for multi-instance tests (about 1 min, once)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql nginx; \

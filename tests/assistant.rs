@@ -500,6 +500,14 @@ static TURNS: std::sync::LazyLock<Turns> = std::sync::LazyLock::new(|| Turns {
     arrived: tokio::sync::watch::Sender::new(0),
 });
 
+/// Waits until the endpoint got its `n`th request.
+async fn requests_reach(arrived: &mut tokio::sync::watch::Receiver<usize>, n: usize) {
+    tokio::time::timeout(MODEL_WAIT, arrived.wait_for(|got| *got >= n))
+        .await
+        .unwrap_or_else(|_| panic!("request {n} never reached the endpoint"))
+        .expect("the endpoint runs");
+}
+
 /// With two instances, a visitor's tabs on both, and a message on each:
 /// the assistant answers one at a time (a claim in the database), the
 /// second answer written after the first with both messages in view, never
@@ -521,10 +529,7 @@ async fn with_two_instances_the_assistant_answers_one_message_at_a_time() {
 
     let conversation = first_message(&mut on_a, "first").await;
     let mut arrived = TURNS.arrived.subscribe();
-    arrived
-        .wait_for(|n| *n >= 1)
-        .await
-        .expect("the first request");
+    requests_reach(&mut arrived, 1).await;
     // While instance A writes the first answer, the visitor writes on B.
     on_b.say(Some(conversation), "second").await;
     on_b.expect(|f| match f {
@@ -537,10 +542,7 @@ async fn with_two_instances_the_assistant_answers_one_message_at_a_time() {
         message_from(&mut on_a, SenderKind::Ai).await.body,
         "Answer 1"
     );
-    arrived
-        .wait_for(|n| *n >= 2)
-        .await
-        .expect("the second request");
+    requests_reach(&mut arrived, 2).await;
     TURNS.go.add_permits(1);
     assert_eq!(
         message_from(&mut on_a, SenderKind::Ai).await.body,

@@ -469,3 +469,63 @@ async fn the_lists_page_without_skipping_in_both_orders() {
         assert_eq!(seen, expected, "{sort:?}");
     }
 }
+
+/// One holder at a time answers for the assistant; a message that comes
+/// meanwhile is the holder's to answer next; a dead holder's claim runs out
+/// and another takes it over, but never from a holder that is alive.
+#[tokio::test]
+async fn the_assistants_claim_is_one_holders_and_runs_out_when_it_dies() {
+    let (store, _dir) = store().await;
+    let contact = visitor(&store, "claims").await;
+    let conversation = store
+        .insert_visitor_message(contact, ClientId::new(), "hello", true)
+        .await
+        .unwrap()
+        .message
+        .conversation_id;
+    let t = |ms: i64| minicom::protocol::Timestamp(ms);
+
+    // A answers; B's message is noted for A.
+    let a = store.claim_assistant(conversation, "a", t(1_000), t(2_000));
+    assert_eq!(a.await.unwrap(), Claim::Mine);
+    let b = store.claim_assistant(conversation, "b", t(1_500), t(2_500));
+    assert_eq!(b.await.unwrap(), Claim::Held(t(2_000)));
+    // A stops renewing (it died): not before its claim runs out...
+    let early = store.take_over_assistant(conversation, "b", t(1_999), t(3_000));
+    assert_eq!(early.await.unwrap(), Claim::Held(t(2_000)));
+    // ...then B takes over, and answers once.
+    let late = store.take_over_assistant(conversation, "b", t(2_000), t(3_000));
+    assert_eq!(late.await.unwrap(), Claim::Mine);
+    let again = store.release_assistant(conversation, "b", t(3_500));
+    assert!(!again.await.unwrap(), "nothing came after the take-over");
+
+    // An alive holder keeps what it was given: A answers again, B does not.
+    let a = store.claim_assistant(conversation, "a", t(5_000), t(6_000));
+    assert_eq!(a.await.unwrap(), Claim::Mine);
+    let b = store.claim_assistant(conversation, "b", t(5_100), t(6_100));
+    assert_eq!(b.await.unwrap(), Claim::Held(t(6_000)));
+    store
+        .renew_assistant_claim(conversation, "a", t(7_000))
+        .await
+        .unwrap();
+    let b = store.take_over_assistant(conversation, "b", t(6_500), t(7_500));
+    assert_eq!(b.await.unwrap(), Claim::Held(t(7_000)), "renewed: alive");
+    let again = store.release_assistant(conversation, "a", t(8_000));
+    assert!(again.await.unwrap(), "A answers the message B noted");
+    let b = store.take_over_assistant(conversation, "b", t(9_000), t(9_500));
+    assert_eq!(b.await.unwrap(), Claim::Nothing, "A took it in hand");
+    assert!(
+        !store
+            .release_assistant(conversation, "a", t(9_000))
+            .await
+            .unwrap()
+    );
+
+    // A conversation a person took over is nobody's to claim.
+    store
+        .set_assistant_state(conversation, &[], minicom::protocol::AssistantState::Human)
+        .await
+        .unwrap();
+    let c = store.claim_assistant(conversation, "c", t(10_000), t(11_000));
+    assert_eq!(c.await.unwrap(), Claim::Nothing);
+}

@@ -96,7 +96,9 @@ async fn acknowledged_messages_per_second() {
     println!("| store | 1 in flight (msg/s) | {CLIENTS} clients x {WINDOW} in flight (msg/s) |");
     println!("|---|---|---|");
     for durability in [Durability::Full, Durability::Normal] {
-        let server = TestServer::start_configured(|c| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("bench.db").display());
+        let server = TestServer::start_on(dir, url, |c| {
             c.durability = durability;
             common::without_rate_limits(c);
         })
@@ -111,14 +113,28 @@ async fn acknowledged_messages_per_second() {
 
     let cluster = common::postgres::Postgres::start();
     let dir = tempfile::tempdir().expect("temp dir");
-    let server =
-        TestServer::start_on(dir, cluster.fresh_database(), common::without_rate_limits).await;
+    let url = cluster.fresh_database();
+    let server = TestServer::start_on(dir, url.clone(), common::without_rate_limits).await;
     let sequential = one_in_flight(&server).await;
     let concurrent = tokio::time::timeout(Duration::from_secs(120), many_clients(&[&server]))
         .await
         .expect("benchmark finished in time");
     println!("| PostgreSQL, one instance | {sequential:.0} | {concurrent:.0} |");
     server.stop().await;
+    // What a stored message costs on disk (tables and indexes, all of it).
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    let (bytes, messages): (i64, i64) = sqlx::query_as(
+        "SELECT pg_database_size(current_database()), (SELECT COUNT(*) FROM messages)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("sizes");
+    println!(
+        "PostgreSQL database: {} MiB for {messages} messages ({} bytes each, empty database included)",
+        bytes / (1 << 20),
+        bytes / messages.max(1)
+    );
+    pool.close().await;
 
     let redis = common::redis::Redis::start().await;
     let url = redis.url();

@@ -14,8 +14,26 @@ use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-/// Where Debian keeps PostgreSQL 15's programs.
-const BIN: &str = "/usr/lib/postgresql/15/bin";
+/// Where Debian keeps PostgreSQL's programs: the newest version installed
+/// (`/usr/lib/postgresql/<version>/bin`).
+fn bin(program: &str) -> String {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let versions = std::fs::read_dir("/usr/lib/postgresql").expect(
+            "PostgreSQL from Debian's packages (/usr/lib/postgresql): run `make setup-services`",
+        );
+        versions
+            .filter_map(|entry| {
+                let entry = entry.ok()?;
+                let version: u32 = entry.file_name().to_str()?.parse().ok()?;
+                Some((version, entry.path().join("bin")))
+            })
+            .max()
+            .expect("a PostgreSQL version under /usr/lib/postgresql")
+            .1
+    });
+    dir.join(program).display().to_string()
+}
 
 /// Whether this run stores in PostgreSQL (`MINICOM_TEST_ENGINE=postgres`).
 pub fn selected() -> bool {
@@ -63,7 +81,7 @@ impl Postgres {
         }
         let data = dir.join("data");
         run(&[
-            &format!("{BIN}/initdb"),
+            &bin("initdb"),
             "-D",
             &data.display().to_string(),
             "-A",
@@ -100,7 +118,7 @@ impl Postgres {
             NEXT.fetch_add(1, Ordering::Relaxed)
         );
         run(&[
-            &format!("{BIN}/psql"),
+            &bin("psql"),
             "-h",
             "127.0.0.1",
             "-p",
@@ -140,7 +158,7 @@ impl Postgres {
 
     fn ctl(&self, args: &[&str]) {
         let data = self.dir.join("data").display().to_string();
-        let mut all = vec![format!("{BIN}/pg_ctl"), "-D".into(), data];
+        let mut all = vec![bin("pg_ctl"), "-D".into(), data];
         all.extend(args.iter().map(|a| a.to_string()));
         run(&all.iter().map(String::as_str).collect::<Vec<_>>());
     }
@@ -160,7 +178,8 @@ pub fn shared() -> &'static Postgres {
     SHARED.get_or_init(|| {
         extern "C" fn remove_shared() {
             if let Some(cluster) = SHARED.get() {
-                cluster.ctl(&["stop", "-m", "immediate"]);
+                // Never panics: a panic here would abort a run that passed.
+                let _ = std::panic::catch_unwind(|| cluster.ctl(&["stop", "-m", "immediate"]));
                 let _ = std::fs::remove_dir_all(&cluster.dir);
             }
         }
@@ -209,7 +228,11 @@ fn run(args: &[&str]) {
         c.args(&args[1..]);
         c
     };
+    // PostgreSQL's programs go back to the folder they were started in,
+    // which the `postgres` user may not be allowed to enter (a checkout
+    // under /root): start them in the temporary folder.
     let output = command
+        .current_dir(std::env::temp_dir())
         .stdin(Stdio::null())
         .output()
         .unwrap_or_else(|err| panic!("could not run {}: {err}", args[0]));

@@ -21,7 +21,7 @@ use crate::server::AppState;
 use crate::server::bus::Event;
 use crate::server::metrics::{Counters, Histogram};
 use crate::server::publish::{publish_event as publish, publish_summary_of};
-use crate::server::store::{Audience, Author};
+use crate::server::store::{Audience, Author, Claim, now};
 
 /// What the visitor reads when the assistant cannot answer.
 pub const FALLBACK: &str = "A teammate will get back to you here soon.";
@@ -49,7 +49,7 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
 const CLAIM_FOR: Duration = Duration::from_secs(15);
 
 fn claim_until() -> crate::protocol::Timestamp {
-    crate::protocol::Timestamp(crate::server::store::now().0 + CLAIM_FOR.as_millis() as i64)
+    crate::protocol::Timestamp(now().0 + CLAIM_FOR.as_millis() as i64)
 }
 
 /// Setting keys the admins change in the inbox.
@@ -290,14 +290,22 @@ impl Assistant {
             }
             // One answer at a time, whichever instance got the message: a
             // message that comes while an answer is being written is
-            // answered by the same holder right after.
+            // answered by the same holder right after. Should that holder
+            // have died, its claim runs out and this instance takes over.
             let holder = assistant.holder.as_str();
-            match store
-                .claim_assistant(conversation, holder, claim_until())
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => return,
+            let mut claim = store
+                .claim_assistant(conversation, holder, now(), claim_until())
+                .await;
+            while let Ok(Claim::Held(until)) = claim {
+                let wait = (until.0 - now().0).clamp(0, CLAIM_FOR.as_millis() as i64);
+                tokio::time::sleep(Duration::from_millis(wait as u64 + 1)).await;
+                claim = store
+                    .take_over_assistant(conversation, holder, now(), claim_until())
+                    .await;
+            }
+            match claim {
+                Ok(Claim::Mine) => {}
+                Ok(_) => return,
                 Err(err) => {
                     tracing::error!(%err, "the assistant could not claim a conversation; it will answer the visitor's next message");
                     return;

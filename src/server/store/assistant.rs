@@ -2,24 +2,42 @@
 //! database, so that with several instances one answers at a time whichever
 //! instance got the visitor's message, and a claim left by an instance that
 //! died runs out instead of silencing the assistant for good.
+//!
+//! Each statement below is one `UPDATE` of the conversation's row, so a
+//! claim, a renewal and a release never interleave: each sees the row as
+//! the other left it (SQLite's write lock, PostgreSQL's row lock). The
+//! caller passes the time (`now`), so tests can let a claim run out.
 
-use super::{Store, StoreError, now};
+use super::{Flag, Store, StoreError};
 use crate::protocol::{ConversationId, Timestamp};
+
+/// What a claim got.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// This holder answers now.
+    Mine,
+    /// Someone is answering, until this time unless they renew; the
+    /// visitor's new message is noted for them to answer next. Should they
+    /// die, try [`Store::take_over_assistant`] once that time has passed.
+    Held(Timestamp),
+    /// The assistant does not answer this conversation (any more), or its
+    /// holder already took the new message in hand.
+    Nothing,
+}
 
 impl Store {
     /// Claims a conversation the assistant answers for `holder` until
-    /// `until`: true when `holder` should answer now. While anyone's claim
-    /// stands (its own included), notes instead that the visitor wrote again
-    /// (the holder answers once more when it is done) and returns false.
+    /// `until`. While anyone's claim stands (its own included), notes
+    /// instead that the visitor wrote again: the holder answers once more
+    /// when it is done.
     pub async fn claim_assistant(
         &self,
         id: ConversationId,
         holder: &str,
+        now: Timestamp,
         until: Timestamp,
-    ) -> Result<bool, StoreError> {
-        // One statement, so a claim and a release never cross: each sees
-        // the other's row as it was before or after, never between.
-        let again: Option<super::Flag> = sqlx::query_scalar(
+    ) -> Result<Claim, StoreError> {
+        let row: Option<(Flag, Option<i64>)> = sqlx::query_as(
             "UPDATE conversations SET
                  assistant_again = CASE WHEN assistant_claim_until > $3 THEN TRUE ELSE FALSE END,
                  assistant_claim = CASE WHEN assistant_claim_until > $3
@@ -27,15 +45,54 @@ impl Store {
                  assistant_claim_until = CASE WHEN assistant_claim_until > $3
                                               THEN assistant_claim_until ELSE $4 END
              WHERE id = $1 AND assistant = 'answering'
-             RETURNING assistant_again",
+             RETURNING assistant_again, assistant_claim_until",
         )
         .bind(id.0)
         .bind(holder)
-        .bind(now().0)
+        .bind(now.0)
         .bind(until.0)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(again.is_some_and(|again| !again.0))
+        Ok(match row {
+            None => Claim::Nothing,
+            Some((Flag(false), _)) => Claim::Mine,
+            Some((Flag(true), held)) => Claim::Held(Timestamp(held.unwrap_or(0))),
+        })
+    }
+
+    /// After a [`Claim::Held`] ran out: takes the claim over if the
+    /// visitor's message still waits and the holder stopped renewing (it
+    /// died). A holder that is alive has renewed (`Held` again) or has taken
+    /// the message in hand (`Nothing`).
+    pub async fn take_over_assistant(
+        &self,
+        id: ConversationId,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Claim, StoreError> {
+        let row: Option<(Flag, Option<i64>)> = sqlx::query_as(
+            "UPDATE conversations SET
+                 assistant_again = CASE WHEN COALESCE(assistant_claim_until, 0) <= $3
+                                        THEN FALSE ELSE assistant_again END,
+                 assistant_claim = CASE WHEN COALESCE(assistant_claim_until, 0) <= $3
+                                        THEN $2 ELSE assistant_claim END,
+                 assistant_claim_until = CASE WHEN COALESCE(assistant_claim_until, 0) <= $3
+                                              THEN $4 ELSE assistant_claim_until END
+             WHERE id = $1 AND assistant = 'answering' AND assistant_again = TRUE
+             RETURNING COALESCE(assistant_claim = $2, FALSE), assistant_claim_until",
+        )
+        .bind(id.0)
+        .bind(holder)
+        .bind(now.0)
+        .bind(until.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(match row {
+            None => Claim::Nothing,
+            Some((Flag(true), _)) => Claim::Mine,
+            Some((Flag(false), held)) => Claim::Held(Timestamp(held.unwrap_or(0))),
+        })
     }
 
     /// Keeps `holder`'s claim until `until` (an answer still being written).

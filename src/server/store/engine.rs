@@ -97,7 +97,24 @@ impl Engine {
             }
             // Every commit on PostgreSQL is durable by default
             // (`synchronous_commit = on`); the server's settings decide.
-            Self::Postgres => Ok(options.max_connections(16).connect(url).await?),
+            // A session left in a transaction by an instance that vanished
+            // would hold its conversations' row locks until the server
+            // noticed (hours): PostgreSQL ends it after a while, and a write
+            // waits for a lock only so long before its batch runs again.
+            Self::Postgres => Ok(options
+                .max_connections(16)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "SET idle_in_transaction_session_timeout = '15s';
+                             SET lock_timeout = '5s';",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                })
+                .connect(url)
+                .await?),
         }
     }
 
@@ -119,10 +136,18 @@ pub(super) fn sqlstate(err: &sqlx::Error) -> Option<String> {
         .map(|code| code.into_owned())
 }
 
-/// A transaction PostgreSQL aborted because it crossed another (a deadlock
-/// or a serialization failure): running it again succeeds.
+/// A transaction PostgreSQL aborted because it crossed another (a deadlock,
+/// a serialization failure, a lock it waited for too long): running it
+/// again succeeds.
 pub(super) fn is_transient(err: &sqlx::Error) -> bool {
-    matches!(sqlstate(err).as_deref(), Some("40001" | "40P01"))
+    matches!(sqlstate(err).as_deref(), Some("40001" | "40P01" | "55P03"))
+}
+
+/// A unique index refused the write (PostgreSQL's `23505`, SQLite's
+/// "UNIQUE constraint failed").
+pub(super) fn is_unique_violation(err: &sqlx::Error) -> bool {
+    err.as_database_error()
+        .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::UniqueViolation)
 }
 
 /// A yes/no read from either engine: PostgreSQL returns booleans, SQLite

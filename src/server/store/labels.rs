@@ -2,6 +2,7 @@
 //! carry them. Putting one on or taking it off is a change of the
 //! conversation (its next change number, a line in the thread).
 
+use super::engine::is_unique_violation;
 use super::workflow::leave_line;
 use super::{Flag, Store, StoreError, now};
 use crate::protocol::{AgentId, ConversationId, Label, LabelColor, LabelId, Message};
@@ -52,8 +53,10 @@ impl Store {
         color: LabelColor,
         limit: usize,
     ) -> Result<LabelCreated, StoreError> {
-        // One statement: it takes the write lock before it reads.
-        let id: Option<i64> = sqlx::query_scalar(
+        // One statement: on SQLite it takes the write lock before it reads;
+        // on PostgreSQL two instances creating the same name at once meet at
+        // the unique index instead (below). The limit is then a soft one.
+        let id: Result<Option<i64>, sqlx::Error> = sqlx::query_scalar(
             "INSERT INTO labels (name, color, created_at)
              SELECT $1, $2, $3
              WHERE (SELECT COUNT(*) FROM labels) < $4
@@ -65,7 +68,11 @@ impl Store {
         .bind(now().0)
         .bind(limit as i64)
         .fetch_optional(&self.pool)
-        .await?;
+        .await;
+        let id = match id {
+            Err(err) if is_unique_violation(&err) => return Ok(LabelCreated::Taken),
+            other => other?,
+        };
         if let Some(id) = id {
             return Ok(LabelCreated::Created(Label {
                 id: LabelId(id),

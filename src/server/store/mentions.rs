@@ -74,6 +74,13 @@ impl Store {
         conversation: ConversationId,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
+        // The conversation's row first, as every change to it takes it (a
+        // note naming them again takes it before its mention): the same
+        // order everywhere, so two instances never wait on each other.
+        sqlx::query("UPDATE conversations SET seq = seq + 1 WHERE id = $1")
+            .bind(conversation.0)
+            .execute(&mut *tx)
+            .await?;
         let cleared =
             sqlx::query("DELETE FROM mentions WHERE conversation_id = $1 AND agent_id = $2")
                 .bind(conversation.0)
@@ -82,12 +89,9 @@ impl Store {
                 .await?
                 .rows_affected();
         if cleared == 0 {
+            // Nothing changed: the number goes back with the rollback.
             return Ok(false);
         }
-        sqlx::query("UPDATE conversations SET seq = seq + 1 WHERE id = $1")
-            .bind(conversation.0)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(true)
     }

@@ -30,6 +30,7 @@ mod workflow;
 mod writer;
 
 pub use agents::{AgentRecord, Role};
+pub use assistant::Claim;
 pub use contacts::ContactRecord;
 pub use conversations::Reader;
 pub use engine::Engine;

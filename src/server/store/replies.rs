@@ -55,7 +55,9 @@ impl Store {
         limit: usize,
     ) -> Result<bool, StoreError> {
         let owner = owner.map(|a| a.0);
-        // One statement: it takes the write lock before it reads.
+        // One statement: on SQLite it takes the write lock before it reads;
+        // on PostgreSQL the count is not locked, so the limit is a soft one
+        // (two instances saving at once may both pass it).
         let (sql, conflict) = match owner {
             None => ("owner_id IS NULL", "(shortcut) WHERE owner_id IS NULL"),
             Some(_) => (

@@ -375,6 +375,9 @@ impl Store {
             InboxSort::Newest => (i64::MIN + 1, i64::MIN + 1),
             InboxSort::Waiting => (i64::MIN, i64::MIN),
         });
+        // The newest-first key is negated: a cursor a client made up must
+        // not overflow it (PostgreSQL refuses what SQLite would round).
+        let (k, id) = (k.max(i64::MIN + 1), id.max(i64::MIN + 1));
         // A label on many conversations is checked per row as the list's
         // own index is walked in order (a point lookup each): the page ends
         // after its 50th row. A rare one would make that walk long (the

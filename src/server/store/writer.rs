@@ -179,6 +179,13 @@ async fn commit_isolated(
     for job in batch {
         let mut savepoint = tx.begin().await?;
         let result = perform(&mut savepoint, &job.write).await;
+        // Crossed another instance's batch: the whole batch runs again.
+        if let Err(StoreError::Sqlx(err)) = &result
+            && is_transient(err)
+        {
+            savepoint.rollback().await?;
+            return result.map(|_| Vec::new());
+        }
         if result.is_ok() {
             savepoint.commit().await?;
         } else {

@@ -101,8 +101,10 @@ pub(in crate::server::store) async fn visitor_insert_in(
     body: &str,
     post: VisitorPost,
 ) -> Result<Inserted, StoreError> {
-    // Every message insert goes through the writer task, so two first messages racing from two
-    // tabs are serialised here and land in one conversation.
+    // A write first: it takes the lock on the visitor (SQLite's write lock,
+    // PostgreSQL's lock on their row), so two first messages racing from two
+    // tabs, on one instance or two, are serialised here and land in one
+    // conversation.
     let t = now().0;
     sqlx::query("UPDATE contacts SET last_seen_at = $1 WHERE id = $2")
         .bind(t)
