@@ -21,6 +21,10 @@ pub enum Engine {
     Postgres,
 }
 
+/// Writer tasks on PostgreSQL: enough to overlap each other's round trips
+/// on a small machine, few enough to leave the pool's connections to reads.
+const POSTGRES_WRITERS: usize = 4;
+
 /// How long a request waits for a database connection before it fails
 /// (PostgreSQL down or every connection busy): long enough for a brief
 /// hiccup, short enough that a visitor hears of the failure and retries.
@@ -43,6 +47,15 @@ impl Engine {
         match self {
             Self::Sqlite => "sqlite",
             Self::Postgres => "postgres",
+        }
+    }
+
+    /// How many writer tasks commit message batches side by side (see
+    /// `writer`): SQLite has one writer at a time; PostgreSQL locks rows.
+    pub(super) fn writers(self) -> usize {
+        match self {
+            Self::Sqlite => 1,
+            Self::Postgres => POSTGRES_WRITERS,
         }
     }
 

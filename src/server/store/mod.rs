@@ -151,7 +151,11 @@ impl Store {
         let pool = engine.connect(url, durability).await?;
         engine.migrate(&pool).await?;
         let commit_latency = std::sync::Arc::default();
-        let writer = writer::Writer::start(pool.clone(), std::sync::Arc::clone(&commit_latency));
+        let writer = writer::Writer::start(
+            pool.clone(),
+            std::sync::Arc::clone(&commit_latency),
+            engine.writers(),
+        );
         Ok(Self {
             pool,
             engine,

@@ -17,7 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::StoreError;
 use super::engine::is_transient;
 use super::messages::{Author, Inserted, PostOptions, VisitorPost, insert_in, visitor_insert_in};
-use crate::protocol::{ClientId, ContactId, ConversationId};
+use crate::protocol::{ClientId, ContactId, ConversationId, SenderKind};
 use crate::server::metrics::Histogram;
 
 /// Most writes that share one transaction.
@@ -50,31 +50,65 @@ struct Job {
     done: oneshot::Sender<Result<Inserted, StoreError>>,
 }
 
+impl Write {
+    /// What orders this write: a visitor's messages stay in the order they
+    /// were queued (whether or not they name the conversation), and so do
+    /// the team's in a conversation.
+    fn key(&self) -> i64 {
+        match self {
+            Self::Message {
+                author:
+                    Author {
+                        kind: SenderKind::Contact,
+                        id: Some(contact),
+                    },
+                ..
+            } => *contact,
+            Self::Message { conversation, .. } => conversation.0,
+            Self::VisitorMessage { contact, .. } => contact.0,
+        }
+    }
+}
+
 /// The handle callers submit writes through; cheap to clone.
+///
+/// SQLite takes one writer at a time, so it gets one writer task. PostgreSQL
+/// locks rows, not the database: there several writer tasks commit batches
+/// side by side on their own connections, each write going to the task its
+/// visitor (or conversation) always goes to, so their order holds. While
+/// one batch waits for its round trips to the server, the others use them.
 #[derive(Clone)]
 pub struct Writer {
-    jobs: mpsc::Sender<Job>,
+    shards: Arc<[mpsc::Sender<Job>]>,
 }
 
 impl Writer {
-    /// Starts the writer task on `pool`; it stops when every handle is gone.
-    pub fn start(pool: AnyPool, latency: Arc<Histogram>) -> Self {
-        let (jobs, queue) = mpsc::channel(QUEUE);
-        tokio::spawn(run(pool, queue, latency));
-        Self { jobs }
+    /// Starts `tasks` writer tasks on `pool`; they stop when every handle
+    /// is gone.
+    pub fn start(pool: AnyPool, latency: Arc<Histogram>, tasks: usize) -> Self {
+        let shards = (0..tasks.max(1))
+            .map(|_| {
+                let (jobs, queue) = mpsc::channel(QUEUE);
+                tokio::spawn(run(pool.clone(), queue, latency.clone()));
+                jobs
+            })
+            .collect();
+        Self { shards }
     }
 
-    /// Whether the writer task still takes writes (`/readyz`: a dead writer
-    /// means no message can be stored).
+    /// Whether the writer tasks still take writes (`/readyz`: a dead writer
+    /// means messages cannot be stored).
     pub fn is_running(&self) -> bool {
-        !self.jobs.is_closed()
+        self.shards.iter().all(|jobs| !jobs.is_closed())
     }
 
-    /// Queues a write (writes are performed in the order they are queued)
-    /// and returns at once; [`Queued::committed`] waits for its commit.
+    /// Queues a write (a visitor's writes, and a conversation's, are
+    /// performed in the order they are queued) and returns at once;
+    /// [`Queued::committed`] waits for its commit.
     pub async fn enqueue(&self, write: Write) -> Result<Queued, StoreError> {
         let (done, result) = oneshot::channel();
-        self.jobs
+        let shard = write.key().unsigned_abs() as usize % self.shards.len();
+        self.shards[shard]
             .send(Job { write, done })
             .await
             .map_err(|_| StoreError::WriterStopped)?;

@@ -111,31 +111,30 @@ pub(in crate::server::store) async fn visitor_insert_in(
         .bind(contact.0)
         .execute(&mut **tx)
         .await?;
-    // Only the visitor's own messages: a `client_id` never fetches anyone
-    // else's (let alone a note).
-    let earlier = sqlx::query(&format!(
-        "{MESSAGE_SELECT} WHERE m.client_id = $1 AND m.sender_kind = 'contact' AND m.internal = FALSE
-            AND m.conversation_id IN (SELECT id FROM conversations WHERE contact_id = $2)"
-    ))
+    // In one trip: whether they sent this `client_id` before (only the
+    // visitor's own messages: a `client_id` never fetches anyone else's, let
+    // alone a note), and their current conversation (a snoozed one is still
+    // current: writing wakes it).
+    let (earlier, current): (Option<i64>, Option<i64>) = sqlx::query_as(
+        "SELECT
+            (SELECT m.id FROM messages m
+             WHERE m.client_id = $1 AND m.sender_kind = 'contact' AND m.internal = FALSE
+               AND m.conversation_id IN (SELECT id FROM conversations WHERE contact_id = $2)),
+            (SELECT id FROM conversations WHERE contact_id = $2 AND status IN ('open', 'snoozed')
+             ORDER BY last_message_at DESC, id DESC LIMIT 1)",
+    )
     .bind(client_id.0.to_string())
     .bind(contact.0)
-    .fetch_optional(&mut **tx)
+    .fetch_one(&mut **tx)
     .await?;
-    if let Some(row) = earlier {
+    if let Some(id) = earlier {
+        let row = sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.id = $1"))
+            .bind(id)
+            .fetch_one(&mut **tx)
+            .await?;
         return stored_before(tx, &row).await;
     }
-    // A snoozed conversation is still the current one: writing wakes it.
-    let current: Option<i64> = if post.new_conversation {
-        None
-    } else {
-        sqlx::query_scalar(
-            "SELECT id FROM conversations WHERE contact_id = $1 AND status IN ('open', 'snoozed')
-             ORDER BY last_message_at DESC, id DESC LIMIT 1",
-        )
-        .bind(contact.0)
-        .fetch_optional(&mut **tx)
-        .await?
-    };
+    let current = current.filter(|_| !post.new_conversation);
     let (conversation, started) = match current {
         Some(id) => (id, false),
         None => {
