@@ -7,7 +7,7 @@ mod common;
 
 use common::TestServer;
 use common::postgres::Postgres;
-use minicom::protocol::{ClientFrame, ClientId, ErrorCode, Message, ServerFrame};
+use minicom::protocol::{ClientFrame, ClientId, ConversationId, ErrorCode, Message, ServerFrame};
 
 fn ack(frame: ServerFrame) -> Option<Message> {
     match frame {
@@ -68,6 +68,17 @@ async fn postgres_without_redis_is_refused_unless_it_is_the_only_instance() {
     );
 }
 
+/// The message the visitor sends while the database is away, and again.
+fn during_the_outage(conversation: ConversationId, client_id: ClientId) -> ClientFrame {
+    ClientFrame::Send {
+        conversation_id: Some(conversation),
+        client_id,
+        body: "during the outage".into(),
+        new_conversation: false,
+        note: false,
+    }
+}
+
 /// The database server stops (as when its machine dies): sends are refused
 /// with an error the messenger retries, `/readyz` says what is wrong, and
 /// once it is back the same message is stored once and reaches the team.
@@ -85,15 +96,7 @@ async fn a_database_outage_refuses_sends_clearly_and_loses_nothing() {
 
     cluster.halt();
     let during = ClientId::new();
-    visitor
-        .send(&ClientFrame::Send {
-            conversation_id: Some(conversation),
-            client_id: during,
-            body: "during the outage".into(),
-            new_conversation: false,
-            note: false,
-        })
-        .await;
+    visitor.send(&during_the_outage(conversation, during)).await;
     let refused = visitor
         .expect(|f| match f {
             ServerFrame::Error {
@@ -109,15 +112,7 @@ async fn a_database_outage_refuses_sends_clearly_and_loses_nothing() {
 
     cluster.resume();
     // The messenger sends the same frame again: stored once, heard by the team.
-    visitor
-        .send(&ClientFrame::Send {
-            conversation_id: Some(conversation),
-            client_id: during,
-            body: "during the outage".into(),
-            new_conversation: false,
-            note: false,
-        })
-        .await;
+    visitor.send(&during_the_outage(conversation, during)).await;
     let stored = visitor.expect(ack).await;
     assert_eq!(stored.client_id, during);
     agent

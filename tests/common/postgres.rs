@@ -196,24 +196,21 @@ fn as_root() -> bool {
     unsafe { libc::geteuid() == 0 }
 }
 
+/// The `postgres` user's and group's ids (`id -u`, `id -g`).
 fn postgres_user() -> (u32, u32) {
-    let output = Command::new("id")
-        .args(["-u", "postgres"])
-        .output()
-        .expect("run id");
-    let uid = String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .parse()
-        .expect("the postgres user (from Debian's postgresql package: run `make setup-services`)");
-    let output = Command::new("id")
-        .args(["-g", "postgres"])
-        .output()
-        .expect("run id");
-    let gid = String::from_utf8_lossy(&output.stdout)
-        .trim()
-        .parse()
-        .expect("the postgres group");
-    (uid, gid)
+    let id = |flag: &str| -> u32 {
+        let output = Command::new("id")
+            .args([flag, "postgres"])
+            .output()
+            .expect("run id");
+        String::from_utf8_lossy(&output.stdout)
+            .trim()
+            .parse()
+            .expect(
+                "the postgres user (from Debian's postgresql package: run `make setup-services`)",
+            )
+    };
+    (id("-u"), id("-g"))
 }
 
 /// Runs a PostgreSQL program (as `postgres` when we are root); panics with
