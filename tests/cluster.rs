@@ -211,6 +211,7 @@ async fn a_message_an_instance_stored_but_never_published_reaches_the_team_when_
     a.store()
         .insert_message(
             conversation,
+            contact,
             client_id,
             minicom::server::store::Author::contact(contact),
             "stored, never published",

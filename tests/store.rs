@@ -38,7 +38,13 @@ async fn same_client_id_is_stored_once() {
     assert_eq!(first.message, again.message);
     let conversation = first.message.conversation_id;
     let in_conversation = store
-        .insert_message(conversation, id, Author::contact(contact), "third try")
+        .insert_message(
+            conversation,
+            contact,
+            id,
+            Author::contact(contact),
+            "third try",
+        )
         .await
         .unwrap();
     assert!(!in_conversation.created);
@@ -64,6 +70,7 @@ async fn messages_come_back_in_id_order_with_paging() {
         store
             .insert_message(
                 conversation,
+                contact,
                 ClientId::new(),
                 Author::contact(contact),
                 &format!("m{i}"),
@@ -181,6 +188,7 @@ async fn concurrent_writes_share_commits_and_one_failure_spoils_nothing() {
             store
                 .insert_message(
                     conversation,
+                    contact,
                     ClientId::new(),
                     Author::contact(contact),
                     &format!("m{i}"),
@@ -191,6 +199,7 @@ async fn concurrent_writes_share_commits_and_one_failure_spoils_nothing() {
     // A write into a conversation that does not exist fails on its own.
     let bad = store.insert_message(
         ConversationId(999_999),
+        contact,
         ClientId::new(),
         Author::contact(contact),
         "nowhere",
@@ -271,7 +280,13 @@ async fn read_cursors_move_forward_only_and_drive_unread_counts() {
 
     // The agent replies: the visitor has one unread until they read it.
     let reply = store
-        .insert_message(conversation, ClientId::new(), Author::agent(ana), "hi!")
+        .insert_message(
+            conversation,
+            contact,
+            ClientId::new(),
+            Author::agent(ana),
+            "hi!",
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -300,6 +315,7 @@ async fn every_change_takes_the_next_number_and_resume_replays_it() {
     let second = store
         .insert_message(
             conversation,
+            contact,
             ClientId::new(),
             Author::contact(contact),
             "two",
@@ -428,6 +444,7 @@ async fn reactions_are_capped_per_message_and_per_person() {
 async fn the_lists_page_without_skipping_in_both_orders() {
     let (store, _dir) = store().await;
     let mut ids = Vec::new();
+    let mut contacts = Vec::new();
     for name in ["a", "b", "c", "d"] {
         let contact = visitor(&store, name).await;
         let inserted = store
@@ -435,10 +452,11 @@ async fn the_lists_page_without_skipping_in_both_orders() {
             .await
             .unwrap();
         ids.push(inserted.message.conversation_id);
+        contacts.push(contact);
     }
     // Someone answered the second: nobody waits there, it goes last.
     store
-        .insert_message(ids[1], ClientId::new(), Author::ai(), "hi")
+        .insert_message(ids[1], contacts[1], ClientId::new(), Author::ai(), "hi")
         .await
         .unwrap();
     for (sort, expected) in [
@@ -498,6 +516,26 @@ async fn the_assistants_claim_is_one_holders_and_runs_out_when_it_dies() {
     assert_eq!(late.await.unwrap(), Claim::Mine);
     let again = store.release_assistant(conversation, "b", t(3_500));
     assert!(!again.await.unwrap(), "nothing came after the take-over");
+
+    // Another task of the same holder, while its first still writes: it
+    // leaves the message to the first, and never takes its own live claim.
+    let again = store.claim_assistant(conversation, "b", t(3_600), t(4_000));
+    assert_eq!(again.await.unwrap(), Claim::Mine);
+    let own = store.claim_assistant(conversation, "b", t(3_700), t(4_100));
+    assert_eq!(own.await.unwrap(), Claim::Held(t(4_000)));
+    let own = store.take_over_assistant(conversation, "b", t(3_800), t(4_200));
+    assert_eq!(own.await.unwrap(), Claim::Held(t(4_000)));
+    let again = store.release_assistant(conversation, "b", t(4_500));
+    assert!(
+        again.await.unwrap(),
+        "the first task answers the second message"
+    );
+    assert!(
+        !store
+            .release_assistant(conversation, "b", t(4_600))
+            .await
+            .unwrap()
+    );
 
     // An alive holder keeps what it was given: A answers again, B does not.
     let a = store.claim_assistant(conversation, "a", t(5_000), t(6_000));

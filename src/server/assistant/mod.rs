@@ -530,7 +530,7 @@ async fn post(
 ) {
     match state
         .store
-        .insert_message(conversation, ClientId::new(), author, body)
+        .insert_message(conversation, contact, ClientId::new(), author, body)
         .await
     {
         Ok(inserted) => {

@@ -62,8 +62,9 @@ impl Store {
 
     /// After a [`Claim::Held`] ran out: takes the claim over if the
     /// visitor's message still waits and the holder stopped renewing (it
-    /// died). A holder that is alive has renewed (`Held` again) or has taken
-    /// the message in hand (`Nothing`).
+    /// died). A holder that is alive, this one's own other task included,
+    /// has renewed (`Held` again) or has taken the message in hand
+    /// (`Nothing`).
     pub async fn take_over_assistant(
         &self,
         id: ConversationId,
@@ -71,27 +72,32 @@ impl Store {
         now: Timestamp,
         until: Timestamp,
     ) -> Result<Claim, StoreError> {
-        let row: Option<(Flag, Option<i64>)> = sqlx::query_as(
-            "UPDATE conversations SET
-                 assistant_again = CASE WHEN COALESCE(assistant_claim_until, 0) <= $3
-                                        THEN FALSE ELSE assistant_again END,
-                 assistant_claim = CASE WHEN COALESCE(assistant_claim_until, 0) <= $3
-                                        THEN $2 ELSE assistant_claim END,
-                 assistant_claim_until = CASE WHEN COALESCE(assistant_claim_until, 0) <= $3
-                                              THEN $4 ELSE assistant_claim_until END
+        let taken = sqlx::query(
+            "UPDATE conversations SET assistant_again = FALSE, assistant_claim = $2,
+                 assistant_claim_until = $4
              WHERE id = $1 AND assistant = 'answering' AND assistant_again = TRUE
-             RETURNING COALESCE(assistant_claim = $2, FALSE), assistant_claim_until",
+               AND COALESCE(assistant_claim_until, 0) <= $3",
         )
         .bind(id.0)
         .bind(holder)
         .bind(now.0)
         .bind(until.0)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        if taken > 0 {
+            return Ok(Claim::Mine);
+        }
+        let row: Option<(Flag, Option<i64>)> = sqlx::query_as(
+            "SELECT assistant_again, assistant_claim_until FROM conversations
+             WHERE id = $1 AND assistant = 'answering'",
+        )
+        .bind(id.0)
         .fetch_optional(&self.pool)
         .await?;
         Ok(match row {
-            None => Claim::Nothing,
-            Some((Flag(true), _)) => Claim::Mine,
-            Some((Flag(false), held)) => Claim::Held(Timestamp(held.unwrap_or(0))),
+            Some((Flag(true), Some(held))) if held > now.0 => Claim::Held(Timestamp(held)),
+            _ => Claim::Nothing,
         })
     }
 

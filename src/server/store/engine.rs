@@ -112,17 +112,15 @@ impl Engine {
             // (`synchronous_commit = on`); the server's settings decide.
             // A session left in a transaction by an instance that vanished
             // would hold its conversations' row locks until the server
-            // noticed (hours): PostgreSQL ends it after a while, and a write
-            // waits for a lock only so long before its batch runs again.
+            // noticed (hours): PostgreSQL ends it after 15 s. (The message
+            // writer's batches also wait for a lock only so long, see
+            // `writer`; other writes wait as long as it takes.)
             Self::Postgres => Ok(options
                 .max_connections(16)
                 .after_connect(|conn, _| {
                     Box::pin(async move {
-                        conn.execute(
-                            "SET idle_in_transaction_session_timeout = '15s';
-                             SET lock_timeout = '5s';",
-                        )
-                        .await?;
+                        conn.execute("SET idle_in_transaction_session_timeout = '15s'")
+                            .await?;
                         Ok(())
                     })
                 })

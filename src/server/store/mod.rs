@@ -151,11 +151,8 @@ impl Store {
         let pool = engine.connect(url, durability).await?;
         engine.migrate(&pool).await?;
         let commit_latency = std::sync::Arc::default();
-        let writer = writer::Writer::start(
-            pool.clone(),
-            std::sync::Arc::clone(&commit_latency),
-            engine.writers(),
-        );
+        let writer =
+            writer::Writer::start(pool.clone(), engine, std::sync::Arc::clone(&commit_latency));
         Ok(Self {
             pool,
             engine,

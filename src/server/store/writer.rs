@@ -1,9 +1,10 @@
-//! Group commit: every message insert goes through one writer task.
+//! Group commit: every message insert goes through a writer task (one on
+//! SQLite; on PostgreSQL a few, see [`Writer`]).
 //!
 //! Under load, inserts that arrive while a commit is being flushed to disk wait
 //! and then share the next transaction, so `synchronous = FULL` costs one disk
 //! flush per batch instead of one per message. A batch first runs plainly (each
-//! statement is a round trip to SQLite's thread, so fewer is faster); if any
+//! statement is a round trip to the database, so fewer is faster); if any
 //! write in it fails, the batch is rolled back and run again with a savepoint
 //! per write, so one failing write never undoes the others. Every caller
 //! hears back only after the commit that holds its write — the ack rule is
@@ -15,23 +16,33 @@ use sqlx::{Acquire, AnyPool};
 use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
+use super::engine::Engine;
 use super::engine::is_transient;
 use super::messages::{Author, Inserted, PostOptions, VisitorPost, insert_in, visitor_insert_in};
-use crate::protocol::{ClientId, ContactId, ConversationId, SenderKind};
+use crate::protocol::{ClientId, ContactId, ConversationId};
 use crate::server::metrics::Histogram;
 
 /// Most writes that share one transaction.
 const MAX_BATCH: usize = 256;
 /// Writes waiting for the writer before callers wait to submit.
 const QUEUE: usize = 4_096;
-/// How often a batch aborted by a deadlock is tried.
-const MAX_ATTEMPTS: u32 = 3;
+/// How often a batch PostgreSQL aborted (a deadlock with another instance's,
+/// a row lock waited for too long) is tried: together longer than the
+/// server takes to end a vanished instance's open transaction (see
+/// `engine`), so a lock such an instance left is outlived.
+const MAX_ATTEMPTS: u32 = 4;
+/// How long a write waits for a row lock on PostgreSQL before its batch
+/// runs again.
+const LOCK_WAIT: &str = "SET LOCAL lock_timeout = '5s'";
 
 /// One write to perform.
 #[derive(Debug)]
 pub enum Write {
     Message {
         conversation: ConversationId,
+        /// The conversation's visitor: what orders the write (see
+        /// [`Write::key`]).
+        contact: ContactId,
         client_id: ClientId,
         author: Author,
         body: String,
@@ -51,21 +62,13 @@ struct Job {
 }
 
 impl Write {
-    /// What orders this write: a visitor's messages stay in the order they
-    /// were queued (whether or not they name the conversation), and so do
-    /// the team's in a conversation.
+    /// What orders this write: the visitor whose conversations it touches.
+    /// Every write to one visitor's conversations, theirs and the team's,
+    /// goes to one writer task, in the order it was queued; and two tasks'
+    /// batches never lock the same rows, so they never wait on each other.
     fn key(&self) -> i64 {
         match self {
-            Self::Message {
-                author:
-                    Author {
-                        kind: SenderKind::Contact,
-                        id: Some(contact),
-                    },
-                ..
-            } => *contact,
-            Self::Message { conversation, .. } => conversation.0,
-            Self::VisitorMessage { contact, .. } => contact.0,
+            Self::Message { contact, .. } | Self::VisitorMessage { contact, .. } => contact.0,
         }
     }
 }
@@ -83,13 +86,13 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Starts `tasks` writer tasks on `pool`; they stop when every handle
-    /// is gone.
-    pub fn start(pool: AnyPool, latency: Arc<Histogram>, tasks: usize) -> Self {
-        let shards = (0..tasks.max(1))
+    /// Starts the engine's writer tasks on `pool`; they stop when every
+    /// handle is gone.
+    pub fn start(pool: AnyPool, engine: Engine, latency: Arc<Histogram>) -> Self {
+        let shards = (0..engine.writers())
             .map(|_| {
                 let (jobs, queue) = mpsc::channel(QUEUE);
-                tokio::spawn(run(pool.clone(), queue, latency.clone()));
+                tokio::spawn(run(pool.clone(), engine, queue, latency.clone()));
                 jobs
             })
             .collect();
@@ -126,11 +129,16 @@ impl Queued {
     }
 }
 
-async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, latency: Arc<Histogram>) {
+async fn run(
+    pool: AnyPool,
+    engine: Engine,
+    mut queue: mpsc::Receiver<Job>,
+    latency: Arc<Histogram>,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while queue.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let started = std::time::Instant::now();
-        let committed = commit_batch(&pool, &mut batch).await;
+        let committed = commit_batch(&pool, engine, &mut batch).await;
         latency.observe(started.elapsed());
         match committed {
             Ok(results) => {
@@ -154,13 +162,14 @@ async fn run(pool: AnyPool, mut queue: mpsc::Receiver<Job>, latency: Arc<Histogr
 /// locks) is aborted by the server and run again.
 async fn commit_batch(
     pool: &AnyPool,
+    engine: Engine,
     batch: &mut [Job],
 ) -> Result<Vec<Result<Inserted, StoreError>>, StoreError> {
     let mut attempt = 1;
     loop {
-        let committed = match commit_plain(pool, batch).await {
+        let committed = match commit_plain(pool, engine, batch).await {
             Ok(Some(results)) => Ok(results),
-            Ok(None) => commit_isolated(pool, batch).await,
+            Ok(None) => commit_isolated(pool, engine, batch).await,
             Err(err) => Err(err),
         };
         match committed {
@@ -173,13 +182,27 @@ async fn commit_batch(
     }
 }
 
+/// Opens a batch's transaction; on PostgreSQL, one whose writes wait for a
+/// row lock only so long (`LOCK_WAIT`).
+async fn begin(
+    pool: &AnyPool,
+    engine: Engine,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+    let mut tx = pool.begin().await?;
+    if engine == Engine::Postgres {
+        sqlx::query(LOCK_WAIT).execute(&mut *tx).await?;
+    }
+    Ok(tx)
+}
+
 /// The fast path: all writes in one transaction; `None` (and nothing
 /// written) when one of them fails.
 async fn commit_plain(
     pool: &AnyPool,
+    engine: Engine,
     batch: &[Job],
 ) -> Result<Option<Vec<Result<Inserted, StoreError>>>, StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin(pool, engine).await?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         match perform(&mut tx, &job.write).await {
@@ -203,23 +226,18 @@ async fn commit_plain(
     Ok(Some(results))
 }
 
-/// The careful path: each write in its own savepoint.
+/// The careful path: each write in its own savepoint; one that fails, for
+/// whatever reason, fails alone.
 async fn commit_isolated(
     pool: &AnyPool,
+    engine: Engine,
     batch: &[Job],
 ) -> Result<Vec<Result<Inserted, StoreError>>, StoreError> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin(pool, engine).await?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         let mut savepoint = tx.begin().await?;
         let result = perform(&mut savepoint, &job.write).await;
-        // Crossed another instance's batch: the whole batch runs again.
-        if let Err(StoreError::Sqlx(err)) = &result
-            && is_transient(err)
-        {
-            savepoint.rollback().await?;
-            return result.map(|_| Vec::new());
-        }
         if result.is_ok() {
             savepoint.commit().await?;
         } else {
@@ -242,6 +260,7 @@ async fn perform(
             author,
             body,
             options,
+            ..
         } => insert_in(tx, *conversation, *client_id, *author, body, *options).await,
         Write::VisitorMessage {
             contact,

@@ -69,7 +69,7 @@ pub(super) async fn start_send(
                 assign_on_reply: conn.state.workflow.assign_on_reply(),
             };
             let queued = store
-                .queue_message(conversation, client_id, author, body, options)
+                .queue_message(conversation, contact, client_id, author, body, options)
                 .await
                 .map_err(internal)?;
             (Some(contact), queued)

@@ -6,19 +6,21 @@
 use super::*;
 
 impl Store {
-    /// Stores a message in an existing conversation, once per `client_id`: a
-    /// second call with the same `client_id` returns the first stored row.
-    /// Returns only after the commit (which may be shared with other writes:
-    /// see `writer`).
+    /// Stores a message in an existing conversation (of visitor `contact`,
+    /// as the caller checked), once per `client_id`: a second call with the
+    /// same `client_id` returns the first stored row. Returns only after the
+    /// commit (which may be shared with other writes: see `writer`).
     pub async fn insert_message(
         &self,
         conversation: ConversationId,
+        contact: ContactId,
         client_id: ClientId,
         author: Author,
         body: &str,
     ) -> Result<Inserted, StoreError> {
         self.queue_message(
             conversation,
+            contact,
             client_id,
             author,
             body,
@@ -35,6 +37,7 @@ impl Store {
     pub async fn queue_message(
         &self,
         conversation: ConversationId,
+        contact: ContactId,
         client_id: ClientId,
         author: Author,
         body: &str,
@@ -43,6 +46,7 @@ impl Store {
         self.writer
             .enqueue(Write::Message {
                 conversation,
+                contact,
                 client_id,
                 author,
                 body: body.to_owned(),
@@ -119,7 +123,8 @@ pub(in crate::server::store) async fn visitor_insert_in(
         "SELECT
             (SELECT m.id FROM messages m
              WHERE m.client_id = $1 AND m.sender_kind = 'contact' AND m.internal = FALSE
-               AND m.conversation_id IN (SELECT id FROM conversations WHERE contact_id = $2)),
+               AND m.conversation_id IN (SELECT id FROM conversations WHERE contact_id = $2)
+             ORDER BY m.id LIMIT 1),
             (SELECT id FROM conversations WHERE contact_id = $2 AND status IN ('open', 'snoozed')
              ORDER BY last_message_at DESC, id DESC LIMIT 1)",
     )
