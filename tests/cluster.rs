@@ -9,6 +9,8 @@
 
 mod common;
 
+use std::time::Duration;
+
 use common::nginx::Nginx;
 use common::process::Instance;
 use common::redis::Redis;
@@ -139,7 +141,7 @@ async fn the_team_and_visitors_are_online_whichever_instance_they_are_on() {
 }
 
 #[tokio::test]
-async fn sign_in_attempts_and_tabs_per_person_count_across_instances() {
+async fn sign_in_attempts_new_visitors_and_tabs_per_person_count_across_instances() {
     let redis = Redis::start().await;
     let url = redis.url();
     let strict = |config: &mut Config| {
@@ -147,6 +149,7 @@ async fn sign_in_attempts_and_tabs_per_person_count_across_instances() {
         config.limits.sign_in_slow_after = 100;
         config.limits.sign_in_refuse_after = 4;
         config.limits.sockets_per_person = 2;
+        config.limits.new_visitors_per_ip_hour = 3;
     };
     let a = TestServer::start_configured(strict).await;
     let b = TestServer::start_beside(&a, strict).await;
@@ -188,6 +191,13 @@ async fn sign_in_attempts_and_tabs_per_person_count_across_instances() {
     }
     let right = b.sign_in(common::ADMIN_EMAIL, common::ADMIN_PASSWORD).await;
     assert_eq!(right.header("location"), Some("/inbox?error=throttled"));
+
+    // New visitors from one address count across instances too: the first
+    // was minted above, two more on B and A, and the fourth is refused.
+    b.visitor_cookie().await;
+    a.visitor_cookie().await;
+    let fourth = b.http("GET", "/messenger", &[], "").await;
+    assert_eq!(fourth.status, 429, "{}", fourth.body);
 }
 
 #[tokio::test]
@@ -555,6 +565,69 @@ async fn killing_the_visitors_instance_mid_stream_loses_and_duplicates_nothing()
     let bodies: std::collections::HashSet<&str> = all.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(all.len(), 201, "each message stored exactly once");
     assert_eq!(bodies.len(), 201);
+}
+
+/// An instance that dies cannot say that its visitor stopped typing or
+/// went offline: the other instance says both, within the typing expiry
+/// and the presence expiry.
+#[tokio::test]
+async fn a_killed_instance_takes_its_visitors_typing_and_presence_with_it() {
+    let redis = Redis::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = common::database_url(dir.path(), "cluster");
+    let env = [("MINICOM_REDIS_URL", redis.url())];
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let mut a = Instance::spawn(&database_url, &env).await;
+    let b = Instance::spawn(&database_url, &env).await;
+    let (mut visitor, _) = TestServer::at(a.addr).visitor().await;
+    let mut agent = TestServer::at(b.addr).agent().await;
+    let conversation = visitor_writes(&mut visitor, "hello").await;
+    let contact = agent
+        .expect(|f| match f {
+            ServerFrame::Conversation { conversation: row } if row.id == conversation => {
+                Some(row.contact_id)
+            }
+            _ => None,
+        })
+        .await;
+    agent.open(conversation).await;
+    visitor
+        .send(&ClientFrame::Typing {
+            conversation_id: conversation,
+            typing: true,
+        })
+        .await;
+    let typing_is = |on: bool| {
+        move |f: ServerFrame| match f {
+            ServerFrame::Typing {
+                conversation_id,
+                person,
+                typing,
+            } if conversation_id == conversation && person.id == contact.0 && typing == on => {
+                Some(())
+            }
+            _ => None,
+        }
+    };
+    agent.expect(typing_is(true)).await;
+
+    a.kill().await;
+    // Typing ends after its expiry (6 s, and a second's margin)...
+    agent
+        .expect_within(Duration::from_secs(15), typing_is(false))
+        .await;
+    // ...and once A has missed its heartbeats (15 s), B announces the
+    // visitor offline.
+    agent
+        .expect_within(Duration::from_secs(40), |f| match f {
+            ServerFrame::Presence {
+                contact_id,
+                online: false,
+                ..
+            } if contact_id == contact => Some(()),
+            _ => None,
+        })
+        .await;
 }
 
 /// A visitor's outbox, as the messenger keeps it: every send stays until

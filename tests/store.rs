@@ -567,3 +567,104 @@ async fn the_assistants_claim_is_one_holders_and_runs_out_when_it_dies() {
     let c = store.claim_assistant(conversation, "c", t(10_000), t(11_000));
     assert_eq!(c.await.unwrap(), Claim::Nothing);
 }
+
+/// An answer claimed and never written (its instance died mid-answer) is
+/// taken over by one sweeper once the claim runs out, not before; a claim
+/// whose answer was written is left alone.
+#[tokio::test]
+async fn an_answer_a_dead_holder_never_wrote_is_taken_over_once() {
+    let (store, _dir) = store().await;
+    let t = |ms: i64| minicom::protocol::Timestamp(ms);
+    let asks = |name: &'static str| {
+        let store = store.clone();
+        async move {
+            let contact = visitor(&store, name).await;
+            let message = store
+                .insert_visitor_message(contact, ClientId::new(), "where is my order?", true)
+                .await
+                .unwrap()
+                .message;
+            (message.conversation_id, contact)
+        }
+    };
+    let (unanswered, contact) = asks("unanswered").await;
+    let (answered, answered_contact) = asks("answered").await;
+    for conversation in [unanswered, answered] {
+        let claim = store.claim_assistant(conversation, "dead", t(1_000), t(2_000));
+        assert_eq!(claim.await.unwrap(), Claim::Mine);
+    }
+    // The holder wrote one answer, then died before letting its claims go.
+    store
+        .insert_message(
+            answered,
+            answered_contact,
+            ClientId::new(),
+            minicom::server::store::Author::ai(),
+            "It ships tomorrow.",
+        )
+        .await
+        .unwrap();
+
+    let early = store.take_over_abandoned("a", t(1_999), t(3_000)).await;
+    assert!(early.unwrap().is_empty(), "the claim still stands");
+    let a = store.take_over_abandoned("a", t(2_000), t(3_000)).await;
+    assert_eq!(a.unwrap(), vec![(unanswered, contact)]);
+    let b = store.take_over_abandoned("b", t(2_001), t(3_000)).await;
+    assert!(b.unwrap().is_empty(), "A took it; B does not answer too");
+    // A's claim is a live one like any other: the visitor's next message
+    // is noted for A.
+    let next = store.claim_assistant(unanswered, "b", t(2_500), t(3_500));
+    assert_eq!(next.await.unwrap(), Claim::Held(t(3_000)));
+}
+
+/// Writes queued together (one batch, read for all its visitors at once)
+/// keep every rule a write alone keeps: a visitor's messages land in one
+/// conversation, a resend is the first message again, even when it asks
+/// for a new conversation, and another visitor's are theirs.
+#[tokio::test]
+async fn writes_queued_together_find_their_conversation_and_resends_their_message() {
+    let (store, _dir) = store().await;
+    let ana = visitor(&store, "ana").await;
+    let ben = visitor(&store, "ben").await;
+    let first = ClientId::new();
+    let post = VisitorPost::default();
+    let fresh = VisitorPost {
+        new_conversation: true,
+        ..VisitorPost::default()
+    };
+    let writes = [
+        (ana, first, "hello", post),
+        (ana, ClientId::new(), "anyone there?", post),
+        (ben, ClientId::new(), "hi from ben", post),
+        (ana, first, "hello", post),
+        (ana, first, "hello", fresh),
+    ];
+    let mut queued = Vec::new();
+    for (contact, client_id, body, post) in writes {
+        queued.push(
+            store
+                .queue_visitor_message(contact, client_id, body, post)
+                .await
+                .unwrap(),
+        );
+    }
+    let mut stored = Vec::new();
+    for write in queued {
+        stored.push(write.committed().await.unwrap());
+    }
+    let conversation = stored[0].message.conversation_id;
+    assert!(stored[0].created && stored[0].started);
+    assert_eq!(stored[1].message.conversation_id, conversation);
+    assert!(stored[1].created && !stored[1].started);
+    assert_ne!(stored[2].message.conversation_id, conversation);
+    for resend in &stored[3..] {
+        assert!(!resend.created, "a resend stores nothing");
+        assert_eq!(resend.message.id, stored[0].message.id);
+    }
+    let (history, _) = store
+        .latest_messages(conversation, 50, Audience::Team)
+        .await
+        .unwrap();
+    let bodies: Vec<&str> = history.iter().map(|m| m.body.as_str()).collect();
+    assert_eq!(bodies, ["hello", "anyone there?"]);
+}

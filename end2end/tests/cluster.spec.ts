@@ -1,14 +1,15 @@
 import { test, expect, type Page } from '@playwright/test';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../playwright.config';
 import { closeContexts, composer, hydrated } from './support';
 
-// Two Minicom instances on one database and a throwaway Redis, behind the
-// nginx configuration docs/deploy.md documents (docs/nginx/minicom.conf).
+// Two Minicom instances on a throwaway PostgreSQL cluster and a throwaway
+// Redis, behind the nginx configuration docs/deploy.md documents
+// (docs/nginx/minicom.conf).
 // The visitor's messenger goes through nginx to instance A (B is its
 // backup); the agent works on B. A is killed with SIGKILL mid-stream.
 
@@ -49,18 +50,43 @@ const answers = (url: string) => async () => {
   }
 };
 
+/** Runs one of PostgreSQL's programs (the newest Debian version) as the
+ * `postgres` user when we are root: PostgreSQL refuses to run as root. */
+function postgres(program: string, args: string[], cwd: string) {
+  const version = readdirSync('/usr/lib/postgresql').map(Number).filter((v) => !Number.isNaN(v)).sort((a, b) => b - a)[0];
+  const path = `/usr/lib/postgresql/${version}/bin/${program}`;
+  const [command, all] = process.getuid?.() === 0 ? ['runuser', ['-u', 'postgres', '--', path, ...args]] : [path, args];
+  const run = spawnSync(command, all, { cwd, stdio: 'pipe' });
+  if (run.status !== 0) throw new Error(`${program} failed: ${run.stderr?.toString()}`);
+}
+
+/** A throwaway PostgreSQL cluster on `port`, in its own folder. */
+function startPostgres(port: number): string {
+  const pgDir = mkdtempSync(join(tmpdir(), 'minicom-e2e-pg-'));
+  if (process.getuid?.() === 0) {
+    const id = (flag: string) => Number(spawnSync('id', [flag, 'postgres']).stdout.toString().trim());
+    chownSync(pgDir, id('-u'), id('-g'));
+  }
+  postgres('initdb', ['-D', `${pgDir}/data`, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--locale=C', '--no-sync'], pgDir);
+  postgres('pg_ctl', ['-D', `${pgDir}/data`, 'start', '-w', '-l', `${pgDir}/log`,
+    '-o', `-p ${port} -k ${pgDir} -c listen_addresses=127.0.0.1`], pgDir);
+  return pgDir;
+}
+
+let pgDir = '';
 let front = '';
 let second = '';
 let first: ChildProcess;
 
 test.beforeAll(async () => {
   test.setTimeout(60_000);
-  const [redisPort, aPort, bPort, nginxPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  const [pgPort, redisPort, aPort, bPort, nginxPort] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort()]);
+  pgDir = startPostgres(pgPort);
   await start('redis-server', ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {},
     async () => spawnSync('redis-cli', ['-p', String(redisPort), 'ping']).stdout?.toString().trim() === 'PONG');
   const env = (port: number) => ({
     MINICOM_ADDR: `127.0.0.1:${port}`,
-    DATABASE_URL: `sqlite://${dir}/cluster.db`,
+    DATABASE_URL: `postgres://postgres@127.0.0.1:${pgPort}/postgres`,
     MINICOM_REDIS_URL: `redis://127.0.0.1:${redisPort}`,
     MINICOM_ADMIN_EMAIL: ADMIN_EMAIL,
     MINICOM_ADMIN_PASSWORD: ADMIN_PASSWORD,
@@ -89,6 +115,10 @@ test.beforeAll(async () => {
 test.afterAll(async () => {
   // SIGTERM: nginx's master stops its workers before it exits.
   for (const child of children.reverse()) child.kill('SIGTERM');
+  if (pgDir) {
+    postgres('pg_ctl', ['-D', `${pgDir}/data`, 'stop', '-m', 'immediate'], pgDir);
+    rmSync(pgDir, { recursive: true, force: true });
+  }
 });
 
 test.afterEach(closeContexts);

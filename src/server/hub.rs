@@ -6,6 +6,11 @@
 //! whose queue is full is cut off (it will reconnect and resume) rather than
 //! slowing anyone else; so is every socket when the hub itself falls behind
 //! the bus and events were lost.
+//!
+//! The hub also remembers who it heard typing, wherever they typed: when the
+//! typist's own instance dies, nobody else would say that they stopped, so
+//! a typing state heard and not refreshed ends here too (see
+//! [`Hub::expire_typing`]).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -21,6 +26,7 @@ use crate::server::bus::Event;
 use crate::server::limits::AGENT_QUEUE_FACTOR;
 use crate::server::metrics::Metrics;
 use crate::server::queue::{QueueRx, QueueTx, Refused, queue};
+use crate::server::typing::{self, Typing};
 
 /// Identifies one socket on this instance.
 pub type SocketId = u64;
@@ -149,18 +155,30 @@ pub struct Hub {
     metrics: Arc<Metrics>,
     /// Each visitor socket's queue budget in bytes.
     queue_bytes: usize,
+    /// Typing states heard on the bus, from this instance or another.
+    heard_typing: Typing,
 }
+
+/// How much longer than its typist's instance the hub keeps a typing state
+/// it heard: that instance's own "stopped" normally comes first.
+const HEARD_TYPING_MARGIN: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Hub {
     /// An empty hub that counts what it delivers into `metrics`; each
-    /// visitor socket may have `queue_bytes` waiting (agents more).
-    pub fn new(metrics: Arc<Metrics>, queue_bytes: usize) -> Self {
+    /// visitor socket may have `queue_bytes` waiting (agents more); a typing
+    /// state ends `typing_expires` after its last refresh.
+    pub fn new(
+        metrics: Arc<Metrics>,
+        queue_bytes: usize,
+        typing_expires: std::time::Duration,
+    ) -> Self {
         Self {
             routes: Mutex::default(),
             next_id: AtomicU64::new(1),
             shutdown: watch::channel(false).0,
             metrics,
             queue_bytes,
+            heard_typing: Typing::new(typing_expires + HEARD_TYPING_MARGIN),
         }
     }
 
@@ -358,6 +376,22 @@ impl Hub {
         match event {
             Event::Resume | Event::Missed { .. } => return self.disconnect_all(FELL_BEHIND),
             Event::SignedOut { agents } => return self.disconnect_agents(agents, SIGNED_OUT),
+            Event::Typing {
+                contact_id,
+                conversation_id,
+                person,
+                typing: true,
+            } => self
+                .heard_typing
+                .start(*conversation_id, *contact_id, person.clone()),
+            Event::Typing {
+                conversation_id,
+                person,
+                typing: false,
+                ..
+            } => {
+                self.heard_typing.stop(*conversation_id, person);
+            }
             _ => {}
         }
         if let Event::Conversation { conversation } = event {
@@ -441,8 +475,17 @@ impl Hub {
     /// Delivers bus events until the bus closes (the server stops it last,
     /// after every committed send was published).
     pub async fn run(&self, mut events: broadcast::Receiver<Event>) {
+        let mut sweep = tokio::time::interval(typing::SWEEP);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            match events.recv().await {
+            let event = tokio::select! {
+                event = events.recv() => event,
+                _ = sweep.tick() => {
+                    self.expire_typing(tokio::time::Instant::now());
+                    continue;
+                }
+            };
+            match event {
                 Ok(event) => self.deliver(&event),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
                     self.metrics.hub_lagged.fetch_add(missed, Ordering::Relaxed);
@@ -454,6 +497,20 @@ impl Hub {
                 }
                 Err(broadcast::error::RecvError::Closed) => return,
             }
+        }
+    }
+
+    /// Ends, for this instance's sockets, the typing states heard and not
+    /// refreshed by `now`: their typist's instance died before it could
+    /// say they stopped.
+    fn expire_typing(&self, now: tokio::time::Instant) {
+        for stopped in self.heard_typing.expired(now) {
+            self.deliver(&Event::Typing {
+                contact_id: stopped.contact,
+                conversation_id: stopped.conversation,
+                person: stopped.person,
+                typing: false,
+            });
         }
     }
 
@@ -653,7 +710,7 @@ mod tests {
 
     #[test]
     fn a_reload_within_the_grace_period_is_not_an_offline() {
-        let hub = Hub::new(Arc::default(), 1024 * 1024);
+        let hub = Hub::new(Arc::default(), 1024 * 1024, typing::EXPIRES);
         let visitor = Peer::Contact(ContactId(7));
         let first = hub.register(visitor, LOCAL);
         assert!(first.came_online);
@@ -670,7 +727,7 @@ mod tests {
 
     #[test]
     fn the_team_is_online_while_any_agent_socket_is_open() {
-        let hub = Hub::new(Arc::default(), 1024 * 1024);
+        let hub = Hub::new(Arc::default(), 1024 * 1024, typing::EXPIRES);
         let ana = hub.register(Peer::Agent(AgentId(1)), LOCAL);
         let ben = hub.register(Peer::Agent(AgentId(2)), LOCAL);
         assert!(ana.came_online);
@@ -683,7 +740,7 @@ mod tests {
 
     #[test]
     fn sockets_are_counted_per_person_and_per_address() {
-        let hub = Hub::new(Arc::default(), 1024 * 1024);
+        let hub = Hub::new(Arc::default(), 1024 * 1024, typing::EXPIRES);
         let other: IpAddr = "10.0.0.2".parse().unwrap();
         let a = hub.register(Peer::Contact(ContactId(1)), LOCAL);
         let _b = hub.register(Peer::Contact(ContactId(1)), other);
@@ -698,7 +755,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_hub_that_fell_behind_the_bus_closes_every_socket_to_resume() {
-        let hub = Hub::new(Arc::default(), 1024 * 1024);
+        let hub = Hub::new(Arc::default(), 1024 * 1024, typing::EXPIRES);
         let visitor = hub.register(Peer::Contact(ContactId(1)), LOCAL);
         let agent = hub.register(Peer::Agent(AgentId(1)), LOCAL);
         // The bus runs ahead of the hub by more than it keeps.
@@ -714,9 +771,51 @@ mod tests {
         assert_eq!(hub.metrics.hub_lagged.load(Ordering::Relaxed), 6);
     }
 
+    #[tokio::test]
+    async fn typing_heard_from_an_instance_that_died_ends_here_too() {
+        let hub = Hub::new(Arc::default(), 1024 * 1024, typing::EXPIRES);
+        let mut agent = hub.register(Peer::Agent(AgentId(1)), LOCAL);
+        let visitor = crate::protocol::Person {
+            kind: SenderKind::Contact,
+            id: 7,
+            name: "Visitor #7".into(),
+        };
+        let typing = |on| Event::Typing {
+            contact_id: ContactId(7),
+            conversation_id: ConversationId(3),
+            person: visitor.clone(),
+            typing: on,
+        };
+        let frames = |rx: &mut QueueRx| {
+            std::iter::from_fn(|| rx.try_recv())
+                .map(|bytes| serde_json::from_str::<ServerFrame>(&bytes).unwrap())
+                .collect::<Vec<_>>()
+        };
+        let started = tokio::time::Instant::now();
+        hub.deliver(&typing(true));
+        assert_eq!(frames(&mut agent.rx).len(), 1);
+        // Refreshed in time: still typing.
+        hub.expire_typing(started + typing::EXPIRES);
+        assert!(frames(&mut agent.rx).is_empty());
+        // Its instance died: no refresh, no "stopped" ever comes.
+        let slack = std::time::Duration::from_millis(100);
+        hub.expire_typing(started + typing::EXPIRES + HEARD_TYPING_MARGIN + slack);
+        let ended = frames(&mut agent.rx);
+        assert!(
+            matches!(&ended[..], [ServerFrame::Typing { typing: false, person, .. }] if *person == visitor),
+            "{ended:?}"
+        );
+        // A "stopped" that did come leaves nothing to end.
+        hub.deliver(&typing(true));
+        hub.deliver(&typing(false));
+        assert_eq!(frames(&mut agent.rx).len(), 2);
+        hub.expire_typing(tokio::time::Instant::now() + typing::EXPIRES * 2);
+        assert!(frames(&mut agent.rx).is_empty());
+    }
+
     #[test]
     fn a_full_queue_drops_presence_but_cuts_off_on_a_missed_inbox_row() {
-        let hub = Hub::new(Arc::default(), 1024 * 1024);
+        let hub = Hub::new(Arc::default(), 1024 * 1024, typing::EXPIRES);
         let agent = hub.register(Peer::Agent(AgentId(1)), LOCAL);
         let presence = |c| Event::Presence {
             contact_id: ContactId(c),

@@ -328,10 +328,15 @@ fn shared_key(prefix: &str, key: &str) -> String {
 
 /// Counts new visitors per client address over a fixed hour, so a script
 /// cannot mint visitors (and inbox rows) without end. Remembers at most
-/// `MAX_KEYS` addresses.
+/// `MAX_KEYS` addresses. With several instances the counts are also kept in
+/// Redis (a window from the address's first new visitor), so spreading the
+/// requests over instances earns no more; while Redis is unreachable each
+/// instance's own count still applies.
 pub struct NewVisitors {
     per_hour: u32,
     seen: Mutex<HashMap<std::net::IpAddr, (Instant, u32)>>,
+    /// Redis, and this deployment's prefix for its keys.
+    shared: Option<(crate::server::bus::Link, String)>,
 }
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -341,23 +346,49 @@ impl NewVisitors {
         Self {
             per_hour: limits.new_visitors_per_ip_hour,
             seen: Mutex::default(),
+            shared: None,
         }
     }
 
-    /// Counts one more new visitor from `ip`; false (and not counted) when
-    /// the address has had its share this hour. IPv6 addresses count by
-    /// their /64 (one host usually holds a whole /64). When more addresses
-    /// are remembered than `MAX_KEYS` even after forgetting old ones, new
-    /// addresses are admitted uncounted rather than everyone refused.
-    pub fn admit(&self, ip: std::net::IpAddr, now: Instant) -> bool {
-        let key = match ip {
-            std::net::IpAddr::V6(v6) => {
-                let mut octets = v6.octets();
-                octets[8..].fill(0);
-                std::net::IpAddr::V6(octets.into())
-            }
-            v4 => v4,
+    /// Counting in Redis too, shared by every instance.
+    pub fn shared(limits: &Limits, prefix: String, link: crate::server::bus::Link) -> Self {
+        Self {
+            shared: Some((link, prefix)),
+            ..Self::new(limits)
+        }
+    }
+
+    /// Counts one more new visitor from `ip`; false when the address has had
+    /// its share this hour, here or (with Redis) on all instances together.
+    pub async fn admit(&self, ip: std::net::IpAddr, now: Instant) -> bool {
+        let key = address_key(ip);
+        if !self.admit_here(key, now) {
+            return false;
+        }
+        let Some((link, prefix)) = &self.shared else {
+            return true;
         };
+        let shared_key = format!("{prefix}new-visitors:{key}");
+        let mut pipe = redis::pipe();
+        pipe.cmd("INCR")
+            .arg(&shared_key)
+            .cmd("PEXPIRE")
+            .arg(&shared_key)
+            .arg(HOUR.as_millis() as u64)
+            .arg("NX")
+            .ignore();
+        match tokio::time::timeout(SHARED_WITHIN, link.run_all::<(u32,)>(&pipe)).await {
+            Ok(Ok((count,))) => count <= self.per_hour,
+            // Redis unreachable or slow: this instance's count decided.
+            _ => true,
+        }
+    }
+
+    /// This instance's own count; false (and not counted) when the address
+    /// has had its share. When more addresses are remembered than `MAX_KEYS`
+    /// even after forgetting old ones, new addresses are admitted uncounted
+    /// rather than everyone refused.
+    fn admit_here(&self, key: std::net::IpAddr, now: Instant) -> bool {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         if seen.len() >= MAX_KEYS && !seen.contains_key(&key) {
             seen.retain(|_, (since, _)| now.duration_since(*since) < HOUR);
@@ -377,6 +408,19 @@ impl NewVisitors {
     }
 }
 
+/// What a client address counts as: IPv6 addresses by their /64 (one host
+/// usually holds a whole /64).
+fn address_key(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => {
+            let mut octets = v6.octets();
+            octets[8..].fill(0);
+            std::net::IpAddr::V6(octets.into())
+        }
+        v4 => v4,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -392,8 +436,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn new_visitors_are_capped_per_address_per_hour() {
+    #[tokio::test]
+    async fn new_visitors_are_capped_per_address_per_hour() {
         let limits = Limits {
             new_visitors_per_ip_hour: 3,
             ..Limits::default()
@@ -403,21 +447,27 @@ mod tests {
         let a: std::net::IpAddr = "10.0.0.1".parse().unwrap();
         let b: std::net::IpAddr = "10.0.0.2".parse().unwrap();
         for _ in 0..3 {
-            assert!(visitors.admit(a, start));
+            assert!(visitors.admit(a, start).await);
         }
-        assert!(!visitors.admit(a, start), "the fourth this hour");
+        assert!(!visitors.admit(a, start).await, "the fourth this hour");
         assert!(
-            visitors.admit(b, start),
+            visitors.admit(b, start).await,
             "another address has its own share"
         );
-        assert!(visitors.admit(a, start + HOUR), "a new hour, a new share");
+        assert!(
+            visitors.admit(a, start + HOUR).await,
+            "a new hour, a new share"
+        );
         // One IPv6 host holds a /64: its addresses share one count.
         let v6 = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
         for i in 1..=3 {
-            assert!(visitors.admit(v6(&format!("2001:db8::{i}")), start));
+            assert!(visitors.admit(v6(&format!("2001:db8::{i}")), start).await);
         }
-        assert!(!visitors.admit(v6("2001:db8::ffff"), start));
-        assert!(visitors.admit(v6("2001:db8:0:1::1"), start), "another /64");
+        assert!(!visitors.admit(v6("2001:db8::ffff"), start).await);
+        assert!(
+            visitors.admit(v6("2001:db8:0:1::1"), start).await,
+            "another /64"
+        );
     }
 
     #[test]

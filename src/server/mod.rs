@@ -196,6 +196,18 @@ pub async fn serve_announced(
         ),
         None => limits::SignInThrottle::new(&config.limits),
     };
+    let new_visitors = match &config.redis_url {
+        Some(url) => limits::NewVisitors::shared(
+            &config.limits,
+            prefix.clone(),
+            bus::Link::connect(url).await.map_err(|err| {
+                std::io::Error::other(format!(
+                    "could not reach Redis at MINICOM_REDIS_URL for counting new visitors: {err}"
+                ))
+            })?,
+        ),
+        None => limits::NewVisitors::new(&config.limits),
+    };
     let presence = Arc::new(match &config.redis_url {
         Some(url) => presence::Presence::shared(url, prefix.clone())
             .await
@@ -210,7 +222,11 @@ pub async fn serve_announced(
         db_commit: store.commit_latency(),
         ..Default::default()
     });
-    let hub = Arc::new(Hub::new(metrics.clone(), config.limits.socket_queue_bytes));
+    let hub = Arc::new(Hub::new(
+        metrics.clone(),
+        config.limits.socket_queue_bytes,
+        config.limits.typing_expires,
+    ));
     let (stop_hub, hub_stopped) = tokio::sync::oneshot::channel::<()>();
     let hub_task = tokio::spawn({
         let hub = hub.clone();
@@ -274,7 +290,7 @@ pub async fn serve_announced(
         presence: presence.clone(),
         typing,
         sign_ins: Arc::new(sign_ins),
-        new_visitors: Arc::new(limits::NewVisitors::new(&config.limits)),
+        new_visitors: Arc::new(new_visitors),
         identity_secret: Arc::new(identity_secret),
         require_verified: Arc::new(require_verified.into()),
         config: Arc::new(config),
@@ -289,7 +305,7 @@ pub async fn serve_announced(
     tokio::spawn(
         presence
             .clone()
-            .run_heartbeat(hub.clone(), hub.shutdown_signal()),
+            .run_heartbeat(state.clone(), hub.shutdown_signal()),
     );
     tokio::spawn(cluster::run(
         state.clone(),
@@ -297,6 +313,10 @@ pub async fn serve_announced(
         hub.shutdown_signal(),
     ));
     tokio::spawn(workflow::run_counts(state.clone(), hub.shutdown_signal()));
+    tokio::spawn(assistant::Assistant::run_take_overs(
+        state.clone(),
+        hub.shutdown_signal(),
+    ));
     tokio::spawn(workflow::run_snooze_clock(
         state.clone(),
         hub.shutdown_signal(),

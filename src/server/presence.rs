@@ -11,6 +11,12 @@
 //! within [`EXPIRES`] even while others keep the same set alive. An
 //! instance that stops takes its entries out at once ([`Presence::leave`]).
 //!
+//! A dead instance cannot say that its people went offline, so each
+//! instance also keeps, in Redis, the set of people on it. The first live
+//! instance to notice that another stopped beating claims that set (one
+//! atomic script: exactly one instance gets it) and announces offline
+//! whoever in it is not online anywhere else ([`Presence::run_heartbeat`]).
+//!
 //! The same beat counts sockets per person across instances, for the
 //! per-person cap: a hash per person of how many sockets each instance
 //! holds, where only instances that beat recently count
@@ -25,8 +31,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::protocol::{AgentId, ContactId, ConversationSummary};
-use crate::server::bus::{BusError, Link};
+use crate::protocol::{AgentId, ContactId, ConversationSummary, Timestamp};
+use crate::server::AppState;
+use crate::server::bus::{BusError, Event, Link};
 use crate::server::hub::{Hub, Peer};
 use crate::server::store::now;
 
@@ -59,6 +66,25 @@ for i = 1, #fields, 2 do
 end
 return sum
 ";
+
+/// Claims a dead instance's set of people: the one caller whose `ZREM`
+/// takes the instance out of the live ones gets its people (and the set is
+/// gone); every other caller gets nothing. KEYS: the instances, the dead
+/// one's people; ARGV: the dead one's name.
+const CLAIM_DEAD_INSTANCE: &str = r"
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
+  local people = redis.call('SMEMBERS', KEYS[2])
+  redis.call('DEL', KEYS[2])
+  return people
+end
+return {}
+";
+
+/// The member of an instance's set of people that stands for its teammates.
+const TEAM_MEMBER: &str = "team";
+
+/// At most this many dead instances are claimed per heartbeat.
+const CLAIMS_PER_BEAT: isize = 16;
 
 /// Presence: this instance's sockets, and with Redis everyone else's.
 pub struct Presence {
@@ -94,6 +120,17 @@ impl Shared {
 
     fn instances_key(&self) -> String {
         format!("{}instances", self.prefix)
+    }
+
+    /// Who has a socket on `instance`: visitors' ids, and [`TEAM_MEMBER`].
+    fn people_key(&self, instance: &str) -> String {
+        format!("{}people:{instance}", self.prefix)
+    }
+
+    /// How long an instance's set of people outlives its last beat: long
+    /// enough for a live instance to claim it.
+    fn people_for() -> u64 {
+        20 * EXPIRES.as_millis() as u64
     }
 
     fn key(&self, peer: Peer) -> String {
@@ -155,9 +192,127 @@ impl Shared {
             .ignore();
     }
 
+    /// Claims the instances that stopped beating (see
+    /// [`CLAIM_DEAD_INSTANCE`]) and returns those of their people who are
+    /// online nowhere now.
+    async fn people_of_dead_instances(&self, hub: &Hub) -> Vec<Peer> {
+        let mut dead = redis::cmd("ZRANGEBYSCORE");
+        dead.arg(self.instances_key())
+            .arg("-inf")
+            .arg(format!("({}", oldest_live()))
+            .arg("LIMIT")
+            .arg(0)
+            .arg(CLAIMS_PER_BEAT);
+        let Ok(dead) = self.link.run::<Vec<String>>(&dead).await else {
+            return Vec::new();
+        };
+        // (the dead instance, one of its people) for each person it held.
+        let mut held: Vec<(String, Peer)> = Vec::new();
+        for instance in dead {
+            let mut claim = redis::cmd("EVAL");
+            claim
+                .arg(CLAIM_DEAD_INSTANCE)
+                .arg(2)
+                .arg(self.instances_key())
+                .arg(self.people_key(&instance))
+                .arg(&instance);
+            let Ok(theirs) = self.link.run::<Vec<String>>(&claim).await else {
+                continue;
+            };
+            if !theirs.is_empty() {
+                tracing::info!(
+                    instance,
+                    people = theirs.len(),
+                    "an instance stopped beating; announcing its people offline unless they are online elsewhere"
+                );
+            }
+            for member in theirs {
+                // Teammates count as the team (any agent stands for it).
+                let peer = match member.as_str() {
+                    TEAM_MEMBER if !hub.team_online() => Peer::Agent(AgentId(0)),
+                    TEAM_MEMBER => continue,
+                    id => match id.parse().map(ContactId) {
+                        Ok(contact) if !hub.contact_online(contact) => Peer::Contact(contact),
+                        _ => continue,
+                    },
+                };
+                held.push((instance.clone(), peer));
+            }
+        }
+        if held.is_empty() {
+            return Vec::new();
+        }
+        // The dead instance's own entries go (they may have been renewed
+        // after its last beat, when the person arrived); whoever still
+        // counts is online through another instance. One round trip.
+        let mut pipe = redis::pipe();
+        for (instance, peer) in &held {
+            let key = self.key(*peer);
+            pipe.cmd("ZREM").arg(&key).arg(instance).ignore();
+            self.live(&mut pipe, &key);
+        }
+        match self.link.run_all::<Vec<u64>>(&pipe).await {
+            Ok(live) => {
+                let mut gone: Vec<Peer> = Vec::new();
+                for ((_, peer), n) in held.into_iter().zip(live) {
+                    // Two dead instances may have held the team.
+                    if n == 0 && !gone.contains(&peer) {
+                        gone.push(peer);
+                    }
+                }
+                gone
+            }
+            Err(_) => Vec::new(),
+        }
+    }
+
     /// Asks how many live entries a set holds.
     fn live(&self, pipe: &mut redis::Pipeline, key: &str) {
         pipe.cmd("ZCOUNT").arg(key).arg(oldest_live()).arg("+inf");
+    }
+}
+
+/// A person in an instance's set of people: a visitor by id; teammates as
+/// one member (presence announces the team, not each teammate).
+fn member(peer: Peer) -> String {
+    match peer {
+        Peer::Contact(contact) => contact.0.to_string(),
+        Peer::Agent(_) => TEAM_MEMBER.to_owned(),
+    }
+}
+
+/// Tells everyone that `peer` (a visitor, or the whole team) went offline;
+/// a visitor's last-seen time is recorded first.
+pub async fn announce_offline(state: &AppState, peer: Peer) {
+    let last_seen = match peer {
+        Peer::Contact(contact) => match state.store.touch_contact(contact).await {
+            Ok(at) => at,
+            Err(err) => {
+                tracing::error!(%err, "could not record when a visitor was last seen");
+                now()
+            }
+        },
+        Peer::Agent(_) => now(),
+    };
+    if let Err(err) = state
+        .bus
+        .publish(presence_event(peer, false, last_seen))
+        .await
+    {
+        tracing::error!(%err, "could not announce that someone went offline");
+    }
+}
+
+/// The event announcing `peer` (a visitor, or the whole team) online or
+/// offline.
+pub fn presence_event(peer: Peer, online: bool, last_seen_at: Timestamp) -> Event {
+    match peer {
+        Peer::Contact(contact_id) => Event::Presence {
+            contact_id,
+            online,
+            last_seen_at,
+        },
+        Peer::Agent(_) => Event::TeamPresence { online },
     }
 }
 
@@ -221,6 +376,12 @@ impl Presence {
         };
         let mut pipe = redis::pipe();
         shared.add(&mut pipe, &shared.key(peer));
+        let people = shared.people_key(&shared.instance);
+        pipe.cmd("SADD").arg(&people).arg(member(peer)).ignore();
+        pipe.cmd("PEXPIRE")
+            .arg(&people)
+            .arg(Shared::people_for())
+            .ignore();
         let _ = tokio::time::timeout(READ_WITHIN, shared.link.run_all::<()>(&pipe)).await;
     }
 
@@ -310,16 +471,18 @@ impl Presence {
     }
 
     /// Says again, every [`HEARTBEAT`], who is online on this instance, so
-    /// their entries count only while it runs. Also puts back what Redis
-    /// lost if it restarted.
+    /// their entries count only while it runs; puts back what Redis lost if
+    /// it restarted; and announces offline the people of instances that
+    /// died.
     pub async fn run_heartbeat(
         self: Arc<Self>,
-        hub: Arc<Hub>,
+        state: AppState,
         mut shutdown: watch::Receiver<bool>,
     ) {
         let Some(shared) = &self.shared else {
             return;
         };
+        let hub = &state.hub;
         let mut beat = tokio::time::interval(HEARTBEAT);
         beat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -328,17 +491,10 @@ impl Presence {
                 _ = shutdown.wait_for(|stopping| *stopping) => return,
             }
             let mut pipe = redis::pipe();
-            let instances = shared.instances_key();
             pipe.cmd("ZADD")
-                .arg(&instances)
+                .arg(shared.instances_key())
                 .arg(now().0)
                 .arg(&shared.instance)
-                .ignore()
-                // Instances gone for long are forgotten.
-                .cmd("ZREMRANGEBYSCORE")
-                .arg(&instances)
-                .arg("-inf")
-                .arg(now().0 - 20 * EXPIRES.as_millis() as i64)
                 .ignore();
             if hub.team_online() {
                 shared.add(&mut pipe, &shared.team_key());
@@ -348,13 +504,31 @@ impl Presence {
                 .arg("-inf")
                 .arg(oldest_live())
                 .ignore();
-            for (peer, here) in hub.people_here() {
+            let here = hub.people_here();
+            let people = shared.people_key(&shared.instance);
+            pipe.cmd("DEL").arg(&people).ignore();
+            if !here.is_empty() {
+                let sadd = pipe.cmd("SADD").arg(&people);
+                for (peer, _) in &here {
+                    sadd.arg(member(*peer));
+                }
+                sadd.ignore();
+                pipe.cmd("PEXPIRE")
+                    .arg(&people)
+                    .arg(Shared::people_for())
+                    .ignore();
+            }
+            for (peer, count) in here {
                 if let Peer::Contact(contact) = peer {
                     shared.add(&mut pipe, &shared.contact_key(contact));
                 }
-                shared.count(&mut pipe, peer, here);
+                shared.count(&mut pipe, peer, count);
             }
-            let _ = shared.link.run_all::<()>(&pipe).await;
+            if shared.link.run_all::<()>(&pipe).await.is_ok() {
+                for peer in shared.people_of_dead_instances(hub).await {
+                    announce_offline(&state, peer).await;
+                }
+            }
         }
     }
 
@@ -372,6 +546,9 @@ impl Presence {
             .cmd("ZREM")
             .arg(shared.team_key())
             .arg(&shared.instance)
+            .ignore();
+        pipe.cmd("DEL")
+            .arg(shared.people_key(&shared.instance))
             .ignore();
         for (peer, _) in hub.people_here() {
             if let Peer::Contact(contact) = peer {

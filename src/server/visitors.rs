@@ -51,7 +51,7 @@ pub async fn visitor_cookie(
         request.extensions(),
         request.headers(),
     ));
-    let cookies = match issue_token(&state, ip, request.headers()) {
+    let cookies = match issue_token(&state, ip, request.headers()).await {
         Ok((_, cookies)) => cookies,
         Err(refusal) => return refusal.into_response(),
     };
@@ -93,13 +93,16 @@ impl IntoResponse for Refusal {
 
 /// A new signed visitor token and its cookie, within the address's share of
 /// new visitors this hour.
-fn issue_token(
+async fn issue_token(
     state: &AppState,
     ip: Option<std::net::IpAddr>,
     headers: &HeaderMap,
 ) -> Result<(String, Vec<HeaderValue>), Refusal> {
     if let Some(ip) = ip
-        && !state.new_visitors.admit(ip, std::time::Instant::now())
+        && !state
+            .new_visitors
+            .admit(ip, std::time::Instant::now())
+            .await
     {
         state
             .metrics
@@ -199,7 +202,7 @@ pub async fn identify(
     {
         return StatusCode::NO_CONTENT.into_response();
     }
-    let (token, cookies) = match issue_token(&state, Some(client), &headers) {
+    let (token, cookies) = match issue_token(&state, Some(client), &headers).await {
         Ok(issued) => issued,
         Err(refusal) => return refusal.into_response(),
     };
@@ -255,7 +258,7 @@ pub async fn forget(
             tracing::error!(%err, "could not unlink a visitor token");
         }
     }
-    match issue_token(&state, Some(client), &headers) {
+    match issue_token(&state, Some(client), &headers).await {
         Ok((_, cookies)) => (StatusCode::OK, set_cookies(cookies), "forgotten").into_response(),
         Err(refusal) => refusal.into_response(),
     }

@@ -311,21 +311,73 @@ impl Assistant {
                     return;
                 }
             }
-            loop {
-                assistant.answer(&state, conversation, contact).await;
-                match store
-                    .release_assistant(conversation, holder, claim_until())
-                    .await
-                {
-                    Ok(true) => {}
-                    Ok(false) => return,
-                    Err(err) => {
-                        tracing::error!(%err, "the assistant could not release a conversation; the claim runs out by itself");
-                        return;
-                    }
+            assistant.answer_while_claimed(&state, conversation, contact).await;
+        });
+    }
+
+    /// Answers, holding the claim, until the visitor has no message left
+    /// unanswered; then lets the claim go.
+    async fn answer_while_claimed(
+        &self,
+        state: &AppState,
+        conversation: ConversationId,
+        contact: ContactId,
+    ) {
+        loop {
+            self.answer(state, conversation, contact).await;
+            match state
+                .store
+                .release_assistant(conversation, &self.holder, claim_until())
+                .await
+            {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(err) => {
+                    tracing::error!(%err, "the assistant could not release a conversation; the claim runs out by itself");
+                    return;
                 }
             }
-        });
+        }
+    }
+
+    /// Every few seconds until the server stops: answers the visitors whose
+    /// answer an instance claimed and never wrote (it died mid-answer), once
+    /// its claim has run out.
+    pub async fn run_take_overs(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+        let Some(assistant) = state.assistant.clone() else {
+            return;
+        };
+        let mut sweep = tokio::time::interval(CLAIM_FOR / 3);
+        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = sweep.tick() => {}
+                _ = shutdown.wait_for(|stopping| *stopping) => return,
+            }
+            let taken = match state
+                .store
+                .take_over_abandoned(&assistant.holder, now(), claim_until())
+                .await
+            {
+                Ok(taken) => taken,
+                Err(err) => {
+                    tracing::warn!(%err, "the assistant could not look for answers a stopped instance left unwritten; it looks again shortly");
+                    continue;
+                }
+            };
+            for (conversation, contact) in taken {
+                tracing::info!(
+                    conversation = conversation.0,
+                    "answering a visitor whose answer a stopped instance left unwritten"
+                );
+                let (assistant, task_state) = (assistant.clone(), state.clone());
+                state.tasks.spawn(async move {
+                    assistant
+                        .answer_while_claimed(&task_state, conversation, contact)
+                        .await;
+                });
+            }
+        }
     }
 
     async fn answer(&self, state: &AppState, conversation: ConversationId, contact: ContactId) {

@@ -9,7 +9,10 @@
 //! caller passes the time (`now`), so tests can let a claim run out.
 
 use super::{Flag, Store, StoreError};
-use crate::protocol::{ConversationId, Timestamp};
+use crate::protocol::{ContactId, ConversationId, Timestamp};
+
+/// At most this many abandoned claims are taken over at once.
+const TAKE_OVER_AT_ONCE: i64 = 16;
 
 /// What a claim got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -145,5 +148,40 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         Ok(kept.flatten().is_some())
+    }
+
+    /// Takes over, for `holder`, claims whose holder stopped renewing before
+    /// it answered (its instance died mid-answer: nobody else would answer
+    /// until the visitor wrote again). Returns the conversations, with their
+    /// visitors, to answer now.
+    pub async fn take_over_abandoned(
+        &self,
+        holder: &str,
+        now: Timestamp,
+        until: Timestamp,
+    ) -> Result<Vec<(ConversationId, ContactId)>, StoreError> {
+        // The outer condition is checked again on the locked row, so of
+        // several instances sweeping at once one takes each claim.
+        let taken: Vec<(i64, i64)> = sqlx::query_as(
+            "UPDATE conversations SET assistant_claim = $1, assistant_claim_until = $3,
+                 assistant_again = FALSE
+             WHERE id IN (SELECT id FROM conversations
+                          WHERE assistant_claim IS NOT NULL AND assistant_claim_until <= $2
+                            AND assistant = 'answering' AND waiting_since IS NOT NULL
+                          ORDER BY assistant_claim_until LIMIT $4)
+               AND assistant_claim IS NOT NULL AND assistant_claim_until <= $2
+               AND assistant = 'answering' AND waiting_since IS NOT NULL
+             RETURNING id, contact_id",
+        )
+        .bind(holder)
+        .bind(now.0)
+        .bind(until.0)
+        .bind(TAKE_OVER_AT_ONCE)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(taken
+            .into_iter()
+            .map(|(id, contact)| (ConversationId(id), ContactId(contact)))
+            .collect())
     }
 }

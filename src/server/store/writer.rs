@@ -8,7 +8,9 @@
 //! write in it fails, the batch is rolled back and run again with a savepoint
 //! per write, so one failing write never undoes the others. Every caller
 //! hears back only after the commit that holds its write — the ack rule is
-//! intact.
+//! intact. What every visitor's write must first know (their current
+//! conversation, whether they sent this message before) is read for the
+//! whole batch in one statement ([`Visitors::lock`]).
 
 use std::sync::Arc;
 
@@ -18,7 +20,9 @@ use tokio::sync::{mpsc, oneshot};
 use super::StoreError;
 use super::engine::Engine;
 use super::engine::is_transient;
-use super::messages::{Author, Inserted, PostOptions, VisitorPost, insert_in, visitor_insert_in};
+use super::messages::{
+    Author, Inserted, PostOptions, VisitorPost, Visitors, insert_in, visitor_insert_in,
+};
 use crate::protocol::{ClientId, ContactId, ConversationId};
 use crate::server::metrics::Histogram;
 
@@ -203,9 +207,16 @@ async fn commit_plain(
     batch: &[Job],
 ) -> Result<Option<Vec<Result<Inserted, StoreError>>>, StoreError> {
     let mut tx = begin(pool, engine).await?;
+    let mut visitors = match lock_visitors(&mut tx, batch).await {
+        Ok(visitors) => visitors,
+        Err(err) => {
+            tx.rollback().await?;
+            return Err(err);
+        }
+    };
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
-        match perform(&mut tx, &job.write).await {
+        match perform(&mut tx, &job.write, &mut visitors).await {
             Ok(inserted) => results.push(Ok(inserted)),
             Err(StoreError::Sqlx(err)) if is_transient(&err) => {
                 tx.rollback().await?;
@@ -234,10 +245,11 @@ async fn commit_isolated(
     batch: &[Job],
 ) -> Result<Vec<Result<Inserted, StoreError>>, StoreError> {
     let mut tx = begin(pool, engine).await?;
+    let mut visitors = lock_visitors(&mut tx, batch).await?;
     let mut results = Vec::with_capacity(batch.len());
     for job in batch {
         let mut savepoint = tx.begin().await?;
-        let result = perform(&mut savepoint, &job.write).await;
+        let result = perform(&mut savepoint, &job.write, &mut visitors).await;
         if result.is_ok() {
             savepoint.commit().await?;
         } else {
@@ -249,24 +261,50 @@ async fn commit_isolated(
     Ok(results)
 }
 
+/// Locks the batch's visitors and reads what their writes need, at once.
+async fn lock_visitors(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    batch: &[Job],
+) -> Result<Visitors, StoreError> {
+    let writes: Vec<_> = batch
+        .iter()
+        .filter_map(|job| match &job.write {
+            Write::VisitorMessage {
+                contact, client_id, ..
+            } => Some((*contact, *client_id)),
+            Write::Message { .. } => None,
+        })
+        .collect();
+    Visitors::lock(tx, &writes).await
+}
+
 async fn perform(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     write: &Write,
+    visitors: &mut Visitors,
 ) -> Result<Inserted, StoreError> {
     match write {
         Write::Message {
             conversation,
+            contact,
             client_id,
             author,
             body,
             options,
-            ..
-        } => insert_in(tx, *conversation, *client_id, *author, body, *options).await,
+        } => {
+            visitors.forget(*contact);
+            insert_in(tx, *conversation, *client_id, *author, body, *options).await
+        }
         Write::VisitorMessage {
             contact,
             client_id,
             body,
             post,
-        } => visitor_insert_in(tx, *contact, *client_id, body, *post).await,
+        } => {
+            let known = visitors.known(*contact, *client_id);
+            let inserted = visitor_insert_in(tx, *contact, *client_id, body, *post, known).await?;
+            visitors.wrote(*contact, &inserted);
+            Ok(inserted)
+        }
     }
 }

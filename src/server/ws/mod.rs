@@ -47,7 +47,7 @@ use crate::protocol;
 use crate::protocol::{
     AssistantState, ClientFrame, ClientId, ContactId, ConversationId, ConversationSummary,
     CursorKind, HISTORY_PAGE, MAX_FRAME_BYTES, Me, MessageId, Person, ProtocolError, SenderKind,
-    Seq, ServerFrame, Timestamp, validate_body, visitor_label,
+    Seq, ServerFrame, validate_body, visitor_label,
 };
 use crate::server::AppState;
 use crate::server::assistant::{self, Assistant};

@@ -56,7 +56,11 @@ pub(super) async fn run_socket(
         .await;
     if registration.came_online {
         state.presence.arrived(peer).await;
-        publish(&conn, presence_event(peer, true, now())).await;
+        publish(
+            &conn,
+            crate::server::presence::presence_event(peer, true, now()),
+        )
+        .await;
     }
     tracing::debug!(?peer, "socket opened");
     let (mut sink, mut stream) = socket.split();
@@ -140,34 +144,7 @@ pub(super) async fn announce_if_gone(state: AppState, peer: Peer) {
     if !state.hub.went_offline(peer) || !state.presence.left(peer).await {
         return;
     }
-    let last_seen = match peer {
-        Peer::Contact(contact) => match state.store.touch_contact(contact).await {
-            Ok(at) => at,
-            Err(err) => {
-                tracing::error!(%err, "could not record when a visitor was last seen");
-                now()
-            }
-        },
-        Peer::Agent(_) => now(),
-    };
-    if let Err(err) = state
-        .bus
-        .publish(presence_event(peer, false, last_seen))
-        .await
-    {
-        tracing::error!(%err, "could not announce that someone went offline");
-    }
-}
-
-pub(super) fn presence_event(peer: Peer, online: bool, last_seen_at: Timestamp) -> Event {
-    match peer {
-        Peer::Contact(contact_id) => Event::Presence {
-            contact_id,
-            online,
-            last_seen_at,
-        },
-        Peer::Agent(_) => Event::TeamPresence { online },
-    }
+    crate::server::presence::announce_offline(&state, peer).await;
 }
 
 /// When the peer last sent anything, shared by the socket's two halves.

@@ -5,7 +5,7 @@
 mod change;
 mod post;
 
-pub(super) use post::{insert_in, visitor_insert_in};
+pub(super) use post::{Visitors, insert_in, visitor_insert_in};
 
 use sqlx::{Any, Row, Transaction};
 use uuid::Uuid;

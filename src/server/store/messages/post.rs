@@ -3,6 +3,8 @@
 //! assigning by reply, mentions), and a visitor's message finding or
 //! starting its conversation. Runs inside the writer's batched transaction.
 
+use std::collections::HashMap;
+
 use super::*;
 
 impl Store {
@@ -97,41 +99,149 @@ impl Store {
     }
 }
 
-/// See [`Store::insert_visitor_message`]; runs inside the writer's transaction.
+/// What a batch's visitors' writes must know before they can be stored:
+/// read for all of them in one trip (see [`Visitors::lock`]), then kept up
+/// to date write by write.
+#[derive(Default)]
+pub(in crate::server::store) struct Visitors {
+    /// Each visitor's current conversation (open or snoozed), if any.
+    current: HashMap<i64, Option<i64>>,
+    /// Their earliest message by `client_id`, for the batch's `client_id`s.
+    earlier: HashMap<(i64, String), i64>,
+}
+
+/// What one visitor's write must know: read under the lock on the visitor.
+#[derive(Clone, Copy, Debug, Default)]
+pub(in crate::server::store) struct Known {
+    /// Their earliest message with this `client_id`: sent before.
+    earlier: Option<i64>,
+    /// Their current conversation.
+    current: Option<i64>,
+}
+
+impl Visitors {
+    /// Locks the visitors `writes` come from (each visitor's row, or SQLite's
+    /// write lock) and reads, in one statement for the whole batch, their
+    /// current conversations and which of these `client_id`s they sent
+    /// before. A visitor's first messages racing from two tabs, on one
+    /// instance or two, are serialised by that lock and land in one
+    /// conversation.
+    pub(in crate::server::store) async fn lock(
+        tx: &mut Transaction<'_, Any>,
+        writes: &[(ContactId, ClientId)],
+    ) -> Result<Self, StoreError> {
+        let mut visitors = Self::default();
+        if writes.is_empty() {
+            return Ok(visitors);
+        }
+        let mut contacts: Vec<i64> = writes.iter().map(|(c, _)| c.0).collect();
+        contacts.sort_unstable();
+        contacts.dedup();
+        let client_ids: Vec<String> = writes.iter().map(|(_, id)| id.0.to_string()).collect();
+        let list = |from: usize, n: usize| {
+            (from..from + n)
+                .map(|i| format!("${i}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let sql = format!(
+            "UPDATE contacts SET last_seen_at = $1 WHERE id IN ({contacts})
+             RETURNING id,
+                (SELECT c.id FROM conversations c
+                 WHERE c.contact_id = contacts.id AND c.status IN ('open', 'snoozed')
+                 ORDER BY c.last_message_at DESC, c.id DESC LIMIT 1),
+                (SELECT string_agg(m.client_id || ' ' || CAST(m.id AS TEXT), ',')
+                 FROM messages m
+                 WHERE m.client_id IN ({client_ids}) AND m.sender_kind = 'contact'
+                   AND m.internal = FALSE
+                   AND m.conversation_id IN (SELECT c.id FROM conversations c
+                                             WHERE c.contact_id = contacts.id))",
+            contacts = list(2, contacts.len()),
+            client_ids = list(2 + contacts.len(), client_ids.len()),
+        );
+        let mut query = sqlx::query_as(&sql).bind(now().0);
+        for contact in &contacts {
+            query = query.bind(*contact);
+        }
+        for client_id in &client_ids {
+            query = query.bind(client_id.as_str());
+        }
+        let rows: Vec<(i64, Option<i64>, Option<String>)> = query.fetch_all(&mut **tx).await?;
+        for (contact, current, sent) in rows {
+            visitors.current.insert(contact, current);
+            for pair in sent.iter().flat_map(|sent| sent.split(',')) {
+                let Some((client_id, id)) = pair.split_once(' ') else {
+                    continue;
+                };
+                let Ok(id) = id.parse::<i64>() else { continue };
+                let earliest = visitors
+                    .earlier
+                    .entry((contact, client_id.to_owned()))
+                    .or_insert(id);
+                *earliest = (*earliest).min(id);
+            }
+        }
+        Ok(visitors)
+    }
+
+    /// What a write of `contact`'s must know, if this batch read it (and
+    /// nothing since made it stale).
+    pub(in crate::server::store) fn known(
+        &self,
+        contact: ContactId,
+        client_id: ClientId,
+    ) -> Option<Known> {
+        let current = *self.current.get(&contact.0)?;
+        Some(Known {
+            earlier: self
+                .earlier
+                .get(&(contact.0, client_id.0.to_string()))
+                .copied(),
+            current,
+        })
+    }
+
+    /// `contact`'s message was stored: it is now their current
+    /// conversation's, and its `client_id` was sent before.
+    pub(in crate::server::store) fn wrote(&mut self, contact: ContactId, inserted: &Inserted) {
+        if !inserted.created {
+            return;
+        }
+        let message = &inserted.message;
+        if let Some(current) = self.current.get_mut(&contact.0) {
+            *current = Some(message.conversation_id.0);
+        }
+        self.earlier
+            .entry((contact.0, message.client_id.0.to_string()))
+            .or_insert(message.id.0);
+    }
+
+    /// The team wrote in one of `contact`'s conversations: which one is
+    /// current may have changed, so their next write reads it again.
+    pub(in crate::server::store) fn forget(&mut self, contact: ContactId) {
+        self.current.remove(&contact.0);
+    }
+}
+
+/// See [`Store::insert_visitor_message`]; runs inside the writer's
+/// transaction. `known` is what [`Visitors::lock`] read; without it, this
+/// write takes the lock and reads it itself.
 pub(in crate::server::store) async fn visitor_insert_in(
     tx: &mut Transaction<'_, Any>,
     contact: ContactId,
     client_id: ClientId,
     body: &str,
     post: VisitorPost,
+    known: Option<Known>,
 ) -> Result<Inserted, StoreError> {
-    // A write first: it takes the lock on the visitor (SQLite's write lock,
-    // PostgreSQL's lock on their row), so two first messages racing from two
-    // tabs, on one instance or two, are serialised here and land in one
-    // conversation.
     let t = now().0;
-    sqlx::query("UPDATE contacts SET last_seen_at = $1 WHERE id = $2")
-        .bind(t)
-        .bind(contact.0)
-        .execute(&mut **tx)
-        .await?;
-    // In one trip: whether they sent this `client_id` before (only the
-    // visitor's own messages: a `client_id` never fetches anyone else's, let
-    // alone a note), and their current conversation (a snoozed one is still
-    // current: writing wakes it).
-    let (earlier, current): (Option<i64>, Option<i64>) = sqlx::query_as(
-        "SELECT
-            (SELECT m.id FROM messages m
-             WHERE m.client_id = $1 AND m.sender_kind = 'contact' AND m.internal = FALSE
-               AND m.conversation_id IN (SELECT id FROM conversations WHERE contact_id = $2)
-             ORDER BY m.id LIMIT 1),
-            (SELECT id FROM conversations WHERE contact_id = $2 AND status IN ('open', 'snoozed')
-             ORDER BY last_message_at DESC, id DESC LIMIT 1)",
-    )
-    .bind(client_id.0.to_string())
-    .bind(contact.0)
-    .fetch_one(&mut **tx)
-    .await?;
+    let Known { earlier, current } = match known {
+        Some(known) => known,
+        None => {
+            let visitors = Visitors::lock(tx, &[(contact, client_id)]).await?;
+            visitors.known(contact, client_id).unwrap_or_default()
+        }
+    };
     if let Some(id) = earlier {
         let row = sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.id = $1"))
             .bind(id)
