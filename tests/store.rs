@@ -607,6 +607,10 @@ async fn an_answer_a_dead_holder_never_wrote_is_taken_over_once() {
 
     let early = store.take_over_abandoned("a", t(1_999), t(3_000)).await;
     assert!(early.unwrap().is_empty(), "the claim still stands");
+    let own = store.take_over_abandoned("dead", t(2_000), t(3_000)).await;
+    assert!(own.unwrap().is_empty(), "a holder's own tasks are alive");
+    let late = store.take_over_abandoned("a", t(302_001), t(303_000)).await;
+    assert!(late.unwrap().is_empty(), "too late to be an answer");
     let a = store.take_over_abandoned("a", t(2_000), t(3_000)).await;
     assert_eq!(a.unwrap(), vec![(unanswered, contact)]);
     let b = store.take_over_abandoned("b", t(2_001), t(3_000)).await;
@@ -620,7 +624,8 @@ async fn an_answer_a_dead_holder_never_wrote_is_taken_over_once() {
 /// Writes queued together (one batch, read for all its visitors at once)
 /// keep every rule a write alone keeps: a visitor's messages land in one
 /// conversation, a resend is the first message again, even when it asks
-/// for a new conversation, and another visitor's are theirs.
+/// for a new conversation, another visitor's are theirs, and one refused
+/// write takes none of the others with it.
 #[tokio::test]
 async fn writes_queued_together_find_their_conversation_and_resends_their_message() {
     let (store, _dir) = store().await;
@@ -632,8 +637,16 @@ async fn writes_queued_together_find_their_conversation_and_resends_their_messag
         new_conversation: true,
         ..VisitorPost::default()
     };
+    // Carl may start no conversation: his write fails, alone (the batch
+    // runs again one savepoint per write).
+    let carl = visitor(&store, "carl").await;
+    let refused = VisitorPost {
+        starts_per_hour: 0,
+        ..VisitorPost::default()
+    };
     let writes = [
         (ana, first, "hello", post),
+        (carl, ClientId::new(), "spam", refused),
         (ana, ClientId::new(), "anyone there?", post),
         (ben, ClientId::new(), "hi from ben", post),
         (ana, first, "hello", post),
@@ -650,8 +663,15 @@ async fn writes_queued_together_find_their_conversation_and_resends_their_messag
     }
     let mut stored = Vec::new();
     for write in queued {
-        stored.push(write.committed().await.unwrap());
+        match write.committed().await {
+            Ok(inserted) => stored.push(inserted),
+            Err(err) => assert!(
+                matches!(err, StoreError::TooManyConversations(0)),
+                "{err}"
+            ),
+        }
     }
+    assert_eq!(stored.len(), 5, "every write but Carl's is stored");
     let conversation = stored[0].message.conversation_id;
     assert!(stored[0].created && stored[0].started);
     assert_eq!(stored[1].message.conversation_id, conversation);
@@ -667,4 +687,26 @@ async fn writes_queued_together_find_their_conversation_and_resends_their_messag
         .unwrap();
     let bodies: Vec<&str> = history.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(bodies, ["hello", "anyone there?"]);
+}
+
+/// A visitor's first message sent to two instances at once (a resend after
+/// a dropped socket, or two tabs): the second waits for the first's lock on
+/// the visitor, then finds its message — one conversation, stored once.
+#[tokio::test]
+async fn one_message_sent_through_two_instances_at_once_is_stored_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = common::database_url(dir.path(), "race");
+    let a = Store::open(&url).await.expect("open");
+    let b = Store::open(&url).await.expect("open");
+    for round in 0..20 {
+        let contact = visitor(&a, &format!("race {round}")).await;
+        let id = ClientId::new();
+        let (on_a, on_b) = tokio::join!(
+            a.insert_visitor_message(contact, id, "hello", false),
+            b.insert_visitor_message(contact, id, "hello", false),
+        );
+        let (on_a, on_b) = (on_a.unwrap(), on_b.unwrap());
+        assert_eq!(on_a.message.id, on_b.message.id, "round {round}");
+        assert!(on_a.created != on_b.created, "stored once (round {round})");
+    }
 }

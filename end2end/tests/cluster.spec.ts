@@ -116,8 +116,11 @@ test.afterAll(async () => {
   // SIGTERM: nginx's master stops its workers before it exits.
   for (const child of children.reverse()) child.kill('SIGTERM');
   if (pgDir) {
-    postgres('pg_ctl', ['-D', `${pgDir}/data`, 'stop', '-m', 'immediate'], pgDir);
-    rmSync(pgDir, { recursive: true, force: true });
+    try {
+      postgres('pg_ctl', ['-D', `${pgDir}/data`, 'stop', '-m', 'immediate'], pgDir);
+    } finally {
+      rmSync(pgDir, { recursive: true, force: true });
+    }
   }
 });
 

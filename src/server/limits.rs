@@ -222,8 +222,8 @@ impl SignInThrottle {
         if let Some((link, prefix)) = &self.shared {
             let mut pipe = redis::pipe();
             for key in keys {
-                pipe.cmd("GET").arg(shared_key(prefix, key));
-                pipe.cmd("PTTL").arg(shared_key(prefix, key));
+                pipe.cmd("GET").arg(shared_key(prefix, "sign-in", key));
+                pipe.cmd("PTTL").arg(shared_key(prefix, "sign-in", key));
             }
             let answers = tokio::time::timeout(
                 SHARED_WITHIN,
@@ -263,9 +263,11 @@ impl SignInThrottle {
             let mut pipe = redis::pipe();
             for key in keys {
                 // The window starts at the first failure (NX: Redis 7).
-                pipe.cmd("INCR").arg(shared_key(prefix, key)).ignore();
+                pipe.cmd("INCR")
+                    .arg(shared_key(prefix, "sign-in", key))
+                    .ignore();
                 pipe.cmd("PEXPIRE")
-                    .arg(shared_key(prefix, key))
+                    .arg(shared_key(prefix, "sign-in", key))
                     .arg(WINDOW.as_millis() as u64)
                     .arg("NX")
                     .ignore();
@@ -279,7 +281,7 @@ impl SignInThrottle {
         self.lock().remove(key);
         if let Some((link, prefix)) = &self.shared {
             let _ = link
-                .run::<()>(redis::cmd("DEL").arg(shared_key(prefix, key)))
+                .run::<()>(redis::cmd("DEL").arg(shared_key(prefix, "sign-in", key)))
                 .await;
         }
     }
@@ -316,12 +318,12 @@ impl SignInThrottle {
 /// instance's own.
 const SHARED_WITHIN: Duration = Duration::from_secs(1);
 
-/// A throttle key as kept in Redis: hashed, so no email address is stored
-/// there.
-fn shared_key(prefix: &str, key: &str) -> String {
+/// A count's key as kept in Redis: hashed, so no email or client address
+/// is stored there.
+fn shared_key(prefix: &str, kind: &str, key: &str) -> String {
     use sha2::Digest;
     format!(
-        "{prefix}sign-in:{}",
+        "{prefix}{kind}:{}",
         hex::encode(sha2::Sha256::digest(key.as_bytes()))
     )
 }
@@ -368,7 +370,7 @@ impl NewVisitors {
         let Some((link, prefix)) = &self.shared else {
             return true;
         };
-        let shared_key = format!("{prefix}new-visitors:{key}");
+        let shared_key = shared_key(prefix, "new-visitors", &key.to_string());
         let mut pipe = redis::pipe();
         pipe.cmd("INCR")
             .arg(&shared_key)

@@ -67,17 +67,33 @@ end
 return sum
 ";
 
-/// Claims a dead instance's set of people: the one caller whose `ZREM`
-/// takes the instance out of the live ones gets its people (and the set is
-/// gone); every other caller gets nothing. KEYS: the instances, the dead
-/// one's people; ARGV: the dead one's name.
+/// Claims a dead instance's people: the one caller whose `ZREM` takes the
+/// instance out of the live ones gets them (and the set is gone); every
+/// other caller gets nothing. In the same step the dead instance's entries
+/// leave each person's presence set (they may have been renewed after its
+/// last beat, when the person arrived), and only the people with no live
+/// entry left (online through no other instance) are returned. KEYS: the
+/// instances, the dead one's people; ARGV: the dead one's name, what a
+/// visitor's presence key starts with, the team's presence key, the oldest
+/// beat that counts, [`TEAM_MEMBER`].
 const CLAIM_DEAD_INSTANCE: &str = r"
-if redis.call('ZREM', KEYS[1], ARGV[1]) == 1 then
-  local people = redis.call('SMEMBERS', KEYS[2])
-  redis.call('DEL', KEYS[2])
-  return people
+if redis.call('ZREM', KEYS[1], ARGV[1]) == 0 then
+  return {}
 end
-return {}
+local people = redis.call('SMEMBERS', KEYS[2])
+redis.call('DEL', KEYS[2])
+local gone = {}
+for _, member in ipairs(people) do
+  local key = ARGV[3]
+  if member ~= ARGV[5] then
+    key = ARGV[2] .. member
+  end
+  redis.call('ZREM', key, ARGV[1])
+  if redis.call('ZCOUNT', key, ARGV[4], '+inf') == 0 then
+    table.insert(gone, member)
+  end
+end
+return gone
 ";
 
 /// The member of an instance's set of people that stands for its teammates.
@@ -102,7 +118,12 @@ struct Shared {
 
 impl Shared {
     fn contact_key(&self, contact: ContactId) -> String {
-        format!("{}online:contact:{}", self.prefix, contact.0)
+        format!("{}{}", self.contact_keys(), contact.0)
+    }
+
+    /// What every visitor's presence key starts with.
+    fn contact_keys(&self) -> String {
+        format!("{}online:contact:", self.prefix)
     }
 
     fn team_key(&self) -> String {
@@ -203,11 +224,14 @@ impl Shared {
             .arg("LIMIT")
             .arg(0)
             .arg(CLAIMS_PER_BEAT);
-        let Ok(dead) = self.link.run::<Vec<String>>(&dead).await else {
-            return Vec::new();
+        let dead = match self.link.run::<Vec<String>>(&dead).await {
+            Ok(dead) => dead,
+            Err(err) => {
+                tracing::warn!(%err, "could not look for instances that stopped; looking again at the next beat");
+                return Vec::new();
+            }
         };
-        // (the dead instance, one of its people) for each person it held.
-        let mut held: Vec<(String, Peer)> = Vec::new();
+        let mut gone: Vec<Peer> = Vec::new();
         for instance in dead {
             let mut claim = redis::cmd("EVAL");
             claim
@@ -215,19 +239,28 @@ impl Shared {
                 .arg(2)
                 .arg(self.instances_key())
                 .arg(self.people_key(&instance))
-                .arg(&instance);
-            let Ok(theirs) = self.link.run::<Vec<String>>(&claim).await else {
-                continue;
+                .arg(&instance)
+                .arg(self.contact_keys())
+                .arg(self.team_key())
+                .arg(oldest_live())
+                .arg(TEAM_MEMBER);
+            let theirs = match self.link.run::<Vec<String>>(&claim).await {
+                Ok(theirs) => theirs,
+                Err(err) => {
+                    tracing::warn!(%err, instance, "could not take over the people of an instance that stopped; they may show online until they come back and leave");
+                    continue;
+                }
             };
             if !theirs.is_empty() {
                 tracing::info!(
                     instance,
                     people = theirs.len(),
-                    "an instance stopped beating; announcing its people offline unless they are online elsewhere"
+                    "an instance stopped beating; announcing offline its people who are online nowhere else"
                 );
             }
             for member in theirs {
-                // Teammates count as the team (any agent stands for it).
+                // Teammates count as the team (any agent stands for it); two
+                // dead instances may have held the team, or one person.
                 let peer = match member.as_str() {
                     TEAM_MEMBER if !hub.team_online() => Peer::Agent(AgentId(0)),
                     TEAM_MEMBER => continue,
@@ -236,34 +269,12 @@ impl Shared {
                         _ => continue,
                     },
                 };
-                held.push((instance.clone(), peer));
-            }
-        }
-        if held.is_empty() {
-            return Vec::new();
-        }
-        // The dead instance's own entries go (they may have been renewed
-        // after its last beat, when the person arrived); whoever still
-        // counts is online through another instance. One round trip.
-        let mut pipe = redis::pipe();
-        for (instance, peer) in &held {
-            let key = self.key(*peer);
-            pipe.cmd("ZREM").arg(&key).arg(instance).ignore();
-            self.live(&mut pipe, &key);
-        }
-        match self.link.run_all::<Vec<u64>>(&pipe).await {
-            Ok(live) => {
-                let mut gone: Vec<Peer> = Vec::new();
-                for ((_, peer), n) in held.into_iter().zip(live) {
-                    // Two dead instances may have held the team.
-                    if n == 0 && !gone.contains(&peer) {
-                        gone.push(peer);
-                    }
+                if !gone.contains(&peer) {
+                    gone.push(peer);
                 }
-                gone
             }
-            Err(_) => Vec::new(),
         }
+        gone
     }
 
     /// Asks how many live entries a set holds.
@@ -525,8 +536,17 @@ impl Presence {
                 shared.count(&mut pipe, peer, count);
             }
             if shared.link.run_all::<()>(&pipe).await.is_ok() {
-                for peer in shared.people_of_dead_instances(hub).await {
-                    announce_offline(&state, peer).await;
+                let gone = shared.people_of_dead_instances(hub).await;
+                // Off the beat: recording last-seen times waits on the
+                // database, and a late beat would make this instance look
+                // dead to the others.
+                if !gone.is_empty() {
+                    let state = state.clone();
+                    tokio::spawn(async move {
+                        for peer in gone {
+                            announce_offline(&state, peer).await;
+                        }
+                    });
                 }
             }
         }

@@ -9,6 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::protocol::{ContactId, ConversationId, Person, SenderKind, TYPING_EXPIRES_MS};
+use crate::server::bus::Event;
 
 /// How long a typing state lasts without a refresh.
 pub const EXPIRES: Duration = Duration::from_millis(TYPING_EXPIRES_MS);
@@ -32,7 +33,8 @@ struct State {
     expires: Instant,
 }
 
-/// The typing states of this instance's sockets.
+/// Typing states: of this instance's sockets (kept by their socket
+/// tasks), or heard on the bus from any instance (kept by the hub).
 pub struct Typing {
     states: Mutex<HashMap<Key, State>>,
     expires: Duration,
@@ -76,6 +78,23 @@ impl Typing {
             contact: state.contact,
             person: state.person,
         })
+    }
+
+    /// Starts or stops a state as a typing event on the bus says.
+    pub fn hear(&self, event: &Event) {
+        if let Event::Typing {
+            contact_id,
+            conversation_id,
+            person,
+            typing,
+        } = event
+        {
+            if *typing {
+                self.start(*conversation_id, *contact_id, person.clone());
+            } else {
+                self.stop(*conversation_id, person);
+            }
+        }
     }
 
     /// Removes and returns every state not refreshed in time.

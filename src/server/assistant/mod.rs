@@ -8,6 +8,7 @@
 //! when anything goes wrong the visitor gets one polite line and the
 //! conversation waits for a person.
 
+mod claims;
 pub mod embedded;
 pub mod remote;
 
@@ -21,7 +22,7 @@ use crate::server::AppState;
 use crate::server::bus::Event;
 use crate::server::metrics::{Counters, Histogram};
 use crate::server::publish::{publish_event as publish, publish_summary_of};
-use crate::server::store::{Audience, Author, Claim, now};
+use crate::server::store::{Audience, Author};
 
 /// What the visitor reads when the assistant cannot answer.
 pub const FALLBACK: &str = "A teammate will get back to you here soon.";
@@ -42,15 +43,6 @@ const TYPING_REFRESH: Duration = Duration::from_secs(3);
 /// shutting down; after it the visitor gets the fallback line, so no
 /// conversation is left "answering" by a server that is gone.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(2);
-
-/// How long a claim to answer a conversation stands unless renewed (it is,
-/// every `TYPING_REFRESH`, while the answer is written): a claim left by an
-/// instance that died runs out this long after its last renewal.
-const CLAIM_FOR: Duration = Duration::from_secs(15);
-
-fn claim_until() -> crate::protocol::Timestamp {
-    crate::protocol::Timestamp(now().0 + CLAIM_FOR.as_millis() as i64)
-}
 
 /// Setting keys the admins change in the inbox.
 pub const ENABLED: &str = "assistant_enabled";
@@ -271,115 +263,6 @@ impl Assistant {
             .is_some_and(|a| a.enabled.load(Ordering::Relaxed))
     }
 
-    /// A visitor wrote in `conversation`: answer if the assistant handles it.
-    pub fn visitor_wrote(state: &AppState, conversation: ConversationId, contact: ContactId) {
-        let Some(assistant) = state.assistant.clone() else {
-            return;
-        };
-        // Tracked: shutdown waits (a bounded time) for answers in flight.
-        let tasks = state.tasks.clone();
-        let state = state.clone();
-        tasks.spawn(async move {
-            let store = &state.store;
-            // A read first: most visitor messages are not the assistant's.
-            if !matches!(
-                store.assistant_state(conversation).await,
-                Ok(Some(AssistantState::Answering))
-            ) {
-                return;
-            }
-            // One answer at a time, whichever instance got the message: a
-            // message that comes while an answer is being written is
-            // answered by the same holder right after. Should that holder
-            // have died, its claim runs out and this instance takes over.
-            let holder = assistant.holder.as_str();
-            let mut claim = store
-                .claim_assistant(conversation, holder, now(), claim_until())
-                .await;
-            while let Ok(Claim::Held(until)) = claim {
-                let wait = (until.0 - now().0).clamp(0, CLAIM_FOR.as_millis() as i64);
-                tokio::time::sleep(Duration::from_millis(wait as u64 + 1)).await;
-                claim = store
-                    .take_over_assistant(conversation, holder, now(), claim_until())
-                    .await;
-            }
-            match claim {
-                Ok(Claim::Mine) => {}
-                Ok(_) => return,
-                Err(err) => {
-                    tracing::error!(%err, "the assistant could not claim a conversation; it will answer the visitor's next message");
-                    return;
-                }
-            }
-            assistant.answer_while_claimed(&state, conversation, contact).await;
-        });
-    }
-
-    /// Answers, holding the claim, until the visitor has no message left
-    /// unanswered; then lets the claim go.
-    async fn answer_while_claimed(
-        &self,
-        state: &AppState,
-        conversation: ConversationId,
-        contact: ContactId,
-    ) {
-        loop {
-            self.answer(state, conversation, contact).await;
-            match state
-                .store
-                .release_assistant(conversation, &self.holder, claim_until())
-                .await
-            {
-                Ok(true) => {}
-                Ok(false) => return,
-                Err(err) => {
-                    tracing::error!(%err, "the assistant could not release a conversation; the claim runs out by itself");
-                    return;
-                }
-            }
-        }
-    }
-
-    /// Every few seconds until the server stops: answers the visitors whose
-    /// answer an instance claimed and never wrote (it died mid-answer), once
-    /// its claim has run out.
-    pub async fn run_take_overs(state: AppState, mut shutdown: tokio::sync::watch::Receiver<bool>) {
-        let Some(assistant) = state.assistant.clone() else {
-            return;
-        };
-        let mut sweep = tokio::time::interval(CLAIM_FOR / 3);
-        sweep.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = sweep.tick() => {}
-                _ = shutdown.wait_for(|stopping| *stopping) => return,
-            }
-            let taken = match state
-                .store
-                .take_over_abandoned(&assistant.holder, now(), claim_until())
-                .await
-            {
-                Ok(taken) => taken,
-                Err(err) => {
-                    tracing::warn!(%err, "the assistant could not look for answers a stopped instance left unwritten; it looks again shortly");
-                    continue;
-                }
-            };
-            for (conversation, contact) in taken {
-                tracing::info!(
-                    conversation = conversation.0,
-                    "answering a visitor whose answer a stopped instance left unwritten"
-                );
-                let (assistant, task_state) = (assistant.clone(), state.clone());
-                state.tasks.spawn(async move {
-                    assistant
-                        .answer_while_claimed(&task_state, conversation, contact)
-                        .await;
-                });
-            }
-        }
-    }
-
     async fn answer(&self, state: &AppState, conversation: ConversationId, contact: ContactId) {
         match state.store.assistant_state(conversation).await {
             Ok(Some(AssistantState::Answering)) => {}
@@ -409,13 +292,7 @@ impl Assistant {
             state.typing.start(conversation, contact, person.clone());
             publish(state, typing(true)).await;
             // Still writing: the claim stands while this instance lives.
-            if let Err(err) = state
-                .store
-                .renew_assistant_claim(conversation, &self.holder, claim_until())
-                .await
-            {
-                tracing::warn!(%err, "the assistant could not renew its claim on a conversation");
-            }
+            self.renew_claim(state, conversation).await;
         };
         still_typing().await;
         let generation = self.engine.generate(request);
@@ -438,6 +315,9 @@ impl Assistant {
         if state.typing.stop(conversation, &person).is_some() {
             publish(state, typing(false)).await;
         }
+        // Storing the answer may wait on a busy database: the claim stands
+        // meanwhile, so no other instance answers the same question.
+        self.renew_claim(state, conversation).await;
         // A person may have taken over meanwhile: then the answer is dropped.
         if !matches!(
             state.store.assistant_state(conversation).await,

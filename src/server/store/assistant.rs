@@ -14,6 +14,11 @@ use crate::protocol::{ContactId, ConversationId, Timestamp};
 /// At most this many abandoned claims are taken over at once.
 const TAKE_OVER_AT_ONCE: i64 = 16;
 
+/// A claim that ran out longer ago than this is left to the team: an
+/// answer that late is no answer (and a database from before the sweep
+/// may hold old ones).
+const TAKE_OVER_WITHIN_MS: i64 = 5 * 60 * 1000;
+
 /// What a claim got.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Claim {
@@ -151,9 +156,10 @@ impl Store {
     }
 
     /// Takes over, for `holder`, claims whose holder stopped renewing before
-    /// it answered (its instance died mid-answer: nobody else would answer
-    /// until the visitor wrote again). Returns the conversations, with their
-    /// visitors, to answer now.
+    /// it answered, in the last few minutes (its instance died mid-answer:
+    /// nobody else would answer until the visitor wrote again). Never
+    /// `holder`'s own: its tasks are alive, if slow. Returns the
+    /// conversations, with their visitors, to answer now.
     pub async fn take_over_abandoned(
         &self,
         holder: &str,
@@ -166,10 +172,14 @@ impl Store {
             "UPDATE conversations SET assistant_claim = $1, assistant_claim_until = $3,
                  assistant_again = FALSE
              WHERE id IN (SELECT id FROM conversations
-                          WHERE assistant_claim IS NOT NULL AND assistant_claim_until <= $2
+                          WHERE assistant_claim IS NOT NULL
+                            AND assistant_claim_until <= $2 AND assistant_claim_until > $5
+                            AND assistant_claim <> $1
                             AND assistant = 'answering' AND waiting_since IS NOT NULL
                           ORDER BY assistant_claim_until LIMIT $4)
-               AND assistant_claim IS NOT NULL AND assistant_claim_until <= $2
+               AND assistant_claim IS NOT NULL
+               AND assistant_claim_until <= $2 AND assistant_claim_until > $5
+               AND assistant_claim <> $1
                AND assistant = 'answering' AND waiting_since IS NOT NULL
              RETURNING id, contact_id",
         )
@@ -177,6 +187,7 @@ impl Store {
         .bind(now.0)
         .bind(until.0)
         .bind(TAKE_OVER_AT_ONCE)
+        .bind(now.0 - TAKE_OVER_WITHIN_MS)
         .fetch_all(&self.pool)
         .await?;
         Ok(taken

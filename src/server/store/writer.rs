@@ -10,7 +10,7 @@
 //! hears back only after the commit that holds its write — the ack rule is
 //! intact. What every visitor's write must first know (their current
 //! conversation, whether they sent this message before) is read for the
-//! whole batch in one statement ([`Visitors::lock`]).
+//! whole batch at once: one statement locks, one reads ([`Visitors::lock`]).
 
 use std::sync::Arc;
 

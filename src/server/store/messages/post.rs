@@ -100,8 +100,8 @@ impl Store {
 }
 
 /// What a batch's visitors' writes must know before they can be stored:
-/// read for all of them in one trip (see [`Visitors::lock`]), then kept up
-/// to date write by write.
+/// read for all of them at once (see [`Visitors::lock`]), then kept up to
+/// date write by write.
 #[derive(Default)]
 pub(in crate::server::store) struct Visitors {
     /// Each visitor's current conversation (open or snoozed), if any.
@@ -121,9 +121,9 @@ pub(in crate::server::store) struct Known {
 
 impl Visitors {
     /// Locks the visitors `writes` come from (each visitor's row, or SQLite's
-    /// write lock) and reads, in one statement for the whole batch, their
-    /// current conversations and which of these `client_id`s they sent
-    /// before. A visitor's first messages racing from two tabs, on one
+    /// write lock) and reads, in one more statement for the whole batch,
+    /// their current conversations and which of these `client_id`s they
+    /// sent before. A visitor's first messages racing from two tabs, on one
     /// instance or two, are serialised by that lock and land in one
     /// conversation.
     pub(in crate::server::store) async fn lock(
@@ -137,48 +137,48 @@ impl Visitors {
         let mut contacts: Vec<i64> = writes.iter().map(|(c, _)| c.0).collect();
         contacts.sort_unstable();
         contacts.dedup();
-        let client_ids: Vec<String> = writes.iter().map(|(_, id)| id.0.to_string()).collect();
-        let list = |from: usize, n: usize| {
-            (from..from + n)
-                .map(|i| format!("${i}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
+        let list = (2..2 + contacts.len())
+            .map(|i| format!("${i}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("UPDATE contacts SET last_seen_at = $1 WHERE id IN ({list})");
+        let mut lock = sqlx::query(&sql).bind(now().0);
+        for contact in &contacts {
+            lock = lock.bind(*contact);
+        }
+        lock.execute(&mut **tx).await?;
+        // A statement of its own, after the lock is held: on PostgreSQL a
+        // statement sees what was committed when it started, so a read in
+        // the locking statement would miss what the transaction it waited
+        // for wrote. Per write: its visitor's current conversation, and
+        // their first message with its `client_id`.
+        let pairs = (0..writes.len())
+            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
-            "UPDATE contacts SET last_seen_at = $1 WHERE id IN ({contacts})
-             RETURNING id,
+            "WITH w (contact, client_id) AS (VALUES {pairs})
+             SELECT w.contact, w.client_id,
                 (SELECT c.id FROM conversations c
-                 WHERE c.contact_id = contacts.id AND c.status IN ('open', 'snoozed')
+                 WHERE c.contact_id = w.contact AND c.status IN ('open', 'snoozed')
                  ORDER BY c.last_message_at DESC, c.id DESC LIMIT 1),
-                (SELECT string_agg(m.client_id || ' ' || CAST(m.id AS TEXT), ',')
-                 FROM messages m
-                 WHERE m.client_id IN ({client_ids}) AND m.sender_kind = 'contact'
+                (SELECT m.id FROM messages m
+                 WHERE m.client_id = w.client_id AND m.sender_kind = 'contact'
                    AND m.internal = FALSE
                    AND m.conversation_id IN (SELECT c.id FROM conversations c
-                                             WHERE c.contact_id = contacts.id))",
-            contacts = list(2, contacts.len()),
-            client_ids = list(2 + contacts.len(), client_ids.len()),
+                                             WHERE c.contact_id = w.contact)
+                 ORDER BY m.id LIMIT 1)
+             FROM w"
         );
-        let mut query = sqlx::query_as(&sql).bind(now().0);
-        for contact in &contacts {
-            query = query.bind(*contact);
+        let mut read = sqlx::query_as(&sql);
+        for (contact, client_id) in writes {
+            read = read.bind(contact.0).bind(client_id.0.to_string());
         }
-        for client_id in &client_ids {
-            query = query.bind(client_id.as_str());
-        }
-        let rows: Vec<(i64, Option<i64>, Option<String>)> = query.fetch_all(&mut **tx).await?;
-        for (contact, current, sent) in rows {
+        let rows: Vec<(i64, String, Option<i64>, Option<i64>)> = read.fetch_all(&mut **tx).await?;
+        for (contact, client_id, current, earlier) in rows {
             visitors.current.insert(contact, current);
-            for pair in sent.iter().flat_map(|sent| sent.split(',')) {
-                let Some((client_id, id)) = pair.split_once(' ') else {
-                    continue;
-                };
-                let Ok(id) = id.parse::<i64>() else { continue };
-                let earliest = visitors
-                    .earlier
-                    .entry((contact, client_id.to_owned()))
-                    .or_insert(id);
-                *earliest = (*earliest).min(id);
+            if let Some(id) = earlier {
+                visitors.earlier.insert((contact, client_id), id);
             }
         }
         Ok(visitors)
