@@ -110,6 +110,13 @@ pub(in crate::server::store) struct Visitors {
     earlier: HashMap<(i64, String), i64>,
 }
 
+/// Pads `items` to the next power of two with copies of its last item.
+fn pad<T: Clone>(items: &mut Vec<T>) {
+    if let Some(last) = items.last().cloned() {
+        items.resize(items.len().next_power_of_two(), last);
+    }
+}
+
 /// What one visitor's write must know: read under the lock on the visitor.
 #[derive(Clone, Copy, Debug, Default)]
 pub(in crate::server::store) struct Known {
@@ -137,6 +144,13 @@ impl Visitors {
         let mut contacts: Vec<i64> = writes.iter().map(|(c, _)| c.0).collect();
         contacts.sort_unstable();
         contacts.dedup();
+        // Lists padded to a power of two (repeating their last item, which
+        // changes nothing): a handful of statement shapes, each prepared
+        // once per connection and kept, instead of one per batch size
+        // pushing the hot statements out of the connection's cache.
+        pad(&mut contacts);
+        let mut writes = writes.to_vec();
+        pad(&mut writes);
         let list = (2..2 + contacts.len())
             .map(|i| format!("${i}"))
             .collect::<Vec<_>>()
@@ -171,7 +185,7 @@ impl Visitors {
              FROM w"
         );
         let mut read = sqlx::query_as(&sql);
-        for (contact, client_id) in writes {
+        for (contact, client_id) in &writes {
             read = read.bind(contact.0).bind(client_id.0.to_string());
         }
         let rows: Vec<(i64, String, Option<i64>, Option<i64>)> = read.fetch_all(&mut **tx).await?;
