@@ -29,6 +29,19 @@ async fn two_instances() -> (Redis, TestServer, TestServer) {
     (redis, a, b)
 }
 
+/// Two Minicom processes (which a test may kill) on one database and a
+/// fresh Redis; the folder holds the database while it is SQLite.
+async fn two_processes() -> (Redis, tempfile::TempDir, Instance, Instance) {
+    let redis = Redis::start().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = common::database_url(dir.path(), "cluster");
+    let url = redis.url();
+    let env = [("MINICOM_REDIS_URL", url.as_str())];
+    let a = Instance::spawn(&database_url, &env).await;
+    let b = Instance::spawn(&database_url, &env).await;
+    (redis, dir, a, b)
+}
+
 /// Waits for `conversation`'s row to reach an agent, then opens it: its
 /// history holds `body`, and from now on its messages reach them live.
 async fn opens_when_it_arrives(
@@ -499,13 +512,7 @@ async fn heard_ids(
 
 #[tokio::test]
 async fn killing_the_visitors_instance_mid_stream_loses_and_duplicates_nothing() {
-    let redis = Redis::start().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = common::database_url(dir.path(), "cluster");
-    let env = [("MINICOM_REDIS_URL", redis.url())];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut a = Instance::spawn(&database_url, &env).await;
-    let b = Instance::spawn(&database_url, &env).await;
+    let (_redis, _dir, mut a, b) = two_processes().await;
     let nginx = Nginx::start(a.addr, b.addr).await;
     let front = TestServer::at(nginx.addr);
     let (mut visitor, cookie) = front.visitor().await;
@@ -572,13 +579,7 @@ async fn killing_the_visitors_instance_mid_stream_loses_and_duplicates_nothing()
 /// and the presence expiry.
 #[tokio::test]
 async fn a_killed_instance_takes_its_visitors_typing_and_presence_with_it() {
-    let redis = Redis::start().await;
-    let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = common::database_url(dir.path(), "cluster");
-    let env = [("MINICOM_REDIS_URL", redis.url())];
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let mut a = Instance::spawn(&database_url, &env).await;
-    let b = Instance::spawn(&database_url, &env).await;
+    let (_redis, _dir, mut a, b) = two_processes().await;
     let (mut visitor, _) = TestServer::at(a.addr).visitor().await;
     let mut agent = TestServer::at(b.addr).agent().await;
     let conversation = visitor_writes(&mut visitor, "hello").await;

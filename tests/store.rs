@@ -665,10 +665,7 @@ async fn writes_queued_together_find_their_conversation_and_resends_their_messag
     for write in queued {
         match write.committed().await {
             Ok(inserted) => stored.push(inserted),
-            Err(err) => assert!(
-                matches!(err, StoreError::TooManyConversations(0)),
-                "{err}"
-            ),
+            Err(err) => assert!(matches!(err, StoreError::TooManyConversations(0)), "{err}"),
         }
     }
     assert_eq!(stored.len(), 5, "every write but Carl's is stored");

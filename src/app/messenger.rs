@@ -32,7 +32,7 @@ pub fn MessengerPage() -> impl IntoView {
     });
     let team = move || live.look.with(|l| l.team_name.clone());
     view! {
-        <Title text=move || format!("Chat with {}", team()) />
+        <Title text=super::live_title(move || format!("Chat with {}", team())) />
         <Meta
             name="description"
             content=move || format!("Ask {} anything: a person or our assistant answers here.", team())

@@ -184,29 +184,24 @@ pub async fn serve_announced(
         })?),
         None => Arc::new(LocalBus::new()),
     };
-    let sign_ins = match &config.redis_url {
-        Some(url) => limits::SignInThrottle::shared(
-            &config.limits,
-            prefix.clone(),
-            bus::Link::connect(url).await.map_err(|err| {
-                std::io::Error::other(format!(
-                    "could not reach Redis at MINICOM_REDIS_URL for sign-in throttling: {err}"
-                ))
-            })?,
+    // Counts every instance shares, each on its own connection to Redis.
+    let (sign_ins, new_visitors) = match &config.redis_url {
+        Some(url) => (
+            limits::SignInThrottle::shared(
+                &config.limits,
+                prefix.clone(),
+                redis_link(url, "sign-in throttling").await?,
+            ),
+            limits::NewVisitors::shared(
+                &config.limits,
+                prefix.clone(),
+                redis_link(url, "counting new visitors").await?,
+            ),
         ),
-        None => limits::SignInThrottle::new(&config.limits),
-    };
-    let new_visitors = match &config.redis_url {
-        Some(url) => limits::NewVisitors::shared(
-            &config.limits,
-            prefix.clone(),
-            bus::Link::connect(url).await.map_err(|err| {
-                std::io::Error::other(format!(
-                    "could not reach Redis at MINICOM_REDIS_URL for counting new visitors: {err}"
-                ))
-            })?,
+        None => (
+            limits::SignInThrottle::new(&config.limits),
+            limits::NewVisitors::new(&config.limits),
         ),
-        None => limits::NewVisitors::new(&config.limits),
     };
     let presence = Arc::new(match &config.redis_url {
         Some(url) => presence::Presence::shared(url, prefix.clone())
@@ -361,6 +356,15 @@ pub async fn serve_announced(
     let _ = hub_task.await;
     store.close().await;
     Ok(())
+}
+
+/// A connection to Redis for `purpose`, or why there is none.
+async fn redis_link(url: &str, purpose: &str) -> std::io::Result<bus::Link> {
+    bus::Link::connect(url).await.map_err(|err| {
+        std::io::Error::other(format!(
+            "could not reach Redis at MINICOM_REDIS_URL for {purpose}: {err}"
+        ))
+    })
 }
 
 /// Announces the end of typing states nobody refreshed (a closed or crashed

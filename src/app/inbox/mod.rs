@@ -107,7 +107,7 @@ fn Inbox(name: String) -> impl IntoView {
         menu_open.set(false);
     });
     view! {
-        <Title text=title />
+        <Title text=super::live_title(title) />
         <main class="inbox" class:inbox-thread-open=move || selected.get().is_some()>
             <header class="inbox-topbar">
                 <h1 class="inbox-brand">"Minicom"<span class="sr-only">" inbox"</span></h1>
