@@ -21,7 +21,9 @@ use leptos_router::{Lazy, LazyRoute, lazy_route, path};
 /// reactive title there panicked now and then under load ("no Arena is
 /// active", about 1 page load in 120 while 18,000 visitors arrived;
 /// leptos-rs/leptos#3729), and that visitor got no page.
-pub fn live_title(text: impl Fn() -> String + Send + Sync + 'static) -> leptos::text_prop::TextProp {
+pub fn live_title(
+    text: impl Fn() -> String + Send + Sync + 'static,
+) -> leptos::text_prop::TextProp {
     #[cfg(feature = "ssr")]
     {
         untrack(text).into()
