@@ -615,6 +615,14 @@ async fn an_answer_a_dead_holder_never_wrote_is_taken_over_once() {
     assert_eq!(a.unwrap(), vec![(unanswered, contact)]);
     let b = store.take_over_abandoned("b", t(2_001), t(3_000)).await;
     assert!(b.unwrap().is_empty(), "A took it; B does not answer too");
+    // The holder that was only slow learns it lost the claim, and drops its
+    // answer; A keeps renewing its own.
+    let slow = store
+        .renew_assistant_claim(unanswered, "dead", t(3_000))
+        .await;
+    assert!(!slow.unwrap(), "the claim is A's now");
+    let a = store.renew_assistant_claim(unanswered, "a", t(3_000)).await;
+    assert!(a.unwrap());
     // A's claim is a live one like any other: the visitor's next message
     // is noted for A.
     let next = store.claim_assistant(unanswered, "b", t(2_500), t(3_500));

@@ -540,9 +540,12 @@ impl Presence {
                 // Off the beat: recording last-seen times waits on the
                 // database, and a late beat would make this instance look
                 // dead to the others.
+                // Tracked: a stopping instance finishes announcing them (a
+                // bounded time), since no other instance will.
                 if !gone.is_empty() {
+                    let tasks = state.tasks.clone();
                     let state = state.clone();
-                    tokio::spawn(async move {
+                    tasks.spawn(async move {
                         for peer in gone {
                             announce_offline(&state, peer).await;
                         }

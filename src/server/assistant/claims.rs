@@ -131,14 +131,20 @@ impl Assistant {
     }
 
     /// Keeps this instance's claim on `conversation` for another
-    /// `CLAIM_FOR`.
-    pub(super) async fn renew_claim(&self, state: &AppState, conversation: ConversationId) {
-        if let Err(err) = state
+    /// `CLAIM_FOR`; false when another instance took it over (this one was
+    /// too slow to renew it), and its answer is that instance's to write.
+    pub(super) async fn renew_claim(&self, state: &AppState, conversation: ConversationId) -> bool {
+        match state
             .store
             .renew_assistant_claim(conversation, &self.holder, claim_until())
             .await
         {
-            tracing::warn!(%err, "the assistant could not renew its claim on a conversation");
+            Ok(renewed) => renewed,
+            Err(err) => {
+                // Storing the answer needs the database too: it says.
+                tracing::warn!(%err, "the assistant could not renew its claim on a conversation");
+                true
+            }
         }
     }
 }

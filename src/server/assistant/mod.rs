@@ -292,7 +292,7 @@ impl Assistant {
             state.typing.start(conversation, contact, person.clone());
             publish(state, typing(true)).await;
             // Still writing: the claim stands while this instance lives.
-            self.renew_claim(state, conversation).await;
+            self.renew_claim(state, conversation).await
         };
         still_typing().await;
         let generation = self.engine.generate(request);
@@ -308,16 +308,23 @@ impl Assistant {
         let result = loop {
             tokio::select! {
                 result = &mut generation => break result,
-                _ = refresh.tick() => still_typing().await,
+                _ = refresh.tick() => {
+                    still_typing().await;
+                }
                 () = &mut shutdown => break Err(EngineError::ShuttingDown),
             }
         };
         if state.typing.stop(conversation, &person).is_some() {
             publish(state, typing(false)).await;
         }
-        // Storing the answer may wait on a busy database: the claim stands
-        // meanwhile, so no other instance answers the same question.
-        self.renew_claim(state, conversation).await;
+        // Another instance took the claim over (this one could not renew
+        // it in time) and answers: this answer is dropped.
+        if !self.renew_claim(state, conversation).await {
+            tracing::info!(
+                "another instance took over an answer this one was too slow to renew; dropping this one"
+            );
+            return;
+        }
         // A person may have taken over meanwhile: then the answer is dropped.
         if !matches!(
             state.store.assistant_state(conversation).await,
@@ -325,6 +332,28 @@ impl Assistant {
         ) {
             return;
         }
+        // Storing the answer may wait on a busy database: the claim is
+        // renewed meanwhile, so no other instance answers the same question.
+        let store_answer = self.store_answer(state, conversation, contact, result);
+        tokio::pin!(store_answer);
+        loop {
+            tokio::select! {
+                () = &mut store_answer => return,
+                _ = refresh.tick() => {
+                    self.renew_claim(state, conversation).await;
+                }
+            }
+        }
+    }
+
+    /// Stores a finished generation: the answer, or the fallback line.
+    async fn store_answer(
+        &self,
+        state: &AppState,
+        conversation: ConversationId,
+        contact: ContactId,
+        result: Result<Generated, EngineError>,
+    ) {
         match result {
             Ok(answer) if !answer.text.is_empty() => {
                 self.record(&answer);

@@ -109,14 +109,16 @@ impl Store {
         })
     }
 
-    /// Keeps `holder`'s claim until `until` (an answer still being written).
+    /// Keeps `holder`'s claim until `until` (an answer still being
+    /// written); false when the claim is no longer `holder`'s (it ran out
+    /// and another instance took it over).
     pub async fn renew_assistant_claim(
         &self,
         id: ConversationId,
         holder: &str,
         until: Timestamp,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
+    ) -> Result<bool, StoreError> {
+        let renewed = sqlx::query(
             "UPDATE conversations SET assistant_claim_until = $3
              WHERE id = $1 AND assistant_claim = $2",
         )
@@ -124,8 +126,9 @@ impl Store {
         .bind(holder)
         .bind(until.0)
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(renewed > 0)
     }
 
     /// Ends `holder`'s claim after an answer, unless the visitor wrote again
