@@ -107,7 +107,7 @@ pub(in crate::server::store) struct Visitors {
     /// Each visitor's current conversation (open or snoozed), if any.
     current: HashMap<i64, Option<i64>>,
     /// Their earliest message by `client_id`, for the batch's `client_id`s.
-    earlier: HashMap<(i64, String), i64>,
+    earlier: HashMap<(i64, ClientId), i64>,
 }
 
 /// Pads `items` to the next power of two with copies of its last item.
@@ -191,8 +191,8 @@ impl Visitors {
         let rows: Vec<(i64, String, Option<i64>, Option<i64>)> = read.fetch_all(&mut **tx).await?;
         for (contact, client_id, current, earlier) in rows {
             visitors.current.insert(contact, current);
-            if let Some(id) = earlier {
-                visitors.earlier.insert((contact, client_id), id);
+            if let (Some(id), Ok(client_id)) = (earlier, uuid::Uuid::parse_str(&client_id)) {
+                visitors.earlier.insert((contact, ClientId(client_id)), id);
             }
         }
         Ok(visitors)
@@ -207,10 +207,7 @@ impl Visitors {
     ) -> Option<Known> {
         let current = *self.current.get(&contact.0)?;
         Some(Known {
-            earlier: self
-                .earlier
-                .get(&(contact.0, client_id.0.to_string()))
-                .copied(),
+            earlier: self.earlier.get(&(contact.0, client_id)).copied(),
             current,
         })
     }
@@ -226,7 +223,7 @@ impl Visitors {
             *current = Some(message.conversation_id.0);
         }
         self.earlier
-            .entry((contact.0, message.client_id.0.to_string()))
+            .entry((contact.0, message.client_id))
             .or_insert(message.id.0);
     }
 
