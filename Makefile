@@ -143,10 +143,10 @@ bench: setup-rust setup-model
 
 # In-process measurements: durability cost (FULL vs NORMAL), open times on
 # bulk fixtures, a neighbour's latency during a flood, the memory a hostile
-# visitor can make the server hold.
+# visitor can make the server hold, search over a million messages.
 bench-internals: setup-rust
 	@echo "==> In-process benchmarks in release (first build takes about 6 min)"
-	cargo test --release --features ssr --test throughput --test open_time --test flood_latency --test hostile_memory --test inbox_views --test cluster -- --ignored --nocapture --test-threads=1
+	cargo test --release --features ssr --test throughput --test open_time --test flood_latency --test hostile_memory --test inbox_views --test search_scale --test cluster -- --ignored --nocapture --test-threads=1
 
 # Lighthouse (from npm, fetched on first use) on / and /messenger of a release
 # build: mobile, simulated slow 4G. Reports in bench/lighthouse/.

@@ -15,8 +15,9 @@
 //! - `server` — (feature `ssr`) config, HTTP router, `/ws` handler, hub, bus
 //!   (in-process, or Redis between several instances), `cluster` (what keeps
 //!   instances in step: settings, sign-outs), store (SQLite embedded, or
-//!   PostgreSQL for several instances: one interface), and the team's workflow
-//!   (resolve, snooze, assign; the snooze clock and the inbox lists' counts).
+//!   PostgreSQL for several instances: one interface), the team's workflow
+//!   (resolve, snooze, assign; the snooze clock and the inbox lists' counts),
+//!   and search (each engine's own full-text index, results with snippets).
 //! - [`client`] — the browser runtime: the reconnecting socket, the outbox and
 //!   the live state the UI renders.
 //! - [`app`] — the Leptos UI, rendered on the server and hydrated in the browser:

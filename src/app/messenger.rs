@@ -7,7 +7,8 @@ use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{
-    Composer, ConnectionBanner, ConnectionStatus, Glyph, Icon, MessageList, NoticeBar, Side,
+    Composer, ConnectionBanner, ConnectionStatus, Glyph, Icon, MessageList, NoticeBar, Reader,
+    Side, transcript_href,
 };
 use crate::client::live::{Live, Posting};
 use crate::client::time::format_time;
@@ -226,6 +227,12 @@ pub fn Messenger(
                     </p>
                 </div>
                 <ConnectionStatus />
+                {move || current.get().filter(|_| !listing.get()).map(|id| view! {
+                    <a class="icon-button" href=transcript_href(Reader::Visitor, id, "txt")
+                        download="" aria-label="Download this conversation">
+                        <Icon glyph=Glyph::Download />
+                    </a>
+                })}
                 <Show when=move || !live.conversations.with(Vec::is_empty)>
                     <button type="button" class="icon-button"
                         aria-label=move || if listing.get() {

@@ -129,6 +129,17 @@ pub enum ClientFrame {
         conversation_id: ConversationId,
         on: bool,
     },
+    /// (Agents) watch a conversation and receive the messages around one
+    /// of its messages (a search result) as `history`, with the newest
+    /// page and the `gap` between the two when they do not meet.
+    Jump {
+        conversation_id: ConversationId,
+        message_id: MessageId,
+    },
+    /// (Agents) searches every conversation; answered with
+    /// `search_results` carrying the same `search_id` (a newer search's
+    /// answer replaces an older one's).
+    Search { search_id: u32, query: SearchQuery },
     /// Keep-alive; answered with `pong`.
     Ping,
 }
@@ -198,6 +209,14 @@ pub enum ServerFrame {
         /// from here. 0 on `older` pages.
         #[serde(default)]
         seq: Seq,
+        /// (`jump`) messages exist between these two ids, which this page
+        /// leaves out: the page holds the messages around the one jumped to
+        /// and the newest ones. `older` with `before` the second id fills it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        gap: Option<(MessageId, MessageId)>,
+        /// (`jump`) the message this page is around.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        around: Option<MessageId>,
     },
     /// In answer to `resume`: every message that changed after `since`, in
     /// change order, as it now stands (replace by id). Pages follow each
@@ -269,6 +288,11 @@ pub enum ServerFrame {
     /// (To agents) the labels changed (an admin created or deleted one):
     /// all of them now, by name.
     Labels { labels: Vec<Label> },
+    /// The conversations that answer a `search`, best or newest first.
+    SearchResults {
+        search_id: u32,
+        hits: Vec<SearchHit>,
+    },
     /// Answer to `ping`.
     Pong,
 }
@@ -294,6 +318,7 @@ impl ServerFrame {
             Self::Look { .. } => "look",
             Self::Counts { .. } => "counts",
             Self::Labels { .. } => "labels",
+            Self::SearchResults { .. } => "search_results",
             Self::Pong => "pong",
         }
     }
@@ -321,6 +346,8 @@ impl ClientFrame {
             Self::Assign { .. } => "assign",
             Self::Label { .. } => "label",
             Self::Rate { .. } => "rate",
+            Self::Jump { .. } => "jump",
+            Self::Search { .. } => "search",
             Self::Ping => "ping",
         }
     }
@@ -365,6 +392,8 @@ impl ClientFrame {
         "assign",
         "label",
         "rate",
+        "jump",
+        "search",
         "ping",
     ];
 }

@@ -11,10 +11,12 @@ use uuid::Uuid;
 mod errors;
 mod frames;
 mod inbox;
+mod search;
 
 pub use errors::{ErrorCode, ProtocolError};
 pub use frames::{ClientFrame, ServerFrame};
 pub use inbox::*;
+pub use search::*;
 
 /// Longest message body accepted, in characters (Unicode scalar values).
 pub const MAX_BODY_CHARS: usize = 4_000;

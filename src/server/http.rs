@@ -15,7 +15,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::app::{App, shell};
 use crate::server::auth::{self, SESSION_COOKIE, SESSION_DAYS};
 use crate::server::limits::Attempt;
-use crate::server::{AppState, visitors, widget, ws};
+use crate::server::{AppState, transcript, visitors, widget, ws};
 
 /// Every route of the server.
 pub fn router(state: AppState) -> Router {
@@ -40,6 +40,8 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(logout))
         .route("/messenger/identify", post(visitors::identify))
         .route("/messenger/forget", post(visitors::forget))
+        .route("/inbox/transcript/{id}", get(transcript::for_agent))
+        .route("/messenger/transcript/{id}", get(transcript::for_visitor))
         .nest_service(&pkg_path, site_files(&state.leptos))
         .merge(pages)
         .layer(middleware::from_fn_with_state(

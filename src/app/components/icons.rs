@@ -24,6 +24,9 @@ pub enum Glyph {
     Plus,
     Tag,
     At,
+    Search,
+    Filter,
+    Download,
     /// The five faces of a rating, awful to great.
     Face(u8),
 }
@@ -69,6 +72,9 @@ impl Glyph {
             ],
             Glyph::Plus => &["M12 5v14", "M5 12h14"],
             Glyph::Tag => &["M3 12V3h9l9 9-9 9z", "M7.5 7.5h.01"],
+            Glyph::Search => &["M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14z", "M20 20l-4-4"],
+            Glyph::Download => &["M12 4v11", "M7 10l5 5 5-5", "M5 20h14"],
+            Glyph::Filter => &["M4 5h16l-6 7.5V18l-4 2v-7.5z"],
             Glyph::At => &[
                 "M16 12a4 4 0 1 1-8 0 4 4 0 0 1 8 0z",
                 "M16 12v1.5a2.5 2.5 0 0 0 5 0V12a9 9 0 1 0-3.5 7.1",

@@ -38,17 +38,20 @@ struct Group {
     /// Changes when any message in it changes (edit, delete, reaction), so
     /// the group is drawn again.
     version: u64,
+    /// Messages not loaded follow this group (a search jumped far back).
+    gap_below: bool,
 }
 
 /// Messages further apart than this start a new group.
 const GROUP_GAP_MS: i64 = 5 * 60 * 1000;
 
-fn group(messages: &[Message]) -> Vec<Group> {
+fn group(messages: &[Message], gap_after: Option<MessageId>) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::new();
     for m in messages {
         match groups.last_mut() {
             Some(g)
-                if g.sender == m.sender
+                if !g.gap_below
+                    && g.sender == m.sender
                     && g.internal == m.internal
                     && g.name == m.sender_name
                     && g.messages
@@ -63,7 +66,13 @@ fn group(messages: &[Message]) -> Vec<Group> {
                 name: m.sender_name.clone(),
                 messages: vec![m.clone()],
                 version: 0,
+                gap_below: false,
             }),
+        }
+        if Some(m.id) == gap_after
+            && let Some(g) = groups.last_mut()
+        {
+            g.gap_below = true;
         }
     }
     for g in &mut groups {
@@ -86,7 +95,14 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
             .map(|id| live.messages(id))
             .unwrap_or_default()
     });
-    let groups = Memo::new(move |_| messages.with(|m| group(m)));
+    let gap = Memo::new(move |_| {
+        let id = conversation.get()?;
+        live.threads.with(|t| t.get(&id)?.gap)
+    });
+    let groups = Memo::new(move |_| {
+        let gap_after = gap.get().map(|(below, _)| below);
+        messages.with(|m| group(m, gap_after))
+    });
     let pending = Memo::new(move |_| {
         let current = conversation.get();
         live.outbox.with(|o| {
@@ -194,6 +210,31 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
         }
         new_below.set(false);
     };
+    // A search result's message: once shown, scrolled to the middle and
+    // marked (after the effect above, which keeps the newest in view).
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let Some((id, message)) = live.jump_to.get() else {
+            return;
+        };
+        if conversation.get() != Some(id) || !messages.with(|m| m.iter().any(|m| m.id == message)) {
+            return;
+        }
+        let Some(el) = scroller.get() else { return };
+        let found = el
+            .query_selector(&format!("[data-message-id=\"{}\"]", message.0))
+            .ok()
+            .flatten();
+        if let Some(found) = found {
+            let options = leptos::web_sys::ScrollIntoViewOptions::new();
+            options.set_block(leptos::web_sys::ScrollLogicalPosition::Center);
+            found.scroll_into_view_with_scroll_into_view_options(&options);
+            let _ = found.class_list().add_1("found");
+            at_bottom.set(false);
+            remember_geometry(&el);
+        }
+        live.jump_to.set(None);
+    });
     let edge = Memo::new(move |_| {
         let id = conversation.get()?;
         live.threads.with(|t| {
@@ -225,9 +266,25 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
                     _ => None,
                 }}
                 <div class="message-list" role="log" aria-live="polite" aria-label="Messages">
-                    <For each=move || groups.get() key=|g| (g.messages[0].id, g.version) let:g>
-                        <MessageGroup group=g side=side receipts editing />
-                    </For>
+                    <For
+                        each=move || groups.get()
+                        key=|g| (g.messages[0].id, g.version, g.gap_below)
+                        children=move |g| {
+                            let gap_below = g.gap_below;
+                            view! {
+                                <MessageGroup group=g side=side receipts editing />
+                                {gap_below.then(|| view! {
+                                    <p class="history-edge gap-edge">
+                                        <button type="button" class="link-button" on:click=move |_| {
+                                            if let Some(id) = conversation.get_untracked() {
+                                                live.fill_gap(id);
+                                            }
+                                        }>"Show newer messages"</button>
+                                    </p>
+                                })}
+                            }
+                        }
+                    />
                     <For each=move || pending.get() key=|p| (p.client_id, p.delivery.clone()) let:p>
                         <PendingMessage pending=p />
                     </For>
@@ -591,13 +648,16 @@ mod tests {
 
     #[test]
     fn consecutive_messages_by_one_sender_share_a_group() {
-        let groups = group(&[
-            msg(1, SenderKind::Contact, "Visitor #1", 0),
-            msg(2, SenderKind::Contact, "Visitor #1", 1_000),
-            msg(3, SenderKind::Agent, "Ana", 2_000),
-            msg(4, SenderKind::Agent, "Ben", 3_000),
-            msg(5, SenderKind::Agent, "Ben", 3_000 + GROUP_GAP_MS),
-        ]);
+        let groups = group(
+            &[
+                msg(1, SenderKind::Contact, "Visitor #1", 0),
+                msg(2, SenderKind::Contact, "Visitor #1", 1_000),
+                msg(3, SenderKind::Agent, "Ana", 2_000),
+                msg(4, SenderKind::Agent, "Ben", 3_000),
+                msg(5, SenderKind::Agent, "Ben", 3_000 + GROUP_GAP_MS),
+            ],
+            None,
+        );
         let sizes: Vec<usize> = groups.iter().map(|g| g.messages.len()).collect();
         assert_eq!(sizes, [2, 1, 1, 1]);
     }

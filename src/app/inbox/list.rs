@@ -6,12 +6,13 @@ use leptos::prelude::*;
 
 use super::bulk::{BulkBar, Picked};
 use super::labels::label_chips;
+use super::search::{Search, SearchBox, SearchResults};
 use crate::app::components::{Avatar, Glyph, Icon, typing_line};
 use crate::client::live::Live;
 use crate::client::time::format_time;
 use crate::protocol::{
     ConversationId, ConversationStatus, ConversationSummary, InboxSort, InboxView, LabelId, Me,
-    SenderKind, Timestamp,
+    SearchQuery, SenderKind, Timestamp,
 };
 
 /// The inbox's lists (Mine, Unassigned, All open, Snoozed, Resolved) with
@@ -42,122 +43,131 @@ pub fn ConversationList(selected: Memo<Option<ConversationId>>) -> impl IntoView
     ) {
         on_cleanup(move || handle.clear());
     }
-    view! {
-        <nav class="conversation-list" aria-label="Conversations">
-            <div class="list-head">
-                <h2 class="pane-title">{move || live.view.get().label()}</h2>
-                <label class="list-sort">
-                    <span class="sr-only">"Order"</span>
-                    <select on:change=move |ev| {
-                        let sort = match event_target_value(&ev).as_str() {
-                            "waiting" => InboxSort::Waiting,
-                            _ => InboxSort::Newest,
-                        };
-                        live.show_view(live.view.get_untracked(), sort);
-                    }>
-                        <option value="newest" selected=move || live.sort.get() == InboxSort::Newest>
-                            "Newest activity"
-                        </option>
-                        <option value="waiting" selected=move || live.sort.get() == InboxSort::Waiting>
-                            "Waiting longest"
-                        </option>
-                    </select>
-                </label>
-                <Show when=move || !live.labels.with(Vec::is_empty)>
+    let search = Search(RwSignal::new(SearchQuery::default()));
+    let lists = move || {
+        view! {
+                <div class="list-head">
+                    <h2 class="pane-title">{move || live.view.get().label()}</h2>
                     <label class="list-sort">
-                        <span class="sr-only">"Label"</span>
+                        <span class="sr-only">"Order"</span>
                         <select on:change=move |ev| {
-                            let label = event_target_value(&ev).parse::<i64>().ok().map(LabelId);
-                            live.filter_label(label);
+                            let sort = match event_target_value(&ev).as_str() {
+                                "waiting" => InboxSort::Waiting,
+                                _ => InboxSort::Newest,
+                            };
+                            live.show_view(live.view.get_untracked(), sort);
                         }>
-                            <option value="" selected=move || live.label.get().is_none()>"All labels"</option>
-                            {move || live.labels.get().into_iter().map(|label| {
-                                let id = label.id;
-                                view! {
-                                    <option value=id.to_string()
-                                        selected=move || live.label.get() == Some(id)>
-                                        {label.name}
-                                    </option>
-                                }
-                            }).collect_view()}
+                            <option value="newest" selected=move || live.sort.get() == InboxSort::Newest>
+                                "Newest activity"
+                            </option>
+                            <option value="waiting" selected=move || live.sort.get() == InboxSort::Waiting>
+                                "Waiting longest"
+                            </option>
                         </select>
                     </label>
-                </Show>
-            </div>
-            <ul class="inbox-views" aria-label="Lists">
-                {InboxView::ALL.into_iter().map(|view| {
-                    let count = move || {
-                        let me = live.me.with(|me| match me {
-                            Some(Me::Agent { id, .. }) => Some(*id),
-                            _ => None,
-                        });
-                        me.map_or(0, |me| live.counts.with(|c| c.of(view, me)))
-                    };
-                    view! {
-                        <li>
-                            <button
-                                type="button"
-                                class="inbox-view"
-                                aria-pressed=move || (live.view.get() == view).to_string()
-                                on:click=move |_| live.show_view(view, live.sort.get_untracked())
-                            >
-                                {view.label()}
-                                <span class="inbox-view-count">{count}</span>
-                            </button>
-                        </li>
-                    }
-                }).collect_view()}
-            </ul>
-            <BulkBar picked />
-            <Show
-                when=move || !rows.with(Vec::is_empty)
-                fallback=move || view! {
-                    <div class="empty-state">
-                        {move || if loaded() {
-                            let (title, text) = empty_text(live.view.get());
-                            view! {
-                                <p class="empty-title">{title}</p>
-                                <p>{text}</p>
-                            }.into_any()
-                        } else {
-                            view! { <p>"Loading conversations…"</p> }.into_any()
-                        }}
-                    </div>
-                }
-            >
-                <ul on:scroll=move |ev| {
-                    let el = event_target::<leptos::web_sys::HtmlElement>(&ev);
-                    if el.scroll_height() - el.scroll_top() - el.client_height() < 200 {
-                        live.load_more_conversations();
-                    }
-                }>
-                    <For
-                        each=move || rows.get()
-                        key=|c| (
-                            c.id,
-                            c.seq,
-                            c.contact_name.clone(),
-                            c.unread,
-                            c.contact_online,
-                            c.mentions.clone(),
-                        )
-                        let:c
-                    >
-                        <ConversationRow summary=c selected />
-                    </For>
-                    <Show when=move || live.more_conversations.get()>
-                        <li class="list-more">
-                            <button type="button" class="link-button"
-                                on:click=move |_| live.load_more_conversations()>
-                                {move || if live.loading_conversations.get() {
-                                    "Loading…"
-                                } else {
-                                    "Load older conversations"
-                                }}
-                            </button>
-                        </li>
+                    <Show when=move || !live.labels.with(Vec::is_empty)>
+                        <label class="list-sort">
+                            <span class="sr-only">"Label"</span>
+                            <select on:change=move |ev| {
+                                let label = event_target_value(&ev).parse::<i64>().ok().map(LabelId);
+                                live.filter_label(label);
+                            }>
+                                <option value="" selected=move || live.label.get().is_none()>"All labels"</option>
+                                {move || live.labels.get().into_iter().map(|label| {
+                                    let id = label.id;
+                                    view! {
+                                        <option value=id.to_string()
+                                            selected=move || live.label.get() == Some(id)>
+                                            {label.name}
+                                        </option>
+                                    }
+                                }).collect_view()}
+                            </select>
+                        </label>
                     </Show>
+                </div>
+                <ul class="inbox-views" aria-label="Lists">
+                    {InboxView::ALL.into_iter().map(|view| {
+                        let count = move || {
+                            let me = live.me.with(|me| match me {
+                                Some(Me::Agent { id, .. }) => Some(*id),
+                                _ => None,
+                            });
+                            me.map_or(0, |me| live.counts.with(|c| c.of(view, me)))
+                        };
+                        view! {
+                            <li>
+                                <button
+                                    type="button"
+                                    class="inbox-view"
+                                    aria-pressed=move || (live.view.get() == view).to_string()
+                                    on:click=move |_| live.show_view(view, live.sort.get_untracked())
+                                >
+                                    {view.label()}
+                                    <span class="inbox-view-count">{count}</span>
+                                </button>
+                            </li>
+                        }
+                    }).collect_view()}
                 </ul>
+                <BulkBar picked />
+                <Show
+                    when=move || !rows.with(Vec::is_empty)
+                    fallback=move || view! {
+                        <div class="empty-state">
+                            {move || if loaded() {
+                                let (title, text) = empty_text(live.view.get());
+                                view! {
+                                    <p class="empty-title">{title}</p>
+                                    <p>{text}</p>
+                                }.into_any()
+                            } else {
+                                view! { <p>"Loading conversations…"</p> }.into_any()
+                            }}
+                        </div>
+                    }
+                >
+                    <ul on:scroll=move |ev| {
+                        let el = event_target::<leptos::web_sys::HtmlElement>(&ev);
+                        if el.scroll_height() - el.scroll_top() - el.client_height() < 200 {
+                            live.load_more_conversations();
+                        }
+                    }>
+                        <For
+                            each=move || rows.get()
+                            key=|c| (
+                                c.id,
+                                c.seq,
+                                c.contact_name.clone(),
+                                c.unread,
+                                c.contact_online,
+                                c.mentions.clone(),
+                            )
+                            let:c
+                        >
+                            <ConversationRow summary=c selected />
+                        </For>
+                        <Show when=move || live.more_conversations.get()>
+                            <li class="list-more">
+                                <button type="button" class="link-button"
+                                    on:click=move |_| live.load_more_conversations()>
+                                    {move || if live.loading_conversations.get() {
+                                        "Loading…"
+                                    } else {
+                                        "Load older conversations"
+                                    }}
+                                </button>
+                            </li>
+                        </Show>
+                    </ul>
+                </Show>
+        }
+    };
+    view! {
+        <nav class="conversation-list" aria-label="Conversations">
+            <SearchBox search />
+            <Show when=move || search.active() fallback=lists>
+                <SearchResults selected />
             </Show>
         </nav>
     }

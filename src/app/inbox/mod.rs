@@ -6,6 +6,7 @@ mod install;
 mod labels;
 mod list;
 mod replies;
+mod search;
 mod settings;
 mod shortcuts;
 mod sign_in;
@@ -22,7 +23,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::app::components::{ConnectionBanner, ConnectionStatus, Glyph, Icon};
 use crate::client::{Role, provide_live};
-use crate::protocol::{ConversationId, Me};
+use crate::protocol::{ConversationId, Me, MessageId};
 
 use self::list::ConversationList;
 use self::sign_in::SignIn;
@@ -99,6 +100,19 @@ fn Inbox(name: String) -> impl IntoView {
         query
             .with(|q| q.get("c").and_then(|c| c.parse::<i64>().ok()))
             .map(ConversationId)
+    });
+    // A search result names the message it found: show it (again once
+    // the socket is live, if it was not yet).
+    let found = Memo::new(move |_| {
+        query
+            .with(|q| q.get("m").and_then(|m| m.parse::<i64>().ok()))
+            .map(MessageId)
+    });
+    Effect::new(move |_| {
+        let online = live.connection.get() == crate::client::live::Connection::Online;
+        if let (Some(c), Some(m), true) = (selected.get(), found.get(), online) {
+            live.jump(c, m);
+        }
     });
     // The phone-width menu; any pick in it (or a new page) closes it again.
     let menu_open = RwSignal::new(false);

@@ -10,7 +10,9 @@ use crate::protocol::ConversationId;
 use crate::protocol::ConversationStatus;
 
 /// Every shortcut: its key and what it does (the help lists them).
-const SHORTCUTS: [(&str, &str); 8] = [
+const SHORTCUTS: [(&str, &str); 10] = [
+    ("/", "Search"),
+    ("Ctrl K", "Search, even while typing"),
     ("j", "Next conversation"),
     ("k", "Previous conversation"),
     ("r", "Reply"),
@@ -31,6 +33,11 @@ pub fn Shortcuts(selected: Memo<Option<ConversationId>>, note: RwSignal<bool>) -
     {
         let navigate = leptos_router::hooks::use_navigate();
         let handle = window_event_listener(leptos::ev::keydown, move |ev| {
+            if (ev.ctrl_key() || ev.meta_key()) && ev.key().eq_ignore_ascii_case("k") {
+                ev.prevent_default();
+                focus("#inbox-search");
+                return;
+            }
             if ev.ctrl_key() || ev.alt_key() || ev.meta_key() || typing_in_a_field(&ev) {
                 return;
             }
@@ -39,6 +46,10 @@ pub fn Shortcuts(selected: Memo<Option<ConversationId>>, note: RwSignal<bool>) -
             let acted = match key.as_str() {
                 "?" => {
                     help.update(|h| *h = !*h);
+                    true
+                }
+                "/" => {
+                    focus("#inbox-search");
                     true
                 }
                 "Escape" if help.get_untracked() => {

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use super::labels::{LabelMenu, label_chips};
 use super::shortcuts::Shortcuts;
 use crate::app::components::{
-    Avatar, Composer, Glyph, Icon, MessageList, NoticeBar, ReplyPicker, Side,
+    Avatar, Composer, Glyph, Icon, MessageList, NoticeBar, ReplyPicker, Side, TranscriptMenu,
 };
 use crate::client::live::{Live, Posting};
 use crate::client::time::{format_ago, format_time};
@@ -236,6 +236,7 @@ fn ThreadActions(id: ConversationId) -> impl IntoView {
                 }.into_any(),
                 None => ().into_any(),
             }}
+            <TranscriptMenu id />
         </div>
     }
 }

@@ -64,6 +64,34 @@ impl Live {
                 messages,
                 has_more,
                 seq,
+                gap,
+                around: Some(_),
+            } => self.threads.update(|threads| {
+                let thread = threads.entry(conversation_id).or_default();
+                thread.jumped(messages, has_more, seq, gap);
+            }),
+            ServerFrame::History {
+                conversation_id,
+                messages,
+                has_more,
+                ..
+            } if self.threads.with_untracked(|t| {
+                t.get(&conversation_id)
+                    .is_some_and(|thread| thread.fills_gap(&messages))
+            }) =>
+            {
+                self.threads.update(|threads| {
+                    if let Some(thread) = threads.get_mut(&conversation_id) {
+                        thread.gap_filled(messages, has_more);
+                    }
+                })
+            }
+            ServerFrame::History {
+                conversation_id,
+                messages,
+                has_more,
+                seq,
+                ..
             } => self.threads.update(|threads| {
                 let thread = threads.entry(conversation_id).or_default();
                 let older_page = thread.loading_older
@@ -181,6 +209,7 @@ impl Live {
                     self.notice.set(Some(message));
                 }
             }
+            ServerFrame::SearchResults { search_id, hits } => self.search_answered(search_id, hits),
             ServerFrame::Pong => {}
         }
     }

@@ -6,10 +6,13 @@
 //!   reconnect.
 //! - `inbox` — (agents) the inbox's lists, their counts, and the team's
 //!   actions on a conversation.
+//! - `search` — (agents) the search box's results, and jumping to a
+//!   message they found.
 
 mod frames;
 mod inbox;
 mod outbox;
+mod search;
 mod thread;
 
 pub use outbox::{Delivery, Pending, Posting, remaining_chars};
@@ -62,6 +65,13 @@ pub struct Live {
     frontier: StoredValue<HashMap<inbox::Shown, (i64, i64)>>,
     /// A page of inbox rows is on its way.
     pub loading_conversations: RwSignal<bool>,
+    /// (Agents) the answer to the newest search, once it arrives.
+    pub search_results: RwSignal<Option<Vec<crate::protocol::SearchHit>>>,
+    /// The id of the newest search sent: older answers are dropped.
+    search_sent: StoredValue<u32>,
+    /// (Agents) the message a search result opened: the thread scrolls to
+    /// it and marks it once it is shown.
+    pub jump_to: RwSignal<Option<(ConversationId, MessageId)>>,
     /// (Visitors) the messenger panel is open, so replies are being seen.
     pub panel_open: RwSignal<bool>,
     /// Notification sounds are off (kept in `localStorage`).
@@ -122,6 +132,9 @@ impl Live {
             label: RwSignal::new(None),
             frontier: StoredValue::new(HashMap::new()),
             loading_conversations: RwSignal::new(false),
+            search_results: RwSignal::new(None),
+            search_sent: StoredValue::new(0),
+            jump_to: RwSignal::new(None),
             panel_open: RwSignal::new(true),
             muted: RwSignal::new(false),
             threads: RwSignal::new(HashMap::new()),

@@ -20,6 +20,11 @@ pub struct Thread {
     pub loaded: bool,
     /// An `older` request is on its way.
     pub loading_older: bool,
+    /// Messages between these two ids exist but are not loaded (a search
+    /// jumped to a message far from the newest ones).
+    pub gap: Option<(MessageId, MessageId)>,
+    /// An `older` request filling the gap is on its way.
+    pub filling_gap: bool,
     /// Every change of the conversation up to this number has reached this
     /// page: a resume asks for what came after it.
     pub seq: Seq,
@@ -66,13 +71,76 @@ impl Thread {
     }
 
     /// Replayed changes: replaces what is shown and adds what is newer than
-    /// the first loaded message (older ones load with their page).
+    /// the first loaded message (older ones, and those in the gap, load with
+    /// their page).
     pub(super) fn merge_changes(&mut self, incoming: Vec<Message>) {
         let first = self.messages.first().map(|m| m.id);
-        let shown = incoming
-            .into_iter()
-            .filter(|m| first.is_none_or(|first| m.id >= first));
+        let gap = self.gap;
+        let shown = incoming.into_iter().filter(|m| {
+            first.is_none_or(|first| m.id >= first)
+                && gap.is_none_or(|(below, above)| m.id <= below || m.id >= above)
+        });
         self.merge(shown);
+    }
+
+    /// Whether the message is loaded.
+    pub fn shows(&self, id: MessageId) -> bool {
+        self.messages.binary_search_by_key(&id, |m| m.id).is_ok()
+    }
+
+    /// A `jump` page arrived: the messages around one message, and the
+    /// newest ones, with the `gap` between them if they do not meet. Only
+    /// one gap is kept: what lay below an earlier one is let go.
+    pub(super) fn jumped(
+        &mut self,
+        page: Vec<Message>,
+        has_more: bool,
+        seq: Seq,
+        gap: Option<(MessageId, MessageId)>,
+    ) {
+        if let Some((_, above)) = self.gap.take() {
+            self.messages.retain(|m| m.id >= above);
+            self.filling_gap = false;
+        }
+        let loaded_from = self.messages.first().map(|m| m.id);
+        if !self.loaded || page.first().map(|m| m.id) < loaded_from || loaded_from.is_none() {
+            self.has_more = has_more;
+        }
+        self.loaded = true;
+        self.merge(page);
+        self.complete_to(seq);
+        // What was loaded already runs to the newest message: the gap ends
+        // where it starts, or there is none if it reaches below the page.
+        self.gap = match (gap, loaded_from) {
+            (Some((below, _)), Some(from)) if from <= below => None,
+            (Some((below, above)), Some(from)) => Some((below, from.min(above))),
+            (gap, None) => gap,
+            (None, _) => None,
+        };
+    }
+
+    /// A page of the messages just below the gap's top arrived: the gap
+    /// closes when the page reaches its bottom, else it shrinks.
+    pub(super) fn gap_filled(&mut self, page: Vec<Message>, has_more: bool) {
+        self.filling_gap = false;
+        let Some((below, _)) = self.gap else {
+            return;
+        };
+        let top = page.first().map(|m| m.id);
+        self.gap = match top {
+            Some(top) if has_more && top > below => Some((below, top)),
+            _ => None,
+        };
+        self.merge(page.into_iter().filter(|m| m.id > below));
+    }
+
+    /// Whether a history page (not a jump's) is the one filling the gap:
+    /// it lies above the gap's bottom.
+    pub(super) fn fills_gap(&self, page: &[Message]) -> bool {
+        match (self.gap, self.filling_gap) {
+            (Some((below, _)), true) => page.last().is_none_or(|m| m.id > below),
+            _ => false,
+        }
     }
 
     /// Change `seq` reached this page.
@@ -234,6 +302,48 @@ mod tests {
         thread.saw(14);
         thread.complete_to(13);
         assert_eq!(thread.seq, 14, "a snapshot fills the gap before 14");
+    }
+
+    fn page(ids: std::ops::RangeInclusive<i64>) -> Vec<Message> {
+        ids.map(message).collect()
+    }
+
+    #[test]
+    fn a_jump_far_back_leaves_a_gap_that_older_pages_close() {
+        let mut thread = Thread::default();
+        thread.merge(page(90..=100));
+        thread.loaded = true;
+        thread.has_more = true;
+        // Around 10: 5..=15, and the newest page 90..=100 again.
+        let mut jump = page(5..=15);
+        jump.extend(page(90..=100));
+        thread.jumped(jump, true, 100, Some((MessageId(15), MessageId(90))));
+        assert_eq!(thread.gap, Some((MessageId(15), MessageId(90))));
+        assert!(thread.has_more, "older messages exist before 5");
+        // A replayed edit of a message in the gap is not shown there.
+        thread.merge_changes(vec![message(50)]);
+        assert!(!thread.shows(MessageId(50)));
+        thread.filling_gap = true;
+        assert!(thread.fills_gap(&page(40..=89)));
+        thread.gap_filled(page(40..=89), true);
+        assert_eq!(thread.gap, Some((MessageId(15), MessageId(40))));
+        thread.filling_gap = true;
+        thread.gap_filled(page(10..=39), true);
+        assert_eq!(thread.gap, None, "the page reached below the gap");
+        let ids: Vec<i64> = thread.messages.iter().map(|m| m.id.0).collect();
+        assert_eq!(ids, (5..=100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_jump_into_what_is_loaded_leaves_no_gap() {
+        let mut thread = Thread::default();
+        thread.merge(page(20..=100));
+        thread.loaded = true;
+        let mut jump = page(10..=30);
+        jump.extend(page(90..=100));
+        thread.jumped(jump, false, 100, Some((MessageId(30), MessageId(90))));
+        assert_eq!(thread.gap, None);
+        assert!(!thread.has_more);
     }
 
     #[test]

@@ -26,6 +26,7 @@ mod labels;
 mod mentions;
 mod messages;
 mod replies;
+mod search;
 mod workflow;
 mod writer;
 
@@ -39,6 +40,7 @@ pub use messages::{
     Audience, Author, Change, Changed, Inserted, MessageFacts, PostOptions, ReactionChange,
     VisitorPost,
 };
+pub use search::{ConversationHit, MessageHit, SearchRow, Terms};
 pub use workflow::{InboxPage, Rated, WOKEN_BY_CLOCK};
 pub use writer::Queued;
 

@@ -94,11 +94,7 @@ impl Writer {
     /// handle is gone.
     pub fn start(pool: AnyPool, engine: Engine, latency: Arc<Histogram>) -> Self {
         let shards = (0..engine.writers())
-            .map(|_| {
-                let (jobs, queue) = mpsc::channel(QUEUE);
-                tokio::spawn(run(pool.clone(), engine, queue, latency.clone()));
-                jobs
-            })
+            .map(|_| spawn_shard(pool.clone(), engine, latency.clone()).0)
             .collect();
         Self { shards }
     }
@@ -131,6 +127,18 @@ impl Queued {
     pub async fn committed(self) -> Result<Inserted, StoreError> {
         self.0.await.map_err(|_| StoreError::WriterStopped)?
     }
+}
+
+/// Starts one writer task; its queue closes when the task ends, whyever it
+/// ends (a panic included), which is how [`Writer::is_running`] knows.
+fn spawn_shard(
+    pool: AnyPool,
+    engine: Engine,
+    latency: Arc<Histogram>,
+) -> (mpsc::Sender<Job>, tokio::task::JoinHandle<()>) {
+    let (jobs, queue) = mpsc::channel(QUEUE);
+    let task = tokio::spawn(run(pool, engine, queue, latency));
+    (jobs, task)
 }
 
 async fn run(
@@ -306,5 +314,40 @@ async fn perform(
             visitors.wrote(*contact, &inserted);
             Ok(inserted)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `/readyz` reads [`Writer::is_running`]: a writer task that ended
+    /// (here cancelled; a panic ends it the same way) must show, and a write
+    /// queued to it must fail at once rather than wait for ever.
+    #[tokio::test]
+    async fn a_writer_task_that_ended_is_reported_stopped() {
+        sqlx::any::install_default_drivers();
+        let pool = AnyPool::connect("sqlite::memory:").await.unwrap();
+        let latency = Arc::new(Histogram::default());
+        let (alive, _task) = spawn_shard(pool.clone(), Engine::Sqlite, latency.clone());
+        let (dying, task) = spawn_shard(pool, Engine::Sqlite, latency);
+        let writer = Writer {
+            shards: vec![alive, dying].into(),
+        };
+        assert!(writer.is_running());
+        task.abort();
+        assert!(task.await.unwrap_err().is_cancelled());
+        assert!(!writer.is_running(), "one dead task is enough to stop");
+        // Contact 1 goes to the second task, the dead one.
+        let write = Write::VisitorMessage {
+            contact: ContactId(1),
+            client_id: ClientId::new(),
+            body: "hello".into(),
+            post: VisitorPost::default(),
+        };
+        assert!(matches!(
+            writer.enqueue(write).await,
+            Err(StoreError::WriterStopped)
+        ));
     }
 }

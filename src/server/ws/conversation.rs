@@ -1,5 +1,5 @@
-//! Reading and changing one conversation: `open`, `resume`, `older`,
-//! typing, receipts, reactions, edits and deletes.
+//! Reading and changing one conversation: `open`, `jump`, `resume`,
+//! `older`, typing, receipts, reactions, edits and deletes.
 
 use super::*;
 
@@ -28,6 +28,69 @@ pub(super) async fn on_open(
         messages,
         has_more,
         seq,
+        gap: None,
+        around: None,
+    })
+    .await;
+    Ok(())
+}
+
+/// Messages around the given one, around which a search landed: a page
+/// about it and the newest page, and the gap between them if they do not
+/// meet (never the whole conversation). Watching starts first, as `open`.
+pub(super) async fn on_jump(
+    conn: &Conn,
+    conversation: ConversationId,
+    target: MessageId,
+) -> Result<(), ProtocolError> {
+    if !matches!(conn.peer, Peer::Agent(_)) {
+        return Err(ProtocolError::AgentsOnly("jump"));
+    }
+    authorise(conn, conversation).await?;
+    conn.state.hub.watch(conn.id, conversation);
+    seen_mentions(conn, conversation).await;
+    let store = &conn.state.store;
+    // Its row first: a search can land on a conversation the inbox has not
+    // loaded (resolved long ago); its change number is where the page is.
+    let Some(mut row) = store
+        .conversation_summary(conversation)
+        .await
+        .map_err(internal)?
+    else {
+        return Err(ProtocolError::Forbidden);
+    };
+    with_presence(conn, std::slice::from_mut(&mut row)).await;
+    let seq = row.seq;
+    conn.reply(&ServerFrame::Conversation { conversation: row })
+        .await;
+    let Some((mut messages, has_more, has_newer)) = store
+        .messages_around(conversation, target, JUMP_PAGE, conn.audience())
+        .await
+        .map_err(internal)?
+    else {
+        return Err(ProtocolError::Forbidden);
+    };
+    let mut gap = None;
+    if has_newer {
+        let (latest, _) = store
+            .latest_messages(conversation, HISTORY_PAGE, conn.audience())
+            .await
+            .map_err(internal)?;
+        let last = messages.last().map(|m| m.id);
+        if let (Some(last), Some(first)) = (last, latest.first().map(|m| m.id))
+            && first > last
+        {
+            gap = Some((last, first));
+        }
+        messages.extend(latest.into_iter().filter(|m| Some(m.id) > last));
+    }
+    conn.reply(&ServerFrame::History {
+        conversation_id: conversation,
+        messages,
+        has_more,
+        seq,
+        gap,
+        around: Some(target),
     })
     .await;
     Ok(())
@@ -203,6 +266,8 @@ pub(super) async fn on_older(
         messages,
         has_more,
         seq: 0,
+        gap: None,
+        around: None,
     })
     .await;
     Ok(())

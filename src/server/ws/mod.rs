@@ -17,12 +17,15 @@
 
 mod conversation;
 mod handoff;
+mod search;
 mod send;
 mod socket;
 mod upgrade;
 mod workflow;
 
-use conversation::{on_change, on_cursor, on_older, on_open, on_react, on_resume, on_typing};
+use conversation::{
+    on_change, on_cursor, on_jump, on_older, on_open, on_react, on_resume, on_typing,
+};
 use handoff::{on_assistant, on_handoff};
 use send::{How, PIPELINE, QueuedSend, finish_send, start_send};
 pub(crate) use socket::stopping;
@@ -78,6 +81,9 @@ const INBOX_PAGE: i64 = 50;
 /// Messages per `changes` frame when catching up after a reconnect (each
 /// page is also bounded in bytes: `PAGE_BYTES`).
 const RESUME_PAGE: i64 = 500;
+
+/// Messages `jump` sends on each side of the one jumped to.
+const JUMP_PAGE: i64 = 20;
 
 /// How often an agent's socket checks that its session still holds (signed
 /// out elsewhere, deactivated from the command line, expired).
@@ -362,6 +368,11 @@ async fn handle_text(
             };
             workflow::on_more_conversations(conn, page).await
         }
+        ClientFrame::Jump {
+            conversation_id,
+            message_id,
+        } => on_jump(conn, conversation_id, message_id).await,
+        ClientFrame::Search { search_id, query } => search::on_search(conn, search_id, query).await,
         ClientFrame::Ping => {
             conn.reply(&ServerFrame::Pong).await;
             Ok(())

@@ -349,6 +349,60 @@ impl Store {
         Ok((messages, has_more))
     }
 
+    /// The `limit` messages just after `after`, oldest first (a transcript
+    /// reads a conversation forwards, a page at a time).
+    pub async fn newer_messages(
+        &self,
+        conversation: ConversationId,
+        after: MessageId,
+        limit: i64,
+        audience: Audience,
+    ) -> Result<Vec<Message>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "{MESSAGE_SELECT} WHERE m.conversation_id = $1 AND m.id > $2{}
+             ORDER BY m.id LIMIT $3",
+            audience.filter()
+        ))
+        .bind(conversation.0)
+        .bind(after.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut messages = rows
+            .iter()
+            .map(message_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        with_reactions(&self.pool, &mut messages).await?;
+        Ok(messages)
+    }
+
+    /// The messages around `target` (which must be in `conversation` and
+    /// seen by `audience`): `limit` up to and including it, `limit` after
+    /// it; whether older ones exist before the first, and whether newer
+    /// ones exist after the last. `None` when the target is not there.
+    pub async fn messages_around(
+        &self,
+        conversation: ConversationId,
+        target: MessageId,
+        limit: i64,
+        audience: Audience,
+    ) -> Result<Option<(Vec<Message>, bool, bool)>, StoreError> {
+        let (mut messages, has_more) = self
+            .older_messages(conversation, MessageId(target.0 + 1), limit, audience)
+            .await?;
+        if messages.last().map(|m| m.id) != Some(target) {
+            return Ok(None);
+        }
+        let mut newer = self
+            .newer_messages(conversation, target, limit + 1, audience)
+            .await?;
+        let mut has_newer = newer.len() as i64 > limit;
+        newer.truncate(limit as usize);
+        has_newer |= fit_page(&mut newer, true);
+        messages.append(&mut newer);
+        Ok(Some((messages, has_more, has_newer)))
+    }
+
     /// One message, as both sides see it.
     pub async fn message(&self, id: MessageId) -> Result<Option<Message>, StoreError> {
         let row = sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.id = $1"))

@@ -1,0 +1,346 @@
+//! The reads behind the team's search, on each engine's own full-text
+//! index: FTS5 tables on SQLite, `tsvector` and GIN on PostgreSQL (see the
+//! `search` migrations; the indexes follow every write in its own
+//! transaction). What to search for and how hits become results is
+//! `server::search`'s concern; this file only reads.
+
+use sqlx::Row;
+
+use super::engine::flag;
+use super::{Engine, Store, StoreError};
+use crate::protocol::{
+    AgentId, AssigneeFilter, ConversationId, ConversationStatus, MessageId, SearchFrom,
+    SearchOrder, SearchQuery, SenderKind, Timestamp,
+};
+
+/// Words to find, each as the start of a word; all of them must match.
+/// Only letters and digits: nothing in them is syntax to either engine.
+pub struct Terms(pub Vec<String>);
+
+impl Terms {
+    /// FTS5: `"refund"* "a1234"*`.
+    fn fts5(&self) -> String {
+        self.0
+            .iter()
+            .map(|t| format!("\"{t}\"*"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// PostgreSQL: `'refund':* & 'a1234':*`.
+    fn tsquery(&self) -> String {
+        self.0
+            .iter()
+            .map(|t| format!("'{t}':*"))
+            .collect::<Vec<_>>()
+            .join(" & ")
+    }
+
+    fn for_engine(&self, engine: Engine) -> String {
+        match engine {
+            Engine::Sqlite => self.fts5(),
+            Engine::Postgres => self.tsquery(),
+        }
+    }
+}
+
+/// A matching message.
+pub struct MessageHit {
+    pub message: MessageId,
+    pub conversation: ConversationId,
+    pub body: String,
+    pub created_at: Timestamp,
+    pub sender: SenderKind,
+    pub internal: bool,
+}
+
+/// A conversation that matched by its visitor's name or email, or a label.
+pub struct ConversationHit {
+    pub conversation: ConversationId,
+    /// The text that matched: "name email", or the label's name.
+    pub text: String,
+    pub last_activity: Timestamp,
+}
+
+/// What a result shows of its conversation.
+pub struct SearchRow {
+    pub conversation: ConversationId,
+    pub contact_name: String,
+    pub status: ConversationStatus,
+    pub assignee: Option<AgentId>,
+}
+
+/// A bound value of a query built from filters.
+enum Arg {
+    Int(i64),
+    Text(String),
+}
+
+/// The filters' `WHERE` conditions on `c` (conversations) and, for message
+/// hits, `m` (messages), numbering parameters after `first`.
+struct Conditions {
+    sql: String,
+    args: Vec<Arg>,
+    next: usize,
+}
+
+impl Conditions {
+    fn new(first: usize) -> Self {
+        Self {
+            sql: String::new(),
+            args: Vec::new(),
+            next: first,
+        }
+    }
+
+    /// Adds `AND <condition>`, where `?` stands for the next parameter.
+    fn and(&mut self, condition: &str, arg: Option<Arg>) {
+        self.sql.push_str(" AND ");
+        match arg {
+            Some(arg) => {
+                self.sql
+                    .push_str(&condition.replace('?', &format!("${}", self.next)));
+                self.next += 1;
+                self.args.push(arg);
+            }
+            None => self.sql.push_str(condition),
+        }
+    }
+
+    /// The conversation's own filters; `time` is the column the date range
+    /// applies to.
+    fn of(query: &SearchQuery, time: &str, first: usize) -> Self {
+        let mut this = Self::new(first);
+        if let Some(status) = query.status {
+            this.and("c.status = ?", Some(Arg::Text(status.as_str().to_owned())));
+        }
+        match query.assignee {
+            Some(AssigneeFilter::Unassigned) => this.and("c.assignee_id IS NULL", None),
+            Some(AssigneeFilter::Agent(agent)) => {
+                this.and("c.assignee_id = ?", Some(Arg::Int(agent.0)))
+            }
+            None => {}
+        }
+        if let Some(label) = query.label {
+            this.and(
+                "EXISTS (SELECT 1 FROM conversation_labels x
+                         WHERE x.conversation_id = c.id AND x.label_id = ?)",
+                Some(Arg::Int(label.0)),
+            );
+        }
+        if let Some(since) = query.since {
+            this.and(&format!("{time} >= ?"), Some(Arg::Int(since.0)));
+        }
+        if let Some(until) = query.until {
+            this.and(&format!("{time} < ?"), Some(Arg::Int(until.0)));
+        }
+        this
+    }
+
+    fn bind<'q>(
+        self,
+        mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
+        for arg in self.args {
+            query = match arg {
+                Arg::Int(v) => query.bind(v),
+                Arg::Text(v) => query.bind(v),
+            };
+        }
+        query
+    }
+}
+
+impl Store {
+    /// Messages holding every term, newest or best first, at most `limit`.
+    /// Deleted messages and the system's lines are not in the index.
+    pub async fn search_messages(
+        &self,
+        terms: &Terms,
+        query: &SearchQuery,
+        limit: i64,
+    ) -> Result<Vec<MessageHit>, StoreError> {
+        let mut conditions = Conditions::of(query, "m.created_at", 3);
+        match query.from {
+            Some(SearchFrom::Visitor) => conditions.and("m.sender_kind = 'contact'", None),
+            Some(SearchFrom::Team) => conditions.and("m.sender_kind IN ('agent', 'ai')", None),
+            None => {}
+        }
+        let (from, matches, order) = match (self.engine(), query.order) {
+            (Engine::Sqlite, order) => (
+                "messages_search s JOIN messages m ON m.id = s.rowid",
+                "messages_search MATCH $1",
+                match order {
+                    SearchOrder::Newest => "s.rowid DESC",
+                    SearchOrder::Best => "s.rank",
+                },
+            ),
+            (Engine::Postgres, order) => (
+                "messages m",
+                "m.search @@ to_tsquery('simple', $1)",
+                match order {
+                    SearchOrder::Newest => "m.id DESC",
+                    SearchOrder::Best => {
+                        "ts_rank(m.search, to_tsquery('simple', $1)) DESC, m.id DESC"
+                    }
+                },
+            ),
+        };
+        let sql = format!(
+            "SELECT m.id, m.conversation_id, m.body, m.created_at, m.sender_kind, m.internal
+             FROM {from} JOIN conversations c ON c.id = m.conversation_id
+             WHERE {matches}{}
+             ORDER BY {order} LIMIT $2",
+            conditions.sql
+        );
+        let rows = conditions
+            .bind(
+                sqlx::query(&sql)
+                    .bind(terms.for_engine(self.engine()))
+                    .bind(limit),
+            )
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let kind: String = row.try_get("sender_kind")?;
+                Ok(MessageHit {
+                    message: MessageId(row.try_get("id")?),
+                    conversation: ConversationId(row.try_get("conversation_id")?),
+                    body: row.try_get("body")?,
+                    created_at: Timestamp(row.try_get("created_at")?),
+                    sender: SenderKind::parse(&kind).ok_or_else(|| {
+                        StoreError::Corrupt(format!("unknown sender kind {kind:?}"))
+                    })?,
+                    internal: flag(row, "internal")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Conversations whose visitor's name or email holds every term, most
+    /// recently active first.
+    pub async fn search_contacts(
+        &self,
+        terms: &Terms,
+        query: &SearchQuery,
+        limit: i64,
+    ) -> Result<Vec<ConversationHit>, StoreError> {
+        let conditions = Conditions::of(query, "c.last_message_at", 3);
+        let (from, matches) = match self.engine() {
+            Engine::Sqlite => (
+                "contacts_search s JOIN contacts ct ON ct.id = s.rowid",
+                "contacts_search MATCH $1",
+            ),
+            Engine::Postgres => (
+                "contacts ct",
+                // The expression of the `contacts_search` index.
+                "to_tsvector('simple', regexp_replace(
+                    COALESCE(ct.name, '') || ' ' || COALESCE(ct.email, ''), '[^[:alnum:]]+', ' ', 'g'))
+                    @@ to_tsquery('simple', $1)",
+            ),
+        };
+        let sql = format!(
+            "SELECT c.id, COALESCE(ct.name, '') || ' ' || COALESCE(ct.email, '') AS text,
+                c.last_message_at
+             FROM {from} JOIN conversations c ON c.contact_id = ct.id
+             WHERE {matches}{}
+             ORDER BY c.last_message_at DESC, c.id DESC LIMIT $2",
+            conditions.sql
+        );
+        let rows = conditions
+            .bind(
+                sqlx::query(&sql)
+                    .bind(terms.for_engine(self.engine()))
+                    .bind(limit),
+            )
+            .fetch_all(&self.pool)
+            .await?;
+        conversation_hits(&rows)
+    }
+
+    /// Conversations carrying a label whose name contains `text` (labels
+    /// are few: a scan of their names), most recently active first.
+    pub async fn search_labels(
+        &self,
+        text: &str,
+        query: &SearchQuery,
+        limit: i64,
+    ) -> Result<Vec<ConversationHit>, StoreError> {
+        let conditions = Conditions::of(query, "c.last_message_at", 3);
+        let pattern = format!("%{}%", like_escaped(&text.to_lowercase()));
+        let sql = format!(
+            "SELECT c.id, l.name AS text, c.last_message_at
+             FROM labels l
+             JOIN conversation_labels cl ON cl.label_id = l.id
+             JOIN conversations c ON c.id = cl.conversation_id
+             WHERE lower(l.name) LIKE $1 ESCAPE '\\'{}
+             ORDER BY c.last_message_at DESC, c.id DESC LIMIT $2",
+            conditions.sql
+        );
+        let rows = conditions
+            .bind(sqlx::query(&sql).bind(pattern).bind(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        conversation_hits(&rows)
+    }
+
+    /// What the results show of each conversation, in no particular order.
+    pub async fn search_rows(&self, ids: &[ConversationId]) -> Result<Vec<SearchRow>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = (1..=ids.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT c.id, c.status, c.assignee_id,
+                COALESCE(ct.name, 'Visitor #' || ct.id) AS contact_name
+             FROM conversations c JOIN contacts ct ON ct.id = c.contact_id
+             WHERE c.id IN ({list})"
+        );
+        let mut query = sqlx::query(&sql);
+        for id in ids {
+            query = query.bind(id.0);
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                let status: String = row.try_get("status")?;
+                Ok(SearchRow {
+                    conversation: ConversationId(row.try_get("id")?),
+                    contact_name: row.try_get("contact_name")?,
+                    status: ConversationStatus::parse(&status).ok_or_else(|| {
+                        StoreError::Corrupt(format!("unknown conversation status {status:?}"))
+                    })?,
+                    assignee: row.try_get::<Option<i64>, _>("assignee_id")?.map(AgentId),
+                })
+            })
+            .collect()
+    }
+}
+
+fn conversation_hits(rows: &[sqlx::any::AnyRow]) -> Result<Vec<ConversationHit>, StoreError> {
+    rows.iter()
+        .map(|row| {
+            Ok(ConversationHit {
+                conversation: ConversationId(row.try_get("id")?),
+                text: row.try_get("text")?,
+                last_activity: Timestamp(row.try_get("last_message_at")?),
+            })
+        })
+        .collect()
+}
+
+/// `text` with LIKE's wildcards (and the escape character) taken literally.
+fn like_escaped(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
+}

@@ -1,0 +1,191 @@
+//! Transcripts over real HTTP: what the team gets and what the visitor gets
+//! (never a note), in the reader's time zone, who may download which, and a
+//! long conversation streamed rather than built whole.
+
+mod common;
+
+use common::workflow::visitor_writes;
+use common::{Client, HttpResponse, TestServer};
+use minicom::protocol::{ClientFrame, ClientId, ConversationId, Message, SenderKind, ServerFrame};
+
+/// The body of a response, its chunks joined if it came chunked.
+fn body(response: &HttpResponse) -> String {
+    if response.header("transfer-encoding") != Some("chunked") {
+        return response.body.clone();
+    }
+    let mut rest = response.body.as_str();
+    let mut out = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n").expect("chunk size");
+        let size = usize::from_str_radix(size.trim(), 16).expect("hex size");
+        if size == 0 {
+            return out;
+        }
+        out.push_str(&after[..size]);
+        rest = &after[size + 2..];
+    }
+}
+
+async fn get(server: &TestServer, path: &str, cookie: &str) -> HttpResponse {
+    server.http("GET", path, &[("Cookie", cookie)], "").await
+}
+
+/// Sends `count` messages, `window` at a time, each waiting for its acks.
+async fn say_many(client: &mut Client, conversation: ConversationId, count: usize) {
+    let window = 200;
+    for start in (0..count).step_by(window) {
+        let n = window.min(count - start);
+        for i in 0..n {
+            client
+                .send(&ClientFrame::Send {
+                    conversation_id: Some(conversation),
+                    client_id: ClientId::new(),
+                    body: format!("Line {}", start + i + 1),
+                    new_conversation: false,
+                    note: false,
+                })
+                .await;
+        }
+        let mut acked = 0;
+        while acked < n {
+            client
+                .expect(|f| matches!(f, ServerFrame::Ack { .. }).then_some(()))
+                .await;
+            acked += 1;
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_team_gets_everything_the_visitor_gets_what_they_saw() {
+    let server = TestServer::start_unlimited().await;
+    let (mut visitor, visitor_cookie) = server.visitor().await;
+    let conversation = visitor_writes(&mut visitor, "Hello\nmy parcel is late").await;
+    let mut agent = server.agent().await;
+    for (body, note) in [
+        ("Sorry! It ships today.", false),
+        ("VIP: refund quietly", true),
+    ] {
+        agent
+            .send(&ClientFrame::Send {
+                conversation_id: Some(conversation),
+                client_id: ClientId::new(),
+                body: body.into(),
+                new_conversation: false,
+                note,
+            })
+            .await;
+        agent
+            .expect(|f| matches!(f, ServerFrame::Ack { .. }).then_some(()))
+            .await;
+    }
+    let first: Message = visitor.open(conversation).await.remove(0);
+    let agent_cookie = server.agent_cookie().await;
+
+    // The team's text: every message and note, times in the asked zone.
+    let path = format!("/inbox/transcript/{conversation}?format=txt&tz=Asia/Kolkata");
+    let team = get(&server, &path, &agent_cookie).await;
+    assert_eq!(team.status, 200);
+    assert_eq!(
+        team.header("content-disposition"),
+        Some(format!("attachment; filename=\"minicom-conversation-{conversation}.txt\"").as_str())
+    );
+    assert!(
+        team.header("content-type")
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = body(&team);
+    let at = jiff::Timestamp::from_millisecond(first.created_at.0)
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::get("Asia/Kolkata").unwrap())
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string();
+    assert!(
+        text.contains(&format!("[{at}] Visitor #")),
+        "the visitor's line in Kolkata time ({at}): {text}"
+    );
+    assert!(text.contains(": Hello\n    my parcel is late\n"), "{text}");
+    assert!(text.contains("Admin: Sorry! It ships today."), "{text}");
+    assert!(text.contains("Admin (note): VIP: refund quietly"), "{text}");
+    assert!(text.contains("Times: Asia/Kolkata"));
+
+    // The visitor's: the same conversation without the note.
+    let path = format!("/messenger/transcript/{conversation}?format=txt");
+    let theirs = body(&get(&server, &path, &visitor_cookie).await);
+    assert!(theirs.contains("Sorry! It ships today."), "{theirs}");
+    assert!(
+        !theirs.contains("VIP"),
+        "a note reached the visitor: {theirs}"
+    );
+    assert!(theirs.contains("Times: UTC"));
+
+    // JSON: every field, for tools; the visitor's has nothing internal.
+    let path = format!("/messenger/transcript/{conversation}?format=json");
+    let json: serde_json::Value =
+        serde_json::from_str(&body(&get(&server, &path, &visitor_cookie).await)).unwrap();
+    let messages: Vec<Message> = serde_json::from_value(json["messages"].clone()).unwrap();
+    assert_eq!(messages.len(), 2);
+    assert!(messages.iter().all(|m| !m.internal));
+    assert_eq!(json["conversation"]["id"], conversation.0);
+    let path = format!("/inbox/transcript/{conversation}?format=json");
+    let json: serde_json::Value =
+        serde_json::from_str(&body(&get(&server, &path, &agent_cookie).await)).unwrap();
+    let messages: Vec<Message> = serde_json::from_value(json["messages"].clone()).unwrap();
+    let written: Vec<&Message> = messages
+        .iter()
+        .filter(|m| m.sender != SenderKind::System)
+        .collect();
+    assert_eq!(written.len(), 3, "{messages:?}");
+    assert!(written[2].internal && written[2].body == "VIP: refund quietly");
+
+    // Nobody else's: another visitor, no session, a made-up zone.
+    let (_, stranger) = server.visitor().await;
+    let path = format!("/messenger/transcript/{conversation}?format=txt");
+    assert_eq!(get(&server, &path, &stranger).await.status, 404);
+    assert_eq!(get(&server, &path, "").await.status, 404);
+    let path = format!("/inbox/transcript/{conversation}");
+    assert_eq!(get(&server, &path, &visitor_cookie).await.status, 401);
+    let path = format!("/inbox/transcript/{conversation}?tz=Mars/Olympus");
+    let refused = get(&server, &path, &agent_cookie).await;
+    assert_eq!(refused.status, 400);
+    assert!(refused.body.contains("Unknown time zone"));
+    assert_eq!(
+        get(&server, "/inbox/transcript/999999", &agent_cookie)
+            .await
+            .status,
+        404
+    );
+}
+
+#[tokio::test]
+async fn a_ten_thousand_message_transcript_is_streamed_whole() {
+    let server = TestServer::start_unlimited().await;
+    let (mut visitor, _) = server.visitor().await;
+    let conversation = visitor_writes(&mut visitor, "Line 0").await;
+    say_many(&mut visitor, conversation, 9_999).await;
+    let agent_cookie = server.agent_cookie().await;
+    let path = format!("/inbox/transcript/{conversation}?format=json");
+    let response = get(&server, &path, &agent_cookie).await;
+    assert_eq!(response.status, 200);
+    // Sent as it is read, not as one body of known length.
+    assert_eq!(response.header("transfer-encoding"), Some("chunked"));
+    assert_eq!(response.header("content-length"), None);
+    let json: serde_json::Value = serde_json::from_str(&body(&response)).unwrap();
+    let messages: Vec<Message> = serde_json::from_value(json["messages"].clone()).unwrap();
+    assert_eq!(messages.len(), 10_000);
+    assert!(messages.windows(2).all(|w| w[0].id < w[1].id), "in order");
+    assert_eq!(messages[9_999].body, "Line 9999");
+    let text = body(
+        &get(
+            &server,
+            &format!("/inbox/transcript/{conversation}"),
+            &agent_cookie,
+        )
+        .await,
+    );
+    assert_eq!(
+        text.lines().filter(|l| l.contains("] Visitor #")).count(),
+        10_000
+    );
+}
