@@ -62,9 +62,10 @@ test('an agent searches, filters, and lands on the message found, far back in a 
   const gap = agent.getByRole('button', { name: 'Show newer messages' });
   await gap.click();
   await expect(log.getByText('Later message 30', { exact: true })).toBeAttached();
-  while (await gap.count()) {
+  for (let i = 0; i < 5 && (await gap.count()); i++) {
     await gap.click();
   }
+  await expect(gap).toHaveCount(0);
   await expect(log.locator('.bubble')).toHaveCount(91);
 
   // Escape in the box shows the lists again.

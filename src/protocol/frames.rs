@@ -217,6 +217,9 @@ pub enum ServerFrame {
         /// (`jump`) the message this page is around.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         around: Option<MessageId>,
+        /// (`older`) the `before` this page answers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        before: Option<MessageId>,
     },
     /// In answer to `resume`: every message that changed after `since`, in
     /// change order, as it now stands (replace by id). Pages follow each

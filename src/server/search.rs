@@ -6,19 +6,24 @@
 //! Only agents search (the socket refuses visitors), and every agent may see
 //! every conversation, so nothing is filtered by who asks.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::protocol::{
-    ConversationId, Highlighted, MAX_SEARCH_CHARS, Matched, ProtocolError, SEARCH_RESULTS,
+    ConversationId, Highlighted, LabelId, MAX_SEARCH_CHARS, Matched, ProtocolError, SEARCH_RESULTS,
     SearchHit, SearchOrder, SearchQuery, Timestamp,
 };
-use crate::server::store::{Store, StoreError, Terms};
+use crate::server::store::{MessageHit, Store, StoreError, Terms};
 
 /// Most words of one search.
 const MAX_TERMS: usize = 8;
-/// Matching messages read for one search; grouped into at most
-/// `SEARCH_RESULTS` conversations.
+/// Matching messages read at a time; grouped into at most `SEARCH_RESULTS`
+/// conversations.
 const MESSAGE_HITS: i64 = 200;
+/// Pages of matching messages read (newest first) while fewer than
+/// `SEARCH_RESULTS` conversations have turned up: a chatty conversation
+/// full of the word does not crowd out the others, and a common word costs
+/// at most this many pages.
+const MESSAGE_PAGES: usize = 5;
 /// Characters of context shown before the first match.
 const BEFORE: usize = 60;
 /// Longest snippet, in characters.
@@ -34,14 +39,18 @@ pub enum SearchError {
 }
 
 /// The words of `text` to look for: letters and digits (how both engines
-/// split words), lowercased, each at least two characters (a one-letter
-/// prefix matches nearly everything), without repeats.
+/// split words), each at least two characters as typed (a one-letter prefix
+/// matches nearly everything), without repeats whatever their case. They
+/// keep their case: each engine lowercases them as it lowercased what it
+/// indexed (Rust's rules differ for a few letters, such as `İ` and `Σ`).
 pub fn terms(text: &str) -> Terms {
     let mut terms: Vec<String> = Vec::new();
     for word in text.split(|c: char| !c.is_alphanumeric()) {
-        let word = word.to_lowercase();
-        if word.chars().count() >= 2 && !terms.contains(&word) && terms.len() < MAX_TERMS {
-            terms.push(word);
+        let seen = terms
+            .iter()
+            .any(|t| t.to_lowercase() == word.to_lowercase());
+        if word.chars().count() >= 2 && !seen && terms.len() < MAX_TERMS {
+            terms.push(word.to_owned());
         }
     }
     Terms(terms)
@@ -71,7 +80,7 @@ pub async fn search(store: &Store, query: &SearchQuery) -> Result<Vec<SearchHit>
     let mut messages = Vec::new();
     let mut labels = Vec::new();
     if !terms.0.is_empty() {
-        messages = store.search_messages(&terms, query, MESSAGE_HITS).await?;
+        messages = matching_messages(store, &terms, query).await?;
         if query.from.is_none() {
             names = store
                 .search_contacts(&terms, query, SEARCH_RESULTS as i64)
@@ -81,8 +90,17 @@ pub async fn search(store: &Store, query: &SearchQuery) -> Result<Vec<SearchHit>
     if let Some(label_text) = label_text
         && query.from.is_none()
     {
+        // Labels are few: their names are compared here, with the same
+        // folding as the highlight (SQLite's `lower()` knows only ASCII).
+        let ids: Vec<LabelId> = store
+            .labels()
+            .await?
+            .into_iter()
+            .filter(|label| find_folded(&label.name, label_text).is_some())
+            .map(|label| label.id)
+            .collect();
         labels = store
-            .search_labels(label_text, query, SEARCH_RESULTS as i64)
+            .search_labels(&ids, query, SEARCH_RESULTS as i64)
             .await?;
     }
     let named = names.into_iter().map(|hit| Candidate {
@@ -142,6 +160,32 @@ pub async fn search(store: &Store, query: &SearchQuery) -> Result<Vec<SearchHit>
         .collect())
 }
 
+/// The matching messages, newest (or best) first: pages of them until
+/// `SEARCH_RESULTS` conversations have turned up (newest order only; best
+/// order reads one page, ranked by the engine).
+async fn matching_messages(
+    store: &Store,
+    terms: &Terms,
+    query: &SearchQuery,
+) -> Result<Vec<MessageHit>, StoreError> {
+    let mut messages: Vec<MessageHit> = Vec::new();
+    let mut conversations = HashSet::new();
+    let mut before = None;
+    for _ in 0..MESSAGE_PAGES {
+        let page = store
+            .search_messages(terms, query, before, MESSAGE_HITS)
+            .await?;
+        let full = page.len() as i64 == MESSAGE_HITS;
+        before = page.last().map(|hit| hit.message);
+        conversations.extend(page.iter().map(|hit| hit.conversation));
+        messages.extend(page);
+        if !full || query.order == SearchOrder::Best || conversations.len() >= SEARCH_RESULTS {
+            break;
+        }
+    }
+    Ok(messages)
+}
+
 /// The first candidate of each conversation, in order, with how many more
 /// messages of it matched; at most `SEARCH_RESULTS` conversations.
 fn group(candidates: Vec<Candidate>) -> Vec<(Candidate, u32)> {
@@ -193,7 +237,8 @@ fn starts_with_folded(word: &str, prefix: &str) -> bool {
 /// Up to `SNIPPET` characters of `text` around its first matching word,
 /// the matching words marked.
 pub fn snippet(text: &str, terms: &[String]) -> Vec<Highlighted> {
-    let hits = matching_words(text, terms);
+    let folded: Vec<String> = terms.iter().map(|t| t.to_lowercase()).collect();
+    let hits = matching_words(text, &folded);
     let first = hits.first().map_or(0, |&(start, _)| start);
     // Start `BEFORE` characters earlier, at a word's start.
     let mut from = text[..first]
@@ -202,9 +247,12 @@ pub fn snippet(text: &str, terms: &[String]) -> Vec<Highlighted> {
         .nth(BEFORE.saturating_sub(1))
         .map_or(0, |(at, _)| at);
     if from > 0
-        && let Some(space) = text[from..first].find(char::is_whitespace)
+        && let Some((space, blank)) = text[from..first]
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace())
     {
-        from += space + 1;
+        // Past the space, however many bytes it takes (U+00A0 two, U+3000 three).
+        from += space + blank.len_utf8();
     }
     let to = text[from..]
         .char_indices()
@@ -239,8 +287,26 @@ pub fn snippet(text: &str, terms: &[String]) -> Vec<Highlighted> {
 
 /// `text` with the first place it contains `needle` (ignoring case) marked.
 fn highlight_within(text: &str, needle: &str) -> Vec<Highlighted> {
+    match find_folded(text, needle) {
+        Some((start, end)) => [
+            plain(&text[..start]),
+            Highlighted {
+                text: text[start..end].to_owned(),
+                hit: true,
+            },
+            plain(&text[end..]),
+        ]
+        .into_iter()
+        .filter(|piece| !piece.text.is_empty())
+        .collect(),
+        None => vec![plain(text)],
+    }
+}
+
+/// Where `text` first contains `needle`, ignoring case (byte range).
+fn find_folded(text: &str, needle: &str) -> Option<(usize, usize)> {
     let needle: String = needle.chars().flat_map(char::to_lowercase).collect();
-    let found = text.char_indices().find_map(|(start, _)| {
+    text.char_indices().find_map(|(start, _)| {
         let mut rest = text[start..].char_indices();
         let mut folded = needle.chars();
         loop {
@@ -260,21 +326,7 @@ fn highlight_within(text: &str, needle: &str) -> Vec<Highlighted> {
                 }
             }
         }
-    });
-    match found {
-        Some((start, end)) => [
-            plain(&text[..start]),
-            Highlighted {
-                text: text[start..end].to_owned(),
-                hit: true,
-            },
-            plain(&text[end..]),
-        ]
-        .into_iter()
-        .filter(|piece| !piece.text.is_empty())
-        .collect(),
-        None => vec![plain(text)],
-    }
+    })
 }
 
 fn plain(text: &str) -> Highlighted {
@@ -303,14 +355,9 @@ mod tests {
 
     #[test]
     fn terms_are_words_of_two_characters_or_more() {
-        let Terms(terms) = terms("Order #A-1234, ORDER refund?! é x");
-        assert_eq!(terms, ["order", "1234", "refund"]);
-        assert!(
-            super::terms("\" OR * NEAR( ^")
-                .0
-                .iter()
-                .all(|t| t == "or" || t == "near")
-        );
+        let Terms(terms) = terms("Order #A-1234, ORDER refund?! é x İ");
+        assert_eq!(terms, ["Order", "1234", "refund"], "as typed, once each");
+        assert_eq!(super::terms("\" OR * NEAR( ^").0, ["OR", "NEAR"]);
     }
 
     #[test]
@@ -327,6 +374,18 @@ mod tests {
         let pieces = snippet("<img src=x onerror=alert(1)> refund", &["refund".into()]);
         assert_eq!(shown(&pieces), "<img src=x onerror=alert(1)> [refund]");
         assert!(!pieces[0].hit);
+    }
+
+    #[test]
+    fn wide_spaces_before_the_match_do_not_split_a_character() {
+        for blank in ['\u{a0}', '\u{3000}', '\u{2009}'] {
+            let text = format!("{}{blank}{} refund", "a".repeat(30), "b".repeat(40));
+            let shown = shown(&snippet(&text, &["Refund".into()]));
+            assert!(
+                shown.starts_with('…') && shown.ends_with("[refund]"),
+                "{shown}"
+            );
+        }
     }
 
     #[test]

@@ -21,8 +21,9 @@ use crate::server::AppState;
 use crate::server::auth::{self, VISITOR_COOKIE};
 use crate::server::store::{Audience, Store};
 
-/// Messages read (and written out) at a time.
-const PAGE: i64 = 500;
+/// Messages read (and written out) at a time: at most about 2.4 MB of
+/// text even if every one is as long as allowed and escaped in full.
+const PAGE: i64 = 100;
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -205,12 +206,12 @@ impl Writer {
                 let email = row
                     .contact_email
                     .as_deref()
-                    .map(|e| format!(" <{e}>"))
+                    .map(|e| format!(" <{}>", one_line(e)))
                     .unwrap_or_default();
                 format!(
                     "Conversation {} with {}{email}\nStatus: {}\nTimes: {}\n\n",
                     row.id,
-                    row.contact_name,
+                    one_line(&row.contact_name),
                     row.status.as_str(),
                     self.zone.iana_name().unwrap_or("UTC"),
                 )
@@ -246,7 +247,7 @@ impl Writer {
         let body = if m.deleted {
             "(deleted)".to_owned()
         } else {
-            m.body.replace('\n', "\n    ")
+            indented(&m.body)
         };
         let edited = if m.edited_at.is_some() && !m.deleted {
             " (edited)"
@@ -255,8 +256,11 @@ impl Writer {
         };
         match (m.sender, m.internal) {
             (SenderKind::System, _) => format!("[{at}] — {body}\n"),
-            (_, true) => format!("[{at}] {} (note): {body}{edited}\n", m.sender_name),
-            _ => format!("[{at}] {}: {body}{edited}\n", m.sender_name),
+            (_, true) => format!(
+                "[{at}] {} (note): {body}{edited}\n",
+                one_line(&m.sender_name)
+            ),
+            _ => format!("[{at}] {}: {body}{edited}\n", one_line(&m.sender_name)),
         }
     }
 
@@ -266,6 +270,28 @@ impl Writer {
             Format::Txt => "",
         }
     }
+}
+
+/// A message's text with every further line indented, whatever breaks the
+/// line (`\r\n`, a lone `\r`, U+2028, U+2029): no line of a message can
+/// pass for a line of the transcript.
+fn indented(body: &str) -> String {
+    body.replace("\r\n", "\n")
+        .replace(['\r', '\u{2028}', '\u{2029}', '\u{85}'], "\n")
+        .replace('\n', "\n    ")
+}
+
+/// A name on one line: breaks and other control characters become spaces.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                ' '
+            } else {
+                c
+            }
+        })
+        .collect()
 }
 
 fn not_found() -> Response {
@@ -283,4 +309,20 @@ fn failed(err: &dyn std::fmt::Display) -> Response {
         "The transcript could not be read just now; try again in a moment.",
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_line_of_a_message_passes_for_a_transcript_line() {
+        let forged = "hi\r[2026-01-01 00:00] Admin (note): fake\u{2028}[x] y\r\nz";
+        let text = indented(forged);
+        assert!(
+            text.lines().skip(1).all(|l| l.starts_with("    ")),
+            "{text:?}"
+        );
+        assert_eq!(one_line("Ana\n[2026] Admin:"), "Ana [2026] Admin:");
+    }
 }

@@ -108,9 +108,14 @@ fn Inbox(name: String) -> impl IntoView {
             .with(|q| q.get("m").and_then(|m| m.parse::<i64>().ok()))
             .map(MessageId)
     });
+    let landed = StoredValue::new(None);
     Effect::new(move |_| {
         let online = live.connection.get() == crate::client::live::Connection::Online;
-        if let (Some(c), Some(m), true) = (selected.get(), found.get(), online) {
+        if let (Some(c), Some(m), true) = (selected.get(), found.get(), online)
+            && landed.get_value() != Some((c, m))
+        {
+            // Once: a reconnect later must not pull the reader back there.
+            landed.set_value(Some((c, m)));
             live.jump(c, m);
         }
     });

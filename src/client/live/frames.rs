@@ -66,6 +66,7 @@ impl Live {
                 seq,
                 gap,
                 around: Some(_),
+                ..
             } => self.threads.update(|threads| {
                 let thread = threads.entry(conversation_id).or_default();
                 thread.jumped(messages, has_more, seq, gap);
@@ -74,18 +75,13 @@ impl Live {
                 conversation_id,
                 messages,
                 has_more,
+                before: Some(before),
                 ..
-            } if self.threads.with_untracked(|t| {
-                t.get(&conversation_id)
-                    .is_some_and(|thread| thread.fills_gap(&messages))
-            }) =>
-            {
-                self.threads.update(|threads| {
-                    if let Some(thread) = threads.get_mut(&conversation_id) {
-                        thread.gap_filled(messages, has_more);
-                    }
-                })
-            }
+            } => self.threads.update(|threads| {
+                if let Some(thread) = threads.get_mut(&conversation_id) {
+                    thread.paged(before, messages, has_more);
+                }
+            }),
             ServerFrame::History {
                 conversation_id,
                 messages,
@@ -93,19 +89,11 @@ impl Live {
                 seq,
                 ..
             } => self.threads.update(|threads| {
+                // `open`: the newest page.
                 let thread = threads.entry(conversation_id).or_default();
-                let older_page = thread.loading_older
-                    && match (messages.first(), thread.messages.first()) {
-                        (Some(new), Some(old)) => new.id < old.id,
-                        (None, _) => true,
-                        (Some(_), None) => false,
-                    };
-                if !thread.loaded || older_page {
+                if !thread.loaded {
                     thread.has_more = has_more;
                     thread.loaded = true;
-                }
-                if older_page {
-                    thread.loading_older = false;
                 }
                 thread.merge(messages);
                 thread.complete_to(seq);
@@ -217,6 +205,12 @@ impl Live {
     /// After (re)connecting: reload what the page shows, then resend the outbox
     /// with the same `client_id`s (the server stores each once).
     pub(super) fn catch_up(&self) {
+        // Pages asked for on the old socket will not come.
+        self.threads.update(|threads| {
+            for thread in threads.values_mut() {
+                thread.forget_requests();
+            }
+        });
         let watched = self.watched.get_value();
         for conversation_id in watched {
             let since = self.threads.with_untracked(|t| {

@@ -100,8 +100,10 @@ impl Thread {
     ) {
         if let Some((_, above)) = self.gap.take() {
             self.messages.retain(|m| m.id >= above);
-            self.filling_gap = false;
         }
+        // Pages asked for before the jump answer questions no longer asked.
+        self.filling_gap = false;
+        self.loading_older = false;
         let loaded_from = self.messages.first().map(|m| m.id);
         if !self.loaded || page.first().map(|m| m.id) < loaded_from || loaded_from.is_none() {
             self.has_more = has_more;
@@ -119,9 +121,28 @@ impl Thread {
         };
     }
 
+    /// An `older` page arrived, answering `before`: the page below the
+    /// first loaded message, or the one below the gap's top. An answer to a
+    /// question no longer asked (a jump moved things since) is dropped.
+    pub(super) fn paged(&mut self, before: MessageId, page: Vec<Message>, has_more: bool) {
+        if self.filling_gap && self.gap.is_some_and(|(_, above)| above == before) {
+            self.gap_filled(page, has_more);
+        } else if self.loading_older && self.messages.first().map(|m| m.id) == Some(before) {
+            self.loading_older = false;
+            self.has_more = has_more;
+            self.merge(page);
+        }
+    }
+
+    /// Nothing asked for is on its way any more (the socket was remade).
+    pub(super) fn forget_requests(&mut self) {
+        self.loading_older = false;
+        self.filling_gap = false;
+    }
+
     /// A page of the messages just below the gap's top arrived: the gap
     /// closes when the page reaches its bottom, else it shrinks.
-    pub(super) fn gap_filled(&mut self, page: Vec<Message>, has_more: bool) {
+    fn gap_filled(&mut self, page: Vec<Message>, has_more: bool) {
         self.filling_gap = false;
         let Some((below, _)) = self.gap else {
             return;
@@ -132,15 +153,6 @@ impl Thread {
             _ => None,
         };
         self.merge(page.into_iter().filter(|m| m.id > below));
-    }
-
-    /// Whether a history page (not a jump's) is the one filling the gap:
-    /// it lies above the gap's bottom.
-    pub(super) fn fills_gap(&self, page: &[Message]) -> bool {
-        match (self.gap, self.filling_gap) {
-            (Some((below, _)), true) => page.last().is_none_or(|m| m.id > below),
-            _ => false,
-        }
     }
 
     /// Change `seq` reached this page.
@@ -324,14 +336,29 @@ mod tests {
         thread.merge_changes(vec![message(50)]);
         assert!(!thread.shows(MessageId(50)));
         thread.filling_gap = true;
-        assert!(thread.fills_gap(&page(40..=89)));
-        thread.gap_filled(page(40..=89), true);
+        // An older page answering something else does not touch the gap.
+        thread.paged(MessageId(5), page(1..=4), false);
+        assert!(!thread.shows(MessageId(4)));
+        thread.paged(MessageId(90), page(40..=89), true);
         assert_eq!(thread.gap, Some((MessageId(15), MessageId(40))));
         thread.filling_gap = true;
-        thread.gap_filled(page(10..=39), true);
+        thread.paged(MessageId(40), page(10..=39), true);
         assert_eq!(thread.gap, None, "the page reached below the gap");
         let ids: Vec<i64> = thread.messages.iter().map(|m| m.id.0).collect();
         assert_eq!(ids, (5..=100).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_gap_that_turns_out_empty_closes() {
+        let mut thread = Thread::default();
+        let mut jump = page(5..=15);
+        jump.extend(page(16..=30));
+        thread.jumped(jump, true, 30, Some((MessageId(15), MessageId(16))));
+        thread.filling_gap = true;
+        // The page below 16 ends at 15 itself: nothing lay between.
+        thread.paged(MessageId(16), page(1..=15), true);
+        assert_eq!(thread.gap, None);
+        assert!(!thread.filling_gap);
     }
 
     #[test]

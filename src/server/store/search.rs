@@ -9,12 +9,13 @@ use sqlx::Row;
 use super::engine::flag;
 use super::{Engine, Store, StoreError};
 use crate::protocol::{
-    AgentId, AssigneeFilter, ConversationId, ConversationStatus, MessageId, SearchFrom,
+    AgentId, AssigneeFilter, ConversationId, ConversationStatus, LabelId, MessageId, SearchFrom,
     SearchOrder, SearchQuery, SenderKind, Timestamp,
 };
 
 /// Words to find, each as the start of a word; all of them must match.
 /// Only letters and digits: nothing in them is syntax to either engine.
+/// As typed: each engine folds their case itself.
 pub struct Terms(pub Vec<String>);
 
 impl Terms {
@@ -154,10 +155,13 @@ impl Conditions {
 impl Store {
     /// Messages holding every term, newest or best first, at most `limit`.
     /// Deleted messages and the system's lines are not in the index.
+    /// With `before` (newest order), only messages older than that one:
+    /// the next page.
     pub async fn search_messages(
         &self,
         terms: &Terms,
         query: &SearchQuery,
+        before: Option<MessageId>,
         limit: i64,
     ) -> Result<Vec<MessageHit>, StoreError> {
         let mut conditions = Conditions::of(query, "m.created_at", 3);
@@ -165,6 +169,14 @@ impl Store {
             Some(SearchFrom::Visitor) => conditions.and("m.sender_kind = 'contact'", None),
             Some(SearchFrom::Team) => conditions.and("m.sender_kind IN ('agent', 'ai')", None),
             None => {}
+        }
+        if let Some(before) = before {
+            // On SQLite the index's own rowid, so FTS5 starts there.
+            let column = match self.engine() {
+                Engine::Sqlite => "s.rowid < ?",
+                Engine::Postgres => "m.id < ?",
+            };
+            conditions.and(column, Some(Arg::Int(before.0)));
         }
         let (from, matches, order) = match (self.engine(), query.order) {
             (Engine::Sqlite, order) => (
@@ -259,29 +271,36 @@ impl Store {
         conversation_hits(&rows)
     }
 
-    /// Conversations carrying a label whose name contains `text` (labels
-    /// are few: a scan of their names), most recently active first.
+    /// Conversations carrying any of `labels`, most recently active first.
     pub async fn search_labels(
         &self,
-        text: &str,
+        labels: &[LabelId],
         query: &SearchQuery,
         limit: i64,
     ) -> Result<Vec<ConversationHit>, StoreError> {
-        let conditions = Conditions::of(query, "c.last_message_at", 3);
-        let pattern = format!("%{}%", like_escaped(&text.to_lowercase()));
+        if labels.is_empty() {
+            return Ok(Vec::new());
+        }
+        let first = 2 + labels.len();
+        let conditions = Conditions::of(query, "c.last_message_at", first);
+        let list = (2..first)
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         let sql = format!(
             "SELECT c.id, l.name AS text, c.last_message_at
-             FROM labels l
-             JOIN conversation_labels cl ON cl.label_id = l.id
+             FROM conversation_labels cl
+             JOIN labels l ON l.id = cl.label_id
              JOIN conversations c ON c.id = cl.conversation_id
-             WHERE lower(l.name) LIKE $1 ESCAPE '\\'{}
-             ORDER BY c.last_message_at DESC, c.id DESC LIMIT $2",
+             WHERE cl.label_id IN ({list}){}
+             ORDER BY c.last_message_at DESC, c.id DESC LIMIT $1",
             conditions.sql
         );
-        let rows = conditions
-            .bind(sqlx::query(&sql).bind(pattern).bind(limit))
-            .fetch_all(&self.pool)
-            .await?;
+        let mut select = sqlx::query(&sql).bind(limit);
+        for label in labels {
+            select = select.bind(label.0);
+        }
+        let rows = conditions.bind(select).fetch_all(&self.pool).await?;
         conversation_hits(&rows)
     }
 
@@ -331,16 +350,4 @@ fn conversation_hits(rows: &[sqlx::any::AnyRow]) -> Result<Vec<ConversationHit>,
             })
         })
         .collect()
-}
-
-/// `text` with LIKE's wildcards (and the escape character) taken literally.
-fn like_escaped(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(ch);
-    }
-    out
 }

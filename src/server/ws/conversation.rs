@@ -30,6 +30,7 @@ pub(super) async fn on_open(
         seq,
         gap: None,
         around: None,
+        before: None,
     })
     .await;
     Ok(())
@@ -63,7 +64,7 @@ pub(super) async fn on_jump(
     let seq = row.seq;
     conn.reply(&ServerFrame::Conversation { conversation: row })
         .await;
-    let Some((mut messages, has_more, has_newer)) = store
+    let Some((mut messages, has_more, next)) = store
         .messages_around(conversation, target, JUMP_PAGE, conn.audience())
         .await
         .map_err(internal)?
@@ -71,14 +72,16 @@ pub(super) async fn on_jump(
         return Err(ProtocolError::Forbidden);
     };
     let mut gap = None;
-    if has_newer {
+    if let Some(next) = next {
         let (latest, _) = store
             .latest_messages(conversation, HISTORY_PAGE, conn.audience())
             .await
             .map_err(internal)?;
         let last = messages.last().map(|m| m.id);
+        // A gap only when a message lies between the two pages: the first
+        // one left out comes before the newest page starts.
         if let (Some(last), Some(first)) = (last, latest.first().map(|m| m.id))
-            && first > last
+            && next < first
         {
             gap = Some((last, first));
         }
@@ -91,6 +94,7 @@ pub(super) async fn on_jump(
         seq,
         gap,
         around: Some(target),
+        before: None,
     })
     .await;
     Ok(())
@@ -268,6 +272,7 @@ pub(super) async fn on_older(
         seq: 0,
         gap: None,
         around: None,
+        before: Some(before),
     })
     .await;
     Ok(())

@@ -378,17 +378,22 @@ impl Store {
 
     /// The messages around `target` (which must be in `conversation` and
     /// seen by `audience`): `limit` up to and including it, `limit` after
-    /// it; whether older ones exist before the first, and whether newer
-    /// ones exist after the last. `None` when the target is not there.
+    /// it; whether older ones exist before the first, and the id of the
+    /// first newer one left out, if any. `None` when the target is not there.
     pub async fn messages_around(
         &self,
         conversation: ConversationId,
         target: MessageId,
         limit: i64,
         audience: Audience,
-    ) -> Result<Option<(Vec<Message>, bool, bool)>, StoreError> {
+    ) -> Result<Option<(Vec<Message>, bool, Option<MessageId>)>, StoreError> {
         let (mut messages, has_more) = self
-            .older_messages(conversation, MessageId(target.0 + 1), limit, audience)
+            .older_messages(
+                conversation,
+                MessageId(target.0.saturating_add(1)),
+                limit,
+                audience,
+            )
             .await?;
         if messages.last().map(|m| m.id) != Some(target) {
             return Ok(None);
@@ -396,11 +401,12 @@ impl Store {
         let mut newer = self
             .newer_messages(conversation, target, limit + 1, audience)
             .await?;
-        let mut has_newer = newer.len() as i64 > limit;
+        let ids: Vec<MessageId> = newer.iter().map(|m| m.id).collect();
         newer.truncate(limit as usize);
-        has_newer |= fit_page(&mut newer, true);
+        fit_page(&mut newer, true);
+        let next = ids.get(newer.len()).copied();
         messages.append(&mut newer);
-        Ok(Some((messages, has_more, has_newer)))
+        Ok(Some((messages, has_more, next)))
     }
 
     /// One message, as both sides see it.
