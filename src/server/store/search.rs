@@ -13,6 +13,9 @@ use crate::protocol::{
     SearchOrder, SearchQuery, SenderKind, Timestamp,
 };
 
+/// Best-match order ranks the newest this many matches.
+const RANKED: i64 = 5_000;
+
 /// Words to find, each as the start of a word; all of them must match.
 /// Only letters and digits: nothing in them is syntax to either engine.
 /// As typed: each engine folds their case itself.
@@ -179,23 +182,35 @@ impl Store {
             conditions.and(column, Some(Arg::Int(before.0)));
         }
         let (from, matches, order) = match (self.engine(), query.order) {
-            (Engine::Sqlite, order) => (
-                "messages_search s JOIN messages m ON m.id = s.rowid",
+            (Engine::Sqlite, SearchOrder::Newest) => (
+                "messages_search s JOIN messages m ON m.id = s.rowid".to_owned(),
                 "messages_search MATCH $1",
-                match order {
-                    SearchOrder::Newest => "s.rowid DESC",
-                    SearchOrder::Best => "s.rank",
-                },
+                "s.rowid DESC",
             ),
-            (Engine::Postgres, order) => (
-                "messages m",
+            // Ranked among the newest `RANKED` matches: ranking every match
+            // of a common word costs more than the answer is worth.
+            (Engine::Sqlite, SearchOrder::Best) => (
+                format!(
+                    "(SELECT rowid AS id, rank FROM messages_search
+                      WHERE messages_search MATCH $1 ORDER BY rowid DESC LIMIT {RANKED}) s
+                     JOIN messages m ON m.id = s.id"
+                ),
+                "TRUE",
+                "s.rank",
+            ),
+            (Engine::Postgres, SearchOrder::Newest) => (
+                "messages m".to_owned(),
                 "m.search @@ to_tsquery('simple', $1)",
-                match order {
-                    SearchOrder::Newest => "m.id DESC",
-                    SearchOrder::Best => {
-                        "ts_rank(m.search, to_tsquery('simple', $1)) DESC, m.id DESC"
-                    }
-                },
+                "m.id DESC",
+            ),
+            (Engine::Postgres, SearchOrder::Best) => (
+                format!(
+                    "(SELECT id FROM messages WHERE search @@ to_tsquery('simple', $1)
+                      ORDER BY id DESC LIMIT {RANKED}) s
+                     JOIN messages m ON m.id = s.id"
+                ),
+                "TRUE",
+                "ts_rank(m.search, to_tsquery('simple', $1)) DESC, m.id DESC",
             ),
         };
         let sql = format!(
