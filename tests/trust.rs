@@ -373,6 +373,7 @@ async fn hostile_frames_never_break_a_socket_or_the_server() {
                     "agent_id",
                     "label_id",
                     "score",
+                    "search_id",
                 ] {
                     if rng.gen_bool(0.9) {
                         frame.insert(field.into(), pick_number(&mut rng));
@@ -392,6 +393,15 @@ async fn hostile_frames_never_break_a_socket_or_the_server() {
                     if rng.gen_bool(0.8) {
                         frame.insert(field.into(), flags[rng.gen_range(0..flags.len())].clone());
                     }
+                }
+                if rng.gen_bool(0.8) {
+                    // A search: nasty text, sometimes a filter of the wrong kind.
+                    let mut query = serde_json::Map::new();
+                    query.insert("text".into(), pick_string(&mut rng));
+                    if rng.gen_bool(0.3) {
+                        query.insert("label".into(), pick_number(&mut rng));
+                    }
+                    frame.insert("query".into(), serde_json::Value::Object(query));
                 }
                 serde_json::Value::Object(frame).to_string()
             }
