@@ -706,7 +706,9 @@ async fn following_a_link_with_someone_elses_identity_links_nothing() {
     let server = TestServer::start().await;
     // The attacker's own verified conversation.
     let attacker = messenger_as(&server, None, &signed("attacker")).await;
-    let attacker = attacker.cookie("minicom_visitor").unwrap();
+    let attacker = attacker
+        .cookie("minicom_visitor")
+        .unwrap_or_else(|| panic!("{} {}", attacker.status, attacker.body));
     let mut theirs = server.connect(&attacker, "visitor").await;
     theirs.hello().await;
     theirs.say(None, "the attacker's conversation").await;
