@@ -1,5 +1,5 @@
 import { test, expect, type Page } from '@playwright/test';
-import { closeContexts, composer, hydrated, messageLog, openMessenger, say, signIn } from './support';
+import { closeContexts, composer, hydrated, messageLog, openMessenger, say, signIn, seedMessages } from './support';
 
 test.afterEach(closeContexts);
 
@@ -132,21 +132,7 @@ test('scrolling up loads earlier messages and keeps the place', async ({ browser
   await visitor.goto('/messenger');
   await expect(visitor.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
   // 120 messages through a real socket of this visitor (their cookie).
-  await visitor.evaluate(async (count) => {
-    const ws = new WebSocket(`ws://${location.host}/ws?role=visitor`);
-    let acked = 0;
-    const done = new Promise<void>((resolve) => {
-      ws.onmessage = (event) => {
-        if (JSON.parse(event.data).type === 'ack' && ++acked === count) resolve();
-      };
-    });
-    await new Promise((resolve) => (ws.onopen = resolve));
-    for (let i = 1; i <= count; i++) {
-      ws.send(JSON.stringify({ type: 'send', client_id: crypto.randomUUID(), body: `Paged message ${i}` }));
-    }
-    await done;
-    ws.close();
-  }, 120);
+  await seedMessages(visitor, 120, 'Paged message');
   await visitor.reload();
   const log = messageLog(visitor);
   await expect(log.getByText('Paged message 120', { exact: true })).toBeVisible();

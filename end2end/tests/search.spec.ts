@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { checkPage, closeContexts, messageLog, openMessenger, say, signIn } from './support';
+import { checkPage, closeContexts, messageLog, openMessenger, say, signIn, seedMessages } from './support';
 
 test.afterEach(closeContexts);
 
@@ -9,21 +9,7 @@ test('an agent searches, filters, and lands on the message found, far back in a 
   await say(visitor, `Hello, my parcel with the ${word} ring <b>never</b> came`);
   await expect(messageLog(visitor).getByText(word, { exact: false })).toBeVisible();
   // 90 more messages after it, through this visitor's own socket.
-  await visitor.evaluate(async (count) => {
-    const ws = new WebSocket(`ws://${location.host}/ws?role=visitor`);
-    let acked = 0;
-    const done = new Promise<void>((resolve) => {
-      ws.onmessage = (event) => {
-        if (JSON.parse(event.data).type === 'ack' && ++acked === count) resolve();
-      };
-    });
-    await new Promise((resolve) => (ws.onopen = resolve));
-    for (let i = 1; i <= count; i++) {
-      ws.send(JSON.stringify({ type: 'send', client_id: crypto.randomUUID(), body: `Later message ${i}` }));
-    }
-    await done;
-    ws.close();
-  }, 90);
+  await seedMessages(visitor, 90, 'Later message');
 
   const agent = await signIn(browser);
   await expect(agent.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();

@@ -78,3 +78,23 @@ export async function checkPage(page: Page, what: string) {
     .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`);
   expect(bad, `${what}: accessibility violations`).toEqual([]);
 }
+
+/** Sends `count` messages ("<prefix> 1", "<prefix> 2", …) through a real
+ * socket of the page's own visitor, and waits until each is acknowledged. */
+export async function seedMessages(page: Page, count: number, prefix: string) {
+  await page.evaluate(async ([count, prefix]) => {
+    const ws = new WebSocket(`ws://${location.host}/ws?role=visitor`);
+    let acked = 0;
+    const done = new Promise<void>((resolve) => {
+      ws.onmessage = (event) => {
+        if (JSON.parse(event.data).type === 'ack' && ++acked === count) resolve();
+      };
+    });
+    await new Promise((resolve) => (ws.onopen = resolve));
+    for (let i = 1; i <= count; i++) {
+      ws.send(JSON.stringify({ type: 'send', client_id: crypto.randomUUID(), body: `${prefix} ${i}` }));
+    }
+    await done;
+    ws.close();
+  }, [count, prefix] as const);
+}
