@@ -53,17 +53,7 @@ pub(super) async fn on_jump(
     let store = &conn.state.store;
     // Its row first: a search can land on a conversation the inbox has not
     // loaded (resolved long ago); its change number is where the page is.
-    let Some(mut row) = store
-        .conversation_summary(conversation)
-        .await
-        .map_err(internal)?
-    else {
-        return Err(ProtocolError::Forbidden);
-    };
-    with_presence(conn, std::slice::from_mut(&mut row)).await;
-    let seq = row.seq;
-    conn.reply(&ServerFrame::Conversation { conversation: row })
-        .await;
+    let seq = send_row(conn, conversation).await?;
     let Some((mut messages, has_more, next)) = store
         .messages_around(conversation, target, JUMP_PAGE, conn.audience())
         .await
@@ -100,6 +90,29 @@ pub(super) async fn on_jump(
     Ok(())
 }
 
+/// Sends the conversation's row as this socket's person sees it (with
+/// presence; a visitor's without the team's business) and returns its
+/// change number: what a page read after it is complete up to.
+async fn send_row(conn: &Conn, conversation: ConversationId) -> Result<Seq, ProtocolError> {
+    let Some(mut row) = conn
+        .state
+        .store
+        .conversation_summary(conversation)
+        .await
+        .map_err(internal)?
+    else {
+        return Err(ProtocolError::Forbidden);
+    };
+    with_presence(conn, std::slice::from_mut(&mut row)).await;
+    if matches!(conn.peer, Peer::Contact(_)) {
+        row = row.for_visitor();
+    }
+    let seq = row.seq;
+    conn.reply(&ServerFrame::Conversation { conversation: row })
+        .await;
+    Ok(seq)
+}
+
 /// Replays every change after `since`: the conversation's row first (its
 /// receipts, and the number this answer ends at), then the changed messages
 /// in change order, page by page. Watching starts first, so a change
@@ -112,20 +125,7 @@ pub(super) async fn on_resume(
     authorise(conn, conversation).await?;
     conn.state.hub.watch(conn.id, conversation);
     let store = &conn.state.store;
-    let Some(mut row) = store
-        .conversation_summary(conversation)
-        .await
-        .map_err(internal)?
-    else {
-        return Err(ProtocolError::Forbidden);
-    };
-    with_presence(conn, std::slice::from_mut(&mut row)).await;
-    if matches!(conn.peer, Peer::Contact(_)) {
-        row = row.for_visitor();
-    }
-    let upto = row.seq;
-    conn.reply(&ServerFrame::Conversation { conversation: row })
-        .await;
+    let upto = send_row(conn, conversation).await?;
     let mut after = since;
     loop {
         let (messages, more) = store
