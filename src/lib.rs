@@ -17,7 +17,8 @@
 //!   instances in step: settings, sign-outs), store (SQLite embedded, or
 //!   PostgreSQL for several instances: one interface), the team's workflow
 //!   (resolve, snooze, assign; the snooze clock and the inbox lists' counts),
-//!   and search (each engine's own full-text index, results with snippets).
+//!   search (each engine's own full-text index, results with snippets),
+//!   transcripts, and the contact panel's facts about a visitor (`contacts`).
 //! - [`client`] — the browser runtime: the reconnecting socket, the outbox and
 //!   the live state the UI renders.
 //! - [`app`] — the Leptos UI, rendered on the server and hydrated in the browser:

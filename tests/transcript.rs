@@ -8,24 +8,6 @@ use common::workflow::visitor_writes;
 use common::{Client, HttpResponse, TestServer};
 use minicom::protocol::{ClientFrame, ClientId, ConversationId, Message, SenderKind, ServerFrame};
 
-/// The body of a response, its chunks joined if it came chunked.
-fn body(response: &HttpResponse) -> String {
-    if response.header("transfer-encoding") != Some("chunked") {
-        return response.body.clone();
-    }
-    let mut rest = response.body.as_str();
-    let mut out = String::new();
-    loop {
-        let (size, after) = rest.split_once("\r\n").expect("chunk size");
-        let size = usize::from_str_radix(size.trim(), 16).expect("hex size");
-        if size == 0 {
-            return out;
-        }
-        out.push_str(&after[..size]);
-        rest = &after[size + 2..];
-    }
-}
-
 async fn get(server: &TestServer, path: &str, cookie: &str) -> HttpResponse {
     server.http("GET", path, &[("Cookie", cookie)], "").await
 }
@@ -95,7 +77,7 @@ async fn the_team_gets_everything_the_visitor_gets_what_they_saw() {
             .unwrap()
             .starts_with("text/plain")
     );
-    let text = body(&team);
+    let text = team.text();
     let at = jiff::Timestamp::from_millisecond(first.created_at.0)
         .unwrap()
         .to_zoned(jiff::tz::TimeZone::get("Asia/Kolkata").unwrap())
@@ -112,7 +94,7 @@ async fn the_team_gets_everything_the_visitor_gets_what_they_saw() {
 
     // The visitor's: the same conversation without the note.
     let path = format!("/messenger/transcript/{conversation}?format=txt");
-    let theirs = body(&get(&server, &path, &visitor_cookie).await);
+    let theirs = get(&server, &path, &visitor_cookie).await.text();
     assert!(theirs.contains("Sorry! It ships today."), "{theirs}");
     assert!(
         !theirs.contains("VIP"),
@@ -123,14 +105,14 @@ async fn the_team_gets_everything_the_visitor_gets_what_they_saw() {
     // JSON: every field, for tools; the visitor's has nothing internal.
     let path = format!("/messenger/transcript/{conversation}?format=json");
     let json: serde_json::Value =
-        serde_json::from_str(&body(&get(&server, &path, &visitor_cookie).await)).unwrap();
+        serde_json::from_str(&get(&server, &path, &visitor_cookie).await.text()).unwrap();
     let messages: Vec<Message> = serde_json::from_value(json["messages"].clone()).unwrap();
     assert_eq!(messages.len(), 2);
     assert!(messages.iter().all(|m| !m.internal));
     assert_eq!(json["conversation"]["id"], conversation.0);
     let path = format!("/inbox/transcript/{conversation}?format=json");
     let json: serde_json::Value =
-        serde_json::from_str(&body(&get(&server, &path, &agent_cookie).await)).unwrap();
+        serde_json::from_str(&get(&server, &path, &agent_cookie).await.text()).unwrap();
     let messages: Vec<Message> = serde_json::from_value(json["messages"].clone()).unwrap();
     let written: Vec<&Message> = messages
         .iter()
@@ -171,19 +153,18 @@ async fn a_ten_thousand_message_transcript_is_streamed_whole() {
     // Sent as it is read, not as one body of known length.
     assert_eq!(response.header("transfer-encoding"), Some("chunked"));
     assert_eq!(response.header("content-length"), None);
-    let json: serde_json::Value = serde_json::from_str(&body(&response)).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&response.text()).unwrap();
     let messages: Vec<Message> = serde_json::from_value(json["messages"].clone()).unwrap();
     assert_eq!(messages.len(), 10_000);
     assert!(messages.windows(2).all(|w| w[0].id < w[1].id), "in order");
     assert_eq!(messages[9_999].body, "Line 9999");
-    let text = body(
-        &get(
-            &server,
-            &format!("/inbox/transcript/{conversation}"),
-            &agent_cookie,
-        )
-        .await,
-    );
+    let text = get(
+        &server,
+        &format!("/inbox/transcript/{conversation}"),
+        &agent_cookie,
+    )
+    .await
+    .text();
     assert_eq!(
         text.lines().filter(|l| l.contains("] Visitor #")).count(),
         10_000

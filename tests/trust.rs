@@ -403,6 +403,14 @@ async fn hostile_frames_never_break_a_socket_or_the_server() {
                     }
                     frame.insert("query".into(), serde_json::Value::Object(query));
                 }
+                if rng.gen_bool(0.5) {
+                    // A visit: a page of nasty address and title.
+                    let page = serde_json::json!({
+                        "url": pick_string(&mut rng),
+                        "title": pick_string(&mut rng),
+                    });
+                    frame.insert("page".into(), page);
+                }
                 serde_json::Value::Object(frame).to_string()
             }
         };

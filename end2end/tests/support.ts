@@ -1,5 +1,5 @@
 import AxeBuilder from '@axe-core/playwright';
-import { expect, type Browser, type FrameLocator, type Page } from '@playwright/test';
+import { expect, type Browser, type BrowserContextOptions, type FrameLocator, type Page } from '@playwright/test';
 import { ADMIN_EMAIL, ADMIN_PASSWORD } from '../playwright.config';
 
 /** The composer's text box (exact name: the message log is "Messages"). */
@@ -8,9 +8,10 @@ export const composer = (page: Page | FrameLocator) => page.getByRole('textbox',
 /** The conversation's message log. */
 export const messageLog = (page: Page | FrameLocator) => page.getByRole('log', { name: 'Messages' });
 
-/** A new browser context signed in to the inbox, live. */
-export async function signIn(browser: Browser): Promise<Page> {
-  const page = await (await browser.newContext()).newPage();
+/** A new browser context signed in to the inbox, live (`options` for the
+ * context: a phone's viewport, say). */
+export async function signIn(browser: Browser, options: BrowserContextOptions = {}): Promise<Page> {
+  const page = await (await browser.newContext(options)).newPage();
   await page.goto('/inbox');
   await page.getByLabel('Email').fill(ADMIN_EMAIL);
   await page.getByLabel('Password').fill(ADMIN_PASSWORD);

@@ -2,12 +2,15 @@
 //! `postMessage` (`/widget.js` does it for the site, or the site itself):
 //!
 //! - `{"minicom": "identify", "user_id": …, "user_hash": …, "expires": …,
-//!   "name": …, "email": …}` — the site's signed-in user (signed on the
+//!   "name": …, "email": …, "attributes": {…}}` — the site's signed-in user (signed on the
 //!   site's server, see the README);
 //! - `{"minicom": "forget"}` — the user signed out of the site;
 //! - `{"minicom": "shown" | "hidden"}` — the widget's panel opened or closed
 //!   (replies count as seen only while shown);
-//! - `{"minicom": "prefill", "text": …}` — `Minicom('showNewMessage', text)`.
+//! - `{"minicom": "prefill", "text": …}` — `Minicom('showNewMessage', text)`;
+//! - `{"minicom": "page", "url": …, "title": …}` — the site's page changed
+//!   without a reload (the first page comes in the frame's address, after
+//!   `#page=…&title=…`); the team sees it beside the conversation.
 //!
 //! When it listens, the messenger tells its parent page `{"minicom":
 //! "ready"}` (again after each reload), so the page knows when to speak; it
@@ -40,6 +43,16 @@ enum FromSite {
         name: Option<String>,
         #[serde(default)]
         email: Option<String>,
+        /// Custom attributes for the team (a JSON object), sent on as JSON.
+        #[serde(default)]
+        attributes: Option<serde_json::Value>,
+    },
+    /// The page the visitor is on changed without a reload (the site's own
+    /// navigation); the first one comes in the frame's address.
+    Page {
+        url: String,
+        #[serde(default)]
+        title: String,
     },
     Forget,
     Shown,
@@ -80,11 +93,17 @@ pub fn listen(live: Live) {
                 FromSite::Shown => live.panel_open.set(true),
                 FromSite::Hidden => live.panel_open.set(false),
                 FromSite::Prefill { text } => live.prefill.set(Some(text)),
+                FromSite::Page { url, title } => {
+                    live.set_page(Some(crate::protocol::PageVisit { url, title }));
+                }
                 message @ (FromSite::Identify { .. } | FromSite::Forget) => {
                     wasm_bindgen_futures::spawn_local(forward(message, event.origin()));
                 }
             }
         });
+    if let Some(page) = first_page(&window) {
+        live.set_page(Some(page));
+    }
     let _ = window.add_event_listener_with_callback("message", on_message.as_ref().unchecked_ref());
     // Lives as long as the page.
     on_message.forget();
@@ -110,6 +129,36 @@ pub fn listen(live: Live) {
             &format!(r#"{{"minicom":"unread","count":{count}}}"#),
         );
     });
+}
+
+/// The page the widget was on when it made this frame: `/widget.js` puts
+/// it in the frame's address after `#` (which never reaches a server),
+/// unless the site turned page tracking off.
+fn first_page(window: &web_sys::Window) -> Option<crate::protocol::PageVisit> {
+    let location = window.location();
+    if !location.pathname().ok()?.starts_with("/messenger") {
+        return None;
+    }
+    let hash = location.hash().ok()?;
+    let params = web_sys::UrlSearchParams::new_with_str(hash.strip_prefix('#')?).ok()?;
+    Some(crate::protocol::PageVisit {
+        url: params.get("page")?,
+        title: params.get("title").unwrap_or_default(),
+    })
+}
+
+/// For a messenger drawn inside a site's own page (the demo), that page as
+/// it is now; none for the messenger's own page.
+pub fn this_page() -> Option<crate::protocol::PageVisit> {
+    let window = web_sys::window()?;
+    let location = window.location();
+    if location.pathname().ok()?.starts_with("/messenger") {
+        return None;
+    }
+    Some(crate::protocol::PageVisit {
+        url: location.href().ok()?,
+        title: window.document()?.title(),
+    })
 }
 
 /// This page is `/messenger?embed=1`, the messenger `/widget.js` frames.
@@ -204,8 +253,10 @@ async fn forward_to_server(message: FromSite, origin: String) -> bool {
             expires,
             name,
             email,
+            attributes,
         } => {
             form.push(("user_id", user_id));
+            form.extend(attributes.map(|a| ("attributes", a.to_string())));
             form.push(("user_hash", user_hash));
             if let Some(expires) = expires {
                 form.push(("expires", expires.to_string()));
@@ -215,7 +266,9 @@ async fn forward_to_server(message: FromSite, origin: String) -> bool {
             "/messenger/identify"
         }
         FromSite::Forget => "/messenger/forget",
-        FromSite::Shown | FromSite::Hidden | FromSite::Prefill { .. } => return false,
+        FromSite::Shown | FromSite::Hidden | FromSite::Prefill { .. } | FromSite::Page { .. } => {
+            return false;
+        }
     };
     let body: Vec<String> = form
         .iter()

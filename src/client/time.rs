@@ -71,6 +71,47 @@ pub fn time_zone() -> Option<String> {
     None
 }
 
+/// The time of day now in another IANA time zone, as the reader's browser
+/// writes times ("Tue 15:42"); `None` on the server or for a zone the
+/// browser does not know.
+pub fn clock_in_zone(zone: &str) -> Option<String> {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::{JsCast, JsValue};
+        let options = js_sys::Object::new();
+        for (key, value) in [
+            ("timeZone", zone),
+            ("weekday", "short"),
+            ("hour", "2-digit"),
+            ("minute", "2-digit"),
+        ] {
+            js_sys::Reflect::set(&options, &key.into(), &value.into()).ok()?;
+        }
+        // Built by reflection: an unknown zone is a RangeError to catch,
+        // not a panic.
+        let intl = js_sys::Reflect::get(&js_sys::global(), &"Intl".into()).ok()?;
+        let class: js_sys::Function = js_sys::Reflect::get(&intl, &"DateTimeFormat".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        let args = js_sys::Array::of2(&JsValue::UNDEFINED, &options);
+        let format = js_sys::Reflect::construct(&class, &args).ok()?;
+        let write: js_sys::Function = js_sys::Reflect::get(&format, &"format".into())
+            .ok()?
+            .dyn_into()
+            .ok()?;
+        write
+            .call1(&format, &js_sys::Date::new_0())
+            .ok()?
+            .as_string()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = zone;
+        None
+    }
+}
+
 /// The instant of a local wall-clock time: `days` after today at
 /// `hour:minute` (the reader's time zone; UTC on the server).
 pub fn local_instant(days: i64, hour: u32, minute: u32) -> Timestamp {

@@ -41,6 +41,16 @@ pub enum ClientFrame {
         #[serde(default)]
         email: Option<String>,
     },
+    /// (Visitors) where the visitor is: their browser's IANA time zone and
+    /// the embedding site's page they are on (left out when the site keeps
+    /// it to itself). Sent on each connect and when the page changes; the
+    /// team sees it beside the conversation.
+    Visit {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        time_zone: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        page: Option<PageVisit>,
+    },
     /// The person is typing in a conversation (`typing: true`, at most every
     /// 2 s while they type) or stopped (`false`: sent, cleared, left). The
     /// server forgets a typing state 6 s after its last refresh by itself.
@@ -335,6 +345,7 @@ impl ClientFrame {
             Self::Open { .. } => "open",
             Self::Resume { .. } => "resume",
             Self::Profile { .. } => "profile",
+            Self::Visit { .. } => "visit",
             Self::Typing { .. } => "typing",
             Self::Read { .. } => "read",
             Self::Delivered { .. } => "delivered",
@@ -381,6 +392,7 @@ impl ClientFrame {
         "open",
         "resume",
         "profile",
+        "visit",
         "typing",
         "read",
         "delivered",

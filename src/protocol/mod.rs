@@ -8,11 +8,13 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+mod contact;
 mod errors;
 mod frames;
 mod inbox;
 mod search;
 
+pub use contact::*;
 pub use errors::{ErrorCode, ProtocolError};
 pub use frames::{ClientFrame, ServerFrame};
 pub use inbox::*;
@@ -507,6 +509,10 @@ mod tests {
                 conversation_id: ConversationId(1),
                 label_id: LabelId(2),
                 on: true,
+            },
+            ClientFrame::Visit {
+                time_zone: Some("Europe/Paris".into()),
+                page: None,
             },
         ];
         for frame in client {

@@ -136,7 +136,10 @@ impl FrameLimiter {
             // person was typing), so "start, clear the box, start again" within
             // a second is never refused.
             ClientFrame::Typing { typing: true, .. } => self.verdict(&[&self.typing]),
-            ClientFrame::React { .. } => self.verdict(&[&self.reactions]),
+            // A visit is a small write like a reaction (a page changing).
+            ClientFrame::React { .. } | ClientFrame::Visit { .. } => {
+                self.verdict(&[&self.reactions])
+            }
             _ => Verdict::Allow,
         }
     }

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod connections;
+pub mod contacts;
 pub mod fd_limit;
 pub mod http;
 pub mod hub;

@@ -456,29 +456,36 @@ impl Presence {
     /// Fills in whether each row's visitor is online, on any instance: in
     /// one round trip for those not connected here.
     pub async fn fill_contacts_online(&self, hub: &Hub, rows: &mut [ConversationSummary]) {
-        for row in rows.iter_mut() {
-            row.contact_online = hub.contact_online(row.contact_id);
+        let ids: Vec<ContactId> = rows.iter().map(|r| r.contact_id).collect();
+        let online = self.contacts_online(hub, &ids).await;
+        for (row, online) in rows.iter_mut().zip(online) {
+            row.contact_online = online;
         }
+    }
+
+    /// Whether each of these visitors has the messenger open on some
+    /// instance (this one's own sockets first, then Redis for the rest).
+    pub async fn contacts_online(&self, hub: &Hub, ids: &[ContactId]) -> Vec<bool> {
+        let mut online: Vec<bool> = ids.iter().map(|&id| hub.contact_online(id)).collect();
         let Some(shared) = &self.shared else {
-            return;
+            return online;
         };
-        let elsewhere: Vec<usize> = (0..rows.len())
-            .filter(|&i| !rows[i].contact_online)
-            .collect();
+        let elsewhere: Vec<usize> = (0..ids.len()).filter(|&i| !online[i]).collect();
         if elsewhere.is_empty() {
-            return;
+            return online;
         }
         let mut pipe = redis::pipe();
         for &i in &elsewhere {
-            shared.live(&mut pipe, &shared.contact_key(rows[i].contact_id));
+            shared.live(&mut pipe, &shared.contact_key(ids[i]));
         }
         let answer =
             tokio::time::timeout(READ_WITHIN, shared.link.run_all::<Vec<u64>>(&pipe)).await;
-        if let Ok(Ok(online)) = answer {
-            for (&i, n) in elsewhere.iter().zip(online) {
-                rows[i].contact_online = n > 0;
+        if let Ok(Ok(counts)) = answer {
+            for (&i, n) in elsewhere.iter().zip(counts) {
+                online[i] = n > 0;
             }
         }
+        online
     }
 
     /// Says again, every [`HEARTBEAT`], who is online on this instance, so

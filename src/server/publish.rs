@@ -4,6 +4,7 @@
 use crate::protocol::{AssistantState, ContactId, ConversationId, Message};
 use crate::server::AppState;
 use crate::server::bus::Event;
+use crate::server::store::StoreError;
 
 /// Publishes a live event and times the bus (for `/metrics`). A failure is
 /// logged: the change is stored, and clients that missed it catch up when
@@ -56,4 +57,22 @@ pub async fn publish_messages(state: &AppState, contact: ContactId, messages: Ve
         };
         publish_event(state, event).await;
     }
+}
+
+/// Publishes the inbox rows of every conversation of a visitor (their name
+/// or email changed).
+pub async fn publish_contact_rows(state: &AppState, contact: ContactId) -> Result<(), StoreError> {
+    let mut conversations = state.store.contact_conversations(contact).await?;
+    // Live rows carry no per-reader count.
+    for conversation in &mut conversations {
+        conversation.unread = 0;
+    }
+    state
+        .presence
+        .fill_contacts_online(&state.hub, &mut conversations)
+        .await;
+    for conversation in conversations {
+        publish_event(state, Event::Conversation { conversation }).await;
+    }
+    Ok(())
 }

@@ -17,7 +17,7 @@ use serde::Deserialize;
 
 use crate::server::auth::{self, VISITOR_COOKIE};
 use crate::server::http::ClientAddr;
-use crate::server::{AppState, identity};
+use crate::server::{AppState, contacts, identity};
 
 /// Gives every browser that loads a page a visitor token, so the messenger's
 /// socket has an identity before the visitor writes anything.
@@ -131,6 +131,9 @@ pub struct IdentityClaim {
     expires: Option<i64>,
     name: Option<String>,
     email: Option<String>,
+    /// Custom attributes for the team to see (a JSON object of strings,
+    /// numbers and booleans; see `contacts::clean_attributes`).
+    attributes: Option<String>,
     /// The page that asked, when the messenger frame forwards its embedding
     /// page's message: must be a site allowed to embed the messenger.
     origin: Option<String>,
@@ -193,6 +196,17 @@ pub async fn identify(
         )
             .into_response();
     }
+    let attributes = match claim.attributes.as_deref().map(contacts::clean_attributes) {
+        None => None,
+        Some(Ok(attributes)) => Some(attributes),
+        Some(Err(problem)) => {
+            return Refusal(
+                StatusCode::BAD_REQUEST,
+                format!("Minicom could not take the visitor's attributes: {problem}."),
+            )
+            .into_response();
+        }
+    };
     if let Some(current) = auth::cookie(&headers, VISITOR_COOKIE)
         && auth::issued_visitor_token(state.identity_secret.as_bytes(), current)
         && matches!(
@@ -200,6 +214,17 @@ pub async fn identify(
             Ok(Some(id)) if id == claim.user_id
         )
     {
+        // The same visitor again; what the site says about them may have
+        // changed since (a new plan).
+        if let Some(attributes) = &attributes
+            && let Err(err) = state
+                .store
+                .set_verified_attributes(&claim.user_id, attributes)
+                .await
+        {
+            tracing::error!(%err, "could not store a verified visitor's attributes");
+            return Refusal::unavailable().into_response();
+        }
         return StatusCode::NO_CONTENT.into_response();
     }
     let (token, cookies) = match issue_token(&state, Some(client), &headers).await {
@@ -221,6 +246,7 @@ pub async fn identify(
             &claim.user_id,
             name.as_deref(),
             email.as_deref(),
+            attributes.as_deref(),
         )
         .await
     {

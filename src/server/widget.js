@@ -4,7 +4,8 @@
  *   <script>window.minicomSettings = {};</script>
  *   <script src="https://chat.example.com/widget.js" async></script>
  *
- * Minicom('boot', {user_id, user_hash, expires, name, email}), 'update',
+ * Minicom('boot', {user_id, user_hash, expires, name, email, attributes,
+ * track_pages}), 'update' (also after a single-page site's navigation),
  * 'show', 'hide', 'showNewMessage', text, 'shutdown', and 'onShow',
  * 'onHide', 'onUnreadCountChange' with a callback. Calls made before this
  * script loaded are queued in Minicom.q. Page and frame talk only through
@@ -104,7 +105,8 @@
         user_hash: String(settings.user_hash),
         expires: settings.expires,
         name: settings.name,
-        email: settings.email
+        email: settings.email,
+        attributes: settings.attributes
       });
     }
   }
@@ -115,9 +117,28 @@
     frame.title = 'Chat';
     // Browsers without location.ancestorOrigins learn this page's origin from it.
     frame.referrerPolicy = 'origin';
-    frame.src = server + '/messenger?embed=1';
+    // The page the visitor is on rides after '#', which never reaches a
+    // server's logs; later changes go by postMessage (tellPage).
+    frame.src = server + '/messenger?embed=1' + (tracksPages() ? '#' + pageParams() : '');
+    lastPage = window.location.href;
     panel.appendChild(frame);
   }
+
+  // The team sees which page the visitor is on, unless the site says
+  // track_pages: false.
+  function tracksPages() { return settings.track_pages !== false; }
+  function pageParams() {
+    return 'page=' + encodeURIComponent(window.location.href) +
+      '&title=' + encodeURIComponent(document.title || '');
+  }
+  var lastPage = null;
+  function tellPage() {
+    if (!frame || !tracksPages() || window.location.href === lastPage) return;
+    lastPage = window.location.href;
+    tell({ minicom: 'page', url: window.location.href, title: document.title || '' });
+  }
+  window.addEventListener('popstate', tellPage);
+  window.addEventListener('hashchange', tellPage);
 
   var MEMORY = 'minicom.opened';
   function remember() {
@@ -160,6 +181,9 @@
       waiting.forEach(function (message) {
         if (message.minicom !== 'shown' && message.minicom !== 'hidden') tell(message);
       });
+      // A reloaded frame still has the page it was made on; say the current one.
+      lastPage = null;
+      tellPage();
     } else if (data.minicom === 'unread' && typeof data.count === 'number') {
       if (data.count !== unread) {
         unread = data.count;
@@ -188,6 +212,8 @@
       settings = Object.assign({}, settings, options || {});
       draw();
       if (settings.user_id + '\n' + settings.user_hash !== before) identify();
+      // A single-page site calls update after its own navigation.
+      tellPage();
     },
     show: function () { setOpen(true); },
     hide: function () { setOpen(false); },

@@ -384,6 +384,17 @@ impl TestServer {
         cookie: &str,
         role: &str,
     ) -> Result<Client, tungstenite::Error> {
+        self.try_connect_with(cookie, role, &[]).await
+    }
+
+    /// Opens `/ws` with a cookie and more request headers (a browser's
+    /// `User-Agent`).
+    pub async fn try_connect_with(
+        &self,
+        cookie: &str,
+        role: &str,
+        headers: &[(&'static str, &str)],
+    ) -> Result<Client, tungstenite::Error> {
         let mut request = format!("ws://{}/ws?role={role}", self.addr)
             .into_client_request()
             .expect("request");
@@ -392,6 +403,11 @@ impl TestServer {
                 "Cookie",
                 HeaderValue::from_str(cookie).expect("cookie header"),
             );
+        }
+        for &(name, value) in headers {
+            request
+                .headers_mut()
+                .insert(name, HeaderValue::from_str(value).expect("header value"));
         }
         let (ws, _) = tokio_tungstenite::connect_async_with_config(request, None, true).await?;
         Ok(Client { ws })
@@ -467,6 +483,24 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
+    /// The body, its chunks joined if it came chunked.
+    pub fn text(&self) -> String {
+        if self.header("transfer-encoding") != Some("chunked") {
+            return self.body.clone();
+        }
+        let mut rest = self.body.as_str();
+        let mut out = String::new();
+        loop {
+            let (size, after) = rest.split_once("\r\n").expect("chunk size");
+            let size = usize::from_str_radix(size.trim(), 16).expect("hex size");
+            if size == 0 {
+                return out;
+            }
+            out.push_str(&after[..size]);
+            rest = &after[size + 2..];
+        }
+    }
+
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

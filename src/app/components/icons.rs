@@ -27,6 +27,10 @@ pub enum Glyph {
     Search,
     Filter,
     Download,
+    /// A person: who the visitor is.
+    User,
+    /// An arrow out of a box: opens in a new tab.
+    External,
     /// The five faces of a rating, awful to great.
     Face(u8),
 }
@@ -74,6 +78,11 @@ impl Glyph {
             Glyph::Tag => &["M3 12V3h9l9 9-9 9z", "M7.5 7.5h.01"],
             Glyph::Search => &["M11 18a7 7 0 1 0 0-14 7 7 0 0 0 0 14z", "M20 20l-4-4"],
             Glyph::Download => &["M12 4v11", "M7 10l5 5 5-5", "M5 20h14"],
+            Glyph::User => &[
+                "M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8z",
+                "M4 21a8 8 0 0 1 16 0",
+            ],
+            Glyph::External => &["M14 4h6v6", "M20 4l-9 9", "M18 14v5H5V6h5"],
             Glyph::Filter => &["M4 5h16l-6 7.5V18l-4 2v-7.5z"],
             Glyph::At => &[
                 "M16 12a4 4 0 1 1-8 0 4 4 0 0 1 8 0z",

@@ -2,6 +2,7 @@
 //! the conversation list and the open thread.
 
 mod bulk;
+mod contact;
 mod install;
 mod labels;
 mod list;
@@ -57,6 +58,16 @@ pub(crate) async fn require_admin()
     match session_agent().await? {
         (state, Some(agent)) if agent.role == Role::Admin => Ok((state, agent)),
         (_, Some(_)) => Err(ServerFnError::new("Only admins can change this.")),
+        (_, None) => Err(ServerFnError::new("Your session has ended. Sign in again.")),
+    }
+}
+
+/// The signed-in agent, or a refusal anyone can read.
+#[cfg(feature = "ssr")]
+pub(crate) async fn signed_in()
+-> Result<(crate::server::AppState, crate::server::store::AgentRecord), ServerFnError> {
+    match session_agent().await? {
+        (state, Some(agent)) => Ok((state, agent)),
         (_, None) => Err(ServerFnError::new("Your session has ended. Sign in again.")),
     }
 }

@@ -10,7 +10,7 @@ use super::team::{emptied_when, refusal};
 use crate::replies::SavedReply;
 
 #[cfg(feature = "ssr")]
-use super::{require_admin, session_agent};
+use super::{require_admin, signed_in};
 
 /// What the Settings page's "Conversations" card shows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,16 +65,6 @@ pub async fn delete_own_reply(id: i64) -> Result<(), ServerFnError> {
         .await
         .map_err(|e| ServerFnError::new(format!("could not delete the reply: {e}")))?;
     gone_unless(deleted)
-}
-
-/// The signed-in agent, or a refusal anyone can read.
-#[cfg(feature = "ssr")]
-async fn signed_in()
--> Result<(crate::server::AppState, crate::server::store::AgentRecord), ServerFnError> {
-    match session_agent().await? {
-        (state, Some(agent)) => Ok((state, agent)),
-        (_, None) => Err(ServerFnError::new("Your session has ended. Sign in again.")),
-    }
 }
 
 #[server]

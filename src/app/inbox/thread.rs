@@ -2,6 +2,7 @@
 
 use leptos::prelude::*;
 
+use super::contact::{ContactPanelView, ContactToggle, panel_open_signal};
 use super::labels::{LabelMenu, label_chips};
 use super::shortcuts::Shortcuts;
 use crate::app::components::{
@@ -88,6 +89,7 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                 .collect()
         })
     });
+    let about_open = panel_open_signal();
     let send = Callback::new(move |body: String| match selected.get_untracked() {
         Some(id) => {
             let posting = Posting {
@@ -99,7 +101,8 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
         None => Err("Pick a conversation first.".to_string()),
     });
     view! {
-        <section class="thread" aria-label="Conversation">
+        <section class="thread" aria-label="Conversation"
+            class:with-contact=move || about_open.get() && selected.get().is_some()>
             <Shortcuts selected note />
             <Show
                 when=move || selected.get().is_some()
@@ -133,6 +136,7 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                         </div>
                     })}
                     {move || shown.get().map(|id| view! { <ThreadActions id /> })}
+                    <ContactToggle open=about_open />
                 </header>
                 {move || summary.get().map(|s| view! { <AssistantBar summary=s /> })}
                 {move || summary.get().and_then(|s| s.snoozed_until).map(|until| view! {
@@ -144,6 +148,7 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                 <MessageList conversation=Signal::from(selected) side=Side::Team />
                 <NoticeBar />
                 <Composer on_send=send on_typing=typing placeholder="Reply… (type / for saved replies)" note picker mentionable />
+                {move || shown.get().map(|id| view! { <ContactPanelView id open=about_open /> })}
             </Show>
         </section>
     }

@@ -211,6 +211,9 @@ impl Live {
                 thread.forget_requests();
             }
         });
+        if !self.is_agent() {
+            self.report_visit();
+        }
         let watched = self.watched.get_value();
         for conversation_id in watched {
             let since = self.threads.with_untracked(|t| {

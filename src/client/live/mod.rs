@@ -94,6 +94,9 @@ pub struct Live {
     pub typing: RwSignal<HashMap<ConversationId, Vec<Person>>>,
     /// (Visitors) some teammate has the inbox open.
     pub team_online: RwSignal<bool>,
+    /// (Visitors) the embedding site's page the visitor is on, as the site
+    /// told the messenger (none when it keeps it to itself).
+    page: StoredValue<Option<crate::protocol::PageVisit>>,
     /// Text the embedding site asks to put in the composer.
     pub prefill: RwSignal<Option<String>>,
     /// (Visitors) how the messenger looks and what it says (see
@@ -146,6 +149,7 @@ impl Live {
             attentive: RwSignal::new(false),
             typing: RwSignal::new(HashMap::new()),
             team_online: RwSignal::new(false),
+            page: StoredValue::new(None),
             prefill: RwSignal::new(None),
             look: RwSignal::new(crate::client::look::initial()),
             typing_sent: StoredValue::new(TypingOut::default()),
@@ -335,6 +339,27 @@ impl Live {
                 *n = Some(name).filter(|s| !s.trim().is_empty());
                 *e = Some(email).filter(|s| !s.trim().is_empty());
             }
+        });
+    }
+
+    /// (Visitors) the embedding site's page changed: the team sees it.
+    pub fn set_page(&self, page: Option<crate::protocol::PageVisit>) {
+        if self.page.get_value() != page {
+            self.page.set_value(page);
+            self.report_visit();
+        }
+    }
+
+    /// (Visitors) tells the server where the visitor is: the browser's time
+    /// zone and the page (sent again on each connect).
+    fn report_visit(&self) {
+        let page = self.page.get_value();
+        // A messenger inside the site's own page reads it at each connect.
+        #[cfg(feature = "hydrate")]
+        let page = page.or_else(crate::client::embed::this_page);
+        self.transmit(ClientFrame::Visit {
+            time_zone: crate::client::time::time_zone(),
+            page,
         });
     }
 

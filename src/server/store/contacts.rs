@@ -4,7 +4,26 @@ use sqlx::Row;
 
 use super::engine::flag;
 use super::{Flag, Store, StoreError, now};
-use crate::protocol::{ContactId, Timestamp};
+use crate::protocol::{
+    ContactId, ConversationId, ConversationStatus, EarlierConversation, PageVisit, Timestamp,
+};
+
+/// A visitor as the contact panel shows them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContactDetails {
+    pub record: ContactRecord,
+    pub first_seen_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    /// The browser they last chatted from.
+    pub user_agent: Option<String>,
+    pub time_zone: Option<String>,
+    pub page_url: Option<String>,
+    pub page_title: Option<String>,
+    /// A JSON object of strings, from a verified embedding site.
+    pub attributes: Option<String>,
+    /// Their conversations, this one included.
+    pub conversations: i64,
+}
 
 /// A stored visitor.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,33 +48,137 @@ impl ContactRecord {
 
 impl Store {
     /// The visitor behind a cookie token hash, created on first sight; marks them
-    /// as seen now.
-    pub async fn contact_for_token(&self, token_hash: &[u8]) -> Result<ContactRecord, StoreError> {
+    /// as seen now, from the browser with this user agent (when it sent one).
+    pub async fn contact_for_token(
+        &self,
+        token_hash: &[u8],
+        user_agent: Option<&str>,
+    ) -> Result<ContactRecord, StoreError> {
         let t = now().0;
         // Another browser of a verified visitor?
         let linked = sqlx::query(
-            "UPDATE contacts SET last_seen_at = $1
+            "UPDATE contacts SET last_seen_at = $1, user_agent = COALESCE($3, user_agent)
              WHERE id = (SELECT contact_id FROM visitor_tokens WHERE token_hash = $2)
              RETURNING id, name, email, verified",
         )
         .bind(t)
         .bind(token_hash)
+        .bind(user_agent)
         .fetch_optional(&self.pool)
         .await?;
         if let Some(row) = linked {
             return ContactRecord::from_row(&row);
         }
         let row = sqlx::query(
-            "INSERT INTO contacts (token_hash, created_at, last_seen_at) VALUES ($1, $2, $3)
-             ON CONFLICT (token_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at
+            "INSERT INTO contacts (token_hash, created_at, last_seen_at, user_agent)
+             VALUES ($1, $2, $3, $4)
+             ON CONFLICT (token_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at,
+                 user_agent = COALESCE(excluded.user_agent, contacts.user_agent)
              RETURNING id, name, email, verified",
         )
         .bind(token_hash)
         .bind(t)
         .bind(t)
+        .bind(user_agent)
         .fetch_one(&self.pool)
         .await?;
         ContactRecord::from_row(&row)
+    }
+
+    /// Where a visitor is now: their time zone (kept when not reported) and
+    /// the page they are on (none when the site keeps it to itself).
+    pub async fn set_visit(
+        &self,
+        id: ContactId,
+        time_zone: Option<&str>,
+        page: Option<&PageVisit>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE contacts SET time_zone = COALESCE($1, time_zone), page_url = $2, page_title = $3
+             WHERE id = $4",
+        )
+        .bind(time_zone)
+        .bind(page.map(|p| p.url.as_str()))
+        .bind(page.map(|p| p.title.as_str()))
+        .bind(id.0)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The visitor of a conversation, with all the panel shows about them.
+    pub async fn contact_details(
+        &self,
+        conversation: ConversationId,
+    ) -> Result<Option<ContactDetails>, StoreError> {
+        let row = sqlx::query(
+            "SELECT k.id, k.name, k.email, k.verified, k.created_at, k.last_seen_at,
+                    k.user_agent, k.time_zone, k.page_url, k.page_title, k.attributes,
+                    (SELECT COUNT(*) FROM conversations o WHERE o.contact_id = k.id) AS conversations
+             FROM conversations c JOIN contacts k ON k.id = c.contact_id
+             WHERE c.id = $1",
+        )
+        .bind(conversation.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(ContactDetails {
+            record: ContactRecord::from_row(&row)?,
+            first_seen_at: Timestamp(row.try_get("created_at")?),
+            last_seen_at: Timestamp(row.try_get("last_seen_at")?),
+            user_agent: row.try_get("user_agent")?,
+            time_zone: row.try_get("time_zone")?,
+            page_url: row.try_get("page_url")?,
+            page_title: row.try_get("page_title")?,
+            attributes: row.try_get("attributes")?,
+            conversations: row.try_get("conversations")?,
+        }))
+    }
+
+    /// A visitor's conversations other than `except`, newest first.
+    pub async fn other_conversations(
+        &self,
+        contact: ContactId,
+        except: ConversationId,
+        limit: usize,
+    ) -> Result<Vec<EarlierConversation>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, status, last_message_at, last_message_preview FROM conversations
+             WHERE contact_id = $1 AND id <> $2
+             ORDER BY last_message_at DESC, id DESC LIMIT $3",
+        )
+        .bind(contact.0)
+        .bind(except.0)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let status: String = row.try_get("status")?;
+                Ok(EarlierConversation {
+                    id: ConversationId(row.try_get("id")?),
+                    status: ConversationStatus::parse(&status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("unknown status {status:?}")))?,
+                    last_message_at: Timestamp(row.try_get("last_message_at")?),
+                    preview: row.try_get("last_message_preview")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Replaces the custom attributes (a JSON object of strings) of the
+    /// verified visitor `external_id`.
+    pub async fn set_verified_attributes(
+        &self,
+        external_id: &str,
+        attributes: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE contacts SET attributes = $1 WHERE external_id = $2")
+            .bind(attributes)
+            .bind(external_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// The contact a token already speaks for, without creating one (tokens
@@ -114,13 +237,15 @@ impl Store {
     /// The browser with this visitor token belongs to the verified visitor
     /// `external_id` (the embedding site vouched for it): from now on the token
     /// speaks for that contact, created on first sight. Name and email, when
-    /// given, become their labels.
+    /// given, become their labels; `attributes` (a JSON object of strings),
+    /// when given, replace theirs.
     pub async fn verify_visitor(
         &self,
         token_hash: &[u8],
         external_id: &str,
         name: Option<&str>,
         email: Option<&str>,
+        attributes: Option<&str>,
     ) -> Result<ContactId, StoreError> {
         let t = now().0;
         // On SQLite the write lock from the start (`BEGIN IMMEDIATE`, which
@@ -157,13 +282,16 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        if name.is_some() || email.is_some() {
+        if name.is_some() || email.is_some() || attributes.is_some() {
             sqlx::query(
-                "UPDATE contacts SET name = COALESCE($1, name), email = COALESCE($2, email) WHERE id = $3",
+                "UPDATE contacts SET name = COALESCE($1, name), email = COALESCE($2, email),
+                     attributes = COALESCE($4, attributes)
+                 WHERE id = $3",
             )
             .bind(name)
             .bind(email)
             .bind(id)
+            .bind(attributes)
             .execute(&mut *tx)
             .await?;
         }

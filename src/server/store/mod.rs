@@ -32,7 +32,7 @@ mod writer;
 
 pub use agents::{AgentRecord, Role};
 pub use assistant::Claim;
-pub use contacts::ContactRecord;
+pub use contacts::{ContactDetails, ContactRecord};
 pub use conversations::Reader;
 pub use engine::Engine;
 pub use labels::LabelCreated;

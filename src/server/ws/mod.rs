@@ -15,6 +15,7 @@
 //! assistant's frames) and `workflow` (resolve, snooze, assign, label,
 //! rate; the inbox lists).
 
+mod contact;
 mod conversation;
 mod handoff;
 mod search;
@@ -23,6 +24,7 @@ mod socket;
 mod upgrade;
 mod workflow;
 
+use contact::{on_profile, on_visit};
 use conversation::{
     on_change, on_cursor, on_jump, on_older, on_open, on_react, on_resume, on_typing,
 };
@@ -46,7 +48,6 @@ use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot, watch};
 use tracing::Instrument;
 
-use crate::protocol;
 use crate::protocol::{
     AssistantState, ClientFrame, ClientId, ContactId, ConversationId, ConversationSummary,
     CursorKind, HISTORY_PAGE, MAX_FRAME_BYTES, Me, MessageId, Person, ProtocolError, SenderKind,
@@ -330,6 +331,7 @@ async fn handle_text(
             typing,
         } => on_typing(conn, conversation_id, typing).await,
         change @ (ClientFrame::Profile { .. }
+        | ClientFrame::Visit { .. }
         | ClientFrame::Read { .. }
         | ClientFrame::Delivered { .. }
         | ClientFrame::React { .. }
@@ -389,6 +391,7 @@ async fn handle_text(
 async fn on_change_frame(conn: &Conn, frame: ClientFrame) -> Result<(), ProtocolError> {
     match frame {
         ClientFrame::Profile { name, email } => on_profile(conn, name, email).await,
+        ClientFrame::Visit { time_zone, page } => on_visit(conn, time_zone, page).await,
         ClientFrame::Read {
             conversation_id,
             up_to,
@@ -481,49 +484,6 @@ async fn authorise(conn: &Conn, conversation: ConversationId) -> Result<ContactI
         Peer::Contact(me) if me == owner => Ok(owner),
         Peer::Contact(_) => Err(ProtocolError::Forbidden),
     }
-}
-
-async fn on_profile(
-    conn: &Conn,
-    name: Option<String>,
-    email: Option<String>,
-) -> Result<(), ProtocolError> {
-    let Peer::Contact(contact) = conn.peer else {
-        return Err(ProtocolError::InvalidProfile(
-            "Only visitors set a profile here; agents change theirs in the inbox.".into(),
-        ));
-    };
-    let name = protocol::clean_profile_field("name", name)?;
-    let email = protocol::clean_profile_field("email", email)?;
-    if let Some(email) = &email
-        && !protocol::looks_like_email(email)
-    {
-        return Err(ProtocolError::InvalidProfile(
-            "That email address does not look right (expected name@example.com).".into(),
-        ));
-    }
-    let store = &conn.state.store;
-    store
-        .set_contact_profile(contact, name.as_deref(), email.as_deref())
-        .await
-        .map_err(internal)?;
-    if let Ok(mut person) = conn.person.lock() {
-        person.name = name.clone().unwrap_or_else(|| visitor_label(contact));
-    }
-    let conversations = store
-        .contact_conversations(contact)
-        .await
-        .map_err(internal)?;
-    let mut conversations = conversations;
-    // Live rows carry no per-reader count.
-    for conversation in &mut conversations {
-        conversation.unread = 0;
-    }
-    with_presence(conn, &mut conversations).await;
-    for conversation in conversations {
-        publish(conn, Event::Conversation { conversation }).await;
-    }
-    Ok(())
 }
 
 async fn publish(conn: &Conn, event: Event) {

@@ -175,7 +175,8 @@ pub(super) async fn identify(
             };
             let hash = auth::token_hash(token);
             let contact = if auth::issued_visitor_token(state.identity_secret.as_bytes(), token) {
-                state.store.contact_for_token(&hash).await?
+                let agent = crate::server::contacts::user_agent(headers);
+                state.store.contact_for_token(&hash, agent).await?
             } else {
                 // A token this server never signed creates no one; one from
                 // before tokens were signed works if it is already known.

@@ -7,16 +7,14 @@
 
 use super::{Conn, INBOX_PAGE, authorise, internal, with_presence};
 use crate::protocol::{
-    AgentId, ConversationId, ConversationStatus, LabelId, ProtocolError, ServerFrame, Timestamp,
+    AgentId, ConversationId, ConversationStatus, LabelId, MAX_TIME_ZONE, ProtocolError,
+    ServerFrame, Timestamp,
 };
 use crate::server::hub::Peer;
 use crate::server::labels::label_line;
 use crate::server::publish::{publish_messages, publish_summary_of};
 use crate::server::store::{InboxPage, Rated, now};
 use crate::server::workflow::{assign_line, check_rating, check_snooze, rating_line, status_line};
-
-/// Longest time zone name taken from a frame (IANA names are far shorter).
-const MAX_TIME_ZONE: usize = 64;
 
 pub(super) async fn on_set_status(
     conn: &Conn,

@@ -1,0 +1,321 @@
+//! The contact panel beside a thread: who the visitor is (name, email,
+//! verified or not), when they were around, their local time, browser and
+//! page, what a verified site says about them, and their other
+//! conversations; the team corrects an unverified visitor's name and email
+//! here. Its server functions check the session, then call
+//! `server::contacts`. Everything shown is the visitor's or the site's text,
+//! rendered as text.
+
+use leptos::prelude::*;
+
+use super::team::refusal;
+use crate::app::components::{Glyph, Icon};
+use crate::client::live::Live;
+use crate::client::time::{clock_in_zone, format_ago, format_full, format_time};
+use crate::protocol::{
+    ContactPanel, ConversationId, ConversationStatus, EarlierConversation, MAX_PROFILE_CHARS,
+    visitor_label,
+};
+
+#[cfg(feature = "ssr")]
+use super::signed_in;
+
+/// What the panel shows about the visitor of a conversation.
+#[server(endpoint = "contact_panel")]
+pub async fn load_contact_panel(conversation: i64) -> Result<ContactPanel, ServerFnError> {
+    let (state, _) = signed_in().await?;
+    crate::server::contacts::panel(&state, ConversationId(conversation))
+        .await
+        .map_err(|e| ServerFnError::new(e.to_string()))
+}
+
+/// Corrects the name and email of an unverified visitor (empty: none).
+#[server(endpoint = "contact_edit")]
+pub async fn edit_contact(
+    conversation: i64,
+    name: String,
+    email: String,
+) -> Result<(), ServerFnError> {
+    let (state, agent) = signed_in().await?;
+    let contact = crate::server::contacts::edit(
+        &state,
+        ConversationId(conversation),
+        Some(name),
+        Some(email),
+    )
+    .await
+    .map_err(|e| ServerFnError::new(e.to_string()))?;
+    tracing::info!(
+        agent = agent.id.0,
+        contact = contact.0,
+        "changed a visitor's name or email"
+    );
+    Ok(())
+}
+
+/// Whether the panel starts open: where the screen has room for it beside
+/// the thread.
+fn wide_screen() -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        // The same width as the stylesheet's docked panel.
+        web_sys::window()
+            .and_then(|w| w.inner_width().ok())
+            .and_then(|w| w.as_f64())
+            .is_some_and(|w| w >= 1280.0)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    false
+}
+
+/// The header's button that shows or hides the panel.
+#[component]
+pub fn ContactToggle(open: RwSignal<bool>) -> impl IntoView {
+    view! {
+        <button type="button" class="button-small button-quiet contact-toggle"
+            aria-controls="contact-panel"
+            aria-expanded=move || open.get().to_string()
+            on:click=move |_| open.update(|o| *o = !*o)>
+            <Icon glyph=Glyph::User />
+            <span class="contact-toggle-label">" Visitor"</span>
+        </button>
+    }
+}
+
+/// Opens where there is room, once the page is live.
+pub fn panel_open_signal() -> RwSignal<bool> {
+    let open = RwSignal::new(false);
+    Effect::new(move |_| open.set(wide_screen()));
+    open
+}
+
+/// The panel for conversation `id`, loaded in the browser and loaded again
+/// when its row says something about the visitor changed (name, email,
+/// online, a new message).
+#[component]
+pub fn ContactPanelView(id: ConversationId, open: RwSignal<bool>) -> impl IntoView {
+    let live = expect_context::<Live>();
+    let changed = Memo::new(move |_| {
+        live.conversations.with(|c| {
+            c.iter().find(|c| c.id == id).map(|c| {
+                (
+                    c.contact_name.clone(),
+                    c.contact_email.clone(),
+                    c.contact_online,
+                    c.last_message_id,
+                )
+            })
+        })
+    });
+    let saved = RwSignal::new(0u32);
+    let panel = LocalResource::new(move || {
+        changed.track();
+        saved.track();
+        load_contact_panel(id.0)
+    });
+    view! {
+        <aside id="contact-panel" class="contact-panel" class:open=move || open.get()
+            aria-label="About the visitor"
+            on:keydown=move |ev| {
+                if ev.key() == "Escape" {
+                    open.set(false);
+                }
+            }>
+            <div class="contact-panel-head">
+                <h3>"About the visitor"</h3>
+                <button type="button" class="icon-button" aria-label="Close visitor details"
+                    on:click=move |_| open.set(false)>
+                    <Icon glyph=Glyph::Close />
+                </button>
+            </div>
+            {move || match panel.get() {
+                None => view! { <p class="menu-hint">"Loading…"</p> }.into_any(),
+                Some(Err(e)) => view! {
+                    <p class="form-problem" role="alert">{refusal(e)}</p>
+                }.into_any(),
+                Some(Ok(about)) => view! { <Facts id about saved /> }.into_any(),
+            }}
+        </aside>
+    }
+}
+
+/// The panel's content once loaded.
+#[component]
+fn Facts(id: ConversationId, about: ContactPanel, saved: RwSignal<u32>) -> impl IntoView {
+    let label = about
+        .name
+        .clone()
+        .unwrap_or_else(|| visitor_label(about.contact_id));
+    let not_given = || view! { <span class="muted">"Not given"</span> };
+    let seen = if about.online {
+        "Online now".to_string()
+    } else {
+        format_ago(about.last_seen_at)
+    };
+    let device = match (&about.browser, &about.os) {
+        (Some(b), Some(o)) => Some(format!("{b} on {o}")),
+        (Some(one), None) | (None, Some(one)) => Some(one.clone()),
+        (None, None) => None,
+    };
+    let local = about.time_zone.clone().map(|zone| {
+        // The visitor's clock, kept current while the panel is shown.
+        let clock = RwSignal::new(clock_in_zone(&zone));
+        #[cfg(feature = "hydrate")]
+        {
+            let zone = zone.clone();
+            if let Ok(tick) = set_interval_with_handle(
+                move || clock.set(clock_in_zone(&zone)),
+                std::time::Duration::from_secs(30),
+            ) {
+                on_cleanup(move || tick.clear());
+            }
+        }
+        view! {
+            <dt>"Local time"</dt>
+            <dd>{move || clock.get().unwrap_or_default()} " "
+                <span class="muted">"(" {zone} ")"</span></dd>
+        }
+    });
+    let page = about.page.clone().map(|page| {
+        let shown = if page.title.is_empty() {
+            page.url.clone()
+        } else {
+            page.title.clone()
+        };
+        view! {
+            <dt>"Page"</dt>
+            <dd class="contact-page">
+                <a href=page.url.clone() target="_blank" rel="noopener noreferrer nofollow"
+                    title=page.url.clone()>
+                    {shown}<span class="sr-only">" (opens in a new tab)"</span>
+                    <Icon glyph=Glyph::External />
+                </a>
+            </dd>
+        }
+    });
+    let attributes = (!about.attributes.is_empty()).then(|| {
+        view! {
+            <h4>"From your site"</h4>
+            <dl class="contact-facts">
+                {about.attributes.iter().map(|a| view! {
+                    <dt>{a.name.clone()}</dt>
+                    <dd>{a.value.clone()}</dd>
+                }).collect_view()}
+            </dl>
+        }
+    });
+    view! {
+        <div class="contact-who">
+            <p class="contact-name">{label}</p>
+            {if about.verified {
+                view! { <p class="contact-badge verified"><Icon glyph=Glyph::Check />" Verified by your site"</p> }.into_any()
+            } else {
+                view! { <p class="contact-badge">"Not verified: the visitor typed this"</p> }.into_any()
+            }}
+        </div>
+        <dl class="contact-facts">
+            <dt>"Name"</dt>
+            <dd>{about.name.clone().map_or_else(|| not_given().into_any(), |n| n.into_any())}</dd>
+            <dt>"Email"</dt>
+            <dd>{about.email.clone().map_or_else(|| not_given().into_any(), |e| e.into_any())}</dd>
+            {local}
+            <dt>"Browser"</dt>
+            <dd>{device.map_or_else(|| view! { <span class="muted">"Unknown"</span> }.into_any(), |d| d.into_any())}</dd>
+            {page}
+            <dt>"First seen"</dt>
+            <dd title=format_full(about.first_seen_at)>{format_time(about.first_seen_at)}</dd>
+            <dt>"Last seen"</dt>
+            <dd title=format_full(about.last_seen_at)>{seen}</dd>
+        </dl>
+        {(!about.verified).then(|| view! {
+            <ContactEditor id name=about.name.clone().unwrap_or_default()
+                email=about.email.clone().unwrap_or_default() saved />
+        })}
+        {attributes}
+        <Earlier earlier=about.earlier.clone() total=about.earlier_total />
+    }
+}
+
+/// "Edit": the name and email of a visitor who is not verified.
+#[component]
+fn ContactEditor(
+    id: ConversationId,
+    name: String,
+    email: String,
+    saved: RwSignal<u32>,
+) -> impl IntoView {
+    let editing = RwSignal::new(false);
+    let name = RwSignal::new(name);
+    let email = RwSignal::new(email);
+    let save = ServerAction::<EditContact>::new();
+    let problem = move || match save.value().get() {
+        Some(Err(e)) => Some(refusal(e)),
+        _ => None,
+    };
+    Effect::new(move |_| {
+        if matches!(save.value().get(), Some(Ok(()))) {
+            editing.set(false);
+            saved.update(|n| *n += 1);
+        }
+    });
+    let max = MAX_PROFILE_CHARS.to_string();
+    view! {
+        <Show when=move || editing.get()
+            fallback=move || view! {
+                <button type="button" class="button-small button-quiet"
+                    on:click=move |_| editing.set(true)>
+                    <Icon glyph=Glyph::Pencil />" Edit name and email"
+                </button>
+            }>
+            <form class="contact-edit" novalidate on:submit=move |ev| {
+                ev.prevent_default();
+                save.dispatch(EditContact {
+                    conversation: id.0,
+                    name: name.get_untracked(),
+                    email: email.get_untracked(),
+                });
+            }>
+                <label>"Name" <input type="text" bind:value=name maxlength=max.clone() autocomplete="off" /></label>
+                <label>"Email" <input type="email" bind:value=email maxlength=max.clone() autocomplete="off" /></label>
+                {move || problem().map(|p| view! { <p class="form-problem" role="alert">{p}</p> })}
+                <div class="contact-edit-actions">
+                    <button type="submit" class="button-small" disabled=move || save.pending().get()>"Save"</button>
+                    <button type="button" class="button-small button-quiet"
+                        on:click=move |_| editing.set(false)>"Cancel"</button>
+                </div>
+            </form>
+        </Show>
+    }
+}
+
+/// The visitor's other conversations, newest first, each a link.
+#[component]
+fn Earlier(earlier: Vec<EarlierConversation>, total: u32) -> impl IntoView {
+    let heading = match total {
+        0 => "No earlier conversations".to_string(),
+        1 => "1 other conversation".to_string(),
+        n => format!("{n} other conversations"),
+    };
+    let more = (total as usize > earlier.len())
+        .then(|| format!("and {} more", total as usize - earlier.len()));
+    view! {
+        <h4>{heading}</h4>
+        <ul class="contact-earlier">
+            {earlier.into_iter().map(|c| {
+                let status = match c.status {
+                    ConversationStatus::Open => "Open",
+                    ConversationStatus::Snoozed => "Snoozed",
+                    ConversationStatus::Resolved => "Resolved",
+                };
+                let preview = if c.preview.is_empty() { "(no messages)".to_string() } else { c.preview };
+                view! {
+                    <li>
+                        <a href=format!("/inbox?c={}", c.id)>{preview}</a>
+                        <span class="muted">{status} " · " {format_time(c.last_message_at)}</span>
+                    </li>
+                }
+            }).collect_view()}
+        </ul>
+        {more.map(|m| view! { <p class="muted">{m}</p> })}
+    }
+}
