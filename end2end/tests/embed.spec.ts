@@ -287,3 +287,40 @@ test('an admin lists a site and restyles the messenger; open launchers follow at
     site.close();
   }
 });
+
+test('the team sees which page of the shop the visitor is on, until the shop keeps that to itself', async ({ browser }) => {
+  const snippet = await pastedSnippet(browser);
+  const site = await shop(ALLOWED_ORIGIN, snippet);
+  try {
+    const visitor = await (await browser.newContext()).newPage();
+    await visitor.goto(`${ALLOWED_ORIGIN}/pricing?plan=pro`);
+    await launcher(visitor, 'Open chat').click();
+    const frame = chat(visitor);
+    await expect(frame.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+    const question = `Which plan suits a team of five? ${Date.now()}`;
+    await composer(frame).fill(question);
+    await composer(frame).press('Enter');
+    await expect(messageLog(frame).getByText('Sending…')).toHaveCount(0);
+
+    const agent = await signIn(browser, { viewport: { width: 1400, height: 900 } });
+    await agent.getByRole('navigation', { name: 'Conversations' }).getByRole('link').filter({ hasText: question }).click();
+    const panel = agent.getByRole('complementary', { name: 'About the visitor' });
+    await expect(panel.getByRole('link', { name: /^Shop/ })).toHaveAttribute('href', `${ALLOWED_ORIGIN}/pricing?plan=pro`);
+
+    // The shop moves on by itself (a single-page app) and says so: the open
+    // panel follows.
+    await visitor.evaluate(() => {
+      history.pushState({}, '', '/checkout');
+      document.title = 'Checkout';
+      (window as any).Minicom('update', {});
+    });
+    await expect(panel.getByRole('link', { name: /^Checkout/ })).toHaveAttribute('href', `${ALLOWED_ORIGIN}/checkout`);
+
+    // It stops sharing pages: the team no longer sees one.
+    await visitor.evaluate(() => (window as any).Minicom('update', { track_pages: false }));
+    await expect(panel.getByText('Page', { exact: true })).toHaveCount(0);
+    await expect(panel.getByText('Last seen', { exact: true })).toBeVisible();
+  } finally {
+    site.close();
+  }
+});

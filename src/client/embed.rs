@@ -49,8 +49,9 @@ enum FromSite {
     },
     /// The page the visitor is on changed without a reload (the site's own
     /// navigation); the first one comes in the frame's address.
+    /// `url` null: the site turned page tracking off.
     Page {
-        url: String,
+        url: Option<String>,
         #[serde(default)]
         title: String,
     },
@@ -94,7 +95,7 @@ pub fn listen(live: Live) {
                 FromSite::Hidden => live.panel_open.set(false),
                 FromSite::Prefill { text } => live.prefill.set(Some(text)),
                 FromSite::Page { url, title } => {
-                    live.set_page(Some(crate::protocol::PageVisit { url, title }));
+                    live.set_page(url.map(|url| crate::protocol::PageVisit { url, title }));
                 }
                 message @ (FromSite::Identify { .. } | FromSite::Forget) => {
                     wasm_bindgen_futures::spawn_local(forward(message, event.origin()));
@@ -141,10 +142,22 @@ fn first_page(window: &web_sys::Window) -> Option<crate::protocol::PageVisit> {
     }
     let hash = location.hash().ok()?;
     let params = web_sys::UrlSearchParams::new_with_str(hash.strip_prefix('#')?).ok()?;
-    Some(crate::protocol::PageVisit {
+    let page = crate::protocol::PageVisit {
         url: params.get("page")?,
         title: params.get("title").unwrap_or_default(),
-    })
+    };
+    // Read once: a reload (after a sign-in) must not bring back a page the
+    // site has since moved from or stopped sharing.
+    if let (Ok(history), Ok(path), Ok(search)) =
+        (window.history(), location.pathname(), location.search())
+    {
+        let _ = history.replace_state_with_url(
+            &wasm_bindgen::JsValue::NULL,
+            "",
+            Some(&format!("{path}{search}")),
+        );
+    }
+    Some(page)
 }
 
 /// For a messenger drawn inside a site's own page (the demo), that page as

@@ -24,7 +24,7 @@ pub const MAX_ATTRIBUTE_NAME: usize = 40;
 pub const MAX_ATTRIBUTE_VALUE: usize = 200;
 
 /// Earlier conversations the panel lists (it counts them all).
-pub const EARLIER_LISTED: usize = 10;
+pub const OTHERS_LISTED: usize = 10;
 
 /// The page of the embedding site the visitor is on.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +71,24 @@ impl PageVisit {
     }
 }
 
+impl PageVisit {
+    /// (The messenger) the page as it can be reported: an address too long
+    /// loses its query and fragment (tracking parameters, mostly); `None`
+    /// when even that is not a page the server takes.
+    pub fn fitted(self) -> Option<Self> {
+        if self.url.chars().count() <= MAX_PAGE_URL {
+            return self.clean().ok();
+        }
+        let end = self.url.find(['?', '#']).unwrap_or(self.url.len());
+        Self {
+            url: self.url[..end].to_owned(),
+            title: self.title,
+        }
+        .clean()
+        .ok()
+    }
+}
+
 /// Whether a time zone name has the shape of an IANA name
 /// (`Europe/Paris`, `America/Argentina/Buenos_Aires`, `UTC`, `Etc/GMT+5`).
 pub fn looks_like_time_zone(name: &str) -> bool {
@@ -90,7 +108,7 @@ pub struct Attribute {
 
 /// Another conversation of the same visitor, for the panel's list.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EarlierConversation {
+pub struct OtherConversation {
     pub id: ConversationId,
     pub status: ConversationStatus,
     pub last_message_at: Timestamp,
@@ -123,10 +141,10 @@ pub struct ContactPanel {
     pub page: Option<PageVisit>,
     /// From a verified embedding site, by name.
     pub attributes: Vec<Attribute>,
-    /// Their other conversations, newest first (at most `EARLIER_LISTED`).
-    pub earlier: Vec<EarlierConversation>,
+    /// Their other conversations, newest first (at most `OTHERS_LISTED`).
+    pub others: Vec<OtherConversation>,
     /// How many other conversations they have in all.
-    pub earlier_total: u32,
+    pub others_total: u32,
 }
 
 #[cfg(test)]
@@ -157,6 +175,23 @@ mod tests {
         }
         let long = format!("https://a.example/{}", "x".repeat(MAX_PAGE_URL));
         assert!(page(&long, "t").is_err());
+    }
+
+    #[test]
+    fn a_page_too_long_to_report_loses_its_query() {
+        let long = PageVisit {
+            url: format!(
+                "https://a.example/cart?utm={}#top",
+                "x".repeat(MAX_PAGE_URL)
+            ),
+            title: "Cart".into(),
+        };
+        assert_eq!(long.fitted().unwrap().url, "https://a.example/cart");
+        let bad = PageVisit {
+            url: "javascript:alert(1)".into(),
+            title: String::new(),
+        };
+        assert_eq!(bad.fitted(), None);
     }
 
     #[test]

@@ -175,6 +175,15 @@ impl ConversationStatus {
         }
     }
 
+    /// The word the team reads ("Open").
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Open => "Open",
+            Self::Snoozed => "Snoozed",
+            Self::Resolved => "Resolved",
+        }
+    }
+
     /// Parses the stored name.
     pub fn parse(s: &str) -> Option<Self> {
         Some(match s {

@@ -7,9 +7,9 @@
 use std::collections::BTreeMap;
 
 use crate::protocol::{
-    Attribute, ContactId, ContactPanel, ConversationId, EARLIER_LISTED, MAX_ATTRIBUTE_NAME,
-    MAX_ATTRIBUTE_VALUE, MAX_ATTRIBUTES, PageVisit, ProtocolError, clean_profile_field,
-    looks_like_email, looks_like_time_zone,
+    Attribute, ContactId, ContactPanel, ConversationId, MAX_ATTRIBUTE_NAME, MAX_ATTRIBUTE_VALUE,
+    MAX_ATTRIBUTES, OTHERS_LISTED, PageVisit, ProtocolError, clean_profile_field, looks_like_email,
+    looks_like_time_zone,
 };
 use crate::server::AppState;
 use crate::server::publish::publish_contact_rows;
@@ -50,8 +50,8 @@ pub async fn panel(
         .await?
         .ok_or(ContactError::NoConversation)?;
     let contact = details.record.id;
-    let earlier = store
-        .other_conversations(contact, conversation, EARLIER_LISTED)
+    let others = store
+        .other_conversations(contact, conversation, OTHERS_LISTED)
         .await?;
     let (browser, os) = details
         .user_agent
@@ -83,8 +83,8 @@ pub async fn panel(
             .as_deref()
             .map(stored_attributes)
             .unwrap_or_default(),
-        earlier,
-        earlier_total: u32::try_from(details.conversations.saturating_sub(1)).unwrap_or(u32::MAX),
+        others,
+        others_total: u32::try_from(details.conversations.saturating_sub(1)).unwrap_or(u32::MAX),
     })
 }
 
@@ -137,27 +137,50 @@ pub async fn set_profile(
 }
 
 /// Records where a visitor is, as their messenger reported it: a time zone
-/// this server knows (others are refused) and the page, checked.
+/// this server knows and the page, each checked on its own (a bad one is
+/// refused, the other still kept). The team's inbox rows move when
+/// something changed, so an open panel shows the new page.
 pub async fn record_visit(
     state: &AppState,
     contact: ContactId,
     time_zone: Option<String>,
     page: Option<PageVisit>,
 ) -> Result<(), ContactError> {
-    if let Some(zone) = &time_zone
-        && (!looks_like_time_zone(zone) || jiff::tz::TimeZone::get(zone).is_err())
-    {
+    let zone_ok =
+        |zone: &String| looks_like_time_zone(zone) && jiff::tz::TimeZone::get(zone).is_ok();
+    let (time_zone, bad_zone) = match time_zone {
+        Some(zone) if !zone_ok(&zone) => (None, true),
+        zone => (zone, false),
+    };
+    let (page, bad_page) = match page.map(PageVisit::clean) {
+        Some(Err(err)) => (None, Some(err)),
+        Some(Ok(page)) => (Some(page), None),
+        None => (None, None),
+    };
+    // A refused page is not "no page": the one before stays.
+    let changed = if bad_page.is_none() {
+        state
+            .store
+            .set_visit(contact, time_zone.as_deref(), page.as_ref())
+            .await?
+    } else if let Some(zone) = &time_zone {
+        state.store.set_time_zone(contact, zone).await?
+    } else {
+        false
+    };
+    if changed {
+        publish_contact_rows(state, contact).await?;
+    }
+    if let Some(err) = bad_page {
+        return Err(err.into());
+    }
+    if bad_zone {
         return Err(ProtocolError::InvalidFrame(
             "time_zone must be an IANA time zone name this server knows, such as Europe/Paris"
                 .into(),
         )
         .into());
     }
-    let page = page.map(PageVisit::clean).transpose()?;
-    state
-        .store
-        .set_visit(contact, time_zone.as_deref(), page.as_ref())
-        .await?;
     Ok(())
 }
 
@@ -204,36 +227,45 @@ pub fn describe_user_agent(agent: &str) -> (Option<String>, Option<String>) {
     (browser, os)
 }
 
+/// Custom attributes as kept: the JSON object of strings to store (none
+/// when nothing was usable) and what was left out and why, for the site's
+/// developer.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Attributes {
+    pub stored: Option<String>,
+    pub left_out: Vec<String>,
+}
+
 /// Checks the custom attributes a verified site sent: a JSON object of at
 /// most `MAX_ATTRIBUTES` names (one line, `MAX_ATTRIBUTE_NAME` characters)
-/// with strings, numbers or booleans (`MAX_ATTRIBUTE_VALUE` characters);
-/// a `null` leaves that name out. Returns them as stored (a JSON object of
-/// strings), or what to fix.
-pub fn clean_attributes(json: &str) -> Result<String, String> {
+/// with strings, numbers or booleans (one line, `MAX_ATTRIBUTE_VALUE`
+/// characters); a `null` leaves that name out. One bad attribute never
+/// costs the visitor their sign-in: it is left out, and said so.
+pub fn clean_attributes(json: &str) -> Attributes {
+    let refused = |why: String| Attributes {
+        stored: None,
+        left_out: vec![why],
+    };
     if json.len() > MAX_ATTRIBUTES_BYTES {
-        return Err(format!(
+        return refused(format!(
             "attributes must be at most {MAX_ATTRIBUTES_BYTES} bytes of JSON"
         ));
     }
-    let value: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| format!("attributes is not JSON: {e}"))?;
-    let serde_json::Value::Object(fields) = value else {
-        return Err("attributes must be a JSON object of names and values".into());
+    let fields = match serde_json::from_str::<serde_json::Value>(json) {
+        Ok(serde_json::Value::Object(fields)) => fields,
+        Ok(_) => return refused("attributes must be a JSON object of names and values".into()),
+        Err(e) => return refused(format!("attributes is not JSON: {e}")),
     };
-    if fields.len() > MAX_ATTRIBUTES {
-        return Err(format!(
-            "attributes may hold at most {MAX_ATTRIBUTES} names (got {})",
-            fields.len()
-        ));
-    }
     let one_line = |s: &str| !s.chars().any(char::is_control);
-    let mut cleaned = BTreeMap::new();
+    let mut kept = BTreeMap::new();
+    let mut left_out = Vec::new();
     for (name, value) in fields {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > MAX_ATTRIBUTE_NAME || !one_line(name) {
-            return Err(format!(
-                "each attribute name must be one line of 1 to {MAX_ATTRIBUTE_NAME} characters"
+            left_out.push(format!(
+                "an attribute name must be one line of 1 to {MAX_ATTRIBUTE_NAME} characters"
             ));
+            continue;
         }
         let text = match value {
             serde_json::Value::Null => continue,
@@ -241,19 +273,30 @@ pub fn clean_attributes(json: &str) -> Result<String, String> {
             serde_json::Value::Bool(b) => b.to_string(),
             serde_json::Value::Number(n) => n.to_string(),
             _ => {
-                return Err(format!(
+                left_out.push(format!(
                     "attribute {name:?} must be a string, number or boolean"
                 ));
+                continue;
             }
         };
         if text.chars().count() > MAX_ATTRIBUTE_VALUE || !one_line(&text) {
-            return Err(format!(
+            left_out.push(format!(
                 "attribute {name:?} must be one line of at most {MAX_ATTRIBUTE_VALUE} characters"
             ));
+            continue;
         }
-        cleaned.insert(name.to_owned(), text);
+        if kept.len() == MAX_ATTRIBUTES {
+            left_out.push(format!(
+                "attribute {name:?} is one more than the {MAX_ATTRIBUTES} kept"
+            ));
+            continue;
+        }
+        kept.insert(name.to_owned(), text);
     }
-    serde_json::to_string(&cleaned).map_err(|e| e.to_string())
+    Attributes {
+        stored: serde_json::to_string(&kept).ok(),
+        left_out,
+    }
 }
 
 /// Stored attributes, by name (what `clean_attributes` kept).
@@ -294,28 +337,48 @@ mod tests {
 
     #[test]
     fn attributes_become_a_bounded_object_of_strings() {
-        let cleaned =
-            clean_attributes(r#"{"plan":"Pro","seats":12,"trial":false,"gone":null}"#).unwrap();
-        assert_eq!(cleaned, r#"{"plan":"Pro","seats":"12","trial":"false"}"#);
-        let shown = stored_attributes(&cleaned);
+        let cleaned = clean_attributes(r#"{"plan":"Pro","seats":12,"trial":false,"gone":null}"#);
+        assert_eq!(
+            cleaned.stored.as_deref(),
+            Some(r#"{"plan":"Pro","seats":"12","trial":"false"}"#)
+        );
+        assert!(cleaned.left_out.is_empty());
+        let shown = stored_attributes(cleaned.stored.as_deref().unwrap());
         assert_eq!(shown[0].name, "plan");
         assert_eq!(shown.len(), 3);
         // Hostile text is kept as text, to be shown as text.
-        assert!(clean_attributes(r#"{"note":"<img src=x onerror=alert(1)>"}"#).is_ok());
+        let hostile = clean_attributes(r#"{"note":"<img src=x onerror=alert(1)>"}"#);
+        assert!(hostile.stored.unwrap().contains("<img"));
+        // A bad one is left out, and said so; the rest stay.
         for bad in [
-            "[1,2]",
-            "not json",
             r#"{"nested":{"a":1}}"#,
             r#"{"":"x"}"#,
             r#"{"a":"line\nbreak"}"#,
         ] {
-            assert!(clean_attributes(bad).is_err(), "{bad} was taken");
+            let with_good = format!(r#"{{"plan":"Pro",{}"#, &bad[1..]);
+            let cleaned = clean_attributes(&with_good);
+            assert_eq!(
+                cleaned.stored.as_deref(),
+                Some(r#"{"plan":"Pro"}"#),
+                "{bad}"
+            );
+            assert_eq!(cleaned.left_out.len(), 1, "{bad}");
+        }
+        for whole in ["[1,2]", "not json"] {
+            let cleaned = clean_attributes(whole);
+            assert_eq!(cleaned.stored, None);
+            assert_eq!(cleaned.left_out.len(), 1);
         }
         let many: BTreeMap<String, i32> = (0..=MAX_ATTRIBUTES as i32)
-            .map(|i| (format!("k{i}"), i))
+            .map(|i| (format!("k{i:02}"), i))
             .collect();
-        assert!(clean_attributes(&serde_json::to_string(&many).unwrap()).is_err());
+        let cleaned = clean_attributes(&serde_json::to_string(&many).unwrap());
+        assert_eq!(
+            stored_attributes(&cleaned.stored.unwrap()).len(),
+            MAX_ATTRIBUTES
+        );
+        assert_eq!(cleaned.left_out.len(), 1);
         let long = format!(r#"{{"a":"{}"}}"#, "x".repeat(MAX_ATTRIBUTE_VALUE + 1));
-        assert!(clean_attributes(&long).is_err());
+        assert_eq!(clean_attributes(&long).left_out.len(), 1);
     }
 }

@@ -287,9 +287,15 @@ impl Hub {
         contacts.chain(agents).collect()
     }
 
-    /// Whether any agent has a socket open on this instance.
+    /// Whether the team counts as online on this instance: an agent has a
+    /// socket open, or the last one closed within the grace period (the
+    /// team is announced offline only after it). Counting only open sockets
+    /// told a visitor who arrived while the only agent reloaded "offline",
+    /// and the agent's new socket, arriving within the grace, announced
+    /// nothing: the visitor never learnt the team was there.
     pub fn team_online(&self) -> bool {
-        !self.lock().agents.is_empty()
+        let routes = self.lock();
+        routes.team_announced || !routes.agents.is_empty()
     }
 
     /// The agents with a socket open on this instance.

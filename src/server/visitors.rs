@@ -132,7 +132,9 @@ pub struct IdentityClaim {
     name: Option<String>,
     email: Option<String>,
     /// Custom attributes for the team to see (a JSON object of strings,
-    /// numbers and booleans; see `contacts::clean_attributes`).
+    /// numbers and booleans; see `contacts::clean_attributes`). Like name
+    /// and email they come through the visitor's browser with the signed
+    /// identity: shown as what the site's page said, never trusted.
     attributes: Option<String>,
     /// The page that asked, when the messenger frame forwards its embedding
     /// page's message: must be a site allowed to embed the messenger.
@@ -196,17 +198,17 @@ pub async fn identify(
         )
             .into_response();
     }
-    let attributes = match claim.attributes.as_deref().map(contacts::clean_attributes) {
-        None => None,
-        Some(Ok(attributes)) => Some(attributes),
-        Some(Err(problem)) => {
-            return Refusal(
-                StatusCode::BAD_REQUEST,
-                format!("Minicom could not take the visitor's attributes: {problem}."),
-            )
-            .into_response();
-        }
-    };
+    // An attribute that breaks the rules is left out (and logged for the
+    // site's developer); the identity still holds.
+    let attributes = claim.attributes.as_deref().map(contacts::clean_attributes);
+    let left_out = attributes
+        .as_ref()
+        .map(|a| a.left_out.join("; "))
+        .unwrap_or_default();
+    if !left_out.is_empty() {
+        tracing::warn!(problems = %left_out, "left out custom attributes a site sent with a visitor's identity");
+    }
+    let attributes = attributes.and_then(|a| a.stored);
     if let Some(current) = auth::cookie(&headers, VISITOR_COOKIE)
         && auth::issued_visitor_token(state.identity_secret.as_bytes(), current)
         && matches!(
@@ -253,7 +255,12 @@ pub async fn identify(
         tracing::error!(%err, "could not link a verified visitor");
         return Refusal::unavailable().into_response();
     }
-    (StatusCode::OK, set_cookies(cookies), "linked").into_response()
+    let said = if left_out.is_empty() {
+        "linked".to_owned()
+    } else {
+        format!("linked; attributes left out: {left_out}")
+    };
+    (StatusCode::OK, set_cookies(cookies), said).into_response()
 }
 
 /// `POST /messenger/forget`: the visitor signed out of the embedding site.

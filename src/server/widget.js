@@ -120,7 +120,7 @@
     // The page the visitor is on rides after '#', which never reaches a
     // server's logs; later changes go by postMessage (tellPage).
     frame.src = server + '/messenger?embed=1' + (tracksPages() ? '#' + pageParams() : '');
-    lastPage = window.location.href;
+    lastPage = tracksPages() ? window.location.href : '';
     panel.appendChild(frame);
   }
 
@@ -133,9 +133,11 @@
   }
   var lastPage = null;
   function tellPage() {
-    if (!frame || !tracksPages() || window.location.href === lastPage) return;
-    lastPage = window.location.href;
-    tell({ minicom: 'page', url: window.location.href, title: document.title || '' });
+    var now = tracksPages() ? window.location.href : '';
+    if (!frame || now === lastPage) return;
+    lastPage = now;
+    // url null: the site keeps its pages to itself; the frame forgets the last.
+    tell({ minicom: 'page', url: now || null, title: now ? document.title || '' : '' });
   }
   window.addEventListener('popstate', tellPage);
   window.addEventListener('hashchange', tellPage);
@@ -206,6 +208,7 @@
       settings = Object.assign({}, options || {});
       draw();
       identify();
+      tellPage();
     },
     update: function (options) {
       var before = settings.user_id + '\n' + settings.user_hash;
@@ -223,8 +226,9 @@
     },
     shutdown: function () {
       setOpen(false);
-      // Who the user was goes; how the launcher looks stays.
-      settings = { alignment: settings.alignment, color: settings.color };
+      // Who the user was goes; how the launcher looks, and whether the
+      // team may see pages, stay.
+      settings = { alignment: settings.alignment, color: settings.color, track_pages: settings.track_pages };
       if (unread !== 0) {
         unread = 0;
         emit('unread', 0);

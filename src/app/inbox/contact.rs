@@ -13,8 +13,7 @@ use crate::app::components::{Glyph, Icon};
 use crate::client::live::Live;
 use crate::client::time::{clock_in_zone, format_ago, format_full, format_time};
 use crate::protocol::{
-    ContactPanel, ConversationId, ConversationStatus, EarlierConversation, MAX_PROFILE_CHARS,
-    visitor_label,
+    ContactPanel, ConversationId, MAX_PROFILE_CHARS, OtherConversation, visitor_label,
 };
 
 #[cfg(feature = "ssr")]
@@ -26,7 +25,7 @@ pub async fn load_contact_panel(conversation: i64) -> Result<ContactPanel, Serve
     let (state, _) = signed_in().await?;
     crate::server::contacts::panel(&state, ConversationId(conversation))
         .await
-        .map_err(|e| ServerFnError::new(e.to_string()))
+        .map_err(refused)
 }
 
 /// Corrects the name and email of an unverified visitor (empty: none).
@@ -44,7 +43,7 @@ pub async fn edit_contact(
         Some(email),
     )
     .await
-    .map_err(|e| ServerFnError::new(e.to_string()))?;
+    .map_err(refused)?;
     tracing::info!(
         agent = agent.id.0,
         contact = contact.0,
@@ -53,45 +52,96 @@ pub async fn edit_contact(
     Ok(())
 }
 
-/// Whether the panel starts open: where the screen has room for it beside
-/// the thread.
-fn wide_screen() -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        // The same width as the stylesheet's docked panel.
-        web_sys::window()
-            .and_then(|w| w.inner_width().ok())
-            .and_then(|w| w.as_f64())
-            .is_some_and(|w| w >= 1280.0)
+/// The sentence an agent reads: the rule that was broken, or that the
+/// database did not answer (its details go to the log, not the screen).
+#[cfg(feature = "ssr")]
+fn refused(err: crate::server::contacts::ContactError) -> ServerFnError {
+    use crate::server::contacts::ContactError;
+    if let ContactError::Store(store) = &err {
+        tracing::error!(err = %store, "could not read or change a visitor's details");
+        return ServerFnError::new("The database did not answer; try again in a moment.");
     }
-    #[cfg(not(feature = "hydrate"))]
-    false
+    ServerFnError::new(err.to_string())
 }
 
-/// The header's button that shows or hides the panel.
+/// The width from which the panel sits beside the thread (the stylesheet's
+/// `.thread.with-contact` uses the same).
+#[cfg(feature = "hydrate")]
+const DOCKED_FROM_PX: f64 = 1280.0;
+
+/// Whether the screen has room for the panel beside the thread.
+#[cfg(feature = "hydrate")]
+fn wide_screen() -> bool {
+    web_sys::window()
+        .and_then(|w| w.inner_width().ok())
+        .and_then(|w| w.as_f64())
+        .is_some_and(|w| w >= DOCKED_FROM_PX)
+}
+
+/// Moves the keyboard focus to the element with this id once the page has
+/// drawn what was just shown or hidden.
+fn focus_id(id: &'static str) {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(move || {
+        use wasm_bindgen::JsCast;
+        if let Some(element) = document()
+            .get_element_by_id(id)
+            .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = element.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
+}
+
+/// The header's button that shows or hides the panel; opening it takes the
+/// focus into the panel.
 #[component]
 pub fn ContactToggle(open: RwSignal<bool>) -> impl IntoView {
     view! {
-        <button type="button" class="button-small button-quiet contact-toggle"
+        <button type="button" id="contact-toggle" class="button-small button-quiet contact-toggle"
             aria-controls="contact-panel"
             aria-expanded=move || open.get().to_string()
-            on:click=move |_| open.update(|o| *o = !*o)>
+            on:click=move |_| {
+                let now = !open.get_untracked();
+                open.set(now);
+                if now {
+                    focus_id("contact-panel-close");
+                }
+            }>
             <Icon glyph=Glyph::User />
             <span class="contact-toggle-label">" Visitor"</span>
         </button>
     }
 }
 
-/// Opens where there is room, once the page is live.
+/// Open where there is room, once the page is live; a window that grows
+/// or shrinks past that width opens or closes it again (in between, the
+/// agent's choice stands).
 pub fn panel_open_signal() -> RwSignal<bool> {
     let open = RwSignal::new(false);
-    Effect::new(move |_| open.set(wide_screen()));
+    #[cfg(feature = "hydrate")]
+    {
+        let wide = StoredValue::new(None::<bool>);
+        let follow = move || {
+            let now = wide_screen();
+            if wide.get_value() != Some(now) {
+                wide.set_value(Some(now));
+                open.set(now);
+            }
+        };
+        Effect::new(move |_| follow());
+        let resized = window_event_listener(leptos::ev::resize, move |_| follow());
+        on_cleanup(move || resized.remove());
+    }
     open
 }
 
 /// The panel for conversation `id`, loaded in the browser and loaded again
 /// when its row says something about the visitor changed (name, email,
-/// online, a new message).
+/// online or last seen — a `visit` moves it —, a new message). The editor
+/// is made once, so a reload never wipes what an agent is typing.
 #[component]
 pub fn ContactPanelView(id: ConversationId, open: RwSignal<bool>) -> impl IntoView {
     let live = expect_context::<Live>();
@@ -102,6 +152,7 @@ pub fn ContactPanelView(id: ConversationId, open: RwSignal<bool>) -> impl IntoVi
                     c.contact_name.clone(),
                     c.contact_email.clone(),
                     c.contact_online,
+                    c.contact_last_seen_at,
                     c.last_message_id,
                 )
             })
@@ -113,18 +164,23 @@ pub fn ContactPanelView(id: ConversationId, open: RwSignal<bool>) -> impl IntoVi
         saved.track();
         load_contact_panel(id.0)
     });
+    let about = Signal::derive(move || panel.get().and_then(Result::ok));
+    let close = move || {
+        open.set(false);
+        focus_id("contact-toggle");
+    };
     view! {
         <aside id="contact-panel" class="contact-panel" class:open=move || open.get()
             aria-label="About the visitor"
             on:keydown=move |ev| {
                 if ev.key() == "Escape" {
-                    open.set(false);
+                    close();
                 }
             }>
             <div class="contact-panel-head">
                 <h3>"About the visitor"</h3>
-                <button type="button" class="icon-button" aria-label="Close visitor details"
-                    on:click=move |_| open.set(false)>
+                <button type="button" id="contact-panel-close" class="icon-button"
+                    aria-label="Close visitor details" on:click=move |_| close()>
                     <Icon glyph=Glyph::Close />
                 </button>
             </div>
@@ -133,15 +189,20 @@ pub fn ContactPanelView(id: ConversationId, open: RwSignal<bool>) -> impl IntoVi
                 Some(Err(e)) => view! {
                     <p class="form-problem" role="alert">{refusal(e)}</p>
                 }.into_any(),
-                Some(Ok(about)) => view! { <Facts id about saved /> }.into_any(),
+                Some(Ok(about)) => view! { <Facts about /> }.into_any(),
             }}
+            <ContactEditor id about saved />
+            {move || about.get().map(|about| view! {
+                <Attributes about=about.clone() />
+                <OtherConversations others=about.others total=about.others_total />
+            })}
         </aside>
     }
 }
 
-/// The panel's content once loaded.
+/// Who the visitor is, when and where.
 #[component]
-fn Facts(id: ConversationId, about: ContactPanel, saved: RwSignal<u32>) -> impl IntoView {
+fn Facts(about: ContactPanel) -> impl IntoView {
     let label = about
         .name
         .clone()
@@ -193,17 +254,6 @@ fn Facts(id: ConversationId, about: ContactPanel, saved: RwSignal<u32>) -> impl 
             </dd>
         }
     });
-    let attributes = (!about.attributes.is_empty()).then(|| {
-        view! {
-            <h4>"From your site"</h4>
-            <dl class="contact-facts">
-                {about.attributes.iter().map(|a| view! {
-                    <dt>{a.name.clone()}</dt>
-                    <dd>{a.value.clone()}</dd>
-                }).collect_view()}
-            </dl>
-        }
-    });
     view! {
         <div class="contact-who">
             <p class="contact-name">{label}</p>
@@ -227,26 +277,37 @@ fn Facts(id: ConversationId, about: ContactPanel, saved: RwSignal<u32>) -> impl 
             <dt>"Last seen"</dt>
             <dd title=format_full(about.last_seen_at)>{seen}</dd>
         </dl>
-        {(!about.verified).then(|| view! {
-            <ContactEditor id name=about.name.clone().unwrap_or_default()
-                email=about.email.clone().unwrap_or_default() saved />
-        })}
-        {attributes}
-        <Earlier earlier=about.earlier.clone() total=about.earlier_total />
     }
 }
 
-/// "Edit": the name and email of a visitor who is not verified.
+/// What the site passed with the visitor's sign-in.
+#[component]
+fn Attributes(about: ContactPanel) -> impl IntoView {
+    (!about.attributes.is_empty()).then(|| {
+        view! {
+            <h4>"From your site's sign-in"</h4>
+            <dl class="contact-facts">
+                {about.attributes.into_iter().map(|a| view! {
+                    <dt>{a.name}</dt>
+                    <dd>{a.value}</dd>
+                }).collect_view()}
+            </dl>
+        }
+    })
+}
+
+/// "Edit": the name and email of a visitor who is not verified. The typed
+/// values live here, not in the reloaded facts.
 #[component]
 fn ContactEditor(
     id: ConversationId,
-    name: String,
-    email: String,
+    about: Signal<Option<ContactPanel>>,
     saved: RwSignal<u32>,
 ) -> impl IntoView {
+    let editable = move || about.with(|a| a.as_ref().is_some_and(|a| !a.verified));
     let editing = RwSignal::new(false);
-    let name = RwSignal::new(name);
-    let email = RwSignal::new(email);
+    let name = RwSignal::new(String::new());
+    let email = RwSignal::new(String::new());
     let save = ServerAction::<EditContact>::new();
     let problem = move || match save.value().get() {
         Some(Err(e)) => Some(refusal(e)),
@@ -258,60 +319,67 @@ fn ContactEditor(
             saved.update(|n| *n += 1);
         }
     });
-    let max = MAX_PROFILE_CHARS.to_string();
+    let start = move |_| {
+        if let Some(now) = about.get_untracked() {
+            name.set(now.name.unwrap_or_default());
+            email.set(now.email.unwrap_or_default());
+        }
+        save.value().set(None);
+        editing.set(true);
+        focus_id("contact-edit-name");
+    };
+    let max = MAX_PROFILE_CHARS;
     view! {
-        <Show when=move || editing.get()
-            fallback=move || view! {
-                <button type="button" class="button-small button-quiet"
-                    on:click=move |_| editing.set(true)>
-                    <Icon glyph=Glyph::Pencil />" Edit name and email"
-                </button>
-            }>
-            <form class="contact-edit" novalidate on:submit=move |ev| {
-                ev.prevent_default();
-                save.dispatch(EditContact {
-                    conversation: id.0,
-                    name: name.get_untracked(),
-                    email: email.get_untracked(),
-                });
-            }>
-                <label>"Name" <input type="text" bind:value=name maxlength=max.clone() autocomplete="off" /></label>
-                <label>"Email" <input type="email" bind:value=email maxlength=max.clone() autocomplete="off" /></label>
-                {move || problem().map(|p| view! { <p class="form-problem" role="alert">{p}</p> })}
-                <div class="contact-edit-actions">
-                    <button type="submit" class="button-small" disabled=move || save.pending().get()>"Save"</button>
-                    <button type="button" class="button-small button-quiet"
-                        on:click=move |_| editing.set(false)>"Cancel"</button>
-                </div>
-            </form>
+        <Show when=editable>
+            <Show when=move || editing.get()
+                fallback=move || view! {
+                    <button type="button" class="button-small button-quiet" on:click=start>
+                        <Icon glyph=Glyph::Pencil />" Edit name and email"
+                    </button>
+                }>
+                <form class="contact-edit" novalidate on:submit=move |ev| {
+                    ev.prevent_default();
+                    save.dispatch(EditContact {
+                        conversation: id.0,
+                        name: name.get_untracked(),
+                        email: email.get_untracked(),
+                    });
+                }>
+                    <label>"Name" <input id="contact-edit-name" type="text" bind:value=name
+                        maxlength=max autocomplete="off" /></label>
+                    <label>"Email" <input type="email" bind:value=email
+                        maxlength=max autocomplete="off" /></label>
+                    {move || problem().map(|p| view! { <p class="form-problem" role="alert">{p}</p> })}
+                    <div class="contact-edit-actions">
+                        <button type="submit" class="button-small" disabled=move || save.pending().get()>"Save"</button>
+                        <button type="button" class="button-small button-quiet"
+                            on:click=move |_| editing.set(false)>"Cancel"</button>
+                    </div>
+                </form>
+            </Show>
         </Show>
     }
 }
 
 /// The visitor's other conversations, newest first, each a link.
 #[component]
-fn Earlier(earlier: Vec<EarlierConversation>, total: u32) -> impl IntoView {
+fn OtherConversations(others: Vec<OtherConversation>, total: u32) -> impl IntoView {
     let heading = match total {
-        0 => "No earlier conversations".to_string(),
+        0 => "No other conversations".to_string(),
         1 => "1 other conversation".to_string(),
         n => format!("{n} other conversations"),
     };
-    let more = (total as usize > earlier.len())
-        .then(|| format!("and {} more", total as usize - earlier.len()));
+    let more = (total as usize > others.len())
+        .then(|| format!("and {} more", total as usize - others.len()));
     view! {
         <h4>{heading}</h4>
-        <ul class="contact-earlier">
-            {earlier.into_iter().map(|c| {
-                let status = match c.status {
-                    ConversationStatus::Open => "Open",
-                    ConversationStatus::Snoozed => "Snoozed",
-                    ConversationStatus::Resolved => "Resolved",
-                };
+        <ul class="contact-others">
+            {others.into_iter().map(|c| {
                 let preview = if c.preview.is_empty() { "(no messages)".to_string() } else { c.preview };
                 view! {
                     <li>
-                        <a href=format!("/inbox?c={}", c.id)>{preview}</a>
-                        <span class="muted">{status} " · " {format_time(c.last_message_at)}</span>
+                        <a href=super::conversation_href(c.id)>{preview}</a>
+                        <span class="muted">{c.status.label()} " · " {format_time(c.last_message_at)}</span>
                     </li>
                 }
             }).collect_view()}

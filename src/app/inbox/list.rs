@@ -260,7 +260,7 @@ fn ConversationRow(
                 prop:checked=move || picked.has(id)
                 on:change=move |_| picked.toggle(id) />
             <a
-                href=format!("/inbox?c={id}")
+                href=super::conversation_href(id)
                 class="conversation-row"
                 class:selected=is_selected
                 class:unread={ unread > 0 }

@@ -62,6 +62,11 @@ pub(crate) async fn require_admin()
     }
 }
 
+/// The inbox's address with one conversation open.
+pub fn conversation_href(id: ConversationId) -> String {
+    format!("/inbox?c={id}")
+}
+
 /// The signed-in agent, or a refusal anyone can read.
 #[cfg(feature = "ssr")]
 pub(crate) async fn signed_in()

@@ -233,7 +233,7 @@ fn SearchResult(
             sender,
             note,
         } => (
-            format!("/inbox?c={id}&m={message_id}"),
+            format!("{}&m={message_id}", super::conversation_href(id)),
             match (note, sender) {
                 (true, _) => "Note",
                 (false, SenderKind::Contact) => "Visitor",
@@ -241,14 +241,10 @@ fn SearchResult(
                 (false, _) => "Team",
             },
         ),
-        Matched::Contact => (format!("/inbox?c={id}"), "Name or email"),
-        Matched::Label => (format!("/inbox?c={id}"), "Label"),
+        Matched::Contact => (super::conversation_href(id), "Name or email"),
+        Matched::Label => (super::conversation_href(id), "Label"),
     };
-    let status = match hit.status {
-        ConversationStatus::Open => "Open",
-        ConversationStatus::Snoozed => "Snoozed",
-        ConversationStatus::Resolved => "Resolved",
-    };
+    let status = hit.status.label();
     let more = (hit.more > 0).then(|| format!(" · {} more", hit.more));
     view! {
         <li>

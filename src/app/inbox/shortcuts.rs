@@ -66,7 +66,7 @@ pub fn Shortcuts(selected: Memo<Option<ConversationId>>, note: RwSignal<bool>) -
                         _ => None,
                     };
                     if let Some(row) = next {
-                        navigate(&format!("/inbox?c={}", row.id), Default::default());
+                        navigate(&super::conversation_href(row.id), Default::default());
                     }
                     true
                 }

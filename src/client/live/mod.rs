@@ -344,6 +344,9 @@ impl Live {
 
     /// (Visitors) the embedding site's page changed: the team sees it.
     pub fn set_page(&self, page: Option<crate::protocol::PageVisit>) {
+        // What the server would refuse is not sent (a very long address
+        // loses its query).
+        let page = page.and_then(crate::protocol::PageVisit::fitted);
         if self.page.get_value() != page {
             self.page.set_value(page);
             self.report_visit();

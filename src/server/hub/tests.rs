@@ -36,6 +36,23 @@ fn the_team_is_online_while_any_agent_socket_is_open() {
 }
 
 #[test]
+fn the_team_stays_online_while_its_only_agent_reloads() {
+    let hub = Hub::new(Arc::default(), 1024 * 1024, typing::EXPIRES);
+    let agent = Peer::Agent(AgentId(1));
+    let first = hub.register(agent, LOCAL);
+    hub.unregister(first.id);
+    // A visitor arriving now is told the team is there: the agent's next
+    // socket announces nothing (it never went offline).
+    assert!(hub.team_online());
+    let second = hub.register(agent, LOCAL);
+    assert!(!second.came_online);
+    assert!(hub.team_online());
+    hub.unregister(second.id);
+    assert!(hub.went_offline(agent));
+    assert!(!hub.team_online(), "offline once announced so");
+}
+
+#[test]
 fn sockets_are_counted_per_person_and_per_address() {
     let hub = Hub::new(Arc::default(), 1024 * 1024, typing::EXPIRES);
     let other: IpAddr = "10.0.0.2".parse().unwrap();

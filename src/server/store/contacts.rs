@@ -5,7 +5,7 @@ use sqlx::Row;
 use super::engine::flag;
 use super::{Flag, Store, StoreError, now};
 use crate::protocol::{
-    ContactId, ConversationId, ConversationStatus, EarlierConversation, PageVisit, Timestamp,
+    ContactId, ConversationId, ConversationStatus, OtherConversation, PageVisit, Timestamp,
 };
 
 /// A visitor as the contact panel shows them.
@@ -86,24 +86,45 @@ impl Store {
     }
 
     /// Where a visitor is now: their time zone (kept when not reported) and
-    /// the page they are on (none when the site keeps it to itself).
+    /// the page they are on (none when the site keeps it to itself); they
+    /// were seen now. Writes only what changed: true if anything did (a
+    /// reconnect on the same page writes nothing).
     pub async fn set_visit(
         &self,
         id: ContactId,
         time_zone: Option<&str>,
         page: Option<&PageVisit>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE contacts SET time_zone = COALESCE($1, time_zone), page_url = $2, page_title = $3
-             WHERE id = $4",
+    ) -> Result<bool, StoreError> {
+        let changed = sqlx::query(
+            "UPDATE contacts SET time_zone = COALESCE($1, time_zone), page_url = $2,
+                 page_title = $3, last_seen_at = $5
+             WHERE id = $4
+               AND (page_url IS DISTINCT FROM $2 OR page_title IS DISTINCT FROM $3
+                    OR ($1 IS NOT NULL AND time_zone IS DISTINCT FROM $1))
+             RETURNING id",
         )
         .bind(time_zone)
         .bind(page.map(|p| p.url.as_str()))
         .bind(page.map(|p| p.title.as_str()))
         .bind(id.0)
-        .execute(&self.pool)
+        .bind(now().0)
+        .fetch_optional(&self.pool)
         .await?;
-        Ok(())
+        Ok(changed.is_some())
+    }
+
+    /// A visitor's time zone alone (their page was refused); true if it changed.
+    pub async fn set_time_zone(&self, id: ContactId, zone: &str) -> Result<bool, StoreError> {
+        let changed = sqlx::query(
+            "UPDATE contacts SET time_zone = $1, last_seen_at = $3
+             WHERE id = $2 AND time_zone IS DISTINCT FROM $1 RETURNING id",
+        )
+        .bind(zone)
+        .bind(id.0)
+        .bind(now().0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(changed.is_some())
     }
 
     /// The visitor of a conversation, with all the panel shows about them.
@@ -141,7 +162,7 @@ impl Store {
         contact: ContactId,
         except: ConversationId,
         limit: usize,
-    ) -> Result<Vec<EarlierConversation>, StoreError> {
+    ) -> Result<Vec<OtherConversation>, StoreError> {
         let rows = sqlx::query(
             "SELECT id, status, last_message_at, last_message_preview FROM conversations
              WHERE contact_id = $1 AND id <> $2
@@ -155,7 +176,7 @@ impl Store {
         rows.iter()
             .map(|row| {
                 let status: String = row.try_get("status")?;
-                Ok(EarlierConversation {
+                Ok(OtherConversation {
                     id: ConversationId(row.try_get("id")?),
                     status: ConversationStatus::parse(&status)
                         .ok_or_else(|| StoreError::Corrupt(format!("unknown status {status:?}")))?,
