@@ -14,7 +14,7 @@ use crate::protocol::{
 };
 
 /// Best-match order ranks the newest this many matches.
-const RANKED: i64 = 5_000;
+const RANKED: i64 = 2_000;
 
 /// Words to find, each as the start of a word; all of them must match.
 /// Only letters and digits: nothing in them is syntax to either engine.
