@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::workflow::{refusal, visitor_writes};
+use common::workflow::{refusal, row_where, visitor_writes};
 use common::{Client, TestServer};
 use minicom::protocol::{
     AssigneeFilter, ClientFrame, ConversationId, ConversationStatus, ErrorCode, LabelColor,
@@ -310,6 +310,34 @@ async fn best_match_puts_the_closest_message_first() {
         conversations(&search(&mut agent, best).await),
         [focused, passing]
     );
+}
+
+#[tokio::test]
+async fn a_filtered_best_match_reaches_past_the_newest_matches_of_a_word() {
+    let server = TestServer::start_unlimited().await;
+    let (mut old, _) = server.visitor().await;
+    let resolved = visitor_writes(&mut old, "My kumquat jam arrived broken").await;
+    let mut agent = server.agent().await;
+    agent
+        .send(&ClientFrame::SetStatus {
+            conversation_id: resolved,
+            status: ConversationStatus::Resolved,
+            until: None,
+            time_zone: None,
+        })
+        .await;
+    row_where(&mut agent, resolved, |r| {
+        r.status == ConversationStatus::Resolved
+    })
+    .await;
+    // More newer matches of the word than best match ranks, all open.
+    let (mut chatty, _) = server.visitor().await;
+    let open = visitor_writes(&mut chatty, "kumquat").await;
+    chatty.say_many(open, 2_100, "kumquat").await;
+    let mut query = text("kumquat");
+    query.order = SearchOrder::Best;
+    query.status = Some(ConversationStatus::Resolved);
+    assert_eq!(conversations(&search(&mut agent, query).await), [resolved]);
 }
 
 #[tokio::test]

@@ -5,37 +5,11 @@
 mod common;
 
 use common::workflow::visitor_writes;
-use common::{Client, HttpResponse, TestServer};
-use minicom::protocol::{ClientFrame, ClientId, ConversationId, Message, SenderKind, ServerFrame};
+use common::{HttpResponse, TestServer};
+use minicom::protocol::{ClientFrame, ClientId, Message, SenderKind, ServerFrame};
 
 async fn get(server: &TestServer, path: &str, cookie: &str) -> HttpResponse {
     server.http("GET", path, &[("Cookie", cookie)], "").await
-}
-
-/// Sends `count` messages, `window` at a time, each waiting for its acks.
-async fn say_many(client: &mut Client, conversation: ConversationId, count: usize) {
-    let window = 200;
-    for start in (0..count).step_by(window) {
-        let n = window.min(count - start);
-        for i in 0..n {
-            client
-                .send(&ClientFrame::Send {
-                    conversation_id: Some(conversation),
-                    client_id: ClientId::new(),
-                    body: format!("Line {}", start + i + 1),
-                    new_conversation: false,
-                    note: false,
-                })
-                .await;
-        }
-        let mut acked = 0;
-        while acked < n {
-            client
-                .expect(|f| matches!(f, ServerFrame::Ack { .. }).then_some(()))
-                .await;
-            acked += 1;
-        }
-    }
 }
 
 #[tokio::test]
@@ -145,7 +119,7 @@ async fn a_ten_thousand_message_transcript_is_streamed_whole() {
     let server = TestServer::start_unlimited().await;
     let (mut visitor, _) = server.visitor().await;
     let conversation = visitor_writes(&mut visitor, "Line 0").await;
-    say_many(&mut visitor, conversation, 9_999).await;
+    visitor.say_many(conversation, 9_999, "Line").await;
     let agent_cookie = server.agent_cookie().await;
     let path = format!("/inbox/transcript/{conversation}?format=json");
     let response = get(&server, &path, &agent_cookie).await;

@@ -12,7 +12,7 @@ use crate::protocol::{
     looks_like_time_zone,
 };
 use crate::server::AppState;
-use crate::server::publish::publish_contact_rows;
+use crate::server::publish::{publish_contact_rows, publish_summary_of};
 use crate::server::store::StoreError;
 
 /// Longest user agent kept, in bytes (real ones are under 300; the rest of
@@ -138,8 +138,8 @@ pub async fn set_profile(
 
 /// Records where a visitor is, as their messenger reported it: a time zone
 /// this server knows and the page, each checked on its own (a bad one is
-/// refused, the other still kept). The team's inbox rows move when
-/// something changed, so an open panel shows the new page.
+/// refused, the other still kept). When something changed the visitor's
+/// newest inbox row moves, so a panel open on it shows the new page.
 pub async fn record_visit(
     state: &AppState,
     contact: ContactId,
@@ -169,7 +169,16 @@ pub async fn record_visit(
         false
     };
     if changed {
-        publish_contact_rows(state, contact).await?;
+        // One row, their newest conversation's (the one a panel most likely
+        // shows): a visitor hopping between pages must not send every
+        // agent all their rows each time.
+        let newest = state
+            .store
+            .other_conversations(contact, ConversationId(0), 1)
+            .await?;
+        if let Some(newest) = newest.first() {
+            publish_summary_of(state, newest.id).await;
+        }
     }
     if let Some(err) = bad_page {
         return Err(err.into());
@@ -292,6 +301,13 @@ pub fn clean_attributes(json: &str) -> Attributes {
             continue;
         }
         kept.insert(name.to_owned(), text);
+    }
+    // A claim full of bad names makes a short report, not a long one.
+    const REPORTED: usize = 5;
+    if left_out.len() > REPORTED {
+        let more = left_out.len() - REPORTED;
+        left_out.truncate(REPORTED);
+        left_out.push(format!("and {more} more"));
     }
     Attributes {
         stored: serde_json::to_string(&kept).ok(),

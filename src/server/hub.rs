@@ -298,6 +298,13 @@ impl Hub {
         routes.team_announced || !routes.agents.is_empty()
     }
 
+    /// Whether an agent has a socket open on this instance right now (what
+    /// the heartbeat tells other instances: an entry kept up through the
+    /// grace period could outlive the offline announced after it).
+    pub fn team_connected(&self) -> bool {
+        !self.lock().agents.is_empty()
+    }
+
     /// The agents with a socket open on this instance.
     pub fn agents_online(&self) -> Vec<AgentId> {
         self.lock().by_agent.keys().copied().collect()

@@ -514,7 +514,7 @@ impl Presence {
                 .arg(now().0)
                 .arg(&shared.instance)
                 .ignore();
-            if hub.team_online() {
+            if hub.team_connected() {
                 shared.add(&mut pipe, &shared.team_key());
             }
             pipe.cmd("ZREMRANGEBYSCORE")

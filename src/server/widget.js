@@ -205,7 +205,9 @@
 
   var api = {
     boot: function (options) {
-      settings = Object.assign({}, options || {});
+      // A new user, same site: its choice about sharing pages stays unless
+      // this boot says otherwise.
+      settings = Object.assign({ track_pages: settings.track_pages }, options || {});
       draw();
       identify();
       tellPage();

@@ -560,6 +560,29 @@ impl Client {
     }
 
     /// Sends a message and returns its client id.
+    /// Sends `count` messages ("<prefix> 1", "<prefix> 2", …) to
+    /// `conversation`, 200 at a time, each batch waiting for its acks.
+    pub async fn say_many(&mut self, conversation: ConversationId, count: usize, prefix: &str) {
+        let window = 200;
+        for start in (0..count).step_by(window) {
+            let n = window.min(count - start);
+            for i in 0..n {
+                self.send(&ClientFrame::Send {
+                    conversation_id: Some(conversation),
+                    client_id: ClientId::new(),
+                    body: format!("{prefix} {}", start + i + 1),
+                    new_conversation: false,
+                    note: false,
+                })
+                .await;
+            }
+            for _ in 0..n {
+                self.expect(|f| matches!(f, ServerFrame::Ack { .. }).then_some(()))
+                    .await;
+            }
+        }
+    }
+
     pub async fn say(&mut self, conversation: Option<ConversationId>, body: &str) -> ClientId {
         let client_id = ClientId::new();
         self.send(&ClientFrame::Send {

@@ -317,6 +317,7 @@ fn ContactEditor(
         if matches!(save.value().get(), Some(Ok(()))) {
             editing.set(false);
             saved.update(|n| *n += 1);
+            focus_id("contact-edit-start");
         }
     });
     let start = move |_| {
@@ -333,7 +334,8 @@ fn ContactEditor(
         <Show when=editable>
             <Show when=move || editing.get()
                 fallback=move || view! {
-                    <button type="button" class="button-small button-quiet" on:click=start>
+                    <button type="button" id="contact-edit-start" class="button-small button-quiet"
+                        on:click=start>
                         <Icon glyph=Glyph::Pencil />" Edit name and email"
                     </button>
                 }>
@@ -353,7 +355,10 @@ fn ContactEditor(
                     <div class="contact-edit-actions">
                         <button type="submit" class="button-small" disabled=move || save.pending().get()>"Save"</button>
                         <button type="button" class="button-small button-quiet"
-                            on:click=move |_| editing.set(false)>"Cancel"</button>
+                            on:click=move |_| {
+                                editing.set(false);
+                                focus_id("contact-edit-start");
+                            }>"Cancel"</button>
                     </div>
                 </form>
             </Show>

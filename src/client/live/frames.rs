@@ -211,7 +211,9 @@ impl Live {
                 thread.forget_requests();
             }
         });
-        if !self.is_agent() {
+        if self.is_agent() {
+            self.search_again();
+        } else {
             self.report_visit();
         }
         let watched = self.watched.get_value();

@@ -69,6 +69,9 @@ pub struct Live {
     pub search_results: RwSignal<Option<Vec<crate::protocol::SearchHit>>>,
     /// The id of the newest search sent: older answers are dropped.
     search_sent: StoredValue<u32>,
+    /// The search the box shows, asked again after a reconnect (one typed
+    /// while the socket was down was never sent).
+    searching: StoredValue<Option<crate::protocol::SearchQuery>>,
     /// (Agents) the message a search result opened: the thread scrolls to
     /// it and marks it once it is shown.
     pub jump_to: RwSignal<Option<(ConversationId, MessageId)>>,
@@ -137,6 +140,7 @@ impl Live {
             loading_conversations: RwSignal::new(false),
             search_results: RwSignal::new(None),
             search_sent: StoredValue::new(0),
+            searching: StoredValue::new(None),
             jump_to: RwSignal::new(None),
             panel_open: RwSignal::new(true),
             muted: RwSignal::new(false),
@@ -359,7 +363,9 @@ impl Live {
         let page = self.page.get_value();
         // A messenger inside the site's own page reads it at each connect.
         #[cfg(feature = "hydrate")]
-        let page = page.or_else(crate::client::embed::this_page);
+        let page = page.or_else(|| {
+            crate::client::embed::this_page().and_then(crate::protocol::PageVisit::fitted)
+        });
         self.transmit(ClientFrame::Visit {
             time_zone: crate::client::time::time_zone(),
             page,

@@ -16,11 +16,20 @@ impl Live {
         }
         let search_id = self.search_sent.get_value().wrapping_add(1);
         self.search_sent.set_value(search_id);
+        self.searching.set_value(Some(query.clone()));
         self.transmit(ClientFrame::Search { search_id, query });
+    }
+
+    /// After a reconnect: the search shown is asked again.
+    pub(super) fn search_again(&self) {
+        if let Some(query) = self.searching.get_value() {
+            self.search(query);
+        }
     }
 
     /// Forgets the results (and any answer still on its way).
     pub fn clear_search(&self) {
+        self.searching.set_value(None);
         self.search_sent
             .set_value(self.search_sent.get_value().wrapping_add(1));
         self.search_results.set(None);

@@ -181,44 +181,57 @@ impl Store {
             };
             conditions.and(column, Some(Arg::Int(before.0)));
         }
+        // Ranked among the newest `RANKED` matches that pass the filters
+        // (filtered inside, so a narrow filter still finds its matches):
+        // ranking every match of a common word costs more than the answer
+        // is worth.
+        let filters = &conditions.sql;
+        // Unfiltered, the index alone picks them (no join per match).
+        let (joined, pg_joined) = if filters.is_empty() {
+            ("", "")
+        } else {
+            (
+                " JOIN messages m ON m.id = s.rowid JOIN conversations c ON c.id = m.conversation_id",
+                " JOIN conversations c ON c.id = m.conversation_id",
+            )
+        };
         let (from, matches, order) = match (self.engine(), query.order) {
             (Engine::Sqlite, SearchOrder::Newest) => (
                 "messages_search s JOIN messages m ON m.id = s.rowid".to_owned(),
-                "messages_search MATCH $1",
+                format!("messages_search MATCH $1{filters}"),
                 "s.rowid DESC",
             ),
-            // Ranked among the newest `RANKED` matches: ranking every match
-            // of a common word costs more than the answer is worth.
             (Engine::Sqlite, SearchOrder::Best) => (
                 format!(
-                    "(SELECT rowid AS id, rank FROM messages_search
-                      WHERE messages_search MATCH $1 ORDER BY rowid DESC LIMIT {RANKED}) s
+                    "(SELECT s.rowid AS id, s.rank AS rank FROM messages_search s{joined}
+                      WHERE messages_search MATCH $1{filters}
+                      ORDER BY s.rowid DESC LIMIT {RANKED}) s
                      JOIN messages m ON m.id = s.id"
                 ),
-                "TRUE",
+                "TRUE".to_owned(),
                 "s.rank",
             ),
             (Engine::Postgres, SearchOrder::Newest) => (
                 "messages m".to_owned(),
-                "m.search @@ to_tsquery('simple', $1)",
+                format!("m.search @@ to_tsquery('simple', $1){filters}"),
                 "m.id DESC",
             ),
             (Engine::Postgres, SearchOrder::Best) => (
                 format!(
-                    "(SELECT id FROM messages WHERE search @@ to_tsquery('simple', $1)
-                      ORDER BY id DESC LIMIT {RANKED}) s
+                    "(SELECT m.id FROM messages m{pg_joined}
+                      WHERE m.search @@ to_tsquery('simple', $1){filters}
+                      ORDER BY m.id DESC LIMIT {RANKED}) s
                      JOIN messages m ON m.id = s.id"
                 ),
-                "TRUE",
+                "TRUE".to_owned(),
                 "ts_rank(m.search, to_tsquery('simple', $1)) DESC, m.id DESC",
             ),
         };
         let sql = format!(
             "SELECT m.id, m.conversation_id, m.body, m.created_at, m.sender_kind, m.internal
              FROM {from} JOIN conversations c ON c.id = m.conversation_id
-             WHERE {matches}{}
-             ORDER BY {order} LIMIT $2",
-            conditions.sql
+             WHERE {matches}
+             ORDER BY {order} LIMIT $2"
         );
         let rows = conditions
             .bind(
