@@ -297,7 +297,7 @@ test('the team sees which page of the shop the visitor is on, until the shop kee
     await launcher(visitor, 'Open chat').click();
     const frame = chat(visitor);
     await expect(frame.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
-    const question = `Which plan suits a team of five? ${Date.now()}`;
+    const question = `Which plan suits five people? ${Date.now()}`;
     await composer(frame).fill(question);
     await composer(frame).press('Enter');
     await expect(messageLog(frame).getByText('Sending…')).toHaveCount(0);

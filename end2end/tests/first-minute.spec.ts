@@ -74,12 +74,12 @@ test('an agent answers a whole conversation on a phone', async ({ browser }) => 
   // The list alone; the top bar's controls folded into a menu.
   await expect(list).toBeVisible();
   await expect(thread).toBeHidden();
-  await expect(agent.getByRole('link', { name: 'Team' })).toBeHidden();
+  await expect(agent.getByRole('link', { name: 'Team', exact: true })).toBeHidden();
   await agent.getByRole('button', { name: 'Menu' }).click();
-  await expect(agent.getByRole('link', { name: 'Team' })).toBeVisible();
+  await expect(agent.getByRole('link', { name: 'Team', exact: true })).toBeVisible();
   await expect(agent.getByRole('button', { name: 'Sign out' })).toBeVisible();
   await agent.getByRole('button', { name: 'Menu' }).click();
-  await expect(agent.getByRole('link', { name: 'Team' })).toBeHidden();
+  await expect(agent.getByRole('link', { name: 'Team', exact: true })).toBeHidden();
 
   // Open it: the thread alone, full width, and the reply goes out.
   await row(agent, question).click();

@@ -22,7 +22,7 @@ test('signing out in one tab signs out the others', async ({ browser }) => {
 
 test('an admin adds a teammate, who signs in, then deactivates them', async ({ browser }) => {
   const admin = await signIn(browser);
-  await admin.getByRole('link', { name: 'Team' }).click();
+  await admin.getByRole('link', { name: 'Team', exact: true }).click();
   await expect(admin.getByRole('heading', { name: 'Team', exact: true })).toBeVisible();
   const email = `ben.${Date.now()}@example.com`;
   await admin.getByLabel('Name').fill('Ben');
