@@ -140,7 +140,8 @@ pub fn panel_open_signal() -> RwSignal<bool> {
 
 /// The panel for conversation `id`, loaded in the browser and loaded again
 /// when its row says something about the visitor changed (name, email,
-/// online or last seen — a `visit` moves it —, a new message). The editor
+/// online or last seen — a `visit` moves it). A new message in the thread
+/// changes nothing the panel shows, so it loads nothing. The editor
 /// is made once, so a reload never wipes what an agent is typing.
 #[component]
 pub fn ContactPanelView(id: ConversationId, open: RwSignal<bool>) -> impl IntoView {
@@ -153,7 +154,6 @@ pub fn ContactPanelView(id: ConversationId, open: RwSignal<bool>) -> impl IntoVi
                     c.contact_email.clone(),
                     c.contact_online,
                     c.contact_last_seen_at,
-                    c.last_message_id,
                 )
             })
         })
