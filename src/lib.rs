@@ -12,13 +12,17 @@
 //!   completing a name as the agent types.
 //! - [`replies`] — saved replies: checking shortcuts, finding them as the agent
 //!   types `/`, filling in names.
+//! - [`rich_text`] — links, `*bold*`, `_italic_` and `` `code` `` in a
+//!   message's text, parsed into spans the UI draws as text (never HTML).
 //! - `server` — (feature `ssr`) config, HTTP router, `/ws` handler, hub, bus
 //!   (in-process, or Redis between several instances), `cluster` (what keeps
 //!   instances in step: settings, sign-outs), store (SQLite embedded, or
 //!   PostgreSQL for several instances: one interface), the team's workflow
 //!   (resolve, snooze, assign; the snooze clock and the inbox lists' counts),
 //!   search (each engine's own full-text index, results with snippets),
-//!   transcripts, and the contact panel's facts about a visitor (`contacts`).
+//!   transcripts, the contact panel's facts about a visitor (`contacts`),
+//!   and files in conversations (`files`: uploads judged by their bytes,
+//!   pictures made safe, served only to the conversation's people).
 //! - [`client`] — the browser runtime: the reconnecting socket, the outbox and
 //!   the live state the UI renders.
 //! - [`app`] — the Leptos UI, rendered on the server and hydrated in the browser:
@@ -34,6 +38,7 @@ pub mod client;
 pub mod mentions;
 pub mod protocol;
 pub mod replies;
+pub mod rich_text;
 #[cfg(feature = "ssr")]
 pub mod server;
 pub mod settings;

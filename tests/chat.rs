@@ -128,6 +128,7 @@ async fn resending_the_same_client_id_stores_the_message_once() {
         body: "only once".into(),
         new_conversation: false,
         note: false,
+        attachments: Vec::new(),
     };
     visitor.send(&frame).await;
     let first = visitor.expect(ack).await;

@@ -253,6 +253,7 @@ async fn a_message_an_instance_stored_but_never_published_reaches_the_team_when_
             body: "stored, never published".into(),
             new_conversation: false,
             note: false,
+            attachments: Vec::new(),
         })
         .await;
     hears(&mut agent, conversation, "stored, never published").await;
@@ -387,6 +388,7 @@ async fn when_redis_comes_back_every_socket_resumes_and_nothing_is_lost() {
         body: "After the outage".into(),
         new_conversation: false,
         note: false,
+        attachments: Vec::new(),
     };
     let mut acked = false;
     for _ in 0..5 {
@@ -529,6 +531,7 @@ async fn killing_the_visitors_instance_mid_stream_loses_and_duplicates_nothing()
             body: format!("m{i}"),
             new_conversation: false,
             note: false,
+            attachments: Vec::new(),
         })
         .collect();
     for frame in &frames {
@@ -705,6 +708,7 @@ async fn a_rolling_restart_under_load_loses_and_duplicates_nothing() {
                 body: format!("r{round}-m{i}"),
                 new_conversation: false,
                 note: false,
+                attachments: Vec::new(),
             });
         }
         outbox.flush(&mut visitor).await;

@@ -75,6 +75,7 @@ async fn the_team_sees_the_visitors_browser_time_zone_and_page_as_text() {
             body: "Another question".into(),
             new_conversation: true,
             note: false,
+            attachments: Vec::new(),
         })
         .await;
     let second = visitor

@@ -45,6 +45,7 @@ async fn a_dropped_connection_resumes_without_gap_or_duplicate() {
                 body: format!("burst {i}"),
                 new_conversation: false,
                 note: false,
+                attachments: Vec::new(),
             })
             .await;
     }
@@ -74,6 +75,7 @@ async fn a_dropped_connection_resumes_without_gap_or_duplicate() {
                 body: format!("burst {i}"),
                 new_conversation: false,
                 note: false,
+                attachments: Vec::new(),
             })
             .await;
         let (acked_id, message) = visitor.expect(ack).await;
@@ -106,6 +108,7 @@ async fn the_same_client_id_sent_three_times_over_two_connections_is_stored_once
         body: "exactly once".into(),
         new_conversation: false,
         note: false,
+        attachments: Vec::new(),
     };
     tab.send(&frame).await;
     tab.send(&frame).await;
@@ -205,6 +208,7 @@ async fn every_acknowledged_message_survives_sigkill() {
                 body: format!("m{i}"),
                 new_conversation: false,
                 note: false,
+                attachments: Vec::new(),
             })
             .await;
     }
@@ -237,6 +241,7 @@ async fn every_acknowledged_message_survives_sigkill() {
                 body: format!("m{i}"),
                 new_conversation: false,
                 note: false,
+                attachments: Vec::new(),
             })
             .await;
         assert_eq!(visitor.expect(ack).await.0, *id);

@@ -70,6 +70,7 @@ async fn a_flood_does_not_slow_the_neighbours() {
                         body: "flood".into(),
                         new_conversation: false,
                         note: false,
+                        attachments: Vec::new(),
                     };
                     let text = serde_json::to_string(&frame).expect("encode");
                     if client.send_raw(WsMessage::text(text)).await.is_err()

@@ -65,6 +65,7 @@ async fn messages_committed_as_their_socket_is_cut_off_still_reach_the_team() {
             body: body.clone(),
             new_conversation: false,
             note: false,
+            attachments: Vec::new(),
         };
         let text = serde_json::to_string(&frame).expect("encode");
         ids.push(id);
@@ -100,6 +101,7 @@ async fn messages_committed_as_their_socket_is_cut_off_still_reach_the_team() {
                     body: body.clone(),
                     new_conversation: false,
                     note: false,
+                    attachments: Vec::new(),
                 })
                 .await;
         }
@@ -450,6 +452,7 @@ async fn a_full_disk_refuses_sends_clearly_and_recovers() {
             body: body.clone(),
             new_conversation: false,
             note: false,
+            attachments: Vec::new(),
         })
         .await;
     let (id, resent) = visitor.expect(ack).await;

@@ -76,6 +76,7 @@ fn during_the_outage(conversation: ConversationId, client_id: ClientId) -> Clien
         body: "during the outage".into(),
         new_conversation: false,
         note: false,
+        attachments: Vec::new(),
     }
 }
 

@@ -91,6 +91,7 @@ async fn messages_notes_names_and_labels_are_found_and_marked_as_text() {
             body: "Refund approved for this order".into(),
             new_conversation: false,
             note: true,
+            attachments: Vec::new(),
         })
         .await;
     agent

@@ -664,7 +664,7 @@ async fn writes_queued_together_find_their_conversation_and_resends_their_messag
     for (contact, client_id, body, post) in writes {
         queued.push(
             store
-                .queue_visitor_message(contact, client_id, body, post)
+                .queue_visitor_message(contact, client_id, (body, &[]), post)
                 .await
                 .unwrap(),
         );

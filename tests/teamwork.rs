@@ -58,6 +58,7 @@ fn note(conversation: ConversationId, body: &str) -> ClientFrame {
         body: body.into(),
         new_conversation: false,
         note: true,
+        attachments: Vec::new(),
     }
 }
 

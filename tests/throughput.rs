@@ -36,6 +36,7 @@ async fn send(client: &mut common::Client, body: String) -> ClientId {
             body,
             new_conversation: false,
             note: false,
+            attachments: Vec::new(),
         })
         .await;
     client_id

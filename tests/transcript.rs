@@ -29,6 +29,7 @@ async fn the_team_gets_everything_the_visitor_gets_what_they_saw() {
                 body: body.into(),
                 new_conversation: false,
                 note,
+                attachments: Vec::new(),
             })
             .await;
         agent

@@ -32,6 +32,7 @@ async fn a_flood_is_refused_with_a_retry_hint_then_cut_off_while_others_are_serv
             body: format!("spam {i}"),
             new_conversation: false,
             note: false,
+            attachments: Vec::new(),
         };
         if flooder
             .send_raw(tungstenite::Message::text(

@@ -313,6 +313,7 @@ async fn a_note_never_reaches_the_visitor() {
             body: SECRET.into(),
             new_conversation: false,
             note: true,
+            attachments: Vec::new(),
         })
         .await;
     let note = agent
@@ -376,6 +377,7 @@ async fn a_note_never_reaches_the_visitor() {
             body: "let me in".into(),
             new_conversation: false,
             note: true,
+            attachments: Vec::new(),
         })
         .await;
     assert_eq!(refusal(&mut visitor).await.0, ErrorCode::AgentsOnly);
@@ -484,6 +486,7 @@ async fn a_visitor_starts_new_conversations_within_the_hourly_limit() {
         body: body.into(),
         new_conversation: true,
         note: false,
+        attachments: Vec::new(),
     };
     let frame = send_new("two");
     visitor.send(&frame).await;

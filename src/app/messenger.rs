@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 use leptos_router::hooks::use_query_map;
 
+use crate::app::components::attachments::{allow_drop, drop_files};
 use crate::app::components::{
     Composer, ConnectionBanner, ConnectionStatus, Glyph, Icon, MessageList, NoticeBar, Reader,
     Side, transcript_href,
@@ -265,7 +266,8 @@ pub fn Messenger(
                     on_new=Callback::new(move |()| start_new())
                 />
             </Show>
-            <div class="messenger-body" class:hidden=move || listing.get()>
+            <div class="messenger-body" class:hidden=move || listing.get()
+                on:dragover=allow_drop on:drop=drop_files(live, Signal::from(current))>
                 <div class="greeting">
                     <p class="greeting-title">{move || look.with(|l| l.greeting.clone())}</p>
                     <p>{move || look.with(|l| l.intro.clone())}</p>
@@ -293,7 +295,7 @@ pub fn Messenger(
             <div class="messenger-compose" class:hidden=move || listing.get()>
                 <ProfileForm />
                 <Composer on_send=send on_typing=typing prefill=live.prefill
-                    placeholder="Write a message…" />
+                    attach_to=Signal::from(current) placeholder="Write a message…" />
             </div>
         </section>
     }

@@ -8,6 +8,7 @@
 //! - [`typing`] — when to tell the server someone is typing (paced to its limit).
 //! - [`look`] — the messenger's brand colour and texts on the page, as the
 //!   server rendered them and as `look` frames change them.
+//! - `upload` — (browser only) one file's upload, with its progress.
 //! - `embed` — (browser only) the embedding site's `postMessage`s to the
 //!   messenger frame: link to its signed-in user, or forget them.
 //!
@@ -24,6 +25,8 @@ pub mod notify;
 pub mod socket;
 pub mod time;
 pub mod typing;
+#[cfg(feature = "hydrate")]
+pub mod upload;
 
 use leptos::prelude::*;
 

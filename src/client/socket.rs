@@ -134,6 +134,7 @@ fn listen_for_network(live: Live, wake: mpsc::UnboundedSender<()>) {
         let wake = wake.clone();
         Closure::<dyn Fn()>::new(move || {
             live.online.set(true);
+            live.pump_uploads();
             let _ = wake.unbounded_send(());
         })
     };

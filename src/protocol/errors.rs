@@ -56,6 +56,11 @@ pub enum ErrorCode {
     TooManyConversations,
     /// A rating is 1 to 5, of a resolved conversation, with a short comment.
     InvalidRating,
+    /// A message names more files than it may carry.
+    TooManyAttachments,
+    /// A file the message names is not this sender's upload for this
+    /// conversation, was already sent, or expired (an hour after upload).
+    UnknownAttachment,
     /// The server failed; the frame may be retried with the same `client_id`.
     Internal,
 }
@@ -119,6 +124,14 @@ pub enum ProtocolError {
         "A rating is 1 to 5, given once the conversation is resolved, with a comment of at most {MAX_RATING_COMMENT_CHARS} characters."
     )]
     InvalidRating,
+    #[error(
+        "A message carries at most {MAX_ATTACHMENTS} files; this one names {0}. Send the rest in another message."
+    )]
+    TooManyAttachments(usize),
+    #[error(
+        "A file this message names is not one you uploaded to this conversation, or it was already sent, or it expired (files not sent within an hour are removed). Attach it again."
+    )]
+    UnknownAttachment,
     #[error("The server could not handle that just now; please retry.")]
     Internal,
 }
@@ -150,6 +163,8 @@ impl ProtocolError {
             Self::UnknownLabel => ErrorCode::UnknownLabel,
             Self::TooManyConversations(_) => ErrorCode::TooManyConversations,
             Self::InvalidRating => ErrorCode::InvalidRating,
+            Self::TooManyAttachments(_) => ErrorCode::TooManyAttachments,
+            Self::UnknownAttachment => ErrorCode::UnknownAttachment,
             Self::Internal => ErrorCode::Internal,
         }
     }

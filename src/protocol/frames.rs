@@ -23,6 +23,10 @@ pub enum ClientFrame {
         /// (Agents) a private note: the team sees it, the visitor never does.
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         note: bool,
+        /// Ids of files this sender uploaded (`POST /files`) that the
+        /// message carries; the body may then be empty.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<String>,
     },
     /// Watch a conversation and receive its newest messages as `history`.
     Open { conversation_id: ConversationId },

@@ -8,12 +8,14 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+mod attachments;
 mod contact;
 mod errors;
 mod frames;
 mod inbox;
 mod search;
 
+pub use attachments::*;
 pub use contact::*;
 pub use errors::{ErrorCode, ProtocolError};
 pub use frames::{ClientFrame, ServerFrame};
@@ -224,6 +226,9 @@ pub struct Message {
     /// conversation's state ("Ana resolved this"). Never sent to a visitor.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub internal: bool,
+    /// Files it carries (gone once the message is deleted).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
 }
 
 /// One emoji under a message and everyone who gave it.
@@ -409,6 +414,19 @@ pub fn validate_body(body: &str) -> Result<&str, ProtocolError> {
     Ok(trimmed)
 }
 
+/// Checks a `send`'s text and files: text or at least one file, at most
+/// [`MAX_ATTACHMENTS`] files; returns the text to store (it may be empty
+/// when files go).
+pub fn validate_send<'a>(body: &'a str, attachments: &[String]) -> Result<&'a str, ProtocolError> {
+    if attachments.len() > MAX_ATTACHMENTS {
+        return Err(ProtocolError::TooManyAttachments(attachments.len()));
+    }
+    if !attachments.is_empty() && body.trim().is_empty() {
+        return Ok("");
+    }
+    validate_body(body)
+}
+
 /// Checks a reaction: exactly one grapheme of at most `MAX_REACTION_BYTES`
 /// bytes that is an emoji (not a letter, digit, space or invisible character).
 pub fn validate_reaction(emoji: &str) -> Result<&str, ProtocolError> {
@@ -485,6 +503,7 @@ mod tests {
             body: "Hello".into(),
             new_conversation: false,
             note: false,
+            attachments: Vec::new(),
         };
         let json = serde_json::to_string(&frame).unwrap();
         assert_eq!(

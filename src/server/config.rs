@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use crate::server::files::FileLimits;
 use crate::server::limits::Limits;
 use crate::server::store::Durability;
 
@@ -217,6 +218,9 @@ pub struct Config {
     pub edit_window_minutes: i64,
     /// Abuse limits (`MINICOM_LIMIT_*`).
     pub limits: Limits,
+    /// Files in conversations: where they are kept and how many, how big
+    /// (`MINICOM_FILES*`).
+    pub files: FilesConfig,
     /// Other sites allowed to embed the messenger and open its socket
     /// (`MINICOM_ALLOWED_ORIGINS`, comma-separated, e.g. `https://shop.example.com`).
     pub allowed_origins: Vec<String>,
@@ -280,6 +284,13 @@ Environment (flags win over these):
                                    (default 300)
   MINICOM_LIMIT_CONVERSATIONS_PER_VISITOR_HOUR  conversations one visitor may
                                    start per hour (default 20)
+  MINICOM_FILES               where files are kept: a folder, or `database`
+                              (default: data/files beside SQLite; in PostgreSQL)
+  MINICOM_FILES_MAX_BYTES     bytes per file                  (default 10485760)
+  MINICOM_FILES_PER_MESSAGE   files per message, at most 10   (default 10)
+  MINICOM_FILES_PER_MINUTE    uploads per person per minute   (default 20)
+  MINICOM_FILES_CONVERSATION_BYTES  bytes kept per conversation
+                              (default 209715200)
   MINICOM_ASSISTANT           embedded, remote or off         (default embedded)
   MINICOM_ASSISTANT_MODEL     GGUF file for `embedded`
                               (default data/models/SmolLM2-135M-Instruct.Q4_1.gguf)
@@ -362,6 +373,7 @@ impl Config {
                 Some(other) => return Err(ConfigError::BadDurability(other.to_owned())),
             },
             limits: limits_from_env()?,
+            files: files_from_env()?,
             identity_secret: env("MINICOM_IDENTITY_SECRET"),
             redis_url: env("MINICOM_REDIS_URL"),
             single_instance: match env("MINICOM_INSTANCES") {
@@ -431,6 +443,47 @@ fn assistant_from_env() -> Result<AssistantConfig, ConfigError> {
     config.threads = number("MINICOM_ASSISTANT_THREADS", 1)? as usize;
     config.queue = number("MINICOM_ASSISTANT_QUEUE", 16)? as usize;
     Ok(config)
+}
+
+/// Where files are kept and their limits.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FilesConfig {
+    pub storage: FilesAt,
+    pub limits: FileLimits,
+}
+
+/// Where files are kept (`MINICOM_FILES`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum FilesAt {
+    /// A `files` folder beside an SQLite database; inside a PostgreSQL one.
+    #[default]
+    Default,
+    /// This folder (with several instances: one they all mount).
+    Folder(std::path::PathBuf),
+    /// In the database (PostgreSQL: every instance reaches every file).
+    Database,
+}
+
+fn files_from_env() -> Result<FilesConfig, ConfigError> {
+    let d = FileLimits::default();
+    let storage = match std::env::var("MINICOM_FILES")
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+    {
+        None => FilesAt::Default,
+        Some(v) if v.trim() == "database" => FilesAt::Database,
+        Some(folder) => FilesAt::Folder(folder.trim().into()),
+    };
+    Ok(FilesConfig {
+        storage,
+        limits: FileLimits {
+            max_bytes: positive("MINICOM_FILES_MAX_BYTES", d.max_bytes)?,
+            per_message: positive("MINICOM_FILES_PER_MESSAGE", d.per_message)?
+                .min(crate::protocol::MAX_ATTACHMENTS),
+            per_minute: positive("MINICOM_FILES_PER_MINUTE", d.per_minute)?,
+            conversation_bytes: positive("MINICOM_FILES_CONVERSATION_BYTES", d.conversation_bytes)?,
+        },
+    })
 }
 
 /// The abuse limits, each overridable by its `MINICOM_LIMIT_*` variable.

@@ -14,6 +14,7 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::{App, shell};
 use crate::server::auth::{self, SESSION_COOKIE, SESSION_DAYS};
+use crate::server::files::http as files;
 use crate::server::limits::Attempt;
 use crate::server::{AppState, transcript, visitors, widget, ws};
 
@@ -42,6 +43,9 @@ pub fn router(state: AppState) -> Router {
         .route("/messenger/forget", post(visitors::forget))
         .route("/inbox/transcript/{id}", get(transcript::for_agent))
         .route("/messenger/transcript/{id}", get(transcript::for_visitor))
+        .route("/files", post(files::upload))
+        .route("/files/thumb/{id}", get(files::thumbnail))
+        .route("/files/{id}/{name}", get(files::download))
         .nest_service(&pkg_path, site_files(&state.leptos))
         .merge(pages)
         .layer(middleware::from_fn_with_state(
@@ -130,9 +134,11 @@ async fn security_headers(
             ),
             leptos::config::Env::PROD => String::new(),
         };
+        // `blob:` pictures: previews of the files the person is attaching
+        // (object URLs of their own files, made by this page).
         let policy = format!(
             "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-             style-src 'self' 'nonce-{nonce}'; img-src 'self' data:; media-src 'self'; connect-src 'self'{reload}; \
+             style-src 'self' 'nonce-{nonce}'; img-src 'self' data: blob:; media-src 'self'; connect-src 'self'{reload}; \
              object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors {ancestors}"
         );
         if let Ok(value) = HeaderValue::from_str(&policy) {

@@ -438,6 +438,7 @@ mod tests {
             body: "hi".into(),
             new_conversation: false,
             note: false,
+            attachments: Vec::new(),
         }
     }
 

@@ -15,6 +15,7 @@ pub mod config;
 pub mod connections;
 pub mod contacts;
 pub mod fd_limit;
+pub mod files;
 pub mod http;
 pub mod hub;
 pub mod identity;
@@ -78,6 +79,8 @@ pub struct AppState {
     pub assistant: Option<Arc<assistant::Assistant>>,
     /// Most WebSockets at once; past it new ones are refused (close 1013).
     pub socket_budget: usize,
+    /// Files in conversations: where they are kept, their limits.
+    pub files: Arc<files::Files>,
     /// Work that must finish before the server stops (each socket's
     /// finisher: committed sends still to publish).
     pub tasks: tokio_util::task::TaskTracker,
@@ -281,6 +284,17 @@ pub async fn serve_announced(
         .max_sockets
         .unwrap_or(usize::MAX)
         .min(fd_limit::socket_budget());
+    let file_storage = match &config.files.storage {
+        config::FilesAt::Default => files::Files::default_storage(&store, &config.database_url),
+        config::FilesAt::Folder(folder) => files::Storage::Folder(folder.clone()),
+        config::FilesAt::Database => files::Storage::Database(store.clone()),
+    };
+    let files = Arc::new(files::Files::new(file_storage, config.files.limits.clone()));
+    tokio::spawn(files::run_sweeper(
+        files.clone(),
+        store.clone(),
+        hub.shutdown_signal(),
+    ));
     let state = AppState {
         store: store.clone(),
         hub: hub.clone(),
@@ -298,6 +312,7 @@ pub async fn serve_announced(
         metrics,
         assistant,
         socket_budget,
+        files,
         tasks: tokio_util::task::TaskTracker::new(),
     };
     tokio::spawn(

@@ -247,7 +247,22 @@ impl Writer {
         let body = if m.deleted {
             "(deleted)".to_owned()
         } else {
-            indented(&m.body)
+            // Each file on a line of its own, with where to get it.
+            let files = m.attachments.iter().map(|a| {
+                format!(
+                    "[file: {} ({}, {}) {}]",
+                    one_line(&a.name),
+                    a.kind_label(),
+                    crate::protocol::human_size(a.size),
+                    a.url()
+                )
+            });
+            let text = std::iter::once(m.body.clone())
+                .filter(|b| !b.is_empty())
+                .chain(files)
+                .collect::<Vec<_>>()
+                .join("\n");
+            indented(&text)
         };
         let edited = if m.edited_at.is_some() && !m.deleted {
             " (edited)"

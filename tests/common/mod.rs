@@ -94,6 +94,7 @@ fn test_config(addr: SocketAddr, database_url: String) -> Config {
         durability: minicom::server::store::Durability::Full,
         edit_window_minutes: 15,
         limits: Default::default(),
+        files: Default::default(),
         allowed_origins: Vec::new(),
         identity_secret: Some(IDENTITY_SECRET.into()),
         redis_url: None,
@@ -573,6 +574,7 @@ impl Client {
                     body: format!("{prefix} {}", start + i + 1),
                     new_conversation: false,
                     note: false,
+                    attachments: Vec::new(),
                 })
                 .await;
             }
@@ -591,6 +593,7 @@ impl Client {
             body: body.into(),
             new_conversation: false,
             note: false,
+            attachments: Vec::new(),
         })
         .await;
         client_id

@@ -1,9 +1,14 @@
-//! The message composer: Enter sends, Shift+Enter starts a new line.
+//! The message composer: Enter sends, Shift+Enter starts a new line. Files
+//! come by the paperclip, by pasting (a screenshot) or by dropping them;
+//! emoji from a picker.
 
 use leptos::prelude::*;
 
-use crate::client::live::remaining_chars;
+use crate::app::components::attachments::{OutFiles, allow_drop, drop_files};
+use crate::app::components::{Glyph, Icon};
+use crate::client::live::{Live, remaining_chars};
 use crate::mentions::{complete, name_fits, typed_mention};
+use crate::protocol::ConversationId;
 use crate::replies::{SavedReply, matching};
 
 /// Saved replies the composer offers when the text is `/word`, and how a
@@ -13,6 +18,12 @@ pub struct ReplyPicker {
     pub replies: Signal<Vec<SavedReply>>,
     pub fill: Callback<String, String>,
 }
+
+/// The picker's emoji: the faces, hands and symbols support chats use.
+const EMOJI: [&str; 32] = [
+    "😀", "😂", "😊", "😍", "🤔", "😅", "😢", "😮", "😡", "🙏", "👍", "👎", "👏", "🙌", "👋", "💪",
+    "❤️", "🎉", "🔥", "✅", "❌", "⭐", "💡", "📦", "🚚", "💳", "📧", "📞", "⏰", "🎁", "🛒", "🤝",
+];
 
 /// Most suggestions the list shows at once.
 const SHOWN_REPLIES: usize = 8;
@@ -50,7 +61,21 @@ pub fn Composer(
     /// types `@` in a note.
     #[prop(optional)]
     mentionable: Option<Signal<Vec<String>>>,
+    /// Files may be attached, for this conversation (`None`: the visitor's
+    /// next one).
+    #[prop(optional)]
+    attach_to: Option<Signal<Option<ConversationId>>>,
 ) -> impl IntoView {
+    let live = expect_context::<Live>();
+    let conversation = attach_to.unwrap_or_else(|| Signal::derive(|| None));
+    let staged = Memo::new(move |_| {
+        live.staged.track();
+        live.staged_for(conversation.try_get().flatten())
+    });
+    let has_files = move || staged.try_with(|s| !s.is_empty()).unwrap_or(false);
+    let input = NodeRef::<leptos::html::Textarea>::new();
+    let chooser = NodeRef::<leptos::html::Input>::new();
+    let emoji_open = RwSignal::new(false);
     // Reads here use `try_`: while the server streams a page, a reply box in
     // a branch that was swapped out (or a page the browser already left)
     // may be asked once more after its signals are gone.
@@ -138,7 +163,7 @@ pub fn Composer(
     };
     let submit = move || {
         let body = text.get_untracked();
-        if body.trim().is_empty() {
+        if body.trim().is_empty() && !has_files() {
             return;
         }
         match on_send.run(body) {
@@ -150,11 +175,46 @@ pub fn Composer(
             Err(reason) => problem.set(Some(reason)),
         }
     };
+    // An emoji goes where the cursor is (at the end before the box was used).
+    let insert = move |emoji: &str| {
+        let at = input
+            .get_untracked()
+            .and_then(|el| el.selection_start().ok().flatten())
+            .map(|at| at as usize);
+        text.update(|t| {
+            // The browser counts UTF-16 units; find the byte there.
+            let byte = at
+                .and_then(|units| {
+                    let mut seen = 0;
+                    t.char_indices()
+                        .find(|(_, c)| {
+                            let before = seen;
+                            seen += c.len_utf16();
+                            before >= units
+                        })
+                        .map(|(i, _)| i)
+                        .or(Some(t.len()))
+                })
+                .unwrap_or(t.len());
+            t.insert_str(byte, emoji);
+        });
+        emoji_open.set(false);
+        if let Some(el) = input.get_untracked() {
+            let _ = el.focus();
+        }
+    };
+    let dropped = drop_files(live, conversation);
     view! {
-        <form class="composer" class:composer-note=noting on:submit=move |ev| {
+        <form class="composer" class:composer-note=noting
+            on:dragover=allow_drop
+            on:drop=move |ev| if attach_to.is_some() { dropped(ev) }
+            on:submit=move |ev| {
             ev.prevent_default();
             submit();
         }>
+            <Show when=has_files>
+                {move || view! { <OutFiles files=staged.get() /> }}
+            </Show>
             {note.map(|note| view! {
                 <div class="composer-mode" role="group" aria-label="Write a">
                     <button type="button" class="composer-mode-button"
@@ -174,7 +234,24 @@ pub fn Composer(
                     placeholder.clone()
                 }
                 rows="1"
+                node_ref=input
                 bind:value=text
+                on:paste=move |ev| {
+                    // A pasted screenshot (or copied files) is attached.
+                    #[cfg(feature = "hydrate")]
+                    if attach_to.is_some()
+                        && let Some(files) = ev.clipboard_data().and_then(|d| d.files())
+                        && files.length() > 0
+                    {
+                        ev.prevent_default();
+                        live.stage(
+                            conversation.get_untracked(),
+                            crate::app::components::attachments::file_list(&files),
+                        );
+                    }
+                    #[cfg(not(feature = "hydrate"))]
+                    let _ = ev;
+                }
                 aria-activedescendant=move || listing().then(|| format!("saved-reply-{}", active.get()))
                 on:input=move |ev| {
                     dismissed.set(false);
@@ -254,10 +331,54 @@ pub fn Composer(
                     }).collect_view()}
                 </ul>
             </Show>
+            <div class="composer-tools">
+                {attach_to.map(|_| view! {
+                    <input type="file" multiple class="file-chooser" tabindex="-1"
+                        aria-hidden="true" node_ref=chooser
+                        on:change=move |_ev| {
+                            #[cfg(feature = "hydrate")]
+                            if let Some(el) = chooser.get_untracked() {
+                                if let Some(files) = el.files() {
+                                    live.stage(
+                                        conversation.get_untracked(),
+                                        crate::app::components::attachments::file_list(&files),
+                                    );
+                                }
+                                // The same file may be chosen again.
+                                el.set_value("");
+                            }
+                        } />
+                    <button type="button" class="icon-button" aria-label="Attach files"
+                        title="Attach files (or paste or drop them here)"
+                        on:click=move |_| {
+                            if let Some(el) = chooser.get_untracked() {
+                                el.click();
+                            }
+                        }>
+                        <Icon glyph=Glyph::Paperclip />
+                    </button>
+                })}
+                <button type="button" class="icon-button" aria-label="Insert emoji"
+                    aria-expanded=move || emoji_open.get().to_string()
+                    on:click=move |_| emoji_open.update(|o| *o = !*o)>
+                    <Icon glyph=Glyph::Smile />
+                </button>
+            </div>
+            <Show when=move || emoji_open.get()>
+                <div class="emoji-picker" role="group" aria-label="Emoji"
+                    on:keydown=move |ev| if ev.key() == "Escape" { emoji_open.set(false) }>
+                    {EMOJI.iter().map(|emoji| view! {
+                        <button type="button" class="emoji-option" aria-label=format!("Insert {emoji}")
+                            on:click=move |_| insert(emoji)>{*emoji}</button>
+                    }).collect_view()}
+                </div>
+            </Show>
             <button
                 type="submit"
                 class="composer-send"
-                disabled=move || text.try_with(|t| t.trim().is_empty()).unwrap_or(true)
+                disabled=move || {
+                    text.try_with(|t| t.trim().is_empty()).unwrap_or(true) && !has_files()
+                }
             >
                 {move || if noting() { "Add note" } else { "Send" }}
             </button>

@@ -31,6 +31,13 @@ pub enum Glyph {
     User,
     /// An arrow out of a box: opens in a new tab.
     External,
+    /// Attach a file.
+    Paperclip,
+    /// A document with a folded corner: a file that is not a picture.
+    File,
+    /// Arrows for the previous and next picture.
+    Prev,
+    Next,
     /// The five faces of a rating, awful to great.
     Face(u8),
 }
@@ -112,6 +119,12 @@ impl Glyph {
                 ],
                 _ => &[FACE, EYES_L, EYES_R, "M7.5 13.5h9s-1 4-4.5 4-4.5-4-4.5-4z"],
             },
+            Glyph::Paperclip => &[
+                "M21 11.5l-8.6 8.6a5.5 5.5 0 0 1-7.8-7.8l8.6-8.6a3.7 3.7 0 0 1 5.2 5.2l-8.6 8.6a1.8 1.8 0 0 1-2.6-2.6l7.9-7.9",
+            ],
+            Glyph::File => &["M14 3H6v18h12V7z", "M14 3v4h4", "M9 13h6", "M9 17h6"],
+            Glyph::Prev => &["M15 5l-7 7 7 7"],
+            Glyph::Next => &["M9 5l7 7-7 7"],
             Glyph::Trash => &[
                 "M4 7h16",
                 "M9 7V4h6v3",

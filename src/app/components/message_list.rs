@@ -3,6 +3,9 @@
 use leptos::html::Div;
 use leptos::prelude::*;
 
+use crate::app::components::attachments::{
+    Attachments, Lightbox, LightboxView, OutFiles, RichText,
+};
 use crate::app::components::{Avatar, Glyph, Icon};
 use crate::client::live::{Delivery, Live, Pending, is_me};
 use crate::client::time::{format_full, format_time};
@@ -145,6 +148,18 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
         })
     });
     let receipts = Receipts { cursors, last_seen };
+    // Every picture of the thread, for the lightbox's arrows.
+    let pictures = Memo::new(move |_| {
+        messages.with(|m| {
+            m.iter()
+                .flat_map(|m| m.attachments.iter().filter(|a| a.is_image()).cloned())
+                .collect::<Vec<_>>()
+        })
+    });
+    provide_context(Lightbox {
+        open: RwSignal::new(None),
+        pictures,
+    });
     let typists = Memo::new(move |_| {
         let id = conversation.get()?;
         live.typing
@@ -285,7 +300,8 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
                             }
                         }
                     />
-                    <For each=move || pending.get() key=|p| (p.client_id, p.delivery.clone()) let:p>
+                    <For each=move || pending.get()
+                        key=|p| (p.client_id, p.delivery.clone(), p.files.clone()) let:p>
                         <PendingMessage pending=p />
                     </For>
                 </div>
@@ -295,6 +311,7 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
                     "New messages ↓"
                 </button>
             </Show>
+            <LightboxView />
             <p class="typing-line" aria-live="polite">
                 {move || typists.get()}
             </p>
@@ -426,6 +443,8 @@ fn MessageItem(
         && message.sender != SenderKind::Ai
         && crate::client::time::now_ms() - message.created_at.0 < EDIT_WINDOW_MS;
     let body = message.body.clone();
+    let files = message.attachments.clone();
+    let has_text = !body.is_empty() || files.is_empty();
     let title = format_full(message.created_at);
     let edited = message.edited_at.is_some();
     // The visitor never sees a note: no ticks on it.
@@ -474,9 +493,16 @@ fn MessageItem(
                 fallback=move || {
                     let body = body.clone();
                     let title = title.clone();
+                    let files = files.clone();
                     view! {
-                        <p class="bubble" data-message-id=id.0.to_string() title=title>
-                            <span class="bubble-text">{body}</span>
+                        {(!files.is_empty()).then(|| view! {
+                            <div class="attachments" data-message-id=(!has_text).then(|| id.0.to_string())>
+                                <Attachments items=files />
+                            </div>
+                        })}
+                        <p class="bubble" class:hidden=!has_text
+                            data-message-id=has_text.then(|| id.0.to_string()) title=title>
+                            <span class="bubble-text"><RichText text=body /></span>
                             {edited.then(|| view! { <span class="edited">" (edited)"</span> })}
                             {ticked.then(|| view! {
                                 <span
@@ -600,10 +626,14 @@ fn PendingMessage(pending: Pending) -> impl IntoView {
         Delivery::Sending => None,
         Delivery::Failed(reason) => Some(reason.clone()),
     };
+    let files = pending.files.clone();
     view! {
         <div class="message-group mine pending">
             <div class="message-group-body">
-                <p class="bubble" class:failed=failed.is_some()>{pending.body}</p>
+                {(!files.is_empty()).then(|| view! { <OutFiles files /> })}
+                {(!pending.body.is_empty()).then(|| view! {
+                    <p class="bubble" class:failed=failed.is_some()>{pending.body.clone()}</p>
+                })}
                 {match failed {
                     None => view! {
                     <span class="message-state">
@@ -643,6 +673,7 @@ mod tests {
             reactions: Vec::new(),
             seq: id,
             internal: false,
+            attachments: Vec::new(),
         }
     }
 

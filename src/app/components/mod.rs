@@ -1,5 +1,6 @@
 //! Pieces the messenger and the inbox share.
 
+pub mod attachments;
 mod avatar;
 mod composer;
 mod connection;

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use super::contact::{ContactPanelView, ContactToggle, panel_open_signal};
 use super::labels::{LabelMenu, label_chips};
 use super::shortcuts::Shortcuts;
+use crate::app::components::attachments::{allow_drop, drop_files};
 use crate::app::components::{
     Avatar, Composer, Glyph, Icon, MessageList, NoticeBar, ReplyPicker, Side, TranscriptMenu,
 };
@@ -145,9 +146,13 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                         <span>"Snoozed until " {format_time(until)} ". A reply from the visitor wakes it sooner."</span>
                     </div>
                 })}
-                <MessageList conversation=Signal::from(selected) side=Side::Team />
+                <div class="thread-drop" on:dragover=allow_drop
+                    on:drop=drop_files(live, Signal::from(selected))>
+                    <MessageList conversation=Signal::from(selected) side=Side::Team />
+                </div>
                 <NoticeBar />
-                <Composer on_send=send on_typing=typing placeholder="Reply… (type / for saved replies)" note picker mentionable />
+                <Composer on_send=send on_typing=typing placeholder="Reply… (type / for saved replies)"
+                    note picker mentionable attach_to=Signal::from(selected) />
                 {move || shown.get().map(|id| view! { <ContactPanelView id open=about_open /> })}
             </Show>
         </section>

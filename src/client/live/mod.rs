@@ -2,6 +2,7 @@
 //!
 //! - `thread` — one conversation's loaded messages, in change order.
 //! - `outbox` — what the person wrote that the server has not acknowledged.
+//! - `files` — files attached to what the person writes, and their uploads.
 //! - `frames` — applying what the server sends, and catching up after a
 //!   reconnect.
 //! - `inbox` — (agents) the inbox's lists, their counts, and the team's
@@ -9,12 +10,14 @@
 //! - `search` — (agents) the search box's results, and jumping to a
 //!   message they found.
 
+mod files;
 mod frames;
 mod inbox;
 mod outbox;
 mod search;
 mod thread;
 
+pub use files::{FileState, OutFile};
 pub use outbox::{Delivery, Pending, Posting, remaining_chars};
 pub use thread::Thread;
 
@@ -81,6 +84,10 @@ pub struct Live {
     pub muted: RwSignal<bool>,
     pub threads: RwSignal<HashMap<ConversationId, Thread>>,
     pub outbox: RwSignal<Vec<Pending>>,
+    /// Files attached to the message being written.
+    pub staged: RwSignal<Vec<OutFile>>,
+    /// The browser's files on their way, by key (this page's memory only).
+    handles: StoredValue<HashMap<u64, files::Handle>, LocalStorage>,
     /// The last refusal not tied to a message, for a notice.
     pub notice: RwSignal<Option<String>>,
     /// The browser believes it has a network.
@@ -146,6 +153,8 @@ impl Live {
             muted: RwSignal::new(false),
             threads: RwSignal::new(HashMap::new()),
             outbox: RwSignal::new(Vec::new()),
+            staged: RwSignal::new(Vec::new()),
+            handles: StoredValue::new_local(HashMap::new()),
             notice: RwSignal::new(None),
             online: RwSignal::new(true),
             signed_out: RwSignal::new(false),
@@ -325,7 +334,7 @@ impl Live {
         }
     }
 
-    fn is_agent(&self) -> bool {
+    pub(crate) fn is_agent(&self) -> bool {
         matches!(self.me.get_untracked(), Some(Me::Agent { .. }))
     }
 

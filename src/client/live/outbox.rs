@@ -13,6 +13,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::files::{FileState, OutFile};
 use super::{Connection, Live};
 use crate::protocol::validate_body;
 use crate::protocol::{ClientFrame, ClientId, ConversationId, ErrorCode, MAX_BODY_CHARS};
@@ -61,6 +62,13 @@ pub struct Pending {
     /// How it is posted (a note, a new conversation).
     #[serde(default)]
     pub posting: Posting,
+    /// Files it carries; it goes once every one is uploaded.
+    #[serde(default)]
+    pub files: Vec<OutFile>,
+    /// Its files were uploaded a second time after the server had lost
+    /// them (see `Live::upload_again`): never a third.
+    #[serde(default)]
+    pub uploaded_again: bool,
     /// Sent on the current socket, no answer yet.
     #[serde(skip)]
     pub in_flight: bool,
@@ -95,7 +103,19 @@ impl Live {
         body: &str,
         posting: Posting,
     ) -> Result<(), String> {
-        let body = validate_body(body).map_err(|e| e.to_string())?.to_owned();
+        let staged = self.staged_for(conversation_id);
+        if staged
+            .iter()
+            .any(|f| matches!(f.state, FileState::Failed(_)))
+        {
+            return Err("A file was not accepted: remove it or retry it first.".into());
+        }
+        let body = if !staged.is_empty() && body.trim().is_empty() {
+            String::new()
+        } else {
+            validate_body(body).map_err(|e| e.to_string())?.to_owned()
+        };
+        let files = self.take_staged(conversation_id);
         self.outbox.update(|o| {
             o.push(Pending {
                 client_id: ClientId::new(),
@@ -104,6 +124,8 @@ impl Live {
                 delivery: Delivery::Sending,
                 attempt: 0,
                 posting,
+                files,
+                uploaded_again: false,
                 in_flight: false,
             })
         });
@@ -117,13 +139,28 @@ impl Live {
         self.outbox.update(|outbox| {
             if let Some(p) = outbox.iter_mut().find(|p| p.client_id == client_id) {
                 p.delivery = Delivery::Sending;
+                for f in &mut p.files {
+                    if matches!(f.state, FileState::Failed(_)) {
+                        f.state = FileState::Waiting;
+                    }
+                }
             }
         });
+        self.pump_uploads();
         self.send_next();
     }
 
     /// Drops an unsent message.
     pub fn discard(&self, client_id: ClientId) {
+        let keys: Vec<u64> = self.outbox.with_untracked(|o| {
+            o.iter()
+                .filter(|p| p.client_id == client_id)
+                .flat_map(|p| p.files.iter().map(|f| f.key))
+                .collect()
+        });
+        for key in keys {
+            self.cancel_file(key);
+        }
         self.outbox
             .update(|o| o.retain(|p| p.client_id != client_id));
     }
@@ -134,12 +171,11 @@ impl Live {
         if self.connection.get_untracked() != Connection::Online {
             return; // `catch_up` calls this once connected.
         }
+        self.pump_uploads();
         let window = self.send_window.get_value();
         let due = self.outbox.with_untracked(|o| {
             let in_flight = o.iter().filter(|p| p.in_flight).count();
-            in_flight < window
-                && o.iter()
-                    .any(|p| p.delivery == Delivery::Sending && !p.in_flight)
+            in_flight < window && o.iter().any(|p| p.ready() && !p.in_flight)
         });
         if !due {
             return;
@@ -147,9 +183,20 @@ impl Live {
         let mut frames = Vec::new();
         self.outbox.update(|outbox| {
             let mut in_flight = outbox.iter().filter(|p| p.in_flight).count();
+            // Conversations whose next message waits for its files: later
+            // ones there wait too, so the conversation keeps its order
+            // (`None`: a visitor's, where everything waits).
+            let mut waiting: Vec<Option<ConversationId>> = Vec::new();
             for p in outbox.iter_mut() {
                 if in_flight >= window {
                     break;
+                }
+                let behind = waiting
+                    .iter()
+                    .any(|w| w.is_none() || p.conversation_id.is_none() || *w == p.conversation_id);
+                if p.delivery == Delivery::Sending && (behind || !p.ready()) {
+                    waiting.push(p.conversation_id);
+                    continue;
                 }
                 if p.delivery == Delivery::Sending && !p.in_flight {
                     p.in_flight = true;
@@ -170,6 +217,13 @@ impl Live {
 
     /// The server stored a message: it leaves the outbox, the next may go.
     pub(super) fn acknowledged(&self, client_id: ClientId) {
+        let files: Vec<OutFile> = self.outbox.with_untracked(|o| {
+            o.iter()
+                .filter(|p| p.client_id == client_id)
+                .flat_map(|p| p.files.iter().cloned())
+                .collect()
+        });
+        self.release_files(&files);
         self.outbox
             .update(|o| o.retain(|p| p.client_id != client_id));
         self.send_next();
@@ -185,6 +239,10 @@ impl Live {
         message: &str,
         retry_after_ms: Option<u64>,
     ) -> bool {
+        if code == ErrorCode::UnknownAttachment && self.upload_again(client_id) {
+            self.send_next();
+            return true;
+        }
         let transient = is_transient(code);
         let mut matched = false;
         self.outbox.update(|outbox| {
@@ -279,6 +337,17 @@ impl Live {
                     if p.delivery == Delivery::Failed("no answer from the server".into()) {
                         p.delivery = Delivery::Sending;
                     }
+                    // The file itself stayed with the page that closed.
+                    for f in &mut p.files {
+                        if !f.is_done() && !matches!(f.state, FileState::Failed(_)) {
+                            f.state = FileState::Failed(super::files::LOST_IN_RELOAD.into());
+                            p.delivery = Delivery::Failed(format!(
+                                "{}: {}",
+                                f.name,
+                                super::files::LOST_IN_RELOAD
+                            ));
+                        }
+                    }
                     if !o.iter().any(|q| q.client_id == p.client_id) {
                         o.push(p);
                     }
@@ -300,6 +369,21 @@ fn send_frame(pending: &Pending) -> ClientFrame {
         body: pending.body.clone(),
         new_conversation: pending.posting.new_conversation,
         note: pending.posting.note,
+        attachments: pending
+            .files
+            .iter()
+            .filter_map(|f| match &f.state {
+                FileState::Uploaded(a) => Some(a.id.clone()),
+                _ => None,
+            })
+            .collect(),
+    }
+}
+
+impl Pending {
+    /// Sending, and every file it carries is uploaded.
+    fn ready(&self) -> bool {
+        self.delivery == Delivery::Sending && self.files.iter().all(OutFile::is_done)
     }
 }
 
@@ -330,6 +414,7 @@ mod tests {
                 reactions: Vec::new(),
                 seq: 1,
                 internal: false,
+                attachments: Vec::new(),
             },
         });
     }

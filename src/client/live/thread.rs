@@ -248,6 +248,7 @@ mod tests {
             reactions: Vec::new(),
             seq: id,
             internal: false,
+            attachments: Vec::new(),
         }
     }
 

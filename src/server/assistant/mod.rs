@@ -420,7 +420,22 @@ impl Assistant {
                     SenderKind::Ai | SenderKind::Agent => Role::Assistant,
                     SenderKind::System => return None,
                 };
-                Some(Turn { role, text: m.body })
+                // The model reads what files were sent, never their bytes.
+                let who = if role == Role::Visitor {
+                    "the visitor"
+                } else {
+                    "the team"
+                };
+                let files = m
+                    .attachments
+                    .iter()
+                    .map(|a| format!("[{who} sent {}]", a.describe()));
+                let text = std::iter::once(m.body)
+                    .filter(|b| !b.is_empty())
+                    .chain(files)
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                Some(Turn { role, text })
             })
             .collect();
         Ok(Request {

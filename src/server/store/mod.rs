@@ -27,6 +27,7 @@ mod mentions;
 mod messages;
 mod replies;
 mod search;
+mod uploads;
 mod workflow;
 mod writer;
 
@@ -37,10 +38,11 @@ pub use conversations::Reader;
 pub use engine::Engine;
 pub use labels::LabelCreated;
 pub use messages::{
-    Audience, Author, Change, Changed, Inserted, MessageFacts, PostOptions, ReactionChange,
-    VisitorPost,
+    Audience, Author, Change, Changed, Content, Inserted, MessageFacts, PostOptions,
+    ReactionChange, VisitorPost,
 };
 pub use search::{ConversationHit, MessageHit, SearchRow, Terms};
+pub use uploads::{FileRecord, NewUpload, UNSENT_BATCH, Uploader};
 pub use workflow::{InboxPage, Rated, WOKEN_BY_CLOCK};
 pub use writer::Queued;
 
@@ -75,6 +77,8 @@ pub enum StoreError {
     Commit(String),
     #[error("the visitor already started {0} conversations in the last hour")]
     TooManyConversations(u32),
+    #[error("a file the message carries was removed or sent with another message")]
+    AttachmentGone,
 }
 
 impl StoreError {

@@ -96,6 +96,7 @@ pub(super) async fn line_in(
         reactions: Vec::new(),
         seq,
         internal: true,
+        attachments: Vec::new(),
     })
 }
 

@@ -23,7 +23,7 @@ use super::engine::is_transient;
 use super::messages::{
     Author, Inserted, PostOptions, VisitorPost, Visitors, insert_in, visitor_insert_in,
 };
-use crate::protocol::{ClientId, ContactId, ConversationId};
+use crate::protocol::{Attachment, ClientId, ContactId, ConversationId};
 use crate::server::metrics::Histogram;
 
 /// Most writes that share one transaction.
@@ -50,12 +50,15 @@ pub enum Write {
         client_id: ClientId,
         author: Author,
         body: String,
+        /// Files it carries (uploads the sender's socket checked).
+        attachments: Vec<Attachment>,
         options: PostOptions,
     },
     VisitorMessage {
         contact: ContactId,
         client_id: ClientId,
         body: String,
+        attachments: Vec<Attachment>,
         post: VisitorPost,
     },
 }
@@ -298,19 +301,24 @@ async fn perform(
             client_id,
             author,
             body,
+            attachments,
             options,
         } => {
             visitors.forget(*contact);
-            insert_in(tx, *conversation, *client_id, *author, body, *options).await
+            let content = (body.as_str(), attachments.as_slice());
+            insert_in(tx, *conversation, *client_id, *author, content, *options).await
         }
         Write::VisitorMessage {
             contact,
             client_id,
             body,
+            attachments,
             post,
         } => {
             let known = visitors.known(*contact, *client_id);
-            let inserted = visitor_insert_in(tx, *contact, *client_id, body, *post, known).await?;
+            let content = (body.as_str(), attachments.as_slice());
+            let inserted =
+                visitor_insert_in(tx, *contact, *client_id, content, *post, known).await?;
             visitors.wrote(*contact, &inserted);
             Ok(inserted)
         }
@@ -343,6 +351,7 @@ mod tests {
             contact: ContactId(1),
             client_id: ClientId::new(),
             body: "hello".into(),
+            attachments: Vec::new(),
             post: VisitorPost::default(),
         };
         assert!(matches!(

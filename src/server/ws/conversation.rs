@@ -367,12 +367,16 @@ pub(super) async fn on_change(
     let Changed {
         message,
         mentions_changed,
+        removed_files,
     } = conn
         .state
         .store
         .change_message(message, change)
         .await
         .map_err(internal)?;
+    // The bytes go before anyone hears of the deletion: by then the file
+    // is gone everywhere.
+    conn.state.files.forget(removed_files).await;
     let conversation = message.conversation_id;
     let internal = message.internal;
     publish(

@@ -302,6 +302,7 @@ async fn handle_text(
             body,
             new_conversation,
             note,
+            attachments,
         } => {
             let Some(room) = pending.room().await else {
                 return Ok(());
@@ -310,7 +311,8 @@ async fn handle_text(
                 new_conversation,
                 note,
             };
-            match start_send(conn, conversation_id, id, &body, how, received).await {
+            let content = (body.as_str(), attachments.as_slice());
+            match start_send(conn, conversation_id, id, content, how, received).await {
                 Ok(send) => {
                     pending.hand(room, send);
                     return Ok(());

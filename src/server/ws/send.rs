@@ -2,6 +2,8 @@
 //! at once), then, after the commit, the ack and the live events.
 
 use super::*;
+use crate::protocol::{Attachment, validate_send};
+use crate::server::store::Uploader;
 
 /// A `send` whose write is queued for the database; the finisher completes
 /// it after the commit.
@@ -33,12 +35,14 @@ pub(super) async fn start_send(
     conn: &Conn,
     conversation: Option<ConversationId>,
     client_id: ClientId,
-    body: &str,
+    (body, files): (&str, &[String]),
     how: How,
     received: std::time::Instant,
 ) -> Result<QueuedSend, ProtocolError> {
-    let body = validate_body(body)?;
+    let body = validate_send(body, files)?;
     let store = &conn.state.store;
+    let attachments = attachments(conn, conversation, client_id, files).await?;
+    let content = (body, attachments.as_slice());
     if how.note && !matches!(conn.peer, Peer::Agent(_)) {
         return Err(ProtocolError::AgentsOnly("note"));
     }
@@ -50,7 +54,7 @@ pub(super) async fn start_send(
                 starts_per_hour: conn.state.config.limits.conversations_per_visitor_hour,
             };
             let queued = store
-                .queue_visitor_message(contact, client_id, body, post)
+                .queue_visitor_message(contact, client_id, content, post)
                 .await
                 .map_err(internal)?;
             (None, queued)
@@ -69,7 +73,7 @@ pub(super) async fn start_send(
                 assign_on_reply: conn.state.workflow.assign_on_reply(),
             };
             let queued = store
-                .queue_message(conversation, contact, client_id, author, body, options)
+                .queue_message(conversation, contact, client_id, author, content, options)
                 .await
                 .map_err(internal)?;
             (Some(contact), queued)
@@ -82,6 +86,34 @@ pub(super) async fn start_send(
         queued,
         received,
     })
+}
+
+/// The files a `send` names, checked: this sender's uploads, not sent with
+/// another message (a resend of this one finds them sent with it), within
+/// the per-message limit.
+async fn attachments(
+    conn: &Conn,
+    conversation: Option<ConversationId>,
+    client_id: ClientId,
+    ids: &[String],
+) -> Result<Vec<Attachment>, ProtocolError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let limit = conn.state.files.limits.per_message;
+    if ids.len() > limit {
+        return Err(ProtocolError::TooManyAttachments(ids.len()));
+    }
+    let uploader = match conn.peer {
+        Peer::Contact(c) => Uploader::Contact(c),
+        Peer::Agent(a) => Uploader::Agent(a),
+    };
+    conn.state
+        .store
+        .unsent_uploads(ids, uploader, conversation, client_id)
+        .await
+        .map_err(internal)?
+        .ok_or(ProtocolError::UnknownAttachment)
 }
 
 /// After the commit: the ack (if the socket is still there), then the live
@@ -101,6 +133,7 @@ pub(super) async fn finish_send(conn: &Conn, send: QueuedSend) -> Result<(), Pro
         mentions,
     } = queued.committed().await.map_err(|err| match err {
         StoreError::TooManyConversations(n) => ProtocolError::TooManyConversations(n),
+        StoreError::AttachmentGone => ProtocolError::UnknownAttachment,
         err => internal(err),
     })?;
     // A resend answers with what that `client_id` stored: for a visitor it

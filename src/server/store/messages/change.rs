@@ -107,6 +107,7 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         next_seq_for_message(&mut tx, id).await?;
         let t = now().0;
+        let mut removed_files = Vec::new();
         let body = match &change {
             Change::Edit(body) => {
                 sqlx::query("UPDATE messages SET body = $1, edited_at = $2 WHERE id = $3")
@@ -118,7 +119,7 @@ impl Store {
                 preview(body)
             }
             Change::Delete => {
-                sqlx::query("UPDATE messages SET body = '', deleted_at = $1 WHERE id = $2")
+                sqlx::query("UPDATE messages SET body = '', deleted_at = $1, attachments = NULL WHERE id = $2")
                     .bind(t)
                     .bind(id.0)
                     .execute(&mut *tx)
@@ -127,6 +128,7 @@ impl Store {
                     .bind(id.0)
                     .execute(&mut *tx)
                     .await?;
+                removed_files = super::super::uploads::detach_in(&mut tx, id.0).await?;
                 DELETED_PREVIEW.to_owned()
             }
         };
@@ -174,6 +176,7 @@ impl Store {
         Ok(Changed {
             message,
             mentions_changed,
+            removed_files,
         })
     }
 }

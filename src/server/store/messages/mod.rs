@@ -5,6 +5,8 @@
 mod change;
 mod post;
 
+pub use post::Content;
+
 pub(super) use post::{Visitors, insert_in, visitor_insert_in};
 
 use sqlx::{Any, Row, Transaction};
@@ -14,9 +16,9 @@ use super::engine::flag;
 use super::writer::{Queued, Write};
 use super::{Store, StoreError, now};
 use crate::protocol::{
-    AgentId, AssistantState, ClientId, ContactId, ConversationId, MAX_REACTIONS_PER_MESSAGE,
-    MAX_REACTIONS_PER_PERSON, Message, MessageId, PAGE_BYTES, Person, Reaction, SenderKind, Seq,
-    Timestamp,
+    AgentId, AssistantState, Attachment, ClientId, ContactId, ConversationId,
+    MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_PERSON, Message, MessageId, PAGE_BYTES, Person,
+    Reaction, SenderKind, Seq, Timestamp,
 };
 
 /// The result of an insert: the stored message, and whether this call stored it
@@ -41,6 +43,8 @@ pub struct Changed {
     pub message: Message,
     /// (Notes) whom it mentions changed: the row and the counts with it.
     pub mentions_changed: bool,
+    /// (Deleted) the ids of the files it carried, whose bytes go now.
+    pub removed_files: Vec<String>,
 }
 
 /// How a message is posted (beyond who writes what where).
@@ -94,7 +98,7 @@ impl Audience {
 /// Selects a message with its sender's current display name.
 const MESSAGE_SELECT: &str =
     "SELECT m.id, m.conversation_id, m.client_id, m.sender_kind, m.body, m.created_at,
-        m.edited_at, m.deleted_at, m.seq, m.internal,
+        m.edited_at, m.deleted_at, m.seq, m.internal, m.attachments,
         CASE m.sender_kind
             WHEN 'agent' THEN a.name
             WHEN 'contact' THEN COALESCE(ct.name, 'Visitor #' || ct.id)
@@ -133,7 +137,23 @@ fn message_from_row(row: &sqlx::any::AnyRow) -> Result<Message, StoreError> {
         reactions: Vec::new(),
         seq: row.try_get("seq")?,
         internal: flag(row, "internal")?,
+        attachments: attachments_from(row.try_get("attachments")?)?,
     })
+}
+
+/// The JSON a message row keeps of its files (`NULL` for none: most rows).
+fn attachments_json(attachments: &[Attachment]) -> Option<String> {
+    (!attachments.is_empty())
+        .then(|| serde_json::to_string(attachments).ok())
+        .flatten()
+}
+
+fn attachments_from(json: Option<String>) -> Result<Vec<Attachment>, StoreError> {
+    match json {
+        None => Ok(Vec::new()),
+        Some(json) => serde_json::from_str(&json)
+            .map_err(|err| StoreError::Corrupt(format!("bad attachments on a message: {err}"))),
+    }
 }
 
 /// Keeps what fits in one page on the wire (`PAGE_BYTES`), counting from the
@@ -251,6 +271,21 @@ pub struct MessageFacts {
 pub enum Change {
     Edit(String),
     Delete,
+}
+
+/// The inbox preview of a message: its text, or for files alone what
+/// they are ("Sent an image: cat.png").
+fn preview_of(body: &str, attachments: &[Attachment]) -> String {
+    match attachments {
+        [one, ..] if body.trim().is_empty() => {
+            let more = match attachments.len() - 1 {
+                0 => String::new(),
+                n => format!(" and {n} more"),
+            };
+            preview(&format!("Sent {}{more}", one.describe()))
+        }
+        _ => preview(body),
+    }
 }
 
 fn preview(body: &str) -> String {
@@ -516,6 +551,7 @@ mod tests {
             reactions: Vec::new(),
             seq: id,
             internal: false,
+            attachments: Vec::new(),
         }
     }
 

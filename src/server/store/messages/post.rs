@@ -7,6 +7,9 @@ use std::collections::HashMap;
 
 use super::*;
 
+/// What a message says: its text and the files it carries.
+pub type Content<'a> = (&'a str, &'a [Attachment]);
+
 impl Store {
     /// Stores a message in an existing conversation (of visitor `contact`,
     /// as the caller checked), once per `client_id`: a second call with the
@@ -25,7 +28,7 @@ impl Store {
             contact,
             client_id,
             author,
-            body,
+            (body, &[]),
             PostOptions::default(),
         )
         .await?
@@ -42,7 +45,7 @@ impl Store {
         contact: ContactId,
         client_id: ClientId,
         author: Author,
-        body: &str,
+        (body, attachments): Content<'_>,
         options: PostOptions,
     ) -> Result<Queued, StoreError> {
         self.writer
@@ -52,6 +55,7 @@ impl Store {
                 client_id,
                 author,
                 body: body.to_owned(),
+                attachments: attachments.to_vec(),
                 options,
             })
             .await
@@ -73,7 +77,7 @@ impl Store {
             assistant_answers,
             ..VisitorPost::default()
         };
-        self.queue_visitor_message(contact, client_id, body, post)
+        self.queue_visitor_message(contact, client_id, (body, &[]), post)
             .await?
             .committed()
             .await
@@ -85,7 +89,7 @@ impl Store {
         &self,
         contact: ContactId,
         client_id: ClientId,
-        body: &str,
+        (body, attachments): Content<'_>,
         post: VisitorPost,
     ) -> Result<Queued, StoreError> {
         self.writer
@@ -93,6 +97,7 @@ impl Store {
                 contact,
                 client_id,
                 body: body.to_owned(),
+                attachments: attachments.to_vec(),
                 post,
             })
             .await
@@ -241,7 +246,7 @@ pub(in crate::server::store) async fn visitor_insert_in(
     tx: &mut Transaction<'_, Any>,
     contact: ContactId,
     client_id: ClientId,
-    body: &str,
+    content: Content<'_>,
     post: VisitorPost,
     known: Option<Known>,
 ) -> Result<Inserted, StoreError> {
@@ -299,7 +304,7 @@ pub(in crate::server::store) async fn visitor_insert_in(
         ConversationId(conversation),
         client_id,
         Author::contact(contact),
-        body,
+        content,
         PostOptions::default(),
     )
     .await?;
@@ -313,7 +318,7 @@ pub(in crate::server::store) async fn insert_in(
     conversation: ConversationId,
     client_id: ClientId,
     author: Author,
-    body: &str,
+    (body, attachments): Content<'_>,
     options: PostOptions,
 ) -> Result<Inserted, StoreError> {
     let t = now().0;
@@ -331,8 +336,8 @@ pub(in crate::server::store) async fn insert_in(
     .await?;
     // The new row comes back with its sender's name: no read after the write.
     let inserted: Option<(i64, Option<String>)> = sqlx::query_as(
-        "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at, seq, internal)
-         VALUES ($1, $2, $3, $4, $5, $6, $8, $7)
+        "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at, seq, internal, attachments)
+         VALUES ($1, $2, $3, $4, $5, $6, $8, $7, $9)
          ON CONFLICT (conversation_id, client_id) DO NOTHING
          RETURNING id, CASE sender_kind
              WHEN 'agent' THEN (SELECT a.name FROM agents a WHERE a.id = sender_id)
@@ -350,6 +355,7 @@ pub(in crate::server::store) async fn insert_in(
     .bind(t)
     .bind(options.internal)
     .bind(seq)
+    .bind(attachments_json(attachments))
     .fetch_optional(&mut **tx)
     .await?;
     let Some((id, sender_name)) = inserted else {
@@ -369,6 +375,7 @@ pub(in crate::server::store) async fn insert_in(
         return stored_before(tx, &row).await;
     };
     let sender_name = sender_name.unwrap_or_default();
+    super::super::uploads::attach_in(tx, conversation, id, attachments).await?;
     let mut lines = Vec::new();
     let mut mentions = Vec::new();
     if options.internal {
@@ -400,7 +407,7 @@ pub(in crate::server::store) async fn insert_in(
              WHERE id = $5",
         )
         .bind(t)
-        .bind(preview(body))
+        .bind(preview_of(body, attachments))
         .bind(author.kind.as_str())
         .bind(id)
         .bind(conversation.0)
@@ -450,6 +457,7 @@ pub(in crate::server::store) async fn insert_in(
             reactions: Vec::new(),
             seq,
             internal: options.internal,
+            attachments: attachments.to_vec(),
         },
         created: true,
         started: false,
