@@ -28,3 +28,8 @@ CREATE TABLE upload_blobs (
     data      BYTEA NOT NULL,
     PRIMARY KEY (upload_id, part)
 );
+
+-- Kept out of line and uncompressed: pictures and archives are compressed
+-- already, and a download reads a blob in slices, which PostgreSQL serves
+-- from an uncompressed value without reading the whole of it each time.
+ALTER TABLE upload_blobs ALTER COLUMN data SET STORAGE EXTERNAL;

@@ -102,7 +102,7 @@ pub fn LightboxView() -> impl IntoView {
         }
     });
     move || {
-        open.get().map(|(all, at)| {
+        open.try_get().flatten().map(|(all, at)| {
             let shown = all.get(at).cloned();
             let label = shown.as_ref().map(|a| a.name.clone()).unwrap_or_default();
             let count = all.len();

@@ -213,7 +213,7 @@ pub fn Composer(
             submit();
         }>
             <Show when=has_files>
-                {move || view! { <OutFiles files=staged.get() /> }}
+                {move || view! { <OutFiles files=staged.try_get().unwrap_or_default() /> }}
             </Show>
             {note.map(|note| view! {
                 <div class="composer-mode" role="group" aria-label="Write a">
@@ -359,12 +359,12 @@ pub fn Composer(
                     </button>
                 })}
                 <button type="button" class="icon-button" aria-label="Insert emoji"
-                    aria-expanded=move || emoji_open.get().to_string()
+                    aria-expanded=move || emoji_open.try_get().unwrap_or(false).to_string()
                     on:click=move |_| emoji_open.update(|o| *o = !*o)>
                     <Icon glyph=Glyph::Smile />
                 </button>
             </div>
-            <Show when=move || emoji_open.get()>
+            <Show when=move || emoji_open.try_get().unwrap_or(false)>
                 <div class="emoji-picker" role="group" aria-label="Emoji"
                     on:keydown=move |ev| if ev.key() == "Escape" { emoji_open.set(false) }>
                     {EMOJI.iter().map(|emoji| view! {

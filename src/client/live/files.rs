@@ -63,6 +63,23 @@ pub(super) struct Handle {
 #[cfg(not(feature = "hydrate"))]
 pub(super) struct Handle;
 
+/// The page's files, by key: the browser's own objects, which live on the
+/// page's one thread. (On the server, which renders pages on any thread,
+/// there are none, and the store must be one any thread may drop.)
+#[cfg(feature = "hydrate")]
+pub(super) type Handles = StoredValue<std::collections::HashMap<u64, Handle>, LocalStorage>;
+#[cfg(not(feature = "hydrate"))]
+pub(super) type Handles = StoredValue<std::collections::HashMap<u64, Handle>>;
+
+#[cfg(feature = "hydrate")]
+pub(super) fn new_handles() -> Handles {
+    StoredValue::new_local(Default::default())
+}
+#[cfg(not(feature = "hydrate"))]
+pub(super) fn new_handles() -> Handles {
+    StoredValue::new(Default::default())
+}
+
 /// What the reload message says of a file that never reached the server.
 #[cfg(feature = "hydrate")]
 pub(super) const LOST_IN_RELOAD: &str =

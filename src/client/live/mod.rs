@@ -87,7 +87,7 @@ pub struct Live {
     /// Files attached to the message being written.
     pub staged: RwSignal<Vec<OutFile>>,
     /// The browser's files on their way, by key (this page's memory only).
-    handles: StoredValue<HashMap<u64, files::Handle>, LocalStorage>,
+    handles: files::Handles,
     /// The last refusal not tied to a message, for a notice.
     pub notice: RwSignal<Option<String>>,
     /// The browser believes it has a network.
@@ -154,7 +154,7 @@ impl Live {
             threads: RwSignal::new(HashMap::new()),
             outbox: RwSignal::new(Vec::new()),
             staged: RwSignal::new(Vec::new()),
-            handles: StoredValue::new_local(HashMap::new()),
+            handles: files::new_handles(),
             notice: RwSignal::new(None),
             online: RwSignal::new(true),
             signed_out: RwSignal::new(false),
