@@ -454,7 +454,18 @@ async fn the_lists_page_without_skipping_in_both_orders() {
         ids.push(inserted.message.conversation_id);
         contacts.push(contact);
     }
-    // Someone answered the second: nobody waits there, it goes last.
+    // Someone answered the second: nobody waits there, it goes last. (Its
+    // activity is newest only once the millisecond clock has moved on from
+    // the last visitor's message: rows of one millisecond tie.)
+    let last = store
+        .latest_messages(ids[3], 1, minicom::server::store::Audience::Team)
+        .await
+        .unwrap()
+        .0[0]
+        .created_at;
+    while minicom::server::store::now() <= last {
+        tokio::task::yield_now().await;
+    }
     store
         .insert_message(ids[1], contacts[1], ClientId::new(), Author::ai(), "hi")
         .await
