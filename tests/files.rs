@@ -4,93 +4,21 @@
 
 mod common;
 
-use common::TestServer;
+use common::{BinaryResponse, TestServer};
 use minicom::protocol::{
     Attachment, ClientFrame, ClientId, ConversationId, ErrorCode, Message, ServerFrame, Timestamp,
 };
 use minicom::server::files::{FileLimits, Files, Part};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// A raw HTTP answer: status, headers (lower-case names), body bytes.
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+/// What an upload answers: the file, as a `send` names it.
+trait Uploaded {
+    fn attachment(&self) -> Attachment;
 }
 
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
-    }
-
+impl Uploaded for BinaryResponse {
     fn attachment(&self) -> Attachment {
         assert_eq!(self.status, 201, "{}", String::from_utf8_lossy(&self.body));
         serde_json::from_slice(&self.body).expect("an attachment")
-    }
-}
-
-/// One HTTP/1.1 request with a binary body.
-async fn request(
-    server: &TestServer,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Answer {
-    let mut stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
-    let mut head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        server.addr,
-        body.len()
-    );
-    for (name, value) in headers {
-        head.push_str(&format!("{name}: {value}\r\n"));
-    }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes()).await.unwrap();
-    stream.write_all(body).await.unwrap();
-    let mut raw = Vec::new();
-    tokio::time::timeout(
-        std::time::Duration::from_secs(20),
-        stream.read_to_end(&mut raw),
-    )
-    .await
-    .expect("an answer in time")
-    .unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of headers");
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut body = raw[split + 4..].to_vec();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    if headers
-        .iter()
-        .any(|(k, v)| k == "transfer-encoding" && v.contains("chunked"))
-    {
-        body = minicom::server::http::decode_chunked(&body).expect("chunked body");
-    }
-    Answer {
-        status,
-        headers,
-        body,
     }
 }
 
@@ -100,26 +28,31 @@ async fn upload(
     conversation: Option<ConversationId>,
     name: &str,
     bytes: &[u8],
-) -> Answer {
+) -> BinaryResponse {
     let path = match conversation {
         Some(c) => format!("/files?conversation={}", c.0),
         None => "/files".to_owned(),
     };
     let name = minicom::protocol::url_segment(name);
-    request(
-        server,
-        "POST",
-        &path,
-        &[("Cookie", cookie), ("X-File-Name", &name)],
-        bytes,
-    )
-    .await
+    server
+        .http_bytes(
+            "POST",
+            &path,
+            &[("Cookie", cookie), ("X-File-Name", &name)],
+            bytes,
+        )
+        .await
 }
 
-async fn get(server: &TestServer, cookie: &str, path: &str, extra: &[(&str, &str)]) -> Answer {
+async fn get(
+    server: &TestServer,
+    cookie: &str,
+    path: &str,
+    extra: &[(&str, &str)],
+) -> BinaryResponse {
     let mut headers = vec![("Cookie", cookie)];
     headers.extend_from_slice(extra);
-    request(server, "GET", path, &headers, b"").await
+    server.http_bytes("GET", path, &headers, b"").await
 }
 
 fn png(width: u32, height: u32) -> Vec<u8> {
@@ -321,7 +254,9 @@ async fn the_type_comes_from_the_bytes_not_the_name() {
         400
     );
     // No name, no upload (and no form on another site can set the header).
-    let nameless = request(&server, "POST", "/files", &[("Cookie", &cookie)], b"hello").await;
+    let nameless = server
+        .http_bytes("POST", "/files", &[("Cookie", &cookie)], b"hello")
+        .await;
     assert_eq!(nameless.status, 400);
 }
 
@@ -713,7 +648,7 @@ async fn a_resent_message_with_files_is_stored_once_and_transcripts_list_files()
         &[],
     )
     .await;
-    let text = String::from_utf8(transcript.body).unwrap();
+    let text = String::from_utf8(transcript.bytes()).unwrap();
     assert!(
         text.contains(&format!("[file: order 42.pdf (PDF, 15 B) {}]", file.url())),
         "{text}"
@@ -748,26 +683,26 @@ async fn a_browser_signed_in_to_the_inbox_uploads_as_the_page_it_is_on() {
     let agent_cookie = server.agent_cookie().await;
     // One browser, both cookies: the messenger says it speaks as the visitor.
     let both = format!("{visitor_cookie}; {agent_cookie}");
-    let answer = request(
-        &server,
-        "POST",
-        "/files?role=visitor",
-        &[("Cookie", &both), ("X-File-Name", "note.txt")],
-        b"from my own messenger",
-    )
-    .await
-    .attachment();
+    let answer = server
+        .http_bytes(
+            "POST",
+            "/files?role=visitor",
+            &[("Cookie", &both), ("X-File-Name", "note.txt")],
+            b"from my own messenger",
+        )
+        .await
+        .attachment();
     let message = send_files(&mut visitor, None, "", &[&answer.id]).await;
     assert_eq!(message.attachments, std::slice::from_ref(&answer));
     // As the agent, without a conversation, it is refused for want of one.
-    let as_agent = request(
-        &server,
-        "POST",
-        "/files?role=agent",
-        &[("Cookie", &both), ("X-File-Name", "note.txt")],
-        b"from the inbox",
-    )
-    .await;
+    let as_agent = server
+        .http_bytes(
+            "POST",
+            "/files?role=agent",
+            &[("Cookie", &both), ("X-File-Name", "note.txt")],
+            b"from the inbox",
+        )
+        .await;
     assert_eq!(as_agent.status, 400);
     assert_eq!(as_agent.json()["code"], "conversation_required");
 }

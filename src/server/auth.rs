@@ -9,7 +9,7 @@ use rand::rngs::OsRng;
 use sha2::{Digest, Sha256};
 
 use crate::protocol::Timestamp;
-use crate::server::store::{AgentRecord, Store, StoreError};
+use crate::server::store::{AgentRecord, ContactRecord, Store, StoreError};
 
 /// Cookie holding an anonymous visitor's token.
 pub const VISITOR_COOKIE: &str = "minicom_visitor";
@@ -242,6 +242,18 @@ pub async fn signed_in_agent(
 ) -> Result<Option<AgentRecord>, StoreError> {
     match cookie(headers, SESSION_COOKIE) {
         Some(token) => store.agent_by_session(&token_hash(token)).await,
+        None => Ok(None),
+    }
+}
+
+/// The known visitor behind the request's visitor cookie, if any (a
+/// cookie becomes someone once its messenger's socket connects).
+pub async fn signed_in_visitor(
+    store: &Store,
+    headers: &HeaderMap,
+) -> Result<Option<ContactRecord>, StoreError> {
+    match cookie(headers, VISITOR_COOKIE) {
+        Some(token) => store.known_contact_for_token(&token_hash(token)).await,
         None => Ok(None),
     }
 }

@@ -18,7 +18,7 @@ use serde::Deserialize;
 
 use crate::protocol::{ConversationId, ConversationSummary, Message, MessageId, SenderKind};
 use crate::server::AppState;
-use crate::server::auth::{self, VISITOR_COOKIE};
+use crate::server::auth;
 use crate::server::store::{Audience, Store};
 
 /// Messages read (and written out) at a time: at most about 2.4 MB of
@@ -68,14 +68,7 @@ pub async fn for_visitor(
     Query(query): Query<TranscriptQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let Some(token) = auth::cookie(&headers, VISITOR_COOKIE) else {
-        return not_found();
-    };
-    let me = match state
-        .store
-        .known_contact_for_token(&auth::token_hash(token))
-        .await
-    {
+    let me = match auth::signed_in_visitor(&state.store, &headers).await {
         Ok(Some(contact)) => contact.id,
         Ok(None) => return not_found(),
         Err(err) => return failed(&err),

@@ -277,25 +277,47 @@ impl TestServer {
         headers: &[(&str, &str)],
         body: &str,
     ) -> HttpResponse {
+        let raw = self
+            .http_bytes(method, path, headers, body.as_bytes())
+            .await;
+        HttpResponse {
+            status: raw.status,
+            headers: raw.headers,
+            body: String::from_utf8_lossy(&raw.body).into_owned(),
+        }
+    }
+
+    /// An HTTP/1.1 request with a body of any bytes (a file); the answer's
+    /// body as it came (see [`BinaryResponse::bytes`]).
+    pub async fn http_bytes(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> BinaryResponse {
         let mut stream = TcpStream::connect(self.addr).await.expect("connect");
-        let mut request = format!(
+        let mut head = format!(
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
             self.addr,
             body.len()
         );
         for (name, value) in headers {
-            request.push_str(&format!("{name}: {value}\r\n"));
+            head.push_str(&format!("{name}: {value}\r\n"));
         }
-        request.push_str("\r\n");
-        request.push_str(body);
-        stream.write_all(request.as_bytes()).await.expect("write");
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).await.expect("write");
+        stream.write_all(body).await.expect("write");
         let mut raw = Vec::new();
         tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
             .await
             .expect("response in time")
             .expect("read");
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or(raw.len());
+        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
         let mut lines = head.lines();
         let status = lines
             .next()
@@ -306,10 +328,10 @@ impl TestServer {
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
             .collect();
-        HttpResponse {
+        BinaryResponse {
             status,
             headers,
-            body: body.to_owned(),
+            body: raw.get(split + 4..).unwrap_or_default().to_vec(),
         }
     }
 
@@ -474,6 +496,37 @@ impl Drop for TestServer {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+}
+
+/// An answer whose body may be any bytes.
+pub struct BinaryResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// As it came over the wire (chunked or not).
+    pub body: Vec<u8>,
+}
+
+impl BinaryResponse {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body, its chunks joined if it came chunked.
+    pub fn bytes(&self) -> Vec<u8> {
+        if self.header("transfer-encoding") == Some("chunked") {
+            minicom::server::http::decode_chunked(&self.body).expect("chunked body")
+        } else {
+            self.body.clone()
+        }
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.bytes())
+            .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
     }
 }
 

@@ -68,10 +68,7 @@ pub fn Composer(
 ) -> impl IntoView {
     let live = expect_context::<Live>();
     let conversation = attach_to.unwrap_or_else(|| Signal::derive(|| None));
-    let staged = Memo::new(move |_| {
-        live.staged.track();
-        live.staged_for(conversation.try_get().flatten())
-    });
+    let staged = Memo::new(move |_| live.staged_for(conversation.try_get().flatten()));
     let has_files = move || staged.try_with(|s| !s.is_empty()).unwrap_or(false);
     let input = NodeRef::<leptos::html::Textarea>::new();
     let chooser = NodeRef::<leptos::html::Input>::new();
@@ -182,20 +179,7 @@ pub fn Composer(
             .and_then(|el| el.selection_start().ok().flatten())
             .map(|at| at as usize);
         text.update(|t| {
-            // The browser counts UTF-16 units; find the byte there.
-            let byte = at
-                .and_then(|units| {
-                    let mut seen = 0;
-                    t.char_indices()
-                        .find(|(_, c)| {
-                            let before = seen;
-                            seen += c.len_utf16();
-                            before >= units
-                        })
-                        .map(|(i, _)| i)
-                        .or(Some(t.len()))
-                })
-                .unwrap_or(t.len());
+            let byte = at.map_or(t.len(), |units| byte_at_utf16(t, units));
             t.insert_str(byte, emoji);
         });
         emoji_open.set(false);
@@ -395,6 +379,18 @@ pub fn Composer(
             </Show>
         </form>
     }
+}
+
+/// The byte of `text` at the browser's cursor, which counts UTF-16 units.
+fn byte_at_utf16(text: &str, units: usize) -> usize {
+    let mut seen = 0;
+    for (byte, c) in text.char_indices() {
+        if seen >= units {
+            return byte;
+        }
+        seen += c.len_utf16();
+    }
+    text.len()
 }
 
 /// What the visitor typed into the server-rendered composer while the WASM was

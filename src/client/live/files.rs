@@ -30,14 +30,12 @@ pub struct OutFile {
     pub key: u64,
     pub name: String,
     pub size: u64,
-    /// The browser calls it a picture: its preview shows (the server judges
-    /// for itself).
-    pub picture: bool,
     pub state: FileState,
     /// The conversation it was attached in (`None`: a visitor's next).
     #[serde(default)]
     pub conversation: Option<ConversationId>,
-    /// A preview of a picture (an object URL, released once sent).
+    /// A preview, when the browser calls it a picture (the server judges for
+    /// itself): an object URL, released once sent.
     #[serde(skip)]
     pub preview: Option<String>,
 }
@@ -99,15 +97,15 @@ impl Live {
         let mut staged = Vec::new();
         for file in files {
             let key = crate::protocol::ClientId::new().0.as_u64_pair().0;
-            let picture = file.type_().starts_with("image/");
-            let preview = picture
+            let preview = file
+                .type_()
+                .starts_with("image/")
                 .then(|| web_sys::Url::create_object_url_with_blob(&file).ok())
                 .flatten();
             staged.push(OutFile {
                 key,
                 name: crate::protocol::clean_file_name(&file.name()),
                 size: file.size() as u64,
-                picture,
                 state: FileState::Waiting,
                 conversation,
                 preview,

@@ -23,7 +23,7 @@ use serde::Deserialize;
 use super::{Part, UploadError};
 use crate::protocol::{ContactId, ConversationId};
 use crate::server::AppState;
-use crate::server::auth::{self, VISITOR_COOKIE};
+use crate::server::auth;
 use crate::server::store::{FileRecord, Uploader};
 
 /// Bytes read from storage (and sent) at a time: a download of any size
@@ -47,15 +47,9 @@ async fn askers(state: &AppState, headers: &HeaderMap) -> Result<Vec<Asker>, Res
         Ok(None) => {}
         Err(err) => return Err(failed(&err)),
     }
-    if let Some(token) = auth::cookie(headers, VISITOR_COOKIE) {
-        match state
-            .store
-            .known_contact_for_token(&auth::token_hash(token))
-            .await
-        {
-            Ok(contact) => found.extend(contact.map(|c| Asker::Visitor(c.id))),
-            Err(err) => return Err(failed(&err)),
-        }
+    match auth::signed_in_visitor(&state.store, headers).await {
+        Ok(contact) => found.extend(contact.map(|c| Asker::Visitor(c.id))),
+        Err(err) => return Err(failed(&err)),
     }
     Ok(found)
 }
@@ -240,11 +234,6 @@ async fn serve(state: AppState, id: String, part: Part, headers: HeaderMap) -> R
         Ok(None) => return not_found(),
         Err(err) => return failed(&err),
     };
-    let content_type = match part {
-        Part::Thumb => "image/jpeg",
-        Part::File if a.content_type == "text/plain" => "text/plain; charset=utf-8",
-        Part::File => a.content_type.as_str(),
-    };
     let mut response = Response::builder()
         .header(header::ETAG, &etag)
         .header(header::ACCEPT_RANGES, "bytes")
@@ -262,17 +251,16 @@ async fn serve(state: AppState, id: String, part: Part, headers: HeaderMap) -> R
             header::CONTENT_DISPOSITION,
             disposition(a.is_image(), &a.name),
         );
-    if part == Part::Thumb {
-        // The thumbnail's real type, from its bytes.
-        match state.files.storage.read(&id, part, 0, 8).await {
-            Ok(head) => {
-                response = response.header(header::CONTENT_TYPE, super::picture::thumb_type(&head))
-            }
+    let content_type = match part {
+        // The thumbnail's type (JPEG, or PNG for transparency), from its bytes.
+        Part::Thumb => match state.files.storage.read(&id, part, 0, 8).await {
+            Ok(head) => super::picture::thumb_type(&head),
             Err(err) => return failed(&err),
-        }
-    } else {
-        response = response.header(header::CONTENT_TYPE, content_type);
-    }
+        },
+        Part::File if a.content_type == "text/plain" => "text/plain; charset=utf-8",
+        Part::File => a.content_type.as_str(),
+    };
+    response = response.header(header::CONTENT_TYPE, content_type);
     let fresh = headers
         .get(header::IF_NONE_MATCH)
         .and_then(|v| v.to_str().ok())

@@ -327,20 +327,24 @@ pub(super) async fn attach_in(
     message: i64,
     attachments: &[Attachment],
 ) -> Result<(), StoreError> {
+    if attachments.is_empty() {
+        return Ok(());
+    }
+    let list = (3..3 + attachments.len())
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!(
+        "UPDATE uploads SET message_id = $1, conversation_id = $2
+         WHERE message_id IS NULL AND id IN ({list})"
+    );
+    let mut query = sqlx::query(&sql).bind(message).bind(conversation.0);
     for a in attachments {
-        let taken = sqlx::query(
-            "UPDATE uploads SET message_id = $1, conversation_id = $2
-             WHERE id = $3 AND message_id IS NULL",
-        )
-        .bind(message)
-        .bind(conversation.0)
-        .bind(&a.id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-        if taken == 0 {
-            return Err(StoreError::AttachmentGone);
-        }
+        query = query.bind(&a.id);
+    }
+    let taken = query.execute(&mut **tx).await?.rows_affected();
+    if taken != attachments.len() as u64 {
+        return Err(StoreError::AttachmentGone);
     }
     Ok(())
 }
