@@ -136,7 +136,7 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                             <p class="thread-labels">{label_chips(live, s.labels.clone())}</p>
                         </div>
                     })}
-                    {move || shown.get().map(|id| view! { <ThreadActions id /> })}
+                    {move || shown.try_get().flatten().map(|id| view! { <ThreadActions id /> })}
                     <ContactToggle open=about_open />
                 </header>
                 {move || summary.get().map(|s| view! { <AssistantBar summary=s /> })}
@@ -153,7 +153,7 @@ pub fn ThreadPane(selected: Memo<Option<ConversationId>>) -> impl IntoView {
                 <NoticeBar />
                 <Composer on_send=send on_typing=typing placeholder="Reply… (type / for saved replies)"
                     note picker mentionable attach_to=Signal::from(selected) />
-                {move || shown.get().map(|id| view! { <ContactPanelView id open=about_open /> })}
+                {move || shown.try_get().flatten().map(|id| view! { <ContactPanelView id open=about_open /> })}
             </Show>
         </section>
     }
