@@ -10,13 +10,14 @@ CARGO_BIN := $(HOME)/.cargo/bin
 NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 export PATH := $(CARGO_BIN):$(NODE_BIN):$(PATH)
 
-.PHONY: help setup setup-rust setup-node setup-browser setup-services run build build-release test test-rust test-e2e bench bench-internals lighthouse lint setup-native setup-model fmt clean
+.PHONY: help setup setup-rust setup-node setup-browser setup-services run build build-release test test-rust test-e2e bench bench-internals eval lighthouse lint setup-native setup-model fmt clean
 
 help:
 	@echo "make run    build and serve Minicom on http://127.0.0.1:3000 (first time: ~25 min)"
 	@echo "make test   run every test: unit, integration, browser (first time: ~25 min)"
 	@echo "make lint   rustfmt and clippy for the server and the browser side"
 	@echo "make bench  release load run (minicom-load): throughput, latency, idle sockets, big inboxes"
+	@echo "make eval   the assistant on the help center evaluation set: retrieval, faithfulness, timings"
 	@echo "make lighthouse  Lighthouse (mobile, slow 4G) on / and /messenger of a release build"
 
 ## ---------- set-up (idempotent) ----------
@@ -140,6 +141,16 @@ bench: setup-rust setup-model
 	cargo build --release --features ssr --bins
 	@echo "==> Standard load run against a fresh server on a temporary database (about 6 min)"
 	./target/release/minicom-load bench --server-bin target/release/minicom --out bench/results.json
+
+# The assistant on the help center evaluation set (tests/fixtures/help):
+# retrieval hit rate, faithful answers, "don't know" when the articles do not
+# say, time to first token. MINICOM_ASSISTANT_MODEL=path/to.gguf runs it on
+# another model.
+eval: setup-rust setup-model
+	@echo "==> Building minicom-load (the debug build the tests share: llama.cpp is compiled optimised in it)"
+	cargo build --features ssr --bin minicom-load
+	@echo "==> The assistant on the evaluation set (50 questions; a few minutes on 2 cores)"
+	./target/debug/minicom-load eval
 
 # In-process measurements: durability cost (FULL vs NORMAL), open times on
 # bulk fixtures, a neighbour's latency during a flood, the memory a hostile

@@ -8,6 +8,8 @@
 //! - [`protocol`] — the wire: every frame the browser and the server exchange.
 //! - [`settings`] — what admins set about the messenger (colour, texts, office
 //!   hours) and the look the messenger draws from it; both sides read it.
+//! - [`help`] — the help center's articles, search results and an answer's
+//!   sources as both sides see them; slugs and limits.
 //! - [`mentions`] — `@Name` in the team's notes: who a note names, and
 //!   completing a name as the agent types.
 //! - [`replies`] — saved replies: checking shortcuts, finding them as the agent
@@ -21,12 +23,15 @@
 //!   (resolve, snooze, assign; the snooze clock and the inbox lists' counts),
 //!   search (each engine's own full-text index, results with snippets),
 //!   transcripts, the contact panel's facts about a visitor (`contacts`),
-//!   and files in conversations (`files`: uploads judged by their bytes,
-//!   pictures made safe, served only to the conversation's people).
+//!   files in conversations (`files`: uploads judged by their bytes,
+//!   pictures made safe, served only to the conversation's people), the
+//!   help center (`help`: articles' Markdown rendered safely, split into
+//!   passages, and found for a question) and the assistant (`assistant`:
+//!   engines, answers grounded in the help center, streamed as drafts).
 //! - [`client`] — the browser runtime: the reconnecting socket, the outbox and
 //!   the live state the UI renders.
 //! - [`app`] — the Leptos UI, rendered on the server and hydrated in the browser:
-//!   the demo site, the messenger and the inbox.
+//!   the demo site, the messenger, the inbox and the public help center.
 //!
 //! One message travels composer → `client` → `/ws` → `server::ws` → `store`
 //! (commit, then ack) → `bus` → `hub` → every watching socket → `client` → UI.
@@ -35,6 +40,7 @@
 
 pub mod app;
 pub mod client;
+pub mod help;
 pub mod mentions;
 pub mod protocol;
 pub mod replies;

@@ -390,7 +390,7 @@ async fn hostile_frames_never_break_a_socket_or_the_server() {
                     let status = statuses[rng.gen_range(0..statuses.len())];
                     frame.insert("status".into(), serde_json::json!(status));
                 }
-                for field in ["typing", "on"] {
+                for field in ["typing", "on", "helpful"] {
                     if rng.gen_bool(0.8) {
                         frame.insert(field.into(), flags[rng.gen_range(0..flags.len())].clone());
                     }

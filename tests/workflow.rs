@@ -175,7 +175,7 @@ async fn a_snooze_that_ran_out_while_the_server_was_down_wakes_at_start() {
             conversation,
             ConversationStatus::Snoozed,
             Some(Timestamp(now().0 - 60_000)),
-            AgentId(1),
+            Some(AgentId(1)),
             "Snoozed until a minute ago by Admin",
         )
         .await

@@ -1,6 +1,7 @@
 //! The visitor's side: the messenger panel, the bubble that opens it, and the
 //! full-page `/messenger` used for embedding.
 
+use crate::app::help::messenger::HelpSearch;
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
@@ -274,6 +275,7 @@ pub fn Messenger(
                     {move || look.with(|l| l.away.clone()).map(|away| view! {
                         <p class="away-notice" role="status">{away}</p>
                     })}
+                    <HelpSearch />
                 </div>
                 <MessageList conversation=Signal::from(current) side=Side::Contact />
             </div>

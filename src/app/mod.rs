@@ -3,17 +3,19 @@
 //! - [`demo`] — `/`: a fictional company's site with the messenger bubble.
 //! - [`messenger`] — `/messenger` and the bubble's panel: the visitor's side.
 //! - [`inbox`] — `/inbox`: sign-in, the conversation list and the thread.
+//! - [`help`] — `/help`: the public help center (articles, search).
 //! - [`components`] — pieces both sides share (message list, composer, …).
 
 pub mod components;
 pub mod demo;
+pub mod help;
 pub mod inbox;
 pub mod messenger;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Title, provide_meta_context};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{Lazy, LazyRoute, lazy_route, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 /// A page title that follows `text` in the browser but is a plain string
 /// on the server. leptos_axum writes the `<title>` after the page's first
@@ -89,6 +91,12 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/inbox") view={Lazy::<InboxRoute>::new()} />
                 <Route path=path!("/inbox/team") view={Lazy::<TeamRoute>::new()} />
                 <Route path=path!("/inbox/settings") view={Lazy::<SettingsRoute>::new()} />
+                <Route path=path!("/inbox/help") view={Lazy::<ArticlesRoute>::new()} />
+                // Whole before sent: the title and description are in the head.
+                <Route path=path!("/help") view=help::HelpPage ssr=SsrMode::Async />
+                <Route path=path!("/help/:collection") view=help::HelpPage ssr=SsrMode::Async />
+                <Route path=path!("/help/:collection/:slug") view=help::HelpArticlePage
+                    ssr=SsrMode::Async />
             </Routes>
         </Router>
     }
@@ -137,6 +145,20 @@ impl LazyRoute for SettingsRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <inbox::SettingsPage /> }.into_any()
+    }
+}
+
+/// `/inbox/help`.
+struct ArticlesRoute;
+
+#[lazy_route]
+impl LazyRoute for ArticlesRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <inbox::ArticlesPage /> }.into_any()
     }
 }
 

@@ -138,6 +138,12 @@ pub enum ClientFrame {
     /// (Visitors) "Talk to a person": the assistant stops and the team is
     /// asked to answer.
     Handoff { conversation_id: ConversationId },
+    /// (Visitors) "Did that help?" under an answer of the assistant:
+    /// `true` resolves the conversation, `false` asks the team to answer.
+    Feedback {
+        message_id: MessageId,
+        helpful: bool,
+    },
     /// (Agents) switches the assistant on or off for one conversation.
     Assistant {
         conversation_id: ConversationId,
@@ -275,6 +281,14 @@ pub enum ServerFrame {
         person: Person,
         typing: bool,
     },
+    /// The assistant's answer as written so far (the whole text each time,
+    /// at most about ten a second): shown in place of its typing dots until
+    /// the stored `message` replaces it. A draft that stops without a
+    /// message (a reconnect, the answer dropped) is simply forgotten.
+    Draft {
+        conversation_id: ConversationId,
+        text: String,
+    },
     /// A cursor moved: `person` has read (or, for `delivered`, the team has
     /// received) every message up to `up_to`. Sent to both sides, including
     /// the reader's other tabs (to clear their unread counts).
@@ -329,6 +343,7 @@ impl ServerFrame {
             Self::Conversation { .. } => "conversation",
             Self::Error { .. } => "error",
             Self::Typing { .. } => "typing",
+            Self::Draft { .. } => "draft",
             Self::Cursor { .. } => "cursor",
             Self::Presence { .. } => "presence",
             Self::TeamPresence { .. } => "team_presence",
@@ -359,6 +374,7 @@ impl ClientFrame {
             Self::Edit { .. } => "edit",
             Self::Delete { .. } => "delete",
             Self::Handoff { .. } => "handoff",
+            Self::Feedback { .. } => "feedback",
             Self::Assistant { .. } => "assistant",
             Self::SetStatus { .. } => "set_status",
             Self::Assign { .. } => "assign",
@@ -406,6 +422,7 @@ impl ClientFrame {
         "edit",
         "delete",
         "handoff",
+        "feedback",
         "assistant",
         "set_status",
         "assign",

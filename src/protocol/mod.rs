@@ -229,6 +229,20 @@ pub struct Message {
     /// Files it carries (gone once the message is deleted).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attachments: Vec<Attachment>,
+    /// (The assistant's answers) the help articles it was drawn from.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<Source>,
+    /// (The assistant's answers) what the visitor said to "Did that help?".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub helpful: Option<bool>,
+}
+
+/// A help article an answer was drawn from: shown as a link under it.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Source {
+    pub title: String,
+    /// `/help/<collection>/<slug>`, on the Minicom server.
+    pub url: String,
 }
 
 /// One emoji under a message and everyone who gave it.

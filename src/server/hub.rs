@@ -409,6 +409,7 @@ impl Hub {
             ServerFrame::Presence { .. }
                 | ServerFrame::TeamPresence { .. }
                 | ServerFrame::Typing { .. }
+                | ServerFrame::Draft { .. }
         );
         let mut routes = self.lock();
         let mut targets: Vec<SocketId> = Vec::new();

@@ -16,6 +16,7 @@ pub mod connections;
 pub mod contacts;
 pub mod fd_limit;
 pub mod files;
+pub mod help;
 pub mod http;
 pub mod hub;
 pub mod identity;

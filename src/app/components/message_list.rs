@@ -3,6 +3,7 @@
 use leptos::html::Div;
 use leptos::prelude::*;
 
+use crate::app::components::answers::{AnswerFooter, DraftBubble};
 use crate::app::components::attachments::{
     Attachments, Lightbox, LightboxView, OutFiles, RichText,
 };
@@ -162,8 +163,21 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
     });
     let typists = Memo::new(move |_| {
         let id = conversation.get()?;
-        live.typing
-            .with(|t| t.get(&id).and_then(|people| typing_line(people)))
+        // While its draft shows, the assistant is not "typing" too.
+        let drafting = live.drafts.with(|d| d.contains_key(&id));
+        live.typing.with(|t| {
+            let people = t.get(&id)?;
+            if drafting {
+                let people: Vec<Person> = people
+                    .iter()
+                    .filter(|p| p.kind != SenderKind::Ai)
+                    .cloned()
+                    .collect();
+                typing_line(&people)
+            } else {
+                typing_line(people)
+            }
+        })
     });
     let scroller = NodeRef::<Div>::new();
     let at_bottom = RwSignal::new(true);
@@ -304,6 +318,7 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
                         key=|p| (p.client_id, p.delivery.clone(), p.files.clone()) let:p>
                         <PendingMessage pending=p />
                     </For>
+                    <DraftBubble conversation />
                 </div>
             </div>
             <Show when=move || new_below.get()>
@@ -444,6 +459,8 @@ fn MessageItem(
         && crate::client::time::now_ms() - message.created_at.0 < EDIT_WINDOW_MS;
     let body = message.body.clone();
     let files = message.attachments.clone();
+    let answer =
+        (message.sender == SenderKind::Ai && !message.sources.is_empty()).then(|| message.clone());
     let has_text = !body.is_empty() || files.is_empty();
     let title = format_full(message.created_at);
     let edited = message.edited_at.is_some();
@@ -494,6 +511,7 @@ fn MessageItem(
                     let body = body.clone();
                     let title = title.clone();
                     let files = files.clone();
+                    let answer = answer.clone();
                     view! {
                         {(!files.is_empty()).then(|| view! {
                             <div class="attachments" data-message-id=(!has_text).then(|| id.0.to_string())>
@@ -515,6 +533,7 @@ fn MessageItem(
                                 </span>
                             })}
                         </p>
+                        {answer.map(|message| view! { <AnswerFooter message /> })}
                     }
                 }
             >
@@ -674,6 +693,8 @@ mod tests {
             seq: id,
             internal: false,
             attachments: Vec::new(),
+            sources: Vec::new(),
+            helpful: None,
         }
     }
 

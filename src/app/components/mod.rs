@@ -1,5 +1,6 @@
 //! Pieces the messenger and the inbox share.
 
+mod answers;
 pub mod attachments;
 mod avatar;
 mod composer;

@@ -1,6 +1,7 @@
 //! `/inbox`: the team's side. Signed out, it shows the sign-in form; signed in,
 //! the conversation list and the open thread.
 
+mod articles;
 mod bulk;
 mod contact;
 mod install;
@@ -14,6 +15,7 @@ mod sign_in;
 mod team;
 mod thread;
 
+pub use articles::ArticlesPage;
 pub use settings::SettingsPage;
 pub use team::TeamPage;
 
@@ -167,6 +169,7 @@ fn Inbox(name: String) -> impl IntoView {
                     <NotificationControls />
                     <a class="button-quiet" href="/inbox/team" rel="external">"Team"</a>
                     <a class="button-quiet" href="/inbox/settings" rel="external">"Settings"</a>
+                    <a class="button-quiet" href="/inbox/help" rel="external">"Help center"</a>
                     <span class="inbox-agent">{name}</span>
                     <form method="post" action="/auth/logout">
                         <button type="submit" class="button-quiet">"Sign out"</button>

@@ -3,6 +3,7 @@
 //! is bounded in connections and time.
 
 mod bench;
+mod eval;
 mod http;
 mod scenarios;
 mod socket;
@@ -34,6 +35,8 @@ Scenarios:
             --generating visitors keep it busy: latency before and during
   bench     start a fresh server (--server-bin), run the standard set (about
             4 minutes), print a table and write --out (bench/results.json)
+  eval      (no server) the assistant on the help center evaluation set
+            (--fixture): retrieval, faithfulness, I-don't-know, timings
 
 Options (defaults in brackets):
   --server ADDR          server address, loopback only          [127.0.0.1:3000]
@@ -54,6 +57,9 @@ Options (defaults in brackets):
   --json FILE            also write the report as JSON
   --server-bin PATH      bench: the server binary                [target/release/minicom]
   --out FILE             bench: results file                     [bench/results.json]
+  --fixture DIR          eval: articles/ and questions.json      [tests/fixtures/help]
+  --model FILE           eval: the GGUF model                    [$MINICOM_ASSISTANT_MODEL or the default]
+  --verbose              eval: every question, answer and verdict
 
 The server must lift its abuse limits for the generator (one client sending
 for thousands): see MINICOM_LIMIT_* in `minicom --help`; `bench` does it.
@@ -84,6 +90,9 @@ struct Options {
     json: Option<PathBuf>,
     server_bin: PathBuf,
     out: PathBuf,
+    fixture: PathBuf,
+    model: PathBuf,
+    verbose: bool,
 }
 
 fn parse(args: Vec<String>) -> anyhow::Result<Option<Options>> {
@@ -112,10 +121,19 @@ fn parse(args: Vec<String>) -> anyhow::Result<Option<Options>> {
         json: None,
         server_bin: "target/release/minicom".into(),
         out: "bench/results.json".into(),
+        fixture: "tests/fixtures/help".into(),
+        model: env("MINICOM_ASSISTANT_MODEL")
+            .unwrap_or_else(|| minicom::server::config::DEFAULT_MODEL.into())
+            .into(),
+        verbose: false,
     };
     while let Some(flag) = args.next() {
         if flag == "--help" || flag == "-h" {
             return Ok(None);
+        }
+        if flag == "--verbose" {
+            o.verbose = true;
+            continue;
         }
         let value = args
             .next()
@@ -151,6 +169,8 @@ fn parse(args: Vec<String>) -> anyhow::Result<Option<Options>> {
             "--json" => o.json = Some(value.into()),
             "--server-bin" => o.server_bin = value.into(),
             "--out" => o.out = value.into(),
+            "--fixture" => o.fixture = value.into(),
+            "--model" => o.model = value.into(),
             _ => bail!("unknown option {flag:?}; run `minicom-load --help`"),
         }
     }
@@ -189,6 +209,9 @@ async fn main() -> anyhow::Result<()> {
         ),
         Ok(_) => {}
         Err(err) => eprintln!("warning: could not raise the open-file limit: {err}"),
+    }
+    if o.scenario == "eval" {
+        return eval::run(&o.fixture, &o.model, o.verbose).await;
     }
     if o.scenario == "bench" {
         return bench::run(&o.server_bin, &o.out, o.sources).await;

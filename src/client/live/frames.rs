@@ -51,6 +51,9 @@ impl Live {
                     });
                 }
                 self.conversations.set(conversations);
+                // A draft cut off by the reconnect is never finished: the
+                // next draft or the stored answer comes instead.
+                self.drafts.update(HashMap::clear);
                 self.reload_view();
                 self.catch_up();
             }
@@ -159,6 +162,17 @@ impl Live {
                     list.push(person);
                 }
             }),
+            ServerFrame::Draft {
+                conversation_id,
+                text,
+            } => self.drafts.update(|drafts| {
+                // Empty: the answer was dropped.
+                if text.is_empty() {
+                    drafts.remove(&conversation_id);
+                } else {
+                    drafts.insert(conversation_id, text);
+                }
+            }),
             ServerFrame::Cursor {
                 conversation_id,
                 kind,
@@ -236,6 +250,16 @@ impl Live {
 
     pub(super) fn add_message(&self, message: Message) {
         let conversation_id = message.conversation_id;
+        // The answer (or whoever took over from it) replaces the draft.
+        if message.sender != SenderKind::Contact
+            && self
+                .drafts
+                .with_untracked(|d| d.contains_key(&conversation_id))
+        {
+            self.drafts.update(|d| {
+                d.remove(&conversation_id);
+            });
+        }
         let known = self
             .conversations
             .with_untracked(|c| c.iter().any(|c| c.id == conversation_id));

@@ -102,6 +102,9 @@ pub struct Live {
     pub attentive: RwSignal<bool>,
     /// Who else is typing, per conversation.
     pub typing: RwSignal<HashMap<ConversationId, Vec<Person>>>,
+    /// The assistant's answer as written so far, per conversation (until
+    /// the stored message arrives).
+    pub drafts: RwSignal<HashMap<ConversationId, String>>,
     /// (Visitors) some teammate has the inbox open.
     pub team_online: RwSignal<bool>,
     /// (Visitors) the embedding site's page the visitor is on, as the site
@@ -161,6 +164,7 @@ impl Live {
             refused: RwSignal::new(None),
             attentive: RwSignal::new(false),
             typing: RwSignal::new(HashMap::new()),
+            drafts: RwSignal::new(HashMap::new()),
             team_online: RwSignal::new(false),
             page: StoredValue::new(None),
             prefill: RwSignal::new(None),
@@ -299,6 +303,14 @@ impl Live {
     /// (Visitors) "Talk to a person": the assistant stops, the team is asked.
     pub fn hand_over(&self, conversation_id: ConversationId) {
         self.transmit(ClientFrame::Handoff { conversation_id });
+    }
+
+    /// (Visitors) answers "Did that help?" under one of the assistant's answers.
+    pub fn feedback(&self, message_id: MessageId, helpful: bool) {
+        self.transmit(ClientFrame::Feedback {
+            message_id,
+            helpful,
+        });
     }
 
     /// (Agents) switches the assistant on or off for a conversation.

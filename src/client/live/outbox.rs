@@ -415,6 +415,8 @@ mod tests {
                 seq: 1,
                 internal: false,
                 attachments: Vec::new(),
+                sources: Vec::new(),
+                helpful: None,
             },
         });
     }

@@ -249,6 +249,8 @@ mod tests {
             seq: id,
             internal: false,
             attachments: Vec::new(),
+            sources: Vec::new(),
+            helpful: None,
         }
     }
 

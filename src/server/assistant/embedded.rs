@@ -18,6 +18,7 @@ use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
 use tokio::sync::oneshot;
 
+use super::drafts::{Progress, text_so_far};
 use super::{Engine, EngineError, Generated, Request, Role};
 
 /// llama.cpp's process-wide state, initialised once.
@@ -59,6 +60,7 @@ pub struct Pool {
 
 struct Job {
     request: Request,
+    progress: Progress,
     done: oneshot::Sender<Result<Generated, EngineError>>,
 }
 
@@ -125,10 +127,18 @@ impl Embedded {
 }
 
 impl Engine for Embedded {
-    fn generate(&self, request: Request) -> BoxFuture<'_, Result<Generated, EngineError>> {
+    fn generate(
+        &self,
+        request: Request,
+        progress: Progress,
+    ) -> BoxFuture<'_, Result<Generated, EngineError>> {
         let (done, result) = oneshot::channel();
         self.waiting.fetch_add(1, Ordering::Relaxed);
-        let sent = self.jobs.try_send(Job { request, done });
+        let sent = self.jobs.try_send(Job {
+            request,
+            progress,
+            done,
+        });
         Box::pin(async move {
             match sent {
                 Ok(()) => result.await.unwrap_or_else(|_| {
@@ -149,6 +159,14 @@ impl Engine for Embedded {
     fn queue_depth(&self) -> usize {
         self.waiting.load(Ordering::Relaxed)
     }
+}
+
+/// Whether a piece that starts with a space comes after the end of a
+/// sentence the model wrote (`written`): then the answer is complete.
+fn next_sentence(written: &[u8], piece: &[u8]) -> bool {
+    piece.first().is_some_and(u8::is_ascii_whitespace)
+        && written.len() > 1
+        && matches!(written.last(), Some(b'.' | b'!' | b'?'))
 }
 
 struct Worker {
@@ -172,7 +190,7 @@ impl Worker {
             if job.done.is_closed() {
                 continue;
             }
-            let result = self.generate(&job.request, &job.done);
+            let result = self.generate(&job.request, &job.progress, &job.done);
             let _ = job.done.send(result);
         }
     }
@@ -202,10 +220,11 @@ impl Worker {
                         .map_err(|e| failed(&e))?,
                 );
             }
-            let text = self
+            let mut text = self
                 .model
                 .apply_chat_template(&self.template, &chat, true)
                 .map_err(|e| failed(&e))?;
+            text.push_str(&request.opening);
             let tokens = self.model.vocab().tokenize(text.as_bytes(), true, true);
             // Oldest turns go first; the newest one always stays.
             if tokens.len() <= budget || first + 1 >= request.turns.len() {
@@ -219,6 +238,7 @@ impl Worker {
     fn generate(
         &mut self,
         request: &Request,
+        progress: &Progress,
         done: &oneshot::Sender<Result<Generated, EngineError>>,
     ) -> Result<Generated, EngineError> {
         let started = Instant::now();
@@ -227,6 +247,10 @@ impl Worker {
         let prompt = self.prompt(request)?;
         if prompt.is_empty() {
             return Err(EngineError::Failed("empty prompt".into()));
+        }
+        // A given opening shows before the model has read a word.
+        if !request.opening.is_empty() {
+            progress.send_replace(text_so_far(request.opening.as_bytes()));
         }
         self.context.clear_kv_cache();
         let mut batch = LlamaBatch::new(BATCH, 1);
@@ -253,10 +277,12 @@ impl Worker {
             LlamaSampler::penalties(vocab.n_tokens(), 64, 1.15, 0.0, 0.0),
             LlamaSampler::top_k(40),
             LlamaSampler::top_p(0.9, 1),
-            LlamaSampler::temp(0.6),
+            LlamaSampler::temp(request.temperature),
             LlamaSampler::dist(seed),
         ]);
-        let mut out = Vec::new();
+        // The given opening is the answer's start: shown at once, then continued.
+        let mut out = request.opening.clone().into_bytes();
+        let opened = out.len();
         let mut first_token = None;
         let mut tokens = 0;
         let mut position = prompt.len();
@@ -273,8 +299,16 @@ impl Worker {
                 break;
             }
             first_token.get_or_insert_with(|| started.elapsed());
+            let piece = vocab.token_to_piece(token, false, None);
+            // After a given opening: one more sentence at most.
+            if opened > 0 && next_sentence(&out[opened..], &piece) {
+                break;
+            }
             tokens += 1;
-            out.extend(vocab.token_to_piece(token, false, None));
+            out.extend(piece);
+            // Cheap: the newest text replaces the last; the assistant reads
+            // it ten times a second.
+            progress.send_replace(text_so_far(&out));
             batch.clear();
             batch
                 .add(token, position as i32, &[0], true)

@@ -1,28 +1,40 @@
 //! The AI assistant: answers visitors while no person has.
 //!
 //! A visitor's message in a conversation the assistant answers starts one
-//! generation (never more than one per conversation at a time). Generation
-//! runs on an engine (`embedded`: llama.cpp worker threads, off the async
-//! runtime; `remote`: an OpenAI-compatible endpoint). Meanwhile the visitor
-//! sees the assistant typing. The answer is stored and sent like any message;
-//! when anything goes wrong the visitor gets one polite line and the
-//! conversation waits for a person.
+//! generation (never more than one per conversation at a time). Once the
+//! team has published help articles, the assistant first looks up what
+//! they say about the question (`grounding`): it answers only from those
+//! passages and names them as the answer's sources, and when they say
+//! nothing about it, it says it does not know instead of guessing.
+//! Generation runs on an engine (`embedded`: llama.cpp worker threads, off
+//! the async runtime; `remote`: an OpenAI-compatible endpoint); the text
+//! so far reaches the visitor and the inbox as it is written (`drafts`).
+//! The answer is stored and sent like any message; when anything goes
+//! wrong the visitor gets one polite line and the conversation waits for a
+//! person.
 
 mod claims;
+pub mod drafts;
 pub mod embedded;
+pub mod grounding;
+mod metrics;
 pub mod remote;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 
-use crate::protocol::{AssistantState, ClientId, ContactId, ConversationId, Person, SenderKind};
+pub use drafts::Progress;
+pub use metrics::AssistantMetrics;
+
+use crate::protocol::{
+    AssistantState, ClientId, ContactId, ConversationId, Person, SenderKind, Source,
+};
 use crate::server::AppState;
 use crate::server::bus::Event;
-use crate::server::metrics::{Counters, Histogram};
 use crate::server::publish::{publish_event as publish, publish_summary_of};
-use crate::server::store::{Audience, Author};
+use crate::server::store::{Audience, Author, PostOptions};
 
 /// What the visitor reads when the assistant cannot answer.
 pub const FALLBACK: &str = "A teammate will get back to you here soon.";
@@ -74,7 +86,17 @@ pub struct Request {
     pub system: String,
     pub turns: Vec<Turn>,
     pub deadline: Instant,
+    /// How freely the model picks words: low when it must repeat what the
+    /// help center says (see `grounding`).
+    pub temperature: f32,
+    /// The answer's opening, given: the model goes on from it, and ends
+    /// with the sentence it starts (see `grounding`). Empty: free. An
+    /// engine that cannot continue a given opening ignores it.
+    pub opening: String,
 }
+
+/// The sampling temperature of a free answer.
+pub const TEMPERATURE: f32 = 0.6;
 
 /// A finished answer.
 #[derive(Clone, Debug)]
@@ -114,7 +136,13 @@ impl EngineError {
 
 /// Something that turns a conversation into an answer.
 pub trait Engine: Send + Sync + 'static {
-    fn generate(&self, request: Request) -> BoxFuture<'_, Result<Generated, EngineError>>;
+    /// Writes the answer; its text so far goes into `progress` as it grows
+    /// (an engine that cannot stream leaves it empty).
+    fn generate(
+        &self,
+        request: Request,
+        progress: Progress,
+    ) -> BoxFuture<'_, Result<Generated, EngineError>>;
     /// Requests waiting or running.
     fn queue_depth(&self) -> usize;
 }
@@ -123,7 +151,7 @@ pub trait Engine: Send + Sync + 'static {
 pub struct Unavailable(pub String);
 
 impl Engine for Unavailable {
-    fn generate(&self, _: Request) -> BoxFuture<'_, Result<Generated, EngineError>> {
+    fn generate(&self, _: Request, _: Progress) -> BoxFuture<'_, Result<Generated, EngineError>> {
         let why = self.0.clone();
         Box::pin(async move { Err(EngineError::NotConfigured(why)) })
     }
@@ -131,18 +159,6 @@ impl Engine for Unavailable {
     fn queue_depth(&self) -> usize {
         0
     }
-}
-
-/// What `/metrics` shows about the assistant.
-#[derive(Default)]
-pub struct AssistantMetrics {
-    pub generation: Histogram,
-    pub first_token: Histogram,
-    pub tokens: AtomicU64,
-    /// Milli-tokens per second of the last answer.
-    pub last_rate_milli: AtomicU64,
-    pub failures: Counters,
-    pub answers: AtomicU64,
 }
 
 /// The assistant service shared by every socket.
@@ -158,48 +174,6 @@ pub struct Assistant {
 }
 
 impl Assistant {
-    /// The assistant's lines of `/metrics`.
-    pub fn render_metrics(&self, out: &mut String) {
-        use std::fmt::Write as _;
-        let m = &self.metrics;
-        let _ = writeln!(
-            out,
-            "# HELP minicom_assistant_queue_depth Answers waiting for or in generation.\n\
-             # TYPE minicom_assistant_queue_depth gauge\nminicom_assistant_queue_depth {}",
-            self.queue_depth()
-        );
-        let _ = writeln!(
-            out,
-            "# HELP minicom_assistant_generation_seconds Time to generate one answer.\n\
-             # TYPE minicom_assistant_generation_seconds histogram"
-        );
-        m.generation
-            .render(out, "minicom_assistant_generation_seconds", "");
-        let _ = writeln!(
-            out,
-            "# HELP minicom_assistant_first_token_seconds Time to the first token of an answer.\n\
-             # TYPE minicom_assistant_first_token_seconds histogram"
-        );
-        m.first_token
-            .render(out, "minicom_assistant_first_token_seconds", "");
-        let _ = writeln!(
-            out,
-            "# HELP minicom_assistant_tokens_total Tokens generated.\n\
-             # TYPE minicom_assistant_tokens_total counter\nminicom_assistant_tokens_total {}\n\
-             # HELP minicom_assistant_tokens_per_second Generation speed of the last answer.\n\
-             # TYPE minicom_assistant_tokens_per_second gauge\nminicom_assistant_tokens_per_second {}\n\
-             # HELP minicom_assistant_answers_total Answers stored.\n\
-             # TYPE minicom_assistant_answers_total counter\nminicom_assistant_answers_total {}\n\
-             # HELP minicom_assistant_failures_total Answers that became the fallback line, by cause.\n\
-             # TYPE minicom_assistant_failures_total counter",
-            m.tokens.load(Ordering::Relaxed),
-            m.last_rate_milli.load(Ordering::Relaxed) as f64 / 1000.0,
-            m.answers.load(Ordering::Relaxed),
-        );
-        m.failures
-            .render(out, "minicom_assistant_failures_total", "cause");
-    }
-
     /// Sets up the configured engine (loading a model takes a moment: call
     /// it off the runtime). An engine that cannot start becomes
     /// [`Unavailable`]: visitors then get the fallback line, and the log says why.
@@ -272,8 +246,22 @@ impl Assistant {
                 return;
             }
         }
-        let request = match self.request(state, conversation).await {
-            Ok(request) => request,
+        let (request, sources) = match self.prepare(state, conversation).await {
+            Ok(grounding::Plan::Answer { request, sources }) => (request, sources),
+            Ok(grounding::Plan::DoNotKnow) => {
+                self.metrics.unknown.fetch_add(1, Ordering::Relaxed);
+                let answer = PostOptions::default();
+                post(
+                    state,
+                    conversation,
+                    contact,
+                    Author::ai(),
+                    grounding::DO_NOT_KNOW,
+                    answer,
+                )
+                .await;
+                return;
+            }
             Err(err) => {
                 tracing::error!(%err, "the assistant could not load the conversation");
                 return;
@@ -295,8 +283,22 @@ impl Assistant {
             self.renew_claim(state, conversation).await
         };
         still_typing().await;
-        let generation = self.engine.generate(request);
+        let (progress, written) = tokio::sync::watch::channel(String::new());
+        let generation = self.engine.generate(request, progress);
         tokio::pin!(generation);
+        // The text so far, to the visitor and the inbox, ten times a second.
+        let relaying = drafts::relay(written, |text| {
+            publish(
+                state,
+                Event::Draft {
+                    contact_id: contact,
+                    conversation_id: conversation,
+                    text,
+                },
+            )
+        });
+        tokio::pin!(relaying);
+        let mut relayed = false;
         let mut refresh =
             tokio::time::interval_at(tokio::time::Instant::now() + TYPING_REFRESH, TYPING_REFRESH);
         let mut stopping = state.hub.shutdown_signal();
@@ -308,6 +310,7 @@ impl Assistant {
         let result = loop {
             tokio::select! {
                 result = &mut generation => break result,
+                () = &mut relaying, if !relayed => relayed = true,
                 _ = refresh.tick() => {
                     still_typing().await;
                 }
@@ -319,10 +322,22 @@ impl Assistant {
         }
         // Another instance took the claim over (this one could not renew
         // it in time) and answers: this answer is dropped.
+        // An answer dropped ends its draft too (an empty one).
+        let dropped = || {
+            publish(
+                state,
+                Event::Draft {
+                    contact_id: contact,
+                    conversation_id: conversation,
+                    text: String::new(),
+                },
+            )
+        };
         if !self.renew_claim(state, conversation).await {
             tracing::info!(
                 "another instance took over an answer this one was too slow to renew; dropping this one"
             );
+            dropped().await;
             return;
         }
         // A person may have taken over meanwhile: then the answer is dropped.
@@ -330,11 +345,12 @@ impl Assistant {
             state.store.assistant_state(conversation).await,
             Ok(Some(AssistantState::Answering))
         ) {
+            dropped().await;
             return;
         }
         // Storing the answer may wait on a busy database: the claim is
         // renewed meanwhile, so no other instance answers the same question.
-        let store_answer = self.store_answer(state, conversation, contact, result);
+        let store_answer = self.store_answer(state, conversation, contact, result, sources);
         tokio::pin!(store_answer);
         loop {
             tokio::select! {
@@ -353,6 +369,7 @@ impl Assistant {
         conversation: ConversationId,
         contact: ContactId,
         result: Result<Generated, EngineError>,
+        sources: Vec<Source>,
     ) {
         match result {
             Ok(answer) if !answer.text.is_empty() => {
@@ -360,7 +377,11 @@ impl Assistant {
                 let body = crate::protocol::validate_body(&answer.text)
                     .map(str::to_owned)
                     .unwrap_or_else(|_| answer.text.chars().take(3_900).collect());
-                post(state, conversation, contact, Author::ai(), &body).await;
+                let options = PostOptions {
+                    sources,
+                    ..PostOptions::default()
+                };
+                post(state, conversation, contact, Author::ai(), &body, options).await;
             }
             Ok(_) => {
                 self.fail(
@@ -402,11 +423,14 @@ impl Assistant {
         hand_over(state, conversation, contact, FALLBACK).await;
     }
 
-    async fn request(
+    /// What to do about the conversation's newest question: answer it
+    /// (grounded in the help center's passages, when it has any), or say
+    /// the help center does not know.
+    async fn prepare(
         &self,
         state: &AppState,
         conversation: ConversationId,
-    ) -> Result<Request, crate::server::store::StoreError> {
+    ) -> Result<grounding::Plan, crate::server::store::StoreError> {
         let (messages, _) = state
             .store
             .latest_messages(conversation, CONTEXT_MESSAGES, Audience::Visitor)
@@ -438,11 +462,14 @@ impl Assistant {
                 Some(Turn { role, text })
             })
             .collect();
-        Ok(Request {
+        let request = Request {
             system: system_prompt(state).await,
             turns,
             deadline: Instant::now() + self.timeout,
-        })
+            temperature: TEMPERATURE,
+            opening: String::new(),
+        };
+        grounding::plan(&state.store, request).await
     }
 }
 
@@ -487,7 +514,15 @@ pub async fn hand_over(
         .await
     {
         Ok(true) => {
-            post(state, conversation, contact, Author::system(), line).await;
+            post(
+                state,
+                conversation,
+                contact,
+                Author::system(),
+                line,
+                PostOptions::default(),
+            )
+            .await;
             // Now the team answers: it may go to whoever's turn it is.
             crate::server::auto_assign::new_conversation(state, conversation, contact).await;
         }
@@ -503,12 +538,20 @@ async fn post(
     contact: ContactId,
     author: Author,
     body: &str,
+    options: PostOptions,
 ) {
-    match state
+    let queued = state
         .store
-        .insert_message(conversation, contact, ClientId::new(), author, body)
-        .await
-    {
+        .queue_message(
+            conversation,
+            contact,
+            ClientId::new(),
+            author,
+            (body, &[]),
+            options,
+        )
+        .await;
+    match async { queued?.committed().await }.await {
         Ok(inserted) => {
             publish(
                 state,

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use super::drafts::Progress;
 use super::{Engine, EngineError, Generated, Request, Role};
 
 /// Longest response accepted from the endpoint.
@@ -78,6 +79,7 @@ impl Remote {
             "model": self.model,
             "messages": messages,
             "stream": true,
+            "temperature": request.temperature,
             "max_tokens": self.max_reply,
         })
         .to_string();
@@ -155,7 +157,14 @@ impl Remote {
 }
 
 impl Engine for Remote {
-    fn generate(&self, request: Request) -> BoxFuture<'_, Result<Generated, EngineError>> {
+    /// The answer arrives whole: this hand-written client reads the
+    /// response to the end before parsing it, so `progress` stays empty
+    /// (the visitor sees the typing dots, then the answer).
+    fn generate(
+        &self,
+        request: Request,
+        _progress: Progress,
+    ) -> BoxFuture<'_, Result<Generated, EngineError>> {
         Box::pin(async move {
             let deadline = tokio::time::Instant::from_std(request.deadline);
             self.in_flight.fetch_add(1, Ordering::Relaxed);

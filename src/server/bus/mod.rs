@@ -70,6 +70,13 @@ pub enum Event {
         person: Person,
         typing: bool,
     },
+    /// The assistant's answer so far: to the visitor and the agents
+    /// watching the conversation. Never stored (the answer is, once done).
+    Draft {
+        contact_id: ContactId,
+        conversation_id: ConversationId,
+        text: String,
+    },
     /// A read or delivery cursor moved: to the visitor and every agent.
     Cursor {
         contact_id: ContactId,

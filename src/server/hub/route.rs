@@ -119,6 +119,17 @@ pub(super) fn route(event: &Event) -> Option<(ServerFrame, Recipients)> {
             recipients.skip = Some(skip);
             (frame, recipients)
         }
+        Event::Draft {
+            contact_id,
+            conversation_id,
+            text,
+        } => (
+            ServerFrame::Draft {
+                conversation_id,
+                text,
+            },
+            to(contact_id, Agents::Watching(conversation_id)),
+        ),
         Event::Cursor {
             contact_id,
             conversation_id,

@@ -1,8 +1,9 @@
 //! Storage: every read and write of durable state goes through [`Store`].
 //!
 //! One concern per file: `agents` (team members and their sessions), `contacts`
-//! (visitors), `conversations` (inbox rows), `messages`, and `workflow` (a
-//! conversation's state and owner, the inbox's lists and their counts).
+//! (visitors), `conversations` (inbox rows), `messages`, `workflow` (a
+//! conversation's state and owner, the inbox's lists and their counts), and
+//! `help` (the help center's articles, their history and passages).
 //!
 //! Two engines sit behind the same methods, chosen by the URL at start: SQLite
 //! (`sqlite://…`, the embedded default) and PostgreSQL (`postgres://…`, for
@@ -22,6 +23,7 @@ mod assistant;
 mod contacts;
 mod conversations;
 mod engine;
+mod help;
 mod labels;
 mod mentions;
 mod messages;
@@ -36,6 +38,7 @@ pub use assistant::Claim;
 pub use contacts::{ContactDetails, ContactRecord};
 pub use conversations::Reader;
 pub use engine::Engine;
+pub use help::{NewPassage, PassageHit, StoredArticle};
 pub use labels::LabelCreated;
 pub use messages::{
     Audience, Author, Change, Changed, Content, Inserted, MessageFacts, PostOptions,

@@ -97,6 +97,8 @@ pub(super) async fn line_in(
         seq,
         internal: true,
         attachments: Vec::new(),
+        sources: Vec::new(),
+        helpful: None,
     })
 }
 
@@ -138,7 +140,7 @@ impl Store {
         conversation: ConversationId,
         status: ConversationStatus,
         until: Option<Timestamp>,
-        actor: AgentId,
+        actor: Option<AgentId>,
         line: &str,
     ) -> Result<Option<Message>, StoreError> {
         let until = until
@@ -157,7 +159,14 @@ impl Store {
         .bind(conversation.0)
         .fetch_optional(&mut *tx)
         .await?;
-        leave_line(tx, changed.is_some(), conversation, Some(actor.0), line).await
+        leave_line(
+            tx,
+            changed.is_some(),
+            conversation,
+            actor.map(|a| a.0),
+            line,
+        )
+        .await
     }
 
     /// Gives a conversation to `to` (or to nobody) and leaves `line` in its

@@ -306,7 +306,15 @@ async fn perform(
         } => {
             visitors.forget(*contact);
             let content = (body.as_str(), attachments.as_slice());
-            insert_in(tx, *conversation, *client_id, *author, content, *options).await
+            insert_in(
+                tx,
+                *conversation,
+                *client_id,
+                *author,
+                content,
+                options.clone(),
+            )
+            .await
         }
         Write::VisitorMessage {
             contact,

@@ -28,7 +28,7 @@ use contact::{on_profile, on_visit};
 use conversation::{
     on_change, on_cursor, on_jump, on_older, on_open, on_react, on_resume, on_typing,
 };
-use handoff::{on_assistant, on_handoff};
+use handoff::{on_assistant, on_feedback, on_handoff};
 use send::{How, PIPELINE, QueuedSend, finish_send, start_send};
 pub(crate) use socket::stopping;
 use socket::{Pending, serve};
@@ -340,6 +340,7 @@ async fn handle_text(
         | ClientFrame::Edit { .. }
         | ClientFrame::Delete { .. }
         | ClientFrame::Handoff { .. }
+        | ClientFrame::Feedback { .. }
         | ClientFrame::Assistant { .. }
         | ClientFrame::SetStatus { .. }
         | ClientFrame::Assign { .. }
@@ -406,6 +407,10 @@ async fn on_change_frame(conn: &Conn, frame: ClientFrame) -> Result<(), Protocol
         ClientFrame::Edit { message_id, body } => on_change(conn, message_id, Some(body)).await,
         ClientFrame::Delete { message_id } => on_change(conn, message_id, None).await,
         ClientFrame::Handoff { conversation_id } => on_handoff(conn, conversation_id).await,
+        ClientFrame::Feedback {
+            message_id,
+            helpful,
+        } => on_feedback(conn, message_id, helpful).await,
         ClientFrame::Assistant {
             conversation_id,
             on,

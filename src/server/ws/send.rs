@@ -71,6 +71,7 @@ pub(super) async fn start_send(
             let options = PostOptions {
                 internal: how.note,
                 assign_on_reply: conn.state.workflow.assign_on_reply(),
+                ..PostOptions::default()
             };
             let queued = store
                 .queue_message(conversation, contact, client_id, author, content, options)

@@ -36,7 +36,7 @@ pub(super) async fn on_set_status(
     let state = &conn.state;
     let Some(line) = state
         .store
-        .set_status(conversation, status, until, me, &line)
+        .set_status(conversation, status, until, Some(me), &line)
         .await
         .map_err(internal)?
     else {

@@ -96,6 +96,46 @@ impl Store {
         }))
     }
 
+    /// Records the visitor's answer to "Did that help?" under one of the
+    /// assistant's answers drawn from the help center, once, and only the
+    /// conversation's newest answer: `None` when the message is no such
+    /// answer or was answered already. The message
+    /// as it now stands, with its next change number.
+    pub async fn record_feedback(
+        &self,
+        id: MessageId,
+        helpful: bool,
+    ) -> Result<Option<Message>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        next_seq_for_message(&mut tx, id).await?;
+        let marked = sqlx::query(
+            "UPDATE messages SET helpful = $1
+             WHERE id = $2 AND sender_kind = 'ai' AND sources IS NOT NULL
+                 AND helpful IS NULL AND deleted_at IS NULL
+                 -- Only the newest answer: an older one's verdict must not
+                 -- resolve what the assistant or a person answers since.
+                 AND NOT EXISTS (SELECT 1 FROM messages later
+                     WHERE later.conversation_id = messages.conversation_id
+                       AND later.id > messages.id AND later.sender_kind IN ('ai', 'agent'))",
+        )
+        .bind(helpful)
+        .bind(id.0)
+        .execute(&mut *tx)
+        .await?;
+        if marked.rows_affected() == 0 {
+            // Dropped: the change number goes back with it.
+            return Ok(None);
+        }
+        let row = sqlx::query(&format!("{MESSAGE_SELECT} WHERE m.id = $1"))
+            .bind(id.0)
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut message = message_from_row(&row)?;
+        with_reactions(&mut *tx, std::slice::from_mut(&mut message)).await?;
+        tx.commit().await?;
+        Ok(Some(message))
+    }
+
     /// Edits or deletes a message (the caller checked who may); keeps the
     /// inbox preview in step when it is the newest message. A deleted
     /// message keeps its place but loses its text and reactions.

@@ -18,7 +18,7 @@ use super::{Store, StoreError, now};
 use crate::protocol::{
     AgentId, AssistantState, Attachment, ClientId, ContactId, ConversationId,
     MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_PERSON, Message, MessageId, PAGE_BYTES, Person,
-    Reaction, SenderKind, Seq, Timestamp,
+    Reaction, SenderKind, Seq, Source, Timestamp,
 };
 
 /// The result of an insert: the stored message, and whether this call stored it
@@ -48,12 +48,14 @@ pub struct Changed {
 }
 
 /// How a message is posted (beyond who writes what where).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct PostOptions {
     /// A private note: the team's only.
     pub internal: bool,
     /// An agent's reply to a conversation nobody owns makes it theirs.
     pub assign_on_reply: bool,
+    /// (The assistant's answers) the help articles it was drawn from.
+    pub sources: Vec<Source>,
 }
 
 /// How a visitor's message finds its conversation.
@@ -98,7 +100,7 @@ impl Audience {
 /// Selects a message with its sender's current display name.
 const MESSAGE_SELECT: &str =
     "SELECT m.id, m.conversation_id, m.client_id, m.sender_kind, m.body, m.created_at,
-        m.edited_at, m.deleted_at, m.seq, m.internal, m.attachments,
+        m.edited_at, m.deleted_at, m.seq, m.internal, m.attachments, m.sources, m.helpful,
         CASE m.sender_kind
             WHEN 'agent' THEN a.name
             WHEN 'contact' THEN COALESCE(ct.name, 'Visitor #' || ct.id)
@@ -138,7 +140,22 @@ fn message_from_row(row: &sqlx::any::AnyRow) -> Result<Message, StoreError> {
         seq: row.try_get("seq")?,
         internal: flag(row, "internal")?,
         attachments: attachments_from(row.try_get("attachments")?)?,
+        sources: match row.try_get::<Option<String>, _>("sources")? {
+            None => Vec::new(),
+            Some(json) => serde_json::from_str(&json)
+                .map_err(|err| StoreError::Corrupt(format!("bad sources on a message: {err}")))?,
+        },
+        helpful: row
+            .try_get::<Option<super::engine::Flag>, _>("helpful")?
+            .map(|f| f.0),
     })
+}
+
+/// The JSON a message row keeps of an answer's sources (`NULL` for none).
+fn sources_json(sources: &[Source]) -> Option<String> {
+    (!sources.is_empty())
+        .then(|| serde_json::to_string(sources).ok())
+        .flatten()
 }
 
 /// The JSON a message row keeps of its files (`NULL` for none: most rows).
@@ -552,6 +569,8 @@ mod tests {
             seq: id,
             internal: false,
             attachments: Vec::new(),
+            sources: Vec::new(),
+            helpful: None,
         }
     }
 

@@ -336,8 +336,8 @@ pub(in crate::server::store) async fn insert_in(
     .await?;
     // The new row comes back with its sender's name: no read after the write.
     let inserted: Option<(i64, Option<String>)> = sqlx::query_as(
-        "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at, seq, internal, attachments)
-         VALUES ($1, $2, $3, $4, $5, $6, $8, $7, $9)
+        "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at, seq, internal, attachments, sources)
+         VALUES ($1, $2, $3, $4, $5, $6, $8, $7, $9, $10)
          ON CONFLICT (conversation_id, client_id) DO NOTHING
          RETURNING id, CASE sender_kind
              WHEN 'agent' THEN (SELECT a.name FROM agents a WHERE a.id = sender_id)
@@ -356,6 +356,7 @@ pub(in crate::server::store) async fn insert_in(
     .bind(options.internal)
     .bind(seq)
     .bind(attachments_json(attachments))
+    .bind(sources_json(&options.sources))
     .fetch_optional(&mut **tx)
     .await?;
     let Some((id, sender_name)) = inserted else {
@@ -458,6 +459,8 @@ pub(in crate::server::store) async fn insert_in(
             seq,
             internal: options.internal,
             attachments: attachments.to_vec(),
+            sources: options.sources,
+            helpful: None,
         },
         created: true,
         started: false,
