@@ -146,7 +146,7 @@ bench: setup-rust setup-model
 # retrieval hit rate, faithful answers, "don't know" when the articles do not
 # say, time to first token. MINICOM_ASSISTANT_MODEL=path/to.gguf runs it on
 # another model.
-eval: setup-rust setup-model
+eval: setup-rust $(if $(MINICOM_ASSISTANT_MODEL),,setup-model)
 	@echo "==> Building minicom-load (the debug build the tests share: llama.cpp is compiled optimised in it)"
 	cargo build --features ssr --bin minicom-load
 	@echo "==> The assistant on the evaluation set (50 questions; a few minutes on 2 cores)"

@@ -13,7 +13,9 @@ CREATE TABLE articles (
     published       BOOLEAN NOT NULL DEFAULT FALSE,
     created_at      BIGINT  NOT NULL,
     updated_at      BIGINT  NOT NULL,
-    UNIQUE (collection_slug, slug)
+    -- An article is found by its slug alone: its address survives a move
+    -- to another collection.
+    UNIQUE (slug)
 );
 
 CREATE TABLE article_revisions (

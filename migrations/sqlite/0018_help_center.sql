@@ -17,7 +17,9 @@ CREATE TABLE articles (
     published       INTEGER NOT NULL DEFAULT 0,
     created_at      INTEGER NOT NULL,
     updated_at      INTEGER NOT NULL,
-    UNIQUE (collection_slug, slug)
+    -- An article is found by its slug alone: its address survives a move
+    -- to another collection.
+    UNIQUE (slug)
 );
 
 CREATE TABLE article_revisions (

@@ -409,8 +409,7 @@ impl Hub {
             ServerFrame::Presence { .. }
                 | ServerFrame::TeamPresence { .. }
                 | ServerFrame::Typing { .. }
-                | ServerFrame::Draft { .. }
-        );
+        ) || matches!(frame, ServerFrame::Draft { text, .. } if !text.is_empty());
         let mut routes = self.lock();
         let mut targets: Vec<SocketId> = Vec::new();
         if to.every_contact {

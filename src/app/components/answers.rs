@@ -19,8 +19,8 @@ pub fn AnswerFooter(message: Message) -> impl IntoView {
     let visitor = matches!(live.me.get_untracked(), Some(Me::Contact { .. }));
     let id = message.id;
     let conversation = message.conversation_id;
-    // Asked only under the newest answer, while the assistant still answers
-    // (the server takes no other verdict).
+    // Asked only while the answer is the conversation's last word and the
+    // assistant still answers (the server takes no other verdict).
     let asking = move || {
         let newest = live
             .threads
@@ -30,7 +30,7 @@ pub fn AnswerFooter(message: Message) -> impl IntoView {
                         .messages
                         .iter()
                         .rev()
-                        .find(|m| matches!(m.sender, SenderKind::Ai | SenderKind::Agent))
+                        .find(|m| m.sender != SenderKind::System && !m.internal)
                         .map(|m| m.id)
                 })
             })

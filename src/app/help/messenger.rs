@@ -23,7 +23,7 @@ pub fn HelpSearch() -> impl IntoView {
         pending.set_value(n);
         set_timeout(
             move || {
-                if pending.get_value() == n {
+                if pending.try_get_value() == Some(n) {
                     asked.set(text.trim().to_owned());
                 }
             },
@@ -63,7 +63,15 @@ pub fn HelpSearch() -> impl IntoView {
                         autocomplete="off" maxlength=crate::help::MAX_QUERY_CHARS
                         prop:value=move || typed.try_get().unwrap_or_default() on:input=on_input />
                 </form>
-                <div class="messenger-help-results" aria-live="polite">
+                // Said once per search ("2 articles found"), not every title.
+                <p class="sr-only" role="status">
+                    {move || match results.try_get().flatten().flatten() {
+                        Some(Ok(hits)) if hits.len() == 1 => "1 article found".to_owned(),
+                        Some(Ok(hits)) => format!("{} articles found", hits.len()),
+                        _ => String::new(),
+                    }}
+                </p>
+                <div class="messenger-help-results">
                     {move || match results.try_get().flatten().flatten() {
                         Some(Ok(hits)) if hits.is_empty() => view! {
                             <p class="messenger-help-empty">"No articles match. Ask us below: we're happy to help."</p>

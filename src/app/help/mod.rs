@@ -178,7 +178,7 @@ pub fn HelpPage() -> impl IntoView {
     let asked = move || {
         (
             params.with(|p| p.get("collection")),
-            query.with(|q| q.get("q")),
+            query.with(|q| q.get("q").filter(|q| !q.trim().is_empty())),
         )
     };
     let page = Resource::new(asked, |(collection, q)| help_home(collection, q));

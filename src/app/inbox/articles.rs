@@ -172,10 +172,18 @@ impl Editor {
 fn Articles() -> impl IntoView {
     let list = Resource::new(|| (), |_| articles_admin());
     let editor = Editor::new();
+    // The article asked for last: an older answer arriving late is dropped.
+    let wanted = StoredValue::new(0u64);
     let open = move |id: i64| {
         editor.said.set(None);
+        let n = wanted.get_value() + 1;
+        wanted.set_value(n);
         leptos::task::spawn_local(async move {
-            match article_edit(id).await {
+            let loaded = article_edit(id).await;
+            if wanted.try_get_value() != Some(n) {
+                return;
+            }
+            match loaded {
                 Ok(Some((draft, row, history))) => editor.show(draft, row, history),
                 Ok(None) => editor
                     .said
@@ -190,9 +198,11 @@ fn Articles() -> impl IntoView {
         }
         editor.busy.set(true);
         let draft = editor.draft(published);
+        // Whatever was open when the save began: another one opened
+        // meanwhile keeps what it shows.
+        let n = wanted.get_value();
         leptos::task::spawn_local(async move {
             let result = article_save(draft).await;
-            editor.busy.set(false);
             match result {
                 Ok(row) => {
                     let said = if row.published {
@@ -200,21 +210,34 @@ fn Articles() -> impl IntoView {
                     } else {
                         "Saved as a draft: only the team sees it."
                     };
-                    editor.said.set(Some((said.into(), false)));
                     list.refetch();
-                    // The saved version joins the history.
-                    if let Ok(Some((draft, row, history))) = article_edit(row.id).await {
-                        editor.show(draft, row, history);
+                    if wanted.try_get_value() == Some(n) {
+                        // At once: a second save updates this article.
+                        editor.id.set(Some(row.id));
+                        editor.published.set(row.published);
+                        editor.url.set(Some(row.url.clone()));
+                        editor.said.set(Some((said.into(), false)));
+                        // The saved version joins the history (the text as
+                        // typed stays: the admin may have gone on typing).
+                        if let Ok(Some((_, _, history))) = article_edit(row.id).await
+                            && wanted.try_get_value() == Some(n)
+                        {
+                            editor.history.set(history);
+                        }
                     }
                 }
                 Err(e) => editor.said.set(Some((refusal(e), true))),
             }
+            editor.busy.set(false);
         });
     };
     let delete = move |_| {
         let Some(id) = editor.id.get_untracked() else {
             return;
         };
+        if editor.busy.get_untracked() {
+            return;
+        }
         #[cfg(feature = "hydrate")]
         {
             let sure = leptos::web_sys::window()
@@ -255,7 +278,10 @@ fn Articles() -> impl IntoView {
                 <section class="team-card help-admin-list" aria-labelledby="articles-heading">
                     <div class="help-admin-list-head">
                         <h2 id="articles-heading">"Articles"</h2>
-                        <button type="button" class="button-small" on:click=move |_| editor.clear()>
+                        <button type="button" class="button-small" on:click=move |_| {
+                    wanted.update_value(|n| *n += 1);
+                    editor.clear();
+                }>
                             "New article"
                         </button>
                     </div>
@@ -273,6 +299,7 @@ fn Articles() -> impl IntoView {
                                                 <li>
                                                     <button type="button" class="help-admin-row"
                                                         class:current=move || editor.id.get() == Some(id)
+                                                        aria-current=move || (editor.id.get() == Some(id)).then_some("true")
                                                         on:click=move |_| open(id)>
                                                         <span class="help-admin-row-title">{row.title}</span>
                                                         <span class="help-admin-row-meta">
@@ -315,7 +342,7 @@ fn ArticleEditor(
         typed.set_value(n);
         set_timeout(
             move || {
-                if typed.get_value() == n {
+                if typed.try_get_value() == Some(n) {
                     shown.set(body);
                 }
             },
@@ -360,7 +387,8 @@ fn ArticleEditor(
                 <div class="help-editor-preview">
                     <p class="help-editor-preview-label" id="preview-label">"Preview"</p>
                     <article class="help-article help-preview" aria-labelledby="preview-label">
-                        <h1>{move || editor.title.get()}</h1>
+                        // Not a heading of this page: the page's own are around it.
+                        <p class="help-preview-title">{move || editor.title.get()}</p>
                         {move || match preview.get() {
                             Some(Ok(html)) => Either::Left(view! {
                                 // The server's rendering: HTML in the text stays text.
@@ -389,7 +417,7 @@ fn ArticleEditor(
                     </a>
                 })}
                 <Show when=move || editor.id.get().is_some()>
-                    <button type="button" class="button-quiet danger"
+                    <button type="button" class="button-quiet danger" disabled=move || editor.busy.get()
                         on:click=move |ev| delete.run(ev)>"Delete"</button>
                 </Show>
             </div>
@@ -421,10 +449,13 @@ fn History(editor: Editor) -> impl IntoView {
                             let who = revision.saved_by.clone().unwrap_or_else(|| "A former teammate".into());
                             let state = if revision.published { "published" } else { "draft" };
                             let when = format_full(revision.saved_at);
+                            let label = format!("Restore the version of {when}");
                             view! {
                                 <li>
                                     <span>{when} " · " {who} " · " {state}</span>
-                                    <button type="button" class="link-button" on:click=move |_| {
+                                    <button type="button" class="link-button"
+                                        aria-label=label
+                                        on:click=move |_| {
                                         editor.title.set(revision.title.clone());
                                         editor.collection.set(revision.collection.clone());
                                         editor.body.set(revision.body.clone());

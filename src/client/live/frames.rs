@@ -149,6 +149,16 @@ impl Live {
             ServerFrame::Labels { labels } => self.labels_changed(labels),
             ServerFrame::Conversation { conversation } => {
                 self.acknowledge_delivery(&conversation);
+                // A person took over: whatever the assistant was writing is moot.
+                if conversation.assistant != crate::protocol::AssistantState::Answering
+                    && self
+                        .drafts
+                        .with_untracked(|d| d.contains_key(&conversation.id))
+                {
+                    self.drafts.update(|d| {
+                        d.remove(&conversation.id);
+                    });
+                }
                 self.upsert_conversation(conversation)
             }
             ServerFrame::Typing {
@@ -165,14 +175,23 @@ impl Live {
             ServerFrame::Draft {
                 conversation_id,
                 text,
-            } => self.drafts.update(|drafts| {
-                // Empty: the answer was dropped.
-                if text.is_empty() {
-                    drafts.remove(&conversation_id);
-                } else {
-                    drafts.insert(conversation_id, text);
-                }
-            }),
+            } => {
+                // Empty: the answer was dropped. A late draft of an answer a
+                // person took over from is dropped too.
+                let answering = !self.conversations.with_untracked(|c| {
+                    c.iter().any(|c| {
+                        c.id == conversation_id
+                            && c.assistant != crate::protocol::AssistantState::Answering
+                    })
+                });
+                self.drafts.update(|drafts| {
+                    if text.is_empty() || !answering {
+                        drafts.remove(&conversation_id);
+                    } else {
+                        drafts.insert(conversation_id, text);
+                    }
+                })
+            }
             ServerFrame::Cursor {
                 conversation_id,
                 kind,

@@ -161,10 +161,12 @@ impl Engine for Embedded {
     }
 }
 
-/// Whether a piece that starts with a space comes after the end of a
-/// sentence the model wrote (`written`): then the answer is complete.
+/// Whether `piece` starts a new sentence after one the model wrote
+/// (`written`): a space and a capital or a digit after `.`, `!` or `?`
+/// ("8 a.m. to noon" goes on). Then the answer is complete.
 fn next_sentence(written: &[u8], piece: &[u8]) -> bool {
-    piece.first().is_some_and(u8::is_ascii_whitespace)
+    matches!(piece, [space, next, ..] if space.is_ascii_whitespace()
+        && (next.is_ascii_uppercase() || next.is_ascii_digit()))
         && written.len() > 1
         && matches!(written.last(), Some(b'.' | b'!' | b'?'))
 }

@@ -144,13 +144,19 @@ pub fn opening(terms: &[String], passage: &PassageHit) -> String {
     }
 }
 
-/// The sentences of a line: cut after `.`, `!` or `?` followed by a space.
+/// The sentences of a line: cut after `.`, `!` or `?` followed by a space
+/// and a capital or a digit ("8 a.m. to noon" stays one).
 fn sentences(line: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut start = 0;
     let bytes = line.as_bytes();
     for (i, b) in bytes.iter().enumerate() {
-        if matches!(b, b'.' | b'!' | b'?') && bytes.get(i + 1) == Some(&b' ') {
+        if matches!(b, b'.' | b'!' | b'?')
+            && bytes.get(i + 1) == Some(&b' ')
+            && bytes
+                .get(i + 2)
+                .is_some_and(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        {
             out.push(&line[start..=i]);
             start = i + 2;
         }
@@ -241,6 +247,10 @@ mod tests {
         );
         assert_eq!(opening(&["zebra".into()], &passage), "");
         assert_eq!(sentences("A b. C d! E"), ["A b.", "C d!", "E"]);
+        assert_eq!(
+            sentences("Open 8 a.m. to 12 p.m. on Saturday. Closed Sunday."),
+            ["Open 8 a.m. to 12 p.m. on Saturday.", "Closed Sunday."]
+        );
     }
 
     #[test]

@@ -132,8 +132,8 @@ impl Store {
                     };
                     let id: Option<i64> = sqlx::query_scalar(
                         "INSERT INTO articles (collection, collection_slug, slug, title, body, published, created_at, updated_at)
-                         SELECT $1, $2, $3, $4, $5, $6, $7, $7
-                         WHERE NOT EXISTS (SELECT 1 FROM articles WHERE slug = $3)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+                         ON CONFLICT (slug) DO NOTHING
                          RETURNING id",
                     )
                     .bind(collection)

@@ -112,11 +112,13 @@ impl Store {
             "UPDATE messages SET helpful = $1
              WHERE id = $2 AND sender_kind = 'ai' AND sources IS NOT NULL
                  AND helpful IS NULL AND deleted_at IS NULL
-                 -- Only the newest answer: an older one's verdict must not
-                 -- resolve what the assistant or a person answers since.
+                 -- Only the newest answer, with nothing said after it: an
+                 -- older one's verdict must not resolve what the visitor
+                 -- asked or anyone answered since.
                  AND NOT EXISTS (SELECT 1 FROM messages later
                      WHERE later.conversation_id = messages.conversation_id
-                       AND later.id > messages.id AND later.sender_kind IN ('ai', 'agent'))",
+                       AND later.id > messages.id AND later.internal = FALSE
+                       AND later.sender_kind IN ('ai', 'agent', 'contact'))",
         )
         .bind(helpful)
         .bind(id.0)
