@@ -23,12 +23,21 @@ use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 /// reactive title there panicked now and then under load ("no Arena is
 /// active", about 1 page load in 120 while 18,000 visitors arrived;
 /// leptos-rs/leptos#3729), and that visitor got no page.
+///
+/// On the server the text is escaped: leptos_meta writes the `<title>` of a
+/// server-rendered page as it is given, so a team name or a search for
+/// `</title><meta …>` would otherwise end it. (The browser sets the live
+/// title as text.) Every page title goes through here.
 pub fn live_title(
     text: impl Fn() -> String + Send + Sync + 'static,
 ) -> leptos::text_prop::TextProp {
     #[cfg(feature = "ssr")]
     {
-        untrack(text).into()
+        untrack(text)
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .into()
     }
     #[cfg(not(feature = "ssr"))]
     {

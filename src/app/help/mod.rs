@@ -67,14 +67,10 @@ pub async fn help_search(query: String) -> Result<Vec<ArticleHit>, ServerFnError
         .map_err(unavailable)
 }
 
-/// A published article by its address.
+/// A published article by its slug.
 #[server]
-pub async fn help_article(
-    collection: String,
-    slug: String,
-) -> Result<Option<ArticlePage>, ServerFnError> {
+pub async fn help_article(slug: String) -> Result<Option<ArticlePage>, ServerFnError> {
     let state = state()?;
-    let _ = collection;
     crate::server::help::page(&state.store, &slug)
         .await
         .map_err(unavailable)
@@ -87,23 +83,6 @@ pub async fn help_article_by_id(id: i64) -> Result<Option<ArticlePage>, ServerFn
     crate::server::help::page_by_id(&state.store, id)
         .await
         .map_err(unavailable)
-}
-
-/// A page title as the head needs it: leptos_meta writes the `<title>` of
-/// a server-rendered page as it is given (a search for
-/// `</title><meta …>` would otherwise end it), while the browser sets the
-/// live title as text.
-fn page_title(text: String) -> String {
-    #[cfg(feature = "ssr")]
-    {
-        text.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        text
-    }
 }
 
 /// The company's name, as the messenger shows it.
@@ -215,7 +194,7 @@ pub fn HelpPage() -> impl IntoView {
                     }),
                 };
                 view! {
-                    <Title text=page_title(title) />
+                    <Title text=crate::app::live_title(move || title.clone()) />
                     <Meta name="description" content=format!("Answers from the {} team: guides and common questions.", team_name()) />
                     <HelpHeader query=q.unwrap_or_default() />
                     <main class="help">
@@ -263,21 +242,19 @@ fn Collections(collections: Vec<Collection>, single: bool) -> impl IntoView {
 #[component]
 pub fn HelpArticlePage() -> impl IntoView {
     let params = use_params_map();
-    let address = move || {
-        params.with(|p| {
-            (
-                p.get("collection").unwrap_or_default(),
-                p.get("slug").unwrap_or_default(),
-            )
-        })
-    };
-    let article = Resource::new(address, |(collection, slug)| help_article(collection, slug));
+    // The slug alone finds it: the collection's part of the address may be
+    // an older one (the article moved).
+    let slug = move || params.with(|p| p.get("slug").unwrap_or_default());
+    let article = Resource::new(slug, help_article);
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
                 match article.await {
                     Ok(Some(article)) => Either::Left(view! {
-                        <Title text=page_title(format!("{} — {} Help Center", article.title, team_name())) />
+                        <Title text=crate::app::live_title({
+                            let title = format!("{} — {} Help Center", article.title, team_name());
+                            move || title.clone()
+                        }) />
                         <Meta name="description" content=article.description.clone() />
                         <HelpHeader query=String::new() />
                         <main class="help">
