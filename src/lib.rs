@@ -19,7 +19,9 @@
 //! - `server` — (feature `ssr`) config, HTTP router, `/ws` handler, hub, bus
 //!   (in-process, or Redis between several instances), `cluster` (what keeps
 //!   instances in step: settings, sign-outs), store (SQLite embedded, or
-//!   PostgreSQL for several instances: one interface), the team's workflow
+//!   PostgreSQL for several instances: one interface; messages are written
+//!   by a group-commit writer, plain batches in a fixed number of
+//!   statements, with SQLite's checkpoints beside it), the team's workflow
 //!   (resolve, snooze, assign; the snooze clock and the inbox lists' counts),
 //!   search (each engine's own full-text index, results with snippets),
 //!   transcripts, the contact panel's facts about a visitor (`contacts`),
@@ -34,7 +36,8 @@
 //!   the demo site, the messenger, the inbox and the public help center.
 //!
 //! One message travels composer → `client` → `/ws` → `server::ws` → `store`
-//! (commit, then ack) → `bus` → `hub` → every watching socket → `client` → UI.
+//! (its batch's commit, which also reads the inbox row, then the ack) → `bus`
+//! → `hub` → every watching socket → `client` → UI.
 
 #![recursion_limit = "256"]
 

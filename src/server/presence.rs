@@ -552,10 +552,13 @@ impl Presence {
                 if !gone.is_empty() {
                     let tasks = state.tasks.clone();
                     let state = state.clone();
+                    // All at once: their last-seen writes share batches.
                     tasks.spawn(async move {
-                        for peer in gone {
-                            announce_offline(&state, peer).await;
-                        }
+                        let state = &state;
+                        futures::future::join_all(
+                            gone.into_iter().map(|peer| announce_offline(state, peer)),
+                        )
+                        .await;
                     });
                 }
             }

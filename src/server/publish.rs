@@ -1,7 +1,7 @@
 //! Publishing live events once a change is committed: the one way out of
 //! the socket handler, the assistant and the workflow's clocks to the bus.
 
-use crate::protocol::{AssistantState, ContactId, ConversationId, Message};
+use crate::protocol::{AssistantState, ContactId, ConversationId, ConversationSummary, Message};
 use crate::server::AppState;
 use crate::server::bus::Event;
 use crate::server::store::StoreError;
@@ -29,21 +29,29 @@ pub async fn publish_summary_of(
     conversation: ConversationId,
 ) -> Option<AssistantState> {
     match state.store.conversation_summary(conversation).await {
-        Ok(Some(mut conversation)) => {
-            state
-                .presence
-                .fill_contacts_online(&state.hub, std::slice::from_mut(&mut conversation))
-                .await;
-            let assistant = conversation.assistant;
-            publish_event(state, Event::Conversation { conversation }).await;
-            Some(assistant)
-        }
+        Ok(Some(conversation)) => Some(publish_row(state, conversation).await),
         Ok(None) => None,
         Err(err) => {
             tracing::error!(%err, "could not load an inbox row to publish");
             None
         }
     }
+}
+
+/// Publishes an inbox row read with the change that moved it (with
+/// whether its visitor is online, which the database does not know);
+/// returns who answers it.
+pub async fn publish_row(
+    state: &AppState,
+    mut conversation: ConversationSummary,
+) -> AssistantState {
+    state
+        .presence
+        .fill_contacts_online(&state.hub, std::slice::from_mut(&mut conversation))
+        .await;
+    let assistant = conversation.assistant;
+    publish_event(state, Event::Conversation { conversation }).await;
+    assistant
 }
 
 /// Publishes messages a change stored (lines about the state, notes) as new

@@ -192,6 +192,12 @@ pub async fn server_rss(target: SocketAddr) -> Option<f64> {
     metric(&text, "process_resident_memory_bytes")
 }
 
+/// The CPU time the server has used so far, in seconds, from its `/metrics`.
+pub async fn server_cpu_seconds(target: SocketAddr) -> Option<f64> {
+    let (_, text) = get(target, "/metrics").await.ok()?;
+    metric(&text, "process_cpu_seconds_total")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -272,7 +272,7 @@ async fn check_server(o: &Options) -> anyhow::Result<()> {
 
 pub fn print_table(reports: &[Report]) {
     println!(
-        "\n{:<10} {:>7} {:>9} {:>9} {:>11} {:>8} {:>8} {:>8} {:>8} {:>9} {:>10}  errors",
+        "\n{:<10} {:>7} {:>9} {:>9} {:>11} {:>8} {:>8} {:>8} {:>8} {:>9} {:>10} {:>10}  errors",
         "scenario",
         "conns",
         "sent/s",
@@ -283,12 +283,13 @@ pub fn print_table(reports: &[Report]) {
         "p99 ms",
         "max ms",
         "RSS MiB",
-        "KiB/conn"
+        "KiB/conn",
+        "CPU µs/msg"
     );
     for r in reports {
         let errors: Vec<String> = r.errors.iter().map(|(k, n)| format!("{k}: {n}")).collect();
         println!(
-            "{:<10} {:>7} {:>9.0} {:>9.0} {:>11.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>9} {:>10}  {}",
+            "{:<10} {:>7} {:>9.0} {:>9.0} {:>11.0} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>9} {:>10} {:>10}  {}",
             r.scenario,
             r.connections,
             r.sent_per_s,
@@ -302,6 +303,8 @@ pub fn print_table(reports: &[Report]) {
                 .map_or("-".into(), |b| format!("{:.0}", b / 1048576.0)),
             r.rss_per_connection_bytes
                 .map_or("-".into(), |b| format!("{:.1}", b / 1024.0)),
+            r.server_cpu_us_per_message
+                .map_or("-".into(), |us| format!("{us:.0}")),
             if errors.is_empty() {
                 "none".into()
             } else {

@@ -65,6 +65,10 @@ pub struct Report {
     pub errors: BTreeMap<String, u64>,
     pub server_rss_bytes: Option<f64>,
     pub rss_per_connection_bytes: Option<f64>,
+    /// The server's CPU time (user + system, every thread) over the measured
+    /// window divided by the messages acknowledged in it: the cost of a
+    /// message whatever else the machine was doing.
+    pub server_cpu_us_per_message: Option<f64>,
     /// Scenario-specific timings (history: open times).
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     pub timings: BTreeMap<String, Percentiles>,
@@ -273,9 +277,10 @@ fn rand_fraction() -> f64 {
     (uuid::Uuid::new_v4().as_u128() % 1_000_000) as f64 / 1_000_000.0
 }
 
-/// Something started halfway through a run (and stopped after it).
+/// Something done halfway through a run: what it starts (if anything) is
+/// stopped after the run.
 pub type Midpoint<'a> =
-    Box<dyn FnOnce() -> futures::future::BoxFuture<'a, anyhow::Result<Held>> + 'a>;
+    Box<dyn FnOnce() -> futures::future::BoxFuture<'a, anyhow::Result<Option<Held>>> + 'a>;
 
 /// The `chat` and `inbox` scenarios.
 pub async fn chat(ctx: &Ctx, chat: Chat, name: &str) -> anyhow::Result<Report> {
@@ -420,6 +425,7 @@ async fn run_chat(
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
     let (sent0, acked0, delivered0) = (get(&stats.sent), get(&stats.acked), get(&stats.delivered));
+    let cpu0 = http::server_cpu_seconds(ctx.target.addr).await;
     let start_ms = stats.epoch.elapsed().as_millis() as u32;
     let mut halves = None;
     let mut extra = None;
@@ -428,7 +434,7 @@ async fn run_chat(
         Some(start_extra) => {
             tokio::time::sleep(chat.duration / 2).await;
             let mid_ms = stats.epoch.elapsed().as_millis() as u32;
-            extra = Some(start_extra().await?);
+            extra = start_extra().await?;
             tokio::time::sleep(chat.duration / 2).await;
             halves = Some((mid_ms, stats.epoch.elapsed().as_millis() as u32));
         }
@@ -439,6 +445,7 @@ async fn run_chat(
         get(&stats.acked) - acked0,
         get(&stats.delivered) - delivered0,
     );
+    let cpu = http::server_cpu_seconds(ctx.target.addr).await;
     // Stop sending; wait for what is in flight.
     for task in tasks {
         task.abort();
@@ -475,6 +482,10 @@ async fn run_chat(
         latency: stats.latency(),
         errors: stats.errors(),
         server_rss_bytes: rss,
+        server_cpu_us_per_message: match (cpu0, cpu) {
+            (Some(before), Some(after)) if acked > 0 => Some((after - before) * 1e6 / acked as f64),
+            _ => None,
+        },
         ..Default::default()
     };
     if let Some((mid, end)) = halves {
@@ -615,19 +626,29 @@ pub async fn idle(ctx: &Ctx, count: usize, hold_for: Duration) -> anyhow::Result
     Ok(report)
 }
 
-/// The `mix` scenario: idle sockets held while conversations and an inbox run.
+/// The `mix` scenario: idle sockets held while conversations run, and
+/// halfway through every idle socket leaves at once (each departure is a
+/// visitor going offline: a last-seen write and a presence event).
 pub async fn mix(ctx: &Ctx, idle_count: usize, chat_run: Chat) -> anyhow::Result<Report> {
     let stats = Arc::new(Stats::new());
     let held = hold(ctx, idle_count, 1_000_000, &stats).await;
-    let mut report = chat(ctx, chat_run, "mix").await?;
-    report.connections += held.count() as usize;
+    let idle_held = held.count() as usize;
+    let leave = Box::new(move || {
+        Box::pin(async move {
+            held.close().await;
+            Ok(None)
+        }) as futures::future::BoxFuture<'_, anyhow::Result<Option<Held>>>
+    }) as Midpoint<'_>;
+    let mut report = run_chat(ctx, chat_run, "mix", Some(leave)).await?;
+    report.connections += idle_held;
     for (kind, n) in stats.errors() {
         *report.errors.entry(kind).or_default() += n;
     }
-    held.close().await;
     report.notes.insert(
         "idle".into(),
-        format!("{idle_count} idle visitor sockets alongside"),
+        format!(
+            "{idle_count} idle visitor sockets alongside; all of them leave at once halfway through"
+        ),
     );
     Ok(report)
 }
@@ -796,8 +817,8 @@ pub async fn assistant(ctx: &Ctx, chat: Chat, generating: usize) -> anyhow::Resu
         Box::new(move || {
             Box::pin(async move {
                 http::set_assistant(ctx.target.addr, &cookie, true).await?;
-                Ok(ask_again_and_again(ctx, generating, answers).await)
-            }) as futures::future::BoxFuture<'_, anyhow::Result<Held>>
+                Ok(Some(ask_again_and_again(ctx, generating, answers).await))
+            }) as futures::future::BoxFuture<'_, anyhow::Result<Option<Held>>>
         }) as Midpoint<'_>
     };
     let mut report = run_chat(ctx, chat, "assistant", Some(start)).await?;

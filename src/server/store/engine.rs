@@ -21,6 +21,48 @@ pub enum Engine {
     Postgres,
 }
 
+/// Numbers the parameters of a statement built at run time, in the order
+/// they appear in its text: `$1, $2, …` on PostgreSQL; on SQLite bare `?`s,
+/// which its driver binds in order, while it looks each `$n` up by name
+/// with a linear search. A batch statement with a thousand `$n`s spent a
+/// quarter of the server's time there (`perf`, docs/performance.md).
+pub(super) struct Params {
+    engine: Engine,
+    next: usize,
+}
+
+impl Params {
+    pub(super) fn new(engine: Engine) -> Self {
+        Self { engine, next: 1 }
+    }
+
+    /// The next parameter.
+    pub(super) fn one(&mut self) -> String {
+        let n = self.next;
+        self.next += 1;
+        match self.engine {
+            Engine::Sqlite => "?".to_owned(),
+            Engine::Postgres => format!("${n}"),
+        }
+    }
+
+    /// The next `count` parameters, comma-separated.
+    pub(super) fn list(&mut self, count: usize) -> String {
+        (0..count)
+            .map(|_| self.one())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `rows` parenthesised tuples of the next `width` parameters each.
+    pub(super) fn tuples(&mut self, rows: usize, width: usize) -> String {
+        (0..rows)
+            .map(|_| format!("({})", self.list(width)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
 /// Writer tasks on PostgreSQL: enough to overlap each other's round trips
 /// on a small machine, few enough to leave the pool's connections to reads.
 const POSTGRES_WRITERS: usize = 4;
@@ -47,6 +89,15 @@ impl Engine {
         match self {
             Self::Sqlite => "sqlite",
             Self::Postgres => "postgres",
+        }
+    }
+
+    /// The engine a connection (or a transaction on one) talks to.
+    pub(super) fn of_connection(conn: &sqlx::AnyConnection) -> Self {
+        if conn.backend_name().eq_ignore_ascii_case("postgresql") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
         }
     }
 
@@ -90,11 +141,13 @@ impl Engine {
                 // flushes every commit, so an ack survives a power cut.
                 let pragmas = format!(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = {};
-                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;
+                     PRAGMA wal_autocheckpoint = {};",
                     match durability {
                         Durability::Full => "FULL",
                         Durability::Normal => "NORMAL",
-                    }
+                    },
+                    super::checkpoint::AUTOCHECKPOINT_BACKSTOP,
                 );
                 Ok(options
                     .max_connections(8)
@@ -195,4 +248,18 @@ impl<'r> Decode<'r, Any> for Flag {
 pub(super) fn flag(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::Error> {
     use sqlx::Row;
     Ok(row.try_get::<Flag, _>(column)?.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parameters_are_numbered_in_order_or_bare_on_sqlite() {
+        let mut pg = Params::new(Engine::Postgres);
+        assert_eq!(pg.one(), "$1");
+        assert_eq!(pg.tuples(2, 2), "($2, $3), ($4, $5)");
+        let mut sqlite = Params::new(Engine::Sqlite);
+        assert_eq!(sqlite.list(3), "?, ?, ?");
+    }
 }

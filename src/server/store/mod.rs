@@ -20,6 +20,7 @@
 
 mod agents;
 mod assistant;
+mod checkpoint;
 mod contacts;
 mod conversations;
 mod engine;
@@ -42,7 +43,7 @@ pub use help::{NewPassage, PassageHit, StoredArticle};
 pub use labels::LabelCreated;
 pub use messages::{
     Audience, Author, Change, Changed, Content, Inserted, MessageFacts, PostOptions,
-    ReactionChange, VisitorPost,
+    ReactionChange, RowAfter, VisitorPost,
 };
 pub use search::{ConversationHit, MessageHit, SearchRow, Terms};
 pub use uploads::{FileRecord, NewUpload, UNSENT_BATCH, Uploader};
@@ -217,6 +218,13 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Turns the writer's fast path for batches of plain messages off (or
+    /// back on): for tests holding it to the one-by-one path, and for
+    /// measuring what it gains.
+    pub fn set_fast_writes(&self, on: bool) {
+        self.writer.set_fast_path(on);
     }
 
     /// Whether the message writer is running.

@@ -3,7 +3,8 @@
 
 use super::*;
 use crate::protocol::{Attachment, validate_send};
-use crate::server::store::Uploader;
+use crate::server::publish::publish_row;
+use crate::server::store::{RowAfter, Uploader};
 
 /// A `send` whose write is queued for the database; the finisher completes
 /// it after the commit.
@@ -132,6 +133,7 @@ pub(super) async fn finish_send(conn: &Conn, send: QueuedSend) -> Result<(), Pro
         started,
         lines,
         mentions,
+        row,
     } = queued.committed().await.map_err(|err| match err {
         StoreError::TooManyConversations(n) => ProtocolError::TooManyConversations(n),
         StoreError::AttachmentGone => ProtocolError::UnknownAttachment,
@@ -215,8 +217,14 @@ pub(super) async fn finish_send(conn: &Conn, send: QueuedSend) -> Result<(), Pro
     }
     publish_messages(&conn.state, contact, lines).await;
     // The row says whether the assistant answers: no extra read, and no
-    // task for the (many) conversations it does not answer.
-    let assistant = publish_summary(conn, conversation).await;
+    // task for the (many) conversations it does not answer. A batch of
+    // plain messages read the row with its writes; its newest message
+    // publishes it.
+    let assistant = match row {
+        RowAfter::Unread => publish_summary(conn, conversation).await,
+        RowAfter::Publish(row) => Some(publish_row(&conn.state, *row).await),
+        RowAfter::Later(assistant) => Some(assistant),
+    };
     if started
         && matches!(conn.peer, Peer::Contact(_))
         && assistant != Some(AssistantState::Answering)

@@ -2,11 +2,13 @@
 //! (history pages, changes after a number). Posting is in `post`, changing
 //! in `change`.
 
+mod batch;
 mod change;
 mod post;
 
 pub use post::Content;
 
+pub(super) use batch::{Plain, post as post_plain};
 pub(super) use post::{Visitors, insert_in, visitor_insert_in};
 
 use sqlx::{Any, Row, Transaction};
@@ -16,7 +18,7 @@ use super::engine::flag;
 use super::writer::{Queued, Write};
 use super::{Store, StoreError, now};
 use crate::protocol::{
-    AgentId, AssistantState, Attachment, ClientId, ContactId, ConversationId,
+    AgentId, AssistantState, Attachment, ClientId, ContactId, ConversationId, ConversationSummary,
     MAX_REACTIONS_PER_MESSAGE, MAX_REACTIONS_PER_PERSON, Message, MessageId, PAGE_BYTES, Person,
     Reaction, SenderKind, Seq, Source, Timestamp,
 };
@@ -35,6 +37,22 @@ pub struct Inserted {
     pub lines: Vec<Message>,
     /// (Notes) the teammates it mentions.
     pub mentions: Vec<AgentId>,
+    /// The conversation's inbox row after it, if its batch read it. A
+    /// caller that publishes rows must publish `Publish` (and read the row
+    /// for `Unread`): the other messages of the batch leave it to this one.
+    pub row: RowAfter,
+}
+
+/// The inbox row a message leaves, for the live event that follows it.
+#[derive(Clone, Debug)]
+pub enum RowAfter {
+    /// Not read with the write: whoever publishes reads it.
+    Unread,
+    /// Read in the write's own transaction; this message publishes it.
+    Publish(Box<ConversationSummary>),
+    /// A newer message of the same batch publishes the row; whether the
+    /// assistant answers, as it stood.
+    Later(AssistantState),
 }
 
 /// A message as an edit or delete left it.
@@ -94,6 +112,27 @@ impl Audience {
             Self::Team => "",
             Self::Visitor => " AND m.internal = FALSE",
         }
+    }
+}
+
+/// A new message's sender's display name, from the inserted row's
+/// `sender_kind` and `sender_id` (for `RETURNING`).
+const SENDER_NAME: &str = "CASE sender_kind
+     WHEN 'agent' THEN (SELECT a.name FROM agents a WHERE a.id = sender_id)
+     WHEN 'contact' THEN (SELECT COALESCE(ct.name, 'Visitor #' || ct.id)
+                          FROM contacts ct WHERE ct.id = sender_id)
+     WHEN 'ai' THEN 'Assistant'
+     ELSE 'Minicom'
+ END";
+
+/// Pads `items` to the next power of two with copies of its last item:
+/// lists bound as parameters take a handful of statement shapes, each
+/// prepared once per connection and kept, instead of one per length
+/// pushing the hot statements out of the connection's cache. Callers make
+/// sure a repeated item changes nothing.
+fn pad<T: Clone>(items: &mut Vec<T>) {
+    if let Some(last) = items.last().cloned() {
+        items.resize(items.len().next_power_of_two(), last);
     }
 }
 

@@ -5,6 +5,7 @@
 
 use std::collections::HashMap;
 
+use super::super::engine::{Engine, Params};
 use super::*;
 
 /// What a message says: its text and the files it carries.
@@ -109,72 +110,70 @@ impl Store {
 /// date write by write.
 #[derive(Default)]
 pub(in crate::server::store) struct Visitors {
+    /// When the batch took the lock: its visitors' last-seen time.
+    pub(in crate::server::store) at: Timestamp,
     /// Each visitor's current conversation (open or snoozed), if any.
     current: HashMap<i64, Option<i64>>,
     /// Their earliest message by `client_id`, for the batch's `client_id`s.
     earlier: HashMap<(i64, ClientId), i64>,
 }
 
-/// Pads `items` to the next power of two with copies of its last item.
-fn pad<T: Clone>(items: &mut Vec<T>) {
-    if let Some(last) = items.last().cloned() {
-        items.resize(items.len().next_power_of_two(), last);
-    }
-}
-
 /// What one visitor's write must know: read under the lock on the visitor.
 #[derive(Clone, Copy, Debug, Default)]
 pub(in crate::server::store) struct Known {
     /// Their earliest message with this `client_id`: sent before.
-    earlier: Option<i64>,
+    pub(in crate::server::store) earlier: Option<i64>,
     /// Their current conversation.
-    current: Option<i64>,
+    pub(in crate::server::store) current: Option<i64>,
 }
 
 impl Visitors {
     /// Locks the visitors `writes` come from (each visitor's row, or SQLite's
-    /// write lock) and reads, in one more statement for the whole batch,
-    /// their current conversations and which of these `client_id`s they
-    /// sent before. A visitor's first messages racing from two tabs, on one
-    /// instance or two, are serialised by that lock and land in one
-    /// conversation.
+    /// write lock), recording them and the visitors `seen` as last seen now,
+    /// and reads, in one more statement for the whole batch, their current
+    /// conversations and which of these `client_id`s they sent before. A
+    /// visitor's first messages racing from two tabs, on one instance or
+    /// two, are serialised by that lock and land in one conversation.
     pub(in crate::server::store) async fn lock(
         tx: &mut Transaction<'_, Any>,
         writes: &[(ContactId, ClientId)],
+        seen: &[ContactId],
     ) -> Result<Self, StoreError> {
-        let mut visitors = Self::default();
-        if writes.is_empty() {
+        let mut visitors = Self {
+            at: now(),
+            ..Self::default()
+        };
+        let mut contacts: Vec<i64> = writes.iter().map(|(c, _)| c.0).collect();
+        contacts.extend(seen.iter().map(|c| c.0));
+        if contacts.is_empty() {
             return Ok(visitors);
         }
-        let mut contacts: Vec<i64> = writes.iter().map(|(c, _)| c.0).collect();
         contacts.sort_unstable();
         contacts.dedup();
-        // Lists padded to a power of two (repeating their last item, which
-        // changes nothing): a handful of statement shapes, each prepared
-        // once per connection and kept, instead of one per batch size
-        // pushing the hot statements out of the connection's cache.
         pad(&mut contacts);
-        let mut writes = writes.to_vec();
-        pad(&mut writes);
-        let list = (2..2 + contacts.len())
-            .map(|i| format!("${i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!("UPDATE contacts SET last_seen_at = $1 WHERE id IN ({list})");
-        let mut lock = sqlx::query(&sql).bind(now().0);
+        let engine = Engine::of_connection(tx);
+        let mut params = Params::new(engine);
+        let sql = format!(
+            "UPDATE contacts SET last_seen_at = {} WHERE id IN ({})",
+            params.one(),
+            params.list(contacts.len())
+        );
+        let mut lock = sqlx::query(&sql).bind(visitors.at.0);
         for contact in &contacts {
             lock = lock.bind(*contact);
         }
         lock.execute(&mut **tx).await?;
+        if writes.is_empty() {
+            return Ok(visitors);
+        }
+        let mut writes = writes.to_vec();
+        pad(&mut writes);
         // A statement of its own, after the lock is held: on PostgreSQL a
         // statement sees what was committed when it started, so a read in
         // the locking statement would miss what the transaction it waited
         // for wrote. Per write: its visitor's current conversation, and
         // their first message with its `client_id`.
-        let pairs = (0..writes.len())
-            .map(|i| format!("(${}, ${})", 2 * i + 1, 2 * i + 2))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let pairs = Params::new(engine).tuples(writes.len(), 2);
         let sql = format!(
             "WITH w (contact, client_id) AS (VALUES {pairs})
              SELECT w.contact, w.client_id,
@@ -254,7 +253,7 @@ pub(in crate::server::store) async fn visitor_insert_in(
     let Known { earlier, current } = match known {
         Some(known) => known,
         None => {
-            let visitors = Visitors::lock(tx, &[(contact, client_id)]).await?;
+            let visitors = Visitors::lock(tx, &[(contact, client_id)], &[]).await?;
             visitors.known(contact, client_id).unwrap_or_default()
         }
     };
@@ -335,18 +334,12 @@ pub(in crate::server::store) async fn insert_in(
     .fetch_one(&mut **tx)
     .await?;
     // The new row comes back with its sender's name: no read after the write.
-    let inserted: Option<(i64, Option<String>)> = sqlx::query_as(
+    let inserted: Option<(i64, Option<String>)> = sqlx::query_as(&format!(
         "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at, seq, internal, attachments, sources)
          VALUES ($1, $2, $3, $4, $5, $6, $8, $7, $9, $10)
          ON CONFLICT (conversation_id, client_id) DO NOTHING
-         RETURNING id, CASE sender_kind
-             WHEN 'agent' THEN (SELECT a.name FROM agents a WHERE a.id = sender_id)
-             WHEN 'contact' THEN (SELECT COALESCE(ct.name, 'Visitor #' || ct.id)
-                                  FROM contacts ct WHERE ct.id = sender_id)
-             WHEN 'ai' THEN 'Assistant'
-             ELSE 'Minicom'
-         END",
-    )
+         RETURNING id, {SENDER_NAME}",
+    ))
     .bind(conversation.0)
     .bind(client_id.0.to_string())
     .bind(author.kind.as_str())
@@ -466,6 +459,7 @@ pub(in crate::server::store) async fn insert_in(
         started: false,
         lines,
         mentions,
+        row: RowAfter::Unread,
     })
 }
 
@@ -484,5 +478,6 @@ async fn stored_before(
         started: false,
         lines: Vec::new(),
         mentions: Vec::new(),
+        row: RowAfter::Unread,
     })
 }
