@@ -10,13 +10,14 @@ CARGO_BIN := $(HOME)/.cargo/bin
 NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 export PATH := $(CARGO_BIN):$(NODE_BIN):$(PATH)
 
-.PHONY: help setup setup-rust setup-node setup-browser setup-services run build build-release test test-rust test-e2e bench bench-internals eval lighthouse lint setup-native setup-model fmt clean
+.PHONY: help setup setup-rust setup-node setup-browser setup-services run build build-release test test-rust test-e2e bench bench-postgres bench-internals eval lighthouse lint setup-native setup-model fmt clean
 
 help:
 	@echo "make run    build and serve Minicom on http://127.0.0.1:3000 (first time: ~25 min)"
 	@echo "make test   run every test: unit, integration, browser (first time: ~25 min)"
 	@echo "make lint   rustfmt and clippy for the server and the browser side"
 	@echo "make bench  release load run (minicom-load): throughput, latency, idle sockets, big inboxes"
+	@echo "make bench-postgres  the chat scenarios on PostgreSQL, one instance and two behind nginx"
 	@echo "make eval   the assistant on the help center evaluation set: retrieval, faithfulness, timings"
 	@echo "make lighthouse  Lighthouse (mobile, slow 4G) on / and /messenger of a release build"
 
@@ -139,8 +140,17 @@ clean:
 bench: setup-rust setup-model
 	@echo "==> Building the server and minicom-load in release (a cold build, llama.cpp included, takes about 13 min)"
 	cargo build --release --features ssr --bins
-	@echo "==> Standard load run against a fresh server on a temporary database (about 6 min)"
+	@echo "==> Standard load run against a fresh server on a temporary database, then chat-max on 10 million stored messages (about 12 min)"
 	./target/release/minicom-load bench --server-bin target/release/minicom --out bench/results.json
+
+# The chat scenarios of `make bench` on PostgreSQL: one instance, then two
+# behind nginx with Redis between them (throwaway servers from Debian's
+# packages on free ports). Results in bench/postgres/.
+bench-postgres: setup-rust setup-services
+	@echo "==> Building the server and minicom-load in release (a cold build, llama.cpp included, takes about 13 min)"
+	cargo build --release --features ssr --bins
+	@echo "==> PostgreSQL, one instance and then two behind nginx (about 4 min)"
+	./bench/cluster.sh
 
 # The assistant on the help center evaluation set (tests/fixtures/help):
 # retrieval hit rate, faithful answers, "don't know" when the articles do not

@@ -28,8 +28,11 @@
 //!   files in conversations (`files`: uploads judged by their bytes,
 //!   pictures made safe, served only to the conversation's people), the
 //!   help center (`help`: articles' Markdown rendered safely, split into
-//!   passages, and found for a question) and the assistant (`assistant`:
-//!   engines, answers grounded in the help center, streamed as drafts).
+//!   passages, and found for a question), the assistant (`assistant`:
+//!   engines, answers grounded in the help center, streamed as drafts) and
+//!   backups of the embedded database (`backup`: `minicom backup` and
+//!   `restore`, and on a schedule; the database file's side in
+//!   `store::snapshot`).
 //! - [`client`] — the browser runtime: the reconnecting socket, the outbox and
 //!   the live state the UI renders.
 //! - [`app`] — the Leptos UI, rendered on the server and hydrated in the browser:

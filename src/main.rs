@@ -19,6 +19,18 @@ async fn main() -> anyhow::Result<()> {
         store.close().await;
         return result;
     }
+    if args
+        .first()
+        .is_some_and(|a| a == "backup" || a == "restore")
+    {
+        let config = Config::load(Vec::new())?.context("unexpected --help")?;
+        // Warnings (files not restored, a file system that cannot lock) on stderr.
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+            .init();
+        return server::backup::command(&config, &args).await;
+    }
     let Some(config) = Config::load(args)? else {
         print!("{}", server::config::HELP);
         return Ok(());

@@ -9,9 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{Client, TestServer};
-use minicom::protocol::{
-    AssistantState, ClientFrame, ConversationId, Message, SenderKind, ServerFrame,
-};
+use minicom::protocol::{AssistantState, ClientFrame, Message, SenderKind, ServerFrame};
 use minicom::server::config::{AssistantConfig, AssistantEngine, DEFAULT_MODEL};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -58,17 +56,6 @@ async fn with_assistant(config: AssistantConfig) -> TestServer {
     TestServer::start_configured(move |c| c.assistant = config).await
 }
 
-/// The visitor's first message; returns its conversation.
-async fn first_message(visitor: &mut Client, body: &str) -> ConversationId {
-    visitor.say(None, body).await;
-    visitor
-        .expect(|f| match f {
-            ServerFrame::Ack { message, .. } => Some(message.conversation_id),
-            _ => None,
-        })
-        .await
-}
-
 /// The next message from `sender`.
 async fn message_from(client: &mut Client, sender: SenderKind) -> Message {
     client
@@ -110,7 +97,9 @@ async fn row_shows(client: &mut Client, state: AssistantState) {
 async fn the_default_model_answers_a_visitor_while_shown_typing() {
     let server = with_assistant(embedded(DEFAULT_MODEL)).await;
     let (mut visitor, _) = server.visitor().await;
-    let conversation = first_message(&mut visitor, "Hi! Do you ship coffee beans abroad?").await;
+    let conversation = visitor
+        .first_message("Hi! Do you ship coffee beans abroad?")
+        .await;
 
     assistant_typing(&mut visitor, true).await;
     // The indicator clears before the answer arrives.
@@ -150,7 +139,7 @@ async fn an_agents_reply_takes_over_from_the_assistant() {
     let server = with_assistant(embedded(DEFAULT_MODEL)).await;
     let mut agent = server.agent().await;
     let (mut visitor, _) = server.visitor().await;
-    let conversation = first_message(&mut visitor, "Hello, is anyone there?").await;
+    let conversation = visitor.first_message("Hello, is anyone there?").await;
     row_shows(&mut agent, AssistantState::Answering).await;
     message_from(&mut visitor, SenderKind::Ai).await;
 
@@ -184,7 +173,7 @@ async fn talk_to_a_person_stops_the_assistant_and_waits_for_the_team() {
     let server = with_assistant(embedded(DEFAULT_MODEL)).await;
     let mut agent = server.agent().await;
     let (mut visitor, _) = server.visitor().await;
-    let conversation = first_message(&mut visitor, "I need help with my order").await;
+    let conversation = visitor.first_message("I need help with my order").await;
     row_shows(&mut agent, AssistantState::Answering).await;
 
     visitor
@@ -216,7 +205,7 @@ async fn a_missing_model_gives_the_fallback_line_and_flags_the_conversation() {
     let server = with_assistant(embedded("/nonexistent/model.gguf")).await;
     let mut agent = server.agent().await;
     let (mut visitor, _) = server.visitor().await;
-    first_message(&mut visitor, "Hello?").await;
+    visitor.first_message("Hello?").await;
     row_shows(&mut agent, AssistantState::Answering).await;
 
     assistant_typing(&mut visitor, true).await;
@@ -248,13 +237,11 @@ async fn a_full_queue_gives_the_fallback_at_once() {
     for attempt in 1..=3 {
         let (mut first, _) = server.visitor().await;
         let (mut second, _) = server.visitor().await;
-        first_message(
-            &mut first,
-            "Tell me about your coffee subscriptions, in detail.",
-        )
-        .await;
+        first
+            .first_message("Tell me about your coffee subscriptions, in detail.")
+            .await;
         assistant_typing(&mut first, true).await;
-        first_message(&mut second, "And do you ship to Canada?").await;
+        second.first_message("And do you ship to Canada?").await;
         let answer = second
             .expect_within(MODEL_WAIT, |f| match f {
                 ServerFrame::Message { message }
@@ -393,7 +380,7 @@ async fn a_remote_endpoint_streams_the_answer_with_the_conversation_as_context()
         fake_endpoint(Behaviour::Stream(&["Hello", " from", " the cloud."])).await;
     let server = with_assistant(remote(addr, Duration::from_secs(20))).await;
     let (mut visitor, _) = server.visitor().await;
-    first_message(&mut visitor, "What are your opening hours?").await;
+    visitor.first_message("What are your opening hours?").await;
     let answer = message_from(&mut visitor, SenderKind::Ai).await;
     assert_eq!(answer.body, "Hello from the cloud.");
 
@@ -415,7 +402,7 @@ async fn a_remote_timeout_gives_the_fallback_without_leaving_typing_on() {
     let (addr, _) = fake_endpoint(Behaviour::Hang).await;
     let server = with_assistant(remote(addr, Duration::from_secs(1))).await;
     let (mut visitor, _) = server.visitor().await;
-    first_message(&mut visitor, "Hello?").await;
+    visitor.first_message("Hello?").await;
     assistant_typing(&mut visitor, true).await;
     assistant_typing(&mut visitor, false).await;
     assert_eq!(
@@ -435,7 +422,7 @@ async fn a_remote_error_gives_the_fallback_and_an_agent_can_switch_the_assistant
     let server = with_assistant(remote(addr, Duration::from_secs(20))).await;
     let mut agent = server.agent().await;
     let (mut visitor, _) = server.visitor().await;
-    let conversation = first_message(&mut visitor, "Hello?").await;
+    let conversation = visitor.first_message("Hello?").await;
     assert_eq!(
         message_from(&mut visitor, SenderKind::System).await.body,
         FALLBACK
@@ -492,7 +479,7 @@ async fn an_answer_in_flight_at_shutdown_becomes_the_fallback_line() {
     )
     .await;
     let (mut visitor, _) = server.visitor().await;
-    let conversation = first_message(&mut visitor, "Are you still there?").await;
+    let conversation = visitor.first_message("Are you still there?").await;
     assistant_typing(&mut visitor, true).await;
     server.stop().await;
 
@@ -546,7 +533,7 @@ async fn with_two_instances_the_assistant_answers_one_message_at_a_time() {
     let mut on_a = a.connect(&cookie, "visitor").await;
     let mut on_b = b.connect(&cookie, "visitor").await;
 
-    let conversation = first_message(&mut on_a, "first").await;
+    let conversation = on_a.first_message("first").await;
     let mut arrived = TURNS.arrived.subscribe();
     requests_reach(&mut arrived, 1).await;
     // While instance A writes the first answer, the visitor writes on B.

@@ -11,8 +11,7 @@ use std::time::Duration;
 use common::{Client, TestServer};
 use minicom::help::ArticleDraft;
 use minicom::protocol::{
-    AssistantState, ClientFrame, ConversationId, ConversationStatus, Message, SenderKind,
-    ServerFrame,
+    AssistantState, ClientFrame, ConversationStatus, Message, SenderKind, ServerFrame,
 };
 use minicom::server::assistant::grounding::DO_NOT_KNOW;
 use minicom::server::config::{AssistantConfig, AssistantEngine, DEFAULT_MODEL};
@@ -231,17 +230,6 @@ async fn article_pages_render_hostile_markdown_as_text() {
     );
 }
 
-/// The visitor's first message; returns its conversation.
-async fn ask(visitor: &mut Client, question: &str) -> ConversationId {
-    visitor.say(None, question).await;
-    visitor
-        .expect(|f| match f {
-            ServerFrame::Ack { message, .. } => Some(message.conversation_id),
-            _ => None,
-        })
-        .await
-}
-
 async fn answer(client: &mut Client) -> Message {
     client
         .expect_within(MODEL_WAIT, |f| match f {
@@ -258,7 +246,9 @@ async fn a_question_the_articles_do_not_answer_gets_i_dont_know() {
     let server = TestServer::start_configured(|c| c.assistant = with_model()).await;
     publish_fixture(server.store()).await;
     let (mut visitor, _) = server.visitor().await;
-    ask(&mut visitor, "Are you hiring baristas right now?").await;
+    visitor
+        .first_message("Are you hiring baristas right now?")
+        .await;
     let reply = answer(&mut visitor).await;
     assert_eq!(reply.body, DO_NOT_KNOW);
     assert!(reply.sources.is_empty());
@@ -280,11 +270,9 @@ async fn an_answer_streams_in_and_names_its_source() {
     let server = TestServer::start_configured(|c| c.assistant = with_model()).await;
     let urls = publish_fixture(server.store()).await;
     let (mut visitor, cookie) = server.visitor().await;
-    let conversation = ask(
-        &mut visitor,
-        "Do you ship to Canada? How much does it cost?",
-    )
-    .await;
+    let conversation = visitor
+        .first_message("Do you ship to Canada? How much does it cost?")
+        .await;
     let mut agent = server.agent().await;
     agent.open(conversation).await;
 
@@ -379,7 +367,7 @@ async fn did_that_help_resolves_or_hands_over() {
 
     // No: a person is asked for.
     let (mut visitor, _) = server.visitor().await;
-    let conversation = ask(&mut visitor, "What is your returns window?").await;
+    let conversation = visitor.first_message("What is your returns window?").await;
     let reply = answer(&mut visitor).await;
     assert!(!reply.sources.is_empty(), "{reply:?}");
     visitor
@@ -437,7 +425,7 @@ async fn did_that_help_resolves_or_hands_over() {
 
     // Yes: the conversation resolves itself.
     let (mut other, _) = server.visitor().await;
-    let conversation = ask(&mut other, "Can I pause my subscription?").await;
+    let conversation = other.first_message("Can I pause my subscription?").await;
     let reply = answer(&mut other).await;
     assert!(!reply.sources.is_empty(), "{reply:?}");
     other

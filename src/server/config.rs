@@ -43,6 +43,8 @@ pub enum ConfigError {
     PostgresWithoutRedis,
     #[error("MINICOM_INSTANCES must be a positive whole number, got {0:?}")]
     BadInstances(String),
+    #[error("{0}")]
+    BadBackup(String),
 }
 
 /// The reverse proxies whose `X-Forwarded-Proto` is believed
@@ -238,6 +240,8 @@ pub struct Config {
     pub require_verified: bool,
     /// The AI assistant (`MINICOM_ASSISTANT*`).
     pub assistant: AssistantConfig,
+    /// Backups on a schedule (`MINICOM_BACKUP_*`); `None`: none.
+    pub backup: Option<crate::server::backup::Schedule>,
 }
 
 /// The help text for `minicom --help`.
@@ -247,6 +251,8 @@ minicom — real-time customer-support chat
 USAGE: minicom [--addr HOST:PORT] [--database-url URL]
        minicom agent add|list|activate|deactivate …   (manage the team; run
        `minicom agent` for details)
+       minicom backup --to FILE | restore --from FILE  (the embedded database;
+       run `minicom backup` for details)
 
 Environment (flags win over these):
   MINICOM_ADDR            address to listen on            (default 127.0.0.1:3000)
@@ -291,6 +297,9 @@ Environment (flags win over these):
   MINICOM_FILES_PER_MINUTE    uploads per person per minute   (default 20)
   MINICOM_FILES_CONVERSATION_BYTES  bytes kept per conversation
                               (default 209715200)
+  MINICOM_BACKUP_DIR          folder for scheduled backups (SQLite; default none)
+  MINICOM_BACKUP_EVERY        how often, e.g. 30m, 6h, 1d     (default 1d)
+  MINICOM_BACKUP_KEEP         how many to keep, newest first  (default 7)
   MINICOM_ASSISTANT           embedded, remote or off         (default embedded)
   MINICOM_ASSISTANT_MODEL     GGUF file for `embedded`
                               (default data/models/SmolLM2-135M-Instruct.Q4_1.gguf)
@@ -390,6 +399,7 @@ impl Config {
                 Some(list) => parse_origins(&list)?,
             },
             assistant: assistant_from_env()?,
+            backup: crate::server::backup::Schedule::from_env().map_err(ConfigError::BadBackup)?,
             edit_window_minutes: match env("MINICOM_EDIT_WINDOW_MINUTES") {
                 None => 15,
                 Some(value) => value

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in seconds: 50 µs to 10 s.
@@ -110,6 +110,13 @@ pub struct Metrics {
     pub rate_limited: Counters,
     /// Socket upgrades refused, by reason.
     pub sockets_refused: Counters,
+    /// Whether backups run on a schedule (their metrics are shown then).
+    pub backups_scheduled: AtomicBool,
+    /// When the newest good scheduled backup was taken (ms since the Unix
+    /// epoch; 0: none yet).
+    pub backup_last_good_ms: AtomicI64,
+    /// Scheduled backups that failed.
+    pub backup_failures: AtomicU64,
 }
 
 /// Numbers read when rendering, from outside the counters.
@@ -237,8 +244,45 @@ impl Metrics {
                 &format!("query=\"{query}\""),
             );
         }
+        self.render_backups(&mut out);
         render_process(&mut out);
         out
+    }
+
+    /// The scheduled backups: when the last good one was taken and how old
+    /// it is (`+Inf` while there is none, so an age alert fires when
+    /// backups never worked), and how many failed.
+    fn render_backups(&self, out: &mut String) {
+        if !self.backups_scheduled.load(Ordering::Relaxed) {
+            return;
+        }
+        let last = self.backup_last_good_ms.load(Ordering::Relaxed);
+        single(
+            out,
+            "minicom_backup_last_success_timestamp_seconds",
+            "gauge",
+            "When the newest good backup was taken (Unix time; 0: none yet).",
+            last as f64 / 1e3,
+        );
+        let age = if last > 0 {
+            ((crate::server::store::now().0 - last).max(0) as f64 / 1e3).to_string()
+        } else {
+            "+Inf".to_owned()
+        };
+        single(
+            out,
+            "minicom_backup_age_seconds",
+            "gauge",
+            "Seconds since the newest good backup was taken (+Inf: none yet).",
+            age,
+        );
+        single(
+            out,
+            "minicom_backup_failures_total",
+            "counter",
+            "Scheduled backups that failed (see the log for why).",
+            self.backup_failures.load(Ordering::Relaxed),
+        );
     }
 }
 

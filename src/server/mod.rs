@@ -8,6 +8,7 @@
 pub mod assistant;
 pub mod auth;
 pub mod auto_assign;
+pub mod backup;
 pub mod bus;
 pub mod cli;
 pub mod cluster;
@@ -291,6 +292,22 @@ pub async fn serve_announced(
         config::FilesAt::Database => files::Storage::Database(store.clone()),
     };
     let files = Arc::new(files::Files::new(file_storage, config.files.limits.clone()));
+    if let Some(schedule) = config.backup.clone() {
+        let place = backup::Place::of(&config).map_err(|err| {
+            std::io::Error::other(format!("MINICOM_BACKUP_DIR is set, but {err}"))
+        })?;
+        // Before the first scrape can come: the age reads +Inf until the
+        // first backup.
+        metrics
+            .backups_scheduled
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        tokio::spawn(backup::run_schedule(
+            place,
+            schedule,
+            metrics.clone(),
+            hub.shutdown_signal(),
+        ));
+    }
     tokio::spawn(files::run_sweeper(
         files.clone(),
         store.clone(),

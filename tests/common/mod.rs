@@ -102,6 +102,7 @@ fn test_config(addr: SocketAddr, database_url: String) -> Config {
         single_instance: true,
         require_verified: false,
         assistant: minicom::server::config::AssistantConfig::off(),
+        backup: None,
     }
 }
 
@@ -636,6 +637,16 @@ impl Client {
                     .await;
             }
         }
+    }
+
+    /// A visitor's first message, starting a conversation; its id.
+    pub async fn first_message(&mut self, body: &str) -> ConversationId {
+        self.say(None, body).await;
+        self.expect(|f| match f {
+            ServerFrame::Ack { message, .. } => Some(message.conversation_id),
+            _ => None,
+        })
+        .await
     }
 
     pub async fn say(&mut self, conversation: Option<ConversationId>, body: &str) -> ClientId {

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail};
 use serde::Serialize;
 
-use crate::http;
 use crate::scenarios::{self, Chat, Ctx, Report};
 use crate::socket::Target;
+use crate::{big, http};
 
 const ADMIN_EMAIL: &str = "bench@minicom.test";
 const ADMIN_PASSWORD: &str = "bench-password-not-secret";
@@ -41,23 +41,65 @@ struct Results {
     targets: Vec<Verdict>,
 }
 
+/// The server's settings for load runs (abuse limits lifted, quiet log),
+/// shared with bench/cluster.sh.
+fn load_settings() -> impl Iterator<Item = (&'static str, &'static str)> {
+    include_str!("../../../bench/limits.env")
+        .lines()
+        .filter(|line| !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+}
+
+/// A folder for one server's database and log, removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    /// Under `target/` when run from the project (the big database needs
+    /// 4 GiB, more than a memory-backed /tmp may hold), else the temp dir.
+    fn new(name: &str) -> anyhow::Result<Self> {
+        let base = Path::new("target");
+        let base = if base.is_dir() {
+            base.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
+        let dir = base.join(format!("minicom-bench-{}-{name}", std::process::id()));
+        std::fs::create_dir_all(&dir)
+            .with_context(|| format!("could not create {}", dir.display()))?;
+        Ok(Self(dir))
+    }
+
+    fn database(&self) -> PathBuf {
+        self.0.join("minicom.db")
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 /// A server child process that is killed when dropped.
 struct Server {
     child: Child,
-    dir: PathBuf,
+    log: PathBuf,
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 
-/// Starts a server; with `assistant`, the embedded model answers (it must be
-/// in data/models: `make setup-model`).
-fn start_server(binary: &Path, assistant: bool) -> anyhow::Result<(Server, SocketAddr)> {
+/// Starts a server on the database in `dir`; with `assistant`, the embedded
+/// model answers (it must be in data/models: `make setup-model`).
+fn start_server(
+    binary: &Path,
+    dir: &Scratch,
+    assistant: bool,
+) -> anyhow::Result<(Server, SocketAddr)> {
     if !binary.exists() {
         bail!(
             "no server binary at {} (build it with `cargo build --release --features ssr`, or `make bench` does)",
@@ -68,49 +110,32 @@ fn start_server(binary: &Path, assistant: bool) -> anyhow::Result<(Server, Socke
         let probe = std::net::TcpListener::bind("127.0.0.1:0")?;
         probe.local_addr()?
     };
-    let dir = std::env::temp_dir().join(format!(
-        "minicom-bench-{}-{}",
-        std::process::id(),
-        addr.port()
-    ));
-    std::fs::create_dir_all(&dir)?;
-    let log = std::fs::File::create(dir.join("server.log"))?;
+    let log = dir.0.join("server.log");
     let child = Command::new(binary)
         .env("MINICOM_ADDR", addr.to_string())
         .env(
             "DATABASE_URL",
-            format!("sqlite://{}", dir.join("minicom.db").display()),
+            format!("sqlite://{}", dir.database().display()),
         )
         .env("MINICOM_ADMIN_EMAIL", ADMIN_EMAIL)
         .env("MINICOM_ADMIN_PASSWORD", ADMIN_PASSWORD)
-        .env("MINICOM_LOG", "warn")
         .env(
             "MINICOM_ASSISTANT",
             if assistant { "embedded" } else { "off" },
         )
-        // Queued answers wait their turn: measure generation, not the limit.
-        .env("MINICOM_ASSISTANT_TIMEOUT_SECONDS", "120")
-        // The generator is one client sending for thousands: lift the
-        // per-socket, per-person and per-address abuse limits.
-        .env("MINICOM_LIMIT_SENDS_PER_SECOND", "1000000")
-        .env("MINICOM_LIMIT_SEND_BURST", "1000000")
-        .env("MINICOM_LIMIT_SENDS_PER_MINUTE", "1000000")
-        .env("MINICOM_LIMIT_FRAMES_PER_SECOND", "1000000")
-        .env("MINICOM_LIMIT_SOCKETS_PER_PERSON", "1000000")
-        .env("MINICOM_LIMIT_SOCKETS_PER_IP", "1000000")
-        .env("MINICOM_LIMIT_NEW_VISITORS_PER_IP_HOUR", "1000000")
+        .envs(load_settings())
         .stdout(Stdio::null())
-        .stderr(log)
+        .stderr(std::fs::File::create(&log)?)
         .spawn()
         .with_context(|| format!("could not start {}", binary.display()))?;
-    Ok((Server { child, dir }, addr))
+    Ok((Server { child, log }, addr))
 }
 
 async fn wait_ready(addr: SocketAddr, server: &mut Server) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Some(status) = server.child.try_wait()? {
-            let log = std::fs::read_to_string(server.dir.join("server.log")).unwrap_or_default();
+            let log = std::fs::read_to_string(&server.log).unwrap_or_default();
             bail!("the server exited ({status}) before it was ready:\n{log}");
         }
         if matches!(http::get(addr, "/readyz").await, Ok((200, _))) {
@@ -121,8 +146,9 @@ async fn wait_ready(addr: SocketAddr, server: &mut Server) -> anyhow::Result<()>
     bail!("the server was not ready within 60 s")
 }
 
-pub async fn run(binary: &Path, out: &Path, sources: usize) -> anyhow::Result<()> {
-    let (mut server, addr) = start_server(binary, false)?;
+pub async fn run(binary: &Path, out: &Path, sources: usize, stored: u64) -> anyhow::Result<()> {
+    let empty = Scratch::new("empty")?;
+    let (mut server, addr) = start_server(binary, &empty, false)?;
     wait_ready(addr, &mut server).await?;
     let ctx = Ctx {
         target: Target {
@@ -216,9 +242,15 @@ pub async fn run(binary: &Path, out: &Path, sources: usize) -> anyhow::Result<()
         .await?,
     );
     drop(server);
+    drop(empty);
+
+    if stored > 0 {
+        runs.push(on_big_database(binary, &ctx, chat_max, stored).await?);
+    }
 
     println!("  assistant (conversations at 1,000/s; then 8 visitors keep the model busy) …");
-    let (mut server, addr) = start_server(binary, true)?;
+    let ai = Scratch::new("assistant")?;
+    let (mut server, addr) = start_server(binary, &ai, true)?;
     wait_ready(addr, &mut server).await?;
     let ai_ctx = Ctx {
         target: Target {
@@ -242,6 +274,8 @@ pub async fn run(binary: &Path, out: &Path, sources: usize) -> anyhow::Result<()
         .await?,
     );
     drop(server);
+
+    drop(ai);
 
     let targets = verdicts(&runs);
     let results = Results {
@@ -273,6 +307,51 @@ pub async fn run(binary: &Path, out: &Path, sources: usize) -> anyhow::Result<()
         .with_context(|| format!("could not write {}", out.display()))?;
     println!("\nwrote {}", out.display());
     Ok(())
+}
+
+/// chat-max again on a database that already holds `stored` messages
+/// (ten per conversation), written by [`big::fill`] between a first start
+/// (which creates the schema and the admin) and a second.
+async fn on_big_database(
+    binary: &Path,
+    ctx: &Ctx,
+    chat: Chat,
+    stored: u64,
+) -> anyhow::Result<Report> {
+    let conversations = (stored / 10).max(1) as i64;
+    println!(
+        "  chat-max on {stored} stored messages (writing them first: about {} min) …",
+        (stored / 3_300_000).max(1)
+    );
+    let dir = Scratch::new("big")?;
+    let (mut server, addr) = start_server(binary, &dir, false)?;
+    wait_ready(addr, &mut server).await?;
+    drop(server);
+    let filled_in = big::fill(&dir.database(), conversations, 10).await?;
+    let bytes = std::fs::metadata(dir.database()).map_or(0, |m| m.len());
+    let started = Instant::now();
+    let (mut server, addr) = start_server(binary, &dir, false)?;
+    wait_ready(addr, &mut server).await?;
+    let ready_in = started.elapsed();
+    let big_ctx = Ctx {
+        target: Target {
+            addr,
+            sources: ctx.target.sources.clone(),
+        },
+        ..ctx.clone()
+    };
+    let mut report = scenarios::chat(&big_ctx, chat, "chat-max-big").await?;
+    report.notes.insert(
+        "stored".into(),
+        format!(
+            "{} messages in {conversations} conversations, {:.1} GiB, written in {:.0} s; the server was ready {:.1} s after starting",
+            conversations * 10,
+            bytes as f64 / (1u64 << 30) as f64,
+            filled_in.as_secs_f64(),
+            ready_in.as_secs_f64()
+        ),
+    );
+    Ok(report)
 }
 
 /// The targets of issues #6 and #20, and how this run did against each.
@@ -329,6 +408,18 @@ fn verdicts(runs: &[Report]) -> Vec<Verdict> {
         990.0,
         20.0,
     );
+    if let (Some(empty), Some(big)) = (find("chat-max"), find("chat-max-big")) {
+        out.push(Verdict {
+            target: "chat-max on the big database: within 20% of the empty one",
+            measured: format!(
+                "{:.0} acked/s ({}), empty {:.0}/s",
+                big.acked_per_s,
+                big.notes.get("stored").map_or("", String::as_str),
+                empty.acked_per_s
+            ),
+            met: big.acked_per_s >= 0.8 * empty.acked_per_s && big.errors.is_empty(),
+        });
+    }
     if let Some(r) = find("idle") {
         let per = r.rss_per_connection_bytes.unwrap_or(f64::MAX);
         out.push(Verdict {

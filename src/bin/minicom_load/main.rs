@@ -3,6 +3,7 @@
 //! is bounded in connections and time.
 
 mod bench;
+mod big;
 mod eval;
 mod http;
 mod scenarios;
@@ -57,6 +58,8 @@ Options (defaults in brackets):
   --json FILE            also write the report as JSON
   --server-bin PATH      bench: the server binary                [target/release/minicom]
   --out FILE             bench: results file                     [bench/results.json]
+  --stored N             bench: messages stored for chat-max on a
+                         big database (0 skips it)               [10000000]
   --fixture DIR          eval: articles/ and questions.json      [tests/fixtures/help]
   --model FILE           eval: the GGUF model                    [$MINICOM_ASSISTANT_MODEL or the default]
   --verbose              eval: every question, answer and verdict
@@ -90,6 +93,7 @@ struct Options {
     json: Option<PathBuf>,
     server_bin: PathBuf,
     out: PathBuf,
+    stored: u64,
     fixture: PathBuf,
     model: PathBuf,
     verbose: bool,
@@ -121,6 +125,7 @@ fn parse(args: Vec<String>) -> anyhow::Result<Option<Options>> {
         json: None,
         server_bin: "target/release/minicom".into(),
         out: "bench/results.json".into(),
+        stored: 10_000_000,
         fixture: "tests/fixtures/help".into(),
         model: env("MINICOM_ASSISTANT_MODEL")
             .unwrap_or_else(|| minicom::server::config::DEFAULT_MODEL.into())
@@ -169,6 +174,7 @@ fn parse(args: Vec<String>) -> anyhow::Result<Option<Options>> {
             "--json" => o.json = Some(value.into()),
             "--server-bin" => o.server_bin = value.into(),
             "--out" => o.out = value.into(),
+            "--stored" => o.stored = number(&value)?.min(100_000_000),
             "--fixture" => o.fixture = value.into(),
             "--model" => o.model = value.into(),
             _ => bail!("unknown option {flag:?}; run `minicom-load --help`"),
@@ -214,7 +220,7 @@ async fn main() -> anyhow::Result<()> {
         return eval::run(&o.fixture, &o.model, o.verbose).await;
     }
     if o.scenario == "bench" {
-        return bench::run(&o.server_bin, &o.out, o.sources).await;
+        return bench::run(&o.server_bin, &o.out, o.sources, o.stored).await;
     }
     let ctx = Ctx {
         target: Target {

@@ -166,9 +166,7 @@ impl Files {
     /// database; inside a PostgreSQL one (every instance reaches it).
     pub fn default_storage(store: &Store, database_url: &str) -> Storage {
         match store.engine() {
-            crate::server::store::Engine::Sqlite => {
-                Storage::Folder(crate::server::store::data_dir(database_url).join("files"))
-            }
+            crate::server::store::Engine::Sqlite => Storage::Folder(default_folder(database_url)),
             crate::server::store::Engine::Postgres => Storage::Database(store.clone()),
         }
     }
@@ -386,4 +384,10 @@ pub async fn run_sweeper(
             Err(err) => tracing::warn!(%err, "could not look for unsent uploads; will try again"),
         }
     }
+}
+
+/// The `files` folder beside an SQLite database, where its files go unless
+/// `MINICOM_FILES` says otherwise.
+pub fn default_folder(database_url: &str) -> std::path::PathBuf {
+    crate::server::store::data_dir(database_url).join("files")
 }

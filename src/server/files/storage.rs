@@ -40,7 +40,8 @@ pub enum StorageError {
 }
 
 impl Storage {
-    fn path(folder: &std::path::Path, id: &str, part: Part) -> PathBuf {
+    /// Where a part of a file lives in a folder (backups copy them from there).
+    pub(crate) fn path(folder: &std::path::Path, id: &str, part: Part) -> PathBuf {
         let shard = id.get(..2).unwrap_or("00");
         let name = match part {
             Part::File => id.to_owned(),

@@ -56,10 +56,19 @@ async fn run(pool: AnyPool, wake: Arc<Notify>) {
     let mut failing = false;
     loop {
         wake.notified().await;
-        match sqlx::query("PRAGMA wal_checkpoint(PASSIVE)")
-            .fetch_all(&pool)
-            .await
-        {
+        let started = std::time::Instant::now();
+        let done = sqlx::query_as::<_, (i64, i64, i64)>("PRAGMA wal_checkpoint(PASSIVE)")
+            .fetch_one(&pool)
+            .await;
+        if let Ok((_, log_pages, copied)) = &done {
+            tracing::trace!(
+                log_pages,
+                copied,
+                took_us = started.elapsed().as_micros() as u64,
+                "checkpoint"
+            );
+        }
+        match done {
             Ok(_) if failing => {
                 failing = false;
                 tracing::info!("the database's log is checkpointed again");

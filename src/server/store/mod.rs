@@ -30,6 +30,7 @@ mod mentions;
 mod messages;
 mod replies;
 mod search;
+pub mod snapshot;
 mod uploads;
 mod workflow;
 mod writer;
@@ -83,6 +84,14 @@ pub enum StoreError {
     TooManyConversations(u32),
     #[error("a file the message carries was removed or sent with another message")]
     AttachmentGone,
+    #[error(
+        "the database {0} is in use by another Minicom process (a running server, `minicom agent`, a backup or a restore): stop it first"
+    )]
+    InUse(String),
+    #[error(
+        "could not lock {0}, so whether another process uses the database cannot be told: restore onto a local disk"
+    )]
+    Unlockable(String),
 }
 
 impl StoreError {
@@ -104,7 +113,7 @@ impl StoreError {
 }
 
 /// The file of a `sqlite://` (or `sqlite:`) URL, without its options.
-fn database_file(url: &str) -> Option<&str> {
+pub fn database_file(url: &str) -> Option<&str> {
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
@@ -141,6 +150,9 @@ pub struct Store {
     writer: writer::Writer,
     /// How long each group commit takes (for `/metrics`).
     commit_latency: std::sync::Arc<crate::server::metrics::Histogram>,
+    /// SQLite: the database is in use while any clone lives (a restore
+    /// waits for every process to let go).
+    _in_use: Option<std::sync::Arc<snapshot::InUse>>,
 }
 
 impl Store {
@@ -158,6 +170,14 @@ impl Store {
     /// the disk.
     pub async fn open_with(url: &str, durability: Durability) -> Result<Self, StoreError> {
         let engine = Engine::of(url)?;
+        let in_use = match database_file(url) {
+            Some(file) if engine == Engine::Sqlite && !file.is_empty() && file != ":memory:" => {
+                Some(std::sync::Arc::new(snapshot::InUse::shared(
+                    std::path::Path::new(file),
+                )?))
+            }
+            _ => None,
+        };
         let pool = engine.connect(url, durability).await?;
         engine.migrate(&pool).await?;
         let commit_latency = std::sync::Arc::default();
@@ -168,6 +188,7 @@ impl Store {
             engine,
             writer,
             commit_latency,
+            _in_use: in_use,
         })
     }
 

@@ -218,7 +218,16 @@ async fn run(
         let contacts: Vec<ContactId> = seen.iter().map(|(contact, _)| *contact).collect();
         let fast_path = fast.load(Ordering::Relaxed);
         let committed = commit_batch(&pool, engine, &writes, &contacts, fast_path).await;
-        latency.observe(started.elapsed());
+        let took = started.elapsed();
+        latency.observe(took);
+        // For reading a latency spike against the batches and checkpoints
+        // around it (MINICOM_LOG=minicom::server::store=trace).
+        tracing::trace!(
+            writes = batch.len(),
+            seen = seen.len(),
+            took_us = took.as_micros() as u64,
+            "batch committed"
+        );
         match committed {
             Ok((results, at)) => {
                 if let Some(checkpointer) = &checkpointer {
