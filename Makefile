@@ -149,7 +149,7 @@ bench: setup-rust setup-model
 bench-postgres: setup-rust setup-services
 	@echo "==> Building the server and minicom-load in release (a cold build, llama.cpp included, takes about 13 min)"
 	cargo build --release --features ssr --bins
-	@echo "==> PostgreSQL, one instance and then two behind nginx (about 4 min)"
+	@echo "==> PostgreSQL, one instance and then two behind nginx (about 5 min)"
 	./bench/cluster.sh
 
 # The assistant on the help center evaluation set (tests/fixtures/help):

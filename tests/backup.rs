@@ -271,6 +271,17 @@ async fn a_restore_is_refused_while_a_server_uses_the_database() {
 }
 
 #[tokio::test]
+async fn a_backup_of_a_database_that_is_not_there_says_so_and_creates_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let typo = dir.path().join("typo");
+    let to = dir.path().join("b.tar.gz").display().to_string();
+    let (ok, _, err) = minicom(&sqlite_url(&typo), &["backup", "--to", &to]).await;
+    assert!(!ok);
+    assert!(err.contains("there is no database at"), "{err}");
+    assert!(!typo.exists(), "a mistyped path made a folder");
+}
+
+#[tokio::test]
 async fn postgres_deployments_are_pointed_at_postgres_tools() {
     let (ok, _, err) = minicom(
         "postgres://nobody@127.0.0.1:1/none",

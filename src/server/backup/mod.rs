@@ -41,10 +41,11 @@ Usage:
   minicom backup --to FILE      a consistent copy of the database (and the
                                 files' folder) while the server keeps serving
   minicom restore --from FILE   replaces the database with a backup; refused
-                                while a server or anything else has it open
+                                while Minicom (a server, `minicom agent`, a
+                                backup) has it open
 
-The database is the one in DATABASE_URL (default sqlite://data/minicom.db),
-the files those in MINICOM_FILES, as for the server. A restore keeps the
+The database is the one in DATABASE_URL (default sqlite://data/minicom.db)
+or --database-url URL, the files those in MINICOM_FILES, as for the server. A restore keeps the
 database it replaces beside it (`….before-restore-<time>`).
 PostgreSQL: back up with PostgreSQL's tools (docs/deploy.md, \"Backups\").
 ";
@@ -69,6 +70,8 @@ pub enum BackupError {
     Damaged { path: PathBuf, why: String },
     #[error("{0} exists already: choose a new file name")]
     Exists(PathBuf),
+    #[error("there is no database at {0}: check DATABASE_URL (or --database-url)")]
+    NoDatabase(PathBuf),
 }
 
 impl BackupError {
@@ -120,6 +123,10 @@ pub struct Manifest {
     /// Milliseconds since the Unix epoch, when the copy was taken.
     pub taken_at: i64,
     pub counts: Counts,
+    /// The files were kept in the database (`MINICOM_FILES=database`), so
+    /// they are inside its copy, not beside it.
+    #[serde(default)]
+    pub files_in_database: bool,
 }
 
 /// What a backup or restore did.
@@ -154,12 +161,15 @@ impl Scratch {
             std::process::id(),
             store::now().0
         ));
-        let lock = InUse::exclusive(&path)?;
+        // Where the file system cannot lock (some network shares), the
+        // folder goes unlocked, and a later run never removes it.
+        let lock = match InUse::exclusive(&path) {
+            Ok(lock) => Some(lock),
+            Err(StoreError::Unlockable(_)) => None,
+            Err(err) => return Err(err.into()),
+        };
         std::fs::create_dir(&path).map_err(BackupError::io("create", &path))?;
-        Ok(Self {
-            path,
-            lock: Some(lock),
-        })
+        Ok(Self { path, lock })
     }
 }
 
@@ -202,6 +212,9 @@ pub async fn take(place: &Place, to: &Path) -> Result<Done, BackupError> {
     if to.exists() {
         return Err(BackupError::Exists(to.to_owned()));
     }
+    if !place.database.exists() {
+        return Err(BackupError::NoDatabase(place.database.clone()));
+    }
     let scratch = Scratch::beside(to)?;
     let copy = scratch.path.join(archive::DATABASE);
     // Not while a restore replaces the database or moves its files.
@@ -218,6 +231,7 @@ pub async fn take(place: &Place, to: &Path) -> Result<Done, BackupError> {
         minicom: env!("CARGO_PKG_VERSION").to_owned(),
         taken_at,
         counts,
+        files_in_database: place.files.is_none(),
     };
     let part = scratch.path.join("backup.part");
     let written = {
@@ -306,6 +320,11 @@ pub async fn restore(place: &Place, from: &Path) -> Result<Done, BackupError> {
     if place.files.is_none() && scratch.path.join(archive::FILES).exists() {
         tracing::warn!(
             "the backup holds files, but MINICOM_FILES=database keeps files in the database: they are not restored"
+        );
+    }
+    if place.files.is_some() && manifest.files_in_database && counts.files > 0 {
+        tracing::warn!(
+            "the backup kept its files in the database (MINICOM_FILES=database), but this server keeps them in a folder: set MINICOM_FILES=database, or its files will not be found"
         );
     }
     let kept_aside = replace(place, &scratch.path)?;
