@@ -5,7 +5,8 @@
 //!
 //! # Layout
 //!
-//! - [`protocol`] — the wire: every frame the browser and the server exchange.
+//! - [`protocol`] — the wire: every frame the browser and the server exchange,
+//!   and the close codes that end a socket on purpose.
 //! - [`settings`] — what admins set about the messenger (colour, texts, office
 //!   hours) and the look the messenger draws from it; both sides read it.
 //! - [`help`] — the help center's articles, search results and an answer's
@@ -25,6 +26,10 @@
 //!   (resolve, snooze, assign; the snooze clock and the inbox lists' counts),
 //!   search (each engine's own full-text index, results with snippets),
 //!   transcripts, the contact panel's facts about a visitor (`contacts`),
+//!   blocking abusive visitors (`blocks`: their contact and, for a while,
+//!   their address; their sockets close on every instance), erasing a
+//!   person (`erase`: at their request, by email from the command line,
+//!   or after a retention period; the rows in `store::erase`),
 //!   files in conversations (`files`: uploads judged by their bytes,
 //!   pictures made safe, served only to the conversation's people), the
 //!   help center (`help`: articles' Markdown rendered safely, split into

@@ -19,6 +19,10 @@ async fn main() -> anyhow::Result<()> {
         store.close().await;
         return result;
     }
+    if args.first().is_some_and(|a| a == "contact") {
+        let config = Config::load(Vec::new())?.context("unexpected --help")?;
+        return server::erase::command(&config, &args[1..]).await;
+    }
     if args
         .first()
         .is_some_and(|a| a == "backup" || a == "restore")

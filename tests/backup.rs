@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use common::{Client, TestServer};
-use minicom::protocol::{Attachment, ClientFrame, ClientId, ConversationId, ServerFrame};
+use minicom::protocol::{Attachment, ConversationId, ServerFrame};
 
 /// `minicom <args>` on the database at `database_url`: (succeeded, stdout, stderr).
 async fn minicom(database_url: &str, args: &[&str]) -> (bool, String, String) {
@@ -54,12 +54,7 @@ async fn send_picture(
         .expect("encode");
     let bytes = png.into_inner();
     let uploaded = server
-        .http_bytes(
-            "POST",
-            &format!("/files?conversation={}", conversation.0),
-            &[("Cookie", cookie), ("X-File-Name", "receipt.png")],
-            &bytes,
-        )
+        .upload(cookie, Some(conversation), "receipt.png", &bytes)
         .await;
     assert_eq!(
         uploaded.status,
@@ -69,17 +64,7 @@ async fn send_picture(
     );
     let file: Attachment = serde_json::from_slice(&uploaded.body).expect("an attachment");
     visitor
-        .send(&ClientFrame::Send {
-            conversation_id: Some(conversation),
-            client_id: ClientId::new(),
-            body: "my receipt".into(),
-            new_conversation: false,
-            note: false,
-            attachments: vec![file.id.clone()],
-        })
-        .await;
-    visitor
-        .expect(|f| matches!(f, ServerFrame::Ack { .. }).then_some(()))
+        .send_files(Some(conversation), "my receipt", &[&file.id])
         .await;
     (file, bytes)
 }

@@ -52,7 +52,7 @@ async fn world(store: &Store) -> World {
     let mut conversations = Vec::new();
     for token in ["ana", "ben", "carl", "dan"] {
         let contact = store
-            .contact_for_token(&minicom::server::auth::token_hash(token), None)
+            .contact_for_token(&minicom::server::auth::token_hash(token), None, "127.0.0.1")
             .await
             .unwrap()
             .id;
@@ -398,7 +398,11 @@ async fn visitors_last_seen_are_recorded_through_the_writer() {
     for i in 0..50 {
         let token = format!("leaving-{i}");
         let contact = store
-            .contact_for_token(&minicom::server::auth::token_hash(&token), None)
+            .contact_for_token(
+                &minicom::server::auth::token_hash(&token),
+                None,
+                "127.0.0.1",
+            )
             .await
             .unwrap()
             .id;

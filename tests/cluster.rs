@@ -296,6 +296,37 @@ async fn signing_out_on_one_instance_closes_the_agents_socket_on_the_other() {
 }
 
 #[tokio::test]
+async fn blocking_on_one_instance_closes_the_visitors_socket_on_the_other() {
+    let (_redis, a, b) = two_instances().await;
+    let admin = a.agent_cookie().await;
+    let (mut visitor, _) = b.visitor().await;
+    let conversation = visitor_writes(&mut visitor, "abuse").await;
+
+    let blocked = a
+        .post_form(
+            &admin,
+            "/api/block_visitor",
+            &[
+                ("conversation", &conversation.0.to_string()),
+                ("reason", "Abuse"),
+                ("address", ""),
+            ],
+        )
+        .await;
+    assert_eq!(blocked.status, 200, "{}", blocked.text());
+    match visitor.closed().await {
+        Closed::Code(code, reason) => {
+            assert_eq!(
+                u16::from(code),
+                minicom::protocol::close::BLOCKED,
+                "{reason}"
+            );
+        }
+        Closed::Dropped => panic!("closed without saying the visitor is blocked"),
+    }
+}
+
+#[tokio::test]
 async fn a_setting_saved_on_one_instance_is_in_force_on_the_other() {
     let (_redis, a, b) = two_instances().await;
     let admin = a.agent_cookie().await;

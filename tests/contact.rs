@@ -7,23 +7,9 @@ mod common;
 
 use common::workflow::{row_where, visitor_writes};
 use common::{Client, TestServer};
-use minicom::protocol::{
-    ClientFrame, ClientId, ContactPanel, ConversationId, ErrorCode, PageVisit, ServerFrame,
-};
+use minicom::protocol::{ClientFrame, ClientId, ErrorCode, PageVisit, ServerFrame};
 
 const CHROME_ON_WINDOWS: &str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36";
-
-async fn panel(server: &TestServer, cookie: &str, conversation: ConversationId) -> ContactPanel {
-    let response = server
-        .post_form(
-            cookie,
-            "/api/contact_panel",
-            &[("conversation", &conversation.0.to_string())],
-        )
-        .await;
-    assert_eq!(response.status, 200, "{}", response.text());
-    serde_json::from_str(&response.text()).expect("a contact panel")
-}
 
 /// Sends a frame that changes nothing visible and waits for the server to
 /// have handled everything before it (frames are handled in order).
@@ -88,7 +74,7 @@ async fn the_team_sees_the_visitors_browser_time_zone_and_page_as_text() {
         .await;
 
     let agent_cookie = server.agent_cookie().await;
-    let about = panel(&server, &agent_cookie, second).await;
+    let about = server.contact_panel(&agent_cookie, second).await;
     assert_eq!(about.browser.as_deref(), Some("Chrome 131"));
     assert_eq!(about.os.as_deref(), Some("Windows 10"));
     assert_eq!(about.time_zone.as_deref(), Some("Europe/Paris"));
@@ -116,7 +102,7 @@ async fn the_team_sees_the_visitors_browser_time_zone_and_page_as_text() {
         })
         .await;
     assert_eq!(error_code(&mut visitor).await, ErrorCode::InvalidFrame);
-    let about = panel(&server, &agent_cookie, first).await;
+    let about = server.contact_panel(&agent_cookie, first).await;
     assert_eq!(about.time_zone.as_deref(), Some("Europe/Paris"));
     assert_eq!(
         about.page.map(|p| p.url).as_deref(),
@@ -126,7 +112,7 @@ async fn the_team_sees_the_visitors_browser_time_zone_and_page_as_text() {
         .send_text(r#"{"type":"visit","time_zone":"Asia/Tokyo","page":{"url":"javascript:alert(1)","title":"x"}}"#)
         .await;
     assert_eq!(error_code(&mut visitor).await, ErrorCode::InvalidFrame);
-    let about = panel(&server, &agent_cookie, first).await;
+    let about = server.contact_panel(&agent_cookie, first).await;
     assert_eq!(about.time_zone.as_deref(), Some("Asia/Tokyo"));
     assert_eq!(
         about.page.map(|p| p.url).as_deref(),
@@ -143,7 +129,7 @@ async fn the_team_sees_the_visitors_browser_time_zone_and_page_as_text() {
         })
         .await;
     settle(&mut visitor).await;
-    let about = panel(&server, &agent_cookie, first).await;
+    let about = server.contact_panel(&agent_cookie, first).await;
     assert_eq!(about.page, None);
     assert_eq!(about.time_zone.as_deref(), Some("Asia/Tokyo"));
 
@@ -174,7 +160,7 @@ async fn the_team_sees_the_visitors_browser_time_zone_and_page_as_text() {
             );
         }
     }
-    assert_eq!(panel(&server, &agent_cookie, first).await.name, None);
+    assert_eq!(server.contact_panel(&agent_cookie, first).await.name, None);
     // And an agent's socket cannot pretend to be on a page.
     let mut agent = server.connect(&agent_cookie, "agent").await;
     agent.hello().await;
@@ -227,12 +213,12 @@ async fn the_team_corrects_an_unverified_visitors_name_and_email_and_every_inbox
     assert_eq!(saved.status, 200, "{}", saved.text());
     let row = row_where(&mut inbox, conversation, |r| r.contact_name == hostile).await;
     assert_eq!(row.contact_email.as_deref(), Some("ana@example.com"));
-    let about = panel(&server, &cookie, conversation).await;
+    let about = server.contact_panel(&cookie, conversation).await;
     assert_eq!(about.name.as_deref(), Some(hostile));
     assert_eq!(about.email.as_deref(), Some("ana@example.com"));
     // Emptied: no name, no email.
     assert_eq!(edit("", "").await.status, 200);
-    let about = panel(&server, &cookie, conversation).await;
+    let about = server.contact_panel(&cookie, conversation).await;
     assert_eq!((about.name, about.email), (None, None));
     // A conversation that does not exist.
     let missing = server
@@ -292,7 +278,7 @@ async fn a_verified_site_sends_attributes_and_its_visitors_are_not_edited_by_han
     visitor.hello().await;
     let conversation = visitor_writes(&mut visitor, "Hi from my account").await;
     let cookie = server.agent_cookie().await;
-    let about = panel(&server, &cookie, conversation).await;
+    let about = server.contact_panel(&cookie, conversation).await;
     assert!(about.verified);
     let shown: Vec<(&str, &str)> = about
         .attributes
@@ -313,7 +299,7 @@ async fn a_verified_site_sends_attributes_and_its_visitors_are_not_edited_by_han
     )
     .await;
     assert_eq!(again.status, 204);
-    let about = panel(&server, &cookie, conversation).await;
+    let about = server.contact_panel(&cookie, conversation).await;
     assert_eq!(about.attributes.len(), 1);
     assert_eq!(about.attributes[0].value, "Enterprise");
 
@@ -335,6 +321,6 @@ async fn a_verified_site_sends_attributes_and_its_visitors_are_not_edited_by_han
         "{}",
         refused.text()
     );
-    let about = panel(&server, &cookie, conversation).await;
+    let about = server.contact_panel(&cookie, conversation).await;
     assert_eq!(about.name.as_deref(), Some("Ana Lopez"));
 }

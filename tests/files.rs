@@ -5,9 +5,7 @@
 mod common;
 
 use common::{BinaryResponse, TestServer};
-use minicom::protocol::{
-    Attachment, ClientFrame, ClientId, ConversationId, ErrorCode, Message, ServerFrame, Timestamp,
-};
+use minicom::protocol::{Attachment, ClientFrame, ClientId, ErrorCode, ServerFrame, Timestamp};
 use minicom::server::files::{FileLimits, Files, Part};
 
 /// What an upload answers: the file, as a `send` names it.
@@ -20,28 +18,6 @@ impl Uploaded for BinaryResponse {
         assert_eq!(self.status, 201, "{}", String::from_utf8_lossy(&self.body));
         serde_json::from_slice(&self.body).expect("an attachment")
     }
-}
-
-async fn upload(
-    server: &TestServer,
-    cookie: &str,
-    conversation: Option<ConversationId>,
-    name: &str,
-    bytes: &[u8],
-) -> BinaryResponse {
-    let path = match conversation {
-        Some(c) => format!("/files?conversation={}", c.0),
-        None => "/files".to_owned(),
-    };
-    let name = minicom::protocol::url_segment(name);
-    server
-        .http_bytes(
-            "POST",
-            &path,
-            &[("Cookie", cookie), ("X-File-Name", &name)],
-            bytes,
-        )
-        .await
 }
 
 async fn get(
@@ -88,53 +64,19 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 /// A visitor's message carrying files; returns the stored message.
-async fn send_files(
-    client: &mut common::Client,
-    conversation: Option<ConversationId>,
-    body: &str,
-    ids: &[&str],
-) -> Message {
-    let client_id = ClientId::new();
-    client
-        .send(&ClientFrame::Send {
-            conversation_id: conversation,
-            client_id,
-            body: body.into(),
-            new_conversation: false,
-            note: false,
-            attachments: ids.iter().map(|s| s.to_string()).collect(),
-        })
-        .await;
-    client
-        .expect(|f| match f {
-            ServerFrame::Ack {
-                client_id: c,
-                message,
-            } if c == client_id => Some(message),
-            ServerFrame::Error { code, message, .. } => panic!("refused: {code:?} {message}"),
-            _ => None,
-        })
-        .await
-}
-
 #[tokio::test]
 async fn a_visitors_photo_reaches_the_team_upright_small_and_without_its_location() {
     let server = TestServer::start().await;
     let (mut visitor, cookie) = server.visitor().await;
     // Before their first message: no conversation yet.
-    let photo = upload(
-        &server,
-        &cookie,
-        None,
-        "IMG 0001.jpg",
-        &photo_with_location(),
-    )
-    .await
-    .attachment();
+    let photo = server
+        .upload(&cookie, None, "IMG 0001.jpg", &photo_with_location())
+        .await
+        .attachment();
     assert_eq!(photo.content_type, "image/jpeg");
     assert_eq!((photo.width, photo.height), (Some(640), Some(480)));
     assert!(photo.is_image());
-    let message = send_files(&mut visitor, None, "", &[&photo.id]).await;
+    let message = visitor.send_files(None, "", &[&photo.id]).await;
     assert_eq!(message.body, "");
     assert_eq!(message.attachments, std::slice::from_ref(&photo));
 
@@ -188,42 +130,38 @@ async fn the_type_comes_from_the_bytes_not_the_name() {
     let server = TestServer::start().await;
     let (_visitor, cookie) = server.visitor().await;
     // A picture named like a program is a picture.
-    let renamed = upload(&server, &cookie, None, "holiday.exe", &png(40, 30))
+    let renamed = server
+        .upload(&cookie, None, "holiday.exe", &png(40, 30))
         .await
         .attachment();
     assert_eq!(renamed.content_type, "image/png");
     // A web page named like a picture is refused, and says why.
-    let page = upload(
-        &server,
-        &cookie,
-        None,
-        "cat.png",
-        b"<html><body><script>alert(document.cookie)</script></body></html>",
-    )
-    .await;
+    let page = server
+        .upload(
+            &cookie,
+            None,
+            "cat.png",
+            b"<html><body><script>alert(document.cookie)</script></body></html>",
+        )
+        .await;
     assert_eq!(page.status, 415);
     assert_eq!(page.json()["code"], "type_not_allowed");
     assert!(page.json()["message"].as_str().unwrap().contains("HTML"));
     // A program is refused whatever it is called.
-    let program = upload(
-        &server,
-        &cookie,
-        None,
-        "invoice.pdf",
-        b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0",
-    )
-    .await;
+    let program = server
+        .upload(
+            &cookie,
+            None,
+            "invoice.pdf",
+            b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0",
+        )
+        .await;
     assert_eq!(program.status, 415);
     // Text, a PDF: kept, and offered as downloads.
-    let text = upload(
-        &server,
-        &cookie,
-        None,
-        "notes.txt",
-        "Order #1234\nthanks".as_bytes(),
-    )
-    .await
-    .attachment();
+    let text = server
+        .upload(&cookie, None, "notes.txt", "Order #1234\nthanks".as_bytes())
+        .await
+        .attachment();
     assert_eq!(text.content_type, "text/plain");
     let served = get(&server, &cookie, &text.url(), &[]).await;
     assert_eq!(
@@ -236,21 +174,19 @@ async fn the_type_comes_from_the_bytes_not_the_name() {
             .unwrap()
             .starts_with("attachment")
     );
-    let pdf = upload(
-        &server,
-        &cookie,
-        None,
-        "invoice.pdf",
-        b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n",
-    )
-    .await
-    .attachment();
+    let pdf = server
+        .upload(
+            &cookie,
+            None,
+            "invoice.pdf",
+            b"%PDF-1.7\n1 0 obj\n<<>>\nendobj\n%%EOF\n",
+        )
+        .await
+        .attachment();
     assert_eq!(pdf.content_type, "application/pdf");
     // An empty file is nothing to send.
     assert_eq!(
-        upload(&server, &cookie, None, "empty.txt", b"")
-            .await
-            .status,
+        server.upload(&cookie, None, "empty.txt", b"").await.status,
         400
     );
     // No name, no upload (and no form on another site can set the header).
@@ -329,7 +265,7 @@ async fn limits_on_size_canvas_count_and_rate() {
     .await;
     let (_visitor, cookie) = server.visitor().await;
     let big = vec![b'a'; 64 * 1024 + 1];
-    let too_big = upload(&server, &cookie, None, "big.txt", &big).await;
+    let too_big = server.upload(&cookie, None, "big.txt", &big).await;
     assert_eq!(too_big.status, 413);
     assert_eq!(too_big.json()["code"], "too_big");
     assert!(
@@ -341,14 +277,9 @@ async fn limits_on_size_canvas_count_and_rate() {
 
     // A small file claiming a 20,000-pixel canvas is refused before it is
     // decoded.
-    let bomb = upload(
-        &server,
-        &cookie,
-        None,
-        "bomb.png",
-        &png_claiming(20_000, 20_000),
-    )
-    .await;
+    let bomb = server
+        .upload(&cookie, None, "bomb.png", &png_claiming(20_000, 20_000))
+        .await;
     assert_eq!(bomb.status, 400);
     assert_eq!(bomb.json()["code"], "picture_too_large");
     assert!(
@@ -360,7 +291,8 @@ async fn limits_on_size_canvas_count_and_rate() {
 
     // A zip bomb is kept as the few bytes it is: nothing ever unpacks it.
     let zip = zip_bomb();
-    let kept = upload(&server, &cookie, None, "archive.zip", &zip)
+    let kept = server
+        .upload(&cookie, None, "archive.zip", &zip)
         .await
         .attachment();
     assert_eq!(kept.content_type, "application/zip");
@@ -376,21 +308,25 @@ async fn limits_on_size_canvas_count_and_rate() {
 
     // Per person per minute: the fourth stored file (the zip was the
     // first) is the last.
-    upload(&server, &cookie, None, "a.txt", b"one")
+    server
+        .upload(&cookie, None, "a.txt", b"one")
         .await
         .attachment();
-    upload(&server, &cookie, None, "b.txt", b"two")
+    server
+        .upload(&cookie, None, "b.txt", b"two")
         .await
         .attachment();
-    upload(&server, &cookie, None, "c.txt", b"three")
+    server
+        .upload(&cookie, None, "c.txt", b"three")
         .await
         .attachment();
-    let fifth = upload(&server, &cookie, None, "e.txt", b"five").await;
+    let fifth = server.upload(&cookie, None, "e.txt", b"five").await;
     assert_eq!(fifth.status, 429);
     assert_eq!(fifth.json()["code"], "rate_limited");
     // Someone else is not held back by it.
     let (_other_visitor, other) = server.visitor().await;
-    upload(&server, &other, None, "d.txt", b"four")
+    server
+        .upload(&other, None, "d.txt", b"four")
         .await
         .attachment();
 }
@@ -408,15 +344,15 @@ async fn only_the_people_of_the_conversation_see_its_files() {
             _ => None,
         })
         .await;
-    let receipt = upload(
-        &server,
-        &ana_cookie,
-        Some(conversation),
-        "receipt.pdf",
-        b"%PDF-1.4\n%%EOF\n",
-    )
-    .await
-    .attachment();
+    let receipt = server
+        .upload(
+            &ana_cookie,
+            Some(conversation),
+            "receipt.pdf",
+            b"%PDF-1.4\n%%EOF\n",
+        )
+        .await
+        .attachment();
     let (mut bob, bob_cookie) = server.visitor().await;
     // Unsent: only Ana. Bob cannot fetch it, nor send it as his own.
     let missing = get(&server, &bob_cookie, &receipt.url(), &[]).await;
@@ -444,13 +380,17 @@ async fn only_the_people_of_the_conversation_see_its_files() {
     .await;
     assert_eq!(bob.refused().await.0, ErrorCode::UnknownAttachment);
     // Bob cannot upload into Ana's conversation either.
-    let intrude = upload(&server, &bob_cookie, Some(conversation), "x.txt", b"hi").await;
+    let intrude = server
+        .upload(&bob_cookie, Some(conversation), "x.txt", b"hi")
+        .await;
     assert_eq!(intrude.status, 404);
     // Signed out: nothing.
     assert_eq!(get(&server, "", &receipt.url(), &[]).await.status, 404);
 
     // Sent: the team sees it; Bob still does not.
-    let sent = send_files(&mut ana, Some(conversation), "my receipt", &[&receipt.id]).await;
+    let sent = ana
+        .send_files(Some(conversation), "my receipt", &[&receipt.id])
+        .await;
     assert_eq!(sent.attachments, std::slice::from_ref(&receipt));
     let agent_cookie = server.agent_cookie().await;
     assert_eq!(
@@ -484,15 +424,15 @@ async fn only_the_people_of_the_conversation_see_its_files() {
     // A file in the team's note is the team's only.
     let mut agent = server.connect(&agent_cookie, "agent").await;
     agent.hello().await;
-    let internal = upload(
-        &server,
-        &agent_cookie,
-        Some(conversation),
-        "internal.txt",
-        b"margin 40%",
-    )
-    .await
-    .attachment();
+    let internal = server
+        .upload(
+            &agent_cookie,
+            Some(conversation),
+            "internal.txt",
+            b"margin 40%",
+        )
+        .await
+        .attachment();
     let note_id = ClientId::new();
     agent
         .send(&ClientFrame::Send {
@@ -526,10 +466,11 @@ async fn downloads_come_in_ranges_and_are_cached_by_etag() {
     let server = TestServer::start().await;
     let (mut visitor, cookie) = server.visitor().await;
     let text: Vec<u8> = (0..5_000).map(|i| b"abcdefghij"[i % 10]).collect();
-    let file = upload(&server, &cookie, None, "log.txt", &text)
+    let file = server
+        .upload(&cookie, None, "log.txt", &text)
         .await
         .attachment();
-    send_files(&mut visitor, None, "the log", &[&file.id]).await;
+    visitor.send_files(None, "the log", &[&file.id]).await;
 
     let whole = get(&server, &cookie, &file.url(), &[]).await;
     assert_eq!(whole.body, text);
@@ -555,13 +496,15 @@ async fn downloads_come_in_ranges_and_are_cached_by_etag() {
 async fn unsent_uploads_go_after_an_hour_and_deleted_messages_take_their_files() {
     let server = TestServer::start().await;
     let (mut visitor, cookie) = server.visitor().await;
-    let kept = upload(&server, &cookie, None, "kept.txt", b"sent with a message")
+    let kept = server
+        .upload(&cookie, None, "kept.txt", b"sent with a message")
         .await
         .attachment();
-    let forgotten = upload(&server, &cookie, None, "forgotten.txt", b"never sent")
+    let forgotten = server
+        .upload(&cookie, None, "forgotten.txt", b"never sent")
         .await
         .attachment();
-    let message = send_files(&mut visitor, None, "", &[&kept.id]).await;
+    let message = visitor.send_files(None, "", &[&kept.id]).await;
 
     // The sweep as it runs an hour later (the clock is the argument).
     let store = server.store();
@@ -610,7 +553,8 @@ async fn unsent_uploads_go_after_an_hour_and_deleted_messages_take_their_files()
 async fn a_resent_message_with_files_is_stored_once_and_transcripts_list_files() {
     let server = TestServer::start().await;
     let (mut visitor, cookie) = server.visitor().await;
-    let file = upload(&server, &cookie, None, "order 42.pdf", b"%PDF-1.4\n%%EOF\n")
+    let file = server
+        .upload(&cookie, None, "order 42.pdf", b"%PDF-1.4\n%%EOF\n")
         .await
         .attachment();
     let client_id = ClientId::new();
@@ -663,10 +607,11 @@ async fn every_instance_serves_every_file() {
     let first = TestServer::start().await;
     let second = TestServer::start_beside(&first, |_| {}).await;
     let (mut visitor, cookie) = first.visitor().await;
-    let photo = upload(&first, &cookie, None, "shelf.png", &png(300, 150))
+    let photo = first
+        .upload(&cookie, None, "shelf.png", &png(300, 150))
         .await
         .attachment();
-    send_files(&mut visitor, None, "the shelf", &[&photo.id]).await;
+    visitor.send_files(None, "the shelf", &[&photo.id]).await;
     let thumb = get(&second, &cookie, &photo.thumb_url(), &[]).await;
     assert_eq!(thumb.status, 200);
     assert_eq!(thumb.header("content-type"), Some("image/jpeg"));
@@ -692,7 +637,7 @@ async fn a_browser_signed_in_to_the_inbox_uploads_as_the_page_it_is_on() {
         )
         .await
         .attachment();
-    let message = send_files(&mut visitor, None, "", &[&answer.id]).await;
+    let message = visitor.send_files(None, "", &[&answer.id]).await;
     assert_eq!(message.attachments, std::slice::from_ref(&answer));
     // As the agent, without a conversation, it is refused for want of one.
     let as_agent = server

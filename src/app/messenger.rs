@@ -294,7 +294,9 @@ pub fn Messenger(
             }}
             <NoticeBar />
             // Hidden, not removed, while the list shows: what was typed stays.
-            <div class="messenger-compose" class:hidden=move || listing.get()>
+            // Gone for good when the server will not chat (the banner says why).
+            <div class="messenger-compose"
+                class:hidden=move || listing.get() || live.refused.with(Option::is_some)>
                 <ProfileForm />
                 <Composer on_send=send on_typing=typing prefill=live.prefill
                     attach_to=Signal::from(current) placeholder="Write a message…" />

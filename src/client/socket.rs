@@ -14,6 +14,7 @@ use wasm_bindgen::closure::Closure;
 
 use super::Role;
 use super::live::Live;
+use crate::protocol::close::{BLOCKED, SIGNED_OUT, UNVERIFIED};
 use crate::protocol::{ClientFrame, ServerFrame};
 
 /// First retry after this long, doubling up to [`MAX_BACKOFF_MS`], with jitter.
@@ -23,11 +24,6 @@ const MAX_BACKOFF_MS: f64 = 30_000.0;
 const HEARTBEAT_MS: u32 = 25_000;
 /// Silence after which the connection counts as dead (two missed heartbeats).
 const SILENCE_MS: f64 = 60_000.0;
-
-/// The close code of a socket whose session ended (see `hub::SIGNED_OUT`).
-const SIGNED_OUT: u16 = 4001;
-/// The close code when only verified visitors may chat.
-const UNVERIFIED: u16 = 4003;
 
 /// Starts the socket for this page; it runs for the page's lifetime.
 pub fn start(live: Live, role: Role) {
@@ -95,7 +91,9 @@ async fn pump(live: Live, socket: WebSocket) -> bool {
                         live.signed_out.set(true);
                         return greeted;
                     }
-                    Some(Err(WebSocketError::ConnectionClose(close))) if close.code == UNVERIFIED => {
+                    Some(Err(WebSocketError::ConnectionClose(close)))
+                        if close.code == UNVERIFIED || close.code == BLOCKED =>
+                    {
                         live.refused.set(Some(close.reason));
                         return greeted;
                     }

@@ -145,6 +145,10 @@ pub struct ContactPanel {
     pub others: Vec<OtherConversation>,
     /// How many other conversations they have in all.
     pub others_total: u32,
+    /// The team blocked them from the chat.
+    pub blocked: Option<super::BlockNote>,
+    /// Their network address is known (a block can cover it too).
+    pub address_known: bool,
 }
 
 #[cfg(test)]

@@ -319,6 +319,12 @@ pub enum ServerFrame {
     /// (To agents) the labels changed (an admin created or deleted one):
     /// all of them now, by name.
     Labels { labels: Vec<Label> },
+    /// (Agents) These conversations were erased, with everything in them
+    /// (a person asked to be forgotten, or the retention period passed):
+    /// drop them.
+    Erased {
+        conversation_ids: Vec<ConversationId>,
+    },
     /// The conversations that answer a `search`, best or newest first.
     SearchResults {
         search_id: u32,
@@ -350,6 +356,7 @@ impl ServerFrame {
             Self::Look { .. } => "look",
             Self::Counts { .. } => "counts",
             Self::Labels { .. } => "labels",
+            Self::Erased { .. } => "erased",
             Self::SearchResults { .. } => "search_results",
             Self::Pong => "pong",
         }

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 mod attachments;
+mod blocks;
 mod contact;
 mod errors;
 mod frames;
@@ -16,6 +17,7 @@ mod inbox;
 mod search;
 
 pub use attachments::*;
+pub use blocks::*;
 pub use contact::*;
 pub use errors::{ErrorCode, ProtocolError};
 pub use frames::{ClientFrame, ServerFrame};

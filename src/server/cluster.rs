@@ -62,7 +62,7 @@ pub async fn run(
             }
             // An inbox row changed, here or on another instance: counts a
             // greeting would reuse may be stale.
-            Ok(Event::Conversation { .. }) => state.workflow.forget_counts(),
+            Ok(Event::Conversation { .. } | Event::Erased { .. }) => state.workflow.forget_counts(),
             // Someone announced offline who has a socket here (the
             // announcement raced with their arrival, maybe on another
             // instance): say again that they are online.

@@ -242,6 +242,9 @@ pub struct Config {
     pub assistant: AssistantConfig,
     /// Backups on a schedule (`MINICOM_BACKUP_*`); `None`: none.
     pub backup: Option<crate::server::backup::Schedule>,
+    /// Resolved conversations quiet for this many days are erased
+    /// (`MINICOM_RETENTION_DAYS`); `None`: kept for ever.
+    pub retention_days: Option<u32>,
 }
 
 /// The help text for `minicom --help`.
@@ -253,6 +256,7 @@ USAGE: minicom [--addr HOST:PORT] [--database-url URL]
        `minicom agent` for details)
        minicom backup --to FILE | restore --from FILE  (the embedded database;
        run `minicom backup` for details)
+       minicom contact erase --email EMAIL   (erase a person and all their data)
 
 Environment (flags win over these):
   MINICOM_ADDR            address to listen on            (default 127.0.0.1:3000)
@@ -300,6 +304,8 @@ Environment (flags win over these):
   MINICOM_BACKUP_DIR          folder for scheduled backups (SQLite; default none)
   MINICOM_BACKUP_EVERY        how often, e.g. 30m, 6h, 1d     (default 1d)
   MINICOM_BACKUP_KEEP         how many to keep, newest first  (default 7)
+  MINICOM_RETENTION_DAYS      erase conversations resolved and quiet this many
+                              days, and visitors left with none (default: keep)
   MINICOM_ASSISTANT           embedded, remote or off         (default embedded)
   MINICOM_ASSISTANT_MODEL     GGUF file for `embedded`
                               (default data/models/SmolLM2-135M-Instruct.Q4_1.gguf)
@@ -400,6 +406,10 @@ impl Config {
             },
             assistant: assistant_from_env()?,
             backup: crate::server::backup::Schedule::from_env().map_err(ConfigError::BadBackup)?,
+            retention_days: match env("MINICOM_RETENTION_DAYS") {
+                None => None,
+                Some(_) => Some(positive::<u32>("MINICOM_RETENTION_DAYS", 1)?),
+            },
             edit_window_minutes: match env("MINICOM_EDIT_WINDOW_MINUTES") {
                 None => 15,
                 Some(value) => value

@@ -85,6 +85,8 @@ pub async fn panel(
             .unwrap_or_default(),
         others,
         others_total: u32::try_from(details.conversations.saturating_sub(1)).unwrap_or(u32::MAX),
+        blocked: details.block,
+        address_known: details.address_known,
     })
 }
 

@@ -21,7 +21,7 @@ use std::net::IpAddr;
 
 use tokio::sync::{Notify, broadcast, watch};
 
-use crate::protocol::{AgentId, ContactId, ConversationId, ServerFrame};
+use crate::protocol::{AgentId, ContactId, ConversationId, ServerFrame, close};
 use crate::server::bus::Event;
 use crate::server::limits::AGENT_QUEUE_FACTOR;
 use crate::server::metrics::Metrics;
@@ -69,8 +69,20 @@ pub const FELL_BEHIND: CloseReason = CloseReason {
 /// The agent signed out (in this or another tab), was deactivated, or the
 /// session expired.
 pub const SIGNED_OUT: CloseReason = CloseReason {
-    code: 4001,
+    code: close::SIGNED_OUT,
     reason: "Signed out. Sign in again to continue.",
+};
+
+/// The visitor was erased: reconnecting makes them someone new.
+pub const ERASED: CloseReason = CloseReason {
+    code: 1012,
+    reason: "Reconnect to continue.",
+};
+
+/// The team blocked this visitor, or their address.
+pub const BLOCKED: CloseReason = CloseReason {
+    code: close::BLOCKED,
+    reason: close::BLOCKED_REASON,
 };
 
 /// A one-shot order to close a socket, with why.
@@ -261,6 +273,32 @@ impl Hub {
         }
     }
 
+    /// Closes every socket of these visitors.
+    fn disconnect_contacts(&self, contacts: &[ContactId], reason: CloseReason) {
+        let routes = self.lock();
+        for contact in contacts {
+            for id in routes.by_contact.get(contact).into_iter().flatten() {
+                if let Some(entry) = routes.sockets.get(id) {
+                    entry.kick.fire(reason);
+                }
+            }
+        }
+    }
+
+    /// Closes the sockets of a visitor the team blocked, and every visitor
+    /// socket from the address blocked with them (`Event::Blocked`).
+    pub fn disconnect_blocked(&self, contact: ContactId, address: Option<IpAddr>) {
+        let routes = self.lock();
+        for entry in routes.sockets.values() {
+            let Peer::Contact(who) = entry.peer else {
+                continue;
+            };
+            if who == contact || Some(entry.ip) == address {
+                entry.kick.fire(BLOCKED);
+            }
+        }
+    }
+
     /// Closes every socket (events were lost: each must resume).
     fn disconnect_all(&self, reason: CloseReason) {
         for entry in self.lock().sockets.values() {
@@ -373,6 +411,11 @@ impl Hub {
         match event {
             Event::Resume | Event::Missed { .. } => return self.disconnect_all(FELL_BEHIND),
             Event::SignedOut { agents } => return self.disconnect_agents(agents, SIGNED_OUT),
+            Event::Blocked {
+                contact_id,
+                address,
+            } => return self.disconnect_blocked(*contact_id, *address),
+            Event::Erased { contacts, .. } => self.disconnect_contacts(contacts, ERASED),
             Event::Typing { .. } => self.heard_typing.hear(event),
             _ => {}
         }

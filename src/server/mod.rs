@@ -9,12 +9,14 @@ pub mod assistant;
 pub mod auth;
 pub mod auto_assign;
 pub mod backup;
+pub mod blocks;
 pub mod bus;
 pub mod cli;
 pub mod cluster;
 pub mod config;
 pub mod connections;
 pub mod contacts;
+pub mod erase;
 pub mod fd_limit;
 pub mod files;
 pub mod help;
@@ -286,12 +288,7 @@ pub async fn serve_announced(
         .max_sockets
         .unwrap_or(usize::MAX)
         .min(fd_limit::socket_budget());
-    let file_storage = match &config.files.storage {
-        config::FilesAt::Default => files::Files::default_storage(&store, &config.database_url),
-        config::FilesAt::Folder(folder) => files::Storage::Folder(folder.clone()),
-        config::FilesAt::Database => files::Storage::Database(store.clone()),
-    };
-    let files = Arc::new(files::Files::new(file_storage, config.files.limits.clone()));
+    let files = Arc::new(files::Files::configured(&config, &store));
     if let Some(schedule) = config.backup.clone() {
         let place = backup::Place::of(&config).map_err(|err| {
             std::io::Error::other(format!("MINICOM_BACKUP_DIR is set, but {err}"))
@@ -344,6 +341,13 @@ pub async fn serve_announced(
         hub.shutdown_signal(),
     ));
     tokio::spawn(workflow::run_counts(state.clone(), hub.shutdown_signal()));
+    if let Some(days) = state.config.retention_days {
+        tokio::spawn(erase::run_retention(
+            state.clone(),
+            days,
+            hub.shutdown_signal(),
+        ));
+    }
     tokio::spawn(assistant::Assistant::run_take_overs(
         state.clone(),
         hub.shutdown_signal(),

@@ -103,6 +103,7 @@ fn test_config(addr: SocketAddr, database_url: String) -> Config {
         require_verified: false,
         assistant: minicom::server::config::AssistantConfig::off(),
         backup: None,
+        retention_days: None,
     }
 }
 
@@ -370,6 +371,47 @@ impl TestServer {
             &body,
         )
         .await
+    }
+
+    /// Uploads a file as the messenger or the inbox does (`POST /files`,
+    /// for `conversation` or the visitor's next one).
+    pub async fn upload(
+        &self,
+        cookie: &str,
+        conversation: Option<ConversationId>,
+        name: &str,
+        bytes: &[u8],
+    ) -> BinaryResponse {
+        let path = match conversation {
+            Some(c) => format!("/files?conversation={}", c.0),
+            None => "/files".to_owned(),
+        };
+        let name = minicom::protocol::url_segment(name);
+        self.http_bytes(
+            "POST",
+            &path,
+            &[("Cookie", cookie), ("X-File-Name", &name)],
+            bytes,
+        )
+        .await
+    }
+
+    /// What the inbox's contact panel shows about a conversation's visitor,
+    /// as the teammate with `cookie` asks for it.
+    pub async fn contact_panel(
+        &self,
+        cookie: &str,
+        conversation: ConversationId,
+    ) -> minicom::protocol::ContactPanel {
+        let response = self
+            .post_form(
+                cookie,
+                "/api/contact_panel",
+                &[("conversation", &conversation.0.to_string())],
+            )
+            .await;
+        assert_eq!(response.status, 200, "{}", response.text());
+        serde_json::from_str(&response.text()).expect("a contact panel")
     }
 
     /// Signs in and returns the session cookie.
@@ -640,6 +682,35 @@ impl Client {
     }
 
     /// A visitor's first message, starting a conversation; its id.
+    /// Sends a message carrying uploaded files (by id) and waits for its
+    /// ack; a refusal fails the test.
+    pub async fn send_files(
+        &mut self,
+        conversation: Option<ConversationId>,
+        body: &str,
+        ids: &[&str],
+    ) -> Message {
+        let client_id = ClientId::new();
+        self.send(&ClientFrame::Send {
+            conversation_id: conversation,
+            client_id,
+            body: body.into(),
+            new_conversation: false,
+            note: false,
+            attachments: ids.iter().map(|s| s.to_string()).collect(),
+        })
+        .await;
+        self.expect(|f| match f {
+            ServerFrame::Ack {
+                client_id: c,
+                message,
+            } if c == client_id => Some(message),
+            ServerFrame::Error { code, message, .. } => panic!("refused: {code:?} {message}"),
+            _ => None,
+        })
+        .await
+    }
+
     pub async fn first_message(&mut self, body: &str) -> ConversationId {
         self.say(None, body).await;
         self.expect(|f| match f {

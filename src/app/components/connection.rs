@@ -33,10 +33,13 @@ pub fn ConnectionBanner() -> impl IntoView {
     }
 }
 
-/// A dot and a word: Connecting… / Online / Reconnecting….
+/// A dot and a word: Connecting… / Online / Reconnecting…, or Not connected
+/// once the server ended it for good (signed out, blocked): the banner says
+/// why, and nothing is retried.
 #[component]
 pub fn ConnectionStatus() -> impl IntoView {
     let live = expect_context::<Live>();
+    let ended = move || live.signed_out.get() || live.refused.with(Option::is_some);
     let state = move || live.connection.get();
     view! {
         <span
@@ -47,6 +50,7 @@ pub fn ConnectionStatus() -> impl IntoView {
         >
             <span class="connection-dot" aria-hidden="true"></span>
             {move || match state() {
+                _ if ended() => "Not connected",
                 Connection::Connecting => "Connecting…",
                 Connection::Online => "Online",
                 Connection::Reconnecting => "Reconnecting…",

@@ -40,6 +40,8 @@ pub enum Glyph {
     Next,
     /// The five faces of a rating, awful to great.
     Face(u8),
+    /// A circle struck through: block a visitor.
+    Ban,
 }
 
 /// The outline and eyes every face shares.
@@ -53,6 +55,7 @@ impl Glyph {
         match self {
             Glyph::Chat => &["M21 11.5a8.5 8.5 0 0 1-12.3 7.6L3 21l1.9-5.4A8.5 8.5 0 1 1 21 11.5z"],
             Glyph::Close => &["M6 6l12 12", "M18 6L6 18"],
+            Glyph::Ban => &[FACE, "M5.6 5.6l12.8 12.8"],
             Glyph::Bell => &["M6 16v-5a6 6 0 0 1 12 0v5l2 2H4z", "M10 21h4"],
             Glyph::BellOff => &["M6 16v-5a6 6 0 0 1 12 0v5l2 2H4z", "M10 21h4", "M3 3l18 18"],
             Glyph::Menu => &["M4 6h16", "M4 12h16", "M4 18h16"],

@@ -8,6 +8,8 @@
 
 use leptos::prelude::*;
 
+use super::blocks::BlockControl;
+use super::erase::EraseControl;
 use super::team::refusal;
 use crate::app::components::{Glyph, Icon};
 use crate::client::live::Live;
@@ -80,7 +82,7 @@ fn wide_screen() -> bool {
 
 /// Moves the keyboard focus to the element with this id once the page has
 /// drawn what was just shown or hidden.
-fn focus_id(id: &'static str) {
+pub(super) fn focus_id(id: &'static str) {
     #[cfg(feature = "hydrate")]
     request_animation_frame(move || {
         use wasm_bindgen::JsCast;
@@ -192,6 +194,8 @@ pub fn ContactPanelView(id: ConversationId, open: RwSignal<bool>) -> impl IntoVi
                 Some(Ok(about)) => view! { <Facts about /> }.into_any(),
             }}
             <ContactEditor id about saved />
+            <BlockControl id about saved />
+            <EraseControl id about />
             {move || about.get().map(|about| view! {
                 <Attributes about=about.clone() />
                 <OtherConversations others=about.others total=about.others_total />

@@ -2,8 +2,10 @@
 //! the conversation list and the open thread.
 
 mod articles;
+mod blocks;
 mod bulk;
 mod contact;
+mod erase;
 mod install;
 mod labels;
 mod list;

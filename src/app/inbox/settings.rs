@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use serde::{Deserialize, Serialize};
 
+use super::blocks::BlocksCard;
 use super::install::InstallCard;
 use super::labels::LabelsCard;
 use super::replies::{OwnRepliesCard, OwnRepliesState, WorkflowCard};
@@ -129,6 +130,7 @@ fn Settings(own: OwnRepliesState) -> impl IntoView {
             <WorkflowCard />
             <OwnRepliesCard replies=own />
             <LabelsCard />
+            <BlocksCard />
             <InstallCard />
         </main>
     }

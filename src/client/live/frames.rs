@@ -147,6 +147,13 @@ impl Live {
             } => self.page_arrived(conversations, has_more, (view, sort, label)),
             ServerFrame::Counts { counts } => self.counts_arrived(counts),
             ServerFrame::Labels { labels } => self.labels_changed(labels),
+            ServerFrame::Erased { conversation_ids } => {
+                let gone = |id: &ConversationId| conversation_ids.contains(id);
+                self.conversations
+                    .update(|list| list.retain(|c| !gone(&c.id)));
+                self.threads
+                    .update(|threads| threads.retain(|id, _| !gone(id)));
+            }
             ServerFrame::Conversation { conversation } => {
                 self.acknowledge_delivery(&conversation);
                 // A person took over: whatever the assistant was writing is moot.

@@ -96,7 +96,8 @@ pub struct Live {
     /// deactivated): no more reconnecting.
     pub signed_out: RwSignal<bool>,
     /// The server will not chat with this visitor, and said why (the site
-    /// requires verified visitors): no more reconnecting.
+    /// requires verified visitors, or the team blocked them): no more
+    /// reconnecting, nothing more to send.
     pub refused: RwSignal<Option<String>>,
     /// The tab is visible and focused: what is shown counts as read.
     pub attentive: RwSignal<bool>,

@@ -101,6 +101,20 @@ pub enum Event {
     /// Teammates signed out, were deactivated or their session ended: their
     /// sockets close, on every instance.
     SignedOut { agents: Vec<AgentId> },
+    /// Visitors or conversations were erased (a person asked, or the
+    /// retention period passed): the visitors' sockets close (they come
+    /// back as nobody), and every agent drops those conversations' rows.
+    Erased {
+        contacts: Vec<ContactId>,
+        conversations: Vec<ConversationId>,
+    },
+    /// The team blocked a visitor (and for a while their address): their
+    /// sockets, and every visitor socket from that address, close on every
+    /// instance.
+    Blocked {
+        contact_id: ContactId,
+        address: Option<std::net::IpAddr>,
+    },
     /// An admin changed a setting: every instance reads the settings again.
     SettingsChanged,
     /// An instance could not publish some events: every socket on every

@@ -67,6 +67,7 @@ pub struct UploadQuery {
 /// `POST /files`.
 pub async fn upload(
     State(state): State<AppState>,
+    crate::server::http::ClientAddr(client): crate::server::http::ClientAddr,
     Query(query): Query<UploadQuery>,
     headers: HeaderMap,
     body: Body,
@@ -124,6 +125,20 @@ pub async fn upload(
         },
         (Asker::Visitor(me), None) => Uploader::Contact(me),
     };
+    // A blocked visitor sends no files either (their socket is refused too).
+    if let Uploader::Contact(me) = uploader {
+        match crate::server::blocks::admits(&state, me, client).await {
+            Ok(true) => {}
+            Ok(false) => {
+                return refuse(
+                    StatusCode::FORBIDDEN,
+                    "blocked",
+                    crate::protocol::close::BLOCKED_REASON,
+                );
+            }
+            Err(err) => return failed(&err),
+        }
+    }
     let files = &state.files;
     let declared = headers
         .get(header::CONTENT_LENGTH)

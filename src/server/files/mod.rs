@@ -162,6 +162,18 @@ impl Files {
         }
     }
 
+    /// The files as `MINICOM_FILES` places them (the server's, and the
+    /// command line's when it removes some).
+    pub fn configured(config: &crate::server::config::Config, store: &Store) -> Self {
+        use crate::server::config::FilesAt;
+        let storage = match &config.files.storage {
+            FilesAt::Default => Self::default_storage(store, &config.database_url),
+            FilesAt::Folder(folder) => Storage::Folder(folder.clone()),
+            FilesAt::Database => Storage::Database(store.clone()),
+        };
+        Self::new(storage, config.files.limits.clone())
+    }
+
     /// Where files go by default: a `files` folder beside an SQLite
     /// database; inside a PostgreSQL one (every instance reaches it).
     pub fn default_storage(store: &Store, database_url: &str) -> Storage {

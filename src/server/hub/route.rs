@@ -182,8 +182,24 @@ pub(super) fn route(event: &Event) -> Option<(ServerFrame, Recipients)> {
                 skip: None,
             },
         ),
+        // The visitors' own sockets are closed (see `deliver`).
+        Event::Erased { conversations, .. } => (
+            ServerFrame::Erased {
+                conversation_ids: conversations,
+            },
+            Recipients {
+                contact: None,
+                every_contact: false,
+                agents: Agents::All,
+                skip: None,
+            },
+        ),
         // Orders to the hub itself (see `deliver`): no frame for anyone.
-        Event::SignedOut { .. } | Event::SettingsChanged | Event::Resume | Event::Missed { .. } => {
+        Event::SignedOut { .. }
+        | Event::Blocked { .. }
+        | Event::SettingsChanged
+        | Event::Resume
+        | Event::Missed { .. } => {
             return None;
         }
     })

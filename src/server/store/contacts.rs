@@ -2,10 +2,12 @@
 
 use sqlx::Row;
 
+use super::blocks::{NOTE_COLUMNS, note_from_row};
 use super::engine::flag;
 use super::{Flag, Store, StoreError, now};
 use crate::protocol::{
-    ContactId, ConversationId, ConversationStatus, OtherConversation, PageVisit, Timestamp,
+    BlockNote, ContactId, ConversationId, ConversationStatus, OtherConversation, PageVisit,
+    Timestamp,
 };
 
 /// A visitor as the contact panel shows them.
@@ -23,6 +25,10 @@ pub struct ContactDetails {
     pub attributes: Option<String>,
     /// Their conversations, this one included.
     pub conversations: i64,
+    /// The address their messenger last connected from is known.
+    pub address_known: bool,
+    /// The team blocked them.
+    pub block: Option<BlockNote>,
 }
 
 /// A stored visitor.
@@ -48,38 +54,44 @@ impl ContactRecord {
 
 impl Store {
     /// The visitor behind a cookie token hash, created on first sight; marks them
-    /// as seen now, from the browser with this user agent (when it sent one).
+    /// as seen now, from the browser with this user agent (when it sent one)
+    /// and this network address (what a block may cover).
     pub async fn contact_for_token(
         &self,
         token_hash: &[u8],
         user_agent: Option<&str>,
+        address: &str,
     ) -> Result<ContactRecord, StoreError> {
         let t = now().0;
         // Another browser of a verified visitor?
         let linked = sqlx::query(
-            "UPDATE contacts SET last_seen_at = $1, user_agent = COALESCE($3, user_agent)
+            "UPDATE contacts SET last_seen_at = $1, user_agent = COALESCE($3, user_agent),
+                 last_address = $4
              WHERE id = (SELECT contact_id FROM visitor_tokens WHERE token_hash = $2)
              RETURNING id, name, email, verified",
         )
         .bind(t)
         .bind(token_hash)
         .bind(user_agent)
+        .bind(address)
         .fetch_optional(&self.pool)
         .await?;
         if let Some(row) = linked {
             return ContactRecord::from_row(&row);
         }
         let row = sqlx::query(
-            "INSERT INTO contacts (token_hash, created_at, last_seen_at, user_agent)
-             VALUES ($1, $2, $3, $4)
+            "INSERT INTO contacts (token_hash, created_at, last_seen_at, user_agent, last_address)
+             VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (token_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at,
-                 user_agent = COALESCE(excluded.user_agent, contacts.user_agent)
+                 user_agent = COALESCE(excluded.user_agent, contacts.user_agent),
+                 last_address = excluded.last_address
              RETURNING id, name, email, verified",
         )
         .bind(token_hash)
         .bind(t)
         .bind(t)
         .bind(user_agent)
+        .bind(address)
         .fetch_one(&self.pool)
         .await?;
         ContactRecord::from_row(&row)
@@ -132,13 +144,17 @@ impl Store {
         &self,
         conversation: ConversationId,
     ) -> Result<Option<ContactDetails>, StoreError> {
-        let row = sqlx::query(
+        let row = sqlx::query(&format!(
             "SELECT k.id, k.name, k.email, k.verified, k.created_at, k.last_seen_at,
                     k.user_agent, k.time_zone, k.page_url, k.page_title, k.attributes,
-                    (SELECT COUNT(*) FROM conversations o WHERE o.contact_id = k.id) AS conversations
+                    k.last_address IS NOT NULL AS address_known,
+                    (SELECT COUNT(*) FROM conversations o WHERE o.contact_id = k.id) AS conversations,
+                    {NOTE_COLUMNS}
              FROM conversations c JOIN contacts k ON k.id = c.contact_id
-             WHERE c.id = $1",
-        )
+             LEFT JOIN blocks b ON b.contact_id = k.id
+             LEFT JOIN agents a ON a.id = b.blocked_by
+             WHERE c.id = $1"
+        ))
         .bind(conversation.0)
         .fetch_optional(&self.pool)
         .await?;
@@ -153,6 +169,8 @@ impl Store {
             page_title: row.try_get("page_title")?,
             attributes: row.try_get("attributes")?,
             conversations: row.try_get("conversations")?,
+            address_known: flag(&row, "address_known")?,
+            block: note_from_row(&row, now())?,
         }))
     }
 

@@ -20,10 +20,12 @@
 
 mod agents;
 mod assistant;
+mod blocks;
 mod checkpoint;
 mod contacts;
 mod conversations;
 mod engine;
+mod erase;
 mod help;
 mod labels;
 mod mentions;
@@ -40,6 +42,7 @@ pub use assistant::Claim;
 pub use contacts::{ContactDetails, ContactRecord};
 pub use conversations::Reader;
 pub use engine::Engine;
+pub use erase::{Erased, Eraser, RETENTION_BATCH};
 pub use help::{NewPassage, PassageHit, StoredArticle};
 pub use labels::LabelCreated;
 pub use messages::{

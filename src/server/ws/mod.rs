@@ -104,8 +104,6 @@ const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_RESTART: u16 = 1012;
 /// Close code: the peer stopped answering heartbeats.
 const CLOSE_GOING_AWAY: u16 = 1001;
-/// Close code: this site lets only verified visitors chat.
-const CLOSE_UNVERIFIED: u16 = 4003;
 /// Close code: policy violation (here: too slow to keep up).
 const CLOSE_POLICY: u16 = 1008;
 /// Close code: the server is at its socket limit; try again later.

@@ -2,6 +2,7 @@
 //! whether they may, and the upgrade to a WebSocket.
 
 use super::*;
+use crate::protocol::close;
 
 /// Which of the browser's identities this socket speaks for. The identity itself
 /// always comes from the matching cookie.
@@ -44,36 +45,24 @@ pub async fn upgrade(
             budget = state.socket_budget,
             "refused a socket: the server is at its socket limit"
         );
-        // Accepted only to say why: a browser cannot read a refused upgrade.
-        return ws.on_upgrade(|mut socket| async move {
-            let _ = socket
-                .send(WsMessage::Close(Some(CloseFrame {
-                    code: CLOSE_TRY_LATER,
-                    reason: Utf8Bytes::from_static(
-                        "The chat server is at its connection limit. Try again in a minute.",
-                    ),
-                })))
-                .await;
-        });
+        return say_why(
+            ws,
+            CLOSE_TRY_LATER,
+            "The chat server is at its connection limit. Try again in a minute.",
+        );
     }
-    let me = match identify(&state, &headers, params.role).await {
+    let me = match identify(&state, &headers, params.role, client).await {
         Ok(Some((_, false, _)))
             if state
                 .require_verified
                 .load(std::sync::atomic::Ordering::Relaxed) =>
         {
             refused("unverified");
-            // Accepted only to say why, in a close frame the page can show.
-            return ws.on_upgrade(|mut socket| async move {
-                let _ = socket
-                    .send(WsMessage::Close(Some(CloseFrame {
-                        code: CLOSE_UNVERIFIED,
-                        reason: Utf8Bytes::from_static(
-                            "This chat is for signed-in customers. Sign in on the site, then open the chat again.",
-                        ),
-                    })))
-                    .await;
-            });
+            return say_why(
+                ws,
+                close::UNVERIFIED,
+                "This chat is for signed-in customers. Sign in on the site, then open the chat again.",
+            );
         }
         Ok(Some((me, _, session))) => (me, session),
         Ok(None) => {
@@ -93,6 +82,23 @@ pub async fn upgrade(
         }
     };
     let (me, session) = me;
+    if let Me::Contact { id, .. } = &me {
+        match crate::server::blocks::admits(&state, *id, client).await {
+            Ok(true) => {}
+            Ok(false) => {
+                refused("blocked");
+                return say_why(ws, close::BLOCKED, close::BLOCKED_REASON);
+            }
+            Err(err) => {
+                tracing::error!(%err, "could not check whether a visitor is blocked");
+                return (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Storage is unavailable; retry shortly.",
+                )
+                    .into_response();
+            }
+        }
+    }
     let peer = peer_of(&me);
     if let Some(wait) = state.hub.cooling(peer) {
         refused("cooling_down");
@@ -140,17 +146,32 @@ pub async fn upgrade(
         .on_upgrade(move |socket| serve(state, socket, me, session, client))
 }
 
+/// Accepts a socket only to close it at once saying why: a browser cannot
+/// read why an upgrade was refused, but it can read a close frame.
+fn say_why(ws: WebSocketUpgrade, code: u16, reason: &'static str) -> Response {
+    ws.on_upgrade(move |mut socket| async move {
+        let _ = socket
+            .send(WsMessage::Close(Some(CloseFrame {
+                code,
+                reason: Utf8Bytes::from_static(reason),
+            })))
+            .await;
+    })
+}
+
 /// The hash of an agent socket's session token, checked again while it is
 /// open.
 pub(super) type Session = [u8; 32];
 
 /// Who the cookie says is connecting, whether they are verified (agents
 /// always are; visitors when the embedding site vouched for them), and for
-/// an agent the session to keep checking.
+/// an agent the session to keep checking. A visitor is recorded as seen now
+/// from `address`.
 pub(super) async fn identify(
     state: &AppState,
     headers: &HeaderMap,
     role: Role,
+    address: std::net::IpAddr,
 ) -> Result<Option<(Me, bool, Option<Session>)>, StoreError> {
     match role {
         Role::Agent => {
@@ -176,7 +197,10 @@ pub(super) async fn identify(
             let hash = auth::token_hash(token);
             let contact = if auth::issued_visitor_token(state.identity_secret.as_bytes(), token) {
                 let agent = crate::server::contacts::user_agent(headers);
-                state.store.contact_for_token(&hash, agent).await?
+                state
+                    .store
+                    .contact_for_token(&hash, agent, &address.to_string())
+                    .await?
             } else {
                 // A token this server never signed creates no one; one from
                 // before tokens were signed works if it is already known.
