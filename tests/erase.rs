@@ -219,6 +219,13 @@ async fn after_an_admin_erases_a_visitor_nothing_of_them_is_left_anywhere() {
         );
     }
     assert!(files_holding(&files, b"kumquatfile"), "the file is on disk");
+    assert!(
+        rows_holding(&pool, THEIR_WORDS)
+            .await
+            .iter()
+            .any(|(table, _)| table == "messages_search_data"),
+        "the search index holds their words before"
+    );
 
     // Teammates who are not admins cannot.
     let (_bo, _) = server.agent_named("Bo").await;
@@ -246,7 +253,10 @@ async fn after_an_admin_erases_a_visitor_nothing_of_them_is_left_anywhere() {
         })
         .await;
     assert_eq!(gone, vec![conversation]);
-    assert!(matches!(person.closed().await, Closed::Code(..)));
+    match person.closed().await {
+        Closed::Code(code, _) => assert_eq!(u16::from(code), 1012, "reconnect as someone new"),
+        Closed::Dropped => panic!("the erased visitor's socket closed without a close frame"),
+    }
 
     for needle in NEEDLES {
         let left = rows_holding(&pool, needle).await;
@@ -321,6 +331,10 @@ async fn the_command_line_erases_by_email_and_says_when_nobody_has_it() {
         "{stdout}"
     );
     assert!(!exists(&mut agent, conversation).await);
+    // Its id is never given to someone else's conversation.
+    let (mut next, _) = server.visitor().await;
+    let newer = visitor_writes(&mut next, "a new question").await;
+    assert!(newer.0 > conversation.0, "{newer:?} after {conversation:?}");
 
     let (ok, stdout, stderr) = run("nobody@example.org").await;
     assert!(!ok, "{stdout}");
@@ -466,4 +480,99 @@ async fn search_stays_exact_through_many_deletes_and_edits() {
         .await
         .expect("optimize");
     expect_exact(pool, 41).await;
+}
+
+/// A database from before erasing existed (its contacts and conversations
+/// without AUTOINCREMENT) is brought up to date on start: every row stays,
+/// and ids are never given out twice from then on.
+#[tokio::test]
+async fn an_older_database_keeps_its_rows_and_never_reuses_ids_after_the_upgrade() {
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    use std::str::FromStr;
+
+    let dir = tempfile::tempdir().expect("dir");
+    let server = sqlite_server(dir).await;
+    let (mut visitor, _) = server.visitor().await;
+    let before = visitor_writes(&mut visitor, "written before the upgrade").await;
+    drop(visitor);
+    let (dir, url) = server.stop_keeping_data().await;
+
+    // The two tables as they were, rows and all (foreign keys off, so
+    // dropping them deletes nothing that refers to them).
+    let options = SqliteConnectOptions::from_str(&url)
+        .expect("url")
+        .foreign_keys(false);
+    let pool = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(options)
+        .await
+        .expect("db");
+    let mut tx = pool.begin().await.expect("begin");
+    for table in ["contacts", "conversations"] {
+        let sql: String =
+            sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
+                .bind(table)
+                .fetch_one(&mut *tx)
+                .await
+                .expect("schema");
+        let extras: Vec<String> = sqlx::query_scalar(
+            "SELECT sql FROM sqlite_master
+             WHERE tbl_name = $1 AND type IN ('index', 'trigger') AND sql IS NOT NULL",
+        )
+        .bind(table)
+        .fetch_all(&mut *tx)
+        .await
+        .expect("indexes");
+        let old = sql.replace(" AUTOINCREMENT", "").replacen(
+            &format!("\"{table}\""),
+            &format!("old_{table}"),
+            1,
+        );
+        assert!(old.contains(&format!("old_{table}")), "{old}");
+        for step in [
+            old,
+            format!("INSERT INTO old_{table} SELECT * FROM {table}"),
+            format!("DROP TABLE {table}"),
+            format!("ALTER TABLE old_{table} RENAME TO {table}"),
+        ]
+        .into_iter()
+        .chain(extras)
+        {
+            sqlx::query(&step).execute(&mut *tx).await.expect(&step);
+        }
+    }
+    tx.commit().await.expect("commit");
+    pool.close().await;
+
+    let server = TestServer::start_on(dir, url.clone(), common::without_rate_limits).await;
+    let pool = SqlitePool::connect(&url).await.expect("db");
+    let upgraded: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master
+         WHERE name IN ('contacts', 'conversations') AND sql LIKE '%AUTOINCREMENT%'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("schema");
+    assert_eq!(upgraded, 2);
+    let mut agent = server.agent().await;
+    let history = agent.open(before).await;
+    assert!(
+        history
+            .iter()
+            .any(|m| m.body == "written before the upgrade")
+    );
+
+    // The newest conversation erased: the next one gets a new id.
+    let admin = server.agent_cookie().await;
+    let erased = server
+        .post_form(
+            &admin,
+            "/api/contact_erase",
+            &[("conversation", &before.0.to_string())],
+        )
+        .await;
+    assert_eq!(erased.status, 200, "{}", erased.text());
+    let (mut next, _) = server.visitor().await;
+    let after = visitor_writes(&mut next, "a new visitor").await;
+    assert!(after.0 > before.0, "{after:?} reused {before:?}");
 }

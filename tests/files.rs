@@ -63,7 +63,6 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
 
-/// A visitor's message carrying files; returns the stored message.
 #[tokio::test]
 async fn a_visitors_photo_reaches_the_team_upright_small_and_without_its_location() {
     let server = TestServer::start().await;

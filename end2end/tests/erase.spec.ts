@@ -27,7 +27,10 @@ test('an admin erases a visitor who asked to be forgotten, after saying what goe
 
   await expect(agent).toHaveURL(/\/inbox$/);
   await expect(list.getByRole('link').filter({ hasText: question })).toHaveCount(0);
-  // The visitor's messenger starts over, empty.
+  // The visitor's open messenger starts over, empty, at once.
+  await expect(visitor.getByText(question)).toHaveCount(0);
+  await expect(visitor.getByRole('status').filter({ hasText: 'Online' })).toBeVisible();
+  // And so after a reload.
   await visitor.reload();
   await visitor.locator('html[data-hydrated]').waitFor({ state: 'attached' });
   await visitor.getByRole('button', { name: 'Open chat' }).click();

@@ -24,6 +24,8 @@ pub enum BlockError {
     NoConversation,
     #[error("That block was lifted already.")]
     NoBlock,
+    #[error("Choose for how long to block their address: an hour, a day, a week or a month.")]
+    AddressFor,
     #[error(
         "Say why you block this visitor (at most {MAX_BLOCK_REASON_CHARS} characters): the team sees it when lifting the block."
     )]
@@ -32,15 +34,20 @@ pub enum BlockError {
     Store(#[from] StoreError),
 }
 
-/// Blocks the visitor of `conversation` (and their address `for_address`
-/// long, when given). Returns who was blocked.
+/// Blocks the visitor of `conversation`, and their address for as long as
+/// `address_for` says (`hour`, `day`, `week`, `month`; empty: not their
+/// address). Returns who was blocked.
 pub async fn block(
     state: &AppState,
     agent: AgentId,
     conversation: ConversationId,
     reason: &str,
-    for_address: Option<AddressFor>,
+    address_for: &str,
 ) -> Result<ContactId, BlockError> {
+    let for_address = match address_for {
+        "" => None,
+        other => Some(AddressFor::parse(other).ok_or(BlockError::AddressFor)?),
+    };
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > MAX_BLOCK_REASON_CHARS {
         return Err(BlockError::Reason);

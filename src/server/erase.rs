@@ -76,6 +76,7 @@ async fn announce(state: &AppState, erased: &Erased) {
     if erased.contacts.is_empty() && erased.conversations.is_empty() {
         return;
     }
+    state.workflow.counts_changed();
     publish_event(
         state,
         Event::Erased {
@@ -95,7 +96,8 @@ pub async fn apply_retention(state: &AppState, days: u32) -> Result<usize, Store
         let erased = state.store.erase_resolved_before(before).await?;
         announce(state, &erased).await;
         total += erased.conversations.len();
-        if (erased.conversations.len() as i64) < RETENTION_BATCH {
+        let full = |n: usize| n as i64 >= RETENTION_BATCH;
+        if !full(erased.conversations.len()) && !full(erased.contacts.len()) {
             return Ok(total);
         }
     }

@@ -681,7 +681,6 @@ impl Client {
         }
     }
 
-    /// A visitor's first message, starting a conversation; its id.
     /// Sends a message carrying uploaded files (by id) and waits for its
     /// ack; a refusal fails the test.
     pub async fn send_files(
@@ -711,6 +710,7 @@ impl Client {
         .await
     }
 
+    /// A visitor's first message, starting a conversation; its id.
     pub async fn first_message(&mut self, body: &str) -> ConversationId {
         self.say(None, body).await;
         self.expect(|f| match f {

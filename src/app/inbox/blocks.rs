@@ -26,19 +26,12 @@ pub async fn block_visitor(
     address: String,
 ) -> Result<(), ServerFnError> {
     let (state, agent) = signed_in().await?;
-    let for_address = match address.as_str() {
-        "" => None,
-        other => Some(
-            AddressFor::parse(other)
-                .ok_or_else(|| ServerFnError::new("Choose for how long to block the address."))?,
-        ),
-    };
     crate::server::blocks::block(
         &state,
         agent.id,
         ConversationId(conversation),
         &reason,
-        for_address,
+        &address,
     )
     .await
     .map(|_| ())
@@ -115,7 +108,6 @@ pub fn BlockControl(
     };
     view! {
         {move || about.get().map(|about| match about.blocked {
-            // Not blocked: offer it (the address only when it is known).
             Some(note) => view! {
                 <div class="block-note" role="status">
                     <p><Icon glyph=Glyph::Ban />" " <strong>{note_line(&note, None)}</strong></p>
@@ -123,6 +115,7 @@ pub fn BlockControl(
                     <p class="muted">"They cannot send messages. Admins lift blocks in Settings."</p>
                 </div>
             }.into_any(),
+            // Not blocked: offer it (the address only when it is known).
             None => {
                 let address_known = about.address_known;
                 view! {

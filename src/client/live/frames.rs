@@ -34,6 +34,22 @@ impl Live {
                 }
                 self.team.set(team);
                 self.labels.set(labels);
+                // Someone else now (the visitor was erased and came back
+                // as nobody): nothing of the one before stays on screen.
+                let someone_else = |was: &Me| match (was, &me) {
+                    (Me::Contact { id: a, .. }, Me::Contact { id: b, .. }) => a != b,
+                    (Me::Agent { id: a, .. }, Me::Agent { id: b, .. }) => a != b,
+                    _ => true,
+                };
+                if self
+                    .me
+                    .with_untracked(|was| was.as_ref().is_some_and(someone_else))
+                {
+                    self.threads.set(HashMap::new());
+                    self.watched.set_value(Default::default());
+                    self.typing.set(HashMap::new());
+                    self.search_results.set(None);
+                }
                 self.me.set(Some(me));
                 self.more_conversations.set(more_conversations);
                 self.loading_conversations.set(false);
@@ -147,12 +163,22 @@ impl Live {
             } => self.page_arrived(conversations, has_more, (view, sort, label)),
             ServerFrame::Counts { counts } => self.counts_arrived(counts),
             ServerFrame::Labels { labels } => self.labels_changed(labels),
+            // Nothing of an erased conversation stays on screen, nor is
+            // asked for again on the next reconnect.
             ServerFrame::Erased { conversation_ids } => {
                 let gone = |id: &ConversationId| conversation_ids.contains(id);
                 self.conversations
                     .update(|list| list.retain(|c| !gone(&c.id)));
                 self.threads
                     .update(|threads| threads.retain(|id, _| !gone(id)));
+                self.watched.update_value(|w| w.retain(|id| !gone(id)));
+                self.typing.update(|t| t.retain(|id, _| !gone(id)));
+                self.drafts.update(|d| d.retain(|id, _| !gone(id)));
+                self.search_results.update(|hits| {
+                    if let Some(hits) = hits {
+                        hits.retain(|h| !gone(&h.conversation_id));
+                    }
+                });
             }
             ServerFrame::Conversation { conversation } => {
                 self.acknowledge_delivery(&conversation);

@@ -152,7 +152,7 @@ pub async fn run(
             now.rem_euclid(1000)
         );
         let to = schedule.dir.join(name);
-        let taken = match std::fs::create_dir_all(&schedule.dir) {
+        let taken = match tokio::fs::create_dir_all(&schedule.dir).await {
             Ok(()) => super::take(&place, &to).await,
             Err(source) => Err(super::BackupError::Io {
                 what: "create the backup folder",
@@ -174,7 +174,9 @@ pub async fn run(
                         "backup taken, but some files of its messages were no longer in the files' folder"
                     );
                 }
-                prune(&schedule);
+                // Off the async workers: a folder on a slow share may take a while.
+                let pruning = schedule.clone();
+                let _ = tokio::task::spawn_blocking(move || prune(&pruning)).await;
                 wait = schedule.every;
             }
             Err(err) => {

@@ -189,11 +189,50 @@ impl Engine {
     /// lock, so instances starting together migrate once).
     pub(super) async fn migrate(self, pool: &AnyPool) -> Result<(), StoreError> {
         match self {
-            Self::Sqlite => sqlx::migrate!("./migrations/sqlite").run(pool).await?,
+            Self::Sqlite => {
+                sqlx::migrate!("./migrations/sqlite").run(pool).await?;
+                ids_never_reused(pool).await?;
+            }
             Self::Postgres => sqlx::migrate!("./migrations/postgres").run(pool).await?,
         }
         Ok(())
     }
+}
+
+/// Gives SQLite's contacts and conversations AUTOINCREMENT, once (see
+/// `ids_never_reused.sql` for why, and why not as a migration). PostgreSQL's
+/// identity columns never reuse ids.
+async fn ids_never_reused(pool: &AnyPool) -> Result<(), StoreError> {
+    use sqlx::Executor;
+    let done: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_master
+         WHERE type = 'table' AND name = 'conversations' AND sql LIKE '%AUTOINCREMENT%'",
+    )
+    .fetch_one(pool)
+    .await?;
+    if done > 0 {
+        return Ok(());
+    }
+    let mut conn = pool.acquire().await?;
+    conn.execute("PRAGMA foreign_keys = OFF").await?;
+    let rebuilt = conn.execute(include_str!("ids_never_reused.sql")).await;
+    if rebuilt.is_err() {
+        let _ = conn.execute("ROLLBACK").await;
+    }
+    let checked = sqlx::query("PRAGMA foreign_key_check")
+        .fetch_all(&mut *conn)
+        .await;
+    conn.execute("PRAGMA foreign_keys = ON").await?;
+    rebuilt?;
+    // Not expected (the rows were copied with their ids), but said.
+    let dangling = checked?.len();
+    if dangling > 0 {
+        tracing::warn!(
+            rows = dangling,
+            "some rows refer to contacts or conversations that do not exist; run `PRAGMA foreign_key_check` on the database to see which"
+        );
+    }
+    Ok(())
 }
 
 /// The SQLSTATE of a database error, if that is what it is.

@@ -5,7 +5,9 @@
 //! reactions, files' records, labels, mentions, read cursors, blocks,
 //! visitor tokens), and the search indexes follow through their triggers
 //! (SQLite, with FTS5's secure-delete) or their generated column
-//! (PostgreSQL). What stays is one anonymous line in `erasures`.
+//! (PostgreSQL). Files' bytes kept in the database (`upload_blobs`, no
+//! reference) go in the same transaction; those in a folder right after
+//! it. What stays is one anonymous line in `erasures`.
 
 use super::{Engine, Store, StoreError};
 use crate::protocol::{AgentId, ContactId, ConversationId, Timestamp};
@@ -70,6 +72,19 @@ impl Store {
         let mut tx = self.write_transaction().await?;
         let mut erased = Erased::default();
         for contact in contacts {
+            // PostgreSQL: hold the contact, so no conversation of theirs
+            // starts (and escapes the count) while they are erased.
+            // SQLite's write lock, taken at BEGIN, does this already.
+            if self.engine() == Engine::Postgres {
+                let held: Option<i64> =
+                    sqlx::query_scalar("SELECT id FROM contacts WHERE id = $1 FOR UPDATE")
+                        .bind(contact.0)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                if held.is_none() {
+                    continue;
+                }
+            }
             let conversations: Vec<i64> =
                 sqlx::query_scalar("SELECT id FROM conversations WHERE contact_id = $1")
                     .bind(contact.0)
@@ -99,16 +114,24 @@ impl Store {
     }
 
     /// Erases up to [`RETENTION_BATCH`] conversations resolved with nothing
-    /// said since `before`, then the visitors left with no conversation who
-    /// have not been seen since `before` either (unless they are blocked:
-    /// lifting a block is the team's decision).
+    /// said since `before`, then up to as many visitors left with no
+    /// conversation who have not been seen since `before` either (unless
+    /// they are blocked: lifting a block is the team's decision). Callers
+    /// repeat while a batch comes back full.
     pub async fn erase_resolved_before(&self, before: Timestamp) -> Result<Erased, StoreError> {
         let mut tx = self.write_transaction().await?;
-        let conversations: Vec<i64> = sqlx::query_scalar(
+        // PostgreSQL: the rows are held, so a message arriving meanwhile
+        // waits and then finds its conversation gone (rather than being
+        // erased unseen), and another instance's pass skips them.
+        let hold = match self.engine() {
+            Engine::Postgres => " FOR UPDATE",
+            Engine::Sqlite => "",
+        };
+        let conversations: Vec<i64> = sqlx::query_scalar(&format!(
             "SELECT id FROM conversations
              WHERE status = 'resolved' AND last_message_at < $1
-             ORDER BY last_message_at LIMIT $2",
-        )
+             ORDER BY last_message_at LIMIT $2{hold}"
+        ))
         .bind(before.0)
         .bind(RETENTION_BATCH)
         .fetch_all(&mut *tx)
@@ -120,15 +143,20 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
         }
+        // `last_seen_at` is asked again of the row being deleted: a visitor
+        // who connected meanwhile (and may be starting a conversation) stays.
         let contacts: Vec<i64> = sqlx::query_scalar(
-            "DELETE FROM contacts WHERE last_seen_at < $1
-                 AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.contact_id = contacts.id)
-                 AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.contact_id = contacts.id)
-                 AND NOT EXISTS (SELECT 1 FROM uploads u
-                                 WHERE u.uploader_kind = 'contact' AND u.uploader_id = contacts.id)
+            "DELETE FROM contacts WHERE last_seen_at < $1 AND id IN (
+                 SELECT k.id FROM contacts k WHERE k.last_seen_at < $1
+                   AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.contact_id = k.id)
+                   AND NOT EXISTS (SELECT 1 FROM blocks b WHERE b.contact_id = k.id)
+                   AND NOT EXISTS (SELECT 1 FROM uploads u
+                                   WHERE u.uploader_kind = 'contact' AND u.uploader_id = k.id)
+                 LIMIT $2)
              RETURNING id",
         )
         .bind(before.0)
+        .bind(RETENTION_BATCH)
         .fetch_all(&mut *tx)
         .await?;
         let erased = Erased {
@@ -142,17 +170,6 @@ impl Store {
         }
         tx.commit().await?;
         Ok(erased)
-    }
-
-    /// How many erasures were recorded, and the conversations and messages
-    /// they took (anonymous counts, for reports).
-    pub async fn erasure_counts(&self) -> Result<(i64, i64, i64), StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT COUNT(*), COALESCE(SUM(conversations), 0), COALESCE(SUM(messages), 0)
-             FROM erasures",
-        )
-        .fetch_one(&self.pool)
-        .await?)
     }
 
     /// A transaction that holds SQLite's write lock from its start (a
@@ -200,6 +217,14 @@ async fn doomed(
         .fetch_all(&mut **tx)
         .await?;
         files.extend(unsent);
+    }
+    // Bytes kept in the database (`MINICOM_FILES=database`) reference no
+    // row: they go in this transaction, not after it.
+    for id in &files {
+        sqlx::query("DELETE FROM upload_blobs WHERE upload_id = $1")
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
     }
     Ok((messages, files))
 }

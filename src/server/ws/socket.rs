@@ -25,6 +25,13 @@ pub(super) async fn serve(
         },
     };
     let registration = state.hub.register(peer, ip);
+    // A block made while this socket was being accepted reached the hub
+    // before the socket did: asked again now, any later block reaches it.
+    if let Peer::Contact(contact) = peer
+        && let Ok(false) = crate::server::blocks::admits(&state, contact, ip).await
+    {
+        registration.kick.fire(crate::server::hub::BLOCKED);
+    }
     let span = tracing::info_span!("socket", conn = %conn_label(registration.id));
     run_socket(state, socket, me, session, peer, person, registration)
         .instrument(span)
