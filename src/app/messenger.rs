@@ -131,8 +131,10 @@ pub fn Messenger(
         if starting_new.get() {
             return None;
         }
+        // A picked conversation that is gone (erased) is not shown.
         picked
             .get()
+            .filter(|id| live.conversations.with(|c| c.iter().any(|c| c.id == *id)))
             .or_else(|| live.conversations.with(|c| c.first().map(|c| c.id)))
     });
     // Started anew: once the new conversation exists, it is the one shown.

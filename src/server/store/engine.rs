@@ -199,40 +199,103 @@ impl Engine {
     }
 }
 
-/// Gives SQLite's contacts and conversations AUTOINCREMENT, once (see
-/// `ids_never_reused.sql` for why, and why not as a migration). PostgreSQL's
-/// identity columns never reuse ids.
+/// The tables whose ids must never be given out twice: from the erasures
+/// on (a person asked to be forgotten, or the retention period), SQLite
+/// would give the newest erased row's id to the next new one, and sockets
+/// and pages hold ids (an open thread, a cached owner), so a reused id
+/// could show one person's conversation to another.
+const NEVER_REUSED: [&str; 2] = ["contacts", "conversations"];
+
+/// Gives [`NEVER_REUSED`] AUTOINCREMENT, once. SQLite cannot add it to a
+/// table: each is made again from its own current definition (so columns
+/// later migrations add come along), its rows copied, its indexes and
+/// triggers made again. Not a migration: sqlx runs those inside a
+/// transaction, where foreign keys cannot be switched off, and dropping a
+/// referenced table with them on would delete every row that refers to it.
+/// One `BEGIN IMMEDIATE` holds the check and the work, so two instances
+/// starting together do it once. PostgreSQL's identity columns never reuse
+/// ids.
 async fn ids_never_reused(pool: &AnyPool) -> Result<(), StoreError> {
     use sqlx::Executor;
-    let done: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM sqlite_master
-         WHERE type = 'table' AND name = 'conversations' AND sql LIKE '%AUTOINCREMENT%'",
-    )
-    .fetch_one(pool)
-    .await?;
-    if done > 0 {
-        return Ok(());
-    }
     let mut conn = pool.acquire().await?;
-    conn.execute("PRAGMA foreign_keys = OFF").await?;
-    let rebuilt = conn.execute(include_str!("ids_never_reused.sql")).await;
+    // Off only here, and back on before the connection returns to the pool.
+    // `secure_delete = ON` zeroes the old tables' pages as they are freed.
+    conn.execute("PRAGMA foreign_keys = OFF; PRAGMA secure_delete = ON")
+        .await?;
+    let rebuilt = rebuild_with_autoincrement(&mut conn).await;
     if rebuilt.is_err() {
         let _ = conn.execute("ROLLBACK").await;
     }
     let checked = sqlx::query("PRAGMA foreign_key_check")
         .fetch_all(&mut *conn)
         .await;
-    conn.execute("PRAGMA foreign_keys = ON").await?;
+    conn.execute("PRAGMA foreign_keys = ON; PRAGMA secure_delete = FAST")
+        .await?;
     rebuilt?;
-    // Not expected (the rows were copied with their ids), but said.
+    // Not expected (the rows keep their ids), but said.
     let dangling = checked?.len();
     if dangling > 0 {
         tracing::warn!(
             rows = dangling,
-            "some rows refer to contacts or conversations that do not exist; run `PRAGMA foreign_key_check` on the database to see which"
+            "some rows refer to rows that do not exist; run `PRAGMA foreign_key_check` on the database to see which"
         );
     }
     Ok(())
+}
+
+async fn rebuild_with_autoincrement(conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
+    use sqlx::Executor;
+    conn.execute("BEGIN IMMEDIATE").await?;
+    for table in NEVER_REUSED {
+        let definition: String =
+            sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
+                .bind(table)
+                .fetch_one(&mut *conn)
+                .await?;
+        if definition.contains("AUTOINCREMENT") {
+            continue;
+        }
+        let with_it = autoincrement(&definition, table).ok_or_else(|| {
+            StoreError::Corrupt(format!(
+                "the definition of {table} is not the expected `CREATE TABLE {table} (id INTEGER PRIMARY KEY, …)`"
+            ))
+        })?;
+        let extras: Vec<String> = sqlx::query_scalar(
+            "SELECT sql FROM sqlite_master
+             WHERE tbl_name = $1 AND type IN ('index', 'trigger') AND sql IS NOT NULL",
+        )
+        .bind(table)
+        .fetch_all(&mut *conn)
+        .await?;
+        let steps = [
+            with_it,
+            format!("INSERT INTO {table}_new SELECT * FROM {table}"),
+            format!("DROP TABLE {table}"),
+            format!("ALTER TABLE {table}_new RENAME TO {table}"),
+        ];
+        for step in steps.iter().chain(&extras) {
+            conn.execute(step.as_str()).await?;
+        }
+    }
+    conn.execute("COMMIT").await?;
+    Ok(())
+}
+
+/// `CREATE TABLE <table> (id INTEGER PRIMARY KEY …` as `CREATE TABLE
+/// <table>_new (id INTEGER PRIMARY KEY AUTOINCREMENT …`; `None` when the
+/// definition does not start so.
+fn autoincrement(definition: &str, table: &str) -> Option<String> {
+    let rest = definition.strip_prefix("CREATE TABLE ")?.trim_start();
+    let rest = rest
+        .strip_prefix(&format!("\"{table}\""))
+        .or_else(|| rest.strip_prefix(table))?;
+    let key = "INTEGER PRIMARY KEY";
+    let at = rest.find(key)? + key.len();
+    Some(format!(
+        "CREATE TABLE {table}_new{} AUTOINCREMENT{}",
+        &rest[..at],
+        &rest[at..]
+    ))
 }
 
 /// The SQLSTATE of a database error, if that is what it is.
@@ -295,6 +358,36 @@ pub(super) fn flag(row: &sqlx::any::AnyRow, column: &str) -> Result<bool, sqlx::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_table_gets_autoincrement_whichever_way_its_name_is_written() {
+        assert_eq!(
+            autoincrement(
+                "CREATE TABLE contacts (\n    id INTEGER PRIMARY KEY,\n    name TEXT)",
+                "contacts"
+            )
+            .as_deref(),
+            Some(
+                "CREATE TABLE contacts_new (\n    id INTEGER PRIMARY KEY AUTOINCREMENT,\n    name TEXT)"
+            )
+        );
+        assert_eq!(
+            autoincrement(
+                "CREATE TABLE \"conversations\" (id INTEGER PRIMARY KEY, x)",
+                "conversations"
+            )
+            .as_deref(),
+            Some("CREATE TABLE conversations_new (id INTEGER PRIMARY KEY AUTOINCREMENT, x)")
+        );
+        assert_eq!(
+            autoincrement("CREATE TABLE other (id INTEGER PRIMARY KEY)", "contacts"),
+            None
+        );
+        assert_eq!(
+            autoincrement("CREATE TABLE contacts (id TEXT)", "contacts"),
+            None
+        );
+    }
 
     #[test]
     fn parameters_are_numbered_in_order_or_bare_on_sqlite() {
