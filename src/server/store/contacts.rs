@@ -287,13 +287,10 @@ impl Store {
         attributes: Option<&str>,
     ) -> Result<ContactId, StoreError> {
         let t = now().0;
-        // On SQLite the write lock from the start (`BEGIN IMMEDIATE`, which
-        // waits for it like any write): a deferred one was seen refused at
-        // once with "database is locked" while another write committed.
-        let mut tx = match self.engine() {
-            super::Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            super::Engine::Postgres => self.pool.begin().await?,
-        };
+        // On SQLite the write lock from the start: a deferred one was seen
+        // refused at once with "database is locked" while another write
+        // committed.
+        let mut tx = self.write_transaction().await?;
         // A write first, so the transaction holds the row's lock from the
         // start. A verified contact's own token is random: only the tokens
         // linked to it speak for it.

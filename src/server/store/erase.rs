@@ -173,8 +173,11 @@ impl Store {
     }
 
     /// A transaction that holds SQLite's write lock from its start (a
-    /// deferred one can be refused at once while another write commits).
-    async fn write_transaction(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+    /// deferred one can be refused at once while another write commits;
+    /// `BEGIN IMMEDIATE` waits for the lock like any write).
+    pub(super) async fn write_transaction(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
         Ok(match self.engine() {
             Engine::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Engine::Postgres => self.pool.begin().await?,
