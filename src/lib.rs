@@ -11,6 +11,9 @@
 //!   hours) and the look the messenger draws from it; both sides read it.
 //! - [`help`] — the help center's articles, search results and an answer's
 //!   sources as both sides see them; slugs and limits.
+//! - [`i18n`] — the messenger's own words in English, Spanish, French, German
+//!   and Portuguese (Fluent catalogues), the language chosen from the
+//!   browser's or named by the embedding site; the inbox stays English.
 //! - [`mentions`] — `@Name` in the team's notes: who a note names, and
 //!   completing a name as the agent types.
 //! - [`replies`] — saved replies: checking shortcuts, finding them as the agent
@@ -52,6 +55,7 @@
 pub mod app;
 pub mod client;
 pub mod help;
+pub mod i18n;
 pub mod mentions;
 pub mod protocol;
 pub mod replies;

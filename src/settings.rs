@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 /// The product's own blue, until an admin picks a brand colour.
 pub const DEFAULT_BRAND: &str = "#2f5fd0";
 
+/// The away line when the admins left theirs empty.
+pub const PLAIN_AWAY: &str =
+    "We're away right now. Leave a message and we'll reply when we're back.";
+
 /// Longest team name, greeting, or introduction and away text (characters).
 pub const MAX_NAME: usize = 60;
 pub const MAX_GREETING: usize = 80;
@@ -287,7 +291,7 @@ impl MessengerSettings {
             reply_time: self.reply_time.sentence().into(),
             away: away.then(|| {
                 if self.away_message.is_empty() {
-                    "We're away right now. Leave a message and we'll reply when we're back.".into()
+                    PLAIN_AWAY.into()
                 } else {
                     self.away_message.clone()
                 }

@@ -17,8 +17,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 /// the other tests.
 const MODEL_WAIT: Duration = Duration::from_secs(90);
 
-/// The line visitors get when the assistant cannot answer.
-const FALLBACK: &str = minicom::server::assistant::FALLBACK;
+/// The line visitors (whose messenger named no language) get when the
+/// assistant cannot answer.
+fn fallback() -> String {
+    minicom::i18n::Locale::En.t(minicom::server::assistant::FALLBACK)
+}
 
 fn embedded(model: &str) -> AssistantConfig {
     AssistantConfig {
@@ -211,7 +214,7 @@ async fn a_missing_model_gives_the_fallback_line_and_flags_the_conversation() {
     assistant_typing(&mut visitor, true).await;
     assistant_typing(&mut visitor, false).await;
     let line = message_from(&mut visitor, SenderKind::System).await;
-    assert_eq!(line.body, FALLBACK);
+    assert_eq!(line.body, fallback());
     row_shows(&mut agent, AssistantState::Waiting).await;
     let metrics = server.metrics().await;
     assert_eq!(
@@ -257,7 +260,7 @@ async fn a_full_queue_gives_the_fallback_at_once() {
             message_from(&mut first, SenderKind::Ai).await;
             continue;
         }
-        assert_eq!(answer.body, FALLBACK);
+        assert_eq!(answer.body, fallback());
         // The first visitor still gets the model's answer.
         message_from(&mut first, SenderKind::Ai).await;
         let metrics = server.metrics().await;
@@ -407,7 +410,7 @@ async fn a_remote_timeout_gives_the_fallback_without_leaving_typing_on() {
     assistant_typing(&mut visitor, false).await;
     assert_eq!(
         message_from(&mut visitor, SenderKind::System).await.body,
-        FALLBACK
+        fallback()
     );
     let metrics = server.metrics().await;
     assert_eq!(
@@ -425,7 +428,7 @@ async fn a_remote_error_gives_the_fallback_and_an_agent_can_switch_the_assistant
     let conversation = visitor.first_message("Hello?").await;
     assert_eq!(
         message_from(&mut visitor, SenderKind::System).await.body,
-        FALLBACK
+        fallback()
     );
     let metrics = server.metrics().await;
     assert_eq!(
@@ -458,7 +461,7 @@ async fn a_remote_error_gives_the_fallback_and_an_agent_can_switch_the_assistant
     assistant_typing(&mut visitor, true).await;
     assert_eq!(
         message_from(&mut visitor, SenderKind::System).await.body,
-        FALLBACK
+        fallback()
     );
 }
 
@@ -493,7 +496,7 @@ async fn an_answer_in_flight_at_shutdown_becomes_the_fallback_line() {
     let last = messages.last().expect("messages");
     assert_eq!(
         (last.sender, last.body.as_str()),
-        (SenderKind::System, FALLBACK)
+        (SenderKind::System, fallback().as_str())
     );
     assert_eq!(
         store.assistant_state(conversation).await.expect("state"),
@@ -561,5 +564,62 @@ async fn with_two_instances_the_assistant_answers_one_message_at_a_time() {
         bodies[1].contains("Answer 1") && bodies[1].contains("second"),
         "the second answer was asked for after the first was posted: {}",
         bodies[1]
+    );
+}
+
+/// A visitor whose messenger is in Spanish: the model is asked to answer
+/// in Spanish, and Minicom's own lines (a person asked for, an answer that
+/// failed) are written in it, for the visitor and the team alike.
+#[tokio::test]
+async fn a_visitors_language_reaches_the_model_and_minicoms_own_lines() {
+    let (addr, requests) = fake_endpoint(Behaviour::Stream(&["Hola, ", "¿en qué te ayudo?"])).await;
+    let server = with_assistant(remote(addr, Duration::from_secs(20))).await;
+    let cookie = server.visitor_cookie().await;
+    // The messenger names its language on the socket (`lang=es`).
+    let mut visitor = server.connect(&cookie, "visitor&lang=es").await;
+    visitor.hello().await;
+    visitor.first_message("Hola").await;
+    message_from(&mut visitor, SenderKind::Ai).await;
+    let request: serde_json::Value =
+        serde_json::from_str(&requests.lock().unwrap()[0]).expect("a JSON request");
+    let system = request["messages"][0]["content"]
+        .as_str()
+        .expect("instructions");
+    assert!(system.contains("answer in Spanish"), "{system}");
+
+    // A person asked for: the line is Spanish.
+    let (addr, _) = fake_endpoint(Behaviour::Hang).await;
+    let server = with_assistant(remote(addr, Duration::from_secs(20))).await;
+    let cookie = server.visitor_cookie().await;
+    let mut visitor = server.connect(&cookie, "visitor&lang=es").await;
+    visitor.hello().await;
+    let conversation = visitor.first_message("Hola").await;
+    assistant_typing(&mut visitor, true).await;
+    visitor
+        .send(&ClientFrame::Handoff {
+            conversation_id: conversation,
+        })
+        .await;
+    let line = message_from(&mut visitor, SenderKind::System).await;
+    assert_eq!(
+        line.body,
+        minicom::i18n::Locale::Es.t(minicom::server::assistant::HANDED_OVER)
+    );
+    assert!(
+        line.body.starts_with("He pedido al equipo"),
+        "{}",
+        line.body
+    );
+
+    // An answer that fails: the fallback is Spanish too.
+    let (addr, _) = fake_endpoint(Behaviour::Fail).await;
+    let server = with_assistant(remote(addr, Duration::from_secs(20))).await;
+    let cookie = server.visitor_cookie().await;
+    let mut visitor = server.connect(&cookie, "visitor&lang=es").await;
+    visitor.hello().await;
+    visitor.first_message("Hola").await;
+    assert_eq!(
+        message_from(&mut visitor, SenderKind::System).await.body,
+        "Alguien del equipo te responderá aquí pronto."
     );
 }

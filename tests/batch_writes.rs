@@ -52,7 +52,12 @@ async fn world(store: &Store) -> World {
     let mut conversations = Vec::new();
     for token in ["ana", "ben", "carl", "dan"] {
         let contact = store
-            .contact_for_token(&minicom::server::auth::token_hash(token), None, "127.0.0.1")
+            .contact_for_token(
+                &minicom::server::auth::token_hash(token),
+                None,
+                "127.0.0.1",
+                None,
+            )
             .await
             .unwrap()
             .id;
@@ -402,6 +407,7 @@ async fn visitors_last_seen_are_recorded_through_the_writer() {
                 &minicom::server::auth::token_hash(&token),
                 None,
                 "127.0.0.1",
+                None,
             )
             .await
             .unwrap()

@@ -13,7 +13,7 @@ use minicom::help::ArticleDraft;
 use minicom::protocol::{
     AssistantState, ClientFrame, ConversationStatus, Message, SenderKind, ServerFrame,
 };
-use minicom::server::assistant::grounding::DO_NOT_KNOW;
+use minicom::server::assistant::grounding::do_not_know;
 use minicom::server::config::{AssistantConfig, AssistantEngine, DEFAULT_MODEL};
 use minicom::server::help::{self, fixture};
 use minicom::server::store::Store;
@@ -250,7 +250,7 @@ async fn a_question_the_articles_do_not_answer_gets_i_dont_know() {
         .first_message("Are you hiring baristas right now?")
         .await;
     let reply = answer(&mut visitor).await;
-    assert_eq!(reply.body, DO_NOT_KNOW);
+    assert_eq!(reply.body, do_not_know(minicom::i18n::Locale::En));
     assert!(reply.sources.is_empty());
     let metrics = server.metrics().await;
     assert_eq!(metrics.get("minicom_assistant_unknown_total"), Some(&1.0));

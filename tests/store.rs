@@ -14,7 +14,12 @@ async fn store() -> (Store, tempfile::TempDir) {
 
 async fn visitor(store: &Store, token: &str) -> ContactId {
     store
-        .contact_for_token(&minicom::server::auth::token_hash(token), None, "127.0.0.1")
+        .contact_for_token(
+            &minicom::server::auth::token_hash(token),
+            None,
+            "127.0.0.1",
+            None,
+        )
         .await
         .expect("contact")
         .id

@@ -13,10 +13,11 @@ use crate::app::components::{
     Side, transcript_href,
 };
 use crate::client::live::{Live, Posting};
-use crate::client::time::format_time;
+use crate::client::time::format_time_in;
 use crate::client::{Role, provide_live};
+use crate::i18n::Locale;
 use crate::protocol::Me;
-use crate::protocol::{AssistantState, ConversationId, ConversationStatus, rating_name};
+use crate::protocol::{AssistantState, ConversationId, ConversationStatus};
 use crate::settings::LauncherSide;
 
 /// `/messenger`: the messenger alone, full page.
@@ -34,11 +35,12 @@ pub fn MessengerPage() -> impl IntoView {
         crate::client::embed::close_panel();
     });
     let team = move || live.look.with(|l| l.team_name.clone());
+    let w = live.words;
     view! {
-        <Title text=super::live_title(move || format!("Chat with {}", team())) />
+        <Title text=super::live_title(move || w.t_with("chat-with", &[("team", team().into())])) />
         <Meta
             name="description"
-            content=move || format!("Ask {} anything: a person or our assistant answers here.", team())
+            content=move || w.t_with("page-description", &[("team", team().into())])
         />
         <main class="messenger-page">
             {if embedded {
@@ -58,6 +60,7 @@ pub fn Launcher() -> impl IntoView {
     // Replies count as seen (and make no sound) only while the panel is open.
     Effect::new(move |_| live.panel_open.set(open.get()));
     let unread = move || live.total_unread();
+    let w = live.words;
     view! {
         <div
             class="launcher"
@@ -77,9 +80,9 @@ pub fn Launcher() -> impl IntoView {
                 role="button"
                 class="launcher-bubble"
                 aria-label=move || match (open.get(), unread()) {
-                    (true, _) => "Close chat".to_string(),
-                    (false, 0) => "Open chat".to_string(),
-                    (false, n) => format!("Open chat ({n} unread)"),
+                    (true, _) => w.t("close-chat"),
+                    (false, 0) => w.t("open-chat"),
+                    (false, n) => w.t_with("open-chat-unread", &[("count", n.into())]),
                 }
                 aria-expanded=move || open.get().to_string()
                 on:click=move |ev| {
@@ -196,6 +199,7 @@ pub fn Messenger(
         }
     });
     let look = live.look;
+    let w = live.words;
     let team = move || look.with(|l| l.team_name.clone());
     let initial = move || {
         look.with(|l| {
@@ -207,7 +211,8 @@ pub fn Messenger(
         .unwrap_or_default()
     };
     view! {
-        <section class="messenger" aria-label=move || format!("Chat with {}", team())>
+        <section class="messenger" lang=w.tag()
+            aria-label=move || w.t_with("chat-with", &[("team", team().into())])>
             <header class="messenger-header">
                 <div class="team-avatars" aria-hidden="true">
                     <span class="avatar avatar-team">{initial}</span>
@@ -221,11 +226,11 @@ pub fn Messenger(
                     <p class="messenger-subtitle">
                         <span class="presence" class:online=move || live.team_online.get()>
                             {move || if live.team_online.get() {
-                                "The team is online".to_string()
+                                w.t("team-online")
                             } else if look.with(|l| l.away.is_some()) {
-                                "Away right now".to_string()
+                                w.t("away-now")
                             } else {
-                                look.with(|l| l.reply_time.clone())
+                                look.with(|l| said_by_admins(w, &l.reply_time))
                             }}
                         </span>
                     </p>
@@ -233,16 +238,16 @@ pub fn Messenger(
                 <ConnectionStatus />
                 {move || current.get().filter(|_| !listing.get()).map(|id| view! {
                     <a class="icon-button" href=transcript_href(Reader::Visitor, id, "txt")
-                        download="" aria-label="Download this conversation">
+                        download="" aria-label=w.t("download-conversation")>
                         <Icon glyph=Glyph::Download />
                     </a>
                 })}
                 <Show when=move || !live.conversations.with(Vec::is_empty)>
                     <button type="button" class="icon-button"
                         aria-label=move || if listing.get() {
-                            "Back to the conversation"
+                            w.t("back-to-conversation")
                         } else {
-                            "Your conversations"
+                            w.t("your-conversations")
                         }
                         aria-expanded=move || listing.get().to_string()
                         on:click=move |_| listing.update(|l| *l = !*l)>
@@ -254,7 +259,7 @@ pub fn Messenger(
                     </button>
                 </Show>
                 {on_close.map(|close| view! {
-                    <button type="button" class="icon-button" aria-label="Close chat"
+                    <button type="button" class="icon-button" aria-label=w.t("close-chat")
                         on:click=move |_| close.run(())><Icon glyph=Glyph::Close /></button>
                 })}
             </header>
@@ -272,9 +277,9 @@ pub fn Messenger(
             <div class="messenger-body" class:hidden=move || listing.get()
                 on:dragover=allow_drop on:drop=drop_files(live, Signal::from(current))>
                 <div class="greeting">
-                    <p class="greeting-title">{move || look.with(|l| l.greeting.clone())}</p>
-                    <p>{move || look.with(|l| l.intro.clone())}</p>
-                    {move || look.with(|l| l.away.clone()).map(|away| view! {
+                    <p class="greeting-title">{move || look.with(|l| said_by_admins(w, &l.greeting))}</p>
+                    <p>{move || look.with(|l| said_by_admins(w, &l.intro))}</p>
+                    {move || look.with(|l| l.away.as_deref().map(|away| said_by_admins(w, away))).map(|away| view! {
                         <p class="away-notice" role="status">{away}</p>
                     })}
                     <HelpSearch />
@@ -288,9 +293,9 @@ pub fn Messenger(
                 let id = current.get()?;
                 (live.assistant_state(id) == AssistantState::Answering).then(|| view! {
                     <div class="handoff">
-                        <span>"You're chatting with our AI assistant."</span>
+                        <span>{w.t("assistant-answering")}</span>
                         <button type="button" class="link-button"
-                            on:click=move |_| live.hand_over(id)>"Talk to a person"</button>
+                            on:click=move |_| live.hand_over(id)>{w.t("talk-to-person")}</button>
                     </div>
                 })
             }}
@@ -301,7 +306,7 @@ pub fn Messenger(
                 class:hidden=move || listing.get() || live.refused.with(Option::is_some)>
                 <ProfileForm />
                 <Composer on_send=send on_typing=typing prefill=live.prefill
-                    attach_to=Signal::from(current) placeholder="Write a message…" />
+                    attach_to=Signal::from(current) placeholder=w.t("write-message") />
             </div>
         </section>
     }
@@ -318,19 +323,24 @@ fn ResolvedBanner(
     on_new: Callback<()>,
 ) -> impl IntoView {
     let live = expect_context::<Live>();
+    let w = live.words;
     let comment = RwSignal::new(String::new());
+    // The faces' names in the visitor's words ("rating-1" … "rating-5").
+    let rating_name = move |score: u8| {
+        crate::protocol::rating_name(score).map(|_| w.t(&format!("rating-{score}")))
+    };
     view! {
         <div class="resolved-banner">
             <p role="status">
-                "This conversation was resolved. Write below to reopen it, or "
+                {w.t("resolved-reopen")} " "
                 <button type="button" class="link-button" on:click=move |_| on_new.run(())>
-                    "start a new conversation"
+                    {w.t("start-new")}
                 </button>
             </p>
             {match rating.and_then(|score| rating_name(score).map(|name| (score, name))) {
                 None => view! {
                     <div class="rating">
-                        <p class="rating-title" id="rating-title">"How did we do?"</p>
+                        <p class="rating-title" id="rating-title">{w.t("how-did-we-do")}</p>
                         <div class="rating-faces" role="group" aria-labelledby="rating-title">
                             {(1..=5u8).map(|score| view! {
                                 <button type="button" class="icon-button rating-face"
@@ -346,7 +356,7 @@ fn ResolvedBanner(
                 Some((score, name)) => view! {
                     <p class="rating-done">
                         <Icon glyph=Glyph::Face(score) />
-                        " You rated this " {name} ". Thank you!"
+                        " " {w.t_with("rated", &[("rating", name.into())])}
                     </p>
                     <Show when=move || commented.get() != Some(id)>
                         <form class="rating-comment" on:submit=move |ev| {
@@ -355,11 +365,11 @@ fn ResolvedBanner(
                             commented.set(Some(id));
                         }>
                             <label>
-                                "Anything to add? (optional)"
+                                {w.t("rating-comment")}
                                 <textarea rows="2" maxlength="1000" bind:value=comment></textarea>
                             </label>
                             <button type="submit" class="button-small"
-                                disabled=move || comment.with(|c| c.trim().is_empty())>"Send"</button>
+                                disabled=move || comment.with(|c| c.trim().is_empty())>{w.t("send")}</button>
                         </form>
                     </Show>
                 }.into_any(),
@@ -372,19 +382,20 @@ fn ResolvedBanner(
 #[component]
 fn ConversationsHome(on_pick: Callback<ConversationId>, on_new: Callback<()>) -> impl IntoView {
     let live = expect_context::<Live>();
+    let w = live.words;
     view! {
         <div class="messenger-home">
             <div class="messenger-home-head">
-                <h3>"Your conversations"</h3>
+                <h3>{w.t("your-conversations")}</h3>
                 <button type="button" class="button-small" on:click=move |_| on_new.run(())>
-                    <Icon glyph=Glyph::Plus />" New conversation"
+                    <Icon glyph=Glyph::Plus />" " {w.t("new-conversation")}
                 </button>
             </div>
             <ul class="messenger-conversations">
                 {move || live.conversations.get().into_iter().map(|c| {
                     let id = c.id;
                     let status = match c.status {
-                        ConversationStatus::Resolved => Some("Resolved"),
+                        ConversationStatus::Resolved => Some(w.t("status-resolved")),
                         _ => None,
                     };
                     view! {
@@ -393,13 +404,14 @@ fn ConversationsHome(on_pick: Callback<ConversationId>, on_new: Callback<()>) ->
                                 on:click=move |_| on_pick.run(id)>
                                 <span class="conversation-row-top">
                                     <span class="conversation-preview">{c.last_message_preview.clone()}</span>
-                                    <time class="conversation-time">{format_time(c.last_message_at)}</time>
+                                    <time class="conversation-time">{format_time_in(w, c.last_message_at)}</time>
                                 </span>
                                 <span class="conversation-row-bottom">
                                     {status.map(|s| view! { <span class="row-tag">{s}</span> })}
                                     {(c.unread > 0).then(|| view! {
                                         <span class="unread-badge">
-                                            {c.unread}<span class="sr-only">" unread"</span>
+                                            <span aria-hidden="true">{c.unread}</span>
+                                            <span class="sr-only">{w.t_with("unread-count", &[("count", c.unread.into())])}</span>
                                         </span>
                                     })}
                                 </span>
@@ -416,6 +428,7 @@ fn ConversationsHome(on_pick: Callback<ConversationId>, on_new: Callback<()>) ->
 #[component]
 fn ProfileForm() -> impl IntoView {
     let live = expect_context::<Live>();
+    let w = live.words;
     let expanded = RwSignal::new(false);
     let name = RwSignal::new(String::new());
     let email = RwSignal::new(String::new());
@@ -438,8 +451,8 @@ fn ProfileForm() -> impl IntoView {
                         expanded.set(true);
                     }>
                         {move || match known() {
-                            Some(who) => format!("Chatting as {who} · change"),
-                            None => "Add your name and email so we can follow up".to_string(),
+                            Some(who) => w.t_with("chatting-as", &[("who", who.into())]),
+                            None => w.t("add-profile"),
                         }}
                     </button>
                 }
@@ -450,18 +463,39 @@ fn ProfileForm() -> impl IntoView {
                     expanded.set(false);
                 }>
                     <label>
-                        "Name"
+                        {w.t("name")}
                         <input type="text" name="name" autocomplete="name" maxlength="120"
                             bind:value=name />
                     </label>
                     <label>
-                        "Email"
+                        {w.t("email")}
                         <input type="email" name="email" autocomplete="email" maxlength="120"
                             bind:value=email />
                     </label>
-                    <button type="submit" class="button-small">"Save"</button>
+                    <button type="submit" class="button-small">{w.t("save")}</button>
                 </form>
             </Show>
         </div>
     }
+}
+
+/// A text the admins set, in the visitor's words while it is still
+/// Minicom's default (the admins' own words are shown as they wrote them).
+fn said_by_admins(w: Locale, text: &str) -> String {
+    use crate::settings::{MessengerSettings, ReplyTime};
+    let defaults = MessengerSettings::default();
+    let key = if text == defaults.greeting {
+        "greeting-default"
+    } else if text == defaults.intro {
+        "intro-default"
+    } else if text == defaults.away_message {
+        "away-default"
+    } else if text == crate::settings::PLAIN_AWAY {
+        "away-plain"
+    } else if let Some(time) = ReplyTime::ALL.iter().find(|t| t.sentence() == text) {
+        return w.t(&format!("reply-time-{}", time.key()));
+    } else {
+        return text.to_owned();
+    };
+    w.t(key)
 }

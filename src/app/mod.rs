@@ -63,9 +63,22 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     let look = crate::client::look::initial();
     let look_json = serde_json::to_string(&look).unwrap_or_default();
     let colours = crate::client::look::colours_css(&look);
+    // The messenger's language, for the page's code; the page itself is in
+    // it only when it is the messenger alone (the demo site is English).
+    let language = crate::i18n::context::chosen();
+    #[cfg(feature = "ssr")]
+    let messenger_alone = use_context::<axum::http::request::Parts>()
+        .is_some_and(|parts| parts.uri.path() == "/messenger");
+    #[cfg(not(feature = "ssr"))]
+    let messenger_alone = false;
+    let page_language = if messenger_alone {
+        language.tag()
+    } else {
+        "en"
+    };
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang=page_language>
             <head>
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -79,6 +92,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <link rel="stylesheet" id="leptos" href="/pkg/minicom.css" />
                 <style nonce=leptos::nonce::use_nonce()>{colours}</style>
                 <meta name=crate::client::look::META content=look_json />
+                <meta name=crate::i18n::META content=language.tag() />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
             </head>
             <body>

@@ -55,7 +55,13 @@ impl Role {
 /// Creates the page's live state, provides it to the components below, and —
 /// in the browser, after hydration — restores the saved outbox and connects.
 pub fn provide_live(role: Role) -> Live {
-    let live = Live::new();
+    let mut live = Live::new();
+    // The visitor's language for the messenger's words (the team's pages
+    // stay English: they provide none).
+    if role == Role::Visitor {
+        live.words = crate::i18n::context::chosen();
+        provide_context(live.words);
+    }
     provide_context(live);
     // After hydration: the saved outbox is not part of the server-rendered page.
     #[cfg(feature = "hydrate")]

@@ -35,7 +35,7 @@ pub fn start(live: Live, role: Role) {
 async fn run(live: Live, role: Role, mut wake: mpsc::UnboundedReceiver<()>) {
     let mut failures: i32 = 0;
     loop {
-        if let Some(url) = socket_url(role)
+        if let Some(url) = socket_url(role, live.words)
             && let Ok(socket) = WebSocket::open(&url)
         {
             let greeted = pump(live, socket).await;
@@ -94,7 +94,12 @@ async fn pump(live: Live, socket: WebSocket) -> bool {
                     Some(Err(WebSocketError::ConnectionClose(close)))
                         if close.code == UNVERIFIED || close.code == BLOCKED =>
                     {
-                        live.refused.set(Some(close.reason));
+                        let reason = if close.code == BLOCKED {
+                            live.words.t("refused-blocked")
+                        } else {
+                            live.words.t("refused-unverified")
+                        };
+                        live.refused.set(Some(reason));
                         return greeted;
                     }
                     Some(Err(_)) | None => return greeted,
@@ -180,7 +185,9 @@ fn listen_for_network(live: Live, wake: mpsc::UnboundedSender<()>) {
     on_visible.forget();
 }
 
-fn socket_url(role: Role) -> Option<String> {
+/// The socket's address; a visitor's names the messenger's language, so the
+/// team sees it and the assistant answers in it.
+fn socket_url(role: Role, words: crate::i18n::Locale) -> Option<String> {
     let location = web_sys::window()?.location();
     let scheme = if location.protocol().ok()? == "https:" {
         "wss"
@@ -188,5 +195,13 @@ fn socket_url(role: Role) -> Option<String> {
         "ws"
     };
     let host = location.host().ok()?;
-    Some(format!("{scheme}://{host}/ws?role={}", role.as_str()))
+    let role_name = role.as_str();
+    Some(match role {
+        Role::Visitor => format!(
+            "{scheme}://{host}/ws?role={role_name}&{}={}",
+            crate::i18n::QUERY,
+            words.tag()
+        ),
+        Role::Agent => format!("{scheme}://{host}/ws?role={role_name}"),
+    })
 }

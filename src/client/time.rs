@@ -1,17 +1,23 @@
 //! Timestamps as the reader expects them: local time, relative for today.
 
+use crate::i18n::Locale;
 use crate::protocol::Timestamp;
 
 /// "just now", "5 min ago", "14:32" today, "Yesterday 14:32", else "3 Mar, 14:32".
 /// On the server (no reader's time zone) it falls back to UTC.
 pub fn format_time(at: Timestamp) -> String {
+    format_time_in(Locale::En, at)
+}
+
+/// [`format_time`] in the reader's language ("hace 5 min", "3. März, 14:32").
+pub fn format_time_in(w: Locale, at: Timestamp) -> String {
     let now = now_ms();
     let age = now - at.0;
     if (0..60_000).contains(&age) {
-        return "just now".into();
+        return w.t("just-now");
     }
     if (60_000..3_600_000).contains(&age) {
-        return format!("{} min ago", age / 60_000);
+        return w.t_with("minutes-ago", &[("minutes", (age / 60_000).into())]);
     }
     let t = local_parts(at.0);
     let today = local_parts(now);
@@ -21,28 +27,33 @@ pub fn format_time(at: Timestamp) -> String {
     }
     let yesterday = local_parts(now - 86_400_000);
     if (t.year, t.month, t.day) == (yesterday.year, yesterday.month, yesterday.day) {
-        return format!("Yesterday {clock}");
+        return w.t_with("yesterday-at", &[("clock", clock.into())]);
     }
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    let month = w.t(&format!("month-{}", t.month.clamp(1, 12)));
+    let mut args = vec![
+        ("day", t.day.into()),
+        ("month", month.into()),
+        ("clock", clock.into()),
     ];
-    let month = MONTHS[(t.month as usize).saturating_sub(1) % 12];
     if t.year == today.year {
-        format!("{} {month}, {clock}", t.day)
+        w.t_with("date-this-year", &args)
     } else {
-        format!("{} {month} {}, {clock}", t.day, t.year)
+        // The year as written, not as a number ("2,025").
+        args.push(("year", t.year.to_string().into()));
+        w.t_with("date-other-year", &args)
     }
 }
 
 /// "just now", "5 min ago", "3 h ago", else the date: for "last seen".
 pub fn format_ago(at: Timestamp) -> String {
+    let w = Locale::En;
     let age = now_ms() - at.0;
     if age < 60_000 {
-        "just now".into()
+        w.t("just-now")
     } else if age < 3_600_000 {
-        format!("{} min ago", age / 60_000)
+        w.t_with("minutes-ago", &[("minutes", (age / 60_000).into())])
     } else if age < 86_400_000 {
-        format!("{} h ago", age / 3_600_000)
+        w.t_with("hours-ago", &[("hours", (age / 3_600_000).into())])
     } else {
         format_time(at)
     }
@@ -276,5 +287,21 @@ mod tests {
         let now = now_ms();
         assert_eq!(format_time(Timestamp(now - 5_000)), "just now");
         assert_eq!(format_time(Timestamp(now - 5 * 60_000)), "5 min ago");
+    }
+
+    #[test]
+    fn times_are_written_in_the_readers_language() {
+        let now = now_ms();
+        let five_minutes = Timestamp(now - 5 * 60_000);
+        assert_eq!(format_time_in(Locale::Es, five_minutes), "hace 5 min");
+        assert_eq!(format_time_in(Locale::De, five_minutes), "vor 5 Min.");
+        // 3 March 2020, 14:32 (UTC here: the server's and the tests' zone).
+        let long_ago = civil_instant(2020, 3, 3, 14, 32);
+        assert_eq!(format_time_in(Locale::De, long_ago), "3. März 2020, 14:32");
+        assert_eq!(
+            format_time_in(Locale::Pt, long_ago),
+            "3 de mar. de 2020, 14:32"
+        );
+        assert_eq!(format_time_in(Locale::En, long_ago), "3 Mar 2020, 14:32");
     }
 }

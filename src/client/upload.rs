@@ -12,8 +12,8 @@ use crate::protocol::{Attachment, ConversationId, url_segment};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Failure {
     /// The server refused this file for good (too big, type not allowed):
-    /// its words, for the person.
-    Refused(String),
+    /// why (`code`), and its words for the person (English).
+    Refused { code: String, message: String },
     /// No network, a busy server, a limit that passes: try again later.
     Passing,
 }
@@ -75,12 +75,19 @@ fn outcome(request: &XmlHttpRequest) -> Result<Attachment, Failure> {
         _ => {
             #[derive(serde::Deserialize)]
             struct Refusal {
+                #[serde(default)]
+                code: String,
                 message: String,
             }
-            let message = serde_json::from_str::<Refusal>(&text)
-                .map(|r| r.message)
-                .unwrap_or_else(|_| format!("The server refused the file (HTTP {status})."));
-            Err(Failure::Refused(message))
+            let (code, message) = serde_json::from_str::<Refusal>(&text)
+                .map(|r| (r.code, r.message))
+                .unwrap_or_else(|_| {
+                    (
+                        String::new(),
+                        format!("The server refused the file (HTTP {status})."),
+                    )
+                });
+            Err(Failure::Refused { code, message })
         }
     }
 }

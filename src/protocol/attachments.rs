@@ -62,16 +62,21 @@ impl Attachment {
     }
 
     /// The kind shown on a file card ("PDF", "ZIP", "Text").
-    pub fn kind_label(&self) -> &'static str {
+    pub fn kind_label(&self) -> String {
+        crate::i18n::Locale::En.t(self.kind())
+    }
+
+    /// The kind of file, as a message of [`crate::i18n`] ("kind-pdf").
+    pub fn kind(&self) -> &'static str {
         match self.content_type.as_str() {
-            "application/pdf" => "PDF",
-            "application/zip" => "ZIP",
-            "text/plain" => "Text",
-            t if t.starts_with("image/") => "Image",
-            t if t.contains("word") || t.contains("opendocument.text") => "Document",
-            t if t.contains("sheet") || t.contains("excel") => "Spreadsheet",
-            t if t.contains("presentation") || t.contains("powerpoint") => "Slides",
-            _ => "File",
+            "application/pdf" => "kind-pdf",
+            "application/zip" => "kind-zip",
+            "text/plain" => "kind-text",
+            t if t.starts_with("image/") => "kind-image",
+            t if t.contains("word") || t.contains("opendocument.text") => "kind-document",
+            t if t.contains("sheet") || t.contains("excel") => "kind-spreadsheet",
+            t if t.contains("presentation") || t.contains("powerpoint") => "kind-slides",
+            _ => "kind-file",
         }
     }
 }

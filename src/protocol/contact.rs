@@ -137,6 +137,9 @@ pub struct ContactPanel {
     pub browser: Option<String>,
     /// The operating system ("Windows 10", "Android").
     pub os: Option<String>,
+    /// The language their messenger speaks, in English ("Spanish"), when
+    /// the messenger named it.
+    pub language: Option<String>,
     /// The page the visitor is on, unless the site keeps it to itself.
     pub page: Option<PageVisit>,
     /// From a verified embedding site, by name.

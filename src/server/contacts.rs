@@ -77,6 +77,11 @@ pub async fn panel(
         time_zone: details.time_zone,
         browser,
         os,
+        language: details
+            .language
+            .as_deref()
+            .and_then(crate::i18n::Locale::from_tag)
+            .map(|l| l.english_name().to_owned()),
         page,
         attributes: details
             .attributes

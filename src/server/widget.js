@@ -5,7 +5,8 @@
  *   <script src="https://chat.example.com/widget.js" async></script>
  *
  * Minicom('boot', {user_id, user_hash, expires, name, email, attributes,
- * track_pages}), 'update' (also after a single-page site's navigation),
+ * track_pages, language}) (language: 'en', 'es', 'fr', 'de' or 'pt'; else the
+ * browser's), 'update' (also after a single-page site's navigation),
  * 'show', 'hide', 'showNewMessage', text, 'shutdown', and 'onShow',
  * 'onHide', 'onUnreadCountChange' with a callback. Calls made before this
  * script loaded are queued in Minicom.q. Page and frame talk only through
@@ -22,6 +23,11 @@
   // The admins' look (colour, side), from /widget/look and then the frame;
   // a colour or alignment the page passes to boot wins.
   var look = {};
+  // The launcher's words, in the visitor's language once /widget/look says.
+  var labels = {
+    open: 'Open chat', close: 'Close chat', unread_one: 'Open chat (1 unread)',
+    unread: 'Open chat ({count} unread)', title: 'Chat'
+  };
   var open = false;
   var unread = 0;
   var frame = null;
@@ -68,8 +74,12 @@
     button.setAttribute('aria-expanded', String(open));
     button.setAttribute(
       'aria-label',
-      open ? 'Close chat' : unread > 0 ? 'Open chat (' + unread + ' unread)' : 'Open chat'
+      open ? labels.close
+        : unread === 1 ? labels.unread_one
+          : unread > 1 ? labels.unread.replace('{count}', String(unread)) : labels.open
     );
+    panel.setAttribute('aria-label', labels.title);
+    if (frame) frame.title = labels.title;
     badge.textContent = String(unread);
     badge.hidden = open || unread === 0;
     panel.classList.toggle('open', open);
@@ -114,14 +124,21 @@
   function ensureFrame() {
     if (frame) return;
     frame = document.createElement('iframe');
-    frame.title = 'Chat';
+    frame.title = labels.title;
     // Browsers without location.ancestorOrigins learn this page's origin from it.
     frame.referrerPolicy = 'origin';
     // The page the visitor is on rides after '#', which never reaches a
     // server's logs; later changes go by postMessage (tellPage).
-    frame.src = server + '/messenger?embed=1' + (tracksPages() ? '#' + pageParams() : '');
+    frame.src = server + '/messenger?embed=1' + languageParam('&') +
+      (tracksPages() ? '#' + pageParams() : '');
     lastPage = tracksPages() ? window.location.href : '';
     panel.appendChild(frame);
+  }
+
+  // The site may name the messenger's language; else the browser's is used.
+  function languageParam(joiner) {
+    var language = settings.language || (window.minicomSettings || {}).language;
+    return typeof language === 'string' && language ? joiner + 'lang=' + encodeURIComponent(language) : '';
   }
 
   // The team sees which page the visitor is on, unless the site says
@@ -208,6 +225,7 @@
       // A new user, same site: its choice about sharing pages stays unless
       // this boot says otherwise.
       settings = Object.assign({ track_pages: settings.track_pages }, options || {});
+      fetchLook();
       draw();
       identify();
       tellPage();
@@ -215,6 +233,9 @@
     update: function (options) {
       var before = settings.user_id + '\n' + settings.user_hash;
       settings = Object.assign({}, settings, options || {});
+      // The launcher's words follow at once; an open messenger keeps its
+      // language until the page loads it again.
+      fetchLook();
       draw();
       if (settings.user_id + '\n' + settings.user_hash !== before) identify();
       // A single-page site calls update after its own navigation.
@@ -254,14 +275,28 @@
   Minicom.loaded = true;
   window.Minicom = Minicom;
 
+  // The admins' look and the launcher's words in the visitor's language.
+  var asked = 0;
+  var askedFor = null;
+  function fetchLook() {
+    var param = languageParam('?');
+    if (!window.fetch || param === askedFor) return;
+    askedFor = param;
+    var mine = ++asked;
+    fetch(server + '/widget/look' + param, { credentials: 'omit' })
+      .then(function (r) { return r.ok ? r.json() : {}; })
+      .then(function (value) {
+        if (mine !== asked || !value) return; // a later language was asked for
+        if (value.labels && typeof value.labels.unread === 'string') labels = value.labels;
+        if (!look.brand_colour) look = value;
+        draw();
+      })
+      .catch(function () { /* the default look and words stay */ });
+  }
+
   function start() {
     document.body.appendChild(host);
-    if (window.fetch) {
-      fetch(server + '/widget/look', { credentials: 'omit' })
-        .then(function (r) { return r.ok ? r.json() : {}; })
-        .then(function (value) { if (value && !look.brand_colour) { look = value; draw(); } })
-        .catch(function () { /* the default look stays */ });
-    }
+    fetchLook();
     api.boot(window.minicomSettings || {});
     var queued = (existing && existing.q) || [];
     queued.forEach(function (args) { Minicom.apply(null, args); });

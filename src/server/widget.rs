@@ -6,11 +6,13 @@
 use std::sync::OnceLock;
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::i18n::Locale;
 use crate::server::AppState;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// The script, as served.
@@ -56,10 +58,27 @@ pub async fn script(headers: HeaderMap) -> Response {
 }
 
 /// `GET /widget/look`: the launcher's colour and side before any frame
-/// exists (the frame tells the script about later changes). Public — it is
+/// exists (the frame tells the script about later changes), and its labels
+/// in the visitor's language (`?lang=`, else the browser's). Public — it is
 /// what every visitor sees — so any site may read it; never cached for long,
 /// so a new colour shows on the next page view.
-pub async fn look(State(state): State<AppState>) -> Response {
+pub async fn look(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(asked): Query<LanguageAsked>,
+) -> Response {
+    let accepted = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    let w = Locale::choose(asked.lang.as_deref(), accepted);
+    let labels = LauncherLabels {
+        open: w.t("open-chat"),
+        close: w.t("close-chat"),
+        unread_one: w.t("open-chat-unread-one"),
+        // widget.js puts the count (2 or more) in place of `{count}`.
+        unread: w.t_with("open-chat-unread", &[("count", "{count}".into())]),
+        title: w.t("chat"),
+    };
     (
         [
             (
@@ -67,8 +86,35 @@ pub async fn look(State(state): State<AppState>) -> Response {
                 HeaderValue::from_static("*"),
             ),
             (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (header::VARY, HeaderValue::from_static("Accept-Language")),
         ],
-        Json(state.workspace.look()),
+        Json(LookWithLabels {
+            look: state.workspace.look(),
+            labels,
+        }),
     )
         .into_response()
+}
+
+/// `?lang=` on `/widget/look`.
+#[derive(Deserialize)]
+pub struct LanguageAsked {
+    lang: Option<String>,
+}
+
+/// What the launcher says, in the visitor's language.
+#[derive(Serialize)]
+struct LauncherLabels {
+    open: String,
+    close: String,
+    unread_one: String,
+    unread: String,
+    title: String,
+}
+
+#[derive(Serialize)]
+struct LookWithLabels {
+    #[serde(flatten)]
+    look: crate::settings::MessengerLook,
+    labels: LauncherLabels,
 }

@@ -13,6 +13,7 @@ use crate::protocol::{AssistantState, ConversationId, Me, Message, SenderKind};
 #[component]
 pub fn AnswerFooter(message: Message) -> impl IntoView {
     let live = expect_context::<Live>();
+    let w = live.words;
     if message.sources.is_empty() {
         return None;
     }
@@ -50,7 +51,7 @@ pub fn AnswerFooter(message: Message) -> impl IntoView {
                     <a href=s.url.clone() target="_blank" rel="noopener">
                         <Icon glyph=Glyph::File />
                         <span>{s.title.clone()}</span>
-                        <span class="sr-only">" (opens in a new tab)"</span>
+                        <span class="sr-only">" " {w.t("opens-new-tab")}</span>
                     </a>
                 </li>
             }
@@ -58,11 +59,11 @@ pub fn AnswerFooter(message: Message) -> impl IntoView {
         .collect_view();
     let verdict = match (message.helpful, visitor) {
         (Some(true), true) => view! {
-            <p class="answer-verdict" role="status">"Glad it helped!"</p>
+            <p class="answer-verdict" role="status">{w.t("helped-said-yes")}</p>
         }
         .into_any(),
         (Some(false), true) => view! {
-            <p class="answer-verdict" role="status">"Thanks for saying so: a teammate will take it from here."</p>
+            <p class="answer-verdict" role="status">{w.t("helped-said-no")}</p>
         }
         .into_any(),
         (Some(helpful), false) => view! {
@@ -72,14 +73,14 @@ pub fn AnswerFooter(message: Message) -> impl IntoView {
         }
         .into_any(),
         (None, true) => view! {
-            <div class="answer-feedback" role="group" aria-label="Did that help?"
+            <div class="answer-feedback" role="group" aria-label=w.t("did-that-help")
                 class:hidden=move || !asking()>
-                <span>"Did that help?"</span>
+                <span>{w.t("did-that-help")}</span>
                 <button type="button" class="button-quiet" on:click=move |_| live.feedback(id, true)>
-                    "Yes, thanks"
+                    {w.t("helped-yes")}
                 </button>
                 <button type="button" class="button-quiet" on:click=move |_| live.feedback(id, false)>
-                    "No, talk to a person"
+                    {w.t("helped-no")}
                 </button>
             </div>
         }
@@ -88,7 +89,7 @@ pub fn AnswerFooter(message: Message) -> impl IntoView {
     };
     Some(view! {
         <div class="answer-footer">
-            <p class="answer-sources-label">"Sources"</p>
+            <p class="answer-sources-label">{w.t("sources")}</p>
             <ul class="answer-sources">{sources}</ul>
             {verdict}
         </div>
@@ -99,6 +100,7 @@ pub fn AnswerFooter(message: Message) -> impl IntoView {
 #[component]
 pub fn DraftBubble(conversation: Signal<Option<ConversationId>>) -> impl IntoView {
     let live = expect_context::<Live>();
+    let w = live.words;
     // `try_`: the page may still be streaming from the server after its
     // reader left, when these signals are gone.
     let draft = move || {
@@ -109,12 +111,12 @@ pub fn DraftBubble(conversation: Signal<Option<ConversationId>>) -> impl IntoVie
         draft().map(|text| {
             view! {
                 <div class="message-group from-ai draft" aria-busy="true" aria-live="off">
-                    <Avatar name="Assistant".to_string() kind="ai" />
+                    <Avatar name=w.t("assistant-name") kind="ai" />
                     <div class="message-group-body">
                         <div class="message-meta">
-                            <span class="message-sender">"Assistant"</span>
-                            <span class="badge">"AI"</span>
-                            <span class="message-time">"writing…"</span>
+                            <span class="message-sender">{w.t("assistant-name")}</span>
+                            <span class="badge">{w.t("ai-badge")}</span>
+                            <span class="message-time">{w.t("assistant-writing")}</span>
                         </div>
                         <div class="message-item">
                             <p class="bubble"><span class="bubble-text">{text}</span></p>

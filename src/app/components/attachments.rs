@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use crate::app::components::{Glyph, Icon};
 use crate::client::live::{FileState, Live, OutFile};
+use crate::i18n::context::words;
 use crate::protocol::{Attachment, ConversationId, human_size};
 use crate::rich_text::{Span, parse};
 
@@ -40,12 +41,13 @@ pub struct Lightbox {
 #[component]
 pub fn Attachments(items: Vec<Attachment>) -> impl IntoView {
     let lightbox = use_context::<Lightbox>();
+    let words = words();
     items
         .into_iter()
         .map(|a| {
             if a.is_image() {
                 let (w, h) = (a.width.unwrap_or(1), a.height.unwrap_or(1));
-                let label = format!("Open picture {} full size", a.name);
+                let label = words.t_with("open-picture", &[("name", a.name.as_str().into())]);
                 let id = a.id.clone();
                 view! {
                     <button type="button" class="attachment-picture" aria-label=label
@@ -67,9 +69,9 @@ pub fn Attachments(items: Vec<Attachment>) -> impl IntoView {
                         <Icon glyph=Glyph::File />
                         <span class="attachment-name">{a.name.clone()}</span>
                         <span class="attachment-meta">
-                            {a.kind_label()} " · " {human_size(a.size)}
+                            {words.t(a.kind())} " · " {human_size(a.size)}
                         </span>
-                        <span class="sr-only">" (download)"</span>
+                        <span class="sr-only">" " {words.t("download-hint")}</span>
                     </a>
                 }
                 .into_any()
@@ -83,6 +85,7 @@ pub fn Attachments(items: Vec<Attachment>) -> impl IntoView {
 #[component]
 pub fn LightboxView() -> impl IntoView {
     let Lightbox { open, .. } = expect_context::<Lightbox>();
+    let w = words();
     let dialog = NodeRef::<leptos::html::Div>::new();
     let step = move |by: isize| {
         open.update(|o| {
@@ -124,17 +127,20 @@ pub fn LightboxView() -> impl IntoView {
                             <a href=a.url() download=a.name.clone()>
                                 <Icon glyph=Glyph::Download /> " " {a.name.clone()}
                             </a>
-                            {(count > 1).then(|| format!(" · {} of {count}", at + 1))}
+                            {(count > 1).then(|| {
+                                let of = w.t_with("picture-of", &[("at", (at + 1).into()), ("count", count.into())]);
+                                format!(" · {of}")
+                            })}
                         </p>
                     })}
-                    <button type="button" class="icon-button lightbox-close" aria-label="Close picture"
+                    <button type="button" class="icon-button lightbox-close" aria-label=w.t("close-picture")
                         on:click=move |_| open.set(None)><Icon glyph=Glyph::Close /></button>
                     {(count > 1).then(|| view! {
-                        <button type="button" class="icon-button lightbox-prev" aria-label="Previous picture"
+                        <button type="button" class="icon-button lightbox-prev" aria-label=w.t("previous-picture")
                             on:click=move |ev| { ev.stop_propagation(); step(-1) }>
                             <Icon glyph=Glyph::Prev />
                         </button>
-                        <button type="button" class="icon-button lightbox-next" aria-label="Next picture"
+                        <button type="button" class="icon-button lightbox-next" aria-label=w.t("next-picture")
                             on:click=move |ev| { ev.stop_propagation(); step(1) }>
                             <Icon glyph=Glyph::Next />
                         </button>
@@ -150,30 +156,31 @@ pub fn LightboxView() -> impl IntoView {
 #[component]
 pub fn OutFiles(files: Vec<OutFile>) -> impl IntoView {
     let live = expect_context::<Live>();
+    let w = live.words;
     view! {
-        <ul class="out-files" aria-label="Attached files">
+        <ul class="out-files" aria-label=w.t("attached-files")>
             {files.into_iter().map(|f| {
                 let key = f.key;
                 let name = f.name.clone();
                 let state = match &f.state {
                     FileState::Waiting => view! {
-                        <span class="out-file-state">"Waiting for the network…"</span>
+                        <span class="out-file-state">{w.t("file-waiting")}</span>
                     }.into_any(),
                     FileState::Uploading(p) => view! {
                         <progress class="out-file-progress" max="100" value=p.to_string()
-                            aria-label=format!("Uploading {name}")></progress>
+                            aria-label=w.t_with("uploading", &[("name", name.as_str().into())])></progress>
                     }.into_any(),
                     FileState::Uploaded(_) => view! {
-                        <span class="out-file-state">"Ready"</span>
+                        <span class="out-file-state">{w.t("file-ready")}</span>
                     }.into_any(),
                     FileState::Failed(reason) => view! {
                         <span class="out-file-state failed" role="alert">{reason.clone()} " "
                             <button type="button" class="link-button"
-                                on:click=move |_| live.retry_file(key)>"Retry"</button>
+                                on:click=move |_| live.retry_file(key)>{w.t("retry")}</button>
                         </span>
                     }.into_any(),
                 };
-                let remove_label = format!("Remove {}", f.name);
+                let remove_label = w.t_with("remove-file", &[("name", f.name.as_str().into())]);
                 view! {
                     <li class="out-file" class:failed=matches!(f.state, FileState::Failed(_))>
                         {match f.preview.clone() {

@@ -67,6 +67,7 @@ pub fn Composer(
     attach_to: Option<Signal<Option<ConversationId>>>,
 ) -> impl IntoView {
     let live = expect_context::<Live>();
+    let w = crate::i18n::context::words();
     let conversation = attach_to.unwrap_or_else(|| Signal::derive(|| None));
     let staged = Memo::new(move |_| live.staged_for(conversation.try_get().flatten()));
     let has_files = move || staged.try_with(|s| !s.is_empty()).unwrap_or(false);
@@ -211,7 +212,7 @@ pub fn Composer(
             })}
             <textarea
                 class="composer-input"
-                aria-label=move || if noting() { "Note" } else { "Message" }
+                aria-label=move || if noting() { "Note".to_string() } else { w.t("message") }
                 placeholder=move || if noting() {
                     "Write a note only the team sees (@ mentions a teammate)…".to_string()
                 } else {
@@ -332,8 +333,8 @@ pub fn Composer(
                                 el.set_value("");
                             }
                         } />
-                    <button type="button" class="icon-button" aria-label="Attach files"
-                        title="Attach files (or paste or drop them here)"
+                    <button type="button" class="icon-button" aria-label=w.t("attach-files")
+                        title=w.t("attach-files-hint")
                         on:click=move |_| {
                             if let Some(el) = chooser.get_untracked() {
                                 el.click();
@@ -342,17 +343,18 @@ pub fn Composer(
                         <Icon glyph=Glyph::Paperclip />
                     </button>
                 })}
-                <button type="button" class="icon-button" aria-label="Insert emoji"
+                <button type="button" class="icon-button" aria-label=w.t("insert-emoji")
                     aria-expanded=move || emoji_open.try_get().unwrap_or(false).to_string()
                     on:click=move |_| emoji_open.update(|o| *o = !*o)>
                     <Icon glyph=Glyph::Smile />
                 </button>
             </div>
             <Show when=move || emoji_open.try_get().unwrap_or(false)>
-                <div class="emoji-picker" role="group" aria-label="Emoji"
+                <div class="emoji-picker" role="group" aria-label=w.t("emoji")
                     on:keydown=move |ev| if ev.key() == "Escape" { emoji_open.set(false) }>
                     {EMOJI.iter().map(|emoji| view! {
-                        <button type="button" class="emoji-option" aria-label=format!("Insert {emoji}")
+                        <button type="button" class="emoji-option"
+                            aria-label=w.t_with("insert-this", &[("emoji", (*emoji).into())])
                             on:click=move |_| insert(emoji)>{*emoji}</button>
                     }).collect_view()}
                 </div>
@@ -364,14 +366,16 @@ pub fn Composer(
                     text.try_with(|t| t.trim().is_empty()).unwrap_or(true) && !has_files()
                 }
             >
-                {move || if noting() { "Add note" } else { "Send" }}
+                {move || if noting() { "Add note".to_string() } else { w.t("send") }}
             </button>
             <Show when=move || text.try_with(|t| remaining_chars(t).is_some()).unwrap_or(false)>
                 <span class="composer-count" class:over=move || {
                     text.try_with(|t| remaining_chars(t).unwrap_or(0) < 0).unwrap_or(false)
                 }>
-                    {move || text.try_with(|t| remaining_chars(t).unwrap_or(0)).unwrap_or(0)}
-                    " characters left"
+                    {move || {
+                        let left = text.try_with(|t| remaining_chars(t).unwrap_or(0)).unwrap_or(0);
+                        w.t_with("characters-left", &[("count", left.into())])
+                    }}
                 </span>
             </Show>
             <Show when=move || problem.try_with(Option::is_some).unwrap_or(false)>

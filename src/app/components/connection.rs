@@ -3,19 +3,21 @@
 use leptos::prelude::*;
 
 use crate::client::live::{Connection, Live};
+use crate::i18n::context::words;
 
 /// A banner while the page cannot reach the server: messages written now are
 /// kept and sent on reconnect.
 #[component]
 pub fn ConnectionBanner() -> impl IntoView {
     let live = expect_context::<Live>();
+    let w = words();
     let text = move || {
         if live.signed_out.get() || live.refused.with(Option::is_some) {
             None
         } else if !live.online.get() {
-            Some("You're offline. Messages you write will be sent when you're back online.")
+            Some(w.t("offline"))
         } else if live.connection.get() == Connection::Reconnecting {
-            Some("Reconnecting… Messages you write will be sent once connected.")
+            Some(w.t("reconnecting-banner"))
         } else {
             None
         }
@@ -39,6 +41,7 @@ pub fn ConnectionBanner() -> impl IntoView {
 #[component]
 pub fn ConnectionStatus() -> impl IntoView {
     let live = expect_context::<Live>();
+    let w = words();
     let ended = move || live.signed_out.get() || live.refused.with(Option::is_some);
     let state = move || live.connection.get();
     view! {
@@ -50,10 +53,10 @@ pub fn ConnectionStatus() -> impl IntoView {
         >
             <span class="connection-dot" aria-hidden="true"></span>
             {move || match state() {
-                _ if ended() => "Not connected",
-                Connection::Connecting => "Connecting…",
-                Connection::Online => "Online",
-                Connection::Reconnecting => "Reconnecting…",
+                _ if ended() => w.t("not-connected"),
+                Connection::Connecting => w.t("connecting"),
+                Connection::Online => w.t("online"),
+                Connection::Reconnecting => w.t("reconnecting"),
             }}
         </span>
     }
@@ -64,13 +67,14 @@ pub fn ConnectionStatus() -> impl IntoView {
 #[component]
 pub fn NoticeBar() -> impl IntoView {
     let live = expect_context::<Live>();
+    let w = words();
     move || {
         live.notice.get().map(|notice| {
             view! {
                 <p class="notice-bar" role="alert">
                     <span>{notice}</span>
                     <button type="button" class="link-button" on:click=move |_| live.notice.set(None)>
-                        "Dismiss"
+                        {w.t("dismiss")}
                     </button>
                 </p>
             }

@@ -9,7 +9,9 @@ use crate::app::components::attachments::{
 };
 use crate::app::components::{Avatar, Glyph, Icon};
 use crate::client::live::{Delivery, Live, Pending, is_me};
-use crate::client::time::{format_full, format_time};
+use crate::client::time::{format_full, format_time_in};
+use crate::i18n::Locale;
+use crate::i18n::context::words;
 use crate::protocol::{ConversationId, Message, MessageId, Person, QUICK_REACTIONS, SenderKind};
 
 /// Whose side of the conversation the reader is on: their side's messages sit
@@ -93,6 +95,7 @@ fn group(messages: &[Message], gap_after: Option<MessageId>) -> Vec<Group> {
 #[component]
 pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> impl IntoView {
     let live = expect_context::<Live>();
+    let w = words();
     let messages = Memo::new(move |_| {
         conversation
             .get()
@@ -173,9 +176,9 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
                     .filter(|p| p.kind != SenderKind::Ai)
                     .cloned()
                     .collect();
-                typing_line(&people)
+                typing_line(w, &people)
             } else {
-                typing_line(people)
+                typing_line(w, people)
             }
         })
     });
@@ -281,7 +284,7 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
             <div class="message-scroller" node_ref=scroller on:scroll=on_scroll>
                 {move || match edge.get() {
                     Some(true) if !messages.with(Vec::is_empty) => Some(view! {
-                        <p class="history-edge">"Beginning of conversation"</p>
+                        <p class="history-edge">{w.t("beginning")}</p>
                     }.into_any()),
                     Some(false) => Some(view! {
                         <p class="history-edge">
@@ -289,12 +292,12 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
                                 if let Some(id) = conversation.get_untracked() {
                                     live.load_older(id);
                                 }
-                            }>"Load earlier messages"</button>
+                            }>{w.t("load-earlier")}</button>
                         </p>
                     }.into_any()),
                     _ => None,
                 }}
-                <div class="message-list" role="log" aria-live="polite" aria-label="Messages">
+                <div class="message-list" role="log" aria-live="polite" aria-label=w.t("messages")>
                     <For
                         each=move || groups.get()
                         key=|g| (g.messages[0].id, g.version, g.gap_below)
@@ -308,7 +311,7 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
                                             if let Some(id) = conversation.get_untracked() {
                                                 live.fill_gap(id);
                                             }
-                                        }>"Show newer messages"</button>
+                                        }>{w.t("show-newer")}</button>
                                     </p>
                                 })}
                             }
@@ -323,7 +326,7 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
             </div>
             <Show when=move || new_below.get()>
                 <button type="button" class="new-messages-pill" on:click=jump_to_newest>
-                    "New messages ↓"
+                    {w.t("new-messages")}
                 </button>
             </Show>
             <LightboxView />
@@ -334,13 +337,29 @@ pub fn MessageList(conversation: Signal<Option<ConversationId>>, side: Side) -> 
     }
 }
 
-/// "Ana is typing…", "Ana and Ben are typing…", "Ana, Ben and Cy are typing…".
-pub fn typing_line(people: &[Person]) -> Option<String> {
-    let names: Vec<&str> = people.iter().map(|p| p.name.as_str()).collect();
+/// "Ana is typing…", "Ana and Ben are typing…", "Ana, Ben and Cy are typing…"
+/// (the assistant by its name in the reader's language).
+pub fn typing_line(w: Locale, people: &[Person]) -> Option<String> {
+    let names: Vec<String> = people
+        .iter()
+        .map(|p| {
+            if p.kind == SenderKind::Ai {
+                w.t("assistant-name")
+            } else {
+                p.name.clone()
+            }
+        })
+        .collect();
     Some(match names.as_slice() {
         [] => return None,
-        [one] => format!("{one} is typing…"),
-        [rest @ .., last] => format!("{} and {last} are typing…", rest.join(", ")),
+        [one] => w.t_with("typing-one", &[("name", one.as_str().into())]),
+        [rest @ .., last] => w.t_with(
+            "typing-many",
+            &[
+                ("names", rest.join(", ").into()),
+                ("last", last.as_str().into()),
+            ],
+        ),
     })
 }
 
@@ -353,12 +372,13 @@ struct Receipts {
     last_seen: Memo<Option<MessageId>>,
 }
 
-/// The tick on one of the reader's own messages.
+/// The tick on one of the reader's own messages, and the message naming it
+/// ("seen", "delivered", "sent").
 fn tick(receipts: Receipts, id: MessageId) -> (&'static str, &'static str) {
     match receipts.cursors.get() {
-        Some((_, read)) if id <= read => ("✓✓", "Seen"),
-        Some((delivered, _)) if id <= delivered => ("✓✓", "Delivered"),
-        _ => ("✓", "Sent"),
+        Some((_, read)) if id <= read => ("✓✓", "seen"),
+        Some((delivered, _)) if id <= delivered => ("✓✓", "delivered"),
+        _ => ("✓", "sent"),
     }
 }
 
@@ -376,6 +396,7 @@ fn MessageGroup(
     if group.sender == SenderKind::System {
         return view! { <SystemLines lines=group.messages /> }.into_any();
     }
+    let w = words();
     let mine = side.is_mine(group.sender);
     let note = group.internal;
     let first_time = group.messages[0].created_at;
@@ -385,7 +406,12 @@ fn MessageGroup(
         SenderKind::Ai => "ai",
         SenderKind::System => "system",
     };
-    let name = group.name.clone();
+    // The assistant by its name in the reader's language.
+    let name = if group.sender == SenderKind::Ai {
+        w.t("assistant-name")
+    } else {
+        group.name.clone()
+    };
     view! {
         <div class=format!("message-group from-{kind}") class:mine=mine class:note=note>
             // The assistant keeps its avatar on the team's side too.
@@ -393,13 +419,13 @@ fn MessageGroup(
                 .then(|| view! { <Avatar name=name.clone() kind=kind /> })}
             <div class="message-group-body">
                 <div class="message-meta">
-                    <span class="message-sender">{group.name.clone()}</span>
-                    {(group.sender == SenderKind::Ai).then(|| view! { <span class="badge">"AI"</span> })}
+                    <span class="message-sender">{name.clone()}</span>
+                    {(group.sender == SenderKind::Ai).then(|| view! { <span class="badge">{w.t("ai-badge")}</span> })}
                     {note.then(|| view! {
                         <span class="badge badge-note" title="Only the team sees notes">"Note"</span>
                     })}
                     <time class="message-time" datetime=first_time.0.to_string() title=format_full(first_time)>
-                        {format_time(first_time)}
+                        {format_time_in(w, first_time)}
                     </time>
                 </div>
                 {group
@@ -417,6 +443,7 @@ fn MessageGroup(
 /// centred: they are no one's words.
 #[component]
 fn SystemLines(lines: Vec<Message>) -> impl IntoView {
+    let w = words();
     view! {
         <div class="system-lines">
             {lines.into_iter().map(|line| view! {
@@ -424,7 +451,7 @@ fn SystemLines(lines: Vec<Message>) -> impl IntoView {
                     <span>{line.body}</span>
                     " · "
                     <time datetime=line.created_at.0.to_string() title=format_full(line.created_at)>
-                        {format_time(line.created_at)}
+                        {format_time_in(w, line.created_at)}
                     </time>
                 </p>
             }).collect_view()}
@@ -441,12 +468,13 @@ fn MessageItem(
     editing: RwSignal<Option<MessageId>>,
 ) -> impl IntoView {
     let live = expect_context::<Live>();
+    let w = live.words;
     let id = message.id;
     if message.deleted {
         return view! {
             <div class="message-item">
                 <p class="bubble deleted" data-message-id=id.0.to_string()>
-                    "This message was deleted"
+                    {w.t("message-deleted")}
                 </p>
             </div>
         }
@@ -521,13 +549,13 @@ fn MessageItem(
                         <p class="bubble" class:hidden=!has_text
                             data-message-id=has_text.then(|| id.0.to_string()) title=title>
                             <span class="bubble-text"><RichText text=body /></span>
-                            {edited.then(|| view! { <span class="edited">" (edited)"</span> })}
+                            {edited.then(|| view! { <span class="edited">" " {w.t("edited")}</span> })}
                             {ticked.then(|| view! {
                                 <span
                                     class="tick"
-                                    class:seen=move || receipt.get().1 == "Seen"
-                                    title=move || receipt.get().1
-                                    aria-label=move || receipt.get().1
+                                    class:seen=move || receipt.get().1 == "seen"
+                                    title=move || w.t(receipt.get().1)
+                                    aria-label=move || w.t(receipt.get().1)
                                 >
                                     {move || receipt.get().0}
                                 </span>
@@ -539,35 +567,35 @@ fn MessageItem(
             >
                 <EditBox id original=message.body.clone() editing />
             </Show>
-            <div class="message-actions" role="toolbar" aria-label="Message actions">
+            <div class="message-actions" role="toolbar" aria-label=w.t("message-actions")>
                 <button
                     type="button"
                     class="icon-button"
-                    aria-label="React"
+                    aria-label=w.t("react")
                     aria-expanded=move || picker.get().to_string()
                     on:click=move |_| picker.update(|p| *p = !*p)
                 >
                     <Icon glyph=Glyph::Smile />
                 </button>
                 {editable.then(|| view! {
-                    <button type="button" class="icon-button" aria-label="Edit"
+                    <button type="button" class="icon-button" aria-label=w.t("edit")
                         on:click=move |_| editing.set(Some(id))><Icon glyph=Glyph::Pencil /></button>
                 })}
                 {mine.then(|| view! {
-                    <button type="button" class="icon-button" aria-label="Delete"
+                    <button type="button" class="icon-button" aria-label=w.t("delete")
                         on:click=move |_| {
-                            if confirm_delete() {
+                            if confirm_delete(w) {
                                 live.delete(id);
                             }
                         }><Icon glyph=Glyph::Trash /></button>
                 })}
             </div>
             <Show when=move || picker.get()>
-                <div class="reaction-picker" role="group" aria-label="Pick a reaction">
+                <div class="reaction-picker" role="group" aria-label=w.t("pick-reaction")>
                     {QUICK_REACTIONS
                         .into_iter()
                         .map(|emoji| view! {
-                            <button type="button" class="reaction-option" aria-label=format!("React {emoji}")
+                            <button type="button" class="reaction-option" aria-label=w.t_with("react-with", &[("emoji", emoji.into())])
                                 on:click=move |_| {
                                     live.react(id, emoji);
                                     picker.set(false);
@@ -578,7 +606,7 @@ fn MessageItem(
             </Show>
             <div class="reactions">{chips}</div>
             <Show when=move || mine && receipts.last_seen.get() == Some(id)>
-                <span class="message-state seen-label">"Seen"</span>
+                <span class="message-state seen-label">{w.t("seen")}</span>
             </Show>
         </div>
     }
@@ -589,6 +617,7 @@ fn MessageItem(
 #[component]
 fn EditBox(id: MessageId, original: String, editing: RwSignal<Option<MessageId>>) -> impl IntoView {
     let live = expect_context::<Live>();
+    let w = live.words;
     let text = RwSignal::new(original);
     let problem = RwSignal::new(None::<String>);
     let save = move || match live.edit(id, &text.get_untracked()) {
@@ -601,7 +630,7 @@ fn EditBox(id: MessageId, original: String, editing: RwSignal<Option<MessageId>>
             save();
         }>
             <textarea
-                aria-label="Edit message"
+                aria-label=w.t("edit-message")
                 bind:value=text
                 autofocus
                 on:keydown=move |ev| {
@@ -614,8 +643,8 @@ fn EditBox(id: MessageId, original: String, editing: RwSignal<Option<MessageId>>
                 }
             ></textarea>
             <div class="edit-actions">
-                <button type="button" class="button-quiet" on:click=move |_| editing.set(None)>"Cancel"</button>
-                <button type="submit" class="button-small">"Save"</button>
+                <button type="button" class="button-quiet" on:click=move |_| editing.set(None)>{w.t("cancel")}</button>
+                <button type="submit" class="button-small">{w.t("save")}</button>
             </div>
             {move || problem.get().map(|p| view! { <p class="composer-problem" role="alert">{p}</p> })}
         </form>
@@ -623,23 +652,24 @@ fn EditBox(id: MessageId, original: String, editing: RwSignal<Option<MessageId>>
 }
 
 /// Asks before deleting (in the browser; elsewhere there is nobody to ask).
-fn confirm_delete() -> bool {
+fn confirm_delete(words: Locale) -> bool {
     #[cfg(feature = "hydrate")]
     {
         web_sys::window()
-            .and_then(|w| {
-                w.confirm_with_message("Delete this message for everyone?")
-                    .ok()
-            })
+            .and_then(|w| w.confirm_with_message(&words.t("confirm-delete")).ok())
             .unwrap_or(false)
     }
     #[cfg(not(feature = "hydrate"))]
-    false
+    {
+        let _ = words;
+        false
+    }
 }
 
 #[component]
 fn PendingMessage(pending: Pending) -> impl IntoView {
     let live = expect_context::<Live>();
+    let w = live.words;
     let id = pending.client_id;
     let failed = match &pending.delivery {
         Delivery::Sending => None,
@@ -656,15 +686,15 @@ fn PendingMessage(pending: Pending) -> impl IntoView {
                 {match failed {
                     None => view! {
                     <span class="message-state">
-                        <span class="tick" aria-hidden="true">"🕓"</span> " Sending…"
+                        <span class="tick" aria-hidden="true">"🕓"</span> " " {w.t("sending")}
                     </span>
                 }.into_any(),
                     Some(reason) => view! {
                         <span class="message-state failed" role="alert">
-                            "Not sent — " {reason} " "
-                            <button type="button" class="link-button" on:click=move |_| live.retry(id)>"Retry"</button>
+                            {w.t_with("not-sent", &[("reason", reason.into())])} " "
+                            <button type="button" class="link-button" on:click=move |_| live.retry(id)>{w.t("retry")}</button>
                             " · "
-                            <button type="button" class="link-button" on:click=move |_| live.discard(id)>"Delete"</button>
+                            <button type="button" class="link-button" on:click=move |_| live.discard(id)>{w.t("delete")}</button>
                         </span>
                     }.into_any(),
                 }}
@@ -721,15 +751,25 @@ mod tests {
             id: 1,
             name: name.into(),
         };
-        assert_eq!(typing_line(&[]), None);
-        assert_eq!(typing_line(&[person("Ana")]).unwrap(), "Ana is typing…");
+        let en = Locale::En;
+        assert_eq!(typing_line(en, &[]), None);
+        assert_eq!(typing_line(en, &[person("Ana")]).unwrap(), "Ana is typing…");
         assert_eq!(
-            typing_line(&[person("Ana"), person("Ben")]).unwrap(),
+            typing_line(en, &[person("Ana"), person("Ben")]).unwrap(),
             "Ana and Ben are typing…"
         );
         assert_eq!(
-            typing_line(&[person("Ana"), person("Ben"), person("Cy")]).unwrap(),
+            typing_line(en, &[person("Ana"), person("Ben"), person("Cy")]).unwrap(),
             "Ana, Ben and Cy are typing…"
+        );
+        let assistant = Person {
+            kind: SenderKind::Ai,
+            id: 0,
+            name: "Assistant".into(),
+        };
+        assert_eq!(
+            typing_line(Locale::Fr, &[assistant, person("Ana")]).unwrap(),
+            "Assistant et Ana écrivent…"
         );
     }
 }

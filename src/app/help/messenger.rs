@@ -12,6 +12,7 @@ const MIN_QUERY: usize = 2;
 
 #[component]
 pub fn HelpSearch() -> impl IntoView {
+    let w = crate::i18n::context::words();
     let typed = RwSignal::new(String::new());
     // Searched once typing pauses, not on every key.
     let asked = RwSignal::new(String::new());
@@ -57,27 +58,26 @@ pub fn HelpSearch() -> impl IntoView {
                         ev.prevent_default();
                         asked.set(typed.try_get_untracked().unwrap_or_default().trim().to_owned());
                     }>
-                    <label class="sr-only" for="messenger-help-q">"Search for help"</label>
+                    <label class="sr-only" for="messenger-help-q">{w.t("search-help")}</label>
                     <Icon glyph=Glyph::Search />
-                    <input id="messenger-help-q" type="search" placeholder="Search for help"
+                    <input id="messenger-help-q" type="search" placeholder=w.t("search-help")
                         autocomplete="off" maxlength=crate::help::MAX_QUERY_CHARS
                         prop:value=move || typed.try_get().unwrap_or_default() on:input=on_input />
                 </form>
                 // Said once per search ("2 articles found"), not every title.
                 <p class="sr-only" role="status">
                     {move || match results.try_get().flatten().flatten() {
-                        Some(Ok(hits)) if hits.len() == 1 => "1 article found".to_owned(),
-                        Some(Ok(hits)) => format!("{} articles found", hits.len()),
+                        Some(Ok(hits)) => w.t_with("articles-found", &[("count", hits.len().into())]),
                         _ => String::new(),
                     }}
                 </p>
                 <div class="messenger-help-results">
                     {move || match results.try_get().flatten().flatten() {
                         Some(Ok(hits)) if hits.is_empty() => view! {
-                            <p class="messenger-help-empty">"No articles match. Ask us below: we're happy to help."</p>
+                            <p class="messenger-help-empty">{w.t("help-no-match")}</p>
                         }.into_any(),
                         Some(Ok(hits)) => view! {
-                            <ul class="messenger-help-list" aria-label="Help articles">
+                            <ul class="messenger-help-list" aria-label=w.t("help-articles")>
                                 {hits.into_iter().map(|hit| {
                                     let id = hit.id;
                                     view! {
@@ -91,8 +91,8 @@ pub fn HelpSearch() -> impl IntoView {
                                 }).collect_view()}
                             </ul>
                         }.into_any(),
-                        Some(Err(e)) => view! {
-                            <p class="form-problem">{e.to_string()}</p>
+                        Some(Err(_)) => view! {
+                            <p class="form-problem">{w.t("help-unavailable")}</p>
                         }.into_any(),
                         None => ().into_any(),
                     }}
@@ -102,23 +102,23 @@ pub fn HelpSearch() -> impl IntoView {
                 <div class="messenger-article">
                     <button type="button" class="link-button messenger-article-back"
                         on:click=move |_| reading.set(None)>
-                        <Icon glyph=Glyph::Back /> " Back to results"
+                        <Icon glyph=Glyph::Back /> " " {w.t("back-to-results")}
                     </button>
                     {move || match article.try_get().flatten().flatten() {
                         Some(Ok(Some(page))) => view! {
                             <a class="messenger-article-open" href=page.url.clone() target="_blank" rel="noopener">
-                                "Open in the help center" <Icon glyph=Glyph::External />
-                                <span class="sr-only">" (opens in a new tab)"</span>
+                                {w.t("open-in-help-center")} <Icon glyph=Glyph::External />
+                                <span class="sr-only">" " {w.t("opens-new-tab")}</span>
                             </a>
                             <ArticleBody article=page />
                         }.into_any(),
                         Some(Ok(None)) => view! {
-                            <p>"This article is no longer published."</p>
+                            <p>{w.t("article-unpublished")}</p>
                         }.into_any(),
-                        Some(Err(e)) => view! {
-                            <p class="form-problem">{e.to_string()}</p>
+                        Some(Err(_)) => view! {
+                            <p class="form-problem">{w.t("help-unavailable")}</p>
                         }.into_any(),
-                        None => view! { <p class="team-hint">"Loading…"</p> }.into_any(),
+                        None => view! { <p class="team-hint">{w.t("loading")}</p> }.into_any(),
                     }}
                 </div>
             })}

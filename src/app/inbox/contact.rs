@@ -275,6 +275,10 @@ fn Facts(about: ContactPanel) -> impl IntoView {
             {local}
             <dt>"Browser"</dt>
             <dd>{device.map_or_else(|| view! { <span class="muted">"Unknown"</span> }.into_any(), |d| d.into_any())}</dd>
+            {about.language.clone().map(|language| view! {
+                <dt>"Language"</dt>
+                <dd>{language}</dd>
+            })}
             {page}
             <dt>"First seen"</dt>
             <dd title=format_full(about.first_seen_at)>{format_time(about.first_seen_at)}</dd>

@@ -236,8 +236,10 @@ fn ConversationRow(
     let pick_label = format!("Select the conversation with {}", summary.contact_name);
     let is_selected = move || selected.get() == Some(id);
     let typing = Memo::new(move |_| {
-        live.typing
-            .with(|t| t.get(&id).and_then(|people| typing_line(people)))
+        live.typing.with(|t| {
+            t.get(&id)
+                .and_then(|people| typing_line(crate::i18n::Locale::En, people))
+        })
     });
     let unread = summary.unread;
     let presence = super::thread::presence_text(&summary);

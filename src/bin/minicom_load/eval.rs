@@ -124,7 +124,7 @@ async fn evaluate(
             took: None,
         };
         let answer = match grounding::plan(&store, request).await? {
-            Plan::DoNotKnow => grounding::DO_NOT_KNOW.to_owned(),
+            Plan::DoNotKnow => grounding::do_not_know(minicom::i18n::Locale::En),
             Plan::Answer { request, sources } => {
                 outcome.hit = expected.is_some_and(|url| sources.iter().any(|s| &s.url == url));
                 let (progress, _) = tokio::sync::watch::channel(String::new());

@@ -78,10 +78,10 @@ pub(super) fn new_handles() -> Handles {
     StoredValue::new(Default::default())
 }
 
-/// What the reload message says of a file that never reached the server.
+/// What the reload message says of a file that never reached the server
+/// (a message of [`crate::i18n`]).
 #[cfg(feature = "hydrate")]
-pub(super) const LOST_IN_RELOAD: &str =
-    "The file was lost when the page reloaded. Attach it again.";
+pub(super) const LOST_IN_RELOAD: &str = "file-lost";
 
 impl OutFile {
     pub fn is_done(&self) -> bool {
@@ -281,7 +281,7 @@ impl Live {
             .try_with_value(|h| h.get(&key).map(|h| (h.file.clone(), h.conversation)))
         else {
             // Nothing to send from this page (attached before a reload).
-            self.set_file(key, FileState::Failed(LOST_IN_RELOAD.into()));
+            self.set_file(key, FileState::Failed(self.words.t(LOST_IN_RELOAD)));
             return;
         };
         self.set_file(key, FileState::Uploading(0));
@@ -300,10 +300,7 @@ impl Live {
             move |outcome| live.uploaded(key, outcome),
         );
         if request.is_none() {
-            self.set_file(
-                key,
-                FileState::Failed("Your browser could not start the upload.".into()),
-            );
+            self.set_file(key, FileState::Failed(self.words.t("file-not-started")));
         }
         self.handles.update_value(|h| {
             if let Some(handle) = h.get_mut(&key) {
@@ -328,7 +325,8 @@ impl Live {
                 self.set_file(key, FileState::Uploaded(attachment));
                 self.send_next();
             }
-            Err(Failure::Refused(reason)) => {
+            Err(Failure::Refused { code, message }) => {
+                let reason = self.words.file_refusal(&code, &message);
                 self.set_file(key, FileState::Failed(reason));
                 self.pump_uploads();
             }

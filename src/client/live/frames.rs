@@ -260,7 +260,7 @@ impl Live {
                 let matched = client_id
                     .is_some_and(|id| self.send_refused(id, code, &message, retry_after_ms));
                 if !matched {
-                    self.notice.set(Some(message));
+                    self.notice.set(Some(self.words.refusal(code, &message)));
                 }
             }
             ServerFrame::SearchResults { search_id, hits } => self.search_answered(search_id, hits),

@@ -125,6 +125,9 @@ pub struct Live {
     sender: StoredValue<Option<UnboundedSender<ClientFrame>>>,
     /// How many sends may be unanswered at once on this socket.
     send_window: StoredValue<usize>,
+    /// The language of what this page says about its messages (the
+    /// visitor's; English for the team).
+    pub words: crate::i18n::Locale,
 }
 
 impl Default for Live {
@@ -175,6 +178,7 @@ impl Live {
             watched: StoredValue::new(HashSet::new()),
             sender: StoredValue::new(None),
             send_window: StoredValue::new(outbox::WINDOW),
+            words: crate::i18n::Locale::En,
         }
     }
 
@@ -278,7 +282,7 @@ impl Live {
 
     /// Changes the text of one of the person's messages.
     pub fn edit(&self, message_id: MessageId, body: &str) -> Result<(), String> {
-        let body = validate_body(body).map_err(|e| e.to_string())?;
+        let body = validate_body(body).map_err(|e| self.words.refusal(e.code(), &e.to_string()))?;
         self.transmit(ClientFrame::Edit {
             message_id,
             body: body.to_owned(),

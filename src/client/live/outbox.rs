@@ -108,12 +108,14 @@ impl Live {
             .iter()
             .any(|f| matches!(f.state, FileState::Failed(_)))
         {
-            return Err("A file was not accepted: remove it or retry it first.".into());
+            return Err(self.words.t("file-not-accepted"));
         }
         let body = if !staged.is_empty() && body.trim().is_empty() {
             String::new()
         } else {
-            validate_body(body).map_err(|e| e.to_string())?.to_owned()
+            validate_body(body)
+                .map_err(|e| self.words.refusal(e.code(), &e.to_string()))?
+                .to_owned()
         };
         let files = self.take_staged(conversation_id);
         self.outbox.update(|o| {
@@ -250,7 +252,7 @@ impl Live {
                 matched = true;
                 p.in_flight = false;
                 if !transient {
-                    p.delivery = Delivery::Failed(message.to_owned());
+                    p.delivery = Delivery::Failed(self.words.refusal(code, message));
                 }
             }
         });
@@ -340,12 +342,9 @@ impl Live {
                     // The file itself stayed with the page that closed.
                     for f in &mut p.files {
                         if !f.is_done() && !matches!(f.state, FileState::Failed(_)) {
-                            f.state = FileState::Failed(super::files::LOST_IN_RELOAD.into());
-                            p.delivery = Delivery::Failed(format!(
-                                "{}: {}",
-                                f.name,
-                                super::files::LOST_IN_RELOAD
-                            ));
+                            let lost = self.words.t(super::files::LOST_IN_RELOAD);
+                            p.delivery = Delivery::Failed(format!("{}: {lost}", f.name));
+                            f.state = FileState::Failed(lost);
                         }
                     }
                     if !o.iter().any(|q| q.client_id == p.client_id) {

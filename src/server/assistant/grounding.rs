@@ -8,14 +8,16 @@
 //! shipping" to a visitor asking about Canada).
 
 use super::{Request, Role, Turn};
+use crate::i18n::Locale;
 use crate::protocol::Source;
 use crate::server::help::{self, retrieve};
 use crate::server::store::{PassageHit, Store, StoreError};
 
 /// What the visitor reads when the help center has nothing on their
-/// question.
-pub const DO_NOT_KNOW: &str = "I couldn't find anything about that in our help articles, \
-so I'd rather not guess. A teammate can answer it: choose \"Talk to a person\" below.";
+/// question, in their messenger's language.
+pub fn do_not_know(words: Locale) -> String {
+    words.t("assistant-do-not-know")
+}
 
 /// What the assistant does with a question.
 pub enum Plan {

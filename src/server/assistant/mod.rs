@@ -28,6 +28,7 @@ use futures::future::BoxFuture;
 pub use drafts::Progress;
 pub use metrics::AssistantMetrics;
 
+use crate::i18n::Locale;
 use crate::protocol::{
     AssistantState, ClientId, ContactId, ConversationId, Person, SenderKind, Source,
 };
@@ -36,12 +37,12 @@ use crate::server::bus::Event;
 use crate::server::publish::{publish_event as publish, publish_summary_of};
 use crate::server::store::{Audience, Author, PostOptions};
 
-/// What the visitor reads when the assistant cannot answer.
-pub const FALLBACK: &str = "A teammate will get back to you here soon.";
+/// What the visitor reads when the assistant cannot answer (a message of
+/// [`crate::i18n`], in their messenger's language).
+pub const FALLBACK: &str = "assistant-fallback";
 
 /// What the visitor reads after asking for a person.
-pub const HANDED_OVER: &str =
-    "I've asked the team to join. A teammate will get back to you here soon.";
+pub const HANDED_OVER: &str = "assistant-handed-over";
 
 /// Messages of the conversation offered to the engine (it keeps the newest
 /// that fit its context window).
@@ -246,7 +247,8 @@ impl Assistant {
                 return;
             }
         }
-        let (request, sources) = match self.prepare(state, conversation).await {
+        let words = words_of(state, contact).await;
+        let (request, sources) = match self.prepare(state, conversation, words).await {
             Ok(grounding::Plan::Answer { request, sources }) => (request, sources),
             Ok(grounding::Plan::DoNotKnow) => {
                 self.metrics.unknown.fetch_add(1, Ordering::Relaxed);
@@ -256,7 +258,7 @@ impl Assistant {
                     conversation,
                     contact,
                     Author::ai(),
-                    grounding::DO_NOT_KNOW,
+                    &grounding::do_not_know(words),
                     answer,
                 )
                 .await;
@@ -430,6 +432,7 @@ impl Assistant {
         &self,
         state: &AppState,
         conversation: ConversationId,
+        words: Locale,
     ) -> Result<grounding::Plan, crate::server::store::StoreError> {
         let (messages, _) = state
             .store
@@ -462,8 +465,17 @@ impl Assistant {
                 Some(Turn { role, text })
             })
             .collect();
+        let mut system = system_prompt(state).await;
+        if words != Locale::En {
+            // Small models may still answer in English: the instruction
+            // asks, it cannot make them.
+            let language = words.english_name();
+            system.push_str(&format!(
+                "\n\nThe visitor's messenger is in {language}: answer in {language}."
+            ));
+        }
         let request = Request {
-            system: system_prompt(state).await,
+            system,
             turns,
             deadline: Instant::now() + self.timeout,
             temperature: TEMPERATURE,
@@ -496,8 +508,23 @@ pub fn assistant_person() -> Person {
     }
 }
 
+/// The language of a visitor's messenger (English when it never said).
+async fn words_of(state: &AppState, contact: ContactId) -> Locale {
+    match state.store.contact_language(contact).await {
+        Ok(tag) => tag
+            .as_deref()
+            .and_then(Locale::from_tag)
+            .unwrap_or_default(),
+        Err(err) => {
+            tracing::warn!(%err, "could not read a visitor's language; answering in English");
+            Locale::En
+        }
+    }
+}
+
 /// The assistant stops; the conversation waits for a person, and the visitor
-/// reads `line` (from Minicom itself).
+/// reads `line` (a message of [`crate::i18n`], from Minicom itself, in their
+/// language).
 pub async fn hand_over(
     state: &AppState,
     conversation: ConversationId,
@@ -514,12 +541,13 @@ pub async fn hand_over(
         .await
     {
         Ok(true) => {
+            let line = words_of(state, contact).await.t(line);
             post(
                 state,
                 conversation,
                 contact,
                 Author::system(),
-                line,
+                &line,
                 PostOptions::default(),
             )
             .await;

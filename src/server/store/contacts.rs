@@ -18,6 +18,8 @@ pub struct ContactDetails {
     pub last_seen_at: Timestamp,
     /// The browser they last chatted from.
     pub user_agent: Option<String>,
+    /// Their messenger's language (a tag), when it named one.
+    pub language: Option<String>,
     pub time_zone: Option<String>,
     pub page_url: Option<String>,
     pub page_title: Option<String>,
@@ -55,18 +57,21 @@ impl ContactRecord {
 impl Store {
     /// The visitor behind a cookie token hash, created on first sight; marks them
     /// as seen now, from the browser with this user agent (when it sent one)
-    /// and this network address (what a block may cover).
+    /// and this network address (what a block may cover), and keeps their
+    /// messenger's language (a tag of [`crate::i18n::Locale`]) when it
+    /// named one.
     pub async fn contact_for_token(
         &self,
         token_hash: &[u8],
         user_agent: Option<&str>,
         address: &str,
+        language: Option<&str>,
     ) -> Result<ContactRecord, StoreError> {
         let t = now().0;
         // Another browser of a verified visitor?
         let linked = sqlx::query(
             "UPDATE contacts SET last_seen_at = $1, user_agent = COALESCE($3, user_agent),
-                 last_address = $4
+                 last_address = $4, language = COALESCE($5, language)
              WHERE id = (SELECT contact_id FROM visitor_tokens WHERE token_hash = $2)
              RETURNING id, name, email, verified",
         )
@@ -74,17 +79,19 @@ impl Store {
         .bind(token_hash)
         .bind(user_agent)
         .bind(address)
+        .bind(language)
         .fetch_optional(&self.pool)
         .await?;
         if let Some(row) = linked {
             return ContactRecord::from_row(&row);
         }
         let row = sqlx::query(
-            "INSERT INTO contacts (token_hash, created_at, last_seen_at, user_agent, last_address)
-             VALUES ($1, $2, $3, $4, $5)
+            "INSERT INTO contacts (token_hash, created_at, last_seen_at, user_agent, last_address, language)
+             VALUES ($1, $2, $3, $4, $5, $6)
              ON CONFLICT (token_hash) DO UPDATE SET last_seen_at = excluded.last_seen_at,
                  user_agent = COALESCE(excluded.user_agent, contacts.user_agent),
-                 last_address = excluded.last_address
+                 last_address = excluded.last_address,
+                 language = COALESCE(excluded.language, contacts.language)
              RETURNING id, name, email, verified",
         )
         .bind(token_hash)
@@ -92,6 +99,7 @@ impl Store {
         .bind(t)
         .bind(user_agent)
         .bind(address)
+        .bind(language)
         .fetch_one(&self.pool)
         .await?;
         ContactRecord::from_row(&row)
@@ -146,7 +154,7 @@ impl Store {
     ) -> Result<Option<ContactDetails>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT k.id, k.name, k.email, k.verified, k.created_at, k.last_seen_at,
-                    k.user_agent, k.time_zone, k.page_url, k.page_title, k.attributes,
+                    k.user_agent, k.language, k.time_zone, k.page_url, k.page_title, k.attributes,
                     k.last_address IS NOT NULL AS address_known,
                     (SELECT COUNT(*) FROM conversations o WHERE o.contact_id = k.id) AS conversations,
                     {NOTE_COLUMNS}
@@ -164,6 +172,7 @@ impl Store {
             first_seen_at: Timestamp(row.try_get("created_at")?),
             last_seen_at: Timestamp(row.try_get("last_seen_at")?),
             user_agent: row.try_get("user_agent")?,
+            language: row.try_get("language")?,
             time_zone: row.try_get("time_zone")?,
             page_url: row.try_get("page_url")?,
             page_title: row.try_get("page_title")?,
@@ -172,6 +181,16 @@ impl Store {
             address_known: flag(&row, "address_known")?,
             block: note_from_row(&row, now())?,
         }))
+    }
+
+    /// The language a visitor's messenger last named (a tag), if any.
+    pub async fn contact_language(&self, contact: ContactId) -> Result<Option<String>, StoreError> {
+        let language: Option<Option<String>> =
+            sqlx::query_scalar("SELECT language FROM contacts WHERE id = $1")
+                .bind(contact.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(language.flatten())
     }
 
     /// A visitor's conversations other than `except`, newest first.

@@ -2,6 +2,7 @@
 //! whether they may, and the upgrade to a WebSocket.
 
 use super::*;
+use crate::i18n::Locale;
 use crate::protocol::close;
 
 /// Which of the browser's identities this socket speaks for. The identity itself
@@ -21,6 +22,10 @@ pub enum Role {
 pub struct Params {
     #[serde(default)]
     role: Role,
+    /// The messenger's language (`lang=es`): the team sees it and the
+    /// assistant answers in it. Unknown tags are ignored.
+    #[serde(default)]
+    lang: Option<String>,
 }
 
 /// Handles `GET /ws`.
@@ -51,7 +56,8 @@ pub async fn upgrade(
             "The chat server is at its connection limit. Try again in a minute.",
         );
     }
-    let me = match identify(&state, &headers, params.role, client).await {
+    let language = params.lang.as_deref().and_then(Locale::from_tag);
+    let me = match identify(&state, &headers, params.role, client, language).await {
         Ok(Some((_, false, _)))
             if state
                 .require_verified
@@ -166,12 +172,13 @@ pub(super) type Session = [u8; 32];
 /// Who the cookie says is connecting, whether they are verified (agents
 /// always are; visitors when the embedding site vouched for them), and for
 /// an agent the session to keep checking. A visitor is recorded as seen now
-/// from `address`.
+/// from `address`, with their messenger's `language` when it named one.
 pub(super) async fn identify(
     state: &AppState,
     headers: &HeaderMap,
     role: Role,
     address: std::net::IpAddr,
+    language: Option<Locale>,
 ) -> Result<Option<(Me, bool, Option<Session>)>, StoreError> {
     match role {
         Role::Agent => {
@@ -199,7 +206,12 @@ pub(super) async fn identify(
                 let agent = crate::server::contacts::user_agent(headers);
                 state
                     .store
-                    .contact_for_token(&hash, agent, &address.to_string())
+                    .contact_for_token(
+                        &hash,
+                        agent,
+                        &address.to_string(),
+                        language.map(Locale::tag),
+                    )
                     .await?
             } else {
                 // A token this server never signed creates no one; one from
