@@ -41,6 +41,7 @@ fn remote(addr: SocketAddr, timeout: Duration) -> AssistantConfig {
             url: format!("http://{addr}"),
             model: "test-model".into(),
             api_key: Some("test-key".into()),
+            ca: None,
         },
         timeout,
         ..AssistantConfig::off()
@@ -621,5 +622,144 @@ async fn a_visitors_language_reaches_the_model_and_minicoms_own_lines() {
     assert_eq!(
         message_from(&mut visitor, SenderKind::System).await.body,
         "Alguien del equipo te responderá aquí pronto."
+    );
+}
+
+/// A local https endpoint with a certificate made for the test: it sends
+/// the first words, then the rest once `go` allows. Returns its address and
+/// the certificate (PEM) to trust.
+async fn https_endpoint(go: Arc<tokio::sync::Semaphore>) -> (SocketAddr, String) {
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("certificate");
+    let key =
+        tokio_rustls::rustls::pki_types::PrivatePkcs8KeyDer::from(signing_key.serialize_der());
+    #[allow(deprecated)]
+    let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+    let config = tokio_rustls::rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.der().clone()], key.into())
+        .expect("server certificate");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            let go = go.clone();
+            tokio::spawn(async move {
+                // A client that does not trust the certificate ends here.
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut raw = Vec::new();
+                let mut buf = [0u8; 4096];
+                loop {
+                    let n = tls.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        return;
+                    }
+                    raw.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&raw).into_owned();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length: usize = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= length {
+                            break;
+                        }
+                    }
+                }
+                let event = |text: &str| {
+                    let data = format!(
+                        "data: {}\n\n",
+                        serde_json::json!({"choices": [{"delta": {"content": text}}]})
+                    );
+                    format!("{:x}\r\n{data}\r\n", data.len())
+                };
+                let head = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n";
+                let _ = tls
+                    .write_all(format!("{head}{}", event("Hola, ")).as_bytes())
+                    .await;
+                let _ = tls.flush().await;
+                go.acquire().await.expect("open").forget();
+                let done = "data: [DONE]\n\n";
+                let _ = tls
+                    .write_all(
+                        format!(
+                            "{}{:x}\r\n{done}\r\n0\r\n\r\n",
+                            event("¿en qué te ayudo?"),
+                            done.len()
+                        )
+                        .as_bytes(),
+                    )
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    (addr, cert.pem())
+}
+
+/// Issue 22: a hosted model over https. The endpoint's certificate is
+/// trusted through MINICOM_ASSISTANT_CA; its answer streams to the visitor
+/// as it is written. Without the certificate trusted, the visitor gets the
+/// fallback line.
+#[tokio::test]
+async fn an_https_endpoint_streams_its_answer_when_its_certificate_is_trusted() {
+    let go = Arc::new(tokio::sync::Semaphore::new(0));
+    let (addr, pem) = https_endpoint(go.clone()).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, &pem).expect("write the certificate");
+    let https = |ca: Option<std::path::PathBuf>| AssistantConfig {
+        engine: AssistantEngine::Remote {
+            url: format!("https://{addr}/v1"),
+            model: "test-model".into(),
+            api_key: Some("test-key".into()),
+            ca,
+        },
+        timeout: Duration::from_secs(20),
+        ..AssistantConfig::off()
+    };
+
+    let server = with_assistant(https(Some(ca))).await;
+    let (mut visitor, _) = server.visitor().await;
+    let conversation = visitor.first_message("Hola").await;
+    // The first words are shown while the rest is still being written.
+    let draft = visitor
+        .expect_within(MODEL_WAIT, |f| match f {
+            ServerFrame::Draft {
+                conversation_id,
+                text,
+            } if conversation_id == conversation && !text.is_empty() => Some(text),
+            _ => None,
+        })
+        .await;
+    assert_eq!(draft.trim_end(), "Hola,");
+    go.add_permits(1);
+    let answer = message_from(&mut visitor, SenderKind::Ai).await;
+    assert_eq!(answer.body, "Hola, ¿en qué te ayudo?");
+
+    // The same endpoint, its certificate not trusted: refused.
+    let server = with_assistant(https(None)).await;
+    let (mut visitor, _) = server.visitor().await;
+    visitor.first_message("Hola").await;
+    assert_eq!(
+        message_from(&mut visitor, SenderKind::System).await.body,
+        fallback()
+    );
+    let metrics = server.metrics().await;
+    assert_eq!(
+        metrics.get(r#"minicom_assistant_failures_total{cause="engine_error"}"#),
+        Some(&1.0)
     );
 }

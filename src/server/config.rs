@@ -25,7 +25,9 @@ pub enum ConfigError {
     BadLimit(&'static str, String),
     #[error("MINICOM_ASSISTANT must be `embedded`, `remote` or `off`, got {0:?}")]
     BadAssistant(String),
-    #[error("MINICOM_ASSISTANT=remote needs MINICOM_ASSISTANT_URL (e.g. http://127.0.0.1:8080)")]
+    #[error(
+        "MINICOM_ASSISTANT=remote needs MINICOM_ASSISTANT_URL (e.g. https://api.example.com/v1)"
+    )]
     MissingAssistantUrl,
     #[error("MINICOM_LOG_FORMAT must be `text` or `json`, got {0:?}")]
     BadLogFormat(String),
@@ -145,6 +147,8 @@ pub enum AssistantEngine {
         url: String,
         model: String,
         api_key: Option<String>,
+        /// Certificates to trust besides the public ones (a PEM file).
+        ca: Option<std::path::PathBuf>,
     },
 }
 
@@ -310,7 +314,9 @@ Environment (flags win over these):
   MINICOM_ASSISTANT_MODEL     GGUF file for `embedded`
                               (default data/models/SmolLM2-135M-Instruct.Q4_1.gguf)
   MINICOM_ASSISTANT_URL       OpenAI-compatible endpoint for `remote`
-                              (e.g. http://10.0.0.5:8080; plain http)
+                              (e.g. https://api.example.com/v1)
+  MINICOM_ASSISTANT_CA        PEM file of certificates to trust for it,
+                              besides the public ones         (default none)
   MINICOM_ASSISTANT_REMOTE_MODEL  model name sent to it      (default default)
   MINICOM_ASSISTANT_API_KEY   bearer token for it             (default none)
   MINICOM_ASSISTANT_TIMEOUT_SECONDS  give up and hand over  (default 20)
@@ -453,6 +459,7 @@ fn assistant_from_env() -> Result<AssistantConfig, ConfigError> {
             url: env("MINICOM_ASSISTANT_URL").ok_or(ConfigError::MissingAssistantUrl)?,
             model: env("MINICOM_ASSISTANT_REMOTE_MODEL").unwrap_or_else(|| "default".into()),
             api_key: env("MINICOM_ASSISTANT_API_KEY"),
+            ca: env("MINICOM_ASSISTANT_CA").map(Into::into),
         },
         Some("off") => AssistantEngine::Off,
         Some(other) => return Err(ConfigError::BadAssistant(other.to_owned())),

@@ -205,7 +205,14 @@ impl Assistant {
                 url,
                 model,
                 api_key,
-            } => match remote::Remote::new(url, model.clone(), api_key.clone(), config.max_reply) {
+                ca,
+            } => match remote::Remote::new(
+                url,
+                model.clone(),
+                api_key.clone(),
+                config.max_reply,
+                ca.as_deref(),
+            ) {
                 Ok(engine) => Box::new(engine),
                 Err(err) => {
                     tracing::error!(%err, "the assistant cannot answer: visitors will get the fallback line and wait for the team");

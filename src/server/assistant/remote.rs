@@ -1,26 +1,29 @@
 //! The remote engine: any OpenAI-compatible `/v1/chat/completions` endpoint
-//! (llama.cpp's server, vLLM, Ollama) over plain HTTP, with streaming.
+//! (a hosted provider over https, llama.cpp's server, vLLM, Ollama), its
+//! answer streamed: the visitor sees it as it is written.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use futures::StreamExt;
 use futures::future::BoxFuture;
 use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-use super::drafts::Progress;
+use super::drafts::{Progress, text_so_far};
 use super::{Engine, EngineError, Generated, Request, Role};
 
 /// Longest response accepted from the endpoint.
 const MAX_RESPONSE: usize = 1024 * 1024;
 
+/// How long connecting (and the TLS handshake) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Where to send requests.
 pub struct Remote {
-    /// `host:port`.
-    authority: String,
-    /// The path of the completions endpoint.
-    path: String,
+    client: reqwest::Client,
+    /// The completions endpoint.
+    url: reqwest::Url,
     model: String,
     api_key: Option<String>,
     max_reply: u32,
@@ -28,36 +31,27 @@ pub struct Remote {
 }
 
 impl Remote {
-    /// `url` is the endpoint's base, e.g. `http://10.0.0.5:8080` (the path
-    /// `/v1/chat/completions` is added unless the URL already ends with it).
+    /// `url` is the endpoint's base, e.g. `https://api.example.com/v1` or
+    /// `http://10.0.0.5:8080` (the path `/v1/chat/completions` is added
+    /// unless the URL already ends with it). `ca`: a PEM file of
+    /// certificates to trust besides the usual public ones (an endpoint
+    /// inside the company).
     pub fn new(
         url: &str,
         model: String,
         api_key: Option<String>,
         max_reply: u32,
+        ca: Option<&std::path::Path>,
     ) -> Result<Self, EngineError> {
-        let rest = url.strip_prefix("http://").ok_or_else(|| {
-            EngineError::NotConfigured(format!(
-                "MINICOM_ASSISTANT_URL must start with http:// (put a TLS proxy in front of https endpoints), got {url:?}"
-            ))
-        })?;
-        let (authority, base) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
-        if authority.is_empty() {
-            return Err(EngineError::NotConfigured(format!(
-                "MINICOM_ASSISTANT_URL has no host: {url:?}"
-            )));
-        }
-        let base = base.trim_end_matches('/');
-        let path = if base.ends_with("chat/completions") {
-            format!("/{base}")
-        } else if base.is_empty() {
-            "/v1/chat/completions".to_owned()
-        } else {
-            format!("/{base}/chat/completions")
-        };
+        let url = completions_url(url)?;
+        let client = reqwest::Client::builder()
+            .use_preconfigured_tls(tls(ca)?)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .build()
+            .map_err(|e| EngineError::NotConfigured(format!("the HTTP client: {e}")))?;
         Ok(Self {
-            authority: authority.to_owned(),
-            path,
+            client,
+            url,
             model,
             api_key,
             max_reply,
@@ -65,7 +59,7 @@ impl Remote {
         })
     }
 
-    async fn call(&self, request: Request) -> Result<Generated, EngineError> {
+    async fn call(&self, request: Request, progress: &Progress) -> Result<Generated, EngineError> {
         let started = Instant::now();
         let mut messages = vec![serde_json::json!({"role": "system", "content": request.system})];
         for turn in &request.turns {
@@ -83,92 +77,144 @@ impl Remote {
             "max_tokens": self.max_reply,
         })
         .to_string();
-        let auth = self
-            .api_key
-            .as_ref()
-            .map(|key| format!("Authorization: Bearer {key}\r\n"))
-            .unwrap_or_default();
-        let head = format!(
-            "POST {} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAccept: text/event-stream\r\n{auth}Content-Length: {}\r\nConnection: close\r\n\r\n",
-            self.path,
-            self.authority,
-            body.len()
-        );
-        let unreachable =
-            |e: std::io::Error| EngineError::Failed(format!("{}: {e}", self.authority));
-        let mut stream = TcpStream::connect(&self.authority)
-            .await
-            .map_err(unreachable)?;
-        stream
-            .write_all(format!("{head}{body}").as_bytes())
-            .await
-            .map_err(unreachable)?;
-        // Read the stream as it comes, noting when the first token arrives.
+        let host = self.url.host_str().unwrap_or_default().to_owned();
+        // What failed, and where: never the key or the conversation.
+        let failed = |e: reqwest::Error| {
+            let why = std::error::Error::source(&e)
+                .map(|s| format!("{e}: {s}"))
+                .unwrap_or_else(|| e.to_string());
+            EngineError::Failed(format!("{host}: {why}"))
+        };
+        let mut post = self
+            .client
+            .post(self.url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::ACCEPT, "text/event-stream")
+            .body(body);
+        if let Some(key) = &self.api_key {
+            post = post.bearer_auth(key);
+        }
+        let response = post.send().await.map_err(failed)?;
+        let status = response.status();
+        if !status.is_success() {
+            let text = response.text().await.unwrap_or_default();
+            let snippet: String = text.chars().take(200).collect();
+            return Err(EngineError::Failed(format!(
+                "the endpoint answered HTTP {}: {snippet}",
+                status.as_u16()
+            )));
+        }
+        // The events as they come: each `data:` line's text joins the
+        // answer, which the visitor sees growing.
         let mut raw = Vec::new();
+        let mut answer = Answer::default();
         let mut first_token = None;
-        let mut chunk = [0u8; 8192];
-        loop {
-            let n = stream.read(&mut chunk).await.map_err(unreachable)?;
-            if n == 0 {
-                break;
-            }
-            raw.extend_from_slice(&chunk[..n]);
-            if first_token.is_none() && raw.windows(9).any(|w| w == b"\"content\"") {
-                first_token = Some(started.elapsed());
-            }
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            raw.extend_from_slice(&chunk.map_err(failed)?);
             if raw.len() > MAX_RESPONSE {
                 return Err(EngineError::Failed(
                     "the endpoint's answer is too long".into(),
                 ));
             }
+            // Whole lines only; a line cut by the chunk waits for the rest.
+            let Some(end) = raw.iter().rposition(|b| *b == b'\n') else {
+                continue;
+            };
+            let lines: Vec<u8> = raw.drain(..=end).collect();
+            let before = answer.tokens;
+            answer.read(&String::from_utf8_lossy(&lines))?;
+            if answer.tokens > before {
+                first_token.get_or_insert_with(|| started.elapsed());
+                progress.send_replace(text_so_far(answer.text.as_bytes()));
+            }
         }
-        let head_end = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .ok_or_else(|| EngineError::Failed("the endpoint sent no HTTP response".into()))?;
-        let head = String::from_utf8_lossy(&raw[..head_end]).to_ascii_lowercase();
-        let status = head
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse::<u16>().ok())
-            .unwrap_or(0);
-        let body = &raw[head_end + 4..];
-        let body = if head.contains("transfer-encoding: chunked") {
-            crate::server::http::decode_chunked(body)
-                .map_err(|e| EngineError::Failed(format!("unreadable answer: {e}")))?
-        } else {
-            body.to_vec()
-        };
-        let body = String::from_utf8_lossy(&body);
-        if status != 200 {
-            let snippet: String = body.chars().take(200).collect();
-            return Err(EngineError::Failed(format!(
-                "the endpoint answered HTTP {status}: {snippet}"
-            )));
-        }
-        let (reply, tokens) = parse_stream(&body)?;
+        // An answer sent whole (not streamed), or a last line without its
+        // newline.
+        answer.finish(&String::from_utf8_lossy(&raw))?;
         Ok(Generated {
-            text: reply.trim().to_owned(),
-            tokens,
+            text: answer.text.trim().to_owned(),
+            tokens: answer.tokens,
             first_token: first_token.unwrap_or_else(|| started.elapsed()),
             took: started.elapsed(),
         })
     }
 }
 
+/// The endpoint's URL with the completions path.
+fn completions_url(url: &str) -> Result<reqwest::Url, EngineError> {
+    let bad = |why: &str| {
+        EngineError::NotConfigured(format!(
+            "MINICOM_ASSISTANT_URL {why} (e.g. https://api.example.com/v1), got {url:?}"
+        ))
+    };
+    let mut parsed = reqwest::Url::parse(url).map_err(|_| bad("is not a URL"))?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(bad("must start with https:// or http://"));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(bad("has no host"));
+    }
+    let base = parsed.path().trim_end_matches('/').to_owned();
+    let path = if base.ends_with("chat/completions") {
+        base
+    } else if base.is_empty() {
+        "/v1/chat/completions".to_owned()
+    } else {
+        format!("{base}/chat/completions")
+    };
+    parsed.set_path(&path);
+    Ok(parsed)
+}
+
+/// TLS with rustls: the public certificate authorities (Mozilla's, compiled
+/// in: no system store needed) and those in `ca`.
+fn tls(ca: Option<&std::path::Path>) -> Result<rustls::ClientConfig, EngineError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(path) = ca {
+        let unreadable = |e: &dyn std::fmt::Display| {
+            EngineError::NotConfigured(format!(
+                "MINICOM_ASSISTANT_CA {}: {e} (it must be a PEM file of certificates)",
+                path.display()
+            ))
+        };
+        let mut added = 0;
+        for cert in CertificateDer::pem_file_iter(path).map_err(|e| unreadable(&e))? {
+            roots
+                .add(cert.map_err(|e| unreadable(&e))?)
+                .map_err(|e| unreadable(&e))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(unreadable(&"no certificate in it"));
+        }
+    }
+    // ring rather than rustls' default aws-lc-rs: no C library to build,
+    // which every fresh machine's first build would pay for. rustls marks
+    // it deprecated only for lacking post-quantum key exchange.
+    #[allow(deprecated)]
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    Ok(rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| EngineError::NotConfigured(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
 impl Engine for Remote {
-    /// The answer arrives whole: this hand-written client reads the
-    /// response to the end before parsing it, so `progress` stays empty
-    /// (the visitor sees the typing dots, then the answer).
     fn generate(
         &self,
         request: Request,
-        _progress: Progress,
+        progress: Progress,
     ) -> BoxFuture<'_, Result<Generated, EngineError>> {
         Box::pin(async move {
             let deadline = tokio::time::Instant::from_std(request.deadline);
             self.in_flight.fetch_add(1, Ordering::Relaxed);
-            let result = tokio::time::timeout_at(deadline, self.call(request)).await;
+            let result = tokio::time::timeout_at(deadline, self.call(request, &progress)).await;
             self.in_flight.fetch_sub(1, Ordering::Relaxed);
             result.unwrap_or(Err(EngineError::Timeout))
         })
@@ -177,6 +223,58 @@ impl Engine for Remote {
     fn queue_depth(&self) -> usize {
         self.in_flight.load(Ordering::Relaxed)
     }
+}
+
+/// The answer so far, read from the endpoint's events.
+#[derive(Default)]
+struct Answer {
+    text: String,
+    /// Streaming servers send one event per token.
+    tokens: usize,
+    /// Some `data:` event was seen: the answer is streamed.
+    streamed: bool,
+}
+
+impl Answer {
+    /// Reads whole lines of server-sent events.
+    fn read(&mut self, lines: &str) -> Result<(), EngineError> {
+        for data in lines.lines().filter_map(|l| l.strip_prefix("data:")) {
+            self.streamed = true;
+            let data = data.trim();
+            if data.is_empty() || data == "[DONE]" {
+                continue;
+            }
+            let chunk: StreamChunk = serde_json::from_str(data).map_err(unreadable)?;
+            self.take(chunk);
+        }
+        Ok(())
+    }
+
+    /// What is left at the end: the last event, or a whole JSON answer.
+    fn finish(&mut self, rest: &str) -> Result<(), EngineError> {
+        if self.streamed || rest.trim_start().starts_with("data:") {
+            return self.read(rest);
+        }
+        if rest.trim().is_empty() {
+            return Ok(());
+        }
+        let chunk: StreamChunk = serde_json::from_str(rest.trim()).map_err(unreadable)?;
+        self.take(chunk);
+        Ok(())
+    }
+
+    fn take(&mut self, chunk: StreamChunk) {
+        for choice in chunk.choices {
+            if let Some(content) = choice.delta.or(choice.message).and_then(|d| d.content) {
+                self.text.push_str(&content);
+                self.tokens += 1;
+            }
+        }
+    }
+}
+
+fn unreadable(e: serde_json::Error) -> EngineError {
+    EngineError::Failed(format!("unreadable answer: {e}"))
 }
 
 #[derive(Deserialize)]
@@ -200,42 +298,20 @@ struct Delta {
     content: Option<String>,
 }
 
-/// Joins the `content` of every `data:` event (or reads a non-streamed
-/// answer); returns the text and the number of chunks, which streaming
-/// servers send one per token.
-fn parse_stream(body: &str) -> Result<(String, usize), EngineError> {
-    let bad = |e: serde_json::Error| EngineError::Failed(format!("unreadable answer: {e}"));
-    let events: Vec<&str> = body
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .map(str::trim)
-        .filter(|d| !d.is_empty() && *d != "[DONE]")
-        .collect();
-    let chunks: Vec<StreamChunk> = if events.is_empty() {
-        vec![serde_json::from_str(body.trim()).map_err(bad)?]
-    } else {
-        events
-            .iter()
-            .map(|e| serde_json::from_str(e))
-            .collect::<Result<_, _>>()
-            .map_err(bad)?
-    };
-    let mut text = String::new();
-    let mut tokens = 0;
-    for chunk in chunks {
-        for choice in chunk.choices {
-            if let Some(content) = choice.delta.or(choice.message).and_then(|d| d.content) {
-                text.push_str(&content);
-                tokens += 1;
-            }
-        }
-    }
-    Ok((text, tokens))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn read(body: &str) -> (String, usize) {
+        let mut answer = Answer::default();
+        // Fed in two pieces, cut in the middle of a line, as a network may.
+        let cut = body.len() / 2;
+        let (first, rest) = body.split_at(body.floor_char_boundary(cut));
+        let end = first.rfind('\n').map_or(0, |e| e + 1);
+        answer.read(&first[..end]).unwrap();
+        answer.finish(&format!("{}{rest}", &first[end..])).unwrap();
+        (answer.text, answer.tokens)
+    }
 
     #[test]
     fn streamed_deltas_are_joined() {
@@ -243,27 +319,31 @@ mod tests {
                     data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n\
                     data: {\"choices\":[{\"delta\":{\"content\":\"lo!\"}}]}\n\n\
                     data: [DONE]\n\n";
-        assert_eq!(parse_stream(body).unwrap(), ("Hello!".to_owned(), 2));
+        assert_eq!(read(body), ("Hello!".to_owned(), 2));
     }
 
     #[test]
     fn a_whole_answer_is_read_too() {
         let body = r#"{"choices":[{"message":{"role":"assistant","content":"Hi"}}]}"#;
-        assert_eq!(parse_stream(body).unwrap().0, "Hi");
+        assert_eq!(read(body).0, "Hi");
     }
 
     #[test]
     fn urls_name_the_completions_path() {
-        let remote = |url| Remote::new(url, "m".into(), None, 10).map(|r| (r.authority, r.path));
+        let path = |url| completions_url(url).map(|u| u.to_string());
         assert_eq!(
-            remote("http://127.0.0.1:8080").unwrap(),
-            ("127.0.0.1:8080".into(), "/v1/chat/completions".into())
+            path("http://127.0.0.1:8080").unwrap(),
+            "http://127.0.0.1:8080/v1/chat/completions"
         );
-        assert_eq!(remote("http://h:1/v1").unwrap().1, "/v1/chat/completions");
         assert_eq!(
-            remote("http://h:1/v1/chat/completions").unwrap().1,
-            "/v1/chat/completions"
+            path("https://api.example.com/v1").unwrap(),
+            "https://api.example.com/v1/chat/completions"
         );
-        assert!(remote("https://api.example.com").is_err());
+        assert_eq!(
+            path("http://h:1/v1/chat/completions/").unwrap(),
+            "http://h:1/v1/chat/completions"
+        );
+        assert!(path("ftp://api.example.com").is_err());
+        assert!(path("api.example.com").is_err());
     }
 }
