@@ -336,18 +336,18 @@ async fn fake_endpoint(behaviour: Behaviour) -> (SocketAddr, Arc<Mutex<Vec<Strin
                         return;
                     }
                     raw.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&raw).into_owned();
-                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    // Counted in bytes: a read may end inside a character.
+                    if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
                         let length: usize = head
                             .lines()
                             .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
+                                l.strip_prefix("content-length:")
                                     .map(|v| v.trim().parse().unwrap_or(0))
                             })
                             .unwrap_or(0);
-                        if body.len() >= length {
-                            break body.to_owned();
+                        if raw.len() - end - 4 >= length {
+                            break String::from_utf8_lossy(&raw[end + 4..]).into_owned();
                         }
                     }
                 };
@@ -626,9 +626,12 @@ async fn a_visitors_language_reaches_the_model_and_minicoms_own_lines() {
 }
 
 /// A local https endpoint with a certificate made for the test: it sends
-/// the first words, then the rest once `go` allows. Returns its address and
-/// the certificate (PEM) to trust.
-async fn https_endpoint(go: Arc<tokio::sync::Semaphore>) -> (SocketAddr, String) {
+/// the first words, then the rest once `go` allows. Returns its address,
+/// the certificate (PEM) to trust, and the count of handshakes a client
+/// broke off (one that does not trust the certificate).
+async fn https_endpoint(
+    go: Arc<tokio::sync::Semaphore>,
+) -> (SocketAddr, String, tokio::sync::watch::Receiver<usize>) {
     let rcgen::CertifiedKey { cert, signing_key } =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).expect("certificate");
     let key =
@@ -646,13 +649,17 @@ async fn https_endpoint(go: Arc<tokio::sync::Semaphore>) -> (SocketAddr, String)
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let (refused, refusals) = tokio::sync::watch::channel(0);
+    let refused = Arc::new(refused);
     tokio::spawn(async move {
         while let Ok((tcp, _)) = listener.accept().await {
             let acceptor = acceptor.clone();
             let go = go.clone();
+            let refused = refused.clone();
             tokio::spawn(async move {
                 // A client that does not trust the certificate ends here.
                 let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    refused.send_modify(|n| *n += 1);
                     return;
                 };
                 let mut raw = Vec::new();
@@ -663,17 +670,17 @@ async fn https_endpoint(go: Arc<tokio::sync::Semaphore>) -> (SocketAddr, String)
                         return;
                     }
                     raw.extend_from_slice(&buf[..n]);
-                    let text = String::from_utf8_lossy(&raw).into_owned();
-                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                    // The head, then Content-Length bytes of body.
+                    if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+                        let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
                         let length: usize = head
                             .lines()
                             .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
+                                l.strip_prefix("content-length:")
                                     .map(|v| v.trim().parse().unwrap_or(0))
                             })
                             .unwrap_or(0);
-                        if body.len() >= length {
+                        if raw.len() - end - 4 >= length {
                             break;
                         }
                     }
@@ -706,7 +713,7 @@ async fn https_endpoint(go: Arc<tokio::sync::Semaphore>) -> (SocketAddr, String)
             });
         }
     });
-    (addr, cert.pem())
+    (addr, cert.pem(), refusals)
 }
 
 /// Issue 22: a hosted model over https. The endpoint's certificate is
@@ -716,7 +723,7 @@ async fn https_endpoint(go: Arc<tokio::sync::Semaphore>) -> (SocketAddr, String)
 #[tokio::test]
 async fn an_https_endpoint_streams_its_answer_when_its_certificate_is_trusted() {
     let go = Arc::new(tokio::sync::Semaphore::new(0));
-    let (addr, pem) = https_endpoint(go.clone()).await;
+    let (addr, pem, mut refusals) = https_endpoint(go.clone()).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let ca = dir.path().join("ca.pem");
     std::fs::write(&ca, &pem).expect("write the certificate");
@@ -749,7 +756,9 @@ async fn an_https_endpoint_streams_its_answer_when_its_certificate_is_trusted() 
     let answer = message_from(&mut visitor, SenderKind::Ai).await;
     assert_eq!(answer.body, "Hola, ¿en qué te ayudo?");
 
-    // The same endpoint, its certificate not trusted: refused.
+    // The same endpoint, its certificate not trusted: Minicom breaks the
+    // handshake off, and the visitor gets the fallback line.
+    assert_eq!(*refusals.borrow(), 0);
     let server = with_assistant(https(None)).await;
     let (mut visitor, _) = server.visitor().await;
     visitor.first_message("Hola").await;
@@ -757,6 +766,10 @@ async fn an_https_endpoint_streams_its_answer_when_its_certificate_is_trusted() 
         message_from(&mut visitor, SenderKind::System).await.body,
         fallback()
     );
+    refusals
+        .wait_for(|n| *n >= 1)
+        .await
+        .expect("the endpoint runs");
     let metrics = server.metrics().await;
     assert_eq!(
         metrics.get(r#"minicom_assistant_failures_total{cause="engine_error"}"#),

@@ -20,6 +20,16 @@ async fn messenger_page(server: &TestServer, path: &str, languages: &str) -> Str
 async fn a_spanish_browser_gets_the_messenger_in_spanish_unless_the_site_names_another() {
     let server = TestServer::start().await;
 
+    let page = server
+        .http("GET", "/messenger", &[("Accept-Language", "es")], "")
+        .await;
+    assert!(
+        page.headers
+            .iter()
+            .any(|(name, value)| name == "vary" && value.contains("Accept-Language")),
+        "a cache must keep one copy per language: {:?}",
+        page.headers
+    );
     let spanish = messenger_page(&server, "/messenger", "es-ES,es;q=0.9,en;q=0.8").await;
     assert!(spanish.contains(r#"<html lang="es""#), "{spanish}");
     assert!(

@@ -147,6 +147,9 @@ async fn security_headers(
         if !embeddable {
             headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
         }
+        // A page's messenger speaks the browser's language (crate::i18n):
+        // a cache keeps one copy per language.
+        headers.append(header::VARY, HeaderValue::from_static("Accept-Language"));
     }
     response
 }

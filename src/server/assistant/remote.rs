@@ -44,9 +44,13 @@ impl Remote {
         ca: Option<&std::path::Path>,
     ) -> Result<Self, EngineError> {
         let url = completions_url(url)?;
+        // Straight to the endpoint: no proxy from the environment, no
+        // redirects (a key is never sent on to another host).
         let client = reqwest::Client::builder()
-            .use_preconfigured_tls(tls(ca)?)
+            .tls_backend_preconfigured(tls(ca)?)
             .connect_timeout(CONNECT_TIMEOUT)
+            .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| EngineError::NotConfigured(format!("the HTTP client: {e}")))?;
         Ok(Self {
@@ -78,11 +82,17 @@ impl Remote {
         })
         .to_string();
         let host = self.url.host_str().unwrap_or_default().to_owned();
-        // What failed, and where: never the key or the conversation.
+        // What failed, and where, down to the cause (an untrusted
+        // certificate is deep in the chain); never the URL's query, the key
+        // or the conversation.
         let failed = |e: reqwest::Error| {
-            let why = std::error::Error::source(&e)
-                .map(|s| format!("{e}: {s}"))
-                .unwrap_or_else(|| e.to_string());
+            let e = e.without_url();
+            let mut why = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                why.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
             EngineError::Failed(format!("{host}: {why}"))
         };
         let mut post = self
@@ -104,22 +114,39 @@ impl Remote {
                 status.as_u16()
             )));
         }
+        let kind = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let streamed = kind.starts_with("text/event-stream");
+        if !streamed && !kind.contains("json") {
+            return Err(EngineError::Failed(format!(
+                "the endpoint answered {kind:?}, not server-sent events or JSON: is MINICOM_ASSISTANT_URL its API?"
+            )));
+        }
         // The events as they come: each `data:` line's text joins the
-        // answer, which the visitor sees growing.
+        // answer, which the visitor sees growing. (A JSON answer is read
+        // whole at the end.)
         let mut raw = Vec::new();
+        let mut received = 0;
         let mut answer = Answer::default();
         let mut first_token = None;
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
-            raw.extend_from_slice(&chunk.map_err(failed)?);
-            if raw.len() > MAX_RESPONSE {
+            let chunk = chunk.map_err(failed)?;
+            received += chunk.len();
+            if received > MAX_RESPONSE {
                 return Err(EngineError::Failed(
                     "the endpoint's answer is too long".into(),
                 ));
             }
+            raw.extend_from_slice(&chunk);
             // Whole lines only; a line cut by the chunk waits for the rest.
-            let Some(end) = raw.iter().rposition(|b| *b == b'\n') else {
-                continue;
+            let end = match raw.iter().rposition(|b| *b == b'\n') {
+                Some(end) if streamed => end,
+                _ => continue,
             };
             let lines: Vec<u8> = raw.drain(..=end).collect();
             let before = answer.tokens;
@@ -131,7 +158,7 @@ impl Remote {
         }
         // An answer sent whole (not streamed), or a last line without its
         // newline.
-        answer.finish(&String::from_utf8_lossy(&raw))?;
+        answer.finish(streamed, &String::from_utf8_lossy(&raw))?;
         Ok(Generated {
             text: answer.text.trim().to_owned(),
             tokens: answer.tokens,
@@ -231,15 +258,12 @@ struct Answer {
     text: String,
     /// Streaming servers send one event per token.
     tokens: usize,
-    /// Some `data:` event was seen: the answer is streamed.
-    streamed: bool,
 }
 
 impl Answer {
     /// Reads whole lines of server-sent events.
     fn read(&mut self, lines: &str) -> Result<(), EngineError> {
         for data in lines.lines().filter_map(|l| l.strip_prefix("data:")) {
-            self.streamed = true;
             let data = data.trim();
             if data.is_empty() || data == "[DONE]" {
                 continue;
@@ -250,22 +274,22 @@ impl Answer {
         Ok(())
     }
 
-    /// What is left at the end: the last event, or a whole JSON answer.
-    fn finish(&mut self, rest: &str) -> Result<(), EngineError> {
-        if self.streamed || rest.trim_start().starts_with("data:") {
+    /// What is left at the end: the last event, or the whole JSON answer.
+    fn finish(&mut self, streamed: bool, rest: &str) -> Result<(), EngineError> {
+        if streamed {
             return self.read(rest);
-        }
-        if rest.trim().is_empty() {
-            return Ok(());
         }
         let chunk: StreamChunk = serde_json::from_str(rest.trim()).map_err(unreadable)?;
         self.take(chunk);
         Ok(())
     }
 
+    /// Adds a chunk's text; the empty deltas servers open with are no token.
     fn take(&mut self, chunk: StreamChunk) {
         for choice in chunk.choices {
-            if let Some(content) = choice.delta.or(choice.message).and_then(|d| d.content) {
+            if let Some(content) = choice.delta.or(choice.message).and_then(|d| d.content)
+                && !content.is_empty()
+            {
                 self.text.push_str(&content);
                 self.tokens += 1;
             }
@@ -302,30 +326,41 @@ struct Delta {
 mod tests {
     use super::*;
 
+    /// Server-sent events fed in two pieces, cut in the middle of a line,
+    /// as a network may.
     fn read(body: &str) -> (String, usize) {
         let mut answer = Answer::default();
-        // Fed in two pieces, cut in the middle of a line, as a network may.
         let cut = body.len() / 2;
         let (first, rest) = body.split_at(body.floor_char_boundary(cut));
         let end = first.rfind('\n').map_or(0, |e| e + 1);
         answer.read(&first[..end]).unwrap();
-        answer.finish(&format!("{}{rest}", &first[end..])).unwrap();
+        answer
+            .finish(true, &format!("{}{rest}", &first[end..]))
+            .unwrap();
         (answer.text, answer.tokens)
     }
 
     #[test]
     fn streamed_deltas_are_joined() {
-        let body = "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\"}}]}\n\n\
+        let body = "data: {\"choices\":[{\"delta\":{\"role\":\"assistant\",\"content\":\"\"}}]}\r\n\r\n\
                     data: {\"choices\":[{\"delta\":{\"content\":\"Hel\"}}]}\n\n\
-                    data: {\"choices\":[{\"delta\":{\"content\":\"lo!\"}}]}\n\n\
-                    data: [DONE]\n\n";
+                    data:{\"choices\":[{\"delta\":{\"content\":\"lo!\"}}]}\n\n\
+                    data: [DONE]";
+        // The opening empty delta is no token.
         assert_eq!(read(body), ("Hello!".to_owned(), 2));
     }
 
     #[test]
     fn a_whole_answer_is_read_too() {
-        let body = r#"{"choices":[{"message":{"role":"assistant","content":"Hi"}}]}"#;
-        assert_eq!(read(body).0, "Hi");
+        let body = "{\n  \"choices\": [{\"message\": {\"role\": \"assistant\", \"content\": \"Hi\"}}]\n}\n";
+        let mut answer = Answer::default();
+        answer.finish(false, body).unwrap();
+        assert_eq!(answer.text, "Hi");
+        assert!(
+            Answer::default()
+                .finish(false, "<html>Sign in</html>")
+                .is_err()
+        );
     }
 
     #[test]
