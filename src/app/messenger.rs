@@ -64,6 +64,7 @@ pub fn Launcher() -> impl IntoView {
     view! {
         <div
             class="launcher"
+            lang=w.tag()
             class:launcher-open=move || open.get()
             class:launcher-left=move || live.look.with(|l| l.launcher_side == LauncherSide::Left)
         >

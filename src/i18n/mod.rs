@@ -442,6 +442,14 @@ mod tests {
             "assistant-fallback",
             "assistant-handed-over",
             "file-lost",
+            "kind-pdf",
+            "kind-zip",
+            "kind-text",
+            "kind-image",
+            "kind-document",
+            "kind-spreadsheet",
+            "kind-slides",
+            "kind-file",
         ] {
             keys.push(key.to_owned());
         }

@@ -251,7 +251,10 @@
       setOpen(false);
       // Who the user was goes; how the launcher looks, and whether the
       // team may see pages, stay.
-      settings = { alignment: settings.alignment, color: settings.color, track_pages: settings.track_pages };
+      settings = {
+        alignment: settings.alignment, color: settings.color,
+        track_pages: settings.track_pages, language: settings.language
+      };
       if (unread !== 0) {
         unread = 0;
         emit('unread', 0);
@@ -286,8 +289,9 @@
     fetch(server + '/widget/look' + param, { credentials: 'omit' })
       .then(function (r) { return r.ok ? r.json() : {}; })
       .then(function (value) {
-        if (mine !== asked || !value) return; // a later language was asked for
-        if (value.labels && typeof value.labels.unread === 'string') labels = value.labels;
+        if (!value) return;
+        // Words only from the newest request (a later language was asked for).
+        if (mine === asked && value.labels && typeof value.labels.unread === 'string') labels = value.labels;
         if (!look.brand_colour) look = value;
         draw();
       })

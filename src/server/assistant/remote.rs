@@ -107,8 +107,15 @@ impl Remote {
         let response = post.send().await.map_err(failed)?;
         let status = response.status();
         if !status.is_success() {
-            let text = response.text().await.unwrap_or_default();
-            let snippet: String = text.chars().take(200).collect();
+            // Its first words say why; the rest is not read.
+            let mut said = Vec::new();
+            let mut body = response.bytes_stream();
+            while said.len() < 1024
+                && let Some(Ok(chunk)) = body.next().await
+            {
+                said.extend_from_slice(&chunk);
+            }
+            let snippet: String = String::from_utf8_lossy(&said).chars().take(200).collect();
             return Err(EngineError::Failed(format!(
                 "the endpoint answered HTTP {}: {snippet}",
                 status.as_u16()
@@ -143,10 +150,12 @@ impl Remote {
                 ));
             }
             raw.extend_from_slice(&chunk);
+            if !streamed {
+                continue; // A JSON answer is read whole at the end.
+            }
             // Whole lines only; a line cut by the chunk waits for the rest.
-            let end = match raw.iter().rposition(|b| *b == b'\n') {
-                Some(end) if streamed => end,
-                _ => continue,
+            let Some(end) = raw.iter().rposition(|b| *b == b'\n') else {
+                continue;
             };
             let lines: Vec<u8> = raw.drain(..=end).collect();
             let before = answer.tokens;
@@ -154,6 +163,10 @@ impl Remote {
             if answer.tokens > before {
                 first_token.get_or_insert_with(|| started.elapsed());
                 progress.send_replace(text_so_far(answer.text.as_bytes()));
+            }
+            // Done, even if the endpoint keeps the connection open.
+            if answer.done {
+                break;
             }
         }
         // An answer sent whole (not streamed), or a last line without its
@@ -258,6 +271,8 @@ struct Answer {
     text: String,
     /// Streaming servers send one event per token.
     tokens: usize,
+    /// The endpoint said `[DONE]`.
+    done: bool,
 }
 
 impl Answer {
@@ -265,11 +280,15 @@ impl Answer {
     fn read(&mut self, lines: &str) -> Result<(), EngineError> {
         for data in lines.lines().filter_map(|l| l.strip_prefix("data:")) {
             let data = data.trim();
-            if data.is_empty() || data == "[DONE]" {
+            if data == "[DONE]" {
+                self.done = true;
+                return Ok(());
+            }
+            if data.is_empty() {
                 continue;
             }
             let chunk: StreamChunk = serde_json::from_str(data).map_err(unreadable)?;
-            self.take(chunk);
+            self.take(chunk)?;
         }
         Ok(())
     }
@@ -280,12 +299,22 @@ impl Answer {
             return self.read(rest);
         }
         let chunk: StreamChunk = serde_json::from_str(rest.trim()).map_err(unreadable)?;
-        self.take(chunk);
-        Ok(())
+        self.take(chunk)
     }
 
-    /// Adds a chunk's text; the empty deltas servers open with are no token.
-    fn take(&mut self, chunk: StreamChunk) {
+    /// Adds a chunk's text (the empty deltas servers open with are no
+    /// token); an error the endpoint reports instead fails the answer.
+    fn take(&mut self, chunk: StreamChunk) -> Result<(), EngineError> {
+        if let Some(error) = chunk.error {
+            let said = error
+                .get("message")
+                .and_then(|m| m.as_str())
+                .map_or_else(|| error.to_string(), str::to_owned);
+            let said: String = said.chars().take(200).collect();
+            return Err(EngineError::Failed(format!(
+                "the endpoint reported: {said}"
+            )));
+        }
         for choice in chunk.choices {
             if let Some(content) = choice.delta.or(choice.message).and_then(|d| d.content)
                 && !content.is_empty()
@@ -294,6 +323,7 @@ impl Answer {
                 self.tokens += 1;
             }
         }
+        Ok(())
     }
 }
 
@@ -305,6 +335,9 @@ fn unreadable(e: serde_json::Error) -> EngineError {
 struct StreamChunk {
     #[serde(default)]
     choices: Vec<Choice>,
+    /// What an endpoint sends instead when it fails mid-answer.
+    #[serde(default)]
+    error: Option<serde_json::Value>,
 }
 
 #[derive(Deserialize)]
@@ -361,6 +394,20 @@ mod tests {
                 .finish(false, "<html>Sign in</html>")
                 .is_err()
         );
+    }
+
+    #[test]
+    fn done_ends_the_answer_and_an_error_event_fails_it() {
+        let mut answer = Answer::default();
+        answer
+            .read("data: {\"choices\":[{\"delta\":{\"content\":\"Hi\"}}]}\n\ndata: [DONE]\n\n")
+            .unwrap();
+        assert!(answer.done);
+        assert_eq!(answer.text, "Hi");
+        let failed = Answer::default()
+            .read("data: {\"error\":{\"message\":\"model overloaded\"}}\n\n")
+            .unwrap_err();
+        assert!(failed.to_string().contains("model overloaded"), "{failed}");
     }
 
     #[test]
