@@ -315,6 +315,34 @@ async fn stream_answer(stream: &mut tokio::net::TcpStream, pieces: &[&str]) {
     let _ = stream.write_all(out.as_bytes()).await;
 }
 
+/// Reads one HTTP request (the head, then Content-Length bytes of body)
+/// and returns its body; `None` if the client went away first.
+async fn request_body<S: tokio::io::AsyncRead + Unpin>(stream: &mut S) -> Option<String> {
+    let mut raw = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stream.read(&mut buf).await.unwrap_or(0);
+        if n == 0 {
+            return None;
+        }
+        raw.extend_from_slice(&buf[..n]);
+        // Counted in bytes: a read may end inside a character.
+        if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
+            let length: usize = head
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap_or(0))
+                })
+                .unwrap_or(0);
+            if raw.len() - end - 4 >= length {
+                return Some(String::from_utf8_lossy(&raw[end + 4..]).into_owned());
+            }
+        }
+    }
+}
+
 /// Starts an endpoint on an ephemeral port; keeps the request bodies it got.
 async fn fake_endpoint(behaviour: Behaviour) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -327,29 +355,8 @@ async fn fake_endpoint(behaviour: Behaviour) -> (SocketAddr, Arc<Mutex<Vec<Strin
         while let Ok((mut stream, _)) = listener.accept().await {
             let seen = seen.clone();
             tokio::spawn(async move {
-                let mut raw = Vec::new();
-                let mut buf = [0u8; 4096];
-                // The head, then Content-Length bytes of body.
-                let body = loop {
-                    let n = stream.read(&mut buf).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    raw.extend_from_slice(&buf[..n]);
-                    // Counted in bytes: a read may end inside a character.
-                    if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
-                        let length: usize = head
-                            .lines()
-                            .find_map(|l| {
-                                l.strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        if raw.len() - end - 4 >= length {
-                            break String::from_utf8_lossy(&raw[end + 4..]).into_owned();
-                        }
-                    }
+                let Some(body) = request_body(&mut stream).await else {
+                    return;
                 };
                 let nth = {
                     let mut seen = seen.lock().unwrap();
@@ -662,28 +669,8 @@ async fn https_endpoint(
                     refused.send_modify(|n| *n += 1);
                     return;
                 };
-                let mut raw = Vec::new();
-                let mut buf = [0u8; 4096];
-                loop {
-                    let n = tls.read(&mut buf).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    raw.extend_from_slice(&buf[..n]);
-                    // The head, then Content-Length bytes of body.
-                    if let Some(end) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-                        let head = String::from_utf8_lossy(&raw[..end]).to_ascii_lowercase();
-                        let length: usize = head
-                            .lines()
-                            .find_map(|l| {
-                                l.strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse().unwrap_or(0))
-                            })
-                            .unwrap_or(0);
-                        if raw.len() - end - 4 >= length {
-                            break;
-                        }
-                    }
+                if request_body(&mut tls).await.is_none() {
+                    return;
                 }
                 let event = |text: &str| {
                     let data = format!(

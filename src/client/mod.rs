@@ -57,10 +57,9 @@ impl Role {
 pub fn provide_live(role: Role) -> Live {
     let mut live = Live::new();
     // The visitor's language for the messenger's words (the team's pages
-    // stay English: they provide none).
+    // stay English).
     if role == Role::Visitor {
         live.words = crate::i18n::context::chosen();
-        provide_context(live.words);
     }
     provide_context(live);
     // After hydration: the saved outbox is not part of the server-rendered page.

@@ -4,8 +4,8 @@
 //! embedding site names one, and dates written the reader's way.
 //!
 //! Only the visitor's side speaks other languages: the inbox stays in
-//! English (the shared components read the [`Locale`] in context, and the
-//! inbox provides none). A message missing from a catalogue falls back to
+//! English (the shared components read the [`Locale`] of the page's live
+//! state, which is English on the team's pages). A message missing from a catalogue falls back to
 //! English, never to an empty or broken page; a unit test fails the run
 //! when any catalogue lacks one, or when the code asks for one that no
 //! catalogue has.
@@ -220,10 +220,12 @@ pub mod context {
     use super::Locale;
     use leptos::prelude::*;
 
-    /// The language of the words the components draw: the messenger's page
-    /// provides the visitor's, everything else is English.
+    /// The language of the words the components draw: the page's live
+    /// state's (the visitor's on the messenger, English for the team).
     pub fn words() -> Locale {
-        use_context::<Locale>().unwrap_or_default()
+        use_context::<crate::client::live::Live>()
+            .map(|live| live.words)
+            .unwrap_or_default()
     }
 
     /// The language the server chose for this page's messenger (`<meta

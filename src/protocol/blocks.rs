@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{ContactId, Timestamp};
 
-/// Close codes Minicom defines (4000–4999 are the application's), for the
-/// sockets the server ends on purpose and the browser must not reconnect.
+/// Close codes the server ends sockets with on purpose: Minicom's own
+/// (4000–4999), after which the browser must not reconnect, and the one
+/// after which it must.
 pub mod close {
     /// The agent signed out (here or in another tab), was deactivated, or
     /// the session expired.
@@ -16,6 +17,9 @@ pub mod close {
     pub const UNVERIFIED: u16 = 4003;
     /// The team blocked this visitor (or their address) from the chat.
     pub const BLOCKED: u16 = 4004;
+    /// Reconnect in a moment: the server restarts, or the visitor was
+    /// erased and comes back as someone new (WebSocket's "service restart").
+    pub const RECONNECT: u16 = 1012;
     /// What a blocked visitor is told: no reason, no name, nothing more.
     pub const BLOCKED_REASON: &str = "You can no longer send messages in this chat.";
 }

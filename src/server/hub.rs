@@ -75,7 +75,7 @@ pub const SIGNED_OUT: CloseReason = CloseReason {
 
 /// The visitor was erased: reconnecting makes them someone new.
 pub const ERASED: CloseReason = CloseReason {
-    code: 1012,
+    code: close::RECONNECT,
     reason: "Reconnect to continue.",
 };
 

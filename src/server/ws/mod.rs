@@ -100,8 +100,6 @@ const FLOOD_COOL_DOWN: Duration = Duration::from_secs(10);
 
 /// Close code: the peer sent a frame over the size limit.
 const CLOSE_TOO_BIG: u16 = 1009;
-/// Close code: the server is restarting; reconnect.
-const CLOSE_RESTART: u16 = 1012;
 /// Close code: the peer stopped answering heartbeats.
 const CLOSE_GOING_AWAY: u16 = 1001;
 /// Close code: policy violation (here: too slow to keep up).

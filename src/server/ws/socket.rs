@@ -206,7 +206,7 @@ pub(super) async fn write_loop(
         let outgoing = tokio::select! {
             biased;
             _ = stopping(&mut shutdown) => {
-                close(CLOSE_RESTART, "Server restarting; reconnect in a moment.")
+                close(crate::protocol::close::RECONNECT, "Server restarting; reconnect in a moment.")
             }
             why = kick.fired() => close(why.code, why.reason),
             requested = &mut close_rx => match requested {
