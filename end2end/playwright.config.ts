@@ -72,6 +72,8 @@ export default defineConfig({
       MINICOM_LIMIT_SENDS_PER_MINUTE: '1000',
       MINICOM_LIMIT_SENDS_PER_SECOND: '100',
       MINICOM_LIMIT_FRAMES_PER_SECOND: '200',
+      // webhooks.spec.ts's receiver listens on this machine.
+      MINICOM_WEBHOOKS_ALLOW_PRIVATE: '1',
     },
   }, {
     command: './target/debug/minicom',

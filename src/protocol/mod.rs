@@ -8,6 +8,7 @@
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+mod api_tokens;
 mod attachments;
 mod blocks;
 mod contact;
@@ -15,7 +16,9 @@ mod errors;
 mod frames;
 mod inbox;
 mod search;
+mod webhooks;
 
+pub use api_tokens::*;
 pub use attachments::*;
 pub use blocks::*;
 pub use contact::*;
@@ -23,6 +26,7 @@ pub use errors::{ErrorCode, ProtocolError};
 pub use frames::{ClientFrame, ServerFrame};
 pub use inbox::*;
 pub use search::*;
+pub use webhooks::*;
 
 /// Longest message body accepted, in characters (Unicode scalar values).
 pub const MAX_BODY_CHARS: usize = 4_000;
@@ -122,6 +126,7 @@ pub struct Timestamp(pub i64);
 
 /// Who wrote a message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SenderKind {
     /// The website visitor.
@@ -159,6 +164,7 @@ impl SenderKind {
 
 /// Where a conversation stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {
     /// Waiting for, or in, an exchange.

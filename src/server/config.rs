@@ -249,6 +249,9 @@ pub struct Config {
     /// Resolved conversations quiet for this many days are erased
     /// (`MINICOM_RETENTION_DAYS`); `None`: kept for ever.
     pub retention_days: Option<u32>,
+    /// Webhooks: where they may go (`MINICOM_WEBHOOKS_ALLOW_PRIVATE`), and
+    /// how they are retried.
+    pub webhooks: crate::server::webhooks::Settings,
 }
 
 /// The help text for `minicom --help`.
@@ -298,6 +301,9 @@ Environment (flags win over these):
                                    (default 300)
   MINICOM_LIMIT_CONVERSATIONS_PER_VISITOR_HOUR  conversations one visitor may
                                    start per hour (default 20)
+  MINICOM_LIMIT_API_PER_MINUTE     API requests per minute per token (default 600)
+  MINICOM_WEBHOOKS_ALLOW_PRIVATE   1: webhooks may go to private and loopback
+                                   addresses (your own network) (default 0)
   MINICOM_FILES               where files are kept: a folder, or `database`
                               (default: data/files beside SQLite; in PostgreSQL)
   MINICOM_FILES_MAX_BYTES     bytes per file                  (default 10485760)
@@ -416,6 +422,7 @@ impl Config {
                 None => None,
                 Some(_) => Some(positive::<u32>("MINICOM_RETENTION_DAYS", 1)?),
             },
+            webhooks: crate::server::webhooks::Settings::from_env(),
             edit_window_minutes: match env("MINICOM_EDIT_WINDOW_MINUTES") {
                 None => 15,
                 Some(value) => value
@@ -539,6 +546,7 @@ fn limits_from_env() -> Result<Limits, ConfigError> {
             "MINICOM_LIMIT_CONVERSATIONS_PER_VISITOR_HOUR",
             d.conversations_per_visitor_hour,
         )?,
+        api_per_minute: number("MINICOM_LIMIT_API_PER_MINUTE", d.api_per_minute)?,
         ..d
     })
 }

@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .route("/files", post(files::upload))
         .route("/files/thumb/{id}", get(files::thumbnail))
         .route("/files/{id}/{name}", get(files::download))
+        .merge(crate::server::api::routes())
         .nest_service(&pkg_path, site_files(&state.leptos))
         .merge(pages)
         .layer(middleware::from_fn_with_state(

@@ -42,6 +42,8 @@ pub struct Limits {
     pub new_visitors_per_ip_hour: u32,
     /// Conversations one visitor may start per hour.
     pub conversations_per_visitor_hour: u32,
+    /// Requests per minute per API token (a sixth of them at once).
+    pub api_per_minute: u32,
     /// Longest a client may take to send one HTTP request's headers (a
     /// slow-loris is cut off after it).
     pub header_deadline: Duration,
@@ -73,6 +75,7 @@ impl Default for Limits {
             socket_queue_bytes: 1024 * 1024,
             new_visitors_per_ip_hour: 300,
             conversations_per_visitor_hour: 20,
+            api_per_minute: 600,
             header_deadline: Duration::from_secs(10),
             typing_expires: crate::server::typing::EXPIRES,
             presence_grace: Duration::from_secs(4),

@@ -5,6 +5,7 @@
 //! A message travels `ws` (check, decode) → `store` (commit, then ack) → `bus`
 //! (publish) → `hub` (fan out to local sockets).
 
+pub mod api;
 pub mod assistant;
 pub mod auth;
 pub mod auto_assign;
@@ -26,6 +27,7 @@ pub mod identity;
 pub mod labels;
 pub mod limits;
 pub mod metrics;
+pub mod outbound;
 pub mod presence;
 pub mod publish;
 pub mod queue;
@@ -34,6 +36,7 @@ pub mod store;
 pub mod transcript;
 pub mod typing;
 pub mod visitors;
+pub mod webhooks;
 pub mod widget;
 pub mod workflow;
 pub mod workspace;
@@ -85,6 +88,10 @@ pub struct AppState {
     pub socket_budget: usize,
     /// Files in conversations: where they are kept, their limits.
     pub files: Arc<files::Files>,
+    /// The REST API's per-token rates.
+    pub api: Arc<api::Api>,
+    /// Webhook endpoints and their deliverer's wake-up.
+    pub webhooks: Arc<webhooks::Webhooks>,
     /// Work that must finish before the server stops (each socket's
     /// finisher: committed sends still to publish).
     pub tasks: tokio_util::task::TaskTracker,
@@ -310,6 +317,12 @@ pub async fn serve_announced(
         store.clone(),
         hub.shutdown_signal(),
     ));
+    let api = Arc::new(api::Api::new(&config.limits));
+    let webhooks = Arc::new(
+        webhooks::Webhooks::load(config.webhooks.clone(), &store)
+            .await
+            .map_err(|err| std::io::Error::other(format!("could not read the webhooks: {err}")))?,
+    );
     let state = AppState {
         store: store.clone(),
         hub: hub.clone(),
@@ -328,6 +341,8 @@ pub async fn serve_announced(
         assistant,
         socket_budget,
         files,
+        api,
+        webhooks,
         tasks: tokio_util::task::TaskTracker::new(),
     };
     tokio::spawn(
@@ -341,6 +356,7 @@ pub async fn serve_announced(
         hub.shutdown_signal(),
     ));
     tokio::spawn(workflow::run_counts(state.clone(), hub.shutdown_signal()));
+    tokio::spawn(webhooks::run(state.clone(), hub.shutdown_signal()));
     if let Some(days) = state.config.retention_days {
         tokio::spawn(erase::run_retention(
             state.clone(),

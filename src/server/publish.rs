@@ -4,7 +4,7 @@
 use crate::protocol::{AssistantState, ContactId, ConversationId, ConversationSummary, Message};
 use crate::server::AppState;
 use crate::server::bus::Event;
-use crate::server::store::StoreError;
+use crate::server::store::{Inserted, RowAfter, StoreError};
 
 /// Publishes a live event and times the bus (for `/metrics`). A failure is
 /// logged: the change is stored, and clients that missed it catch up when
@@ -52,6 +52,73 @@ pub async fn publish_row(
     let assistant = conversation.assistant;
     publish_event(state, Event::Conversation { conversation }).await;
     assistant
+}
+
+/// Publishes what a new message's commit changed (from a socket's `send`
+/// or an API post): the message, then, unless it is a note, the lines it
+/// left and its inbox row. Returns who answers the conversation (`None`
+/// for a note, a resend, or when the row could not be read).
+///
+/// A resend (`created` false: the first answer was lost) is said again,
+/// message and row: the instance that stored it may have died between its
+/// commit and its publish, and clients merge messages by id.
+pub async fn publish_post(
+    state: &AppState,
+    contact: ContactId,
+    inserted: Inserted,
+    received: Option<std::time::Instant>,
+) -> Option<AssistantState> {
+    let Inserted {
+        message,
+        created,
+        started,
+        lines,
+        mentions,
+        row,
+    } = inserted;
+    let (conversation, internal) = (message.conversation_id, message.internal);
+    let from_visitor = message.sender == crate::protocol::SenderKind::Contact;
+    if created {
+        crate::server::webhooks::message_posted(state, contact, &message, started).await;
+    }
+    let event = Event::Message {
+        contact_id: contact,
+        message,
+        received: received.filter(|_| created),
+    };
+    publish_event(state, event).await;
+    if !created {
+        if !internal {
+            publish_summary_of(state, conversation).await;
+        }
+        return None;
+    }
+    if internal {
+        // A note changes nothing on the row the visitor sees; one that
+        // mentions teammates puts it in their Mentions list.
+        if !mentions.is_empty() {
+            publish_summary_of(state, conversation).await;
+            state.workflow.counts_changed();
+        }
+        return None;
+    }
+    if started || !lines.is_empty() {
+        state.workflow.counts_changed();
+    }
+    // A visitor's reply that leaves a line reopened or woke it.
+    let reopened = from_visitor && !lines.is_empty();
+    publish_messages(state, contact, lines).await;
+    if reopened {
+        crate::server::webhooks::status_changed(state, conversation).await;
+    }
+    // The row says whether the assistant answers: no extra read. A batch
+    // of plain messages read the row with its writes; its newest message
+    // publishes it.
+    match row {
+        RowAfter::Unread => publish_summary_of(state, conversation).await,
+        RowAfter::Publish(row) => Some(publish_row(state, *row).await),
+        RowAfter::Later(assistant) => Some(assistant),
+    }
 }
 
 /// Publishes messages a change stored (lines about the state, notes) as new

@@ -9,8 +9,8 @@ use tokio::sync::{Notify, watch};
 
 use crate::protocol::validate_body;
 use crate::protocol::{
-    AgentId, ConversationStatus, InboxCounts, MAX_RATING_COMMENT_CHARS, MAX_SNOOZE_MS, Person,
-    ProtocolError, SenderKind, Timestamp, rating_name,
+    AgentId, ContactId, ConversationId, ConversationStatus, InboxCounts, MAX_RATING_COMMENT_CHARS,
+    MAX_SNOOZE_MS, Person, ProtocolError, SenderKind, Timestamp, rating_name,
 };
 use crate::replies::{MAX_OWN_REPLIES, MAX_SAVED_REPLIES, check_shortcut};
 use crate::server::AppState;
@@ -167,6 +167,88 @@ pub async fn save_reply(
     Ok(())
 }
 
+/// Who changes a conversation: a teammate, or an API client (no teammate;
+/// its lines carry the token's name).
+#[derive(Clone, Copy, Debug)]
+pub struct Actor<'a> {
+    pub name: &'a str,
+    pub agent: Option<AgentId>,
+}
+
+/// Moves a conversation (of visitor `contact`, as the caller checked) to
+/// `status`, until `until` for a snooze (read in `time_zone` for its
+/// line); leaves the line, moves the row for everyone and refreshes the
+/// lists' counts. Nothing happens when it was already so.
+pub async fn set_status(
+    state: &AppState,
+    (conversation, contact): (ConversationId, ContactId),
+    actor: Actor<'_>,
+    status: ConversationStatus,
+    until: Option<Timestamp>,
+    time_zone: Option<&str>,
+) -> Result<(), ProtocolError> {
+    let until = match status {
+        ConversationStatus::Snoozed => Some(check_snooze(until, now())?),
+        _ => None,
+    };
+    let line = status_line(actor.name, status, until, time_zone);
+    let Some(line) = state
+        .store
+        .set_status(conversation, status, until, actor.agent, &line)
+        .await
+        .map_err(StoreError::refusal)?
+    else {
+        return Ok(()); // already so: nothing to tell anyone
+    };
+    publish_messages(state, contact, vec![line]).await;
+    publish_summary_of(state, conversation).await;
+    state.workflow.counts_changed();
+    state.workflow.snoozes_changed();
+    crate::server::webhooks::status_changed(state, conversation).await;
+    Ok(())
+}
+
+/// Gives a conversation (of visitor `contact`, as the caller checked) to
+/// the active teammate `to`, or to nobody; leaves the line, moves the row
+/// and refreshes the counts. Nothing happens when it was already so.
+pub async fn assign(
+    state: &AppState,
+    (conversation, contact): (ConversationId, ContactId),
+    actor: Actor<'_>,
+    to: Option<AgentId>,
+) -> Result<(), ProtocolError> {
+    let to = match to {
+        Some(id) => {
+            let agent = state
+                .store
+                .agent(id)
+                .await
+                .map_err(StoreError::refusal)?
+                .filter(|a| a.active)
+                .ok_or(ProtocolError::UnknownAgent)?;
+            Some((agent.id, agent.name))
+        }
+        None => None,
+    };
+    let line = assign_line(
+        actor.name,
+        actor.agent,
+        to.as_ref().map(|(id, name)| (*id, name.as_str())),
+    );
+    let Some(line) = state
+        .store
+        .assign(conversation, to.map(|(id, _)| id), actor.agent, &line)
+        .await
+        .map_err(StoreError::refusal)?
+    else {
+        return Ok(());
+    };
+    publish_messages(state, contact, vec![line]).await;
+    publish_summary_of(state, conversation).await;
+    state.workflow.counts_changed();
+    Ok(())
+}
+
 /// Checks a snooze's time: in the future, within a year.
 pub fn check_snooze(until: Option<Timestamp>, at: Timestamp) -> Result<Timestamp, ProtocolError> {
     match until {
@@ -221,10 +303,11 @@ pub fn rating_line(name: &str, comment: Option<&str>) -> String {
     }
 }
 
-/// The thread's line for a change of owner by `actor` (`me`).
-pub fn assign_line(actor: &str, me: AgentId, to: Option<(AgentId, &str)>) -> String {
+/// The thread's line for a change of owner by `actor` (`me`, when a
+/// teammate).
+pub fn assign_line(actor: &str, me: Option<AgentId>, to: Option<(AgentId, &str)>) -> String {
     match to {
-        Some((id, _)) if id == me => format!("{actor} took this"),
+        Some((id, _)) if Some(id) == me => format!("{actor} took this"),
         Some((_, name)) => format!("{actor} assigned this to {name}"),
         None => format!("{actor} unassigned this"),
     }
@@ -342,6 +425,7 @@ async fn wake_due(state: &AppState) -> Result<(), StoreError> {
             let conversation = line.conversation_id;
             publish_messages(state, contact, vec![line]).await;
             publish_summary_of(state, conversation).await;
+            crate::server::webhooks::status_changed(state, conversation).await;
         }
         if !full {
             return Ok(());
@@ -389,11 +473,19 @@ mod tests {
             "Ana resolved this"
         );
         let (ana, ben) = (AgentId(1), AgentId(2));
-        assert_eq!(assign_line("Ana", ana, Some((ana, "Ana"))), "Ana took this");
         assert_eq!(
-            assign_line("Ana", ana, Some((ben, "Ben"))),
+            assign_line("Ana", Some(ana), Some((ana, "Ana"))),
+            "Ana took this"
+        );
+        assert_eq!(
+            assign_line("Ana", Some(ana), Some((ben, "Ben"))),
             "Ana assigned this to Ben"
         );
-        assert_eq!(assign_line("Ana", ana, None), "Ana unassigned this");
+        assert_eq!(assign_line("Ana", Some(ana), None), "Ana unassigned this");
+        // An API client is nobody on the team: it never "takes" one.
+        assert_eq!(
+            assign_line("CRM", None, Some((ana, "Ana"))),
+            "CRM assigned this to Ana"
+        );
     }
 }

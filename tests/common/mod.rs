@@ -104,6 +104,7 @@ fn test_config(addr: SocketAddr, database_url: String) -> Config {
         assistant: minicom::server::config::AssistantConfig::off(),
         backup: None,
         retention_days: None,
+        webhooks: Default::default(),
     }
 }
 

@@ -16,6 +16,8 @@ mod shortcuts;
 mod sign_in;
 mod team;
 mod thread;
+mod tokens;
+mod webhooks;
 
 pub use articles::ArticlesPage;
 pub use settings::SettingsPage;

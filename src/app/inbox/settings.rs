@@ -14,6 +14,8 @@ use super::labels::LabelsCard;
 use super::replies::{OwnRepliesCard, OwnRepliesState, WorkflowCard};
 use super::sign_in::SignIn;
 use super::team::{Access, refusal, team_access};
+use super::tokens::ApiTokensCard;
+use super::webhooks::WebhooksCard;
 use crate::settings::{
     LauncherSide, MessengerForm, MessengerSettings, OfficeHours, ReplyTime, WEEKDAYS, clock,
 };
@@ -131,6 +133,8 @@ fn Settings(own: OwnRepliesState) -> impl IntoView {
             <OwnRepliesCard replies=own />
             <LabelsCard />
             <BlocksCard />
+            <ApiTokensCard />
+            <WebhooksCard />
             <InstallCard />
         </main>
     }

@@ -34,7 +34,7 @@ use crate::protocol::{
 };
 use crate::server::AppState;
 use crate::server::bus::Event;
-use crate::server::publish::{publish_event as publish, publish_summary_of};
+use crate::server::publish::publish_event as publish;
 use crate::server::store::{Audience, Author, PostOptions};
 
 /// What the visitor reads when the assistant cannot answer (a message of
@@ -588,16 +588,7 @@ async fn post(
         .await;
     match async { queued?.committed().await }.await {
         Ok(inserted) => {
-            publish(
-                state,
-                Event::Message {
-                    contact_id: contact,
-                    message: inserted.message,
-                    received: None,
-                },
-            )
-            .await;
-            publish_summary_of(state, conversation).await;
+            crate::server::publish::publish_post(state, contact, inserted, None).await;
         }
         Err(err) => tracing::error!(%err, "could not store the assistant's message"),
     }

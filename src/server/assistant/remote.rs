@@ -2,7 +2,6 @@
 //! (a hosted provider over https, llama.cpp's server, vLLM, Ollama), its
 //! answer streamed: the visitor sees it as it is written.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -12,6 +11,7 @@ use serde::Deserialize;
 
 use super::drafts::{Progress, text_so_far};
 use super::{Engine, EngineError, Generated, Request, Role};
+use crate::server::outbound;
 
 /// Longest response accepted from the endpoint.
 const MAX_RESPONSE: usize = 1024 * 1024;
@@ -44,13 +44,10 @@ impl Remote {
         ca: Option<&std::path::Path>,
     ) -> Result<Self, EngineError> {
         let url = completions_url(url)?;
-        // Straight to the endpoint: no proxy from the environment, no
-        // redirects (a key is never sent on to another host).
-        let client = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls(ca)?)
+        let tls = outbound::tls(ca)
+            .map_err(|e| EngineError::NotConfigured(format!("MINICOM_ASSISTANT_CA {e}")))?;
+        let client = outbound::client(tls)
             .connect_timeout(CONNECT_TIMEOUT)
-            .no_proxy()
-            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| EngineError::NotConfigured(format!("the HTTP client: {e}")))?;
         Ok(Self {
@@ -85,16 +82,8 @@ impl Remote {
         // What failed, and where, down to the cause (an untrusted
         // certificate is deep in the chain); never the URL's query, the key
         // or the conversation.
-        let failed = |e: reqwest::Error| {
-            let e = e.without_url();
-            let mut why = e.to_string();
-            let mut cause = std::error::Error::source(&e);
-            while let Some(c) = cause {
-                why.push_str(&format!(": {c}"));
-                cause = c.source();
-            }
-            EngineError::Failed(format!("{host}: {why}"))
-        };
+        let failed =
+            |e: reqwest::Error| EngineError::Failed(format!("{host}: {}", outbound::failure(e)));
         let mut post = self
             .client
             .post(self.url.clone())
@@ -205,44 +194,6 @@ fn completions_url(url: &str) -> Result<reqwest::Url, EngineError> {
     };
     parsed.set_path(&path);
     Ok(parsed)
-}
-
-/// TLS with rustls: the public certificate authorities (Mozilla's, compiled
-/// in: no system store needed) and those in `ca`.
-fn tls(ca: Option<&std::path::Path>) -> Result<rustls::ClientConfig, EngineError> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-    let mut roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    if let Some(path) = ca {
-        let unreadable = |e: &dyn std::fmt::Display| {
-            EngineError::NotConfigured(format!(
-                "MINICOM_ASSISTANT_CA {}: {e} (it must be a PEM file of certificates)",
-                path.display()
-            ))
-        };
-        let mut added = 0;
-        for cert in CertificateDer::pem_file_iter(path).map_err(|e| unreadable(&e))? {
-            roots
-                .add(cert.map_err(|e| unreadable(&e))?)
-                .map_err(|e| unreadable(&e))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(unreadable(&"no certificate in it"));
-        }
-    }
-    // ring rather than rustls' default aws-lc-rs: no C library to build,
-    // which every fresh machine's first build would pay for. rustls marks
-    // it deprecated only for lacking post-quantum key exchange.
-    #[allow(deprecated)]
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    Ok(rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| EngineError::NotConfigured(format!("TLS: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
 }
 
 impl Engine for Remote {

@@ -152,18 +152,42 @@ impl Store {
         &self,
         conversation: ConversationId,
     ) -> Result<Option<ContactDetails>, StoreError> {
+        self.details_where(
+            "conversations c JOIN contacts k ON k.id = c.contact_id",
+            "c.id",
+            conversation.0,
+        )
+        .await
+    }
+
+    /// A visitor by their id, with all the panel shows about them (the
+    /// API's contact).
+    pub async fn contact_details_by_id(
+        &self,
+        contact: ContactId,
+    ) -> Result<Option<ContactDetails>, StoreError> {
+        self.details_where("contacts k", "k.id", contact.0).await
+    }
+
+    /// A visitor's details from `from` (naming them `k`), where `key` is `id`.
+    async fn details_where(
+        &self,
+        from: &str,
+        key: &str,
+        id: i64,
+    ) -> Result<Option<ContactDetails>, StoreError> {
         let row = sqlx::query(&format!(
             "SELECT k.id, k.name, k.email, k.verified, k.created_at, k.last_seen_at,
                     k.user_agent, k.language, k.time_zone, k.page_url, k.page_title, k.attributes,
                     k.last_address IS NOT NULL AS address_known,
                     (SELECT COUNT(*) FROM conversations o WHERE o.contact_id = k.id) AS conversations,
                     {NOTE_COLUMNS}
-             FROM conversations c JOIN contacts k ON k.id = c.contact_id
+             FROM {from}
              LEFT JOIN blocks b ON b.contact_id = k.id
              LEFT JOIN agents a ON a.id = b.blocked_by
-             WHERE c.id = $1"
+             WHERE {key} = $1"
         ))
-        .bind(conversation.0)
+        .bind(id)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };

@@ -19,6 +19,7 @@
 //! live database.
 
 mod agents;
+mod api_tokens;
 mod assistant;
 mod blocks;
 mod checkpoint;
@@ -34,10 +35,12 @@ mod replies;
 mod search;
 pub mod snapshot;
 mod uploads;
+mod webhooks;
 mod workflow;
 mod writer;
 
 pub use agents::{AgentRecord, Role};
+pub use api_tokens::TokenGrant;
 pub use assistant::Claim;
 pub use contacts::{ContactDetails, ContactRecord};
 pub use conversations::Reader;
@@ -51,6 +54,7 @@ pub use messages::{
 };
 pub use search::{ConversationHit, MessageHit, SearchRow, Terms};
 pub use uploads::{FileRecord, NewUpload, UNSENT_BATCH, Uploader};
+pub use webhooks::{Attempt, Due, Endpoint};
 pub use workflow::{InboxPage, Rated, WOKEN_BY_CLOCK};
 pub use writer::Queued;
 
@@ -98,6 +102,19 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// What a client is told when storage failed while handling its
+    /// request (a socket's frame, an API call): the disk is full, or the
+    /// server failed and the request may be retried. The cause goes to the
+    /// log, not to the client.
+    pub fn refusal(self) -> crate::protocol::ProtocolError {
+        if self.is_disk_full() {
+            tracing::error!(err = %self, "the database's disk is full: nothing can be stored until space is freed");
+            return crate::protocol::ProtocolError::StorageFull;
+        }
+        tracing::error!(err = %self, "storage failed while handling a request");
+        crate::protocol::ProtocolError::Internal
+    }
+
     /// The database's disk is full (SQLite's `SQLITE_FULL`, PostgreSQL's `53100`): nothing was
     /// written, and writes work again once space returns.
     pub fn is_disk_full(&self) -> bool {

@@ -176,7 +176,7 @@ impl Store {
         &self,
         conversation: ConversationId,
         to: Option<AgentId>,
-        actor: AgentId,
+        actor: Option<AgentId>,
         line: &str,
     ) -> Result<Option<Message>, StoreError> {
         let mut tx = self.pool.begin().await?;
@@ -188,7 +188,14 @@ impl Store {
         .bind(conversation.0)
         .fetch_optional(&mut *tx)
         .await?;
-        leave_line(tx, changed.is_some(), conversation, Some(actor.0), line).await
+        leave_line(
+            tx,
+            changed.is_some(),
+            conversation,
+            actor.map(|a| a.0),
+            line,
+        )
+        .await
     }
 
     /// Gives an open conversation nobody owns to `to` (automatic

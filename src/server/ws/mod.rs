@@ -60,11 +60,11 @@ use crate::server::bus::Event;
 use crate::server::http::ClientAddr;
 use crate::server::hub::{Kick, Peer, SIGNED_OUT, SocketId, TOO_SLOW, conn_label, encode};
 use crate::server::limits::{FrameLimiter, Verdict};
-use crate::server::publish::{publish_event, publish_messages, publish_summary_of};
+use crate::server::publish::{publish_event, publish_summary_of};
 use crate::server::queue::{QueueRx, QueueTx, Refused};
 use crate::server::store::{
-    Audience, Author, Change, Changed, InboxPage, Inserted, PostOptions, Queued, Reader, Store,
-    StoreError, VisitorPost, now,
+    Audience, Author, Change, Changed, InboxPage, PostOptions, Queued, Reader, Store, StoreError,
+    VisitorPost, now,
 };
 
 /// Longest a single write may block before the peer counts as gone.
@@ -445,12 +445,7 @@ async fn on_change_frame(conn: &Conn, frame: ClientFrame) -> Result<(), Protocol
 /// when the disk is full (the client keeps the message and retries),
 /// `internal` otherwise.
 fn internal(err: StoreError) -> ProtocolError {
-    if err.is_disk_full() {
-        tracing::error!(%err, "the database's disk is full: nothing can be stored until space is freed");
-        return ProtocolError::StorageFull;
-    }
-    tracing::error!(%err, "storage failed while handling a frame");
-    ProtocolError::Internal
+    err.refusal()
 }
 
 /// Checks that this socket's person may see the conversation and returns the

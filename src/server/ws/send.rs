@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::protocol::{Attachment, validate_send};
-use crate::server::publish::publish_row;
-use crate::server::store::{RowAfter, Uploader};
+use crate::server::publish::publish_post;
+use crate::server::store::Uploader;
 
 /// A `send` whose write is queued for the database; the finisher completes
 /// it after the commit.
@@ -127,18 +127,12 @@ pub(super) async fn finish_send(conn: &Conn, send: QueuedSend) -> Result<(), Pro
         queued,
         received,
     } = send;
-    let Inserted {
-        message,
-        created,
-        started,
-        lines,
-        mentions,
-        row,
-    } = queued.committed().await.map_err(|err| match err {
+    let inserted = queued.committed().await.map_err(|err| match err {
         StoreError::TooManyConversations(n) => ProtocolError::TooManyConversations(n),
         StoreError::AttachmentGone => ProtocolError::UnknownAttachment,
         err => internal(err),
     })?;
+    let message = &inserted.message;
     // A resend answers with what that `client_id` stored: for a visitor it
     // must be their own message, never a teammate's (nor a note).
     if matches!(conn.peer, Peer::Contact(_))
@@ -156,23 +150,9 @@ pub(super) async fn finish_send(conn: &Conn, send: QueuedSend) -> Result<(), Pro
         client_id,
         message: message.clone(),
     });
-    if !created {
-        // Stored before (the ack was lost): maybe by an instance that died
-        // between its commit and its publish. Say it again — clients merge
-        // messages by id — so nobody waits for a resume to see it.
-        let (conversation, internal) = (message.conversation_id, message.internal);
-        publish(
-            conn,
-            Event::Message {
-                contact_id: contact,
-                message,
-                received: None,
-            },
-        )
-        .await;
-        if !internal {
-            publish_summary(conn, conversation).await;
-        }
+    if !inserted.created {
+        // Stored before (the ack was lost): said again, see `publish_post`.
+        publish_post(&conn.state, contact, inserted, None).await;
         return Ok(());
     }
     conn.state
@@ -180,6 +160,7 @@ pub(super) async fn finish_send(conn: &Conn, send: QueuedSend) -> Result<(), Pro
         .messages_stored
         .fetch_add(1, Ordering::Relaxed);
     let conversation = message.conversation_id;
+    let started = inserted.started;
     // Sending ends typing (the inbox list sees no `message`, so say so).
     if let Some(stopped) = conn.state.typing.stop(conversation, &conn.person()) {
         publish(
@@ -193,45 +174,12 @@ pub(super) async fn finish_send(conn: &Conn, send: QueuedSend) -> Result<(), Pro
         )
         .await;
     }
-    let internal = message.internal;
-    publish(
-        conn,
-        Event::Message {
-            contact_id: contact,
-            message,
-            received: Some(received),
-        },
-    )
-    .await;
-    if internal {
-        // A note changes nothing on the row the visitor sees; one that
-        // mentions teammates puts it in their Mentions list.
-        if !mentions.is_empty() {
-            publish_summary(conn, conversation).await;
-            conn.state.workflow.counts_changed();
-        }
-        return Ok(());
-    }
-    if started || !lines.is_empty() {
-        conn.state.workflow.counts_changed();
-    }
-    publish_messages(&conn.state, contact, lines).await;
-    // The row says whether the assistant answers: no extra read, and no
-    // task for the (many) conversations it does not answer. A batch of
-    // plain messages read the row with its writes; its newest message
-    // publishes it.
-    let assistant = match row {
-        RowAfter::Unread => publish_summary(conn, conversation).await,
-        RowAfter::Publish(row) => Some(publish_row(&conn.state, *row).await),
-        RowAfter::Later(assistant) => Some(assistant),
-    };
-    if started
-        && matches!(conn.peer, Peer::Contact(_))
-        && assistant != Some(AssistantState::Answering)
-    {
+    let visitor = matches!(conn.peer, Peer::Contact(_));
+    let assistant = publish_post(&conn.state, contact, inserted, Some(received)).await;
+    if started && visitor && assistant != Some(AssistantState::Answering) {
         crate::server::auto_assign::new_conversation(&conn.state, conversation, contact).await;
     }
-    if matches!(conn.peer, Peer::Contact(_)) && assistant == Some(AssistantState::Answering) {
+    if visitor && assistant == Some(AssistantState::Answering) {
         Assistant::visitor_wrote(&conn.state, conversation, contact);
     }
     Ok(())

@@ -13,8 +13,8 @@ use crate::protocol::{
 use crate::server::hub::Peer;
 use crate::server::labels::label_line;
 use crate::server::publish::{publish_messages, publish_summary_of};
-use crate::server::store::{InboxPage, Rated, now};
-use crate::server::workflow::{assign_line, check_rating, check_snooze, rating_line, status_line};
+use crate::server::store::{InboxPage, Rated};
+use crate::server::workflow::{self, Actor, check_rating, rating_line};
 
 pub(super) async fn on_set_status(
     conn: &Conn,
@@ -27,26 +27,21 @@ pub(super) async fn on_set_status(
         return Err(ProtocolError::AgentsOnly("set_status"));
     };
     let contact = authorise(conn, conversation).await?;
-    let until = match status {
-        ConversationStatus::Snoozed => Some(check_snooze(until, now())?),
-        _ => None,
-    };
     let time_zone = time_zone.filter(|z| z.len() <= MAX_TIME_ZONE);
-    let line = status_line(&conn.person().name, status, until, time_zone.as_deref());
-    let state = &conn.state;
-    let Some(line) = state
-        .store
-        .set_status(conversation, status, until, Some(me), &line)
-        .await
-        .map_err(internal)?
-    else {
-        return Ok(()); // already so: nothing to tell anyone
+    let name = conn.person().name;
+    let actor = Actor {
+        name: &name,
+        agent: Some(me),
     };
-    publish_messages(state, contact, vec![line]).await;
-    publish_summary_of(state, conversation).await;
-    state.workflow.counts_changed();
-    state.workflow.snoozes_changed();
-    Ok(())
+    workflow::set_status(
+        &conn.state,
+        (conversation, contact),
+        actor,
+        status,
+        until,
+        time_zone.as_deref(),
+    )
+    .await
 }
 
 pub(super) async fn on_assign(
@@ -58,37 +53,12 @@ pub(super) async fn on_assign(
         return Err(ProtocolError::AgentsOnly("assign"));
     };
     let contact = authorise(conn, conversation).await?;
-    let state = &conn.state;
-    let to = match to {
-        Some(id) => {
-            let agent = state
-                .store
-                .agent(id)
-                .await
-                .map_err(internal)?
-                .filter(|a| a.active)
-                .ok_or(ProtocolError::UnknownAgent)?;
-            Some((agent.id, agent.name))
-        }
-        None => None,
+    let name = conn.person().name;
+    let actor = Actor {
+        name: &name,
+        agent: Some(me),
     };
-    let line = assign_line(
-        &conn.person().name,
-        me,
-        to.as_ref().map(|(id, name)| (*id, name.as_str())),
-    );
-    let Some(line) = state
-        .store
-        .assign(conversation, to.map(|(id, _)| id), me, &line)
-        .await
-        .map_err(internal)?
-    else {
-        return Ok(());
-    };
-    publish_messages(state, contact, vec![line]).await;
-    publish_summary_of(state, conversation).await;
-    state.workflow.counts_changed();
-    Ok(())
+    workflow::assign(&conn.state, (conversation, contact), actor, to).await
 }
 
 pub(super) async fn on_rate(
@@ -116,6 +86,7 @@ pub(super) async fn on_rate(
     };
     publish_messages(state, contact, vec![line]).await;
     publish_summary_of(state, conversation).await;
+    crate::server::webhooks::rated(state, conversation, score, comment.as_deref()).await;
     Ok(())
 }
 

@@ -74,6 +74,9 @@ pub struct PostOptions {
     pub assign_on_reply: bool,
     /// (The assistant's answers) the help articles it was drawn from.
     pub sources: Vec<Source>,
+    /// (API clients) a bot's name: the message is the team's, written by
+    /// no teammate (`Author::bot`), and shown under this name.
+    pub bot_name: Option<String>,
 }
 
 /// How a visitor's message finds its conversation.
@@ -118,7 +121,7 @@ impl Audience {
 /// A new message's sender's display name, from the inserted row's
 /// `sender_kind` and `sender_id` (for `RETURNING`).
 const SENDER_NAME: &str = "CASE sender_kind
-     WHEN 'agent' THEN (SELECT a.name FROM agents a WHERE a.id = sender_id)
+     WHEN 'agent' THEN COALESCE((SELECT a.name FROM agents a WHERE a.id = sender_id), sender_label)
      WHEN 'contact' THEN (SELECT COALESCE(ct.name, 'Visitor #' || ct.id)
                           FROM contacts ct WHERE ct.id = sender_id)
      WHEN 'ai' THEN 'Assistant'
@@ -141,7 +144,7 @@ const MESSAGE_SELECT: &str =
     "SELECT m.id, m.conversation_id, m.client_id, m.sender_kind, m.body, m.created_at,
         m.edited_at, m.deleted_at, m.seq, m.internal, m.attachments, m.sources, m.helpful,
         CASE m.sender_kind
-            WHEN 'agent' THEN a.name
+            WHEN 'agent' THEN COALESCE(a.name, m.sender_label)
             WHEN 'contact' THEN COALESCE(ct.name, 'Visitor #' || ct.id)
             WHEN 'ai' THEN 'Assistant'
             ELSE 'Minicom'
@@ -375,6 +378,15 @@ impl Author {
         Self {
             kind: SenderKind::Agent,
             id: Some(id.0),
+        }
+    }
+
+    /// A bot of the company's (an API client): the team's side, no
+    /// teammate; its name comes with the post (`PostOptions::bot_name`).
+    pub fn bot() -> Self {
+        Self {
+            kind: SenderKind::Agent,
+            id: None,
         }
     }
 

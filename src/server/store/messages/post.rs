@@ -335,8 +335,8 @@ pub(in crate::server::store) async fn insert_in(
     .await?;
     // The new row comes back with its sender's name: no read after the write.
     let inserted: Option<(i64, Option<String>)> = sqlx::query_as(&format!(
-        "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at, seq, internal, attachments, sources)
-         VALUES ($1, $2, $3, $4, $5, $6, $8, $7, $9, $10)
+        "INSERT INTO messages (conversation_id, client_id, sender_kind, sender_id, body, created_at, seq, internal, attachments, sources, sender_label)
+         VALUES ($1, $2, $3, $4, $5, $6, $8, $7, $9, $10, $11)
          ON CONFLICT (conversation_id, client_id) DO NOTHING
          RETURNING id, {SENDER_NAME}",
     ))
@@ -350,6 +350,7 @@ pub(in crate::server::store) async fn insert_in(
     .bind(seq)
     .bind(attachments_json(attachments))
     .bind(sources_json(&options.sources))
+    .bind(options.bot_name.as_deref())
     .fetch_optional(&mut **tx)
     .await?;
     let Some((id, sender_name)) = inserted else {
@@ -378,8 +379,11 @@ pub(in crate::server::store) async fn insert_in(
             super::super::mentions::note_mentions(tx, conversation, id, body, author.id).await?;
     } else {
         let reopens = author.kind == SenderKind::Contact && status != "open";
-        let takes =
-            author.kind == SenderKind::Agent && options.assign_on_reply && assignee.is_none();
+        // A bot's message (no teammate) takes nobody's conversation.
+        let takes = author.kind == SenderKind::Agent
+            && author.id.is_some()
+            && options.assign_on_reply
+            && assignee.is_none();
         // Whoever writes has read everything before: their cursor moves too.
         sqlx::query(
             "UPDATE conversations
@@ -423,7 +427,7 @@ pub(in crate::server::store) async fn insert_in(
             lines.push(super::super::workflow::line_in(tx, conversation, author.id, &text).await?);
         }
     }
-    if author.kind == SenderKind::Agent {
+    if author.kind == SenderKind::Agent && author.id.is_some() {
         sqlx::query(
             "INSERT INTO agent_cursors (agent_id, conversation_id, last_read_id)
              VALUES ($1, $2, $3)

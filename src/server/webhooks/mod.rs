@@ -1,0 +1,292 @@
+//! Webhooks: endpoints of the company's own systems (a CRM, a data
+//! warehouse) that Minicom tells when conversations start, messages are
+//! posted, states change and ratings come in.
+//!
+//! An event is written to a durable queue in the database the moment it
+//! happens (`emit`), one delivery per endpoint that wants it; `deliver`
+//! sends them, signed, retries with backoff for a day, and pauses an
+//! endpoint that keeps failing. Nothing is lost across a restart: what was
+//! not delivered is still in the queue. Endpoints on private, loopback
+//! and link-local addresses are refused unless the operator allows them
+//! (`MINICOM_WEBHOOKS_ALLOW_PRIVATE=1`), at registration and at each send.
+//!
+//! Admins register endpoints on the Settings page
+//! (`app::inbox::webhooks` checks the session and calls here).
+
+mod deliver;
+
+use std::sync::RwLock;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tokio::sync::Notify;
+
+pub use deliver::{run, signature};
+
+use crate::protocol::{
+    AgentId, ContactId, ConversationId, MAX_WEBHOOK_URL, Message, NewWebhook, SenderKind, Webhook,
+    WebhookEvent,
+};
+use crate::server::AppState;
+use crate::server::api::{ApiMessage, Conversation};
+use crate::server::auth::new_token;
+use crate::server::outbound;
+use crate::server::store::{Endpoint, StoreError, now};
+
+/// How webhooks are sent; the defaults suit production, tests shorten
+/// the waits.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    /// Send to private, loopback and link-local addresses too
+    /// (`MINICOM_WEBHOOKS_ALLOW_PRIVATE=1`: endpoints on your own network).
+    pub allow_private: bool,
+    /// The wait before the first retry; each later one waits twice as
+    /// long, at most an hour.
+    pub first_retry: Duration,
+    /// A delivery still failing this long after its event is given up.
+    pub give_up_after: Duration,
+    /// Failed attempts in a row after which an endpoint is paused.
+    pub pause_after_failures: u32,
+    /// The longest one request may take, connecting included.
+    pub timeout: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            allow_private: false,
+            first_retry: Duration::from_secs(30),
+            give_up_after: Duration::from_secs(24 * 3600),
+            pause_after_failures: 30,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl Settings {
+    /// The settings the environment gives (`MINICOM_WEBHOOKS_ALLOW_PRIVATE`).
+    pub fn from_env() -> Self {
+        Self {
+            allow_private: std::env::var("MINICOM_WEBHOOKS_ALLOW_PRIVATE")
+                .is_ok_and(|v| v == "1" || v == "true"),
+            ..Self::default()
+        }
+    }
+}
+
+/// Why registering (or changing) an endpoint was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error(
+        "Give the endpoint's address, starting with https:// (at most {MAX_WEBHOOK_URL} characters)."
+    )]
+    Url,
+    #[error("Choose at least one event to send.")]
+    NoEvents,
+    #[error("{0}.")]
+    Unreachable(String),
+    #[error("That endpoint was deleted already, or is not paused.")]
+    Gone,
+    #[error("could not reach the database: {0}")]
+    Store(#[from] StoreError),
+}
+
+/// The endpoints events go to (cached: `emit` runs for every message),
+/// and the deliverer's wake-up.
+pub struct Webhooks {
+    pub settings: Settings,
+    endpoints: RwLock<Vec<Endpoint>>,
+    wake: Notify,
+}
+
+impl Webhooks {
+    /// Reads the active endpoints.
+    pub async fn load(
+        settings: Settings,
+        store: &crate::server::store::Store,
+    ) -> Result<Self, StoreError> {
+        Ok(Self {
+            settings,
+            endpoints: RwLock::new(store.active_webhooks().await?),
+            wake: Notify::new(),
+        })
+    }
+
+    /// Reads the active endpoints again (one changed, maybe on another
+    /// instance).
+    async fn reload(&self, store: &crate::server::store::Store) -> Result<(), StoreError> {
+        let endpoints = store.active_webhooks().await?;
+        if let Ok(mut cached) = self.endpoints.write() {
+            *cached = endpoints;
+        }
+        Ok(())
+    }
+
+    /// The endpoints that want `event` (usually none: nothing to do).
+    fn wanting(&self, event: WebhookEvent) -> Vec<i64> {
+        self.endpoints
+            .read()
+            .map(|e| {
+                e.iter()
+                    .filter(|e| e.events.contains(&event))
+                    .map(|e| e.id)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Queues `event` for every endpoint that wants it, with the data `data`
+/// makes (only called when one does), and wakes the deliverer. A failure
+/// is logged: the change itself is stored.
+async fn emit(state: &AppState, event: WebhookEvent, data: impl AsyncFnOnce() -> Option<Value>) {
+    let endpoints = state.webhooks.wanting(event);
+    if endpoints.is_empty() {
+        return;
+    }
+    let Some(data) = data().await else { return };
+    let body = json!({
+        "event": event.as_str(),
+        "created_at": now().0,
+        "data": data,
+    })
+    .to_string();
+    match state.store.queue_deliveries(&endpoints, event, &body).await {
+        Ok(()) => state.webhooks.wake.notify_one(),
+        Err(err) => {
+            tracing::error!(%err, event = event.as_str(), "could not queue a webhook delivery")
+        }
+    }
+}
+
+/// A conversation as webhooks and the API show it.
+async fn conversation(state: &AppState, id: ConversationId) -> Option<Value> {
+    match state.store.conversation_summary(id).await {
+        Ok(Some(row)) => serde_json::to_value(Conversation::from(row)).ok(),
+        Ok(None) => None,
+        Err(err) => {
+            tracing::error!(%err, "could not read a conversation for a webhook");
+            None
+        }
+    }
+}
+
+/// A message was posted (`started`: it began its conversation). The
+/// team's notes and Minicom's own lines are not sent.
+pub async fn message_posted(
+    state: &AppState,
+    contact: ContactId,
+    message: &Message,
+    started: bool,
+) {
+    if message.internal || message.sender == SenderKind::System {
+        return;
+    }
+    let id = message.conversation_id;
+    if started {
+        emit(state, WebhookEvent::ConversationCreated, async || {
+            Some(json!({ "conversation": conversation(state, id).await? }))
+        })
+        .await;
+    }
+    emit(state, WebhookEvent::MessageCreated, async || {
+        Some(json!({
+            "contact_id": contact.0,
+            "message": ApiMessage::from(message.clone()),
+        }))
+    })
+    .await;
+}
+
+/// A conversation was resolved, snoozed or reopened.
+pub async fn status_changed(state: &AppState, id: ConversationId) {
+    emit(state, WebhookEvent::StatusChanged, async || {
+        Some(json!({ "conversation": conversation(state, id).await? }))
+    })
+    .await;
+}
+
+/// A visitor rated a conversation.
+pub async fn rated(state: &AppState, id: ConversationId, score: u8, comment: Option<&str>) {
+    emit(state, WebhookEvent::Rated, async || {
+        Some(json!({
+            "conversation": conversation(state, id).await?,
+            "rating": { "score": score, "comment": comment },
+        }))
+    })
+    .await;
+}
+
+/// A signing secret: `whsec_` and 64 hex digits.
+fn new_secret() -> String {
+    format!("whsec_{}", new_token())
+}
+
+/// Registers an endpoint for `events` (their names); its secret is in
+/// the answer, once.
+pub async fn register(
+    state: &AppState,
+    by: AgentId,
+    url: &str,
+    events: &[String],
+) -> Result<NewWebhook, WebhookError> {
+    let url = url.trim();
+    let parsed = reqwest::Url::parse(url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some())
+        .filter(|_| url.len() <= MAX_WEBHOOK_URL)
+        .ok_or(WebhookError::Url)?;
+    let mut wanted: Vec<WebhookEvent> = events
+        .iter()
+        .filter_map(|e| WebhookEvent::parse(e))
+        .collect();
+    wanted.sort_by_key(|e| WebhookEvent::ALL.iter().position(|a| a == e));
+    wanted.dedup();
+    if wanted.is_empty() {
+        return Err(WebhookError::NoEvents);
+    }
+    outbound::addresses(&parsed, state.webhooks.settings.allow_private)
+        .await
+        .map_err(WebhookError::Unreachable)?;
+    let secret = new_secret();
+    let id = state
+        .store
+        .create_webhook(parsed.as_str(), &secret, &wanted, by)
+        .await?;
+    state.webhooks.reload(&state.store).await?;
+    tracing::info!(agent = by.0, webhook = id, "registered a webhook endpoint");
+    let webhook = state
+        .store
+        .webhooks()
+        .await?
+        .into_iter()
+        .find(|w| w.id == id)
+        .ok_or(WebhookError::Gone)?;
+    Ok(NewWebhook { secret, webhook })
+}
+
+/// Every endpoint with its latest deliveries.
+pub async fn list(state: &AppState) -> Result<Vec<Webhook>, WebhookError> {
+    Ok(state.store.webhooks().await?)
+}
+
+/// Deletes an endpoint and what was queued for it.
+pub async fn delete(state: &AppState, by: AgentId, id: i64) -> Result<(), WebhookError> {
+    if !state.store.delete_webhook(id).await? {
+        return Err(WebhookError::Gone);
+    }
+    state.webhooks.reload(&state.store).await?;
+    tracing::info!(agent = by.0, webhook = id, "deleted a webhook endpoint");
+    Ok(())
+}
+
+/// Resumes a paused endpoint: what waited is sent now.
+pub async fn resume(state: &AppState, by: AgentId, id: i64) -> Result<(), WebhookError> {
+    if !state.store.resume_webhook(id).await? {
+        return Err(WebhookError::Gone);
+    }
+    state.webhooks.reload(&state.store).await?;
+    state.webhooks.wake.notify_one();
+    tracing::info!(agent = by.0, webhook = id, "resumed a webhook endpoint");
+    Ok(())
+}
