@@ -10,7 +10,7 @@ CARGO_BIN := $(HOME)/.cargo/bin
 NODE_BIN := $(CURDIR)/end2end/node_modules/.bin
 export PATH := $(CARGO_BIN):$(NODE_BIN):$(PATH)
 
-.PHONY: help setup setup-rust setup-node setup-browser setup-services run build build-release test test-rust test-e2e bench bench-postgres bench-internals eval lighthouse lint setup-native setup-model fmt clean
+.PHONY: help setup setup-rust setup-node setup-browser setup-services setup-mail run build build-release test test-rust test-e2e bench bench-postgres bench-internals eval lighthouse lint setup-native setup-model fmt clean
 
 help:
 	@echo "make run    build and serve Minicom on http://127.0.0.1:3000 (first time: ~25 min)"
@@ -82,6 +82,16 @@ setup-services:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server postgresql nginx; \
 	fi
 
+# A real SMTP server for the email tests: Python's aiosmtpd from PyPI,
+# into target/aiosmtpd (the tests start it on a free port).
+AIOSMTPD_VERSION := 1.4.6
+setup-mail: target/aiosmtpd/.installed
+
+target/aiosmtpd/.installed:
+	@echo "==> Installing aiosmtpd $(AIOSMTPD_VERSION) from PyPI for the email tests (a few seconds, once)"
+	python3 -m pip install --quiet --disable-pip-version-check --target target/aiosmtpd aiosmtpd==$(AIOSMTPD_VERSION)
+	@touch $@
+
 setup-browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
 		echo "==> Installing Debian's Chromium for browser tests (about 2 min, once)"; \
@@ -113,7 +123,7 @@ run: build-release
 
 test: test-rust test-e2e
 
-test-rust: setup-rust setup-model setup-services
+test-rust: setup-rust setup-model setup-services setup-mail
 	@echo "==> Unit and integration tests (real server, real WebSocket client)"
 	cargo test --features ssr
 	@echo "==> The integration suites again on PostgreSQL (a throwaway cluster per test program)"

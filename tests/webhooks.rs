@@ -239,12 +239,43 @@ async fn deliveries_are_signed_and_retried_after_a_500() {
             .iter()
             .all(|d| d.last_status == Some(200))
     );
+    let page = server.post_form(&admin, "/api/webhooks", &[]).await;
     assert!(
-        !listed(&server, &admin)
-            .await
-            .iter()
-            .any(|h| format!("{h:?}").contains(&made.secret))
+        !page.text().contains(&made.secret),
+        "the secret is shown only once"
     );
+
+    // A change through the API is an event too.
+    let response = server
+        .post_form(
+            &admin,
+            "/api/api_token_create",
+            &[("name", "CRM"), ("scope", "write")],
+        )
+        .await;
+    let token: minicom::protocol::NewApiToken = serde_json::from_str(&response.text()).unwrap();
+    let conversation = message.json()["data"]["message"]["conversation_id"]
+        .as_i64()
+        .unwrap();
+    let resolved = server
+        .http(
+            "PATCH",
+            &format!("/api/v1/conversations/{conversation}"),
+            &[
+                ("Authorization", &format!("Bearer {}", token.secret)),
+                ("Content-Type", "application/json"),
+            ],
+            r#"{"status": "resolved"}"#,
+        )
+        .await;
+    assert_eq!(resolved.status, 200, "{}", resolved.text());
+    let changed = receiver.next().await;
+    verify(&made.secret, &changed);
+    assert_eq!(
+        changed.header("x-minicom-event"),
+        "conversation.status_changed"
+    );
+    assert_eq!(changed.json()["data"]["conversation"]["status"], "resolved");
 }
 
 #[tokio::test]
@@ -320,6 +351,7 @@ async fn private_addresses_are_refused_by_default() {
             "",
             "Choose at least one event",
         ),
+        ("http://93.184.216.34/hook", ALL_EVENTS, "Use https://"),
     ] {
         let response = register(&server, &admin, url, events).await;
         assert!(response.text().contains(why), "{url}: {}", response.text());
@@ -341,6 +373,7 @@ async fn an_endpoint_that_keeps_failing_is_paused_until_resumed() {
     let server = TestServer::start_configured(|c| {
         on_premise(c);
         c.webhooks.pause_after_failures = 3;
+        c.webhooks.pause_after = Duration::ZERO;
     })
     .await;
     let admin = server.agent_cookie().await;
@@ -353,10 +386,22 @@ async fn an_endpoint_that_keeps_failing_is_paused_until_resumed() {
     let hooks = until_listed(&server, &admin, |h| h[0].paused.is_some()).await;
     let why = hooks[0].paused.clone().unwrap();
     assert!(
-        why.contains("3 failed deliveries") && why.contains("HTTP 500"),
+        why.starts_with("Paused") && why.contains("HTTP 500"),
         "{why}"
     );
     assert_eq!(hooks[0].deliveries[0].state, DeliveryState::Pending);
+    // Paused, it is sent nothing, but what happens is kept for it.
+    visitor.say(None, "Hello?").await;
+    visitor
+        .expect(|f| matches!(f, minicom::protocol::ServerFrame::Ack { .. }).then_some(()))
+        .await;
+    let hooks = until_listed(&server, &admin, |h| h[0].deliveries.len() == 2).await;
+    assert!(
+        hooks[0]
+            .deliveries
+            .iter()
+            .all(|d| d.state == DeliveryState::Pending)
+    );
 
     receiver.answer(200);
     let response = server
@@ -367,11 +412,23 @@ async fn an_endpoint_that_keeps_failing_is_paused_until_resumed() {
         )
         .await;
     assert_eq!(response.status, 200, "{}", response.text());
-    let delivered = receiver.next().await;
-    assert_eq!(delivered.answered, 200);
-    assert_eq!(delivered.json()["data"]["message"]["body"], "Anyone there?");
+    let mut bodies = Vec::new();
+    for _ in 0..2 {
+        let delivered = receiver.next().await;
+        assert_eq!(delivered.answered, 200);
+        bodies.push(
+            delivered.json()["data"]["message"]["body"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    bodies.sort();
+    assert_eq!(bodies, ["Anyone there?", "Hello?"]);
     let hooks = until_listed(&server, &admin, |h| {
-        h[0].deliveries[0].state == DeliveryState::Delivered
+        h[0].deliveries
+            .iter()
+            .all(|d| d.state == DeliveryState::Delivered)
     })
     .await;
     assert!(hooks[0].paused.is_none());

@@ -3,7 +3,7 @@
 --
 -- A token is shown once; only its SHA-256 is kept (it is 32 random bytes,
 -- so a plain hash is enough: nothing to guess). A revoked token stays
--- listed until deleted, so admins see what was cut off and when.
+-- listed, so admins see what was cut off and when.
 CREATE TABLE api_tokens (
     -- AUTOINCREMENT: a revoked token's id never comes back for a new one.
     id           INTEGER PRIMARY KEY AUTOINCREMENT,

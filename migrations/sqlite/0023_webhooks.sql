@@ -12,7 +12,9 @@ CREATE TABLE webhooks (
     events        TEXT    NOT NULL,
     created_by    INTEGER REFERENCES agents (id) ON DELETE SET NULL,
     created_at    INTEGER NOT NULL,
-    -- Attempts that failed in a row; paused_at is set when too many did.
+    -- Attempts that failed in a row, since when; paused_at is set when
+    -- they went on long enough.
+    failing_since INTEGER,
     failures      INTEGER NOT NULL DEFAULT 0,
     paused_at     INTEGER,
     pause_reason  TEXT
@@ -25,6 +27,9 @@ CREATE TABLE webhooks (
 CREATE TABLE webhook_deliveries (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
     webhook_id      INTEGER NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    -- What it is about: erasing the conversation (or its visitor) erases
+    -- what would have told of it.
+    conversation_id INTEGER NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
     event           TEXT    NOT NULL,
     body            TEXT    NOT NULL,
     created_at      INTEGER NOT NULL,
@@ -39,4 +44,5 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, id);
+CREATE INDEX webhook_deliveries_by_conversation ON webhook_deliveries (conversation_id);
 CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE state <> 'pending';

@@ -128,7 +128,11 @@ pub fn Messenger(
     let live = expect_context::<Live>();
     // The conversation the visitor picked from their list; else their most
     // recent one (none before their first message, or while starting anew).
-    let picked = RwSignal::new(None::<ConversationId>);
+    // A link from a follow-up email names the conversation to open.
+    let named = leptos_router::hooks::use_query_map()
+        .with_untracked(|q| q.get("conversation").and_then(|c| c.parse().ok()))
+        .map(ConversationId);
+    let picked = RwSignal::new(named);
     let starting_new = RwSignal::new(false);
     let listing = RwSignal::new(false);
     let current = Memo::new(move |_| {

@@ -43,6 +43,8 @@ pub enum ConfigError {
         "DATABASE_URL selects PostgreSQL, which is for several instances, but MINICOM_REDIS_URL is not set: without Redis, instances would not see each other's messages. Set MINICOM_REDIS_URL=redis://host:port, or MINICOM_INSTANCES=1 if this is the only instance"
     )]
     PostgresWithoutRedis,
+    #[error("{0}")]
+    BadEmail(String),
     #[error("MINICOM_INSTANCES must be a positive whole number, got {0:?}")]
     BadInstances(String),
     #[error("{0}")]
@@ -252,6 +254,8 @@ pub struct Config {
     /// Webhooks: where they may go (`MINICOM_WEBHOOKS_ALLOW_PRIVATE`), and
     /// how they are retried.
     pub webhooks: crate::server::webhooks::Settings,
+    /// Email follow-up (`MINICOM_SMTP_URL` and friends); `None`: off.
+    pub email: Option<crate::server::email::Settings>,
 }
 
 /// The help text for `minicom --help`.
@@ -304,6 +308,11 @@ Environment (flags win over these):
   MINICOM_LIMIT_API_PER_MINUTE     API requests per minute per token (default 600)
   MINICOM_WEBHOOKS_ALLOW_PRIVATE   1: webhooks may go to private and loopback
                                    addresses (your own network) (default 0)
+  MINICOM_SMTP_URL            smtp://user:password@host:587 (or smtps://…): email
+                              the team's replies to visitors who left (default off)
+  MINICOM_EMAIL_FROM          the sender, e.g. Support <support@example.com>
+  MINICOM_PUBLIC_URL          where visitors reach Minicom, for links in emails
+  MINICOM_EMAIL_DELAY_SECONDS how long a reply waits for the visitor (default 300)
   MINICOM_FILES               where files are kept: a folder, or `database`
                               (default: data/files beside SQLite; in PostgreSQL)
   MINICOM_FILES_MAX_BYTES     bytes per file                  (default 10485760)
@@ -423,6 +432,7 @@ impl Config {
                 Some(_) => Some(positive::<u32>("MINICOM_RETENTION_DAYS", 1)?),
             },
             webhooks: crate::server::webhooks::Settings::from_env(),
+            email: crate::server::email::Settings::from_env().map_err(ConfigError::BadEmail)?,
             edit_window_minutes: match env("MINICOM_EDIT_WINDOW_MINUTES") {
                 None => 15,
                 Some(value) => value

@@ -41,6 +41,14 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(logout))
         .route("/messenger/identify", post(visitors::identify))
         .route("/messenger/forget", post(visitors::forget))
+        .route(
+            "/messenger/continue",
+            get(visitors::continue_page).post(visitors::continue_from_email),
+        )
+        .route(
+            "/messenger/unsubscribe",
+            get(visitors::unsubscribe_page).post(visitors::unsubscribe),
+        )
         .route("/inbox/transcript/{id}", get(transcript::for_agent))
         .route("/messenger/transcript/{id}", get(transcript::for_visitor))
         .route("/files", post(files::upload))

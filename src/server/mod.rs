@@ -17,6 +17,7 @@ pub mod cluster;
 pub mod config;
 pub mod connections;
 pub mod contacts;
+pub mod email;
 pub mod erase;
 pub mod fd_limit;
 pub mod files;
@@ -92,6 +93,8 @@ pub struct AppState {
     pub api: Arc<api::Api>,
     /// Webhook endpoints and their deliverer's wake-up.
     pub webhooks: Arc<webhooks::Webhooks>,
+    /// Email follow-up's wake-up (when `config.email` is set).
+    pub mailer: Arc<email::Mailer>,
     /// Work that must finish before the server stops (each socket's
     /// finisher: committed sends still to publish).
     pub tasks: tokio_util::task::TaskTracker,
@@ -343,6 +346,7 @@ pub async fn serve_announced(
         files,
         api,
         webhooks,
+        mailer: Arc::default(),
         tasks: tokio_util::task::TaskTracker::new(),
     };
     tokio::spawn(
@@ -357,6 +361,7 @@ pub async fn serve_announced(
     ));
     tokio::spawn(workflow::run_counts(state.clone(), hub.shutdown_signal()));
     tokio::spawn(webhooks::run(state.clone(), hub.shutdown_signal()));
+    tokio::spawn(email::run(state.clone(), hub.shutdown_signal()));
     if let Some(days) = state.config.retention_days {
         tokio::spawn(erase::run_retention(
             state.clone(),

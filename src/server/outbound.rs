@@ -93,10 +93,27 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || a >= 240)
         }
         IpAddr::V6(v6) => {
+            let s = v6.segments();
+            // IPv4 inside IPv6: mapped (::ffff:a.b.c.d), compatible
+            // (::a.b.c.d), translated (::ffff:0:a.b.c.d), 6to4 (2002:ab:cd::).
+            let embedded = |hi: u16, lo: u16| {
+                let [a, b] = hi.to_be_bytes();
+                let [c, d] = lo.to_be_bytes();
+                std::net::Ipv4Addr::new(a, b, c, d)
+            };
             if let Some(v4) = v6.to_ipv4_mapped() {
                 return is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            if s[..6] == [0; 6] && !(s[6] == 0 && s[7] <= 1) {
+                return is_public(IpAddr::V4(embedded(s[6], s[7])));
+            }
+            if s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0 {
+                return is_public(IpAddr::V4(embedded(s[6], s[7])));
+            }
+            if s[0] == 0x2002 {
+                return is_public(IpAddr::V4(embedded(s[1], s[2])));
+            }
+            let first = s[0];
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
@@ -107,7 +124,11 @@ pub fn is_public(ip: IpAddr) -> bool {
                 // Documentation, 2001:db8::/32.
                 || (first == 0x2001 && v6.segments()[1] == 0x0db8)
                 // NAT64, 64:ff9b::/96: it reaches an IPv4 address.
-                || (first == 0x0064 && v6.segments()[1] == 0xff9b))
+                || (first == 0x0064 && v6.segments()[1] == 0xff9b)
+                // Site-local (old), fec0::/10; discard, 100::/64; Teredo, 2001::/32.
+                || (first & 0xffc0) == 0xfec0
+                || (first == 0x0100 && s[1..4] == [0; 3])
+                || (first == 0x2001 && s[1] == 0))
         }
     }
 }
@@ -160,6 +181,13 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "64:ff9b::a00:1",
+            "::10.0.0.1",
+            "::ffff:0:10.0.0.1",
+            "2002:a00:1::",
+            "2002:7f00:1::1",
+            "fec0::1",
+            "100::1",
+            "2001:0:4136:e378::1",
         ] {
             assert!(
                 !is_public(inside.parse().unwrap()),
@@ -171,6 +199,7 @@ mod tests {
             "1.1.1.1",
             "2606:4700:4700::1111",
             "::ffff:8.8.8.8",
+            "2002:808:808::1",
         ] {
             assert!(
                 is_public(outside.parse().unwrap()),

@@ -78,15 +78,22 @@ pub async fn publish_post(
     } = inserted;
     let (conversation, internal) = (message.conversation_id, message.internal);
     let from_visitor = message.sender == crate::protocol::SenderKind::Contact;
-    if created {
-        crate::server::webhooks::message_posted(state, contact, &message, started).await;
-    }
+    let reply = !internal && message.sender == crate::protocol::SenderKind::Agent;
+    // Copied only when an endpoint wants it: most deployments have none.
+    let hooked = (created && state.webhooks.wants_messages()).then(|| message.clone());
     let event = Event::Message {
         contact_id: contact,
         message,
         received: received.filter(|_| created),
     };
     publish_event(state, event).await;
+    if let Some(message) = &hooked {
+        crate::server::webhooks::message_posted(state, contact, message, started).await;
+    }
+    if created && reply {
+        // A teammate's (or a bot's) reply the visitor may miss.
+        crate::server::email::reply_posted(state, conversation).await;
+    }
     if !created {
         if !internal {
             publish_summary_of(state, conversation).await;

@@ -7,7 +7,9 @@
 //! never by following a link: a link someone else sent must not make a
 //! victim write into another person's conversations. Linking rotates the
 //! token, and `POST /messenger/forget` (the site's sign-out) starts a fresh
-//! anonymous visitor, so a shared device can unlink.
+//! anonymous visitor, so a shared device can unlink. The one link that
+//! does sign a browser in, the one in a follow-up email, asks first, naming
+//! the address it was sent to (`continue_page`).
 
 use axum::extract::{Form, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -299,4 +301,196 @@ pub async fn forget(
 
 fn is_page(path: &str) -> bool {
     matches!(path, "/" | "/messenger")
+}
+
+/// A small page of the messenger's own (after a link from an email):
+/// `paragraphs` are text, escaped; `form` is the page's own markup.
+fn plain_page(title: &str, paragraphs: &[String], form: &str) -> Response {
+    let escape = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let body: String = paragraphs
+        .iter()
+        .map(|p| format!("<p>{}</p>", escape(p)))
+        .collect();
+    axum::response::Html(format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{title}</title><link rel=\"stylesheet\" href=\"/pkg/minicom.css\"></head>\
+         <body><main class=\"team email-page\"><h1>{title}</h1>{body}{form}</main></body></html>",
+        title = escape(title),
+    ))
+    .into_response()
+}
+
+/// `ana@example.com` as `a…@example.com`: enough for its owner to know it.
+fn masked(email: &str) -> String {
+    match email.split_once('@') {
+        Some((user, domain)) => {
+            let first: String = user.chars().take(1).collect();
+            format!("{first}…@{domain}")
+        }
+        None => "your email".to_owned(),
+    }
+}
+
+/// The link's fields again, for the confirming form.
+fn continue_fields(link: &crate::server::email::links::Continue) -> String {
+    format!(
+        "<input type=\"hidden\" name=\"c\" value=\"{}\"><input type=\"hidden\" name=\"k\" value=\"{}\">\
+         <input type=\"hidden\" name=\"x\" value=\"{}\"><input type=\"hidden\" name=\"s\" value=\"{}\">",
+        link.c,
+        link.k,
+        link.x,
+        link.s
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .collect::<String>()
+    )
+}
+
+/// The page a bad or expired link gets.
+fn link_refused() -> Response {
+    let mut page = plain_page(
+        "This link does not work any more",
+        &["Links in our emails work for 30 days. Open the chat on our website to write to us again.".into()],
+        "",
+    );
+    *page.status_mut() = StatusCode::GONE;
+    page
+}
+
+/// `GET /messenger/continue`: the link in a follow-up email. Following a
+/// link changes nothing (mail scanners follow them too, and a link someone
+/// else sent must not sign a browser in unawares): it asks first, naming
+/// the address the email went to.
+pub async fn continue_page(
+    State(state): State<AppState>,
+    axum::extract::Query(link): axum::extract::Query<crate::server::email::links::Continue>,
+) -> Response {
+    let now = crate::server::store::now().0 / 1000;
+    let Some((conversation, contact)) = link.verify(state.identity_secret.as_bytes(), now) else {
+        return link_refused();
+    };
+    let email = match state.store.conversation_contact(conversation).await {
+        Ok(Some(owner)) if owner == contact => state
+            .store
+            .contact_details(conversation)
+            .await
+            .ok()
+            .flatten()
+            .and_then(|d| d.record.email),
+        Ok(_) => return link_refused(),
+        Err(err) => {
+            tracing::error!(%err, "could not look up a conversation for an email link");
+            return Refusal::unavailable().into_response();
+        }
+    };
+    let to = email
+        .as_deref()
+        .map_or_else(|| "your email".to_owned(), masked);
+    plain_page(
+        "Continue your conversation",
+        &[format!(
+            "This link was emailed to {to}. Continue in this browser as that person?"
+        )],
+        &format!(
+            "<form method=\"post\" action=\"/messenger/continue\">{}<button type=\"submit\" class=\"button-small\">Continue the conversation</button></form>",
+            continue_fields(&link)
+        ),
+    )
+}
+
+/// `POST /messenger/continue`: the visitor confirmed. This browser gets a
+/// new token that speaks for them, and the messenger opens on the
+/// conversation.
+pub async fn continue_from_email(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Form(link): Form<crate::server::email::links::Continue>,
+) -> Response {
+    let now = crate::server::store::now().0 / 1000;
+    let Some((conversation, contact)) = link.verify(state.identity_secret.as_bytes(), now) else {
+        return link_refused();
+    };
+    match state.store.conversation_contact(conversation).await {
+        Ok(Some(owner)) if owner == contact => {}
+        Ok(_) => return link_refused(),
+        Err(err) => {
+            tracing::error!(%err, "could not look up a conversation for an email link");
+            return Refusal::unavailable().into_response();
+        }
+    }
+    let (token, cookies) = match issue_token(&state, Some(client), &headers).await {
+        Ok(issued) => issued,
+        Err(refusal) => return refusal.into_response(),
+    };
+    if let Err(err) = state
+        .store
+        .link_token(&auth::token_hash(&token), contact)
+        .await
+    {
+        tracing::error!(%err, "could not link a browser to a visitor from an email");
+        return Refusal::unavailable().into_response();
+    }
+    let to = format!("/messenger?conversation={}", conversation.0);
+    (
+        StatusCode::SEE_OTHER,
+        set_cookies(cookies),
+        [(
+            header::LOCATION,
+            HeaderValue::from_str(&to).unwrap_or(HeaderValue::from_static("/messenger")),
+        )],
+    )
+        .into_response()
+}
+
+/// `GET /messenger/unsubscribe`: asks before stopping the emails (a mail
+/// scanner that follows the link must not unsubscribe anyone).
+pub async fn unsubscribe_page(
+    State(state): State<AppState>,
+    axum::extract::Query(link): axum::extract::Query<crate::server::email::links::Unsubscribe>,
+) -> Response {
+    if link.verify(state.identity_secret.as_bytes()).is_none() {
+        return link_refused();
+    }
+    plain_page(
+        "Stop emails about your conversations?",
+        &["We email you the team's replies when you have left the chat.".into()],
+        &format!(
+            "<form method=\"post\" action=\"/messenger/unsubscribe\">\
+             <input type=\"hidden\" name=\"k\" value=\"{}\"><input type=\"hidden\" name=\"s\" value=\"{}\">\
+             <button type=\"submit\" class=\"button-small\">Stop the emails</button></form>",
+            link.k,
+            link.s
+                .chars()
+                .filter(char::is_ascii_hexdigit)
+                .collect::<String>()
+        ),
+    )
+}
+
+/// `POST /messenger/unsubscribe`: from the page above, or a mail program's
+/// one-click unsubscribe (`List-Unsubscribe`).
+pub async fn unsubscribe(
+    State(state): State<AppState>,
+    Form(link): Form<crate::server::email::links::Unsubscribe>,
+) -> Response {
+    let Some(contact) = link.verify(state.identity_secret.as_bytes()) else {
+        return link_refused();
+    };
+    if let Err(err) = state.store.opt_out_of_email(contact).await {
+        tracing::error!(%err, "could not stop a visitor's emails");
+        return Refusal::unavailable().into_response();
+    }
+    tracing::info!(contact = contact.0, "a visitor unsubscribed from emails");
+    plain_page(
+        "You will get no more emails",
+        &["Your conversations stay in the chat on our website.".into()],
+        "",
+    )
 }

@@ -105,6 +105,7 @@ fn test_config(addr: SocketAddr, database_url: String) -> Config {
         backup: None,
         retention_days: None,
         webhooks: Default::default(),
+        email: None,
     }
 }
 

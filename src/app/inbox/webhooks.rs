@@ -223,7 +223,8 @@ pub fn WebhooksCard() -> impl IntoView {
                                         }
                                     });
                                 } />
-                            " " {event.label()} " " <code>{event.as_str()}</code>
+                            <span>{event.label()}</span>
+                            <code>{event.as_str()}</code>
                         </label>
                     }).collect_view()}
                 </fieldset>

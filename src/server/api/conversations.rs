@@ -109,8 +109,9 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
-/// A cursor is the last row's sort key and id: keyset paging, so a page
-/// neither skips nor repeats rows while conversations move.
+/// A cursor is the last row's sort key and id: keyset paging, as fast on
+/// the hundredth page as on the first. A conversation that moves while
+/// pages are read (a new message) may be skipped or come twice.
 fn parse_cursor(cursor: &str) -> Result<(i64, i64), ApiError> {
     let bad = || {
         ApiError::Invalid(
@@ -389,7 +390,8 @@ pub async fn post(
     caller.require(ApiScope::Write)?;
     let client_id = client_id(caller.token.id, &headers)?;
     let body = validate_body(&new.body)?;
-    let (author, bot_name) = match (new.agent_id, new.bot_name.as_deref()) {
+    // Who the message is from, as its sender's name will read.
+    let (author, bot_name, from) = match (new.agent_id, new.bot_name.as_deref()) {
         (Some(_), Some(_)) => {
             return Err(ApiError::Invalid(
                 "Give `agent_id` or `bot_name`, not both.".into(),
@@ -402,7 +404,7 @@ pub async fn post(
                 .await?
                 .filter(|a| a.active)
                 .ok_or(crate::protocol::ProtocolError::UnknownAgent)?;
-            (Author::agent(agent.id), None)
+            (Author::agent(agent.id), None, agent.name)
         }
         (None, name) => {
             let name = check_name(name.unwrap_or(&caller.token.name)).ok_or_else(|| {
@@ -411,7 +413,7 @@ pub async fn post(
                     crate::protocol::MAX_TOKEN_NAME_CHARS
                 ))
             })?;
-            (Author::bot(), Some(name.to_owned()))
+            (Author::bot(), Some(name.to_owned()), name.to_owned())
         }
     };
     let conversation = ConversationId(id);
@@ -440,7 +442,11 @@ pub async fn post(
         .committed()
         .await?;
     let (created, message) = (inserted.created, inserted.message.clone());
-    if !created && (message.body != body || message.internal != new.note) {
+    // The same key for another message (other words, another author, a
+    // note or not) is a mistake the client must hear of.
+    if !created
+        && (message.body != body || message.internal != new.note || message.sender_name != from)
+    {
         return Err(ApiError::IdempotencyReused);
     }
     if created {
@@ -512,6 +518,20 @@ pub async fn change(
         .conversation_contact(target)
         .await?
         .ok_or(ApiError::NotFound("conversation"))?;
+    // Everything checked before anything changes: a refused change
+    // leaves no half of it behind.
+    if change.status == Some(ConversationStatus::Snoozed) {
+        let until = change.snoozed_until.map(crate::protocol::Timestamp);
+        crate::server::workflow::check_snooze(until, crate::server::store::now())?;
+    }
+    if let Some(Some(agent)) = change.assignee_id {
+        state
+            .store
+            .agent(AgentId(agent))
+            .await?
+            .filter(|a| a.active)
+            .ok_or(crate::protocol::ProtocolError::UnknownAgent)?;
+    }
     let name = format!("{} (API)", caller.token.name);
     let actor = Actor {
         name: &name,

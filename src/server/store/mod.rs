@@ -27,6 +27,7 @@ mod contacts;
 mod conversations;
 mod engine;
 mod erase;
+mod followups;
 mod help;
 mod labels;
 mod mentions;
@@ -46,6 +47,7 @@ pub use contacts::{ContactDetails, ContactRecord};
 pub use conversations::Reader;
 pub use engine::Engine;
 pub use erase::{Erased, Eraser, RETENTION_BATCH};
+pub use followups::Followup;
 pub use help::{NewPassage, PassageHit, StoredArticle};
 pub use labels::LabelCreated;
 pub use messages::{
@@ -54,7 +56,7 @@ pub use messages::{
 };
 pub use search::{ConversationHit, MessageHit, SearchRow, Terms};
 pub use uploads::{FileRecord, NewUpload, UNSENT_BATCH, Uploader};
-pub use webhooks::{Attempt, Due, Endpoint};
+pub use webhooks::{Attempt, Due, Endpoint, PauseRule};
 pub use workflow::{InboxPage, Rated, WOKEN_BY_CLOCK};
 pub use writer::Queued;
 

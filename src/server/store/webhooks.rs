@@ -4,7 +4,9 @@
 use sqlx::Row;
 
 use super::{Store, StoreError, now};
-use crate::protocol::{AgentId, Delivery, DeliveryState, Timestamp, Webhook, WebhookEvent};
+use crate::protocol::{
+    AgentId, ConversationId, Delivery, DeliveryState, Timestamp, Webhook, WebhookEvent,
+};
 
 /// An endpoint as the sender needs it.
 #[derive(Clone, Debug)]
@@ -13,6 +15,16 @@ pub struct Endpoint {
     pub url: String,
     pub secret: String,
     pub events: Vec<WebhookEvent>,
+    /// Paused: events are still queued for it, nothing is sent.
+    pub paused: bool,
+}
+
+/// When an endpoint that keeps failing is paused: after this many failed
+/// attempts in a row, going on for at least this long.
+#[derive(Clone, Copy, Debug)]
+pub struct PauseRule {
+    pub failures: u32,
+    pub for_ms: i64,
 }
 
 /// A delivery claimed for sending.
@@ -25,6 +37,8 @@ pub struct Due {
     pub created_at: Timestamp,
     /// Attempts before this one.
     pub attempts: u32,
+    /// This claim's end: the attempt is recorded only while it holds.
+    pub claimed_until: Timestamp,
 }
 
 /// How one attempt went.
@@ -86,7 +100,8 @@ impl Store {
     pub async fn resume_webhook(&self, id: i64) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let resumed = sqlx::query(
-            "UPDATE webhooks SET paused_at = NULL, pause_reason = NULL, failures = 0
+            "UPDATE webhooks SET paused_at = NULL, pause_reason = NULL, failures = 0,
+                 failing_since = NULL
              WHERE id = $1 AND paused_at IS NOT NULL",
         )
         .bind(id)
@@ -104,13 +119,12 @@ impl Store {
         Ok(resumed.rows_affected() > 0)
     }
 
-    /// The endpoints that are not paused (what events go to).
-    pub async fn active_webhooks(&self) -> Result<Vec<Endpoint>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, url, secret, events FROM webhooks WHERE paused_at IS NULL ORDER BY id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
+    /// Every endpoint (what events are queued for).
+    pub async fn webhook_endpoints(&self) -> Result<Vec<Endpoint>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id, url, secret, events, paused_at FROM webhooks ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter()
             .map(|row| {
                 Ok(Endpoint {
@@ -118,6 +132,7 @@ impl Store {
                     url: row.try_get("url")?,
                     secret: row.try_get("secret")?,
                     events: events_of(&row.try_get::<String, _>("events")?),
+                    paused: row.try_get::<Option<i64>, _>("paused_at")?.is_some(),
                 })
             })
             .collect()
@@ -156,10 +171,12 @@ impl Store {
         Ok(hooks)
     }
 
-    /// Queues one event for each of `endpoints`, all with the same body.
+    /// Queues one event about `conversation` for each of `endpoints`, all
+    /// with the same body (an endpoint deleted meanwhile is skipped).
     pub async fn queue_deliveries(
         &self,
         endpoints: &[i64],
+        conversation: ConversationId,
         event: WebhookEvent,
         body: &str,
     ) -> Result<(), StoreError> {
@@ -167,10 +184,12 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         for id in endpoints {
             sqlx::query(
-                "INSERT INTO webhook_deliveries (webhook_id, event, body, created_at, next_attempt_at)
-                 VALUES ($1, $2, $3, $4, $4)",
+                "INSERT INTO webhook_deliveries
+                     (webhook_id, conversation_id, event, body, created_at, next_attempt_at)
+                 SELECT id, $2, $3, $4, $5, $5 FROM webhooks WHERE id = $1",
             )
             .bind(id)
+            .bind(conversation.0)
             .bind(event.as_str())
             .bind(body)
             .bind(t)
@@ -197,10 +216,10 @@ impl Store {
                  WHERE d.state = 'pending' AND d.next_attempt_at <= $1
                    AND (d.claimed_until IS NULL OR d.claimed_until <= $1)
                    AND w.paused_at IS NULL
-                 ORDER BY d.next_attempt_at LIMIT $3)
+                 ORDER BY d.next_attempt_at, d.id LIMIT $3)
                -- Checked again on the row as it is when locked: of two
                -- instances claiming at once (PostgreSQL), one gets it.
-               AND (claimed_until IS NULL OR claimed_until <= $1)
+               AND state = 'pending' AND (claimed_until IS NULL OR claimed_until <= $1)
              RETURNING id, webhook_id, event, body, created_at, attempts",
         )
         .bind(at.0)
@@ -217,15 +236,19 @@ impl Store {
                     body: row.try_get("body")?,
                     created_at: Timestamp(row.try_get("created_at")?),
                     attempts: u32::try_from(row.try_get::<i64, _>("attempts")?).unwrap_or(u32::MAX),
+                    claimed_until: until,
                 })
             })
             .collect()
     }
 
-    /// When the next pending delivery of an active endpoint is due.
+    /// When the next pending delivery of an active endpoint is due (or
+    /// its claim by another instance lapses).
     pub async fn next_delivery_at(&self) -> Result<Option<Timestamp>, StoreError> {
         let next: Option<i64> = sqlx::query_scalar(
-            "SELECT MIN(d.next_attempt_at) FROM webhook_deliveries d
+            "SELECT MIN(CASE WHEN d.claimed_until > d.next_attempt_at THEN d.claimed_until
+                             ELSE d.next_attempt_at END)
+             FROM webhook_deliveries d
              JOIN webhooks w ON w.id = d.webhook_id
              WHERE d.state = 'pending' AND w.paused_at IS NULL",
         )
@@ -234,14 +257,15 @@ impl Store {
         Ok(next.map(Timestamp))
     }
 
-    /// Records how an attempt went, and its endpoint's run of failures:
-    /// a success ends it; after `pause_after` failures in a row the
-    /// endpoint is paused with `pause_reason`. Returns whether it paused.
+    /// Records how an attempt went, while this claim still holds (else
+    /// another instance has the delivery now, and says). A success ends the
+    /// endpoint's run of failures; a run that `pause` says is too long
+    /// pauses it with `pause_reason`. Returns whether it paused.
     pub async fn record_attempt(
         &self,
         delivery: &Due,
         attempt: &Attempt,
-        pause_after: u32,
+        pause: PauseRule,
         pause_reason: &str,
     ) -> Result<bool, StoreError> {
         let t = now().0;
@@ -261,11 +285,11 @@ impl Store {
                 retry_at: None,
             } => (DeliveryState::Failed, *status, error.clone(), t, Some(t)),
         };
-        sqlx::query(
+        let ours = sqlx::query(
             "UPDATE webhook_deliveries
              SET state = $1, attempts = attempts + 1, last_status = $2, last_error = $3,
                  next_attempt_at = $4, finished_at = $5, claimed_until = NULL
-             WHERE id = $6",
+             WHERE id = $6 AND claimed_until = $7",
         )
         .bind(state.as_str())
         .bind(status.map(i64::from))
@@ -273,10 +297,15 @@ impl Store {
         .bind(next)
         .bind(finished)
         .bind(delivery.id)
+        .bind(delivery.claimed_until.0)
         .execute(&mut *tx)
-        .await?;
+        .await?
+        .rows_affected();
+        if ours == 0 {
+            return Ok(false);
+        }
         let paused = if matches!(attempt, Attempt::Delivered(_)) {
-            sqlx::query("UPDATE webhooks SET failures = 0 WHERE id = $1")
+            sqlx::query("UPDATE webhooks SET failures = 0, failing_since = NULL WHERE id = $1")
                 .bind(delivery.webhook_id)
                 .execute(&mut *tx)
                 .await?;
@@ -284,14 +313,20 @@ impl Store {
         } else {
             let paused: Option<i64> = sqlx::query_scalar(
                 "UPDATE webhooks SET failures = failures + 1,
-                     paused_at = CASE WHEN paused_at IS NULL AND failures + 1 >= $2 THEN $3 ELSE paused_at END,
-                     pause_reason = CASE WHEN paused_at IS NULL AND failures + 1 >= $2 THEN $4 ELSE pause_reason END
+                     failing_since = COALESCE(failing_since, $3),
+                     paused_at = CASE WHEN paused_at IS NULL AND failures + 1 >= $2
+                                       AND COALESCE(failing_since, $3) <= $3 - $5
+                                      THEN $3 ELSE paused_at END,
+                     pause_reason = CASE WHEN paused_at IS NULL AND failures + 1 >= $2
+                                         AND COALESCE(failing_since, $3) <= $3 - $5
+                                        THEN $4 ELSE pause_reason END
                  WHERE id = $1 RETURNING paused_at",
             )
             .bind(delivery.webhook_id)
-            .bind(i64::from(pause_after))
+            .bind(i64::from(pause.failures))
             .bind(t)
             .bind(pause_reason)
+            .bind(pause.for_ms)
             .fetch_optional(&mut *tx)
             .await?
             .flatten();
@@ -301,9 +336,26 @@ impl Store {
         Ok(paused)
     }
 
-    /// Forgets finished deliveries (their bodies hold messages) older than
-    /// `before`.
-    pub async fn prune_deliveries(&self, before: Timestamp) -> Result<u64, StoreError> {
+    /// Gives up deliveries made before `stale` that were never delivered
+    /// (their endpoint was paused all along), and forgets finished ones
+    /// older than `before` (their bodies hold messages): the queue holds at
+    /// most a day of events, the log a week.
+    pub async fn prune_deliveries(
+        &self,
+        stale: Timestamp,
+        before: Timestamp,
+    ) -> Result<u64, StoreError> {
+        let t = now().0;
+        sqlx::query(
+            "UPDATE webhook_deliveries
+             SET state = 'failed', finished_at = $2, claimed_until = NULL,
+                 last_error = 'not sent within a day: the endpoint was paused'
+             WHERE state = 'pending' AND created_at < $1",
+        )
+        .bind(stale.0)
+        .bind(t)
+        .execute(&self.pool)
+        .await?;
         let gone = sqlx::query(
             "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND finished_at < $1",
         )

@@ -11,7 +11,7 @@ use super::Settings;
 use crate::protocol::Timestamp;
 use crate::server::AppState;
 use crate::server::outbound;
-use crate::server::store::{Attempt, Due, Endpoint, now};
+use crate::server::store::{Attempt, Due, Endpoint, PauseRule, now};
 
 /// Deliveries claimed (and sent at once) per round.
 const BATCH: i64 = 16;
@@ -71,8 +71,10 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     loop {
         if pruned.elapsed() >= REFRESH * 6 {
             pruned = tokio::time::Instant::now();
-            let before = Timestamp(now().0 - KEEP_FINISHED.as_millis() as i64);
-            if let Err(err) = state.store.prune_deliveries(before).await {
+            let at = now().0;
+            let stale = Timestamp(at - state.webhooks.settings.give_up_after.as_millis() as i64);
+            let before = Timestamp(at - KEEP_FINISHED.as_millis() as i64);
+            if let Err(err) = state.store.prune_deliveries(stale, before).await {
                 tracing::warn!(%err, "could not forget old webhook deliveries");
             }
         }
@@ -89,7 +91,14 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
             }
         };
         if !due.is_empty() {
-            let endpoints = state.store.active_webhooks().await.unwrap_or_default();
+            let endpoints = match state.store.webhook_endpoints().await {
+                Ok(endpoints) => endpoints,
+                Err(err) => {
+                    // The claims lapse; the deliveries are tried again then.
+                    tracing::warn!(%err, "could not read the webhook endpoints");
+                    continue;
+                }
+            };
             let sends = due.iter().map(|d| send_one(&state, &tls, &endpoints, d));
             futures::future::join_all(sends).await;
             continue;
@@ -120,7 +129,12 @@ async fn send_one(state: &AppState, tls: &rustls::ClientConfig, endpoints: &[End
     let Some(endpoint) = endpoints.iter().find(|e| e.id == due.webhook_id) else {
         return; // deleted or paused since it was claimed: the claim lapses
     };
-    let attempt = match post(settings, tls, endpoint, due).await {
+    // The whole attempt, the address lookup included, within the timeout:
+    // well inside the claim, so no other instance sends it meanwhile.
+    let posted = tokio::time::timeout(settings.timeout, post(settings, tls, endpoint, due))
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {} s", settings.timeout.as_secs())));
+    let attempt = match posted {
         Ok(status) if (200..300).contains(&status) => Attempt::Delivered(status),
         outcome => {
             let (status, error) = match outcome {
@@ -145,12 +159,15 @@ async fn send_one(state: &AppState, tls: &rustls::ClientConfig, endpoints: &[End
         _ => String::new(),
     };
     let reason = format!(
-        "Paused after {} failed deliveries in a row (the last: {why}). Fix the endpoint, then resume it.",
-        settings.pause_after_failures
+        "Paused: every delivery failed for a while (the last: {why}). Fix the endpoint, then resume it; events are kept for a day meanwhile."
     );
+    let rule = PauseRule {
+        failures: settings.pause_after_failures,
+        for_ms: settings.pause_after.as_millis() as i64,
+    };
     match state
         .store
-        .record_attempt(due, &attempt, settings.pause_after_failures, &reason)
+        .record_attempt(due, &attempt, rule, &reason)
         .await
     {
         Ok(true) => {
@@ -232,6 +249,7 @@ mod tests {
             body: "{}".into(),
             created_at: Timestamp(0),
             attempts,
+            claimed_until: Timestamp(0),
         };
         let at = Timestamp(1_000);
         assert_eq!(retry_at(&settings, &due(0), at), Some(Timestamp(31_000)));

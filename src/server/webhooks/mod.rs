@@ -45,8 +45,10 @@ pub struct Settings {
     pub first_retry: Duration,
     /// A delivery still failing this long after its event is given up.
     pub give_up_after: Duration,
-    /// Failed attempts in a row after which an endpoint is paused.
+    /// An endpoint is paused after this many failed attempts in a row…
     pub pause_after_failures: u32,
+    /// …that went on for at least this long (a short outage only delays).
+    pub pause_after: Duration,
     /// The longest one request may take, connecting included.
     pub timeout: Duration,
 }
@@ -57,7 +59,8 @@ impl Default for Settings {
             allow_private: false,
             first_retry: Duration::from_secs(30),
             give_up_after: Duration::from_secs(24 * 3600),
-            pause_after_failures: 30,
+            pause_after_failures: 10,
+            pause_after: Duration::from_secs(6 * 3600),
             timeout: Duration::from_secs(10),
         }
     }
@@ -81,6 +84,10 @@ pub enum WebhookError {
         "Give the endpoint's address, starting with https:// (at most {MAX_WEBHOOK_URL} characters)."
     )]
     Url,
+    #[error(
+        "Use https:// for the endpoint: what is sent holds conversations. (http:// is allowed only with MINICOM_WEBHOOKS_ALLOW_PRIVATE=1, for receivers on your own network.)"
+    )]
+    PlainHttp,
     #[error("Choose at least one event to send.")]
     NoEvents,
     #[error("{0}.")]
@@ -91,8 +98,8 @@ pub enum WebhookError {
     Store(#[from] StoreError),
 }
 
-/// The endpoints events go to (cached: `emit` runs for every message),
-/// and the deliverer's wake-up.
+/// The endpoints events are queued for, paused ones too (cached: `emit`
+/// runs for every message), and the deliverer's wake-up.
 pub struct Webhooks {
     pub settings: Settings,
     endpoints: RwLock<Vec<Endpoint>>,
@@ -107,19 +114,29 @@ impl Webhooks {
     ) -> Result<Self, StoreError> {
         Ok(Self {
             settings,
-            endpoints: RwLock::new(store.active_webhooks().await?),
+            endpoints: RwLock::new(store.webhook_endpoints().await?),
             wake: Notify::new(),
         })
     }
 
-    /// Reads the active endpoints again (one changed, maybe on another
-    /// instance).
+    /// Reads the endpoints again (one changed, maybe on another instance).
     async fn reload(&self, store: &crate::server::store::Store) -> Result<(), StoreError> {
-        let endpoints = store.active_webhooks().await?;
+        let endpoints = store.webhook_endpoints().await?;
         if let Ok(mut cached) = self.endpoints.write() {
             *cached = endpoints;
         }
         Ok(())
+    }
+
+    /// Whether some endpoint wants to hear of new messages or
+    /// conversations (a posted message is copied for it only then).
+    pub fn wants_messages(&self) -> bool {
+        self.endpoints.read().is_ok_and(|e| {
+            e.iter().any(|e| {
+                e.events.contains(&WebhookEvent::MessageCreated)
+                    || e.events.contains(&WebhookEvent::ConversationCreated)
+            })
+        })
     }
 
     /// The endpoints that want `event` (usually none: nothing to do).
@@ -136,10 +153,16 @@ impl Webhooks {
     }
 }
 
-/// Queues `event` for every endpoint that wants it, with the data `data`
-/// makes (only called when one does), and wakes the deliverer. A failure
-/// is logged: the change itself is stored.
-async fn emit(state: &AppState, event: WebhookEvent, data: impl AsyncFnOnce() -> Option<Value>) {
+/// Queues `event` about `conversation` for every endpoint that wants it,
+/// with the data `data` makes (only called when one does), and wakes the
+/// deliverer. It runs once the change is committed (a crash in between
+/// loses the event); a failure is logged: the change itself is stored.
+async fn emit(
+    state: &AppState,
+    conversation: ConversationId,
+    event: WebhookEvent,
+    data: impl AsyncFnOnce() -> Option<Value>,
+) {
     let endpoints = state.webhooks.wanting(event);
     if endpoints.is_empty() {
         return;
@@ -151,7 +174,11 @@ async fn emit(state: &AppState, event: WebhookEvent, data: impl AsyncFnOnce() ->
         "data": data,
     })
     .to_string();
-    match state.store.queue_deliveries(&endpoints, event, &body).await {
+    match state
+        .store
+        .queue_deliveries(&endpoints, conversation, event, &body)
+        .await
+    {
         Ok(()) => state.webhooks.wake.notify_one(),
         Err(err) => {
             tracing::error!(%err, event = event.as_str(), "could not queue a webhook delivery")
@@ -184,12 +211,12 @@ pub async fn message_posted(
     }
     let id = message.conversation_id;
     if started {
-        emit(state, WebhookEvent::ConversationCreated, async || {
+        emit(state, id, WebhookEvent::ConversationCreated, async || {
             Some(json!({ "conversation": conversation(state, id).await? }))
         })
         .await;
     }
-    emit(state, WebhookEvent::MessageCreated, async || {
+    emit(state, id, WebhookEvent::MessageCreated, async || {
         Some(json!({
             "contact_id": contact.0,
             "message": ApiMessage::from(message.clone()),
@@ -200,7 +227,7 @@ pub async fn message_posted(
 
 /// A conversation was resolved, snoozed or reopened.
 pub async fn status_changed(state: &AppState, id: ConversationId) {
-    emit(state, WebhookEvent::StatusChanged, async || {
+    emit(state, id, WebhookEvent::StatusChanged, async || {
         Some(json!({ "conversation": conversation(state, id).await? }))
     })
     .await;
@@ -208,7 +235,7 @@ pub async fn status_changed(state: &AppState, id: ConversationId) {
 
 /// A visitor rated a conversation.
 pub async fn rated(state: &AppState, id: ConversationId, score: u8, comment: Option<&str>) {
-    emit(state, WebhookEvent::Rated, async || {
+    emit(state, id, WebhookEvent::Rated, async || {
         Some(json!({
             "conversation": conversation(state, id).await?,
             "rating": { "score": score, "comment": comment },
@@ -236,6 +263,9 @@ pub async fn register(
         .filter(|u| matches!(u.scheme(), "https" | "http") && u.host_str().is_some())
         .filter(|_| url.len() <= MAX_WEBHOOK_URL)
         .ok_or(WebhookError::Url)?;
+    if parsed.scheme() == "http" && !state.webhooks.settings.allow_private {
+        return Err(WebhookError::PlainHttp);
+    }
     let mut wanted: Vec<WebhookEvent> = events
         .iter()
         .filter_map(|e| WebhookEvent::parse(e))

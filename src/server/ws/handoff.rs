@@ -66,6 +66,7 @@ pub(super) async fn on_feedback(
         publish_messages(state, contact, vec![line]).await;
         publish_summary(conn, conversation).await;
         state.workflow.counts_changed();
+        crate::server::webhooks::status_changed(state, conversation).await;
     }
     Ok(())
 }

@@ -140,7 +140,7 @@ fn pad<T: Clone>(items: &mut Vec<T>) {
 }
 
 /// Selects a message with its sender's current display name.
-const MESSAGE_SELECT: &str =
+pub(in crate::server::store) const MESSAGE_SELECT: &str =
     "SELECT m.id, m.conversation_id, m.client_id, m.sender_kind, m.body, m.created_at,
         m.edited_at, m.deleted_at, m.seq, m.internal, m.attachments, m.sources, m.helpful,
         CASE m.sender_kind
@@ -159,7 +159,9 @@ const DELETED_PREVIEW: &str = "This message was deleted";
 /// How many characters of a message the inbox preview keeps.
 const PREVIEW_CHARS: usize = 140;
 
-fn message_from_row(row: &sqlx::any::AnyRow) -> Result<Message, StoreError> {
+pub(in crate::server::store) fn message_from_row(
+    row: &sqlx::any::AnyRow,
+) -> Result<Message, StoreError> {
     let client_id: String = row.try_get("client_id")?;
     let kind: String = row.try_get("sender_kind")?;
     Ok(Message {
