@@ -11,6 +11,9 @@ CREATE TABLE email_followups (
     due_at          INTEGER,
     attempts        INTEGER NOT NULL DEFAULT 0,
     sent_through_id INTEGER NOT NULL DEFAULT 0,
+    -- The newest reply scheduled: one posted while an email is being
+    -- sent makes the follow-up due again.
+    last_reply_id   INTEGER NOT NULL DEFAULT 0,
     claimed_until   INTEGER
 );
 CREATE INDEX email_followups_due ON email_followups (due_at) WHERE due_at IS NOT NULL;

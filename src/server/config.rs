@@ -308,7 +308,7 @@ Environment (flags win over these):
   MINICOM_LIMIT_API_PER_MINUTE     API requests per minute per token (default 600)
   MINICOM_WEBHOOKS_ALLOW_PRIVATE   1: webhooks may go to private and loopback
                                    addresses (your own network) (default 0)
-  MINICOM_SMTP_URL            smtp://user:password@host:587 (or smtps://…): email
+  MINICOM_SMTP_URL            smtp://user:password@host:587?tls=required (or smtps://): email
                               the team's replies to visitors who left (default off)
   MINICOM_EMAIL_FROM          the sender, e.g. Support <support@example.com>
   MINICOM_PUBLIC_URL          where visitors reach Minicom, for links in emails

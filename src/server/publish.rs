@@ -78,7 +78,9 @@ pub async fn publish_post(
     } = inserted;
     let (conversation, internal) = (message.conversation_id, message.internal);
     let from_visitor = message.sender == crate::protocol::SenderKind::Contact;
-    let reply = !internal && message.sender == crate::protocol::SenderKind::Agent;
+    // A teammate's (or a bot's) reply the visitor may miss.
+    let reply = (created && !internal && message.sender == crate::protocol::SenderKind::Agent)
+        .then_some(message.id);
     // Copied only when an endpoint wants it: most deployments have none.
     let hooked = (created && state.webhooks.wants_messages()).then(|| message.clone());
     let event = Event::Message {
@@ -90,10 +92,7 @@ pub async fn publish_post(
     if let Some(message) = &hooked {
         crate::server::webhooks::message_posted(state, contact, message, started).await;
     }
-    if created && reply {
-        // A teammate's (or a bot's) reply the visitor may miss.
-        crate::server::email::reply_posted(state, conversation).await;
-    }
+
     if !created {
         if !internal {
             publish_summary_of(state, conversation).await;
@@ -121,11 +120,15 @@ pub async fn publish_post(
     // The row says whether the assistant answers: no extra read. A batch
     // of plain messages read the row with its writes; its newest message
     // publishes it.
-    match row {
+    let assistant = match row {
         RowAfter::Unread => publish_summary_of(state, conversation).await,
         RowAfter::Publish(row) => Some(publish_row(state, *row).await),
         RowAfter::Later(assistant) => Some(assistant),
+    };
+    if let Some(reply) = reply {
+        crate::server::email::reply_posted(state, conversation, reply).await;
     }
+    assistant
 }
 
 /// Publishes messages a change stored (lines about the state, notes) as new

@@ -474,13 +474,22 @@ pub async fn unsubscribe_page(
     )
 }
 
-/// `POST /messenger/unsubscribe`: from the page above, or a mail program's
-/// one-click unsubscribe (`List-Unsubscribe`).
+/// `POST /messenger/unsubscribe`: from the page above (the link's fields
+/// in the form), or a mail program's one-click unsubscribe (RFC 8058: the
+/// link itself, posted).
 pub async fn unsubscribe(
     State(state): State<AppState>,
-    Form(link): Form<crate::server::email::links::Unsubscribe>,
+    uri: axum::http::Uri,
+    body: String,
 ) -> Response {
-    let Some(contact) = link.verify(state.identity_secret.as_bytes()) else {
+    use crate::server::email::links::Unsubscribe;
+    use axum::extract::Query;
+    let link = Query::<Unsubscribe>::try_from_uri(&uri).ok().or_else(|| {
+        let form: axum::http::Uri = format!("/?{body}").parse().ok()?;
+        Query::<Unsubscribe>::try_from_uri(&form).ok()
+    });
+    let Some(contact) = link.and_then(|Query(link)| link.verify(state.identity_secret.as_bytes()))
+    else {
         return link_refused();
     };
     if let Err(err) = state.store.opt_out_of_email(contact).await {

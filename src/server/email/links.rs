@@ -11,10 +11,24 @@ use crate::protocol::{ContactId, ConversationId};
 /// How long a link back to a conversation works.
 pub const CONTINUE_DAYS: i64 = 30;
 
-fn sign(secret: &[u8], text: &str) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
+/// What the links' key is derived with: a key of their own, so nothing
+/// else the secret signs (an embedding site's `user_hash` of an id its
+/// user chose) can pass for a link, nor a link for anything else.
+const KEY_CONTEXT: &[u8] = b"minicom email links v1";
+
+/// The MAC of `text` with the links' own key.
+fn mac(secret: &[u8], text: &str) -> Hmac<Sha256> {
+    let hmac =
+        |key: &[u8]| Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    let mut derive = hmac(secret);
+    derive.update(KEY_CONTEXT);
+    let mut mac = hmac(&derive.finalize().into_bytes());
     mac.update(text.as_bytes());
-    hex::encode(mac.finalize().into_bytes())
+    mac
+}
+
+fn sign(secret: &[u8], text: &str) -> String {
+    hex::encode(mac(secret, text).finalize().into_bytes())
 }
 
 /// Compares in constant time.
@@ -22,9 +36,7 @@ fn signed(secret: &[u8], text: &str, signature: &str) -> bool {
     let Ok(given) = hex::decode(signature) else {
         return false;
     };
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes a key of any length");
-    mac.update(text.as_bytes());
-    mac.verify_slice(&given).is_ok()
+    mac(secret, text).verify_slice(&given).is_ok()
 }
 
 fn continue_text(conversation: ConversationId, contact: ContactId, expires: i64) -> String {
@@ -141,5 +153,14 @@ mod tests {
         let out: Unsubscribe = query(&unsubscribe_path(secret, ContactId(3)));
         assert_eq!(out.verify(secret), Some(ContactId(3)));
         assert_eq!(Unsubscribe { k: 4, ..out }.verify(secret), None);
+
+        // A plain HMAC of the same words with the secret (what an
+        // embedding site's `user_hash` is) is no link.
+        let plain = {
+            let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
+            mac.update(b"unsubscribe:3");
+            hex::encode(mac.finalize().into_bytes())
+        };
+        assert_eq!(Unsubscribe { k: 3, s: plain }.verify(secret), None);
     }
 }

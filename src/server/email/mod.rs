@@ -2,14 +2,14 @@
 //! not in the chat to see it, and they left their email, Minicom emails
 //! the reply with a link back to the conversation.
 //!
-//! A reply schedules the conversation's follow-up a few minutes on
-//! (`MINICOM_EMAIL_DELAY_SECONDS`); later replies of the same burst join
-//! it, so a burst is one email. When it is due, the email carries the
-//! replies the visitor has not read (nor been sent), unless they are in
-//! the chat now, read them meanwhile, left no email or unsubscribed. The
-//! schedule is in the database (nothing lost across a restart) and a
-//! failed send is tried again with backoff. Sent with `lettre` over SMTP
-//! (`MINICOM_SMTP_URL`).
+//! The first reply of a burst schedules the conversation's follow-up a few
+//! minutes on (`MINICOM_EMAIL_DELAY_SECONDS`); later replies join it, so a
+//! burst is one email. When it is due, the email carries the replies the
+//! visitor has not read (nor been sent), unless they read them meanwhile,
+//! left no email or unsubscribed; while they are in the chat it waits
+//! again. The schedule is in the database (nothing lost across a restart)
+//! and a failed send is tried again with backoff. Sent with `lettre` over
+//! SMTP (`MINICOM_SMTP_URL`).
 
 pub mod links;
 
@@ -20,24 +20,24 @@ use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tokio::sync::{Notify, watch};
 
-use crate::protocol::{ConversationId, ConversationSummary, Timestamp};
+use crate::protocol::{ConversationId, ConversationSummary, MessageId, Timestamp};
 use crate::server::AppState;
 use crate::server::store::{Followup, now};
 
 /// How follow-up emails are sent (`MINICOM_SMTP_URL` and friends).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
-    /// `smtp://host:port` (STARTTLS when offered… see lettre), `smtps://`
-    /// for TLS from the start, with `user:password@` when the server
-    /// wants them.
+    /// `smtp://host:port?tls=required` (STARTTLS), `smtps://host:465`
+    /// (TLS from the start), or plain `smtp://host:port` (a relay on this
+    /// machine), with `user:password@` when the server wants them.
     pub smtp_url: String,
     /// `Support <support@example.com>`.
     pub from: String,
     /// Where visitors reach this Minicom (`https://chat.example.com`): the
     /// links in an email start with it.
     pub public_url: String,
-    /// How long a reply waits for the visitor before it is emailed (and
-    /// for the rest of its burst).
+    /// How long the first reply of a burst waits for the visitor before
+    /// it (and the rest of the burst) is emailed.
     pub delay: Duration,
     /// The wait before a failed send is tried again (doubling each time).
     pub first_retry: Duration,
@@ -45,6 +45,23 @@ pub struct Settings {
 
 /// Sends given up after this many attempts.
 const MOST_ATTEMPTS: u32 = 8;
+
+/// How long a claim keeps other instances off a follow-up…
+const CLAIM: Duration = Duration::from_secs(180);
+
+/// …and the longest one may take (the claim holds up to four).
+const SEND_WITHIN: Duration = Duration::from_secs(40);
+
+/// What went wrong with an SMTP send, for the log: the server's code, not
+/// its words (they often name the address).
+fn smtp_failure(err: &lettre::transport::smtp::Error) -> String {
+    match err.status() {
+        Some(code) => format!("the SMTP server answered {code}"),
+        None if err.is_timeout() => "the SMTP server did not answer in time".to_owned(),
+        None if err.is_tls() => "TLS with the SMTP server failed".to_owned(),
+        None => "could not talk to the SMTP server".to_owned(),
+    }
+}
 
 impl Settings {
     /// From the environment: `None` without `MINICOM_SMTP_URL`; an error
@@ -89,8 +106,22 @@ impl Settings {
             )
         })?;
         AsyncSmtpTransport::<Tokio1Executor>::from_url(&self.smtp_url).map_err(|e| {
-            format!("MINICOM_SMTP_URL must be like smtp://user:password@smtp.example.com:587: {e}")
+            format!(
+                "MINICOM_SMTP_URL must be like smtp://user:password@smtp.example.com:587?tls=required: {e}"
+            )
         })?;
+        // A password over plain SMTP would cross the network readable.
+        if let Ok(url) = reqwest::Url::parse(&self.smtp_url)
+            && url.scheme() == "smtp"
+            && url.password().is_some()
+            && !url.query().is_some_and(|q| q.contains("tls=required"))
+            && !matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+        {
+            return Err(
+                "MINICOM_SMTP_URL carries a password over plain SMTP: add ?tls=required (STARTTLS) or use smtps://"
+                    .to_owned(),
+            );
+        }
         if !(self.public_url.starts_with("https://") || self.public_url.starts_with("http://")) {
             return Err(format!(
                 "MINICOM_PUBLIC_URL must start with https:// or http://, got {:?}",
@@ -107,16 +138,38 @@ pub struct Mailer {
     wake: Notify,
 }
 
-/// A reply was posted in `conversation`: its visitor may get it by email.
+/// `reply` was posted in `conversation`: its visitor may get it by email.
 /// Nothing to do unless email is set up.
-pub async fn reply_posted(state: &AppState, conversation: ConversationId) {
+pub async fn reply_posted(state: &AppState, conversation: ConversationId, reply: MessageId) {
     let Some(settings) = &state.config.email else {
         return;
     };
     let due = Timestamp(now().0 + settings.delay.as_millis() as i64);
-    match state.store.schedule_followup(conversation, due).await {
+    match state
+        .store
+        .schedule_followup(conversation, reply, due)
+        .await
+    {
         Ok(()) => state.mailer.wake.notify_one(),
         Err(err) => tracing::error!(%err, "could not schedule an email follow-up"),
+    }
+}
+
+/// `List-Unsubscribe-Post`: the button unsubscribes with one POST (RFC 8058).
+#[derive(Clone)]
+struct OneClick;
+
+impl Header for OneClick {
+    fn name() -> HeaderName {
+        HeaderName::new_from_ascii_str("List-Unsubscribe-Post")
+    }
+
+    fn parse(_: &str) -> Result<Self, Box<dyn std::error::Error + Send + Sync>> {
+        Ok(Self)
+    }
+
+    fn display(&self) -> HeaderValue {
+        HeaderValue::new(Self::name(), "List-Unsubscribe=One-Click".to_owned())
     }
 }
 
@@ -198,16 +251,24 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
     };
     loop {
         let at = now();
+        let claim = Timestamp(at.0 + CLAIM.as_millis() as i64);
         let claimed = state
             .store
-            .claim_followups(at, Timestamp(at.0 + 120_000), 16)
+            .claim_followups(at, claim, 4)
             .await
             .unwrap_or_else(|err| {
                 tracing::warn!(%err, "could not read the email follow-ups; trying again shortly");
                 Vec::new()
             });
         for conversation in &claimed {
-            follow_up(&state, &settings, &transport, &from, *conversation).await;
+            // Well inside the claim: no other instance sends it meanwhile.
+            let one = follow_up(&state, &settings, &transport, &from, *conversation, claim);
+            if tokio::time::timeout(SEND_WITHIN, one).await.is_err() {
+                tracing::warn!(
+                    conversation = conversation.0,
+                    "an email follow-up took too long; it is tried again once its claim lapses"
+                );
+            }
         }
         if !claimed.is_empty() {
             continue;
@@ -238,16 +299,18 @@ async fn in_chat(state: &AppState, conversation: ConversationId) -> bool {
     rows[0].contact_online
 }
 
-/// One due follow-up: sent, or nothing to send, or tried again later.
+/// One due follow-up (claimed until `claim`): sent, or nothing to send,
+/// or tried again later.
 async fn follow_up(
     state: &AppState,
     settings: &Settings,
     transport: &AsyncSmtpTransport<Tokio1Executor>,
     from: &Mailbox,
     conversation: ConversationId,
+    claim: Timestamp,
 ) {
     let store = &state.store;
-    let followup = match store.followup(conversation).await {
+    let f = match store.followup(conversation).await {
         Ok(Some(f)) => f,
         Ok(None) => return,
         Err(err) => {
@@ -255,65 +318,102 @@ async fn follow_up(
             return;
         }
     };
-    let to = followup
+    let later = |wait: Duration| Timestamp(now().0 + wait.as_millis() as i64);
+    let again = later(settings.delay);
+    let to = f
         .email
         .as_deref()
         .and_then(|e| e.parse::<lettre::Address>().ok());
-    let through = followup.replies.last().map(|m| m.id);
-    let skip = followup.opted_out
-        || to.is_none()
-        || followup.replies.is_empty()
-        || in_chat(state, conversation).await;
-    let result = match (skip, to) {
-        (false, Some(to)) => {
-            let (subject, text, out) =
-                compose(settings, state.identity_secret.as_bytes(), &followup);
-            let mail = lettre::Message::builder()
-                .from(from.clone())
-                .to(Mailbox::new(followup.name.clone(), to))
-                .subject(subject)
-                .header(ContentType::TEXT_PLAIN)
-                .header(ListUnsubscribe(out))
-                .body(text);
-            match mail {
-                Ok(mail) => transport
-                    .send(mail)
-                    .await
-                    .map(|_| ())
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.to_string()),
-            }
+    let through = f.replies.last().map(|m| m.id);
+    let recorded = match to {
+        // Nothing to send: no address (or one that is not one), no wish
+        // for email, or nothing unread.
+        _ if f.opted_out || f.replies.is_empty() => {
+            store.finish_followup(&f, claim, None, again).await
         }
-        _ => Ok(()),
-    };
-    let recorded = match result {
-        Ok(()) => {
-            if !skip {
+        None => store.finish_followup(&f, claim, None, again).await,
+        // They may read it there: ask again later.
+        Some(_) if in_chat(state, conversation).await => {
+            store
+                .retry_followup(conversation, claim, again, false)
+                .await
+        }
+        Some(to) => match send(
+            settings,
+            transport,
+            from,
+            state.identity_secret.as_bytes(),
+            &f,
+            to,
+        )
+        .await
+        {
+            Ok(()) => {
                 tracing::info!(
                     conversation = conversation.0,
-                    replies = followup.replies.len(),
+                    replies = f.replies.len(),
                     "emailed a visitor the team's replies"
                 );
+                store.finish_followup(&f, claim, through, again).await
             }
-            store
-                .finish_followup(conversation, through.filter(|_| !skip))
-                .await
-        }
-        Err(err) if followup.attempts + 1 >= MOST_ATTEMPTS => {
-            tracing::error!(%err, conversation = conversation.0, "gave up emailing a visitor the team's replies");
-            store.finish_followup(conversation, None).await
-        }
-        Err(err) => {
-            tracing::warn!(%err, conversation = conversation.0, "could not email a visitor; trying again later");
-            let wait = settings
-                .first_retry
-                .saturating_mul(2u32.saturating_pow(followup.attempts));
-            store
-                .retry_followup(conversation, Timestamp(now().0 + wait.as_millis() as i64))
-                .await
-        }
+            // Refused for good (an unknown address), or too often: these
+            // replies are not sent again.
+            Err(err) if err.is_permanent() || f.attempts + 1 >= MOST_ATTEMPTS => {
+                tracing::warn!(
+                    conversation = conversation.0,
+                    "gave up emailing a visitor the team's replies: {}",
+                    smtp_failure(&err)
+                );
+                store.finish_followup(&f, claim, through, again).await
+            }
+            Err(err) => {
+                tracing::warn!(
+                    conversation = conversation.0,
+                    "could not email a visitor; trying again later: {}",
+                    smtp_failure(&err)
+                );
+                let wait = settings
+                    .first_retry
+                    .saturating_mul(2u32.saturating_pow(f.attempts));
+                store
+                    .retry_followup(conversation, claim, later(wait), true)
+                    .await
+            }
+        },
     };
     if let Err(err) = recorded {
         tracing::error!(%err, "could not record an email follow-up");
+    }
+}
+
+/// Builds and sends the email.
+async fn send(
+    settings: &Settings,
+    transport: &AsyncSmtpTransport<Tokio1Executor>,
+    from: &Mailbox,
+    secret: &[u8],
+    f: &Followup,
+    to: lettre::Address,
+) -> Result<(), lettre::transport::smtp::Error> {
+    let (subject, text, out) = compose(settings, secret, f);
+    let mail = lettre::Message::builder()
+        .from(from.clone())
+        .to(Mailbox::new(f.name.clone(), to))
+        .subject(subject)
+        .message_id(None)
+        .header(ContentType::TEXT_PLAIN)
+        .header(ListUnsubscribe(out))
+        .header(OneClick)
+        .body(text);
+    match mail {
+        Ok(mail) => transport.send(mail).await.map(|_| ()),
+        // Only a name or address lettre cannot write: nothing to retry.
+        Err(err) => {
+            tracing::warn!(
+                conversation = f.conversation.0,
+                "could not build a follow-up email: {err}"
+            );
+            Ok(())
+        }
     }
 }

@@ -126,7 +126,10 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
 /// Sends one delivery and records how it went.
 async fn send_one(state: &AppState, tls: &rustls::ClientConfig, endpoints: &[Endpoint], due: &Due) {
     let settings = &state.webhooks.settings;
-    let Some(endpoint) = endpoints.iter().find(|e| e.id == due.webhook_id) else {
+    let Some(endpoint) = endpoints
+        .iter()
+        .find(|e| e.id == due.webhook_id && !e.paused)
+    else {
         return; // deleted or paused since it was claimed: the claim lapses
     };
     // The whole attempt, the address lookup included, within the timeout:
