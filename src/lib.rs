@@ -37,10 +37,15 @@
 //!   pictures made safe, served only to the conversation's people), the
 //!   help center (`help`: articles' Markdown rendered safely, split into
 //!   passages, and found for a question), the assistant (`assistant`:
-//!   engines, answers grounded in the help center, streamed as drafts) and
+//!   engines, answers grounded in the help center, streamed as drafts),
 //!   backups of the embedded database (`backup`: `minicom backup` and
 //!   `restore`, and on a schedule; the database file's side in
-//!   `store::snapshot`).
+//!   `store::snapshot`), and what connects Minicom to a company's other
+//!   systems: the REST API (`api`: `/api/v1`, tokens, its OpenAPI
+//!   document), webhooks (`webhooks`: a durable, signed, retried queue),
+//!   email follow-up (`email`: replies to visitors who left, the signed
+//!   links back) and the requests Minicom makes to other hosts
+//!   (`outbound`: TLS, and the guard against private addresses).
 //! - [`client`] — the browser runtime: the reconnecting socket, the outbox and
 //!   the live state the UI renders.
 //! - [`app`] — the Leptos UI, rendered on the server and hydrated in the browser:
