@@ -129,7 +129,7 @@ test-rust: setup-rust setup-model setup-services setup-mail
 	@echo "==> The integration suites again on PostgreSQL (a throwaway cluster per test program)"
 	MINICOM_TEST_ENGINE=postgres cargo test --features ssr --test '*'
 
-test-e2e: build setup-browser
+test-e2e: build setup-browser setup-mail
 	@echo "==> Browser tests (Playwright in Debian's Chromium)"
 	cd end2end && npx playwright test
 

@@ -20,6 +20,13 @@ export const ALLOWED_ORIGIN = 'http://localhost:9911';
 export const IDENTITY_SECRET = 'e2e-identity-secret-not-for-production';
 /** A site that is not allowed to. */
 export const OTHER_ORIGIN = 'http://localhost:9912';
+/** A throwaway SMTP server (Python's aiosmtpd, `make setup-mail`) the main
+ * server sends its follow-up emails to; it keeps them in this Maildir. */
+const smtpPort = port + 2;
+// Made once, by the runner: its workers inherit the variable (and load this
+// file again).
+process.env.MINICOM_E2E_MAIL_DIR ??= join(mkdtempSync(join(tmpdir(), 'minicom-e2e-mail-')), 'mail');
+export const MAIL_DIR = process.env.MINICOM_E2E_MAIL_DIR;
 
 export default defineConfig({
   testDir: './tests',
@@ -74,7 +81,19 @@ export default defineConfig({
       MINICOM_LIMIT_FRAMES_PER_SECOND: '200',
       // webhooks.spec.ts's receiver listens on this machine.
       MINICOM_WEBHOOKS_ALLOW_PRIVATE: '1',
+      // email.spec.ts: replies to visitors who left, a second later.
+      MINICOM_SMTP_URL: `smtp://127.0.0.1:${smtpPort}`,
+      MINICOM_EMAIL_FROM: 'Support <support@minicom.test>',
+      MINICOM_PUBLIC_URL: `http://127.0.0.1:${port}`,
+      MINICOM_EMAIL_DELAY_SECONDS: '1',
     },
+  }, {
+    command: `python3 -m aiosmtpd -n -l 127.0.0.1:${smtpPort} -c aiosmtpd.handlers.Mailbox ${MAIL_DIR}`,
+    cwd: '..',
+    port: smtpPort,
+    reuseExistingServer: false,
+    timeout: 30_000,
+    env: { PYTHONPATH: 'target/aiosmtpd' },
   }, {
     command: './target/debug/minicom',
     cwd: '..',

@@ -44,8 +44,10 @@
 //!   systems: the REST API (`api`: `/api/v1`, tokens, its OpenAPI
 //!   document), webhooks (`webhooks`: a durable, signed, retried queue),
 //!   email follow-up (`email`: replies to visitors who left, the signed
-//!   links back) and the requests Minicom makes to other hosts
-//!   (`outbound`: TLS, and the guard against private addresses).
+//!   links back; both queues wait for their next row with `due`) and the
+//!   requests Minicom makes to other hosts (`outbound`: TLS, and the guard
+//!   against private addresses). `/metrics` is `metrics`: atomics on the
+//!   hot path, encoded by `prometheus-client` when scraped.
 //! - [`client`] — the browser runtime: the reconnecting socket, the outbox and
 //!   the live state the UI renders.
 //! - [`app`] — the Leptos UI, rendered on the server and hydrated in the browser:

@@ -101,6 +101,48 @@ async fn tokens_are_shown_once_held_to_their_scope_and_revocable() {
     let resolve = json!({"status": "resolved"});
     let change = call(&server, "PATCH", &patch, Some(&reader), Some(resolve), &[]).await;
     assert_eq!(refusal(&change), (403, "insufficient_scope".into()));
+    // The token is the credential, not where the request came from: one
+    // that names another site is answered as the API answers (a session
+    // cookie would not count here anyway).
+    let foreign = [("Origin", "https://shop.example")];
+    let elsewhere = call(
+        &server,
+        "POST",
+        &path,
+        None,
+        Some(json!({"body": "Hi"})),
+        &foreign,
+    )
+    .await;
+    assert_eq!(refusal(&elsewhere), (401, "missing_token".into()));
+    let with_cookie = [
+        ("Origin", "https://shop.example"),
+        ("Cookie", admin.as_str()),
+    ];
+    let riding = call(
+        &server,
+        "POST",
+        &path,
+        None,
+        Some(json!({"body": "Hi"})),
+        &with_cookie,
+    )
+    .await;
+    assert_eq!(refusal(&riding), (401, "missing_token".into()));
+    // The Settings page's own calls still must come from its pages.
+    let minting = server
+        .http(
+            "POST",
+            "/api/api_token_create",
+            &[
+                ("Origin", "https://shop.example"),
+                ("Cookie", admin.as_str()),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            "name=Evil&scope=write",
+        )
+        .await;
+    assert_eq!(minting.status, 403, "{}", minting.text());
 
     // The list shows when it was used, never the secret.
     let listed = server.post_form(&admin, "/api/api_tokens", &[]).await;

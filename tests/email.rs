@@ -108,6 +108,22 @@ impl Drop for Smtp {
 
 const PUBLIC: &str = "http://chat.minicom.test";
 
+/// A server that emails through `smtp`, `delay` after a reply; a visitor
+/// who closes their messenger is away at once.
+async fn sending_to(smtp: &Smtp, delay: Duration) -> TestServer {
+    TestServer::start_configured(|c| {
+        c.email = Some(Settings {
+            smtp_url: format!("smtp://127.0.0.1:{}", smtp.port),
+            from: "Support <support@minicom.test>".into(),
+            public_url: PUBLIC.into(),
+            delay,
+            first_retry: Duration::from_millis(50),
+        });
+        c.limits.presence_grace = Duration::from_millis(10);
+    })
+    .await
+}
+
 /// A visitor who leaves `email`, writes, and leaves; their conversation
 /// and their browser's cookie.
 async fn visitor_who_left(
@@ -137,17 +153,7 @@ fn link<'a>(email: &'a str, start: &str) -> &'a str {
 #[tokio::test]
 async fn replies_reach_a_visitor_who_left_once_per_burst_and_the_link_opens_the_conversation() {
     let smtp = Smtp::start().await;
-    let server = TestServer::start_configured(|c| {
-        c.email = Some(Settings {
-            smtp_url: format!("smtp://127.0.0.1:{}", smtp.port),
-            from: "Support <support@minicom.test>".into(),
-            public_url: PUBLIC.into(),
-            delay: Duration::from_millis(600),
-            first_retry: Duration::from_millis(50),
-        });
-        c.limits.presence_grace = Duration::from_millis(10);
-    })
-    .await;
+    let server = sending_to(&smtp, Duration::from_millis(600)).await;
     let (conversation, typed_by) = visitor_who_left(&server, "Ana", "ana@example.com").await;
     let mut agent = server.agent().await;
     for reply in ["Yes, we do.", "It takes 2 days.", "Anything else?"] {
@@ -236,17 +242,7 @@ async fn replies_reach_a_visitor_who_left_once_per_burst_and_the_link_opens_the_
 #[tokio::test]
 async fn unsubscribing_stops_the_emails() {
     let smtp = Smtp::start().await;
-    let server = TestServer::start_configured(|c| {
-        c.email = Some(Settings {
-            smtp_url: format!("smtp://127.0.0.1:{}", smtp.port),
-            from: "Support <support@minicom.test>".into(),
-            public_url: PUBLIC.into(),
-            delay: Duration::from_millis(300),
-            first_retry: Duration::from_millis(50),
-        });
-        c.limits.presence_grace = Duration::from_millis(10);
-    })
-    .await;
+    let server = sending_to(&smtp, Duration::from_millis(300)).await;
     let (ana, _) = visitor_who_left(&server, "Ana", "ana@example.com").await;
     let mut agent = server.agent().await;
     agent.say(Some(ana), "Yes, we do.").await;
@@ -292,4 +288,48 @@ async fn unsubscribing_stops_the_emails() {
     let got = smtp.until(2).await;
     assert!(got[1].contains("To: Ben <ben@example.com>"), "{}", got[1]);
     assert_eq!(got.len(), 2, "nothing more for Ana");
+}
+
+#[tokio::test]
+async fn a_visitor_in_the_chat_is_emailed_only_once_they_leave_and_never_a_note() {
+    let smtp = Smtp::start().await;
+    let server = sending_to(&smtp, Duration::from_millis(300)).await;
+    // Ana stays in the chat.
+    let (mut ana, _) = server.visitor().await;
+    ana.send(&ClientFrame::Profile {
+        name: Some("Ana".into()),
+        email: Some("ana@example.com".into()),
+    })
+    .await;
+    let conversation = ana.first_message("Do you ship to Oslo?").await;
+    let mut agent = server.agent().await;
+    agent.say(Some(conversation), "Yes, to Oslo too.").await;
+    agent
+        .expect(|f| matches!(f, ServerFrame::Ack { .. }).then_some(()))
+        .await;
+    agent.note(conversation, "VIP: ships free").await;
+    agent
+        .expect(|f| matches!(f, ServerFrame::Ack { .. }).then_some(()))
+        .await;
+    // Ben, who left, is answered after Ana, twice: his first email means
+    // Ana's turn was due, his second that it was handled (the sender works
+    // through due follow-ups in order) — without an email: she was in the
+    // chat.
+    let (ben, _) = visitor_who_left(&server, "Ben", "ben@example.com").await;
+    agent.say(Some(ben), "Hello Ben.").await;
+    smtp.until(1).await;
+    agent.say(Some(ben), "Anything else, Ben?").await;
+    let got = smtp.until(2).await;
+    assert!(
+        got.iter().all(|e| e.contains("To: Ben <ben@example.com>")),
+        "an email to Ana while she was in the chat: {got:?}"
+    );
+
+    // Ana leaves without reading on: the reply reaches her by email, the
+    // team's note does not.
+    ana.close().await;
+    let got = smtp.until(3).await;
+    assert!(got[2].contains("To: Ana <ana@example.com>"), "{}", got[2]);
+    assert!(got[2].contains("Yes, to Oslo too."), "{}", got[2]);
+    assert!(!got[2].contains("VIP"), "a note went out: {}", got[2]);
 }

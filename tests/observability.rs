@@ -60,9 +60,10 @@ async fn metrics_count_sockets_frames_messages_and_latencies() {
     assert!(
         response
             .header("content-type")
-            .is_some_and(|t| t.starts_with("text/plain; version=0.0.4")),
-        "Prometheus text format"
+            .is_some_and(|t| t.starts_with("application/openmetrics-text; version=1.0.0")),
+        "OpenMetrics text format"
     );
+    assert!(response.body.ends_with("# EOF\n"), "{}", response.body);
     let (mut visitor, _) = server.visitor().await;
     let mut agent = server.agent().await;
     let metrics = server.metrics().await;

@@ -84,16 +84,7 @@ async fn messages_notes_names_and_labels_are_found_and_marked_as_text() {
     })
     .await;
     // A note in the first conversation, written last.
-    agent
-        .send(&ClientFrame::Send {
-            conversation_id: Some(first),
-            client_id: minicom::protocol::ClientId::new(),
-            body: "Refund approved for this order".into(),
-            new_conversation: false,
-            note: true,
-            attachments: Vec::new(),
-        })
-        .await;
+    agent.note(first, "Refund approved for this order").await;
     agent
         .expect(|f| matches!(f, ServerFrame::Ack { .. }).then_some(()))
         .await;

@@ -10,8 +10,7 @@ use common::workflow::{
     arrives_before_pong, counts_where, line, me_of, refusal, row_where, visitor_writes,
 };
 use minicom::protocol::{
-    ClientFrame, ClientId, ConversationId, ConversationSummary, ErrorCode, InboxSort, InboxView,
-    Label, LabelId, ServerFrame,
+    ClientFrame, ConversationSummary, ErrorCode, InboxSort, InboxView, Label, LabelId, ServerFrame,
 };
 
 /// The next `labels` frame (an admin changed them).
@@ -49,17 +48,6 @@ async fn list(
             _ => None,
         })
         .await
-}
-
-fn note(conversation: ConversationId, body: &str) -> ClientFrame {
-    ClientFrame::Send {
-        conversation_id: Some(conversation),
-        client_id: ClientId::new(),
-        body: body.into(),
-        new_conversation: false,
-        note: true,
-        attachments: Vec::new(),
-    }
 }
 
 #[tokio::test]
@@ -237,17 +225,17 @@ async fn a_mention_in_a_note_lists_the_conversation_for_that_teammate_until_open
 
     // Names that are not Ben's, and addresses, mention nobody.
     admin
-        .send(&note(
+        .note(
             conversation,
             "mail ana@ben.io, ben@example.com or @Benjamin",
-        ))
+        )
         .await;
     line(&mut admin, conversation).await;
     let a_mention = |f: &ServerFrame| matches!(f, ServerFrame::Conversation { conversation } if !conversation.mentions.is_empty());
     assert!(!arrives_before_pong(&mut ben, a_mention).await);
     // Ben's name (any case) does, and only him.
     admin
-        .send(&note(conversation, "@BEN can you look at the logs?"))
+        .note(conversation, "@BEN can you look at the logs?")
         .await;
     let row = row_where(&mut ben, conversation, |r| !r.mentions.is_empty()).await;
     assert_eq!(row.mentions, vec![ben_id]);
@@ -278,7 +266,7 @@ async fn a_mention_in_a_note_lists_the_conversation_for_that_teammate_until_open
     assert!(list(&mut ben, InboxView::Mentions, None).await.is_empty());
 
     // A note's mentions follow its text: deleted, it mentions nobody.
-    admin.send(&note(conversation, "@Ben one more thing")).await;
+    admin.note(conversation, "@Ben one more thing").await;
     let again = line(&mut admin, conversation).await;
     counts_where(&mut ben, |c| c.of(InboxView::Mentions, ben_id) == 1).await;
     admin
@@ -288,7 +276,7 @@ async fn a_mention_in_a_note_lists_the_conversation_for_that_teammate_until_open
         .await;
     counts_where(&mut ben, |c| c.of(InboxView::Mentions, ben_id) == 0).await;
     // Edited to name him, it does.
-    admin.send(&note(conversation, "nobody yet")).await;
+    admin.note(conversation, "nobody yet").await;
     let plain = line(&mut admin, conversation).await;
     admin
         .send(&ClientFrame::Edit {

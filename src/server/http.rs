@@ -102,8 +102,12 @@ async fn security_headers(
 ) -> Response {
     // Anything that changes data must come from this site's own pages (the
     // cookies are SameSite=Lax too): sign-in, sign-out, server functions.
+    // Not the REST API: it takes a bearer token, never a cookie, so
+    // another site's page cannot speak for anyone there (and a browser
+    // sends no such header across sites without asking first).
     if request.method() != Method::GET
         && request.method() != Method::HEAD
+        && !crate::server::api::is_api(request.uri().path())
         && !same_origin(request.headers())
     {
         return (
@@ -199,23 +203,24 @@ async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Prometheus metrics (text format 0.0.4).
+/// Prometheus metrics (the OpenMetrics text format).
 async fn metrics(State(state): State<AppState>) -> Response {
+    use crate::server::metrics;
     let (visitor_sockets, agent_sockets) = state.hub.socket_counts();
-    let mut body = state.metrics.render(&crate::server::metrics::Gauges {
+    let mut registry = state.metrics.registry(&metrics::Gauges {
         visitor_sockets,
         agent_sockets,
         socket_budget: state.socket_budget,
     });
     if let Some(assistant) = &state.assistant {
-        assistant.render_metrics(&mut body);
+        assistant.register_metrics(&mut registry);
     }
     (
         [(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            HeaderValue::from_static(metrics::CONTENT_TYPE),
         )],
-        body,
+        metrics::encode(&registry),
     )
         .into_response()
 }
@@ -371,44 +376,9 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     ([(header::SET_COOKIE, expired)], Redirect::to("/inbox")).into_response()
 }
 
-/// Decodes a `Transfer-Encoding: chunked` body (for the clients Minicom
-/// itself runs: the remote assistant engine and `minicom-load`). Works on
-/// bytes: a chunk may end inside a multi-byte character.
-pub fn decode_chunked(mut raw: &[u8]) -> Result<Vec<u8>, &'static str> {
-    let mut body = Vec::new();
-    loop {
-        let line_end = raw
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or("truncated chunk")?;
-        let size = std::str::from_utf8(&raw[..line_end])
-            .ok()
-            .and_then(|line| usize::from_str_radix(line.split(';').next()?.trim(), 16).ok())
-            .ok_or("bad chunk size")?;
-        raw = &raw[line_end + 2..];
-        if size == 0 {
-            return Ok(body);
-        }
-        let chunk = raw.get(..size).ok_or("truncated chunk")?;
-        body.extend_from_slice(chunk);
-        raw = raw.get(size + 2..).unwrap_or_default();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn chunked_bodies_are_joined_even_inside_a_character() {
-        // "é" is two bytes, split across two chunks.
-        assert_eq!(
-            decode_chunked(b"2\r\nh\xc3\r\n3\r\n\xa9!!\r\n0\r\n\r\n").unwrap(),
-            "hé!!".as_bytes()
-        );
-        assert!(decode_chunked(b"5\r\nab").is_err());
-        assert!(decode_chunked(b"zz\r\n").is_err());
-    }
 
     #[test]
     fn origin_must_match_host() {

@@ -477,7 +477,7 @@ impl Hub {
                 Ok(()) => queued += 1,
                 Err(Refused::Closed) => {}
                 Err(Refused::Full) => {
-                    self.metrics.queue_drops.fetch_add(1, Ordering::Relaxed);
+                    self.metrics.queue_drops.inc();
                     // A missed presence or typing change is stale in seconds
                     // anyway; a missed message or inbox row is not: that socket
                     // must reconnect and resume.
@@ -513,7 +513,7 @@ impl Hub {
             match event {
                 Ok(event) => self.deliver(&event),
                 Err(broadcast::error::RecvError::Lagged(missed)) => {
-                    self.metrics.hub_lagged.fetch_add(missed, Ordering::Relaxed);
+                    self.metrics.hub_lagged.inc_by(missed);
                     tracing::error!(
                         missed,
                         "the hub fell behind the bus and lost events; closing every socket so each resumes"

@@ -17,6 +17,7 @@ pub mod cluster;
 pub mod config;
 pub mod connections;
 pub mod contacts;
+pub mod due;
 pub mod email;
 pub mod erase;
 pub mod fd_limit;
@@ -303,7 +304,7 @@ pub async fn serve_announced(
         let place = backup::Place::of(&config).map_err(|err| {
             std::io::Error::other(format!("MINICOM_BACKUP_DIR is set, but {err}"))
         })?;
-        // Before the first scrape can come: the age reads +Inf until the
+        // Before the first scrape can come: the age reads infinite until the
         // first backup.
         metrics
             .backups_scheduled

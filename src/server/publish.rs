@@ -1,8 +1,10 @@
 //! Publishing live events once a change is committed: the one way out of
 //! the socket handler, the assistant and the workflow's clocks to the bus.
 
+use crate::protocol::WebhookEvent;
 use crate::protocol::{AssistantState, ContactId, ConversationId, ConversationSummary, Message};
 use crate::server::AppState;
+use crate::server::api::Conversation as ApiConversation;
 use crate::server::bus::Event;
 use crate::server::store::{Inserted, RowAfter, StoreError};
 
@@ -28,9 +30,31 @@ pub async fn publish_summary_of(
     state: &AppState,
     conversation: ConversationId,
 ) -> Option<AssistantState> {
+    let row = read_row(state, conversation).await?;
+    Some(publish_row(state, row).await)
+}
+
+/// Publishes a conversation's inbox row after a change webhooks may hear
+/// of (`event`), and returns the row as they show it when one wants it:
+/// read once for both.
+pub async fn publish_summary_for(
+    state: &AppState,
+    conversation: ConversationId,
+    event: WebhookEvent,
+) -> Option<ApiConversation> {
+    let row = read_row(state, conversation).await?;
+    let hooked = state
+        .webhooks
+        .wants(event)
+        .then(|| ApiConversation::from(row.clone()));
+    publish_row(state, row).await;
+    hooked
+}
+
+/// A conversation's inbox row as it now stands (a failure is logged).
+async fn read_row(state: &AppState, conversation: ConversationId) -> Option<ConversationSummary> {
     match state.store.conversation_summary(conversation).await {
-        Ok(Some(conversation)) => Some(publish_row(state, conversation).await),
-        Ok(None) => None,
+        Ok(row) => row,
         Err(err) => {
             tracing::error!(%err, "could not load an inbox row to publish");
             None
@@ -89,9 +113,6 @@ pub async fn publish_post(
         received: received.filter(|_| created),
     };
     publish_event(state, event).await;
-    if let Some(message) = &hooked {
-        crate::server::webhooks::message_posted(state, contact, message, started).await;
-    }
 
     if !created {
         if !internal {
@@ -114,17 +135,37 @@ pub async fn publish_post(
     // A visitor's reply that leaves a line reopened or woke it.
     let reopened = from_visitor && !lines.is_empty();
     publish_messages(state, contact, lines).await;
-    if reopened {
-        crate::server::webhooks::status_changed(state, conversation).await;
-    }
+    let hooks = &state.webhooks;
+    let row_hooked = (started && hooks.wants(WebhookEvent::ConversationCreated))
+        || (reopened && hooks.wants(WebhookEvent::StatusChanged));
     // The row says whether the assistant answers: no extra read. A batch
     // of plain messages read the row with its writes; its newest message
-    // publishes it.
-    let assistant = match row {
-        RowAfter::Unread => publish_summary_of(state, conversation).await,
-        RowAfter::Publish(row) => Some(publish_row(state, *row).await),
-        RowAfter::Later(assistant) => Some(assistant),
+    // publishes it (this one reads it only for a webhook).
+    let (row, mut assistant) = match row {
+        RowAfter::Unread => (read_row(state, conversation).await, None),
+        RowAfter::Publish(row) => (Some(*row), None),
+        RowAfter::Later(assistant) if row_hooked => {
+            (read_row(state, conversation).await, Some(assistant))
+        }
+        RowAfter::Later(assistant) => (None, Some(assistant)),
     };
+    let hooked_row = row
+        .as_ref()
+        .filter(|_| row_hooked)
+        .map(|row| ApiConversation::from(row.clone()));
+    if let Some(row) = row
+        && assistant.is_none()
+    {
+        assistant = Some(publish_row(state, row).await);
+    }
+    // After the live events: queueing a webhook is a write.
+    if let Some(message) = &hooked {
+        let created_row = hooked_row.as_ref().filter(|_| started);
+        crate::server::webhooks::message_posted(state, contact, message, created_row).await;
+    }
+    if reopened {
+        crate::server::webhooks::status_changed(state, conversation, hooked_row).await;
+    }
     if let Some(reply) = reply {
         crate::server::email::reply_posted(state, conversation, reply).await;
     }

@@ -106,10 +106,7 @@ async fn issue_token(
             .admit(ip, std::time::Instant::now())
             .await
     {
-        state
-            .metrics
-            .visitors_refused
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state.metrics.visitors_refused.inc();
         tracing::warn!(%ip, "refused a new visitor: too many from one address this hour");
         return Err(Refusal(
             StatusCode::TOO_MANY_REQUESTS,

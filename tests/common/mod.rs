@@ -17,7 +17,6 @@ use minicom::protocol::{
     ClientFrame, ClientId, ConversationId, ErrorCode, Message, MessageId, ServerFrame,
 };
 use minicom::server::{self, config::Config, store::Store};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -300,42 +299,34 @@ impl TestServer {
         headers: &[(&str, &str)],
         body: &[u8],
     ) -> BinaryResponse {
-        let mut stream = TcpStream::connect(self.addr).await.expect("connect");
-        let mut head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
-            self.addr,
-            body.len()
-        );
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("an HTTP method");
+        let mut request = http_client()
+            .request(method, format!("http://{}{path}", self.addr))
+            .body(body.to_vec());
         for (name, value) in headers {
-            head.push_str(&format!("{name}: {value}\r\n"));
+            request = request.header(*name, *value);
         }
-        head.push_str("\r\n");
-        stream.write_all(head.as_bytes()).await.expect("write");
-        stream.write_all(body).await.expect("write");
-        let mut raw = Vec::new();
-        tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
+        let response = tokio::time::timeout(WAIT, request.send())
             .await
             .expect("response in time")
-            .expect("read");
-        let split = raw
-            .windows(4)
-            .position(|w| w == b"\r\n\r\n")
-            .unwrap_or(raw.len());
-        let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-        let mut lines = head.lines();
-        let status = lines
-            .next()
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|s| s.parse().ok())
-            .expect("status line");
-        let headers = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
+            .expect("an HTTP response");
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                let v = String::from_utf8_lossy(v.as_bytes()).into_owned();
+                (k.as_str().to_owned(), v)
+            })
             .collect();
+        let body = tokio::time::timeout(WAIT, response.bytes())
+            .await
+            .expect("body in time")
+            .expect("the whole body");
         BinaryResponse {
             status,
             headers,
-            body: raw.get(split + 4..).unwrap_or_default().to_vec(),
+            body: body.to_vec(),
         }
     }
 
@@ -544,11 +535,21 @@ impl Drop for TestServer {
     }
 }
 
+/// A plain HTTP client for one request: no redirects followed (tests look
+/// at them), no proxy, no connection kept (each test has its own runtime).
+fn http_client() -> reqwest::Client {
+    let tls = minicom::server::outbound::tls(None).expect("TLS roots");
+    minicom::server::outbound::client(tls)
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("an HTTP client")
+}
+
 /// An answer whose body may be any bytes.
 pub struct BinaryResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    /// As it came over the wire (chunked or not).
+    /// Its chunks joined if it came chunked.
     pub body: Vec<u8>,
 }
 
@@ -560,13 +561,8 @@ impl BinaryResponse {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The body, its chunks joined if it came chunked.
     pub fn bytes(&self) -> Vec<u8> {
-        if self.header("transfer-encoding") == Some("chunked") {
-            minicom::server::http::decode_chunked(&self.body).expect("chunked body")
-        } else {
-            self.body.clone()
-        }
+        self.body.clone()
     }
 
     pub fn json(&self) -> serde_json::Value {
@@ -582,22 +578,9 @@ pub struct HttpResponse {
 }
 
 impl HttpResponse {
-    /// The body, its chunks joined if it came chunked.
+    /// The body (its chunks joined if it came chunked).
     pub fn text(&self) -> String {
-        if self.header("transfer-encoding") != Some("chunked") {
-            return self.body.clone();
-        }
-        let mut rest = self.body.as_str();
-        let mut out = String::new();
-        loop {
-            let (size, after) = rest.split_once("\r\n").expect("chunk size");
-            let size = usize::from_str_radix(size.trim(), 16).expect("hex size");
-            if size == 0 {
-                return out;
-            }
-            out.push_str(&after[..size]);
-            rest = &after[size + 2..];
-        }
+        self.body.clone()
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -720,6 +703,19 @@ impl Client {
             _ => None,
         })
         .await
+    }
+
+    /// Writes a private note (the team's sockets only).
+    pub async fn note(&mut self, conversation: ConversationId, body: &str) {
+        self.send(&ClientFrame::Send {
+            conversation_id: Some(conversation),
+            client_id: ClientId::new(),
+            body: body.into(),
+            new_conversation: false,
+            note: true,
+            attachments: Vec::new(),
+        })
+        .await;
     }
 
     pub async fn say(&mut self, conversation: Option<ConversationId>, body: &str) -> ClientId {

@@ -131,14 +131,14 @@ fn start_server(
     Ok((Server { child, log }, addr))
 }
 
-async fn wait_ready(addr: SocketAddr, server: &mut Server) -> anyhow::Result<()> {
+async fn wait_ready(target: &Target, server: &mut Server) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
         if let Some(status) = server.child.try_wait()? {
             let log = std::fs::read_to_string(&server.log).unwrap_or_default();
             bail!("the server exited ({status}) before it was ready:\n{log}");
         }
-        if matches!(http::get(addr, "/readyz").await, Ok((200, _))) {
+        if matches!(http::get(target, "/readyz").await, Ok((200, _))) {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -149,12 +149,10 @@ async fn wait_ready(addr: SocketAddr, server: &mut Server) -> anyhow::Result<()>
 pub async fn run(binary: &Path, out: &Path, sources: usize, stored: u64) -> anyhow::Result<()> {
     let empty = Scratch::new("empty")?;
     let (mut server, addr) = start_server(binary, &empty, false)?;
-    wait_ready(addr, &mut server).await?;
+    let target = Target::new(addr, crate::sources(sources))?;
+    wait_ready(&target, &mut server).await?;
     let ctx = Ctx {
-        target: Target {
-            addr,
-            sources: crate::sources(sources),
-        },
+        target,
         admin_email: ADMIN_EMAIL.into(),
         admin_password: ADMIN_PASSWORD.into(),
     };
@@ -251,14 +249,9 @@ pub async fn run(binary: &Path, out: &Path, sources: usize, stored: u64) -> anyh
     println!("  assistant (conversations at 1,000/s; then 8 visitors keep the model busy) …");
     let ai = Scratch::new("assistant")?;
     let (mut server, addr) = start_server(binary, &ai, true)?;
-    wait_ready(addr, &mut server).await?;
-    let ai_ctx = Ctx {
-        target: Target {
-            addr,
-            sources: crate::sources(sources),
-        },
-        ..ctx
-    };
+    let target = Target::new(addr, crate::sources(sources))?;
+    wait_ready(&target, &mut server).await?;
+    let ai_ctx = Ctx { target, ..ctx };
     runs.push(
         scenarios::assistant(
             &ai_ctx,
@@ -325,19 +318,17 @@ async fn on_big_database(
     );
     let dir = Scratch::new("big")?;
     let (mut server, addr) = start_server(binary, &dir, false)?;
-    wait_ready(addr, &mut server).await?;
+    wait_ready(&Target::new(addr, ctx.target.sources.clone())?, &mut server).await?;
     drop(server);
     let filled_in = big::fill(&dir.database(), conversations, 10).await?;
     let bytes = std::fs::metadata(dir.database()).map_or(0, |m| m.len());
     let started = Instant::now();
     let (mut server, addr) = start_server(binary, &dir, false)?;
-    wait_ready(addr, &mut server).await?;
+    let target = Target::new(addr, ctx.target.sources.clone())?;
+    wait_ready(&target, &mut server).await?;
     let ready_in = started.elapsed();
     let big_ctx = Ctx {
-        target: Target {
-            addr,
-            sources: ctx.target.sources.clone(),
-        },
+        target,
         ..ctx.clone()
     };
     let mut report = scenarios::chat(&big_ctx, chat, "chat-max-big").await?;

@@ -1,14 +1,17 @@
-//! Just enough HTTP/1.1 for the load generator: the visitor cookie a page
-//! load gives, an agent's sign-in, and reading `/metrics` and `/readyz`.
+//! The load generator's HTTP, over reqwest: the visitor cookie a page load
+//! gives, an agent's sign-in, the assistant switch, and reading `/metrics`
+//! and `/readyz`. WebSockets open their own connections (see `socket`).
 
 use std::net::{IpAddr, SocketAddr};
 
 use anyhow::{Context, bail};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use reqwest::header::{ACCEPT, COOKIE, SET_COOKIE};
 use tokio::net::{TcpSocket, TcpStream};
 
-/// Largest response head (status line and headers) we accept.
-const MAX_HEAD: usize = 64 * 1024;
+/// Idle keep-alive connections kept per source address: reused by the next
+/// page load, bounded so a thousand visitors arriving at once do not leave
+/// a thousand idle sockets on both sides.
+const IDLE_PER_SOURCE: usize = 4;
 
 /// A TCP connection from `source` (one of the 127.0.0.x addresses) to `target`.
 pub async fn connect_from(source: IpAddr, target: SocketAddr) -> std::io::Result<TcpStream> {
@@ -19,163 +22,127 @@ pub async fn connect_from(source: IpAddr, target: SocketAddr) -> std::io::Result
     Ok(stream)
 }
 
-/// A response's status code and the `name=value` parts of its cookies.
-struct Head {
-    status: u16,
-    cookies: Vec<String>,
-    chunked: bool,
-}
-
-/// Sends `request` and reads the response head; returns it with any body bytes
-/// read past it.
-async fn exchange(stream: &mut TcpStream, request: &str) -> anyhow::Result<(Head, Vec<u8>)> {
-    stream.write_all(request.as_bytes()).await?;
-    let mut buf = Vec::with_capacity(4096);
-    let end = loop {
-        if let Some(at) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break at;
-        }
-        if buf.len() > MAX_HEAD {
-            bail!("response head larger than {MAX_HEAD} bytes");
-        }
-        let mut chunk = [0u8; 4096];
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            bail!("the server closed the connection before answering");
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = std::str::from_utf8(&buf[..end]).context("response head is not UTF-8")?;
-    let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .context("no status line in the response")?;
-    let mut cookies = Vec::new();
-    let mut chunked = false;
-    for line in lines {
-        let Some((name, value)) = line.split_once(':') else {
-            continue;
-        };
-        let name = name.trim().to_ascii_lowercase();
-        if name == "set-cookie" {
-            if let Some(pair) = value.trim().split(';').next() {
-                cookies.push(pair.to_owned());
-            }
-        } else if name == "transfer-encoding" && value.to_ascii_lowercase().contains("chunked") {
-            chunked = true;
-        }
-    }
-    let rest = buf[end + 4..].to_vec();
-    Ok((
-        Head {
-            status,
-            cookies,
-            chunked,
-        },
-        rest,
-    ))
-}
-
-fn cookie_named(head: &Head, name: &str) -> Option<String> {
-    head.cookies
+/// One HTTP client per source address (a client binds every connection it
+/// makes to one local address).
+pub fn clients(sources: &[IpAddr]) -> anyhow::Result<Vec<reqwest::Client>> {
+    let tls = minicom::server::outbound::tls(None).map_err(anyhow::Error::msg)?;
+    sources
         .iter()
-        .find(|c| c.split('=').next() == Some(name))
-        .cloned()
+        .map(|&source| {
+            minicom::server::outbound::client(tls.clone())
+                .local_address(source)
+                .tcp_nodelay(true)
+                .pool_max_idle_per_host(IDLE_PER_SOURCE)
+                // A server that accepts but never answers is a failure,
+                // not a hang.
+                .connect_timeout(std::time::Duration::from_secs(5))
+                .timeout(std::time::Duration::from_secs(30))
+                .build()
+                .context("could not set up the HTTP client")
+        })
+        .collect()
 }
 
-/// Loads the messenger page as a browser would and returns the visitor cookie
-/// (`minicom_visitor=…`) it sets.
-pub async fn visitor_cookie(source: IpAddr, target: SocketAddr) -> anyhow::Result<String> {
-    let mut stream = connect_from(source, target).await?;
-    let request = format!(
-        "GET /messenger HTTP/1.1\r\nHost: {target}\r\nAccept: text/html\r\nConnection: close\r\n\r\n"
-    );
-    let (head, _) = exchange(&mut stream, &request).await?;
-    if head.status != 200 {
-        bail!("GET /messenger answered HTTP {}", head.status);
+/// The `name=value` part of the cookie `name` a response sets.
+fn cookie_named(response: &reqwest::Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next())
+        .find(|pair| pair.split('=').next() == Some(name))
+        .map(str::to_owned)
+}
+
+fn url(target: &crate::socket::Target, path: &str) -> String {
+    format!("http://{}{path}", target.addr)
+}
+
+/// Loads the messenger page as a browser would, from the `i`th source
+/// address, and returns the visitor cookie (`minicom_visitor=…`) it sets.
+pub async fn visitor_cookie(target: &crate::socket::Target, i: usize) -> anyhow::Result<String> {
+    let response = target
+        .client(i)
+        .get(url(target, "/messenger"))
+        .header(ACCEPT, "text/html")
+        .send()
+        .await
+        .map_err(failure)?;
+    if response.status() != 200 {
+        bail!("GET /messenger answered HTTP {}", response.status());
     }
-    cookie_named(&head, minicom::server::auth::VISITOR_COOKIE)
-        .context("the messenger page set no visitor cookie")
+    let cookie = cookie_named(&response, minicom::server::auth::VISITOR_COOKIE)
+        .context("the messenger page set no visitor cookie")?;
+    // Read to the end, so the connection goes back to the pool.
+    response.bytes().await.map_err(failure)?;
+    Ok(cookie)
 }
 
 /// Signs an agent in through the sign-in form and returns the session cookie.
 pub async fn sign_in(
-    source: IpAddr,
-    target: SocketAddr,
+    target: &crate::socket::Target,
     email: &str,
     password: &str,
 ) -> anyhow::Result<String> {
-    let mut stream = connect_from(source, target).await?;
-    let form = format!(
-        "email={}&password={}",
-        form_encode(email),
-        form_encode(password)
-    );
-    let request = format!(
-        "POST /auth/login HTTP/1.1\r\nHost: {target}\r\nContent-Type: application/x-www-form-urlencoded\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{form}",
-        form.len()
-    );
-    let (head, _) = exchange(&mut stream, &request).await?;
-    cookie_named(&head, minicom::server::auth::SESSION_COOKIE).with_context(|| {
+    let response = target
+        .client(0)
+        .post(url(target, "/auth/login"))
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .map_err(failure)?;
+    cookie_named(&response, minicom::server::auth::SESSION_COOKIE).with_context(|| {
         format!(
             "sign-in as {email} failed (HTTP {}): check --admin-email and --admin-password",
-            head.status
+            response.status()
         )
     })
 }
 
 /// Switches the assistant on or off for new conversations (the admins'
 /// setting on the Team page), with an admin's session cookie.
-pub async fn set_assistant(target: SocketAddr, cookie: &str, on: bool) -> anyhow::Result<()> {
-    let mut stream = connect_from(IpAddr::from([127, 0, 0, 1]), target).await?;
-    let form = if on {
-        "enabled=on&company=Northwind+Coffee&prompt="
-    } else {
-        "company=Northwind+Coffee&prompt="
-    };
-    let request = format!(
-        "POST /api/assistant_settings_save HTTP/1.1\r\nHost: {target}\r\nCookie: {cookie}\r\n\
-         Content-Type: application/x-www-form-urlencoded\r\nAccept: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{form}",
-        form.len()
-    );
-    let (head, mut body) = exchange(&mut stream, &request).await?;
-    stream.read_to_end(&mut body).await?;
-    if !(200..300).contains(&head.status) {
-        bail!(
-            "switching the assistant failed (HTTP {}): {}",
-            head.status,
-            String::from_utf8_lossy(&body)
-        );
+pub async fn set_assistant(
+    target: &crate::socket::Target,
+    cookie: &str,
+    on: bool,
+) -> anyhow::Result<()> {
+    let mut form = vec![("company", "Northwind Coffee"), ("prompt", "")];
+    if on {
+        form.push(("enabled", "on"));
+    }
+    let response = target
+        .client(0)
+        .post(url(target, "/api/assistant_settings_save"))
+        .header(COOKIE, cookie)
+        .header(ACCEPT, "application/json")
+        .form(&form)
+        .send()
+        .await
+        .map_err(failure)?;
+    let status = response.status();
+    if !status.is_success() {
+        let body = response.text().await.unwrap_or_default();
+        bail!("switching the assistant failed (HTTP {status}): {body}");
     }
     Ok(())
 }
 
 /// GETs `path` and returns the status and the body.
-pub async fn get(target: SocketAddr, path: &str) -> anyhow::Result<(u16, String)> {
-    let mut stream = connect_from(IpAddr::from([127, 0, 0, 1]), target).await?;
-    let request = format!("GET {path} HTTP/1.1\r\nHost: {target}\r\nConnection: close\r\n\r\n");
-    let (head, mut body) = exchange(&mut stream, &request).await?;
-    stream.read_to_end(&mut body).await?;
-    if head.chunked {
-        body = minicom::server::http::decode_chunked(&body).map_err(anyhow::Error::msg)?;
-    }
-    Ok((head.status, String::from_utf8_lossy(&body).into_owned()))
+pub async fn get(target: &crate::socket::Target, path: &str) -> anyhow::Result<(u16, String)> {
+    let response = target
+        .client(0)
+        .get(url(target, path))
+        .send()
+        .await
+        .map_err(failure)?;
+    let status = response.status().as_u16();
+    Ok((status, response.text().await.map_err(failure)?))
 }
 
-fn form_encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+/// A request's failure, down to its cause (a refused connection is deep in
+/// the chain).
+fn failure(e: reqwest::Error) -> anyhow::Error {
+    anyhow::Error::msg(minicom::server::outbound::failure(e))
 }
 
 /// One value from a Prometheus text exposition (`name` or `name{labels}`).
@@ -187,13 +154,13 @@ pub fn metric(text: &str, name: &str) -> Option<f64> {
 }
 
 /// The server's resident memory, from its `/metrics`.
-pub async fn server_rss(target: SocketAddr) -> Option<f64> {
+pub async fn server_rss(target: &crate::socket::Target) -> Option<f64> {
     let (_, text) = get(target, "/metrics").await.ok()?;
     metric(&text, "process_resident_memory_bytes")
 }
 
 /// The CPU time the server has used so far, in seconds, from its `/metrics`.
-pub async fn server_cpu_seconds(target: SocketAddr) -> Option<f64> {
+pub async fn server_cpu_seconds(target: &crate::socket::Target) -> Option<f64> {
     let (_, text) = get(target, "/metrics").await.ok()?;
     metric(&text, "process_cpu_seconds_total")
 }
@@ -211,10 +178,5 @@ mod tests {
         );
         assert_eq!(metric(text, "process_open_fds"), Some(40.0));
         assert_eq!(metric(text, "process_open"), None);
-    }
-
-    #[test]
-    fn form_values_are_percent_encoded() {
-        assert_eq!(form_encode("a b&c@d"), "a%20b%26c%40d");
     }
 }

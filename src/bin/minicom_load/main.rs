@@ -223,14 +223,11 @@ async fn main() -> anyhow::Result<()> {
         return bench::run(&o.server_bin, &o.out, o.sources, o.stored).await;
     }
     let ctx = Ctx {
-        target: Target {
-            addr: o.server,
-            sources: sources(o.sources),
-        },
+        target: Target::new(o.server, sources(o.sources))?,
         admin_email: o.admin_email.clone(),
         admin_password: o.admin_password.clone(),
     };
-    check_server(&o).await?;
+    check_server(&o, &ctx.target).await?;
     let chat = |agents_default: usize, inbox_only: bool| Chat {
         pairs: o.pairs,
         agents: o.agents.unwrap_or(agents_default),
@@ -257,8 +254,8 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// Reads the server's `/metrics` first: is it there, and will the sockets fit?
-async fn check_server(o: &Options) -> anyhow::Result<()> {
-    let (status, text) = http::get(o.server, "/metrics")
+async fn check_server(o: &Options, target: &Target) -> anyhow::Result<()> {
+    let (status, text) = http::get(target, "/metrics")
         .await
         .with_context(|| format!("no Minicom server answers at {}", o.server))?;
     if status != 200 {

@@ -38,13 +38,7 @@ pub struct Ctx {
 impl Ctx {
     /// Signs the admin in through the form; returns the session cookie.
     async fn sign_in(&self) -> anyhow::Result<String> {
-        http::sign_in(
-            self.target.source(0),
-            self.target.addr,
-            &self.admin_email,
-            &self.admin_password,
-        )
-        .await
+        http::sign_in(&self.target, &self.admin_email, &self.admin_password).await
     }
 }
 
@@ -99,7 +93,7 @@ async fn open_visitors(ctx: &Ctx, count: usize, offset: usize, stats: &Stats) ->
     futures::stream::iter(0..count)
         .map(|i| async move {
             let i = offset + i;
-            let cookie = match http::visitor_cookie(ctx.target.source(i), ctx.target.addr).await {
+            let cookie = match http::visitor_cookie(&ctx.target, i).await {
                 Ok(cookie) => cookie,
                 Err(err) => return Err(format!("page load: {err}")),
             };
@@ -425,7 +419,7 @@ async fn run_chat(
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
     let (sent0, acked0, delivered0) = (get(&stats.sent), get(&stats.acked), get(&stats.delivered));
-    let cpu0 = http::server_cpu_seconds(ctx.target.addr).await;
+    let cpu0 = http::server_cpu_seconds(&ctx.target).await;
     let start_ms = stats.epoch.elapsed().as_millis() as u32;
     let mut halves = None;
     let mut extra = None;
@@ -445,7 +439,7 @@ async fn run_chat(
         get(&stats.acked) - acked0,
         get(&stats.delivered) - delivered0,
     );
-    let cpu = http::server_cpu_seconds(ctx.target.addr).await;
+    let cpu = http::server_cpu_seconds(&ctx.target).await;
     // Stop sending; wait for what is in flight.
     for task in tasks {
         task.abort();
@@ -458,7 +452,7 @@ async fn run_chat(
     {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let rss = http::server_rss(ctx.target.addr).await;
+    let rss = http::server_rss(&ctx.target).await;
     if let Some(extra) = extra {
         extra.close().await;
     }
@@ -595,13 +589,13 @@ pub async fn hold(ctx: &Ctx, count: usize, offset: usize, stats: &Arc<Stats>) ->
 /// The `idle` scenario: how many sockets one server holds, and their memory.
 pub async fn idle(ctx: &Ctx, count: usize, hold_for: Duration) -> anyhow::Result<Report> {
     let stats = Arc::new(Stats::new());
-    let before = http::server_rss(ctx.target.addr).await;
+    let before = http::server_rss(&ctx.target).await;
     let started = Instant::now();
     let held = hold(ctx, count, 0, &stats).await;
     let opened_in = started.elapsed();
     tokio::time::sleep(hold_for).await;
     let connections = held.count() as usize;
-    let after = http::server_rss(ctx.target.addr).await;
+    let after = http::server_rss(&ctx.target).await;
     held.close().await;
     let mut report = Report {
         scenario: "idle".into(),
@@ -719,7 +713,7 @@ pub async fn history(
         connections: conversations,
         duration_s: started.elapsed().as_secs_f64(),
         errors: stats.errors(),
-        server_rss_bytes: http::server_rss(ctx.target.addr).await,
+        server_rss_bytes: http::server_rss(&ctx.target).await,
         ..Default::default()
     };
     report.timings.insert(
@@ -810,19 +804,19 @@ async fn wait_for(ws: &mut Ws, kind: &str) -> anyhow::Result<()> {
 pub async fn assistant(ctx: &Ctx, chat: Chat, generating: usize) -> anyhow::Result<Report> {
     let cookie = ctx.sign_in().await?;
     // Ordinary conversations start without the assistant.
-    http::set_assistant(ctx.target.addr, &cookie, false).await?;
+    http::set_assistant(&ctx.target, &cookie, false).await?;
     let answers = Arc::new(AtomicU64::new(0));
     let start = {
         let (cookie, answers) = (cookie.clone(), answers.clone());
         Box::new(move || {
             Box::pin(async move {
-                http::set_assistant(ctx.target.addr, &cookie, true).await?;
+                http::set_assistant(&ctx.target, &cookie, true).await?;
                 Ok(Some(ask_again_and_again(ctx, generating, answers).await))
             }) as futures::future::BoxFuture<'_, anyhow::Result<Option<Held>>>
         }) as Midpoint<'_>
     };
     let mut report = run_chat(ctx, chat, "assistant", Some(start)).await?;
-    http::set_assistant(ctx.target.addr, &cookie, false).await?;
+    http::set_assistant(&ctx.target, &cookie, false).await?;
     report.notes.insert(
         "assistant".into(),
         format!(
@@ -830,7 +824,7 @@ pub async fn assistant(ctx: &Ctx, chat: Chat, generating: usize) -> anyhow::Resu
             get(&answers)
         ),
     );
-    if let Ok((_, text)) = http::get(ctx.target.addr, "/metrics").await {
+    if let Ok((_, text)) = http::get(&ctx.target, "/metrics").await {
         let m = |name: &str| http::metric(&text, name).unwrap_or(0.0);
         let answered = m("minicom_assistant_generation_seconds_count");
         let tokens = m("minicom_assistant_tokens_total");

@@ -22,9 +22,25 @@ pub type Ws = WebSocketStream<TcpStream>;
 pub struct Target {
     pub addr: SocketAddr,
     pub sources: Vec<IpAddr>,
+    /// An HTTP client per source address, in the same order.
+    http: Vec<reqwest::Client>,
 }
 
 impl Target {
+    pub fn new(addr: SocketAddr, sources: Vec<IpAddr>) -> anyhow::Result<Self> {
+        let http = crate::http::clients(&sources)?;
+        Ok(Self {
+            addr,
+            sources,
+            http,
+        })
+    }
+
+    /// The HTTP client for the `i`th connection (from [`Target::source`]).
+    pub fn client(&self, i: usize) -> &reqwest::Client {
+        &self.http[i % self.http.len()]
+    }
+
     /// The source address for the `i`th connection (round robin).
     pub fn source(&self, i: usize) -> IpAddr {
         self.sources[i % self.sources.len()]

@@ -450,10 +450,7 @@ pub async fn post(
         return Err(ApiError::IdempotencyReused);
     }
     if created {
-        state
-            .metrics
-            .messages_stored
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        state.metrics.messages_stored.inc();
     }
     publish_post(&state, contact, inserted, None).await;
     let status = if created {

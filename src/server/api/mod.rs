@@ -43,6 +43,16 @@ const MAX_REQUEST_BYTES: usize = 64 * 1024;
 /// does not turn into a write per request.
 const TOUCH_EVERY_MS: i64 = 60_000;
 
+/// Where the API's routes live.
+const PREFIX: &str = "/api/v1";
+
+/// Whether a request's path is the API's (not a server function's, which
+/// live beside it under `/api/`).
+pub fn is_api(path: &str) -> bool {
+    path.strip_prefix(PREFIX)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+}
+
 /// Every route of the API.
 pub fn routes() -> Router<AppState> {
     let v1 = Router::new()
@@ -59,7 +69,7 @@ pub fn routes() -> Router<AppState> {
         .route("/contacts/{id}", get(contacts::read))
         .fallback(|| async { ApiError::NoRoute })
         .layer(DefaultBodyLimit::max(MAX_REQUEST_BYTES));
-    Router::new().nest("/api/v1", v1)
+    Router::new().nest(PREFIX, v1)
 }
 
 /// The API's per-token rate: a bucket per token id (tokens are made by
@@ -328,5 +338,20 @@ fn page_size(limit: Option<u32>) -> Result<i64, ApiError> {
         Some(_) => Err(ApiError::Invalid(
             "`limit` is 1 to 100 items a page.".into(),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_api;
+
+    #[test]
+    fn only_the_api_s_own_paths_skip_the_same_origin_check() {
+        assert!(is_api("/api/v1"));
+        assert!(is_api("/api/v1/conversations/3/messages"));
+        // Server functions live beside the API and keep the check.
+        assert!(!is_api("/api/v1x"));
+        assert!(!is_api("/api/api_token_create"));
+        assert!(!is_api("/api"));
     }
 }

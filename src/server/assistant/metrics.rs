@@ -2,66 +2,83 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+
 use super::Assistant;
 use crate::server::metrics::{Counters, Histogram};
 
 /// The assistant's figures, shared by every answer.
-#[derive(Default)]
 pub struct AssistantMetrics {
     pub generation: Histogram,
     pub first_token: Histogram,
-    pub tokens: AtomicU64,
+    pub tokens: Counter,
     /// Milli-tokens per second of the last answer.
     pub last_rate_milli: AtomicU64,
     pub failures: Counters,
-    pub answers: AtomicU64,
+    pub answers: Counter,
     /// Questions the help center had nothing about.
-    pub unknown: AtomicU64,
+    pub unknown: Counter,
+}
+
+impl Default for AssistantMetrics {
+    fn default() -> Self {
+        Self {
+            generation: Histogram::default(),
+            first_token: Histogram::default(),
+            tokens: Counter::default(),
+            last_rate_milli: AtomicU64::new(0),
+            failures: Counters::new("cause"),
+            answers: Counter::default(),
+            unknown: Counter::default(),
+        }
+    }
 }
 
 impl Assistant {
-    /// The assistant's lines of `/metrics`.
-    pub fn render_metrics(&self, out: &mut String) {
-        use std::fmt::Write as _;
+    /// Adds the assistant's metrics to a scrape.
+    pub fn register_metrics(&self, r: &mut Registry) {
         let m = &self.metrics;
-        let _ = writeln!(
-            out,
-            "# HELP minicom_assistant_queue_depth Answers waiting for or in generation.\n\
-             # TYPE minicom_assistant_queue_depth gauge\nminicom_assistant_queue_depth {}",
-            self.queue_depth()
+        r.register(
+            "minicom_assistant_queue_depth",
+            "Answers waiting for or in generation",
+            ConstGauge::new(self.queue_depth() as i64),
         );
-        let _ = writeln!(
-            out,
-            "# HELP minicom_assistant_generation_seconds Time to generate one answer.\n\
-             # TYPE minicom_assistant_generation_seconds histogram"
+        r.register(
+            "minicom_assistant_generation_seconds",
+            "Time to generate one answer",
+            m.generation.clone(),
         );
-        m.generation
-            .render(out, "minicom_assistant_generation_seconds", "");
-        let _ = writeln!(
-            out,
-            "# HELP minicom_assistant_first_token_seconds Time to the first token of an answer.\n\
-             # TYPE minicom_assistant_first_token_seconds histogram"
+        r.register(
+            "minicom_assistant_first_token_seconds",
+            "Time to the first token of an answer",
+            m.first_token.clone(),
         );
-        m.first_token
-            .render(out, "minicom_assistant_first_token_seconds", "");
-        let _ = writeln!(
-            out,
-            "# HELP minicom_assistant_tokens_total Tokens generated.\n\
-             # TYPE minicom_assistant_tokens_total counter\nminicom_assistant_tokens_total {}\n\
-             # HELP minicom_assistant_tokens_per_second Generation speed of the last answer.\n\
-             # TYPE minicom_assistant_tokens_per_second gauge\nminicom_assistant_tokens_per_second {}\n\
-             # HELP minicom_assistant_answers_total Answers stored.\n\
-             # TYPE minicom_assistant_answers_total counter\nminicom_assistant_answers_total {}\n\
-             # HELP minicom_assistant_unknown_total Questions the help center had nothing about (answered \"I don't know\").\n\
-             # TYPE minicom_assistant_unknown_total counter\nminicom_assistant_unknown_total {}\n\
-             # HELP minicom_assistant_failures_total Answers that became the fallback line, by cause.\n\
-             # TYPE minicom_assistant_failures_total counter",
-            m.tokens.load(Ordering::Relaxed),
-            m.last_rate_milli.load(Ordering::Relaxed) as f64 / 1000.0,
-            m.answers.load(Ordering::Relaxed),
-            m.unknown.load(Ordering::Relaxed),
+        r.register(
+            "minicom_assistant_tokens",
+            "Tokens generated",
+            m.tokens.clone(),
         );
-        m.failures
-            .render(out, "minicom_assistant_failures_total", "cause");
+        r.register(
+            "minicom_assistant_tokens_per_second",
+            "Generation speed of the last answer",
+            ConstGauge::new(m.last_rate_milli.load(Ordering::Relaxed) as f64 / 1000.0),
+        );
+        r.register(
+            "minicom_assistant_answers",
+            "Answers stored",
+            m.answers.clone(),
+        );
+        r.register(
+            "minicom_assistant_unknown",
+            "Questions the help center had nothing about (answered with I don't know)",
+            m.unknown.clone(),
+        );
+        m.failures.register(
+            r,
+            "minicom_assistant_failures",
+            "Answers that became the fallback line, by cause",
+        );
     }
 }

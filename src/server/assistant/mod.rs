@@ -258,7 +258,7 @@ impl Assistant {
         let (request, sources) = match self.prepare(state, conversation, words).await {
             Ok(grounding::Plan::Answer { request, sources }) => (request, sources),
             Ok(grounding::Plan::DoNotKnow) => {
-                self.metrics.unknown.fetch_add(1, Ordering::Relaxed);
+                self.metrics.unknown.inc();
                 let answer = PostOptions::default();
                 post(
                     state,
@@ -409,8 +409,8 @@ impl Assistant {
         let m = &self.metrics;
         m.generation.observe(answer.took);
         m.first_token.observe(answer.first_token);
-        m.tokens.fetch_add(answer.tokens as u64, Ordering::Relaxed);
-        m.answers.fetch_add(1, Ordering::Relaxed);
+        m.tokens.inc_by(answer.tokens as u64);
+        m.answers.inc();
         let seconds = answer.took.saturating_sub(answer.first_token).as_secs_f64();
         if seconds > 0.0 {
             let rate = answer.tokens.saturating_sub(1) as f64 / seconds;

@@ -180,7 +180,7 @@ pub async fn run(
                 wait = schedule.every;
             }
             Err(err) => {
-                metrics.backup_failures.fetch_add(1, Ordering::Relaxed);
+                metrics.backup_failures.inc();
                 wait = schedule.every.min(RETRY);
                 tracing::warn!(
                     %err,

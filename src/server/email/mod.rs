@@ -20,7 +20,7 @@ use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use tokio::sync::{Notify, watch};
 
-use crate::protocol::{ConversationId, ConversationSummary, MessageId, Timestamp};
+use crate::protocol::{ContactId, ConversationId, MessageId, Timestamp};
 use crate::server::AppState;
 use crate::server::store::{Followup, now};
 
@@ -273,30 +273,18 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
         if !claimed.is_empty() {
             continue;
         }
-        let wait = match state.store.next_followup_at().await {
-            Ok(Some(t)) => Duration::from_millis(u64::try_from(t.0 - now().0).unwrap_or(0)),
-            _ => Duration::from_secs(30),
-        }
-        .clamp(Duration::from_millis(5), Duration::from_secs(30));
-        tokio::select! {
-            _ = state.mailer.wake.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
-            _ = crate::server::ws::stopping(&mut shutdown) => return,
+        let next = state.store.next_followup_at().await;
+        let longest = Duration::from_secs(30);
+        if !crate::server::due::wait(next, longest, &state.mailer.wake, &mut shutdown).await {
+            return;
         }
     }
 }
 
-/// Whether the visitor of a conversation is in the chat now.
-async fn in_chat(state: &AppState, conversation: ConversationId) -> bool {
-    let Ok(Some(row)) = state.store.conversation_summary(conversation).await else {
-        return false;
-    };
-    let mut rows: [ConversationSummary; 1] = [row];
-    state
-        .presence
-        .fill_contacts_online(&state.hub, &mut rows)
-        .await;
-    rows[0].contact_online
+/// Whether a visitor has the messenger open now, on any instance.
+async fn in_chat(state: &AppState, contact: ContactId) -> bool {
+    let online = state.presence.contacts_online(&state.hub, &[contact]).await;
+    online.first().copied().unwrap_or(false)
 }
 
 /// One due follow-up (claimed until `claim`): sent, or nothing to send,
@@ -333,7 +321,7 @@ async fn follow_up(
         }
         None => store.finish_followup(&f, claim, None, again).await,
         // They may read it there: ask again later.
-        Some(_) if in_chat(state, conversation).await => {
+        Some(_) if in_chat(state, f.contact).await => {
             store
                 .retry_followup(conversation, claim, again, false)
                 .await

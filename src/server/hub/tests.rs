@@ -82,7 +82,7 @@ async fn a_hub_that_fell_behind_the_bus_closes_every_socket_to_resume() {
     for kick in [&visitor.kick, &agent.kick] {
         assert_eq!(*kick.reason.lock().unwrap(), Some(FELL_BEHIND));
     }
-    assert_eq!(hub.metrics.hub_lagged.load(Ordering::Relaxed), 6);
+    assert_eq!(hub.metrics.hub_lagged.get(), 6);
 }
 
 #[tokio::test]
@@ -139,7 +139,7 @@ fn a_full_queue_drops_presence_but_cuts_off_on_a_missed_inbox_row() {
     // Thousands of visitors leave at once (a restart): more than fits
     // the agent's 4 MiB (each frame about 150 bytes queued).
     let mut c = 0;
-    while hub.metrics.queue_drops.load(Ordering::Relaxed) < 100 {
+    while hub.metrics.queue_drops.get() < 100 {
         hub.deliver(&presence(c));
         c += 1;
         assert!(c < 100_000, "the queue never filled");

@@ -171,7 +171,7 @@ pub struct Store {
     engine: Engine,
     writer: writer::Writer,
     /// How long each group commit takes (for `/metrics`).
-    commit_latency: std::sync::Arc<crate::server::metrics::Histogram>,
+    commit_latency: crate::server::metrics::Histogram,
     /// SQLite: the database is in use while any clone lives (a restore
     /// waits for every process to let go).
     _in_use: Option<std::sync::Arc<snapshot::InUse>>,
@@ -202,9 +202,8 @@ impl Store {
         };
         let pool = engine.connect(url, durability).await?;
         engine.migrate(&pool).await?;
-        let commit_latency = std::sync::Arc::default();
-        let writer =
-            writer::Writer::start(pool.clone(), engine, std::sync::Arc::clone(&commit_latency));
+        let commit_latency = crate::server::metrics::Histogram::default();
+        let writer = writer::Writer::start(pool.clone(), engine, commit_latency.clone());
         Ok(Self {
             pool,
             engine,
@@ -276,7 +275,7 @@ impl Store {
     }
 
     /// The latency of message commits, as the writer records it.
-    pub fn commit_latency(&self) -> std::sync::Arc<crate::server::metrics::Histogram> {
+    pub fn commit_latency(&self) -> crate::server::metrics::Histogram {
         self.commit_latency.clone()
     }
 

@@ -125,7 +125,7 @@ pub struct Writer {
 impl Writer {
     /// Starts the engine's writer tasks on `pool`; they stop when every
     /// handle is gone.
-    pub fn start(pool: AnyPool, engine: Engine, latency: Arc<Histogram>) -> Self {
+    pub fn start(pool: AnyPool, engine: Engine, latency: Histogram) -> Self {
         let fast = Arc::new(AtomicBool::new(true));
         let shards = (0..engine.writers())
             .map(|_| spawn_shard(pool.clone(), engine, latency.clone(), fast.clone()).0)
@@ -187,7 +187,7 @@ impl Queued {
 fn spawn_shard(
     pool: AnyPool,
     engine: Engine,
-    latency: Arc<Histogram>,
+    latency: Histogram,
     fast: Arc<AtomicBool>,
 ) -> (mpsc::Sender<Job>, tokio::task::JoinHandle<()>) {
     let (jobs, queue) = mpsc::channel(QUEUE);
@@ -199,7 +199,7 @@ async fn run(
     pool: AnyPool,
     engine: Engine,
     mut queue: mpsc::Receiver<Job>,
-    latency: Arc<Histogram>,
+    latency: Histogram,
     fast: Arc<AtomicBool>,
 ) {
     let checkpointer = (engine == Engine::Sqlite).then(|| Checkpointer::start(pool.clone()));
@@ -568,7 +568,7 @@ mod tests {
     async fn a_writer_task_that_ended_is_reported_stopped() {
         sqlx::any::install_default_drivers();
         let pool = AnyPool::connect("sqlite::memory:").await.unwrap();
-        let latency = Arc::new(Histogram::default());
+        let latency = Histogram::default();
         let fast = Arc::new(AtomicBool::new(true));
         let (alive, _task) =
             spawn_shard(pool.clone(), Engine::Sqlite, latency.clone(), fast.clone());

@@ -104,15 +104,9 @@ pub async fn run(state: AppState, mut shutdown: watch::Receiver<bool>) {
             continue;
         }
         // Nothing due: wait for the next one, an event, or a refresh.
-        let next = match state.store.next_delivery_at().await {
-            Ok(Some(t)) => Duration::from_millis(u64::try_from(t.0 - now().0).unwrap_or(0)),
-            _ => REFRESH,
-        };
-        let wait = next.min(REFRESH).max(Duration::from_millis(5));
-        tokio::select! {
-            _ = state.webhooks.wake.notified() => {}
-            _ = tokio::time::sleep(wait) => {}
-            _ = crate::server::ws::stopping(&mut shutdown) => return,
+        let next = state.store.next_delivery_at().await;
+        if !crate::server::due::wait(next, REFRESH, &state.webhooks.wake, &mut shutdown).await {
+            return;
         }
         if refreshed.elapsed() >= REFRESH {
             refreshed = tokio::time::Instant::now();

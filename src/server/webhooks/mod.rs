@@ -139,6 +139,14 @@ impl Webhooks {
         })
     }
 
+    /// Whether some endpoint wants `event` (what it would carry is made
+    /// only then).
+    pub fn wants(&self, event: WebhookEvent) -> bool {
+        self.endpoints
+            .read()
+            .is_ok_and(|e| e.iter().any(|e| e.events.contains(&event)))
+    }
+
     /// The endpoints that want `event` (usually none: nothing to do).
     fn wanting(&self, event: WebhookEvent) -> Vec<i64> {
         self.endpoints
@@ -186,33 +194,22 @@ async fn emit(
     }
 }
 
-/// A conversation as webhooks and the API show it.
-async fn conversation(state: &AppState, id: ConversationId) -> Option<Value> {
-    match state.store.conversation_summary(id).await {
-        Ok(Some(row)) => serde_json::to_value(Conversation::from(row)).ok(),
-        Ok(None) => None,
-        Err(err) => {
-            tracing::error!(%err, "could not read a conversation for a webhook");
-            None
-        }
-    }
-}
-
-/// A message was posted (`started`: it began its conversation). The
-/// team's notes and Minicom's own lines are not sent.
+/// A message was posted; `created` is its conversation's row when the
+/// message began it (and an endpoint wants to hear so). The team's notes
+/// and Minicom's own lines are not sent.
 pub async fn message_posted(
     state: &AppState,
     contact: ContactId,
     message: &Message,
-    started: bool,
+    created: Option<&Conversation>,
 ) {
     if message.internal || message.sender == SenderKind::System {
         return;
     }
     let id = message.conversation_id;
-    if started {
+    if let Some(row) = created {
         emit(state, id, WebhookEvent::ConversationCreated, async || {
-            Some(json!({ "conversation": conversation(state, id).await? }))
+            Some(json!({ "conversation": row }))
         })
         .await;
     }
@@ -225,19 +222,30 @@ pub async fn message_posted(
     .await;
 }
 
-/// A conversation was resolved, snoozed or reopened.
-pub async fn status_changed(state: &AppState, id: ConversationId) {
+/// A conversation was resolved, snoozed or reopened: `row` is how it now
+/// stands, from [`publish_summary_for`] (none when no endpoint wants it).
+///
+/// [`publish_summary_for`]: crate::server::publish::publish_summary_for
+pub async fn status_changed(state: &AppState, id: ConversationId, row: Option<Conversation>) {
+    let Some(row) = row else { return };
     emit(state, id, WebhookEvent::StatusChanged, async || {
-        Some(json!({ "conversation": conversation(state, id).await? }))
+        Some(json!({ "conversation": row }))
     })
     .await;
 }
 
-/// A visitor rated a conversation.
-pub async fn rated(state: &AppState, id: ConversationId, score: u8, comment: Option<&str>) {
+/// A visitor rated a conversation: `row` as for [`status_changed`].
+pub async fn rated(
+    state: &AppState,
+    id: ConversationId,
+    row: Option<Conversation>,
+    score: u8,
+    comment: Option<&str>,
+) {
+    let Some(row) = row else { return };
     emit(state, id, WebhookEvent::Rated, async || {
         Some(json!({
-            "conversation": conversation(state, id).await?,
+            "conversation": row,
             "rating": { "score": score, "comment": comment },
         }))
     })

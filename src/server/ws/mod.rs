@@ -169,10 +169,7 @@ impl Conn {
         match self.tx.try_send(encode(frame)) {
             Ok(()) => self.state.metrics.frames_out.add(frame.kind(), 1),
             Err(Refused::Full) => {
-                self.state
-                    .metrics
-                    .queue_drops
-                    .fetch_add(1, Ordering::Relaxed);
+                self.state.metrics.queue_drops.inc();
                 self.kick.fire(TOO_SLOW);
             }
             Err(Refused::Closed) => {}

@@ -155,10 +155,7 @@ pub(super) async fn finish_send(conn: &Conn, send: QueuedSend) -> Result<(), Pro
         publish_post(&conn.state, contact, inserted, None).await;
         return Ok(());
     }
-    conn.state
-        .metrics
-        .messages_stored
-        .fetch_add(1, Ordering::Relaxed);
+    conn.state.metrics.messages_stored.inc();
     let conversation = message.conversation_id;
     let started = inserted.started;
     // Sending ends typing (the inbox list sees no `message`, so say so).

@@ -6,13 +6,14 @@
 //! inbox row for everyone, and refreshes the lists' counts.
 
 use super::{Conn, INBOX_PAGE, authorise, internal, with_presence};
+use crate::protocol::WebhookEvent;
 use crate::protocol::{
     AgentId, ConversationId, ConversationStatus, LabelId, MAX_TIME_ZONE, ProtocolError,
     ServerFrame, Timestamp,
 };
 use crate::server::hub::Peer;
 use crate::server::labels::label_line;
-use crate::server::publish::{publish_messages, publish_summary_of};
+use crate::server::publish::{publish_messages, publish_summary_for, publish_summary_of};
 use crate::server::store::{InboxPage, Rated};
 use crate::server::workflow::{self, Actor, check_rating, rating_line};
 
@@ -85,8 +86,8 @@ pub(super) async fn on_rate(
         Rated::NotResolved => return Err(ProtocolError::InvalidRating),
     };
     publish_messages(state, contact, vec![line]).await;
-    publish_summary_of(state, conversation).await;
-    crate::server::webhooks::rated(state, conversation, score, comment.as_deref()).await;
+    let hooked = publish_summary_for(state, conversation, WebhookEvent::Rated).await;
+    crate::server::webhooks::rated(state, conversation, hooked, score, comment.as_deref()).await;
     Ok(())
 }
 
