@@ -140,24 +140,21 @@ pub async fn publish_post(
         || (reopened && hooks.wants(WebhookEvent::StatusChanged));
     // The row says whether the assistant answers: no extra read. A batch
     // of plain messages read the row with its writes; its newest message
-    // publishes it (this one reads it only for a webhook).
-    let (row, mut assistant) = match row {
+    // publishes it (such a message never starts a conversation or leaves
+    // lines, so no webhook wants the row from it).
+    let (row, later) = match row {
         RowAfter::Unread => (read_row(state, conversation).await, None),
         RowAfter::Publish(row) => (Some(*row), None),
-        RowAfter::Later(assistant) if row_hooked => {
-            (read_row(state, conversation).await, Some(assistant))
-        }
         RowAfter::Later(assistant) => (None, Some(assistant)),
     };
     let hooked_row = row
         .as_ref()
         .filter(|_| row_hooked)
         .map(|row| ApiConversation::from(row.clone()));
-    if let Some(row) = row
-        && assistant.is_none()
-    {
-        assistant = Some(publish_row(state, row).await);
-    }
+    let assistant = match row {
+        Some(row) => Some(publish_row(state, row).await),
+        None => later,
+    };
     // After the live events: queueing a webhook is a write.
     if let Some(message) = &hooked {
         let created_row = hooked_row.as_ref().filter(|_| started);
