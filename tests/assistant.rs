@@ -70,6 +70,20 @@ async fn message_from(client: &mut Client, sender: SenderKind) -> Message {
         .await
 }
 
+/// The assistant's answer, or the fallback line in its place.
+async fn answer_or_fallback(client: &mut Client) -> Message {
+    client
+        .expect_within(MODEL_WAIT, |f| match f {
+            ServerFrame::Message { message }
+                if matches!(message.sender, SenderKind::System | SenderKind::Ai) =>
+            {
+                Some(message)
+            }
+            _ => None,
+        })
+        .await
+}
+
 /// Waits until the assistant is shown typing (`true`) or stopped (`false`);
 /// refreshes of the other state in between are skipped.
 async fn assistant_typing(client: &mut Client, shown: bool) {
@@ -246,19 +260,12 @@ async fn a_full_queue_gives_the_fallback_at_once() {
             .await;
         assistant_typing(&mut first, true).await;
         second.first_message("And do you ship to Canada?").await;
-        let answer = second
-            .expect_within(MODEL_WAIT, |f| match f {
-                ServerFrame::Message { message }
-                    if matches!(message.sender, SenderKind::System | SenderKind::Ai) =>
-                {
-                    Some(message)
-                }
-                _ => None,
-            })
-            .await;
+        let answer = answer_or_fallback(&mut second).await;
         if answer.sender == SenderKind::Ai {
             assert!(attempt < 3, "the first answer was always done first");
-            message_from(&mut first, SenderKind::Ai).await;
+            // The first one's turn is over: its answer, or the fallback
+            // should the model have said nothing.
+            answer_or_fallback(&mut first).await;
             continue;
         }
         assert_eq!(answer.body, fallback());

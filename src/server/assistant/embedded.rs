@@ -16,6 +16,8 @@ use llama_cpp_2::llama_batch::LlamaBatch;
 use llama_cpp_2::model::params::LlamaModelParams;
 use llama_cpp_2::model::{LlamaChatMessage, LlamaChatTemplate, LlamaModel};
 use llama_cpp_2::sampling::LlamaSampler;
+use llama_cpp_2::token::LlamaToken;
+use llama_cpp_2::token::logit_bias::LlamaLogitBias;
 use tokio::sync::oneshot;
 
 use super::drafts::{Progress, text_so_far};
@@ -98,6 +100,15 @@ impl Embedded {
             threads = pool.threads,
             "assistant model loaded"
         );
+        // Every end-of-generation token, ruled out until the answer says
+        // something: a small model sometimes ends at once, and an empty
+        // answer would be the fallback line instead of one.
+        let vocab = model.vocab();
+        let silent_end: Arc<[LlamaLogitBias]> = vocab
+            .tokens()
+            .filter(|t| vocab.is_eog(*t))
+            .map(|t| LlamaLogitBias::new(t, f32::NEG_INFINITY))
+            .collect();
         let (jobs, queue) = sync_channel::<Job>(pool.queue);
         let queue = Arc::new(Mutex::new(queue));
         let waiting = Arc::new(AtomicUsize::new(0));
@@ -115,6 +126,7 @@ impl Embedded {
                 context,
                 template: template.clone(),
                 pool,
+                silent_end: silent_end.clone(),
             };
             let (queue, waiting) = (queue.clone(), waiting.clone());
             std::thread::Builder::new()
@@ -176,6 +188,8 @@ struct Worker {
     context: LlamaContext<'static>,
     template: LlamaChatTemplate,
     pool: Pool,
+    /// Biases that keep the answer from ending before its first word.
+    silent_end: Arc<[LlamaLogitBias]>,
 }
 
 impl Worker {
@@ -199,10 +213,7 @@ impl Worker {
 
     /// The prompt: the system prompt and the newest turns that fit, as the
     /// model's chat template formats them.
-    fn prompt(
-        &self,
-        request: &Request,
-    ) -> Result<Vec<llama_cpp_2::token::LlamaToken>, EngineError> {
+    fn prompt(&self, request: &Request) -> Result<Vec<LlamaToken>, EngineError> {
         let budget = self.pool.context.saturating_sub(self.pool.max_reply) as usize;
         let failed = |e: &dyn std::fmt::Display| EngineError::Failed(format!("prompt: {e}"));
         let mut first = 0;
@@ -275,13 +286,23 @@ impl Worker {
         }
         let seed = started.elapsed().subsec_nanos();
         let vocab = self.model.vocab();
-        let mut sampler = LlamaSampler::chain_simple([
-            LlamaSampler::penalties(vocab.n_tokens(), 64, 1.15, 0.0, 0.0),
-            LlamaSampler::top_k(40),
-            LlamaSampler::top_p(0.9, 1),
-            LlamaSampler::temp(request.temperature),
-            LlamaSampler::dist(seed),
-        ]);
+        let sampler = |may_end: bool| {
+            let mut steps = Vec::with_capacity(6);
+            if !may_end {
+                steps.push(LlamaSampler::logit_bias(vocab.n_tokens(), &self.silent_end));
+            }
+            steps.extend([
+                LlamaSampler::penalties(vocab.n_tokens(), 64, 1.15, 0.0, 0.0),
+                LlamaSampler::top_k(40),
+                LlamaSampler::top_p(0.9, 1),
+                LlamaSampler::temp(request.temperature),
+                LlamaSampler::dist(seed),
+            ]);
+            LlamaSampler::chain_simple(steps)
+        };
+        // Until the answer has a word, its end cannot be drawn; both chains
+        // see every token, so the repetition penalty reads the same text.
+        let (mut opening, mut rest) = (sampler(false), sampler(true));
         // The given opening is the answer's start: shown at once, then continued.
         let mut out = request.opening.clone().into_bytes();
         let opened = out.len();
@@ -295,8 +316,15 @@ impl Worker {
             if done.is_closed() {
                 return Err(EngineError::Failed("cancelled".into()));
             }
-            let token = sampler.sample(&self.context, batch.n_tokens() - 1);
-            sampler.accept(token);
+            let said_nothing = out[opened..].iter().all(u8::is_ascii_whitespace);
+            let chain = if said_nothing {
+                &mut opening
+            } else {
+                &mut rest
+            };
+            let token = chain.sample(&self.context, batch.n_tokens() - 1);
+            opening.accept(token);
+            rest.accept(token);
             if vocab.is_eog(token) {
                 break;
             }
