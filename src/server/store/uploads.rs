@@ -171,8 +171,8 @@ impl Store {
         let sql = format!(
             "SELECT {UPLOAD_COLUMNS} FROM uploads u
              WHERE u.uploader_kind = $1 AND u.uploader_id = $2
-               AND (u.message_id IS NULL OR u.message_id IN
-                    (SELECT m.id FROM messages m WHERE m.client_id = $4))
+               AND (u.message_id IS NULL OR EXISTS
+                    (SELECT 1 FROM messages m WHERE m.id = u.message_id AND m.client_id = $4))
                AND ($3 IS NULL OR u.conversation_id = $3)
                AND u.id IN ({list})"
         );
