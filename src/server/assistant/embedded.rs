@@ -102,11 +102,13 @@ impl Embedded {
         );
         // Every end-of-generation token, ruled out until the answer says
         // something: a small model sometimes ends at once, and an empty
-        // answer would be the fallback line instead of one.
+        // answer would be the fallback line instead of one. So is every
+        // other control token (`<|im_start|>`): it prints as nothing, and
+        // the model would go on to write a turn of the chat as the answer.
         let vocab = model.vocab();
         let silent_end: Arc<[LlamaLogitBias]> = vocab
             .tokens()
-            .filter(|t| vocab.is_eog(*t))
+            .filter(|t| vocab.is_eog(*t) || vocab.is_control(*t))
             .map(|t| LlamaLogitBias::new(t, f32::NEG_INFINITY))
             .collect();
         let (jobs, queue) = sync_channel::<Job>(pool.queue);
@@ -300,8 +302,10 @@ impl Worker {
             ]);
             LlamaSampler::chain_simple(steps)
         };
-        // Until the answer has a word, its end cannot be drawn; both chains
-        // see every token, so the repetition penalty reads the same text.
+        // Until the answer has a word, its end cannot be drawn. Drawing a
+        // token records it in the chain that drew it (llama.cpp's
+        // `llama_sampler_sample`); the other chain is told, so the
+        // repetition penalty of both reads the same text.
         let (mut opening, mut rest) = (sampler(false), sampler(true));
         // The given opening is the answer's start: shown at once, then continued.
         let mut out = request.opening.clone().into_bytes();
@@ -316,15 +320,15 @@ impl Worker {
             if done.is_closed() {
                 return Err(EngineError::Failed("cancelled".into()));
             }
-            let said_nothing = out[opened..].iter().all(u8::is_ascii_whitespace);
-            let chain = if said_nothing {
-                &mut opening
+            // A given opening is something said; what `trim` would remove is not.
+            let said_nothing = std::str::from_utf8(&out).is_ok_and(|t| t.trim().is_empty());
+            let (chain, other) = if said_nothing {
+                (&mut opening, &mut rest)
             } else {
-                &mut rest
+                (&mut rest, &mut opening)
             };
             let token = chain.sample(&self.context, batch.n_tokens() - 1);
-            opening.accept(token);
-            rest.accept(token);
+            other.accept(token);
             if vocab.is_eog(token) {
                 break;
             }

@@ -1,0 +1,12 @@
+-- no-transaction
+-- One index for a conversation's messages instead of two (0016 and 0017
+-- drop the old ones): every write to `messages` updates each index, and
+-- they served the same lookups. Pages read (conversation_id, id) in order;
+-- unread counts find sender_kind in the same entries.
+--
+-- Built CONCURRENTLY, outside a transaction, so the instances still on the
+-- previous version keep reading and writing `messages` during a rolling
+-- upgrade. Should the build fail midway, PostgreSQL keeps an invalid
+-- index under this name and this migration stops the server at its next
+-- start: `DROP INDEX messages_in_order;`, then start it again.
+CREATE INDEX CONCURRENTLY messages_in_order ON messages (conversation_id, id) INCLUDE (sender_kind);

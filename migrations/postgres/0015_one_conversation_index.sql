@@ -1,7 +1,0 @@
--- One index per conversation's messages instead of two: every write to
--- `messages` updates each index, and these two served the same lookups.
--- Pages read (conversation_id, id) in order; unread counts (visitor
--- messages after a reader's cursor) find sender_kind in the same entries.
-DROP INDEX messages_by_conversation_sender;
-DROP INDEX messages_by_conversation;
-CREATE INDEX messages_by_conversation ON messages (conversation_id, id) INCLUDE (sender_kind);
