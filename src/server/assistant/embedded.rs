@@ -69,7 +69,12 @@ struct Job {
 /// A loaded model and its workers.
 pub struct Embedded {
     jobs: SyncSender<Job>,
-    waiting: Arc<AtomicUsize>,
+    /// Requests waiting or being answered. Admission counts them, not the
+    /// channel's room: a worker that has sent its answer is free at once,
+    /// even before it is back at the channel.
+    in_flight: Arc<AtomicUsize>,
+    /// Workers plus the waiting room.
+    capacity: usize,
 }
 
 impl Embedded {
@@ -111,9 +116,10 @@ impl Embedded {
             .filter(|t| vocab.is_eog(*t) || vocab.is_control(*t))
             .map(|t| LlamaLogitBias::new(t, f32::NEG_INFINITY))
             .collect();
-        let (jobs, queue) = sync_channel::<Job>(pool.queue);
+        let capacity = pool.workers.max(1) + pool.queue;
+        let (jobs, queue) = sync_channel::<Job>(capacity);
         let queue = Arc::new(Mutex::new(queue));
-        let waiting = Arc::new(AtomicUsize::new(0));
+        let in_flight = Arc::new(AtomicUsize::new(0));
         for n in 0..pool.workers.max(1) {
             let params = LlamaContextParams::default()
                 .with_n_ctx(NonZeroU32::new(pool.context))
@@ -130,13 +136,17 @@ impl Embedded {
                 pool,
                 silent_end: silent_end.clone(),
             };
-            let (queue, waiting) = (queue.clone(), waiting.clone());
+            let (queue, in_flight) = (queue.clone(), in_flight.clone());
             std::thread::Builder::new()
                 .name(format!("assistant-{n}"))
-                .spawn(move || worker.run(&queue, &waiting))
+                .spawn(move || worker.run(&queue, &in_flight))
                 .map_err(|e| EngineError::Failed(format!("could not start a worker: {e}")))?;
         }
-        Ok(Self { jobs, waiting })
+        Ok(Self {
+            jobs,
+            in_flight,
+            capacity,
+        })
     }
 }
 
@@ -147,31 +157,41 @@ impl Engine for Embedded {
         progress: Progress,
     ) -> BoxFuture<'_, Result<Generated, EngineError>> {
         let (done, result) = oneshot::channel();
-        self.waiting.fetch_add(1, Ordering::Relaxed);
-        let sent = self.jobs.try_send(Job {
-            request,
-            progress,
-            done,
+        let admitted = self
+            .in_flight
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+                (n < self.capacity).then_some(n + 1)
+            })
+            .is_ok();
+        // Admission bounds the channel: it always has room for one admitted.
+        let sent = admitted.then(|| {
+            self.jobs.try_send(Job {
+                request,
+                progress,
+                done,
+            })
         });
         Box::pin(async move {
             match sent {
-                Ok(()) => result.await.unwrap_or_else(|_| {
+                None => Err(EngineError::Busy),
+                Some(Ok(())) => result.await.unwrap_or_else(|_| {
                     Err(EngineError::Failed("the assistant worker stopped".into()))
                 }),
-                Err(TrySendError::Full(_)) => {
-                    self.waiting.fetch_sub(1, Ordering::Relaxed);
-                    Err(EngineError::Busy)
-                }
-                Err(TrySendError::Disconnected(_)) => {
-                    self.waiting.fetch_sub(1, Ordering::Relaxed);
-                    Err(EngineError::Failed("the assistant workers stopped".into()))
+                Some(Err(err)) => {
+                    self.in_flight.fetch_sub(1, Ordering::AcqRel);
+                    Err(match err {
+                        TrySendError::Full(_) => EngineError::Busy,
+                        TrySendError::Disconnected(_) => {
+                            EngineError::Failed("the assistant workers stopped".into())
+                        }
+                    })
                 }
             }
         })
     }
 
     fn queue_depth(&self) -> usize {
-        self.waiting.load(Ordering::Relaxed)
+        self.in_flight.load(Ordering::Relaxed)
     }
 }
 
@@ -195,7 +215,7 @@ struct Worker {
 }
 
 impl Worker {
-    fn run(&mut self, queue: &Mutex<Receiver<Job>>, waiting: &AtomicUsize) {
+    fn run(&mut self, queue: &Mutex<Receiver<Job>>, in_flight: &AtomicUsize) {
         loop {
             let job = {
                 let queue = queue.lock().unwrap_or_else(|p| p.into_inner());
@@ -204,12 +224,14 @@ impl Worker {
                     Err(_) => return,
                 }
             };
-            waiting.fetch_sub(1, Ordering::Relaxed);
-            if job.done.is_closed() {
-                continue;
+            if !job.done.is_closed() {
+                let result = self.generate(&job.request, &job.progress, &job.done);
+                // Free before the answer is told: whoever hears it may ask again.
+                in_flight.fetch_sub(1, Ordering::AcqRel);
+                let _ = job.done.send(result);
+            } else {
+                in_flight.fetch_sub(1, Ordering::AcqRel);
             }
-            let result = self.generate(&job.request, &job.progress, &job.done);
-            let _ = job.done.send(result);
         }
     }
 
@@ -310,6 +332,8 @@ impl Worker {
         // The given opening is the answer's start: shown at once, then continued.
         let mut out = request.opening.clone().into_bytes();
         let opened = out.len();
+        // A given opening is something said.
+        let mut said = !request.opening.trim().is_empty();
         let mut first_token = None;
         let mut tokens = 0;
         let mut position = prompt.len();
@@ -320,12 +344,10 @@ impl Worker {
             if done.is_closed() {
                 return Err(EngineError::Failed("cancelled".into()));
             }
-            // A given opening is something said; what `trim` would remove is not.
-            let said_nothing = std::str::from_utf8(&out).is_ok_and(|t| t.trim().is_empty());
-            let (chain, other) = if said_nothing {
-                (&mut opening, &mut rest)
-            } else {
+            let (chain, other) = if said {
                 (&mut rest, &mut opening)
+            } else {
+                (&mut opening, &mut rest)
             };
             let token = chain.sample(&self.context, batch.n_tokens() - 1);
             other.accept(token);
@@ -339,6 +361,9 @@ impl Worker {
                 break;
             }
             tokens += 1;
+            // What `trim` would remove is not something said; half a
+            // character (its bytes split across tokens) is.
+            said = said || std::str::from_utf8(&piece).map_or(true, |p| !p.trim().is_empty());
             out.extend(piece);
             // Cheap: the newest text replaces the last; the assistant reads
             // it ten times a second.
