@@ -591,7 +591,7 @@ async fn a_resent_message_with_files_is_stored_once_and_transcripts_list_files()
         &[],
     )
     .await;
-    let text = String::from_utf8(transcript.bytes()).unwrap();
+    let text = String::from_utf8(transcript.body).unwrap();
     assert!(
         text.contains(&format!("[file: order 42.pdf (PDF, 15 B) {}]", file.url())),
         "{text}"

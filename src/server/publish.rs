@@ -51,6 +51,13 @@ pub async fn publish_summary_for(
     hooked
 }
 
+/// Publishes a conversation's row after its status changed, and tells the
+/// webhooks that want to hear of it: the row read once for both.
+pub async fn publish_status_changed(state: &AppState, conversation: ConversationId) {
+    let hooked = publish_summary_for(state, conversation, WebhookEvent::StatusChanged).await;
+    crate::server::webhooks::status_changed(state, conversation, hooked).await;
+}
+
 /// A conversation's inbox row as it now stands (a failure is logged).
 async fn read_row(state: &AppState, conversation: ConversationId) -> Option<ConversationSummary> {
     match state.store.conversation_summary(conversation).await {
@@ -156,7 +163,7 @@ pub async fn publish_post(
         None => later,
     };
     // After the live events: queueing a webhook is a write.
-    if let Some(message) = &hooked {
+    if let Some(message) = hooked {
         let created_row = hooked_row.as_ref().filter(|_| started);
         crate::server::webhooks::message_posted(state, contact, message, created_row).await;
     }

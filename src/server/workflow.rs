@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use tokio::sync::{Notify, watch};
 
-use crate::protocol::WebhookEvent;
 use crate::protocol::validate_body;
 use crate::protocol::{
     AgentId, ContactId, ConversationId, ConversationStatus, InboxCounts, MAX_RATING_COMMENT_CHARS,
@@ -17,7 +16,7 @@ use crate::replies::{MAX_OWN_REPLIES, MAX_SAVED_REPLIES, check_shortcut};
 use crate::server::AppState;
 use crate::server::bus::Event;
 use crate::server::publish::{
-    publish_event, publish_messages, publish_summary_for, publish_summary_of,
+    publish_event, publish_messages, publish_status_changed, publish_summary_of,
 };
 use crate::server::store::{StoreError, now};
 
@@ -204,10 +203,9 @@ pub async fn set_status(
         return Ok(()); // already so: nothing to tell anyone
     };
     publish_messages(state, contact, vec![line]).await;
-    let hooked = publish_summary_for(state, conversation, WebhookEvent::StatusChanged).await;
     state.workflow.counts_changed();
     state.workflow.snoozes_changed();
-    crate::server::webhooks::status_changed(state, conversation, hooked).await;
+    publish_status_changed(state, conversation).await;
     Ok(())
 }
 
@@ -427,9 +425,7 @@ async fn wake_due(state: &AppState) -> Result<(), StoreError> {
         for (contact, line) in lines {
             let conversation = line.conversation_id;
             publish_messages(state, contact, vec![line]).await;
-            let hooked =
-                publish_summary_for(state, conversation, WebhookEvent::StatusChanged).await;
-            crate::server::webhooks::status_changed(state, conversation, hooked).await;
+            publish_status_changed(state, conversation).await;
         }
         if !full {
             return Ok(());

@@ -291,7 +291,7 @@ impl TestServer {
     }
 
     /// An HTTP/1.1 request with a body of any bytes (a file); the answer's
-    /// body as it came (see [`BinaryResponse::bytes`]).
+    /// body as it came.
     pub async fn http_bytes(
         &self,
         method: &str,
@@ -549,7 +549,6 @@ fn http_client() -> reqwest::Client {
 pub struct BinaryResponse {
     pub status: u16,
     pub headers: Vec<(String, String)>,
-    /// Its chunks joined if it came chunked.
     pub body: Vec<u8>,
 }
 
@@ -561,12 +560,8 @@ impl BinaryResponse {
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn bytes(&self) -> Vec<u8> {
-        self.body.clone()
-    }
-
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.bytes())
+        serde_json::from_slice(&self.body)
             .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&self.body)))
     }
 }

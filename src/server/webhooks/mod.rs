@@ -169,13 +169,13 @@ async fn emit(
     state: &AppState,
     conversation: ConversationId,
     event: WebhookEvent,
-    data: impl AsyncFnOnce() -> Option<Value>,
+    data: impl FnOnce() -> Value,
 ) {
     let endpoints = state.webhooks.wanting(event);
     if endpoints.is_empty() {
         return;
     }
-    let Some(data) = data().await else { return };
+    let data = data();
     let body = json!({
         "event": event.as_str(),
         "created_at": now().0,
@@ -200,7 +200,7 @@ async fn emit(
 pub async fn message_posted(
     state: &AppState,
     contact: ContactId,
-    message: &Message,
+    message: Message,
     created: Option<&Conversation>,
 ) {
     if message.internal || message.sender == SenderKind::System {
@@ -208,16 +208,19 @@ pub async fn message_posted(
     }
     let id = message.conversation_id;
     if let Some(row) = created {
-        emit(state, id, WebhookEvent::ConversationCreated, async || {
-            Some(json!({ "conversation": row }))
-        })
+        emit(
+            state,
+            id,
+            WebhookEvent::ConversationCreated,
+            || json!({ "conversation": row }),
+        )
         .await;
     }
-    emit(state, id, WebhookEvent::MessageCreated, async || {
-        Some(json!({
+    emit(state, id, WebhookEvent::MessageCreated, || {
+        json!({
             "contact_id": contact.0,
-            "message": ApiMessage::from(message.clone()),
-        }))
+            "message": ApiMessage::from(message),
+        })
     })
     .await;
 }
@@ -228,9 +231,12 @@ pub async fn message_posted(
 /// [`publish_summary_for`]: crate::server::publish::publish_summary_for
 pub async fn status_changed(state: &AppState, id: ConversationId, row: Option<Conversation>) {
     let Some(row) = row else { return };
-    emit(state, id, WebhookEvent::StatusChanged, async || {
-        Some(json!({ "conversation": row }))
-    })
+    emit(
+        state,
+        id,
+        WebhookEvent::StatusChanged,
+        || json!({ "conversation": row }),
+    )
     .await;
 }
 
@@ -243,11 +249,11 @@ pub async fn rated(
     comment: Option<&str>,
 ) {
     let Some(row) = row else { return };
-    emit(state, id, WebhookEvent::Rated, async || {
-        Some(json!({
+    emit(state, id, WebhookEvent::Rated, || {
+        json!({
             "conversation": row,
             "rating": { "score": score, "comment": comment },
-        }))
+        })
     })
     .await;
 }

@@ -3,9 +3,8 @@
 
 use super::*;
 use crate::protocol::ConversationStatus;
-use crate::protocol::WebhookEvent;
 use crate::server::publish::publish_messages;
-use crate::server::publish::publish_summary_for;
+use crate::server::publish::publish_status_changed;
 
 /// The line the team reads when a visitor says an answer solved it.
 pub const RESOLVED_BY_ANSWER: &str = "Resolved: the visitor said the assistant's answer helped.";
@@ -66,9 +65,8 @@ pub(super) async fn on_feedback(
         .map_err(internal)?;
     if let Some(line) = resolved {
         publish_messages(state, contact, vec![line]).await;
-        let hooked = publish_summary_for(state, conversation, WebhookEvent::StatusChanged).await;
         state.workflow.counts_changed();
-        crate::server::webhooks::status_changed(state, conversation, hooked).await;
+        publish_status_changed(state, conversation).await;
     }
     Ok(())
 }
