@@ -1,5 +1,5 @@
 import { test, expect, type Browser, type Page } from '@playwright/test';
-import { checkPage, closeContexts, hydrated, messageLog, say, signIn } from './support';
+import { checkPage, closeContexts, countPageBlinks, hydrated, messageLog, say, signIn } from './support';
 
 test.afterEach(closeContexts);
 
@@ -39,6 +39,7 @@ test('an agent sees who the visitor is and where, follows their other conversati
   await visitorInTokyo(browser, question, second);
 
   const agent = await signIn(browser, { viewport: { width: 1400, height: 900 } });
+  const blinks = await countPageBlinks(agent);
   await openConversation(agent, question);
   // Wide screens show the panel beside the thread without asking.
   const panel = agent.getByRole('complementary', { name: 'About the visitor' });
@@ -72,6 +73,8 @@ test('an agent sees who the visitor is and where, follows their other conversati
   await panel.getByRole('link', { name: second }).click();
   await expect(messageLog(agent).getByText(second)).toBeVisible();
   await expect(panel.getByRole('link', { name: question })).toBeVisible();
+  // Loading each conversation's panel never blanked the inbox.
+  expect(await blinks()).toBe(0);
 });
 
 for (const scheme of ['light', 'dark'] as const) {

@@ -1,6 +1,6 @@
 import { test, expect } from '@playwright/test';
 import { AI_URL } from '../playwright.config';
-import { composer, messageLog, closeContexts, hydrated, checkPage, signIn } from './support';
+import { composer, messageLog, closeContexts, countPageBlinks, hydrated, checkPage, signIn } from './support';
 
 // The help center and the assistant answering from it, on the second
 // server (the AI assistant on, the real default model). Serial: the
@@ -16,6 +16,7 @@ test('an admin writes an article with a live preview and publishes it; the publi
   await admin.goto(`${AI_URL}/inbox/help`);
   await hydrated(admin);
   await expect(admin.getByRole('heading', { name: 'Help center', level: 1 })).toBeVisible();
+  const blinks = await countPageBlinks(admin);
   const editor = admin.getByRole('region', { name: 'New article' });
   await editor.getByLabel('Title').fill(TITLE);
   await editor.getByLabel('Collection').fill('Shipping');
@@ -28,6 +29,9 @@ test('an admin writes an article with a live preview and publishes it; the publi
   const preview = editor.locator('.help-preview');
   await expect(preview.locator('strong', { hasText: '$18 USD' })).toBeVisible();
   await expect(preview.getByText('<script>alert("x")</script>')).toBeVisible();
+  // Nothing typed was lost to the page blinking while the preview loaded.
+  expect(await blinks()).toBe(0);
+  await expect(editor.getByLabel('Collection')).toHaveValue('Shipping');
   await editor.getByRole('button', { name: 'Save draft' }).click();
   await expect(admin.getByRole('status').filter({ hasText: 'Saved as a draft' })).toBeVisible();
   const list = admin.getByRole('region', { name: 'Articles' });

@@ -38,6 +38,20 @@ export async function hydrated(page: Page) {
   await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
 }
 
+/** From now on, counts the times the team page as a whole is swapped for its
+ * "Loading…" placeholder: to the user, the page blinks and loses focus and
+ * what was being typed. Returns a reader of the count. */
+export async function countPageBlinks(page: Page): Promise<() => Promise<number>> {
+  await page.evaluate(() => {
+    const w = window as unknown as { pageBlinks: number };
+    w.pageBlinks = 0;
+    new MutationObserver(() => {
+      if (document.querySelector('p.loading')) w.pageBlinks += 1;
+    }).observe(document.body, { subtree: true, childList: true });
+  });
+  return () => page.evaluate(() => (window as unknown as { pageBlinks: number }).pageBlinks);
+}
+
 /** A new visitor on the demo site with the messenger panel open, live. */
 export async function openMessenger(browser: Browser): Promise<Page> {
   const page = await (await browser.newContext()).newPage();

@@ -87,7 +87,7 @@ pub fn ArticlesPage() -> impl IntoView {
     let access = Resource::new(|| (), |_| team_access());
     view! {
         <Title text="Help center — Minicom" />
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match access.await {
                     Ok(Access::Admin { .. }) => EitherOf3::A(view! { <Articles /> }),
@@ -102,7 +102,7 @@ pub fn ArticlesPage() -> impl IntoView {
                     _ => EitherOf3::C(view! { <SignIn /> }),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -285,7 +285,7 @@ fn Articles() -> impl IntoView {
                             "New article"
                         </button>
                     </div>
-                    <Suspense fallback=|| view! { <p>"Loading the articles…"</p> }>
+                    <Transition fallback=|| view! { <p>"Loading the articles…"</p> }>
                         {move || Suspend::new(async move {
                             match list.await {
                                 Ok(rows) if rows.is_empty() => Either::Left(view! {
@@ -319,7 +319,7 @@ fn Articles() -> impl IntoView {
                                 }),
                             }
                         })}
-                    </Suspense>
+                    </Transition>
                 </section>
                 <ArticleEditor editor save=Callback::new(save) delete=Callback::new(delete) />
             </div>

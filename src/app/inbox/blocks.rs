@@ -188,7 +188,7 @@ pub fn BlocksCard() -> impl IntoView {
             {move || lift.value().get().and_then(Result::err).map(|e| view! {
                 <p class="form-problem" role="alert">{refusal(e)}</p>
             })}
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match blocks.await {
                         Err(e) => view! { <p class="form-problem" role="alert">{refusal(e)}</p> }.into_any(),
@@ -224,7 +224,7 @@ pub fn BlocksCard() -> impl IntoView {
                         }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </section>
     }
 }

@@ -144,7 +144,7 @@ pub fn LabelsCard() -> impl IntoView {
             {move || delete.value().get().and_then(Result::err).map(|e| view! {
                 <p class="form-problem" role="alert">{refusal(e)}</p>
             })}
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     labels.await.ok().map(|v| if v.labels.is_empty() {
                         view! { <p class="team-hint">"No labels yet."</p> }.into_any()
@@ -169,7 +169,7 @@ pub fn LabelsCard() -> impl IntoView {
                         }.into_any()
                     })
                 })}
-            </Suspense>
+            </Transition>
             <ActionForm action=create node_ref=emptied_when(move || {
                 matches!(create.value().get(), Some(Ok(())))
             }) attr:class="team-form">

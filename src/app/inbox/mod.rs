@@ -97,15 +97,20 @@ pub async fn current_agent() -> Result<Option<Me>, ServerFnError> {
 #[component]
 pub fn InboxPage() -> impl IntoView {
     let agent = Resource::new(|| (), |_| current_agent());
+    // A `Transition`, not a `Suspense`, here and on every team page: a
+    // resource read below while it loads (the visitor panel of each
+    // opened conversation, an article's preview) would otherwise swap the
+    // whole page for "Loading…" and back, losing focus and what was typed.
+    // Lists refreshed after a save keep showing until the new one arrives.
     view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match agent.await {
                     Ok(Some(Me::Agent { name, .. })) => Either::Left(view! { <Inbox name /> }),
                     _ => Either::Right(view! { <SignIn /> }),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

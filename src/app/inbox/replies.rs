@@ -187,7 +187,7 @@ pub fn WorkflowCard() -> impl IntoView {
         <section aria-labelledby="workflow-title" class="team-card">
             <h2 id="workflow-title">"Conversations"</h2>
             {move || problem().map(|e| view! { <p class="form-problem" role="alert">{refusal(e)}</p> })}
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     settings.await.ok().map(|s| {
                         let on = s.assign_on_reply;
@@ -219,7 +219,7 @@ pub fn WorkflowCard() -> impl IntoView {
                         }
                     })
                 })}
-            </Suspense>
+            </Transition>
             <ActionForm action=save node_ref=emptied_when(move || {
                 matches!(save.value().get(), Some(Ok(())))
             }) attr:class="team-form stacked">
@@ -265,13 +265,13 @@ pub fn OwnRepliesCard(replies: OwnRepliesState) -> impl IntoView {
             {move || delete.value().get().and_then(Result::err).map(|e| view! {
                 <p class="form-problem" role="alert">{refusal(e)}</p>
             })}
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     list.await.ok().map(|replies| reply_list(replies, move |id| {
                         delete.dispatch(DeleteOwnReply { id });
                     }))
                 })}
-            </Suspense>
+            </Transition>
             <ActionForm action=save node_ref=emptied_when(move || {
                 matches!(save.value().get(), Some(Ok(())))
             }) attr:class="team-form stacked">

@@ -84,7 +84,7 @@ pub fn SettingsPage() -> impl IntoView {
     let own = OwnRepliesState::new();
     view! {
         <Title text="Settings — Minicom" />
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match access.await {
                     Ok(Access::Admin { .. }) => EitherOf3::A(view! { <Settings own /> }),
@@ -99,7 +99,7 @@ pub fn SettingsPage() -> impl IntoView {
                     _ => EitherOf3::C(view! { <SignIn /> }),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -114,7 +114,7 @@ fn Settings(own: OwnRepliesState) -> impl IntoView {
         <main class="team">
             <p><a href="/inbox" rel="external">"← Inbox"</a></p>
             <h1>"Settings"</h1>
-            <Suspense fallback=|| view! { <p>"Loading the settings…"</p> }>
+            <Transition fallback=|| view! { <p>"Loading the settings…"</p> }>
                 {move || Suspend::new(async move {
                     match settings.await {
                         Ok(s) => view! {
@@ -126,8 +126,8 @@ fn Settings(own: OwnRepliesState) -> impl IntoView {
                         }.into_any(),
                     }
                 })}
-            </Suspense>
-            // Outside the Suspense above: it reads its own resource, which
+            </Transition>
+            // Outside the Transition above: it reads its own resource, which
             // must exist before the page streams (for hydration).
             <WorkflowCard />
             <OwnRepliesCard replies=own />

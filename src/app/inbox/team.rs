@@ -287,7 +287,7 @@ pub fn TeamPage() -> impl IntoView {
     let access = Resource::new(|| (), |_| team_access());
     view! {
         <Title text="Team — Minicom" />
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match access.await {
                     Ok(Access::Admin { id }) => EitherOf3::A(view! { <Team me=id /> }),
@@ -301,7 +301,7 @@ pub fn TeamPage() -> impl IntoView {
                     _ => EitherOf3::C(view! { <SignIn /> }),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -355,7 +355,7 @@ fn Team(me: i64) -> impl IntoView {
             <section aria-labelledby="members-title" class="team-card">
                 <h2 id="members-title">"Members"</h2>
                 {move || toggled().map(|p| view! { <p class="form-problem" role="alert">{p}</p> })}
-                <Suspense fallback=|| view! { <p>"Loading the team…"</p> }>
+                <Transition fallback=|| view! { <p>"Loading the team…"</p> }>
                     {move || Suspend::new(async move {
                         match members.await {
                             Ok(list) => view! {
@@ -390,7 +390,7 @@ fn Team(me: i64) -> impl IntoView {
                             Err(e) => view! { <p class="form-problem" role="alert">{e.to_string()}</p> }.into_any(),
                         }
                     })}
-                </Suspense>
+                </Transition>
             </section>
         </main>
     }
@@ -411,7 +411,7 @@ fn IdentityCard() -> impl IntoView {
             {move || toggle.value().get().and_then(|r| r.err()).map(|e| view! {
                 <p class="form-problem" role="alert">{refusal(e)}</p>
             })}
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     settings.await.ok().map(|s| {
                         let required = s.required;
@@ -433,7 +433,7 @@ fn IdentityCard() -> impl IntoView {
                         }
                     })
                 })}
-            </Suspense>
+            </Transition>
         </section>
     }
 }
@@ -454,7 +454,7 @@ fn AssistantCard() -> impl IntoView {
                 Ok(()) => view! { <p class="form-success" role="status">"Saved."</p> }.into_any(),
                 Err(e) => view! { <p class="form-problem" role="alert">{refusal(e)}</p> }.into_any(),
             })}
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     settings.await.ok().map(|s| if !s.available {
                         view! {
@@ -484,7 +484,7 @@ fn AssistantCard() -> impl IntoView {
                         }.into_any()
                     })
                 })}
-            </Suspense>
+            </Transition>
         </section>
     }
 }

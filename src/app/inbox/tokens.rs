@@ -78,7 +78,7 @@ pub fn ApiTokensCard() -> impl IntoView {
             {move || revoke.value().get().and_then(Result::err).map(|e| view! {
                 <p class="form-problem" role="alert">{refusal(e)}</p>
             })}
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match tokens.await {
                         Err(e) => view! { <p class="form-problem" role="alert">{refusal(e)}</p> }.into_any(),
@@ -122,7 +122,7 @@ pub fn ApiTokensCard() -> impl IntoView {
                         }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
             <ActionForm action=create node_ref=emptied_when(move || {
                 matches!(create.value().get(), Some(Ok(_)))
             }) attr:class="team-form">

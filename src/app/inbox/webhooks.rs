@@ -175,7 +175,7 @@ pub fn WebhooksCard() -> impl IntoView {
                 "that keeps failing is paused."
             </p>
             {move || problem().map(|e| view! { <p class="form-problem" role="alert">{refusal(e)}</p> })}
-            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     match hooks.await {
                         Err(e) => view! { <p class="form-problem" role="alert">{refusal(e)}</p> }.into_any(),
@@ -191,7 +191,7 @@ pub fn WebhooksCard() -> impl IntoView {
                         }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
             <form class="team-form webhook-form" novalidate on:submit=move |ev| {
                 ev.prevent_default();
                 let events = chosen
