@@ -6,6 +6,7 @@ mod avatar;
 mod composer;
 mod connection;
 mod icons;
+mod message_item;
 mod message_list;
 mod transcript;
 
