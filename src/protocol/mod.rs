@@ -245,6 +245,31 @@ pub struct Message {
     pub helpful: Option<bool>,
 }
 
+#[cfg(test)]
+impl Message {
+    /// For unit tests: visitor #1's message `id` in conversation 1, sent at
+    /// `id` ms, its change number its id.
+    pub(crate) fn sample(id: i64, body: &str) -> Self {
+        Self {
+            id: MessageId(id),
+            conversation_id: ConversationId(1),
+            client_id: ClientId::new(),
+            sender: SenderKind::Contact,
+            sender_name: visitor_label(ContactId(1)),
+            body: body.into(),
+            created_at: Timestamp(id),
+            edited_at: None,
+            deleted: false,
+            reactions: Vec::new(),
+            seq: id,
+            internal: false,
+            attachments: Vec::new(),
+            sources: Vec::new(),
+            helpful: None,
+        }
+    }
+}
+
 /// A help article an answer was drawn from: shown as a link under it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Source {

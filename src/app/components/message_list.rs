@@ -438,25 +438,14 @@ fn SystemLines(lines: Vec<Message>) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{ClientId, MessageId, Timestamp};
+    use crate::protocol::Timestamp;
 
     fn msg(id: i64, sender: SenderKind, name: &str, at: i64) -> Message {
         Message {
-            id: MessageId(id),
-            conversation_id: ConversationId(1),
-            client_id: ClientId::new(),
             sender,
             sender_name: name.into(),
-            body: String::new(),
             created_at: Timestamp(at),
-            edited_at: None,
-            deleted: false,
-            reactions: Vec::new(),
-            seq: id,
-            internal: false,
-            attachments: Vec::new(),
-            sources: Vec::new(),
-            helpful: None,
+            ..Message::sample(id, "")
         }
     }
 

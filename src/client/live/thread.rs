@@ -232,26 +232,10 @@ impl Thread {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{ClientId, ConversationId, SenderKind, Timestamp};
+    use crate::protocol::SenderKind;
 
     fn message(id: i64) -> Message {
-        Message {
-            id: MessageId(id),
-            conversation_id: ConversationId(1),
-            client_id: ClientId::new(),
-            sender: SenderKind::Contact,
-            sender_name: "Visitor #1".into(),
-            body: format!("m{id}"),
-            created_at: Timestamp(id),
-            edited_at: None,
-            deleted: false,
-            reactions: Vec::new(),
-            seq: id,
-            internal: false,
-            attachments: Vec::new(),
-            sources: Vec::new(),
-            helpful: None,
-        }
+        Message::sample(id, &format!("m{id}"))
     }
 
     fn agent(id: i64, name: &str) -> Person {

@@ -237,31 +237,11 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn sized(id: i64, body: &str) -> Message {
-        Message {
-            id: MessageId(id),
-            conversation_id: ConversationId(1),
-            client_id: ClientId(Uuid::nil()),
-            sender: SenderKind::Contact,
-            sender_name: "Visitor #1".into(),
-            body: body.into(),
-            created_at: Timestamp(0),
-            edited_at: None,
-            deleted: false,
-            reactions: Vec::new(),
-            seq: id,
-            internal: false,
-            attachments: Vec::new(),
-            sources: Vec::new(),
-            helpful: None,
-        }
-    }
-
     #[test]
     fn a_page_keeps_what_fits_from_the_right_end() {
         // Each escapes to six bytes a character: about 24 KB a message.
         let body = "\u{1}".repeat(4_000);
-        let all: Vec<Message> = (1..=100).map(|id| sized(id, &body)).collect();
+        let all: Vec<Message> = (1..=100).map(|id| Message::sample(id, &body)).collect();
         let mut front = all.clone();
         assert!(fit_page(&mut front, true));
         let bytes: usize = front
@@ -281,11 +261,11 @@ mod tests {
             MessageId(100),
             "the newest are kept"
         );
-        let mut small = vec![sized(1, "hi"), sized(2, "there")];
+        let mut small = vec![Message::sample(1, "hi"), Message::sample(2, "there")];
         assert!(!fit_page(&mut small, true));
         assert_eq!(small.len(), 2);
         // One message always goes, whatever its size.
-        let mut huge = vec![sized(1, &"\u{1}".repeat(100_000))];
+        let mut huge = vec![Message::sample(1, &"\u{1}".repeat(100_000))];
         assert!(!fit_page(&mut huge, false));
         assert_eq!(huge.len(), 1);
     }
