@@ -38,9 +38,10 @@ export async function hydrated(page: Page) {
   await page.locator('html[data-hydrated]').waitFor({ state: 'attached' });
 }
 
-/** From now on, counts the times the team page as a whole is swapped for its
- * "Loading…" placeholder: to the user, the page blinks and loses focus and
- * what was being typed. Returns a reader of the count. */
+/** From now on, watches for the team page as a whole being swapped for its
+ * "Loading…" placeholder (to the user, the page blinks and loses focus and
+ * what was being typed). Returns a reader of how many DOM changes happened
+ * while the placeholder was up: 0 when the page never blinked. */
 export async function countPageBlinks(page: Page): Promise<() => Promise<number>> {
   await page.evaluate(() => {
     const w = window as unknown as { pageBlinks: number };
