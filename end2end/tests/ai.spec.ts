@@ -86,6 +86,7 @@ test('talk to a person hands the conversation to the team', async ({ browser }) 
 test('an admin switches the assistant off for new conversations, and on again', async ({ browser }) => {
   const admin = await agentOnAiServer(browser);
   await admin.goto(`${AI_URL}/inbox/team`);
+  await hydrated(admin);
   const card = admin.getByRole('region', { name: 'AI assistant' });
   const toggle = card.getByLabel('Answer new conversations with the assistant');
   await expect(toggle).toBeChecked();
@@ -111,6 +112,7 @@ test('an admin switches the assistant off for new conversations, and on again', 
 
   // On again, for whatever comes next.
   await admin.goto(`${AI_URL}/inbox/team`);
+  await hydrated(admin);
   await card.getByLabel('Answer new conversations with the assistant').check();
   await card.getByRole('button', { name: 'Save' }).click();
   await expect(card.getByText('Saved.')).toBeVisible();

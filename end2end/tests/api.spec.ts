@@ -1,11 +1,12 @@
 import { test, expect, type Page } from '@playwright/test';
-import { checkPage, closeContexts, messageLog, openMessenger, say, signIn } from './support';
+import { checkPage, closeContexts, messageLog, openMessenger, say, signIn, hydrated } from './support';
 
 test.afterEach(closeContexts);
 
 /** Makes a token on the Settings page and reads its secret, shown once. */
 async function makeToken(agent: Page, name: string, access: 'Read only' | 'Read and write') {
   await agent.goto('/inbox/settings');
+  await hydrated(agent);
   const card = agent.getByRole('region', { name: 'API tokens' });
   await card.getByLabel('Name').fill(name);
   await card.getByLabel('Access').selectOption({ label: access });

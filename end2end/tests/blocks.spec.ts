@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { checkPage, closeContexts, composer, messageLog, openMessenger, say, signIn } from './support';
+import { checkPage, closeContexts, composer, messageLog, openMessenger, say, signIn, hydrated } from './support';
 
 test.afterEach(closeContexts);
 
@@ -43,6 +43,7 @@ test('an agent blocks an abusive visitor, who can no longer write, until an admi
 
   // An admin sees it in Settings and lifts it.
   await agent.goto('/inbox/settings');
+  await hydrated(agent);
   const card = agent.getByRole('region', { name: 'Blocked visitors' });
   const entry = card.getByRole('listitem').filter({ hasText: reason });
   await expect(entry).toContainText('Blocked by Admin');
@@ -80,6 +81,7 @@ for (const scheme of ['light', 'dark'] as const) {
     await checkPage(visitor, `the blocked messenger at 360 px, ${scheme}`);
 
     await agent.goto('/inbox/settings');
+    await hydrated(agent);
     const entry = agent.getByRole('region', { name: 'Blocked visitors' })
       .getByRole('listitem').filter({ hasText: 'A test block, lifted below' });
     await checkPage(agent, `settings with a block at 360 px, ${scheme}`);

@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { test, expect } from '@playwright/test';
 import { ALLOWED_ORIGIN, IDENTITY_SECRET, MINICOM_URL, OTHER_ORIGIN } from '../playwright.config';
-import { closeContexts, signIn, signInAs } from './support';
+import { closeContexts, signIn, signInAs, hydrated } from './support';
 
 test.afterEach(closeContexts);
 
@@ -107,6 +107,7 @@ test('an allowed site tells the framed messenger who its signed-in user is', asy
 test('an admin can require verified visitors, and anonymous ones are told why', async ({ browser }) => {
   const admin = await signIn(browser);
   await admin.goto('/inbox/team');
+  await hydrated(admin);
   const onlyVerified = admin.getByRole('checkbox', { name: 'Only verified visitors may chat' });
   await expect(onlyVerified).not.toBeChecked();
   await expect(admin.locator('code.secret')).toHaveText(/\S{20,}/);

@@ -2,7 +2,7 @@ import { test, expect } from '@playwright/test';
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { checkPage, closeContexts, openMessenger, say, signIn } from './support';
+import { checkPage, closeContexts, openMessenger, say, signIn, hydrated } from './support';
 
 test.afterEach(closeContexts);
 
@@ -26,6 +26,7 @@ test('an admin adds a webhook and sees the signed delivery of a visitor\'s messa
   const endpoint = await receiver();
   const agent = await signIn(browser, { viewport: { width: 1400, height: 900 } });
   await agent.goto('/inbox/settings');
+  await hydrated(agent);
   const card = agent.getByRole('region', { name: 'Webhooks' });
   await card.getByLabel('Endpoint URL').fill(endpoint.url);
   // Only messages.
@@ -65,6 +66,7 @@ for (const scheme of ['light', 'dark'] as const) {
   test(`webhooks at 360 px, ${scheme}`, async ({ browser }) => {
     const agent = await signIn(browser, { viewport: { width: 360, height: 740 }, colorScheme: scheme });
     await agent.goto('/inbox/settings');
+    await hydrated(agent);
     const card = agent.getByRole('region', { name: 'Webhooks' });
     // Refused, with the reason where the admin looks.
     await card.getByLabel('Endpoint URL').fill('ftp://files.example.com/');

@@ -1,5 +1,5 @@
 import { test, expect, type Page } from '@playwright/test';
-import { checkPage, closeContexts, composer, messageLog, openMessenger, say, signIn, signInAs } from './support';
+import { checkPage, closeContexts, composer, messageLog, openMessenger, say, signIn, signInAs, hydrated } from './support';
 
 test.afterEach(closeContexts);
 
@@ -20,6 +20,7 @@ test('an agent takes a conversation, notes, snoozes, resolves; the visitor start
   const agent = await signIn(browser);
   const settings = await agent.context().newPage();
   await settings.goto('/inbox/settings');
+  await hydrated(settings);
   const card = settings.getByRole('region', { name: 'Conversations' });
   for (const [shortcut, text] of [
     ['bye', 'Anything else, {{visitor.first_name}}? Just write.'],
@@ -203,12 +204,14 @@ test('a team labels, mentions and resolves several at once', async ({ browser })
   const admin = await signIn(browser);
   const team = await admin.context().newPage();
   await team.goto('/inbox/team');
+  await hydrated(team);
   const benEmail = `ben.${stamp}@example.com`;
   await team.getByLabel('Name').fill(`Ben ${stamp}`);
   await team.getByLabel('Email').fill(benEmail);
   await team.getByRole('button', { name: 'Add teammate' }).click();
   const password = (await team.locator('code.password').textContent())!.trim();
   await team.goto('/inbox/settings');
+  await hydrated(team);
   const labels = team.getByRole('region', { name: 'Labels' });
   const labelName = `Billing ${stamp % 10000}`;
   await labels.getByLabel('Name').fill(labelName);
@@ -227,6 +230,7 @@ test('a team labels, mentions and resolves several at once', async ({ browser })
   // Ben, who is not an admin, keeps a saved reply of his own.
   const benSettings = await ben.context().newPage();
   await benSettings.goto('/inbox/settings');
+  await hydrated(benSettings);
   const own = benSettings.getByRole('region', { name: 'Your saved replies' });
   await own.getByLabel('Shortcut').fill('thanks');
   await own.getByLabel('Reply', { exact: true }).fill('Thanks, {{visitor.first_name}}!');

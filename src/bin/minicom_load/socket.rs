@@ -5,7 +5,9 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use futures::StreamExt;
-use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{MapAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use tokio::net::TcpStream;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -60,12 +62,40 @@ pub enum Role {
 pub struct Frame {
     #[serde(rename = "type")]
     pub kind: String,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "message_or_text")]
     pub message: Option<MessageView>,
     #[serde(default)]
     pub conversation: Option<RowView>,
     #[serde(default)]
     pub code: Option<String>,
+}
+
+/// A frame's `message`: the stored message, or (in an `error` frame) the
+/// error's text, which is skipped. Without this an error frame failed to
+/// parse, and a refusal was counted as "unparsable frame" instead of by its
+/// code.
+fn message_or_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<MessageView>, D::Error> {
+    struct MessageOrText;
+    impl<'de> Visitor<'de> for MessageOrText {
+        type Value = Option<MessageView>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a message or an error's text")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            MessageView::deserialize(MapAccessDeserializer::new(map)).map(Some)
+        }
+    }
+    d.deserialize_any(MessageOrText)
 }
 
 #[derive(Deserialize)]
@@ -151,4 +181,25 @@ pub fn send_frame(conversation: Option<i64>, body: &str) -> Message {
         None => format!(r#"{{"type":"send","client_id":"{client_id}","body":"{body}"}}"#),
     };
     Message::text(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_error_frame_is_read_by_its_code_and_an_ack_by_its_message() {
+        let refused: Frame = serde_json::from_str(
+            r#"{"type":"error","code":"rate_limited","message":"Slow down.","retry_after_ms":250}"#,
+        )
+        .unwrap();
+        assert_eq!(refused.kind, "error");
+        assert_eq!(refused.code.as_deref(), Some("rate_limited"));
+        assert!(refused.message.is_none());
+        let ack: Frame = serde_json::from_str(
+            r#"{"type":"ack","message":{"id":7,"conversation_id":3,"sender":"contact","body":"hi","seq":7}}"#,
+        )
+        .unwrap();
+        assert_eq!(ack.message.map(|m| (m.id, m.conversation_id)), Some((7, 3)));
+    }
 }
